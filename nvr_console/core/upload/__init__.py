@@ -1,0 +1,1 @@
+"""Upload destinations (Google Drive, local folder), the durable upload queue and auth."""
