@@ -1,0 +1,127 @@
+"""Admin subcommands that work on the database without a GUI (rooms, cameras, recordings, db, config)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nvr_console.cli.output import human_size, print_json, print_table
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings
+from nvr_console.core.db import migrate
+from nvr_console.core.db.session import Database
+from nvr_console.core.masking import mask_url
+
+
+def _opt(value: str | None) -> str | None:
+    """'' on the command line clears a value; None leaves it alone."""
+    return catalog.UNSET if value is None else (value or None)
+
+
+def run_admin(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "config":
+        return _config_show(args, settings)
+    db = Database(settings.database.url)
+    try:
+        if args.command == "db":
+            return _db(args, db)
+        migrate.prepare_database(db)
+        return {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings}[args.command](args, db)
+    finally:
+        db.dispose()
+
+
+def _config_show(args: argparse.Namespace, settings: Settings) -> int:
+    rows = settings.display()
+    if args.json:
+        print_json({name: {"value": value, "source": source} for name, value, source in rows})
+    else:
+        files = ", ".join(str(f) for f in settings.files) or "none (defaults)"
+        print(f"config files: {files}")
+        print_table(("setting", "value", "from"), rows)
+    return 0
+
+
+def _db(args: argparse.Namespace, db: Database) -> int:
+    if args.action == "upgrade":
+        before, after = migrate.upgrade(db)
+        if before == after:
+            print(f"database {db.display_url} is up to date (revision {after})")
+        else:
+            print(f"database {db.display_url} migrated from {before or 'empty'} to {after}")
+        return 0
+    current = migrate.current_revision(db)
+    head = migrate.head_revision()
+    state = "up to date" if current == head else ("empty" if current is None else f"behind (code: {head})")
+    print(f"{current or '(none)'}  {state}  {db.display_url}")
+    return 0
+
+
+def _rooms(args: argparse.Namespace, db: Database) -> int:
+    a = args.action
+    if a == "list":
+        rooms = catalog.list_rooms(db)
+        if args.json:
+            print_json([r.public() for r in rooms])
+        else:
+            print_table(("name", "cameras", "drive folder", "sound source"),
+                        [(r.name, r.camera_count, r.drive_folder or "(root)",
+                          mask_url(r.sound_source_url) if r.sound_source_url else "") for r in rooms],
+                        empty="no rooms yet: add one with `nvr-console rooms add NAME`")
+        return 0
+    if a == "add":
+        r = catalog.add_room(db, args.name, args.drive_folder, args.sound_source, args.notes)
+        print(f"added room {r.name!r}")
+    elif a == "edit":
+        r = catalog.edit_room(db, args.name, new_name=args.rename, drive_folder=_opt(args.drive_folder),
+                              sound_source=_opt(args.sound_source), notes=args.notes)
+        print(f"updated room {r.name!r}")
+    elif a == "remove":
+        r = catalog.remove_room(db, args.name, with_cameras=args.with_cameras)
+        print(f"removed room {r.name!r}; its recordings stay in `nvr-console recordings list`")
+    return 0
+
+
+def _cameras(args: argparse.Namespace, db: Database) -> int:
+    a = args.action
+    if a == "list":
+        cams = catalog.list_cameras(db, args.room)
+        if args.json:
+            print_json([c.public() for c in cams])
+        else:
+            print_table(("room", "name", "enabled", "desired", "transport", "url"),
+                        [(c.room, c.name, "yes" if c.enabled else "no", c.desired_state, c.rtsp_transport,
+                          mask_url(c.stream_url)) for c in cams],
+                        empty="no cameras yet: add one with `nvr-console cameras add --room ROOM --name NAME "
+                              "--url URL`, or run `nvr-console --demo`")
+        return 0
+    if a == "add":
+        c = catalog.add_camera(db, args.room, args.name, args.url, args.transport, enabled=not args.disabled)
+        print(f"added camera {c.name!r} in room {c.room!r} ({mask_url(c.stream_url)})")
+    elif a == "edit":
+        c = catalog.edit_camera(db, args.room, args.name, new_name=args.rename, url=args.url,
+                                transport=args.transport, new_room=args.move_to)
+        print(f"updated camera {c.name!r} in room {c.room!r}")
+    elif a == "remove":
+        c = catalog.remove_camera(db, args.room, args.name)
+        print(f"removed camera {c.name!r} from room {c.room!r}; its recordings and uploads stay")
+    elif a in ("enable", "disable"):
+        c = catalog.set_camera_enabled(db, args.room, args.name, a == "enable")
+        print(f"camera {c.name!r} in room {c.room!r} {a}d")
+    return 0
+
+
+def _recordings(args: argparse.Namespace, db: Database) -> int:
+    if args.limit is not None and args.limit < 1:
+        print("nvr-console: error: --limit must be 1 or more", file=sys.stderr)
+        return 2
+    recs = catalog.list_recordings(db, camera=args.camera, room=args.room, status=args.status, limit=args.limit)
+    if args.json:
+        print_json([r.public() for r in recs])
+    else:
+        print_table(("id", "room", "camera", "slot start", "status", "size", "duration", "link / error"),
+                    [(r.id, r.room, r.camera, r.slot_start.isoformat(timespec="seconds"), r.status,
+                      human_size(r.size), f"{r.duration:.1f}s" if r.duration is not None else "",
+                      r.web_link or r.last_error or "") for r in recs],
+                    empty="no recordings yet")
+    return 0

@@ -1,0 +1,122 @@
+"""The argument parser. Options that every command understands may come before or after it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nvr_console import __version__
+from nvr_console.core.db.models import RecordingStatus
+
+DESCRIPTION = """\
+Record IP cameras gaplessly with FFmpeg, cut on wall-clock boundaries, and upload every
+finished file to Google Drive (or a local archive).
+
+With no command, opens the desktop console. On a server, run `nvr-console --no-gui`."""
+
+EPILOG = """\
+examples:
+  nvr-console --demo                          console with demo cameras (no hardware needed)
+  nvr-console --no-gui                        headless recorder (systemd, containers)
+  nvr-console rooms add A-101 --drive-folder https://drive.google.com/drive/folders/ID
+  nvr-console cameras add --room A-101 --name front --url rtsp://user:pass@10.0.0.5/stream
+  nvr-console cameras list --json
+  nvr-console recordings list --status ready --json
+  nvr-console config show
+
+settings come from (later wins): defaults, /etc/nvr-console/config.toml or the user's
+config.toml (or --config), .env, NVR_SECTION_KEY variables (and SQLALCHEMY_DATABASE_URI),
+then these flags. `nvr-console config show` lists every setting and where it came from.
+exit codes: 0 ok, 2 bad usage or invalid input, 1 anything else."""
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    d = argparse.SUPPRESS if suppress else None
+    g = parser.add_argument_group("common options")
+    g.add_argument("--config", type=Path, metavar="PATH", default=d,
+                   help="settings file (TOML) to use instead of the user and system ones")
+    g.add_argument("--database-url", metavar="URL", default=d,
+                   help="database (sqlite:///PATH or mysql+pymysql://USER:PASS@HOST:PORT/DB)")
+    g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                   help="log debug detail")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="nvr-console", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"nvr-console {__version__}")
+    p.add_argument("--no-gui", action="store_true", help="run the headless recorder (no window)")
+    p.add_argument("--demo", action="store_true",
+                   help="with no cameras configured, add demo cameras from FFmpeg test sources")
+    _common(p, suppress=False)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    _common(common, suppress=True)
+
+    def group(name: str, help_: str) -> argparse._SubParsersAction:
+        gp = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        return gp.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def cmd(actions: argparse._SubParsersAction, name: str, help_: str) -> argparse.ArgumentParser:
+        return actions.add_parser(name, help=help_, description=help_, parents=[common])
+
+    rooms = group("rooms", "list, add, edit and remove rooms")
+    c = cmd(rooms, "list", "list rooms")
+    c.add_argument("--json", action="store_true", help="print JSON for scripts")
+    c = cmd(rooms, "add", "add a room")
+    c.add_argument("name", metavar="NAME")
+    c.add_argument("--drive-folder", metavar="ID_OR_URL", help="the room's own Drive folder (id or link)")
+    c.add_argument("--sound-source", metavar="URL", help="audio-only stream muxed into every camera file")
+    c.add_argument("--notes", default="", help="free text")
+    c = cmd(rooms, "edit", "change a room (give '' to clear a value)")
+    c.add_argument("name", metavar="NAME")
+    c.add_argument("--rename", metavar="NEW_NAME", help="new name")
+    c.add_argument("--drive-folder", metavar="ID_OR_URL")
+    c.add_argument("--sound-source", metavar="URL")
+    c.add_argument("--notes")
+    c = cmd(rooms, "remove", "remove a room (its recordings stay)")
+    c.add_argument("name", metavar="NAME")
+    c.add_argument("--with-cameras", action="store_true", help="also remove the room's cameras")
+
+    cams = group("cameras", "list, add, edit, remove, enable and disable cameras")
+    c = cmd(cams, "list", "list cameras")
+    c.add_argument("--room", metavar="ROOM", help="only this room's cameras")
+    c.add_argument("--json", action="store_true", help="print JSON for scripts (passwords masked)")
+    c = cmd(cams, "add", "add a camera")
+    c.add_argument("--room", required=True, metavar="ROOM")
+    c.add_argument("--name", required=True, metavar="NAME")
+    c.add_argument("--url", required=True, metavar="URL", help="rtsp://[user:pass@]host[:port]/path or lavfi:...")
+    c.add_argument("--transport", default="tcp", choices=["tcp", "udp"], help="RTSP transport (default tcp)")
+    c.add_argument("--disabled", action="store_true", help="add it without recording yet")
+    c = cmd(cams, "edit", "change a camera")
+    c.add_argument("--room", required=True, metavar="ROOM")
+    c.add_argument("--name", required=True, metavar="NAME")
+    c.add_argument("--rename", metavar="NEW_NAME")
+    c.add_argument("--url", metavar="URL")
+    c.add_argument("--transport", choices=["tcp", "udp"])
+    c.add_argument("--move-to", metavar="ROOM", help="move it to another room")
+    for action, help_ in (("remove", "remove a camera (its recordings and uploads stay)"),
+                          ("enable", "enable a camera (it starts recording)"),
+                          ("disable", "disable a camera (it stops cleanly)")):
+        c = cmd(cams, action, help_)
+        c.add_argument("--room", required=True, metavar="ROOM")
+        c.add_argument("--name", required=True, metavar="NAME")
+
+    recs = group("recordings", "list recordings and their upload state")
+    c = cmd(recs, "list", "list recordings, newest first")
+    c.add_argument("--camera", metavar="NAME")
+    c.add_argument("--room", metavar="ROOM")
+    c.add_argument("--status", choices=[s.value for s in RecordingStatus])
+    c.add_argument("--limit", type=int, default=None, metavar="N")
+    c.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    db = group("db", "database schema")
+    cmd(db, "upgrade", "migrate the database to this version's schema")
+    cmd(db, "current", "show the database's schema revision")
+
+    cfg = group("config", "settings")
+    c = cmd(cfg, "show", "print every setting, its value (secrets masked) and where it came from")
+    c.add_argument("--json", action="store_true")
+    return p

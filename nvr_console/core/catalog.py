@@ -1,0 +1,381 @@
+"""Rooms and cameras: validated create/edit/remove, shared by the CLI, the console and the engine.
+
+Returns plain frozen dataclasses, never ORM objects, so callers on other threads hold no session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nvr_console.core.db.models import Camera, DesiredState, Recording, RecordingStatus, Room, Transport
+from nvr_console.core.db.session import Database
+from nvr_console.core.masking import mask_url
+from nvr_console.core.stream_url import InvalidInput, parse_drive_folder, validate_stream_url
+
+_FORBIDDEN_IN_NAMES = set('/\\:*?"<>|')
+
+
+class NotFound(InvalidInput):
+    """A room or camera named by the operator does not exist."""
+
+
+class _Unset:
+    pass
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    id: int
+    name: str
+    drive_folder: str | None
+    sound_source_url: str | None
+    notes: str
+    camera_count: int
+
+    def public(self) -> dict[str, Any]:
+        """For --json and screens: the sound source's password masked."""
+        d = asdict(self)
+        d["sound_source_url"] = mask_url(self.sound_source_url) if self.sound_source_url else None
+        return d
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    id: int
+    room_id: int
+    room: str
+    name: str
+    stream_url: str
+    rtsp_transport: str
+    enabled: bool
+    desired_state: str
+    created_at: datetime
+    updated_at: datetime
+
+    def public(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stream_url"] = mask_url(self.stream_url)
+        d["created_at"] = self.created_at.isoformat()
+        d["updated_at"] = self.updated_at.isoformat()
+        return d
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    id: int
+    camera_id: int | None
+    room: str
+    camera: str
+    slot_start: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    local_path: str
+    size: int | None
+    duration: float | None
+    status: str
+    drive_file_id: str | None
+    drive_folder_id: str | None
+    web_link: str | None
+    folder_link: str | None
+    md5: str | None
+    bytes_confirmed: int
+    attempts: int
+    last_error: str | None
+    notes: str
+
+    def public(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("slot_start", "start_time", "end_time"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+def validate_name(value: str, what: str) -> str:
+    """Room and camera names end up in folder and file names: keep them portable."""
+    name = value.strip()
+    if not name:
+        raise InvalidInput(f"{what} name is empty; give a short name such as 'A-101' or 'front'")
+    if len(name) > 128:
+        raise InvalidInput(f"{what} name {name[:40]!r}... is {len(name)} characters; the limit is 128")
+    bad = sorted({c for c in name if c in _FORBIDDEN_IN_NAMES or ord(c) < 32})
+    if bad or name in (".", ".."):
+        shown = " ".join(repr(c) for c in bad) or repr(name)
+        raise InvalidInput(
+            f"{what} name {name!r} contains {shown}, which cannot be used in file and folder names; "
+            "use letters, digits, spaces, '-', '_' or '.'"
+        )
+    return name
+
+
+def _transport(value: str) -> str:
+    t = value.strip().lower()
+    if t not in {x.value for x in Transport}:
+        raise InvalidInput(f"transport {value!r} is not supported; expected tcp or udp")
+    return t
+
+
+def path_key(path: str) -> str:
+    """Unique, indexable key of a local path (see Recording.local_path_key)."""
+    return hashlib.sha256(path.encode("utf-8")).hexdigest()
+
+
+# --- rooms -------------------------------------------------------------------------------------
+
+
+def _room_info(s: Session, room: Room) -> RoomInfo:
+    count = s.scalar(select(func.count(Camera.id)).where(Camera.room_id == room.id)) or 0
+    return RoomInfo(room.id, room.name, room.drive_folder, room.sound_source_url, room.notes, count)
+
+
+def _get_room(s: Session, name: str) -> Room:
+    room = s.scalar(select(Room).where(Room.name == name.strip()))
+    if room is None:
+        known = ", ".join(s.scalars(select(Room.name).order_by(Room.name)).all()[:20]) or "none yet"
+        raise NotFound(f"no room named {name!r} (rooms: {known}); add it with `nvr-console rooms add NAME`")
+    return room
+
+
+def list_rooms(db: Database) -> list[RoomInfo]:
+    with db.session() as s:
+        return [_room_info(s, r) for r in s.scalars(select(Room).order_by(Room.name))]
+
+
+def get_room(db: Database, name: str) -> RoomInfo:
+    with db.session() as s:
+        return _room_info(s, _get_room(s, name))
+
+
+def add_room(
+    db: Database, name: str, drive_folder: str | None = None, sound_source: str | None = None, notes: str = ""
+) -> RoomInfo:
+    name = validate_name(name, "room")
+    folder = parse_drive_folder(drive_folder) if drive_folder else None
+    sound = validate_stream_url(sound_source, "sound source URL") if sound_source else None
+    with db.session() as s:
+        if s.scalar(select(Room.id).where(Room.name == name)) is not None:
+            raise InvalidInput(f"a room named {name!r} exists already; pick another name or edit it")
+        room = Room(name=name, drive_folder=folder, sound_source_url=sound, notes=notes)
+        s.add(room)
+        _flush_unique(s, f"a room named {name!r} exists already; pick another name or edit it")
+        return _room_info(s, room)
+
+
+def edit_room(
+    db: Database,
+    name: str,
+    new_name: str | None = None,
+    drive_folder: str | None = UNSET,
+    sound_source: str | None = UNSET,
+    notes: str | None = None,
+) -> RoomInfo:
+    """Change what is given; pass None (or '') for drive_folder/sound_source to clear them."""
+    with db.session() as s:
+        room = _get_room(s, name)
+        if new_name is not None:
+            new = validate_name(new_name, "room")
+            if new != room.name and s.scalar(select(Room.id).where(Room.name == new)) is not None:
+                raise InvalidInput(f"a room named {new!r} exists already; pick another name")
+            room.name = new
+        if drive_folder is not UNSET:
+            room.drive_folder = parse_drive_folder(drive_folder) if drive_folder else None
+        if sound_source is not UNSET:
+            room.sound_source_url = (
+                validate_stream_url(sound_source, "sound source URL") if sound_source else None
+            )
+        if notes is not None:
+            room.notes = notes
+        _flush_unique(s, f"a room named {room.name!r} exists already")
+        return _room_info(s, room)
+
+
+def remove_room(db: Database, name: str, with_cameras: bool = False) -> RoomInfo:
+    """Remove a room. Its recordings stay (they carry their names); its cameras go only if asked."""
+    with db.session() as s:
+        room = _get_room(s, name)
+        info = _room_info(s, room)
+        cams = list(s.scalars(select(Camera).where(Camera.room_id == room.id)))
+        if cams and not with_cameras:
+            raise InvalidInput(
+                f"room {room.name!r} still has {len(cams)} camera(s) ({', '.join(c.name for c in cams)}); "
+                "remove them first or pass --with-cameras"
+            )
+        for cam in cams:
+            s.delete(cam)
+        s.flush()
+        s.delete(room)
+        return info
+
+
+# --- cameras -----------------------------------------------------------------------------------
+
+
+def _camera_info(cam: Camera) -> CameraInfo:
+    return CameraInfo(
+        cam.id, cam.room_id, cam.room.name, cam.name, cam.stream_url, cam.rtsp_transport, cam.enabled,
+        cam.desired_state, cam.created_at, cam.updated_at,
+    )
+
+
+def _get_camera(s: Session, room: str, name: str) -> Camera:
+    r = _get_room(s, room)
+    cam = s.scalar(select(Camera).where(Camera.room_id == r.id, Camera.name == name.strip()))
+    if cam is None:
+        known = ", ".join(c.name for c in r.cameras) or "none yet"
+        raise NotFound(
+            f"room {r.name!r} has no camera named {name!r} (its cameras: {known}); "
+            "add it with `nvr-console cameras add --room ROOM --name NAME --url URL`"
+        )
+    return cam
+
+
+def list_cameras(db: Database, room: str | None = None) -> list[CameraInfo]:
+    with db.session() as s:
+        q = select(Camera).join(Room).order_by(Room.name, Camera.name)
+        if room is not None:
+            q = q.where(Camera.room_id == _get_room(s, room).id)
+        return [_camera_info(c) for c in s.scalars(q)]
+
+
+def get_camera(db: Database, room: str, name: str) -> CameraInfo:
+    with db.session() as s:
+        return _camera_info(_get_camera(s, room, name))
+
+
+def get_camera_by_id(db: Database, camera_id: int) -> CameraInfo | None:
+    with db.session() as s:
+        cam = s.get(Camera, camera_id)
+        return _camera_info(cam) if cam else None
+
+
+def add_camera(
+    db: Database, room: str, name: str, url: str, transport: str = "tcp", enabled: bool = True
+) -> CameraInfo:
+    name = validate_name(name, "camera")
+    url = validate_stream_url(url, "camera URL")
+    transport = _transport(transport)
+    with db.session() as s:
+        r = _get_room(s, room)
+        dup = f"room {r.name!r} already has a camera named {name!r}; pick another name or edit it"
+        if s.scalar(select(Camera.id).where(Camera.room_id == r.id, Camera.name == name)) is not None:
+            raise InvalidInput(dup)
+        cam = Camera(room=r, name=name, stream_url=url, rtsp_transport=transport, enabled=enabled,
+                     desired_state=DesiredState.RECORDING.value)
+        s.add(cam)
+        _flush_unique(s, dup)
+        return _camera_info(cam)
+
+
+def edit_camera(
+    db: Database,
+    room: str,
+    name: str,
+    new_name: str | None = None,
+    url: str | None = None,
+    transport: str | None = None,
+    new_room: str | None = None,
+) -> CameraInfo:
+    with db.session() as s:
+        cam = _get_camera(s, room, name)
+        if new_room is not None:
+            cam.room = _get_room(s, new_room)
+        if new_name is not None:
+            cam.name = validate_name(new_name, "camera")
+        if url is not None:
+            cam.stream_url = validate_stream_url(url, "camera URL")
+        if transport is not None:
+            cam.rtsp_transport = _transport(transport)
+        clash = s.scalar(
+            select(Camera.id).where(Camera.room_id == cam.room.id, Camera.name == cam.name, Camera.id != cam.id)
+        )
+        if clash is not None:
+            raise InvalidInput(f"room {cam.room.name!r} already has a camera named {cam.name!r}")
+        _flush_unique(s, f"room {cam.room.name!r} already has a camera named {cam.name!r}")
+        return _camera_info(cam)
+
+
+def remove_camera(db: Database, room: str, name: str) -> CameraInfo:
+    """Remove a camera. Its recordings (and their place in the upload queue) stay."""
+    with db.session() as s:
+        cam = _get_camera(s, room, name)
+        info = _camera_info(cam)
+        s.delete(cam)
+        return info
+
+
+def set_camera_enabled(db: Database, room: str, name: str, enabled: bool) -> CameraInfo:
+    with db.session() as s:
+        cam = _get_camera(s, room, name)
+        cam.enabled = enabled
+        s.flush()
+        return _camera_info(cam)
+
+
+def set_desired_state(db: Database, camera_id: int, state: DesiredState) -> None:
+    """What the camera should be doing; engines reconcile toward it."""
+    with db.session() as s:
+        cam = s.get(Camera, camera_id)
+        if cam is None:
+            raise NotFound(f"camera #{camera_id} no longer exists; it may have been removed by another console")
+        cam.desired_state = DesiredState(state).value
+
+
+def set_all_desired_state(db: Database, state: DesiredState) -> int:
+    with db.session() as s:
+        cams = list(s.scalars(select(Camera).where(Camera.enabled.is_(True))))
+        for cam in cams:
+            cam.desired_state = DesiredState(state).value
+        return len(cams)
+
+
+# --- recordings --------------------------------------------------------------------------------
+
+
+def recording_info(r: Recording) -> RecordingInfo:
+    return RecordingInfo(
+        r.id, r.camera_id, r.room_name, r.camera_name, r.slot_start, r.start_time, r.end_time, r.local_path,
+        r.size, r.duration, r.status, r.drive_file_id, r.drive_folder_id, r.web_link, r.folder_link, r.md5,
+        r.bytes_confirmed, r.attempts, r.last_error, r.notes,
+    )
+
+
+def list_recordings(
+    db: Database,
+    camera: str | None = None,
+    room: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+) -> list[RecordingInfo]:
+    if status is not None and status not in {s.value for s in RecordingStatus}:
+        raise InvalidInput(
+            f"status {status!r} is unknown; expected one of {', '.join(s.value for s in RecordingStatus)}"
+        )
+    with db.session() as s:
+        q = select(Recording).order_by(Recording.slot_start.desc(), Recording.id.desc())
+        if camera is not None:
+            q = q.where(Recording.camera_name == camera)
+        if room is not None:
+            q = q.where(Recording.room_name == room)
+        if status is not None:
+            q = q.where(Recording.status == status)
+        if limit is not None:
+            q = q.limit(limit)
+        return [recording_info(r) for r in s.scalars(q)]
+
+
+def _flush_unique(s: Session, message: str) -> None:
+    """Turn a unique-constraint race with another console into the same clear message."""
+    try:
+        s.flush()
+    except IntegrityError:
+        s.rollback()
+        raise InvalidInput(message) from None

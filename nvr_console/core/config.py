@@ -1,0 +1,538 @@
+"""One settings object, loaded in layers (later wins):
+
+built-in defaults -> /etc/nvr-console/config.toml -> the user's config.toml (or `--config PATH`
+instead of both) -> `.env` in the working directory -> environment (`NVR_SECTION_KEY`, and the
+original service's `SQLALCHEMY_DATABASE_URI`) -> command-line flags.
+
+Every option is declared once in `OPTIONS` (typed, with its default, what it expects and a help
+line), in the spirit of Picard's typed options. A bad value stops start-up with one line that names
+the key, the value, where it came from and what is expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from nvr_console import APP_NAME
+from nvr_console.core.durations import format_duration, parse_duration
+from nvr_console.core.masking import mask_secrets
+from nvr_console.core.schedule.window import EXPECTED as WINDOW_EXPECTED
+from nvr_console.core.schedule.window import RecordingWindow
+
+SYSTEM_CONFIG = Path("/etc/nvr-console/config.toml")
+GOOGLE_API_ROOT = "https://www.googleapis.com/"
+CHUNK_QUANTUM = 256 * 1024  # Drive wants every chunk but the last to be a multiple of 256 KiB
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used. `str()` is the one line shown to the operator."""
+
+    def __init__(self, key: str, value: object, expected: str, source: str = "", reason: str = "") -> None:
+        self.key, self.value, self.expected, self.source = key, value, expected, source
+        shown = mask_secrets(str(value))
+        where = f" (from {source})" if source else ""
+        why = f": {reason}" if reason else ""
+        super().__init__(f"invalid setting {key} = {shown!r}{where}{why}; expected {expected}")
+
+
+class ConfigFileError(ValueError):
+    """The config file itself is missing or is not TOML."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Value parsers: each takes the raw value (TOML value or string) and returns the typed value,
+# raising ValueError whose text becomes the `reason` of the ConfigError.
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("not text")
+    return v.strip()
+
+
+def _path(v: Any) -> Path:
+    text = _str(v)
+    if not text:
+        raise ValueError("empty path")
+    return Path(os.path.expandvars(text)).expanduser()
+
+
+def _optional_path(v: Any) -> Path | None:
+    return None if not _str(v) else _path(v)
+
+
+def _positive_duration(lo: float, hi: float) -> Callable[[Any], float]:
+    def parse(v: Any) -> float:
+        seconds = parse_duration(v)
+        if not lo <= seconds <= hi:
+            raise ValueError(f"out of range {format_duration(lo)}..{format_duration(hi)}")
+        return seconds
+
+    return parse
+
+
+def _int_range(lo: int, hi: int) -> Callable[[Any], int]:
+    def parse(v: Any) -> int:
+        if isinstance(v, bool):
+            raise ValueError("not a whole number")
+        n = int(v) if isinstance(v, int) else int(_str(v))
+        if not lo <= n <= hi:
+            raise ValueError(f"out of range {lo}..{hi}")
+        return n
+
+    return parse
+
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1024**2, "mb": 1000**2,
+               "mib": 1024**2, "g": 1024**3, "gb": 1000**3, "gib": 1024**3, "t": 1024**4,
+               "tb": 1000**4, "tib": 1024**4}
+
+
+def parse_size(v: Any) -> int:
+    """Bytes in `16MiB`, `10GB`, `512k` or a plain number."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        n = v
+    else:
+        m = _SIZE.match(_str(v))
+        if not m:
+            raise ValueError("not a size")
+        n = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower()])
+    if n < 0:
+        raise ValueError("negative size")
+    return n
+
+
+def _chunk_size(v: Any) -> int:
+    n = parse_size(v)
+    if n < CHUNK_QUANTUM or n % CHUNK_QUANTUM or n > 1024**3:
+        raise ValueError("must be a multiple of 256 KiB between 256 KiB and 1 GiB")
+    return n
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        text = _str(v).lower()
+        if text not in choices:
+            raise ValueError("not one of the choices")
+        return text
+
+    return parse
+
+
+def _timezone(v: Any) -> str:
+    text = _str(v)
+    if text.lower() in ("", "local", "system"):
+        return "local"
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone") from None
+    return text
+
+
+def _window(v: Any) -> RecordingWindow:
+    return RecordingWindow.parse(_str(v))
+
+
+def _database_url(v: Any) -> str:
+    text = _str(v)
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ValueError("not a database URL") from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return text
+    if backend in ("mysql", "mariadb"):
+        if url.get_driver_name() in ("mysqldb", "") or "+" not in url.drivername:
+            # The original service wrote mysql://; we talk to it through PyMySQL.
+            url = url.set(drivername=f"{backend}+pymysql")
+        if url.get_driver_name() != "pymysql":
+            raise ValueError("only the pymysql driver is supported for MySQL/MariaDB")
+        if not url.host:
+            raise ValueError("no host")
+        return url.render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database {backend!r}")
+
+
+def _api_root(v: Any) -> str:
+    text = _str(v)
+    if not re.match(r"^https?://[^/\s]+(/.*)?$", text):
+        raise ValueError("not an http(s) URL")
+    return text if text.endswith("/") else text + "/"
+
+
+def _credentials(v: Any) -> str:
+    text = _str(v)
+    if text.lower() == "anonymous":
+        return "anonymous"
+    return str(Path(text).expanduser()) if text else ""
+
+
+def _share(v: Any) -> str:
+    text = _str(v)
+    if text.lower() in ("private", "anyone"):
+        return text.lower()
+    if re.match(r"^domain:[A-Za-z0-9.-]+\.[A-Za-z]{2,}$", text):
+        return text
+    raise ValueError("unknown sharing mode")
+
+
+def _delete_after(v: Any) -> float | None:
+    if isinstance(v, str) and v.strip().lower() in ("never", "keep"):
+        return None
+    return parse_duration(v)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def default_dirs() -> dict[str, Path]:
+    """Per-user folders (platformdirs), so nothing lands in the working directory by surprise."""
+    data = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    videos = Path(platformdirs.user_videos_dir())
+    return {
+        "config": Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        "data": data,
+        "log": Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        # A server account often has no ~/Videos; fall back to the data dir then.
+        "recordings": (videos / APP_NAME) if videos.is_dir() else data / "recordings",
+    }
+
+
+@dataclass(frozen=True)
+class Option:
+    section: str
+    key: str
+    parse: Callable[[Any], Any]
+    default: Callable[[dict[str, Path]], Any]
+    expected: str
+    help: str
+    secret: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    @property
+    def env(self) -> str:
+        return f"NVR_{self.section}_{self.key}".upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("database", "url", _database_url,
+           lambda d: f"sqlite:///{(d['data'] / 'nvr-console.sqlite3').as_posix()}",
+           "sqlite:///PATH or mysql+pymysql://USER:PASSWORD@HOST:PORT/DB",
+           "Where rooms, cameras and the upload queue live.", secret=True),
+    Option("recording", "dir", _path, lambda d: d["recordings"],
+           "a folder path this user can write to", "Where recordings are written."),
+    Option("recording", "segment_length", _positive_duration(1, 86400), lambda d: 1800.0,
+           "a duration from 1s to 24h such as 30m, 10s or 1800",
+           "File length; files are cut on wall-clock multiples of it (:00 and :30 for 30m)."),
+    Option("recording", "timezone", _timezone, lambda d: "local",
+           "an IANA time zone such as Europe/Moscow, or 'local'",
+           "Time zone of file and folder names."),
+    Option("recording", "window", _window, lambda d: RecordingWindow(), WINDOW_EXPECTED,
+           "When cameras record, e.g. 'Mon-Sat 09:00-21:00'."),
+    Option("recording", "ffmpeg", _optional_path, lambda d: None,
+           "a path to an ffmpeg executable, or empty for automatic",
+           "FFmpeg to use; default: ffmpeg on PATH, else the one in the imageio-ffmpeg wheel."),
+    Option("recording", "stall_timeout", _positive_duration(3, 3600), lambda d: 20.0,
+           "a duration from 3s to 1h such as 20s", "Restart a camera whose file stops growing this long."),
+    Option("recording", "socket_timeout", _positive_duration(1, 600), lambda d: 10.0,
+           "a duration from 1s to 10m such as 10s", "How long to wait for a silent camera socket."),
+    Option("upload", "destination", _choice("auto", "drive", "local", "none"), lambda d: "auto",
+           "one of auto, drive, local, none",
+           "Where finished files go; auto = Drive when signed in, else the local archive."),
+    Option("upload", "local_dir", _path, lambda d: d["data"] / "archive",
+           "a folder path this user can write to", "The local archive (for example a NAS mount)."),
+    Option("upload", "workers", _int_range(1, 16), lambda d: 2,
+           "a whole number from 1 to 16", "Files uploaded in parallel."),
+    Option("upload", "chunk_size", _chunk_size, lambda d: 16 * 1024 * 1024,
+           "a multiple of 256 KiB such as 16MiB", "Resumable upload chunk; memory per worker is about this."),
+    Option("retention", "delete_after", _delete_after, lambda d: 0.0,
+           "a duration such as 0, 1h or 7d... in seconds/m/h, or 'never'",
+           "Delete the local copy this long after a VERIFIED upload ('never' keeps it)."),
+    Option("retention", "min_free_space", parse_size, lambda d: 5 * 1024**3,
+           "a size such as 5GiB", "Below this free space, verified copies are deleted oldest first."),
+    Option("drive", "api_root", _api_root, lambda d: GOOGLE_API_ROOT,
+           "an http(s) URL such as https://www.googleapis.com/",
+           "Drive API root; point it at a Drive-compatible server or proxy."),
+    Option("drive", "credentials", _credentials, lambda d: "",
+           "a path to an OAuth client or service-account JSON file, or 'anonymous' (non-Google root only)",
+           "Google credentials for sign-in."),
+    Option("drive", "token", _path, lambda d: d["config"] / "drive-token.json",
+           "a file path", "Where the signed-in token is kept (mode 0600).", secret=False),
+    Option("drive", "root_folder", _str, lambda d: "NVR recordings",
+           "a folder name", "Root folder created once when a room names no Drive folder."),
+    Option("drive", "share", _share, lambda d: "private",
+           "private, anyone, or domain:example.edu", "Who may read the root folder."),
+    Option("drive", "shared_drive", _str, lambda d: "",
+           "a shared drive id, or empty", "Shared drive to upload into (service accounts need one)."),
+    Option("log", "dir", _path, lambda d: d["log"], "a folder path", "Rotating log files."),
+    Option("log", "level", _choice("debug", "info", "warning", "error"), lambda d: "info",
+           "one of debug, info, warning, error", "Log detail."),
+)
+OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
+OPTIONS_BY_ENV = {o.env: o for o in OPTIONS}
+# Environment variables that are ours but not options.
+META_ENV = {"NVR_CONFIG"}
+LEGACY_DATABASE_ENV = "SQLALCHEMY_DATABASE_URI"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    dir: Path
+    segment_length: float
+    timezone: str
+    window: RecordingWindow
+    ffmpeg: Path | None
+    stall_timeout: float
+    socket_timeout: float
+
+    def zone(self) -> ZoneInfo | None:
+        """The configured zone, or None for the system's local time."""
+        return None if self.timezone == "local" else ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    destination: str
+    local_dir: Path
+    workers: int
+    chunk_size: int
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    delete_after: float | None
+    min_free_space: int
+
+
+@dataclass(frozen=True)
+class DriveSettings:
+    api_root: str
+    credentials: str
+    token: Path
+    root_folder: str
+    share: str
+    shared_drive: str
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    dir: Path
+    level: str
+
+
+_SECTIONS = {
+    "database": DatabaseSettings, "recording": RecordingSettings, "upload": UploadSettings,
+    "retention": RetentionSettings, "drive": DriveSettings, "log": LogSettings,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+    recording: RecordingSettings
+    upload: UploadSettings
+    retention: RetentionSettings
+    drive: DriveSettings
+    log: LogSettings
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    files: tuple[Path, ...] = ()
+
+    def value(self, name: str) -> Any:
+        section, key = name.split(".", 1)
+        return getattr(getattr(self, section), key)
+
+    def display(self) -> list[tuple[str, str, str]]:
+        """(name, value, source) for every option, secrets masked: what `config show` prints."""
+        rows = []
+        for o in OPTIONS:
+            shown = _display_value(o, self.value(o.name))
+            rows.append((o.name, mask_secrets(shown), self.sources.get(o.name, "default")))
+        return rows
+
+    def effective_destination(self) -> str:
+        """`auto` resolved: Drive when credentials or a token exist, else the local archive."""
+        if self.upload.destination != "auto":
+            return self.upload.destination
+        if self.drive.credentials or self.drive.token.exists():
+            return "drive"
+        return "local"
+
+
+def format_size(n: int) -> str:
+    """`16777216` -> `16MiB`: sizes shown the way they are written in the config."""
+    for unit, factor in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor}{unit}"
+    return str(n)
+
+
+def _display_value(option: Option, v: Any) -> str:
+    if v is None:
+        return "never" if option.name == "retention.delete_after" else ""
+    if option.parse in (parse_size, _chunk_size):
+        return format_size(v)
+    if isinstance(v, RecordingWindow):
+        return v.text
+    if isinstance(v, float):
+        return format_duration(v)
+    return str(v)
+
+
+def load_settings(
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Build the settings from every layer; raises ConfigError or ConfigFileError with one clear line."""
+    env = dict(os.environ if env is None else env)
+    cwd = cwd or Path.cwd()
+    dirs = default_dirs()
+    raw: dict[str, tuple[Any, str, Path | None]] = {}  # name -> (value, source, base dir for paths)
+
+    dotenv_file = cwd / ".env"
+    if dotenv_file.is_file():
+        # .env fills in what the real environment does not set, as docker and python-dotenv do.
+        for k, v in dotenv_values(dotenv_file).items():
+            if v is not None and k not in env:
+                env[k] = v
+                env.setdefault(f"__source_{k}", ".env")
+
+    if config_path is None and env.get("NVR_CONFIG"):
+        config_path = Path(env["NVR_CONFIG"]).expanduser()
+    files: list[Path] = []
+    if config_path is not None:
+        if not config_path.is_file():
+            raise ConfigFileError(
+                f"config file {config_path} does not exist; create it or drop --config to use the defaults"
+            )
+        files.append(config_path)
+    else:
+        files += [p for p in (SYSTEM_CONFIG, dirs["config"] / "config.toml") if p.is_file()]
+    for path in files:
+        for name, value in _read_toml(path).items():
+            raw[name] = (value, str(path), path.parent)
+
+    legacy = env.get(LEGACY_DATABASE_ENV)
+    if legacy:
+        raw["database.url"] = (legacy, env.get(f"__source_{LEGACY_DATABASE_ENV}", LEGACY_DATABASE_ENV), cwd)
+    for key, value in env.items():
+        if not key.startswith("NVR_") or key in META_ENV:
+            continue
+        option = OPTIONS_BY_ENV.get(key)
+        if option is None:
+            hint = difflib.get_close_matches(key, OPTIONS_BY_ENV, n=1)
+            raise ConfigFileError(
+                f"unknown environment variable {key}"
+                + (f"; did you mean {hint[0]}?" if hint else "; see `nvr-console config show` for names")
+            )
+        raw[option.name] = (value, env.get(f"__source_{key}", key), cwd)
+
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            raw[name] = (value, "command line", cwd)
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for o in OPTIONS:
+        if o.name in raw:
+            value, source, base = raw[o.name]
+            try:
+                parsed = o.parse(value)
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(o.name, value, o.expected, source, str(exc)) from None
+            if isinstance(parsed, Path) and not parsed.is_absolute() and base is not None:
+                parsed = base / parsed
+            values[o.name] = parsed
+            sources[o.name] = source
+        else:
+            values[o.name] = o.default(dirs)
+    _check_combinations(values, sources)
+
+    sections = {}
+    for section, cls in _SECTIONS.items():
+        sections[section] = cls(**{f.name: values[f"{section}.{f.name}"] for f in fields(cls)})
+    return Settings(**sections, sources=sources, files=tuple(files))
+
+
+def _check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
+    if values["drive.credentials"] == "anonymous" and values["drive.api_root"] == GOOGLE_API_ROOT:
+        raise ConfigError(
+            "drive.credentials", "anonymous",
+            "a credentials file: Google's own API needs a signed-in account (anonymous works only with "
+            "a non-Google drive.api_root)", sources.get("drive.credentials", ""),
+        )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(f"config file {path} is not valid TOML: {exc}") from None
+    out: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigFileError(
+                f"config file {path}: {section!r} must be a [section] table, e.g. [database] url = \"...\""
+            )
+        for key, value in table.items():
+            name = f"{section}.{key}"
+            if name not in OPTIONS_BY_NAME:
+                hint = difflib.get_close_matches(name, OPTIONS_BY_NAME, n=1)
+                raise ConfigFileError(
+                    f"config file {path}: unknown setting {name}"
+                    + (f"; did you mean {hint[0]}?" if hint else "; see `nvr-console config show` for names")
+                )
+            out[name] = value
+    return out
+
+
+def ensure_runtime_dirs(settings: Settings) -> None:
+    """Create the folders a running engine writes to; a folder that cannot be made is a ConfigError.
+
+    Called before anything starts, so nothing is half-started.
+    """
+    wanted = [("recording.dir", settings.recording.dir), ("log.dir", settings.log.dir)]
+    if settings.effective_destination() == "local":
+        wanted.append(("upload.local_dir", settings.upload.local_dir))
+    url = make_url(settings.database.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        wanted.append(("database.url", Path(url.database).parent))
+    for name, path in wanted:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".nvr-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                name, str(path) if name != "database.url" else settings.database.url,
+                "a folder this user can create and write to", settings.sources.get(name, "default"),
+                f"cannot use folder {path}: {exc.strerror or exc}",
+            ) from None

@@ -1,0 +1,93 @@
+"""Schema migrations (Alembic) driven from code: `nvr-console db upgrade`, and at every app start."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError
+
+from nvr_console.core.db.session import Database, explain_db_error
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer nvr-console than this one."""
+
+
+def _config(connection=None) -> Config:  # type: ignore[no-untyped-def]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    """The database's revision, or None for an empty (never migrated) database."""
+    try:
+        with db.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except DBAPIError as exc:
+        raise explain_db_error(db.url, exc) from None
+
+
+def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate to `revision`; returns (before, after). Refuses a database newer than the code."""
+    before = check_not_newer(db)
+    try:
+        with db.engine.begin() as conn:
+            command.upgrade(_config(conn), revision)
+    except DBAPIError as exc:
+        raise explain_db_error(db.url, exc) from None
+    after = current_revision(db)
+    assert after is not None
+    if before != after:
+        log.info("database schema migrated from %s to %s", before or "empty", after)
+    return before, after
+
+
+def check_not_newer(db: Database) -> str | None:
+    """Raise SchemaTooNew if the database carries a revision this code does not know."""
+    current = current_revision(db)
+    if current is None:
+        return None
+    script = ScriptDirectory.from_config(_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        raise SchemaTooNew(
+            f"the database ({db.display_url}) has schema revision {current}, newer than this "
+            f"nvr-console understands (up to {head_revision()}); install the newer nvr-console that "
+            "migrated it, or point database.url at another database"
+        )
+    return current
+
+
+def prepare_database(db: Database) -> None:
+    """At app start: reach the database, refuse a newer schema, migrate an empty or older one."""
+    db.check_connection()
+    before = check_not_newer(db)
+    if before is None and _has_foreign_tables(db):
+        log.warning("database %s has tables but no nvr-console schema version; creating ours beside them",
+                    db.display_url)
+    if before != head_revision():
+        upgrade(db)
+
+
+def _has_foreign_tables(db: Database) -> bool:
+    with db.engine.connect() as conn:
+        return bool(inspect(conn).get_table_names())

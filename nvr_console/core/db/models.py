@@ -1,0 +1,134 @@
+"""The data model. Names are kept stable: the CLI's --json output and the console read them.
+
+Recordings copy their room and camera names, so a file keeps its Drive name and stays in the upload
+queue even when its camera is renamed or removed (nothing about an upload lives only elsewhere).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from nvr_console.core.db.types import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DesiredState(enum.StrEnum):
+    RECORDING = "recording"
+    STOPPED = "stopped"
+
+
+class Transport(enum.StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class RecordingStatus(enum.StrEnum):
+    RECORDING = "recording"  # FFmpeg is writing it
+    FINALIZING = "finalizing"  # complete segment being probed/remuxed/muxed with room audio
+    READY = "ready"  # final file on disk, waiting in the upload queue
+    UPLOADING = "uploading"
+    UPLOADED = "uploaded"  # verified at the destination (size + MD5)
+    FAILED = "failed"  # unusable (zero-length, unreadable) or upload failed for good; reason in last_error
+    LOST = "lost"  # the local file vanished before it was uploaded
+
+
+# Statuses whose local file must be kept: anything not yet verified at the destination.
+UNVERIFIED = frozenset(s for s in RecordingStatus if s is not RecordingStatus.UPLOADED)
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    # Normalised Drive folder id (a pasted folder URL is reduced to its id); None = the root folder.
+    drive_folder: Mapped[str | None] = mapped_column(String(256), default=None)
+    sound_source_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    cameras: Mapped[list[Camera]] = relationship(back_populates="room", order_by="Camera.name")
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+    __table_args__ = (UniqueConstraint("room_id", "name", name="uq_cameras_room_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    stream_url: Mapped[str] = mapped_column(String(2048))
+    rtsp_transport: Mapped[str] = mapped_column(String(8), default=Transport.TCP.value)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the camera should be doing; engines reconcile toward it (several engines may share a DB).
+    desired_state: Mapped[str] = mapped_column(String(16), default=DesiredState.RECORDING.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    room: Mapped[Room] = relationship(back_populates="cameras")
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+    __table_args__ = (
+        # The upload queue: WHERE status = 'ready' ORDER BY slot_start.
+        Index("ix_recordings_status_slot", "status", "slot_start"),
+        # What is on screen now: the latest recording per camera.
+        Index("ix_recordings_camera_slot", "camera_id", "slot_start"),
+        # One row per camera file: a finalizer that runs twice (crash, recovery) updates, never duplicates.
+        UniqueConstraint("local_path_key", name="uq_recordings_local_path_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"))
+    room_name: Mapped[str] = mapped_column(String(128))
+    camera_name: Mapped[str] = mapped_column(String(128))
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    local_path: Mapped[str] = mapped_column(String(2048))
+    # A short unique key of local_path (MySQL cannot index 2048 utf8mb4 characters).
+    local_path_key: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    duration: Mapped[float | None] = mapped_column(Float, default=None)
+    status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.RECORDING.value)
+    # Why the room audio is missing, repairs made, and other non-fatal facts an operator may ask about.
+    notes: Mapped[str] = mapped_column(Text, default="")
+    destination: Mapped[str | None] = mapped_column(String(16), default=None)
+    drive_file_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    drive_folder_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    web_link: Mapped[str | None] = mapped_column(String(1024), default=None)
+    folder_link: Mapped[str | None] = mapped_column(String(1024), default=None)
+    md5: Mapped[str | None] = mapped_column(String(32), default=None)
+    upload_session_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    bytes_confirmed: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    local_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    camera: Mapped[Camera | None] = relationship()
+
+
+class DriveFolder(Base):
+    """Cache of Drive folder ids by path, so lookups survive restarts and never create duplicates."""
+
+    __tablename__ = "drive_folders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "<parent folder id>/<name>", e.g. "1AbC.../2026-11-23"; bounded so MySQL can index it.
+    path: Mapped[str] = mapped_column(String(512), unique=True)
+    folder_id: Mapped[str] = mapped_column(String(256))
+    web_link: Mapped[str | None] = mapped_column(String(1024), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

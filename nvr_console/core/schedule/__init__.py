@@ -1,0 +1,1 @@
+"""When to record: wall-clock rotation boundaries and recording windows."""

@@ -1,0 +1,1 @@
+"""The desktop console: PySide6 widgets, table models, delegates, dialogs, tray. No business rules."""
