@@ -1,0 +1,95 @@
+"""The plain data the engine publishes to its shells (desktop console, headless runner, CLI status).
+
+Every engine signal carries one of these frozen dataclasses (ids, enums, numbers, strings only), so a
+receiver on another thread never touches engine objects or database sessions.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class CameraState(enum.StrEnum):
+    STOPPED = "stopped"  # not wanted (operator stopped it, or disabled)
+    SCHEDULED = "scheduled"  # wanted, but outside the recording window; starts at the next opening
+    STARTING = "starting"  # FFmpeg launched, no bytes yet
+    RECORDING = "recording"  # bytes flowing
+    STALLED = "stalled"  # no new bytes for the stall timeout; about to restart
+    RECONNECTING = "reconnecting"  # waiting `next_retry_in` s before the next attempt (backoff 1..30 s)
+    FAILED = "failed"  # needs the operator: reason in `last_error` (wrong password, no such path...)
+    STOPPING = "stopping"  # finishing the current file
+
+
+class UploadState(enum.StrEnum):
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    VERIFYING = "verifying"
+    UPLOADED = "uploaded"  # verified: size and MD5 match
+    RETRYING = "retrying"
+    PAUSED = "paused"  # the whole queue waits for the operator (quota, revoked sign-in...)
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    camera_id: int
+    room: str
+    camera: str
+    state: CameraState
+    since: float  # epoch seconds when `state` began
+    current_file: str = ""  # local path being written
+    file_started: float = 0.0  # epoch seconds
+    file_size: int = 0  # bytes of the current file
+    bitrate_kbps: float = 0.0
+    fps: float = 0.0
+    last_error: str = ""  # operator sentence, credentials masked
+    next_retry_in: float = 0.0  # seconds, while RECONNECTING
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RecordingEvent:
+    """A finished (finalized) file, or one that could not be used."""
+
+    recording_id: int
+    camera_id: int | None
+    room: str
+    camera: str
+    path: str
+    status: str  # RecordingStatus value
+    slot_start: float  # epoch seconds
+    duration: float
+    size: int
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    recording_id: int
+    camera_id: int | None
+    state: UploadState
+    bytes_sent: int
+    total: int
+    rate_bps: float = 0.0
+    eta_s: float = 0.0
+    web_link: str = ""
+    folder_link: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    files: int
+    bytes: int
+    rate_bps: float
+    paused: bool = False
+    reason: str = ""  # why paused, as an operator sentence
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: float
+    level: str  # "info", "warning", "error"
+    camera_id: int | None
+    text: str  # masked
