@@ -14,6 +14,6 @@ import googleapiclient.discovery
 from nvr_console.core.upload.drive_service import build_drive_service
 
 
-def drive_client(root_url: str) -> googleapiclient.discovery.Resource:
+def drive_client(root_url: str, *, timeout: float | None = None) -> googleapiclient.discovery.Resource:
     """A Drive v3 Resource that sends every request (uploads too) to ``root_url``."""
-    return build_drive_service(root_url, None)
+    return build_drive_service(root_url, None, timeout=timeout)

@@ -71,6 +71,7 @@ import hashlib
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -387,6 +388,7 @@ class _State:
         self.faults: list[Fault] = []
         self.log: list[dict[str, Any]] = []
         self.sessions_created = 0
+        self.in_flight = 0  # requests being handled (idle keep-alive connections don't count)
         self.max_page_size = max_page_size
         self._last_created_ms = 0
         self._load()
@@ -511,9 +513,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing
     def _route(self) -> None:
-        self._entry: dict[str, Any] = {"method": self.command, "path": self.path, "kind": None}
+        self._entry: dict[str, Any] = {
+            "method": self.command,
+            "path": self.path,
+            "kind": None,
+            # A test peer may record the (fake) token, so tests can check that credentials are sent.
+            "authorization": self.headers.get("Authorization"),
+        }
         self._body_read = False
         st = self.server.state
+        with st.lock:
+            st.in_flight += 1
         try:
             try:
                 self._dispatch()
@@ -525,8 +535,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._entry["status"] = "client-gone"
             self._reset_connection()
         finally:
-            if not self.path.startswith("/_control/"):
-                with st.lock:
+            with st.lock:
+                st.in_flight -= 1
+                if not self.path.startswith("/_control/"):
                     st.log.append(self._entry)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _route
@@ -764,11 +775,7 @@ class _Handler(BaseHTTPRequestHandler):
             read_limit = fault.after_bytes if fault.after_bytes is not None else length // 2
             keep = min(fault.keep_bytes or 0, read_limit)
         elif fault is not None and fault.action == "keep_partial":
-            keep = (
-                fault.keep_bytes
-                if fault.keep_bytes is not None
-                else (length // 2) // CHUNK_ALIGN * CHUNK_ALIGN
-            )
+            keep = fault.keep_bytes if fault.keep_bytes is not None else (length // 2) // CHUNK_ALIGN * CHUNK_ALIGN
         skip = sess.offset - start  # bytes the server already has: resent overlap is ignored
         corrupt = fault is not None and fault.action == "corrupt"
 
@@ -889,9 +896,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._apply_fault("download")
             rec = self._file_or_404(file_id)
             if "path" not in rec:
-                raise _HttpError(
-                    403, "Only files with binary content can be downloaded.", "fileNotDownloadable"
-                )
+                raise _HttpError(403, "Only files with binary content can be downloaded.", "fileNotDownloadable")
             size = os.path.getsize(rec["path"])
             self.send_response(200)
             self.send_header("Content-Type", rec["mimeType"])
@@ -1137,13 +1142,17 @@ class DriveServer(_FaultApi):
         httpd.verbose = self._verbose
         httpd.body_timeout = self._body_timeout
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="drive-server", daemon=True)
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="drive-server", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         if self._httpd is not None:
             self._httpd.shutdown()
+            # Let requests in progress (a delayed chunk, say) finish before their files go away.
+            deadline = time.monotonic() + 5
+            while self._httpd.state.in_flight and time.monotonic() < deadline:
+                time.sleep(0.02)
             self._httpd.server_close()
             self._httpd = None
         if self._thread is not None:
@@ -1274,10 +1283,10 @@ class DriveServerProcess(_FaultApi):
             str(self._max_page_size),
         ]
         self._proc = subprocess.Popen(cmd, cwd=repo_root, stdout=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + timeout
         assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line.startswith("READY ") or time.monotonic() > deadline:
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)  # POSIX pipes only
+        line = self._proc.stdout.readline() if ready else ""
+        if not line.startswith("READY "):
             self.kill()
             raise RuntimeError(f"drive server did not start: {line!r}")
         self.root_url = line.split()[1]

@@ -68,12 +68,17 @@ def drive_discovery_document(api_root: str) -> dict[str, Any]:
 
 
 def build_drive_service(
-    api_root: str, credentials: google.auth.credentials.Credentials | None
+    api_root: str,
+    credentials: google.auth.credentials.Credentials | None,
+    *,
+    timeout: float | None = None,
 ) -> googleapiclient.discovery.Resource:
     """Build a Drive v3 service talking to ``api_root``.
 
     ``credentials`` None means anonymous, which only a non-Google server (a test peer or a local
-    Drive-compatible service) accepts; it is refused for Google's own hosts.
+    Drive-compatible service) accepts; it is refused for Google's own hosts. ``timeout`` is the
+    socket timeout in seconds for every request (default: the library's 60 s); a stalled chunk
+    then raises ``TimeoutError`` instead of hanging an upload thread.
     """
     root = normalize_api_root(api_root)
     if credentials is None and is_google_api_root(root):
@@ -84,6 +89,8 @@ def build_drive_service(
     # build_http() rather than a bare httplib2.Http: it stops httplib2 from treating the resumable
     # upload's "308 Resume Incomplete" as a redirect.
     http = googleapiclient.http.build_http()
+    if timeout is not None:
+        http.timeout = timeout
     if credentials is not None:
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=http)
     return googleapiclient.discovery.build_from_document(drive_discovery_document(root), http=http)
