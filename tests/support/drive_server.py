@@ -524,6 +524,10 @@ class _Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             st.in_flight += 1
+            # Logged before any answer goes out (and filled in as we go), so a test that has its
+            # response always finds the entry.
+            if not self.path.startswith("/_control/"):
+                st.log.append(self._entry)
         try:
             try:
                 self._dispatch()
@@ -537,8 +541,6 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with st.lock:
                 st.in_flight -= 1
-                if not self.path.startswith("/_control/"):
-                    st.log.append(self._entry)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _route
 
@@ -623,9 +625,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         if self.close_connection:
             self.send_header("Connection", "close")
+        self._entry["status"] = status
         self.end_headers()
         self.wfile.write(body)
-        self._entry["status"] = status
 
     def _apply_fault(self, kind: str) -> Fault | None:
         """Apply error/delay faults here; return chunk-level faults for the caller."""
@@ -898,13 +900,13 @@ class _Handler(BaseHTTPRequestHandler):
             if "path" not in rec:
                 raise _HttpError(403, "Only files with binary content can be downloaded.", "fileNotDownloadable")
             size = os.path.getsize(rec["path"])
+            self._entry["status"] = 200
             self.send_response(200)
             self.send_header("Content-Type", rec["mimeType"])
             self.send_header("Content-Length", str(size))
             self.end_headers()
             with open(rec["path"], "rb") as fh:
                 shutil.copyfileobj(fh, self.wfile, _BLOCK)
-            self._entry["status"] = 200
             return
         self._apply_fault("get")
         rec = self._file_or_404(file_id)
@@ -1150,9 +1152,7 @@ class DriveServer(_FaultApi):
         if self._httpd is not None:
             self._httpd.shutdown()
             # Let requests in progress (a delayed chunk, say) finish before their files go away.
-            deadline = time.monotonic() + 5
-            while self._httpd.state.in_flight and time.monotonic() < deadline:
-                time.sleep(0.02)
+            self.wait_idle(5)
             self._httpd.server_close()
             self._httpd = None
         if self._thread is not None:
@@ -1180,6 +1180,15 @@ class DriveServer(_FaultApi):
     def _state(self) -> _State:
         assert self._httpd is not None, "server not started"
         return self._httpd.state
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no request is being handled (idle keep-alive connections don't count)."""
+        deadline = time.monotonic() + timeout
+        while self._state.in_flight:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     # -- knobs
     @property
