@@ -58,7 +58,11 @@ Faults (queued, applied to the next matching requests; ``kind`` selects which):
 
 Introspection: ``files()`` (resources with ``path`` of the stored bytes), ``file_bytes(id)``,
 ``sessions_created()``, ``sessions()``, ``requests()`` (method, kind, path, status, content_range,
-body_bytes, fault), ``faults_pending()``.
+body_bytes, session, fault, authorization; an entry is logged when its request arrives, status is
+None while in flight, and ``dropped`` / ``incomplete-body`` / ``client-gone`` when no answer went
+out), ``faults_pending()``, ``wait_idle()``.
+
+Throughput: about 120 MB/s for one upload with 32 MiB chunks, client and server in one process.
 """
 
 from __future__ import annotations
