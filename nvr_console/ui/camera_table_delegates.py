@@ -1,0 +1,165 @@
+"""In-cell painting for the camera table: upload progress bars, Start/Stop buttons and Drive links.
+
+Painted with QStyle options rather than a widget per row (`setIndexWidget` would mean 500 live
+widgets). Clicks reach the delegate through `editorEvent`. All methods: UI thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont, QMouseEvent, QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionButton,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from nvr_console.core.status import UploadState
+from nvr_console.ui.camera_table_model import Role
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def _style(option: QStyleOptionViewItem) -> QStyle:
+    widget = option.widget  # type: ignore[attr-defined]
+    return widget.style() if widget is not None else QApplication.style()
+
+
+class StateDelegate(QStyledItemDelegate):
+    """State text in bold, in the state's colour (the model supplies icon and colour roles)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().initStyleOption(option, index)
+        font = QFont(option.font)  # type: ignore[attr-defined]
+        font.setBold(True)
+        option.font = font  # type: ignore[attr-defined]
+
+
+class UploadProgressDelegate(QStyledItemDelegate):
+    """A progress bar while a file uploads or verifies; plain text (queued, verified, failed) otherwise."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        up = index.data(Role.UPLOAD)
+        if up is None or up.state not in (UploadState.UPLOADING, UploadState.VERIFYING):
+            super().paint(painter, option, index)
+            return
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)  # type: ignore[attr-defined]
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(1000 * up.bytes_sent / up.total) if up.total else 0
+        bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        bar.palette = option.palette  # type: ignore[attr-defined]
+        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
+            _style(option).drawPrimitive(
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget  # type: ignore[attr-defined]
+            )
+        _style(option).drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
+class ActionButtonDelegate(QStyledItemDelegate):
+    """A push button painted in the cell; a click emits `clicked(camera_id, action)`."""
+
+    clicked = Signal(int, str)  # camera id, "start" or "stop"
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pressed: QPersistentModelIndex | None = None
+
+    @staticmethod
+    def button_rect(cell: QRect) -> QRect:
+        return cell.adjusted(4, 3, -4, -3)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        style = _style(option)
+        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget)  # type: ignore[attr-defined]
+        btn = QStyleOptionButton()
+        btn.rect = self.button_rect(option.rect)  # type: ignore[attr-defined]
+        btn.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        btn.state = QStyle.StateFlag.State_Enabled | (
+            QStyle.StateFlag.State_Sunken if self._pressed is not None and self._pressed == index
+            else QStyle.StateFlag.State_Raised
+        )
+        if option.state & QStyle.StateFlag.State_HasFocus:  # type: ignore[attr-defined]
+            btn.state |= QStyle.StateFlag.State_HasFocus
+        btn.palette = option.palette  # type: ignore[attr-defined]
+        style.drawControl(QStyle.ControlElement.CE_PushButton, btn, painter, option.widget)  # type: ignore[attr-defined]
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index):  # type: ignore[no-untyped-def]
+        size = super().sizeHint(option, index)
+        size.setWidth(max(size.width() + 24, 64))
+        return size
+
+    def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: _Index) -> bool:  # type: ignore[no-untyped-def]
+        kind = event.type()
+        if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
+            if isinstance(event, QMouseEvent) and self.button_rect(option.rect).contains(event.position().toPoint()):  # type: ignore[attr-defined]
+                self._pressed = QPersistentModelIndex(index)
+                return True
+            return False
+        if kind == QEvent.Type.MouseButtonRelease:
+            pressed, self._pressed = self._pressed, None
+            inside = isinstance(event, QMouseEvent) and self.button_rect(option.rect).contains(  # type: ignore[attr-defined]
+                event.position().toPoint()
+            )
+            if pressed is not None and pressed == index and inside:
+                self.clicked.emit(int(index.data(Role.CAMERA_ID)), str(index.data(Role.ACTION)))
+                return True
+            return pressed is not None
+        if kind == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Select):  # type: ignore[attr-defined]
+            self.clicked.emit(int(index.data(Role.CAMERA_ID)), str(index.data(Role.ACTION)))
+            return True
+        return False
+
+
+class LinkDelegate(QStyledItemDelegate):
+    """Link-styled text; a click opens the URL in the custom URL role with QDesktopServices."""
+
+    opened = Signal(QUrl)
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().initStyleOption(option, index)
+        if index.data(Role.URL):
+            font = QFont(option.font)  # type: ignore[attr-defined]
+            font.setUnderline(True)
+            option.font = font  # type: ignore[attr-defined]
+            option.palette.setColor(option.palette.ColorRole.Text, option.palette.color(option.palette.ColorRole.Link))  # type: ignore[attr-defined]
+
+    def open(self, index: _Index) -> bool:
+        url = index.data(Role.URL)
+        if not url:
+            return False
+        qurl = QUrl(url)
+        QDesktopServices.openUrl(qurl)
+        self.opened.emit(qurl)
+        return True
+
+    def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: _Index) -> bool:  # type: ignore[no-untyped-def]
+        if (
+            event.type() == QEvent.Type.MouseButtonRelease
+            and isinstance(event, QMouseEvent)
+            and event.button() == Qt.MouseButton.LeftButton
+            and option.rect.contains(event.position().toPoint())  # type: ignore[attr-defined]
+        ):
+            return self.open(index)
+        return False
+
+
+def install(view: QWidget) -> tuple[ActionButtonDelegate, LinkDelegate]:
+    """Put the delegates on their columns of a camera table view; returns the ones with signals."""
+    from nvr_console.ui.camera_table_model import Column
+
+    view.setItemDelegateForColumn(Column.STATE, StateDelegate(view))  # type: ignore[attr-defined]
+    view.setItemDelegateForColumn(Column.UPLOAD, UploadProgressDelegate(view))  # type: ignore[attr-defined]
+    button = ActionButtonDelegate(view)
+    view.setItemDelegateForColumn(Column.ACTION, button)  # type: ignore[attr-defined]
+    link = LinkDelegate(view)
+    view.setItemDelegateForColumn(Column.DRIVE, link)  # type: ignore[attr-defined]
+    return button, link

@@ -1,0 +1,77 @@
+"""The camera table model without a view: rows, roles, and batching of updates into ranged dataChanged."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from nvr_console.core.status import CameraState, CameraStatus, RecordingEvent, UploadProgress, UploadState
+from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
+
+
+def status(cid: int, state: CameraState = CameraState.RECORDING, **kw: object) -> CameraStatus:
+    return CameraStatus(cid, "A-101", f"cam{cid}", state, since=time.time(), **kw)  # type: ignore[arg-type]
+
+
+def test_rows_are_added_once_per_camera_and_removed(qtbot) -> None:
+    m = CameraTableModel()
+    m.seed([(1, "A-101", "front"), (2, "A-101", "back")])
+    m.apply_status(status(3))
+    m.apply_status(status(1))
+    assert m.rowCount() == 3 and m.columnCount() == len(Column)
+    assert m.row_of(1) == 0 and m.row_of(3) == 2
+    m.remove_camera(2)
+    assert m.camera_ids() == [1, 3] and m.row_of(3) == 1
+
+
+def test_roles_say_state_action_and_details(qtbot) -> None:
+    m = CameraTableModel()
+    m.apply_status(status(1, file_size=5_000_000, current_file="/r/a.mkv", file_started=time.time() - 65,
+                          bitrate_kbps=2100))
+    m.apply_status(status(2, CameraState.FAILED, last_error="wrong password for rtsp://admin:***@cam"))
+    m.apply_status(status(3, CameraState.STOPPED))
+    m.apply_status(status(4, CameraState.RECONNECTING, next_retry_in=8))
+    m.flush()
+    idx = lambda r, c: m.index(r, c)  # noqa: E731
+    assert idx(0, Column.STATE).data() == "recording"
+    assert "1:0" in idx(0, Column.FILE).data() and "5.0 MB" in idx(0, Column.FILE).data()
+    assert idx(1, Column.STATE).data().startswith("failed: wrong password")
+    assert idx(1, Column.STATE).data(Qt.ItemDataRole.ToolTipRole).startswith("wrong password")
+    assert idx(2, Column.ACTION).data() == "Start" and idx(2, Column.ACTION).data(Role.ACTION) == "start"
+    assert idx(0, Column.ACTION).data(Role.ACTION) == "stop"
+    assert idx(3, Column.STATE).data() in ("reconnecting in 8 s", "reconnecting in 7 s")
+    assert idx(0, Column.STATE).data(Role.STATE) == CameraState.RECORDING.value  # through QVariant: text
+    assert isinstance(idx(1, Column.STATE).data(Qt.ItemDataRole.ForegroundRole), QColor)
+    assert not idx(1, Column.STATE).data(Qt.ItemDataRole.DecorationRole).isNull()
+
+
+def test_upload_progress_and_folder_link(qtbot) -> None:
+    m = CameraTableModel()
+    m.apply_status(status(1))
+    m.apply_recording(RecordingEvent(10, 1, "A-101", "cam1", "/r/x.mp4", "ready", 0.0, 1800, 1000))
+    assert m.index(0, Column.UPLOAD).data() == "queued"
+    m.apply_upload(UploadProgress(10, 1, UploadState.UPLOADING, 250, 1000, rate_bps=2e6, eta_s=30))
+    assert m.index(0, Column.UPLOAD).data().startswith("25%")
+    link = "https://drive.google.com/drive/folders/FOLDER1234567"
+    m.apply_upload(UploadProgress(10, 1, UploadState.UPLOADED, 1000, 1000, folder_link=link))
+    assert m.index(0, Column.UPLOAD).data() == "verified"
+    assert m.index(0, Column.DRIVE).data(Role.URL) == link
+    m.apply_upload(UploadProgress(9, 1, UploadState.FAILED, 0, 1000, error="late"))  # older file: ignored
+    assert m.index(0, Column.UPLOAD).data() == "verified"
+
+
+def test_updates_are_batched_into_ranged_data_changed(qtbot) -> None:
+    m = CameraTableModel(batch_interval_ms=100)
+    m.seed([(i, "R", f"c{i}") for i in range(10)])
+    changes: list[tuple[int, int, int, int]] = []
+    m.dataChanged.connect(lambda a, b, _roles=None: changes.append((a.row(), b.row(), a.column(), b.column())))
+    for cid in (0, 1, 2, 5, 7, 8, 2, 1):
+        m.apply_status(status(cid))
+    assert changes == []  # nothing until the batch timer fires
+    qtbot.waitUntil(lambda: len(changes) == 3, timeout=2000)
+    last = len(Column) - 1
+    assert changes == [(0, 2, 0, last), (5, 5, 0, last), (7, 8, 0, last)]
+    qtbot.wait(250)
+    assert len(changes) == 3  # the timer is single-shot: no repaint without news
