@@ -1,0 +1,142 @@
+"""Start and stop tests/support/rtsp_server.py (GStreamer RTSP server) from the venv's pytest.
+
+The server needs the system python's ``gi``; this module only runs it as a subprocess.
+
+    with RtspServer() as server:
+        url = server.url("/cam")                          # rtsp://127.0.0.1:<port>/cam
+        secure = server.url("/secure", "admin", "s3cret-pass")
+        server.stop(); server.start()                      # same port: a camera that reboots
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import quote
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+SCRIPT = Path(__file__).with_name("rtsp_server.py")
+SECURE_USER = "admin"
+SECURE_PASSWORD = "s3cret-pass"
+
+
+def gst_rtsp_server_available(python: str = SYSTEM_PYTHON) -> tuple[bool, str]:
+    """(True, "") when `python` can import GstRtspServer; else (False, reason)."""
+    if not Path(python).exists():
+        return False, f"{python} not found"
+    code = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    if proc.returncode != 0:
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "import failed"
+        return False, (f"{python} cannot import GstRtspServer ({last}); install python3-gi "
+                       "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{good,bad,ugly} gstreamer1.0-libav")
+    return True, ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RtspServer:
+    """A live RTSP server on 127.0.0.1 in its own process group."""
+
+    def __init__(self, port: int | None = None, python: str = SYSTEM_PYTHON, ready_timeout_s: float = 20.0) -> None:
+        self.port = port or free_port()
+        self.python = python
+        self.ready_timeout_s = ready_timeout_s
+        self.audio_codec: str | None = None  # codec of /audio, as the server reports it
+        self._proc: subprocess.Popen[str] | None = None
+        self._stderr: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def url(self, mount: str = "/cam", user: str | None = None, password: str | None = None) -> str:
+        mount = mount if mount.startswith("/") else f"/{mount}"
+        auth = ""
+        if user is not None:
+            auth = quote(user, safe="")
+            if password is not None:
+                auth += ":" + quote(password, safe="")
+            auth += "@"
+        return f"rtsp://{auth}127.0.0.1:{self.port}{mount}"
+
+    def start(self) -> RtspServer:
+        """Start (or restart) on self.port; returns once the server prints READY."""
+        if self.running:
+            return self
+        deadline = time.monotonic() + self.ready_timeout_s
+        while True:
+            proc = subprocess.Popen(
+                [self.python, str(SCRIPT), "--port", str(self.port)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # its own process group, killed as a whole in stop()
+            )
+            assert proc.stdout is not None and proc.stderr is not None
+            self._stderr = []
+            threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True).start()
+            line = ""
+            for line in proc.stdout:
+                if line.startswith("AUDIO "):
+                    self.audio_codec = line.split()[1]
+                if line.startswith(("READY", "FAILED")):
+                    break
+            if line.startswith("READY"):
+                self._proc = proc
+                threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+                return self
+            self._kill(proc)
+            # The port may still be held by the previous run's sockets for a moment after a restart.
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"RTSP server did not start on port {self.port}: {line.strip()} "
+                                   f"{''.join(self._stderr)[-2000:]}")
+            time.sleep(0.2)
+
+    def _drain(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            self._stderr.append(line)
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[str]) -> None:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):  # a drain thread may be reading it
+                    stream.close()
+
+    def stop(self) -> None:
+        """Stop the server (clients see the connection drop); start() brings it back on the same port."""
+        if self._proc is not None:
+            self._kill(self._proc)
+            self._proc = None
+
+    def close(self) -> None:
+        self.stop()
+
+    def __enter__(self) -> RtspServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
