@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 
-def print_json(data: Any, out: TextIO = sys.stdout) -> None:
+def print_json(data: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up per call: sys.stdout may be re-pointed after import
     json.dump(data, out, indent=2, ensure_ascii=False, default=str)
     out.write("\n")
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO = sys.stdout,
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO | None = None,
                 empty: str = "(none)") -> None:
+    out = out or sys.stdout
     if not rows:
         out.write(empty + "\n")
         return

@@ -286,19 +286,19 @@ def edit_camera(
 ) -> CameraInfo:
     with db.session() as s:
         cam = _get_camera(s, room, name)
-        if new_room is not None:
-            cam.room = _get_room(s, new_room)
-        if new_name is not None:
-            cam.name = validate_name(new_name, "camera")
+        target_room = _get_room(s, new_room) if new_room is not None else cam.room
+        target_name = validate_name(new_name, "camera") if new_name is not None else cam.name
+        # Check before assigning, so autoflush never hits the unique constraint first.
+        clash = s.scalar(
+            select(Camera.id).where(Camera.room_id == target_room.id, Camera.name == target_name, Camera.id != cam.id)
+        )
+        if clash is not None:
+            raise InvalidInput(f"room {target_room.name!r} already has a camera named {target_name!r}")
+        cam.room, cam.name = target_room, target_name
         if url is not None:
             cam.stream_url = validate_stream_url(url, "camera URL")
         if transport is not None:
             cam.rtsp_transport = _transport(transport)
-        clash = s.scalar(
-            select(Camera.id).where(Camera.room_id == cam.room.id, Camera.name == cam.name, Camera.id != cam.id)
-        )
-        if clash is not None:
-            raise InvalidInput(f"room {cam.room.name!r} already has a camera named {cam.name!r}")
         _flush_unique(s, f"room {cam.room.name!r} already has a camera named {cam.name!r}")
         return _camera_info(cam)
 

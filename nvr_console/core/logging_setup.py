@@ -27,6 +27,21 @@ class MaskSecretsFilter(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at emit time (test capture and re-pointed streams keep working)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
 def configure_logging(level: str | int = "info", log_dir: Path | None = None, verbose: bool = False) -> None:
     """Set up the root logger once per process: stderr always, plus `<log_dir>/nvr-console.log`."""
     root = logging.getLogger()
@@ -35,7 +50,7 @@ def configure_logging(level: str | int = "info", log_dir: Path | None = None, ve
             root.removeHandler(h)
     lvl = logging.DEBUG if verbose else (level if isinstance(level, int) else getattr(logging, level.upper()))
     root.setLevel(lvl)
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [_StderrHandler()]
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         handlers.append(

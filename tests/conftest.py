@@ -1,0 +1,89 @@
+"""Shared fixtures: every test gets its own HOME/XDG folders and working directory, so nothing
+reads or writes the developer's real settings, database or recordings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nvr_console.core.config import Settings, load_settings
+from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.session import Database
+from tests.support.mariadb import MariaDBServer, mariadb_available
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                     ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
+        monkeypatch.setenv(var, str(home / sub))
+    for var in list(os.environ):
+        if var.startswith("NVR_") or var == "SQLALCHEMY_DATABASE_URI":
+            monkeypatch.delenv(var)
+    work = home / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # a stray .env in the checkout must not leak into tests
+    return home
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    """`settings_factory(**{"upload.destination": "local"})` -> Settings on a temp SQLite DB and folders."""
+
+    def make(**overrides: Any) -> Settings:
+        base: dict[str, Any] = {
+            "database.url": f"sqlite:///{(tmp_path / 'nvr.sqlite3').as_posix()}",
+            "recording.dir": str(tmp_path / "recordings"),
+            "upload.local_dir": str(tmp_path / "archive"),
+            "log.dir": str(tmp_path / "log"),
+            "drive.token": str(tmp_path / "config" / "drive-token.json"),
+        }
+        base.update({k: (str(v) if isinstance(v, Path) else v) for k, v in overrides.items()})
+        return load_settings(overrides=base)
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database.url)
+    prepare_database(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    if not mariadb_available():
+        if os.environ.get("NVR_REQUIRE_MARIADB") == "1":
+            pytest.fail("MariaDB is not installed but the test command requires it (apt-get install mariadb-server)")
+        pytest.skip("MariaDB is not installed; scripts/test installs it")
+    server = MariaDBServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: MariaDBServer) -> str:
+    return mariadb_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on the embedded SQLite file and on a real MariaDB server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{(tmp_path / 'any.sqlite3').as_posix()}"
+    return request.getfixturevalue("mariadb_url")

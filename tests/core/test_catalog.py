@@ -1,0 +1,53 @@
+import pytest
+
+from nvr_console.core import catalog
+from nvr_console.core.db.models import DesiredState
+from nvr_console.core.db.session import Database
+from nvr_console.core.stream_url import InvalidInput
+
+
+def test_room_crud(db: Database) -> None:
+    r = catalog.add_room(db, "A-101", sound_source="rtsp://u:pw@mic/a", notes="lecture hall")
+    assert r.camera_count == 0 and r.public()["sound_source_url"] == "rtsp://u:***@mic/a"
+    r = catalog.edit_room(db, "A-101", new_name="A-102", sound_source=None)
+    assert r.name == "A-102" and r.sound_source_url is None
+    with pytest.raises(catalog.NotFound, match="no room named 'A-101' \\(rooms: A-102\\)"):
+        catalog.get_room(db, "A-101")
+    catalog.remove_room(db, "A-102")
+    assert catalog.list_rooms(db) == []
+
+
+def test_room_with_cameras_is_not_removed_by_surprise(db: Database) -> None:
+    catalog.add_room(db, "A")
+    catalog.add_camera(db, "A", "c1", "rtsp://h/1")
+    with pytest.raises(InvalidInput, match=r"still has 1 camera\(s\) \(c1\); remove them first or pass --with"):
+        catalog.remove_room(db, "A")
+    catalog.remove_room(db, "A", with_cameras=True)
+    assert catalog.list_cameras(db) == []
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "a:b", "..", "x" * 129, "tab\there"])
+def test_bad_names(db: Database, name: str) -> None:
+    with pytest.raises(InvalidInput):
+        catalog.add_room(db, name)
+
+
+def test_camera_edit_move_and_desired_state(db: Database) -> None:
+    catalog.add_room(db, "A")
+    catalog.add_room(db, "B")
+    cam = catalog.add_camera(db, "A", "front", "rtsp://h/1")
+    catalog.add_camera(db, "B", "front", "rtsp://h/2")
+    with pytest.raises(InvalidInput, match="room 'B' already has a camera named 'front'"):
+        catalog.edit_camera(db, "A", "front", new_room="B")
+    moved = catalog.edit_camera(db, "A", "front", new_room="B", new_name="side", transport="udp")
+    assert (moved.room, moved.name, moved.rtsp_transport) == ("B", "side", "udp")
+    catalog.set_desired_state(db, cam.id, DesiredState.STOPPED)
+    assert catalog.get_camera_by_id(db, cam.id).desired_state == "stopped"
+    assert catalog.set_all_desired_state(db, DesiredState.RECORDING) == 2
+    with pytest.raises(catalog.NotFound, match="removed by another console"):
+        catalog.set_desired_state(db, 999, DesiredState.STOPPED)
+
+
+def test_unknown_status_filter(db: Database) -> None:
+    with pytest.raises(InvalidInput, match="status 'done' is unknown"):
+        catalog.list_recordings(db, status="done")

@@ -1,0 +1,150 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nvr_console.core.config import (
+    OPTIONS,
+    ConfigError,
+    ConfigFileError,
+    ensure_runtime_dirs,
+    load_settings,
+    parse_size,
+)
+
+
+def test_defaults_are_embedded_sqlite_and_user_dirs(isolated_env: Path) -> None:
+    s = load_settings(env={})
+    assert s.database.url.startswith("sqlite:///") and str(isolated_env) in s.database.url
+    assert s.recording.segment_length == 1800
+    assert s.upload.workers == 2 and s.upload.destination == "auto"
+    assert s.effective_destination() == "local"  # not signed in to Drive
+    assert s.recording.window.always and s.recording.timezone == "local"
+    assert all(src == "default" for _, _, src in s.display())
+
+
+def test_layers_later_wins(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[recording]\nsegment_length = "10m"\ntimezone = "Europe/Moscow"\n[upload]\nworkers = 3\n')
+    (tmp_path / ".env").write_text("NVR_UPLOAD_WORKERS=4\nSQLALCHEMY_DATABASE_URI=sqlite:////tmp/legacy.db\n")
+    s = load_settings(cfg, env={"NVR_RECORDING_SEGMENT_LENGTH": "20s"}, cwd=tmp_path,
+                      overrides={"upload.workers": "5"})
+    assert s.recording.segment_length == 20  # env beats file
+    assert s.recording.timezone == "Europe/Moscow"  # file
+    assert s.upload.workers == 5  # flag beats .env
+    assert s.database.url == "sqlite:////tmp/legacy.db"  # the original service's variable, from .env
+    assert s.sources["recording.segment_length"] == "NVR_RECORDING_SEGMENT_LENGTH"
+    assert s.sources["database.url"] == ".env"
+
+
+def test_nvr_database_url_beats_legacy_variable() -> None:
+    s = load_settings(env={"SQLALCHEMY_DATABASE_URI": "sqlite:////a.db", "NVR_DATABASE_URL": "sqlite:////b.db"})
+    assert s.database.url == "sqlite:////b.db"
+
+
+def test_legacy_mysql_url_gets_pymysql_driver() -> None:
+    s = load_settings(env={"SQLALCHEMY_DATABASE_URI": "mysql://nvr:pw@db.example:3306/nvr"})
+    assert s.database.url == "mysql+pymysql://nvr:pw@db.example:3306/nvr"
+    assert "pw" not in dict((n, v) for n, v, _ in s.display())["database.url"]
+
+
+def test_system_and_user_files(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    system = tmp_path / "etc.toml"
+    system.write_text("[upload]\nworkers = 7\n[recording]\nsegment_length = 60\n")
+    monkeypatch.setattr("nvr_console.core.config.SYSTEM_CONFIG", system)
+    user = isolated_env / ".config" / "nvr-console" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("[upload]\nworkers = 6\n")
+    s = load_settings(env={})
+    assert s.upload.workers == 6 and s.recording.segment_length == 60
+    assert s.files == (system, user)
+
+
+@pytest.mark.parametrize(
+    ("env", "key", "needle"),
+    [
+        ({"NVR_RECORDING_SEGMENT_LENGTH": "-5"}, "recording.segment_length", "expected a duration"),
+        ({"NVR_RECORDING_SEGMENT_LENGTH": "0"}, "recording.segment_length", "out of range"),
+        ({"NVR_RECORDING_TIMEZONE": "Mars/Olympus"}, "recording.timezone", "IANA time zone"),
+        ({"NVR_DATABASE_URL": "not a url"}, "database.url", "sqlite:///PATH"),
+        ({"NVR_DATABASE_URL": "postgresql://u:pw@h/db"}, "database.url", "unsupported database"),
+        ({"NVR_UPLOAD_WORKERS": "0"}, "upload.workers", "1 to 16"),
+        ({"NVR_UPLOAD_CHUNK_SIZE": "1000"}, "upload.chunk_size", "256 KiB"),
+        ({"NVR_UPLOAD_DESTINATION": "ftp"}, "upload.destination", "auto, drive, local, none"),
+        ({"NVR_RECORDING_WINDOW": "Mon-Sat"}, "recording.window", "Mon-Sat 09:00-21:00"),
+        ({"NVR_DRIVE_API_ROOT": "ftp://x"}, "drive.api_root", "http(s) URL"),
+        ({"NVR_DRIVE_CREDENTIALS": "anonymous"}, "drive.credentials", "non-Google"),
+    ],
+)
+def test_invalid_values_name_key_value_and_expectation(env: dict[str, str], key: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env=env)
+    message = str(err.value)
+    assert err.value.key == key
+    assert message.startswith(f"invalid setting {key} = ")
+    assert needle in message and "\n" not in message
+
+
+def test_password_in_bad_database_url_is_masked() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={"NVR_DATABASE_URL": "oracle://u:topsecret99@h/db"})
+    assert "topsecret99" not in str(err.value)
+
+
+def test_unknown_keys_are_refused_with_a_hint(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[recording]\nsegmnet_length = 10\n")
+    with pytest.raises(ConfigFileError, match="did you mean recording.segment_length"):
+        load_settings(cfg, env={})
+    with pytest.raises(ConfigFileError, match="did you mean NVR_UPLOAD_WORKERS"):
+        load_settings(env={"NVR_UPLOAD_WORKER": "2"})
+
+
+def test_missing_or_broken_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", env={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[recording\n")
+    with pytest.raises(ConfigFileError, match="not valid TOML"):
+        load_settings(bad, env={})
+
+
+def test_relative_paths_in_file_are_relative_to_the_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "conf" / "c.toml"
+    cfg.parent.mkdir()
+    cfg.write_text('[recording]\ndir = "rec"\n')
+    assert load_settings(cfg, env={}).recording.dir == tmp_path / "conf" / "rec"
+
+
+def test_recordings_dir_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    s = load_settings(env={"NVR_RECORDING_DIR": str(blocker / "sub")})
+    with pytest.raises(ConfigError, match=r"invalid setting recording.dir = .*cannot use folder"):
+        ensure_runtime_dirs(s)
+    assert not (tmp_path / "file" / "sub").exists()
+
+
+def test_every_option_has_env_name_and_help() -> None:
+    for o in OPTIONS:
+        assert o.env == f"NVR_{o.section.upper()}_{o.key.upper()}" and o.help and o.expected
+
+
+@given(st.integers(1, 86400))
+def test_any_whole_second_segment_length_round_trips(seconds: int) -> None:
+    for text in (str(seconds), f"{seconds}s"):
+        assert load_settings(env={"NVR_RECORDING_SEGMENT_LENGTH": text}).recording.segment_length == seconds
+
+
+@given(st.integers(-(10**6), 0) | st.text(alphabet="xyz!@# ", min_size=1, max_size=6))
+def test_bad_segment_lengths_always_refused(value: object) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={"NVR_RECORDING_SEGMENT_LENGTH": str(value)})
+    assert "recording.segment_length" in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "n"), [("16MiB", 16 * 1024**2), ("5GB", 5 * 1000**3), ("512k", 512 * 1024),
+                                         ("1024", 1024)])
+def test_sizes(text: str, n: int) -> None:
+    assert parse_size(text) == n

@@ -1,0 +1,101 @@
+"""A throwaway MariaDB server for tests: its own data dir, port and socket; gone when stopped.
+
+The reference's measured recipe (mariadb-install-db + mariadbd --no-defaults). pytest-mysql drives
+mysqld_safe, which insists on a system layout; a 60-line fixture of our own is simpler to trust.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pymysql
+
+SEARCH = ("/usr/sbin", "/usr/bin", "/usr/local/bin")
+
+
+def _find(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or next(
+            (str(Path(d) / name) for d in SEARCH if (Path(d) / name).exists()), None
+        )
+        if found:
+            return found
+    return None
+
+
+def mariadb_available() -> bool:
+    return bool(_find("mariadbd", "mysqld") and _find("mariadb-install-db", "mysql_install_db"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MariaDBServer:
+    """Start with `start()`, make databases with `create_database()`, stop with `stop()`."""
+
+    def __init__(self, base: Path | None = None) -> None:
+        self.base = Path(base or tempfile.mkdtemp(prefix="nvr-mariadb-"))
+        self.port = _free_port()
+        self.socket = self.base / "mysqld.sock"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._counter = 0
+
+    def start(self, timeout: float = 60) -> MariaDBServer:
+        mariadbd = _find("mariadbd", "mysqld")
+        install = _find("mariadb-install-db", "mysql_install_db")
+        if not (mariadbd and install):
+            raise RuntimeError("MariaDB is not installed: apt-get install mariadb-server (scripts/test does it)")
+        data = self.base / "data"
+        subprocess.run(
+            [install, "--no-defaults", f"--datadir={data}", "--user=root",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+        )
+        self.log = open(self.base / "mariadbd.log", "wb")  # noqa: SIM115 - kept open while it runs
+        self.proc = subprocess.Popen(
+            [mariadbd, "--no-defaults", f"--datadir={data}", "--user=root", f"--port={self.port}",
+             "--bind-address=127.0.0.1", f"--socket={self.socket}", "--skip-log-bin",
+             "--innodb-buffer-pool-size=32M", "--skip-name-resolve"],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="").close()
+                return self
+            except pymysql.err.OperationalError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    tail = (self.base / "mariadbd.log").read_text(errors="replace")[-2000:]
+                    self.stop()
+                    raise RuntimeError(f"MariaDB did not start on port {self.port}:\n{tail}") from None
+                time.sleep(0.2)
+
+    def create_database(self) -> str:
+        """A fresh empty database; returns its SQLAlchemy URL (mysql+pymysql://root:@127.0.0.1:PORT/db)."""
+        self._counter += 1
+        name = f"nvr_test_{self._counter}"
+        conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="")
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        conn.close()
+        return f"mysql+pymysql://root:@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        shutil.rmtree(self.base, ignore_errors=True)
