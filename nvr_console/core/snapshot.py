@@ -1,0 +1,133 @@
+"""One frame, as PNG bytes: from a live stream (the camera dialog's Test) or from the file being written
+(the console's thumbnails). Blocking; call from a worker thread. Pure Python + FFmpeg, no Qt.
+
+A thumbnail must be cheap and recent. The recorder writes Matroska with a cluster per keyframe and no
+index while it writes, so FFmpeg cannot seek to the end (`-sseof` silently gives the first frame).
+Instead we hand FFmpeg the file's header (everything before the first Cluster) followed by the last
+complete cluster: it decodes a single keyframe from a few hundred KB, however long the file already is.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording.errors import classify_ffmpeg_error
+from nvr_console.core.recording.ffmpeg_command import LAVFI_PREFIX, is_lavfi
+from nvr_console.core.recording.probe import MediaInfo, ProbeError, parse_ffmpeg_stderr_info
+
+MKV_CLUSTER_ID = b"\x1f\x43\xb6\x75"
+HEADER_SCAN = 256 * 1024  # the Matroska header (EBML, Info, Tracks) is a few KB
+TAIL_SCAN = 8 * 1024 * 1024  # enough for two clusters of a 1 s GOP up to ~30 Mb/s
+
+
+class SnapshotError(RuntimeError):
+    """No frame could be taken; str() is an operator sentence (credentials masked)."""
+
+
+@dataclass(frozen=True)
+class StreamCheck:
+    """What the camera dialog's Test shows."""
+
+    info: MediaInfo
+    png: bytes
+
+    def summary(self) -> str:
+        """`h264 1920x1080 25 fps · audio aac 48000 Hz` (or `no audio`)."""
+        v, a = self.info.video, self.info.audio
+        parts = []
+        if v is not None:
+            size = f" {v.width}x{v.height}" if v.width and v.height else ""
+            fps = f" {v.fps:g} fps" if v.fps else ""
+            parts.append(f"video {v.codec}{size}{fps}")
+        else:
+            parts.append("no video")
+        if a is not None:
+            parts.append(f"audio {a.codec}" + (f" {a.sample_rate} Hz" if a.sample_rate else ""))
+        else:
+            parts.append("no audio")
+        return " · ".join(parts)
+
+
+def _png_args(width: int) -> list[str]:
+    return ["-frames:v", "1", "-vf", f"scale={width}:-2", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
+
+
+def check_stream(
+    ffmpeg: str | os.PathLike[str], url: str, transport: str = "tcp", timeout_s: float = 15.0, width: int = 480
+) -> StreamCheck:
+    """Connect to a stream, read its stream info and one frame; raise SnapshotError saying why not."""
+    argv = [str(ffmpeg), "-hide_banner", "-nostdin"]
+    if is_lavfi(url):
+        video = url[len(LAVFI_PREFIX):].partition(";")[0]
+        argv += ["-f", "lavfi", "-i", video]
+    else:
+        if url.lower().startswith(("rtsp://", "rtsps://")):
+            argv += ["-rtsp_transport", transport, "-timeout", str(int(min(timeout_s, 10) * 1_000_000))]
+        argv += ["-i", url]
+    argv += _png_args(width)
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise SnapshotError(
+            f"no picture from {mask_secrets(url)} within {timeout_s:g} s: the camera accepted the connection but "
+            "sent no video; check the stream path and that the camera's stream is enabled"
+        ) from None
+    except OSError as exc:
+        raise SnapshotError(f"cannot run FFmpeg ({ffmpeg}): {exc.strerror or exc}; check recording.ffmpeg") from None
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0 or not proc.stdout:
+        raise SnapshotError(classify_ffmpeg_error(stderr)[1])
+    try:
+        info = parse_ffmpeg_stderr_info(stderr)
+    except ProbeError as exc:
+        raise SnapshotError(mask_secrets(str(exc))) from None
+    return StreamCheck(info, proc.stdout)
+
+
+def _last_cluster_blob(path: Path) -> bytes | None:
+    """Matroska header + the last complete cluster, or None if the file is not (yet) Matroska with clusters."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(HEADER_SCAN)
+        first = head.find(MKV_CLUSTER_ID)
+        if first <= 0:
+            return None
+        start = max(first, size - TAIL_SCAN)
+        f.seek(start)
+        tail = f.read(size - start)
+    last = tail.rfind(MKV_CLUSTER_ID)
+    if last < 0:
+        return None
+    # The last cluster may still be growing: take the one before it when there is one.
+    prev = tail.rfind(MKV_CLUSTER_ID, 0, last)
+    cut = prev if prev >= 0 and start + prev >= first else last
+    return head[:first] + tail[cut:]
+
+
+def snapshot_file(
+    ffmpeg: str | os.PathLike[str], path: str | os.PathLike[str], width: int = 160, timeout_s: float = 10.0
+) -> bytes:
+    """PNG of a recent keyframe of a (possibly still growing) recording; raise SnapshotError."""
+    p = Path(path)
+    try:
+        blob = _last_cluster_blob(p)
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {p}: {exc.strerror or exc}") from None
+    base = [str(ffmpeg), "-hide_banner", "-nostdin", "-loglevel", "error", "-skip_frame", "nokey"]
+    if blob is not None:
+        argv, data = [*base, "-i", "pipe:0", *_png_args(width)], blob
+    else:  # not Matroska: the file's first keyframe is the best cheap answer
+        argv, data = [*base, "-i", str(p), *_png_args(width)], None
+    try:
+        proc = subprocess.run(argv, input=data, capture_output=True, timeout=timeout_s, check=False,
+                              stdin=None if data is not None else subprocess.DEVNULL)
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        raise SnapshotError(f"no thumbnail from {p.name}: {exc}") from None
+    if proc.returncode != 0 or not proc.stdout:
+        reason = classify_ffmpeg_error(proc.stderr.decode("utf-8", "replace"))[1]
+        raise SnapshotError(f"no thumbnail from {p.name}: {reason}")
+    return proc.stdout

@@ -1,0 +1,53 @@
+"""Run a blocking call (FFmpeg, a database check) on a pool thread and get its result back on the UI thread.
+
+The QRunnable carries a QObject created on the UI thread; its signals, emitted from the pool thread,
+are queued to the UI thread's receivers. Keep the returned `BackgroundCall` referenced until it reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class BackgroundCall(QObject):
+    """Emitted on completion (received on the UI thread): `done(result)` or `failed(message)`."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: Callable[[], Any], call: BackgroundCall, expected: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.fn, self.call, self.expected = fn, call, expected
+
+    def run(self) -> None:  # pool thread
+        try:
+            result = self.fn()
+        except self.expected as exc:
+            self.call.failed.emit(str(exc))
+        except Exception as exc:  # an unexpected error still reaches the operator as one sentence
+            self.call.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.call.done.emit(result)
+
+
+def run_in_background(
+    fn: Callable[[], Any],
+    on_done: Callable[[Any], None] | None = None,
+    on_failed: Callable[[str], None] | None = None,
+    pool: QThreadPool | None = None,
+    expected: tuple[type[BaseException], ...] = (Exception,),
+    parent: QObject | None = None,
+) -> BackgroundCall:
+    """Start `fn` on `pool` (the global pool by default). UI thread."""
+    call = BackgroundCall(parent)
+    if on_done is not None:
+        call.done.connect(on_done)
+    if on_failed is not None:
+        call.failed.connect(on_failed)
+    (pool or QThreadPool.globalInstance()).start(_Runnable(fn, call, expected))
+    return call

@@ -1,0 +1,259 @@
+"""Uploads: the queue and the history, with retry, open in Drive, and show the local file. UI thread.
+
+Rows come from the catalog once (history, loaded off the UI thread) and then from engine signals
+(`recording_finished`, `upload_progress`). The view asks for actions through its own signals
+(`retry_requested`, `resume_requested`), which the main window connects to the engine commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRunnable,
+    QSortFilterProxyModel,
+    Qt,
+    QThreadPool,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nvr_console.core import catalog
+from nvr_console.core.db.session import Database
+from nvr_console.core.status import QueueStatus, RecordingEvent, UploadProgress, UploadState
+from nvr_console.ui.camera_table_delegates import UploadProgressDelegate
+from nvr_console.ui.camera_table_model import Role
+from nvr_console.ui.formatting import human_rate, human_size
+
+HISTORY_LIMIT = 500
+_STATE_OF_STATUS = {  # RecordingStatus value -> what the uploads view calls it
+    "recording": "recording", "finalizing": "finalizing", "ready": "queued", "uploading": "uploading",
+    "uploaded": "uploaded", "failed": "failed", "lost": "lost",
+}
+_COLORS = {"failed": QColor("#c62828"), "lost": QColor("#c62828"), "uploaded": QColor("#1b8a3a"),
+           "paused": QColor("#c46a00"), "retrying": QColor("#c46a00")}
+
+
+@dataclass
+class UploadRow:
+    recording_id: int
+    camera_id: int | None
+    room: str
+    camera: str
+    slot_start: float
+    path: str
+    size: int
+    state: str
+    progress: UploadProgress | None = None
+    web_link: str = ""
+    folder_link: str = ""
+    error: str = ""
+
+
+class UploadsModel(QAbstractTableModel):
+    HEADERS = ("File", "Started", "Size", "Upload", "State")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[UploadRow] = []
+        self._row_of: dict[int, int] = {}
+
+    def _upsert(self, row: UploadRow) -> None:
+        i = self._row_of.get(row.recording_id)
+        if i is None:
+            self.beginInsertRows(QModelIndex(), 0, 0)  # newest first
+            self._rows.insert(0, row)
+            self._row_of = {r.recording_id: n for n, r in enumerate(self._rows)}
+            self.endInsertRows()
+        else:
+            self._rows[i] = row
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.HEADERS) - 1))
+
+    def load_history(self, infos: list[catalog.RecordingInfo]) -> None:
+        """Rows from the database; rows the engine already reported win. UI thread."""
+        for info in reversed(infos):
+            if info.id in self._row_of:
+                continue
+            slot = info.slot_start.timestamp() if info.slot_start else 0.0
+            self._upsert(UploadRow(
+                info.id, info.camera_id, info.room, info.camera, slot, info.local_path, info.size or 0,
+                _STATE_OF_STATUS.get(info.status, info.status), None, info.web_link or "", info.folder_link or "",
+                info.last_error or "",
+            ))
+
+    def apply_recording(self, ev: RecordingEvent) -> None:
+        """Slot for Engine.recording_finished."""
+        state = _STATE_OF_STATUS.get(ev.status, ev.status)
+        self._upsert(UploadRow(ev.recording_id, ev.camera_id, ev.room, ev.camera, ev.slot_start, ev.path, ev.size,
+                               state, error=ev.notes if state == "failed" else ""))
+
+    def apply_upload(self, up: UploadProgress) -> None:
+        """Slot for Engine.upload_progress."""
+        i = self._row_of.get(up.recording_id)
+        base = self._rows[i] if i is not None else UploadRow(up.recording_id, up.camera_id, "", "", 0.0, "",
+                                                              up.total, "")
+        self._upsert(replace(base, state=up.state.value, progress=up, size=up.total or base.size,
+                             web_link=up.web_link or base.web_link, folder_link=up.folder_link or base.folder_link,
+                             error=up.error))
+
+    def row(self, i: int) -> UploadRow:
+        return self._rows[i]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+        if not index.isValid():
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == Role.UPLOAD:
+            return r.progress
+        if role == Role.URL:
+            return r.web_link or r.folder_link
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return f"{r.room} / {r.camera}" if r.room else Path(r.path).name
+            if col == 1:
+                return datetime.fromtimestamp(r.slot_start).strftime("%Y-%m-%d %H:%M") if r.slot_start else ""
+            if col == 2:
+                return human_size(r.size) if r.size else ""
+            if col == 3:
+                p = r.progress
+                if p and p.state in (UploadState.UPLOADING, UploadState.VERIFYING) and p.total:
+                    text = f"{100 * p.bytes_sent / p.total:.0f}%"
+                    return text + (f" · {human_rate(p.rate_bps)}" if p.rate_bps else "")
+                return ""
+            return f"{r.state}: {r.error}" if r.error and r.state in ("failed", "retrying", "paused") else r.state
+        if role == Qt.ItemDataRole.ForegroundRole and col == 4:
+            return _COLORS.get(r.state)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return r.error or r.path or None
+        return None
+
+
+class _HistoryLoader(QRunnable):
+    """Reads recent recordings on a pool thread (a remote database may be slow); hands rows back by signal."""
+
+    class Emitter(QObject):
+        loaded = Signal(object)  # list[RecordingInfo]
+        failed = Signal(str)
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.signals = self.Emitter()
+
+    def run(self) -> None:  # pool thread
+        try:
+            self.signals.loaded.emit(catalog.list_recordings(self.db, limit=HISTORY_LIMIT))
+        except Exception as exc:  # the view says why; the console keeps running
+            self.signals.failed.emit(str(exc))
+
+
+class UploadsView(QWidget):
+    retry_requested = Signal(int)  # recording id
+    resume_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = UploadsModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.setItemDelegateForColumn(3, UploadProgressDelegate(self.table))
+        self.queue_label = QLabel("Queue: empty")
+        self.retry_button = QPushButton("&Retry")
+        self.open_button = QPushButton("&Open in Drive")
+        self.show_button = QPushButton("Show &file")
+        self.resume_button = QPushButton("Res&ume queue")
+        self.resume_button.hide()
+        self.retry_button.clicked.connect(self._retry)
+        self.open_button.clicked.connect(self._open)
+        self.show_button.clicked.connect(self._show_file)
+        self.resume_button.clicked.connect(self.resume_requested)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.model.dataChanged.connect(self._update_buttons)
+        bar = QHBoxLayout()
+        bar.addWidget(self.queue_label, 1)
+        for b in (self.resume_button, self.retry_button, self.open_button, self.show_button):
+            bar.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        self._update_buttons()
+
+    def load_history(self, db: Database) -> None:
+        """Fill the history in the background. UI thread."""
+        loader = _HistoryLoader(db)
+        loader.signals.loaded.connect(self.model.load_history)
+        loader.signals.failed.connect(lambda msg: self.queue_label.setText(f"History unavailable: {msg}"))
+        self._loader = loader  # keep the emitter alive until the pool is done with it
+        QThreadPool.globalInstance().start(loader)
+
+    def apply_queue(self, q: QueueStatus) -> None:
+        """Slot for Engine.queue_status."""
+        text = f"Queue: {q.files} file(s), {human_size(q.bytes)}"
+        if q.rate_bps:
+            text += f", {human_rate(q.rate_bps)}"
+        if q.paused:
+            text += f" — paused: {q.reason}"
+        self.queue_label.setText(text)
+        self.resume_button.setVisible(q.paused)
+
+    def selected(self) -> UploadRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row(self.proxy.mapToSource(rows[0]).row()) if rows else None
+
+    def _update_buttons(self, *_: object) -> None:
+        r = self.selected()
+        self.retry_button.setEnabled(bool(r and r.state in ("failed", "lost", "paused", "retrying")))
+        self.open_button.setEnabled(bool(r and (r.web_link or r.folder_link)))
+        self.show_button.setEnabled(bool(r and r.path))
+
+    def _retry(self) -> None:
+        r = self.selected()
+        if r is not None:
+            self.retry_requested.emit(r.recording_id)
+
+    def _open(self) -> None:
+        r = self.selected()
+        if r is not None and (r.web_link or r.folder_link):
+            QDesktopServices.openUrl(QUrl(r.web_link or r.folder_link))
+
+    def _show_file(self) -> None:
+        r = self.selected()
+        if r is not None and r.path:
+            # Opening the folder works on every desktop; selecting the file would need per-desktop D-Bus calls.
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(r.path).parent)))
