@@ -1,0 +1,42 @@
+# Sourced by scripts/test and scripts/run: install the Debian packages nvr-console needs, if missing.
+# Usage: ensure_debian_packages PKG...   (as root it installs; otherwise it says what to run)
+
+ensure_debian_packages() {
+    command -v dpkg-query >/dev/null 2>&1 || { echo "note: not Debian/Ubuntu; install by hand: $*" >&2; return 0; }
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "error: missing system packages: ${missing[*]}" >&2
+        echo "       install them with: sudo apt-get install -y ${missing[*]}" >&2
+        return 1
+    fi
+    echo "==> installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# What the product needs to run (FFmpeg; Qt's X11/EGL libraries for the desktop console).
+RUNTIME_PACKAGES=(ffmpeg libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+    libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
+    libxcb-shape0 libxcb-xinerama0 libxcb-xkb1)
+# What the tests add: MariaDB (started by the tests themselves), the GStreamer RTSP server peer,
+# an X server for the screenshot test, and venv support for the system Python (Briefcase).
+TEST_PACKAGES=(mariadb-server gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+    gstreamer1.0-tools xvfb xauth python3-venv python3-dev gcc)
+
+# A Python 3.11+ to build the virtual environment from.
+find_python() {
+    for py in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+        [ -n "$py" ] && command -v "$py" >/dev/null 2>&1 || continue
+        if "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "$py"; return 0
+        fi
+    done
+    echo "error: nvr-console needs Python 3.11 or newer (apt-get install python3)" >&2
+    return 1
+}
