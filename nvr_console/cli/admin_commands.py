@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 
 from nvr_console.cli.output import human_size, print_json, print_table
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db import migrate
 from nvr_console.core.db.session import Database
+from nvr_console.core.live_status import read_report
 from nvr_console.core.masking import mask_url
 
 
@@ -26,7 +28,8 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "db":
             return _db(args, db)
         migrate.prepare_database(db)
-        return {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings}[args.command](args, db)
+        handlers = {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings, "status": _status}
+        return handlers[args.command](args, db)
     finally:
         db.dispose()
 
@@ -124,4 +127,20 @@ def _recordings(args: argparse.Namespace, db: Database) -> int:
                       human_size(r.size), f"{r.duration:.1f}s" if r.duration is not None else "",
                       r.web_link or r.last_error or "") for r in recs],
                     empty="no recordings yet")
+    return 0
+
+
+def _status(args: argparse.Namespace, db: Database) -> int:
+    cameras, queue = read_report(db)
+    if args.json:
+        print_json({"cameras": [asdict(c) for c in cameras], "queue": asdict(queue)})
+        return 0
+    print_table(("room", "camera", "state", "since", "file", "size", "last error"),
+                [(c.room, c.camera, c.state if c.enabled else "disabled", (c.since or "")[:19], c.current_file,
+                  human_size(c.file_size) if c.file_size else "", c.last_error) for c in cameras],
+                empty="no cameras configured")
+    print(f"upload queue: {queue.waiting_files} file(s), {human_size(queue.waiting_bytes)} waiting; "
+          f"{queue.uploading} uploading, {queue.failed} failed, {queue.uploaded} uploaded")
+    if queue.last_error:
+        print(f"last upload error: {queue.last_error}")
     return 0

@@ -22,6 +22,7 @@ examples:
   nvr-console cameras add --room A-101 --name front --url rtsp://user:pass@10.0.0.5/stream
   nvr-console cameras list --json
   nvr-console recordings list --status ready --json
+  nvr-console status --json                   what every camera is doing, for monitoring
   nvr-console config show
 
 settings come from (later wins): defaults, /etc/nvr-console/config.toml or the user's
@@ -111,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--status", choices=[s.value for s in RecordingStatus])
     c.add_argument("--limit", type=int, default=None, metavar="N")
     c.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    st = sub.add_parser("status", help="every camera's state, the upload queue and the last error (from the database)",
+                        description="every camera's state as its engine last reported it, the upload queue and the "
+                        "last error, read from the database: for monitoring scripts", parents=[common])
+    st.add_argument("--json", action="store_true", help="print JSON for scripts")
 
     db = group("db", "database schema")
     cmd(db, "upgrade", "migrate the database to this version's schema")

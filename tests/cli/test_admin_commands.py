@@ -74,7 +74,7 @@ def test_recordings_list_json_fields(capsys: pytest.CaptureFixture[str], setting
 def test_invalid_input_exits_2_with_one_clear_line(capsys: pytest.CaptureFixture[str], settings, argv, needle) -> None:
     db = ["--database-url", settings.database.url]
     assert run(capsys, "rooms", "add", "A", *db)[0] == 0
-    code, out, err = run(capsys, *argv, *db)
+    code, _out, err = run(capsys, *argv, *db)
     assert code == 2, err
     assert needle in err
     assert "Traceback" not in err
@@ -144,9 +144,9 @@ def test_db_commands(capsys, settings) -> None:
     code, out, _ = run(capsys, "db", "current", *db)
     assert code == 0 and out.startswith("(none)  empty")
     code, out, _ = run(capsys, "db", "upgrade", *db)
-    assert code == 0 and "migrated from empty to 0001" in out
+    assert code == 0 and "migrated from empty to 0002" in out
     code, out, _ = run(capsys, "db", "current", *db)
-    assert out.startswith("0001  up to date")
+    assert out.startswith("0002  up to date")
 
 
 def test_entry_points_run(tmp_path: Path) -> None:
@@ -159,3 +159,15 @@ def test_entry_points_run(tmp_path: Path) -> None:
         assert word in helptext
     bad = subprocess.run([str(exe), "cameras", "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_status_json(capsys, settings) -> None:
+    db = ["--database-url", settings.database.url]
+    run(capsys, "rooms", "add", "A", *db)
+    run(capsys, "cameras", "add", "--room", "A", "--name", "front", "--url", "rtsp://h/x", *db)
+    code, out, _ = run(capsys, "status", "--json", *db)
+    data = json.loads(out)
+    assert code == 0 and data["cameras"][0]["camera"] == "front" and data["cameras"][0]["state"] == "unknown"
+    assert data["queue"]["waiting_files"] == 0
+    code, out, _ = run(capsys, "status", *db)
+    assert code == 0 and "upload queue: 0 file(s)" in out

@@ -132,3 +132,24 @@ class DriveFolder(Base):
     folder_id: Mapped[str] = mapped_column(String(256))
     web_link: Mapped[str | None] = mapped_column(String(1024), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CameraLiveStatus(Base):
+    """The last state an engine reported for a camera, written at a modest rate.
+
+    Lets `nvr-console status`, monitoring scripts and consoles on other machines see what every
+    engine is doing; `node` names the engine (host:pid today, a lease owner when several engines share
+    one database).
+    """
+
+    __tablename__ = "camera_status"
+
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    current_file: Mapped[str] = mapped_column(String(2048), default="")
+    file_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    bitrate_kbps: Mapped[float] = mapped_column(Float, default=0.0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

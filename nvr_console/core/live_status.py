@@ -1,0 +1,116 @@
+"""Live camera state in the database: engines write it at a modest rate, `status` and consoles read it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from nvr_console.core.db.models import Camera, CameraLiveStatus, Recording, RecordingStatus, Room
+from nvr_console.core.db.session import Database
+from nvr_console.core.masking import mask_secrets
+from nvr_console.core.status import CameraStatus
+
+# A row older than this is shown as stale: its engine stopped reporting (crashed, or not running).
+STALE_AFTER_S = 60.0
+
+
+def node_name() -> str:
+    """This engine's identity: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None = None) -> None:
+    """Upsert one row per camera (called by the engine every few seconds, on its own thread)."""
+    if not statuses:
+        return
+    node = node or node_name()
+    with db.session() as s:
+        existing_ids = set(s.scalars(select(Camera.id).where(Camera.id.in_([st.camera_id for st in statuses]))))
+        for st in statuses:
+            if st.camera_id not in existing_ids:
+                continue  # removed meanwhile
+            row = s.get(CameraLiveStatus, st.camera_id) or CameraLiveStatus(camera_id=st.camera_id)
+            row.node = node
+            row.state = st.state.value
+            row.since = datetime.fromtimestamp(st.since, UTC)
+            row.current_file = st.current_file
+            row.file_size = st.file_size
+            row.bitrate_kbps = st.bitrate_kbps
+            row.last_error = mask_secrets(st.last_error)
+            row.updated_at = datetime.now(UTC)
+            s.add(row)
+
+
+@dataclass(frozen=True)
+class CameraReport:
+    room: str
+    camera: str
+    enabled: bool
+    desired_state: str
+    state: str  # the engine's last word, "unknown" if none, "stale" if it stopped reporting
+    since: str | None
+    node: str | None
+    current_file: str
+    file_size: int
+    last_error: str
+    updated_at: str | None
+
+
+@dataclass(frozen=True)
+class QueueReport:
+    waiting_files: int
+    waiting_bytes: int
+    uploading: int
+    failed: int
+    uploaded: int
+    last_error: str
+
+
+def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraReport], QueueReport]:
+    """Every camera's reported state and the upload queue, for `nvr-console status`."""
+    now = now or datetime.now(UTC)
+    with db.session() as s:
+        rows = s.execute(
+            select(Camera, Room.name, CameraLiveStatus)
+            .join(Room, Camera.room_id == Room.id)
+            .outerjoin(CameraLiveStatus, CameraLiveStatus.camera_id == Camera.id)
+            .order_by(Room.name, Camera.name)
+        ).all()
+        cameras = []
+        for cam, room_name, live in rows:
+            if live is None:
+                state, since, node, file, size, err, upd = "unknown", None, None, "", 0, "", None
+            else:
+                fresh = (now - live.updated_at).total_seconds() <= STALE_AFTER_S
+                state = live.state if fresh else "stale"
+                since, node, file, size = live.since.isoformat(), live.node, live.current_file, live.file_size
+                err, upd = live.last_error, live.updated_at.isoformat()
+            cameras.append(CameraReport(room_name, cam.name, cam.enabled, cam.desired_state, state, since, node,
+                                        file, size, err, upd))
+        counts = dict(
+            s.execute(select(Recording.status, func.count(Recording.id)).group_by(Recording.status)).all()
+        )
+        waiting_bytes = s.scalar(
+            select(func.coalesce(func.sum(Recording.size), 0)).where(
+                Recording.status.in_([RecordingStatus.READY.value, RecordingStatus.UPLOADING.value])
+            )
+        )
+        last_error = s.scalar(
+            select(Recording.last_error)
+            .where(Recording.last_error.is_not(None), Recording.status != RecordingStatus.UPLOADED.value)
+            .order_by(Recording.updated_at.desc())
+            .limit(1)
+        )
+    queue = QueueReport(
+        waiting_files=counts.get(RecordingStatus.READY.value, 0) + counts.get(RecordingStatus.UPLOADING.value, 0),
+        waiting_bytes=int(waiting_bytes or 0),
+        uploading=counts.get(RecordingStatus.UPLOADING.value, 0),
+        failed=counts.get(RecordingStatus.FAILED.value, 0),
+        uploaded=counts.get(RecordingStatus.UPLOADED.value, 0),
+        last_error=mask_secrets(last_error or ""),
+    )
+    return cameras, queue

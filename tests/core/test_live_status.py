@@ -1,0 +1,36 @@
+import time
+from datetime import UTC, datetime, timedelta
+
+from nvr_console.core import catalog
+from nvr_console.core.db.models import Recording
+from nvr_console.core.db.session import Database
+from nvr_console.core.live_status import read_report, write_statuses
+from nvr_console.core.status import CameraState, CameraStatus
+
+
+def test_written_status_is_reported_and_goes_stale(db: Database) -> None:
+    catalog.add_room(db, "A")
+    cam = catalog.add_camera(db, "A", "front", "rtsp://h/1")
+    catalog.add_camera(db, "A", "side", "rtsp://h/2")
+    write_statuses(db, [CameraStatus(cam.id, "A", "front", CameraState.FAILED, time.time(),
+                                     last_error="wrong user or password for rtsp://u:pw9876@h/1"),
+                        CameraStatus(9999, "A", "gone", CameraState.RECORDING, time.time())], node="n1")
+    cams, queue = read_report(db)
+    by = {c.camera: c for c in cams}
+    assert by["front"].state == "failed" and by["front"].node == "n1"
+    assert "pw9876" not in by["front"].last_error
+    assert by["side"].state == "unknown"
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert {c.camera: c.state for c in read_report(db, now=later)[0]}["front"] == "stale"
+    assert queue.waiting_files == 0
+
+
+def test_queue_counts(db: Database) -> None:
+    now = datetime.now(UTC)
+    with db.session() as s:
+        for i, (status, size) in enumerate([("ready", 100), ("uploading", 50), ("failed", 7), ("uploaded", 1)]):
+            s.add(Recording(room_name="A", camera_name="c", slot_start=now, local_path=f"/x{i}", local_path_key=str(i),
+                            status=status, size=size, last_error="quota" if status == "failed" else None))
+    _, q = read_report(db)
+    assert (q.waiting_files, q.waiting_bytes, q.uploading, q.failed, q.uploaded) == (2, 150, 1, 1, 1)
+    assert q.last_error == "quota"
