@@ -1,0 +1,72 @@
+"""Run an Engine in a QThread of its own; used by both the headless runner and the desktop console."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QCoreApplication, QMetaObject, Qt, QThread
+
+from nvr_console.core.config import Settings
+from nvr_console.core.db.session import Database
+from nvr_console.core.engine import Engine
+
+
+class EngineHost:
+    """Owns the engine thread. Create, start and stop it from the main (GUI) thread."""
+
+    def __init__(self, settings: Settings, db: Database, engine: Engine | None = None) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("nvr-engine")
+        self.engine = engine or Engine(settings, db)
+        self.engine.moveToThread(self.thread)
+        self._stopped = threading.Event()
+        # Direct: runs on the engine thread the moment it emits, so stop() can wait without a main loop.
+        self.engine.stopped.connect(self._stopped.set, Qt.ConnectionType.DirectConnection)
+        self.thread.started.connect(self.engine.start)
+        self._started = False
+
+    def start(self) -> None:
+        """Start the thread; the engine's start() then runs on it. Main thread."""
+        if not self._started:
+            self._started = True
+            self.thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the engine to shut down without waiting; `engine.stopped` follows. Any thread."""
+        QMetaObject.invokeMethod(self.engine, "shutdown", Qt.ConnectionType.QueuedConnection)
+
+    def stop(self, timeout_s: float = 30) -> bool:
+        """Shut the engine down, wait for `stopped`, then quit and join the thread. Main thread.
+
+        Returns False if the engine did not report stopped in time (the thread is still joined, so a
+        process exit never runs with a live engine thread).
+        """
+        if not self._started:
+            return True
+        ok = True
+        if self.thread.isRunning():
+            self.request_stop()
+            deadline = time.monotonic() + timeout_s
+            app = QCoreApplication.instance()
+            # Keep delivering queued signals to this thread (status, logs) while we wait.
+            while not self._stopped.wait(0.05):
+                if app is not None:
+                    app.processEvents()
+                if time.monotonic() > deadline:
+                    ok = False
+                    break
+            # The engine stopped its timer before emitting `stopped`; only now quit the thread.
+            self.thread.quit()
+            if not self.thread.wait(int(max(1.0, timeout_s) * 1000)):
+                self.thread.terminate()
+                self.thread.wait(2000)
+                ok = False
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.processEvents()
+        return ok and self._stopped.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+

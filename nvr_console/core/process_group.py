@@ -1,0 +1,101 @@
+"""The one POSIX-only corner: FFmpeg in its own session, and cleanup of FFmpeg left by a crashed engine.
+
+Why a session of its own: a Ctrl-C or SIGTERM sent to the console's process group must not also reach
+FFmpeg (two signals break the MP4/MKV trailer about half the time); the engine stops each FFmpeg itself
+with `q` on stdin. The price: if the engine is SIGKILLed its FFmpeg keeps running. So every recorder
+leaves a pid file naming its output folder, and the next engine start stops any such leftover (one
+SIGINT, which finishes the file cleanly, then SIGKILL) before recovery repairs its files.
+On Windows QProcess has no sessions; the functions degrade to no-ops there.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QProcess
+
+log = logging.getLogger(__name__)
+
+
+def use_own_session(process: QProcess) -> None:
+    """Ask QProcess to start the child with setsid() (POSIX only). Call before start(); engine thread."""
+    if sys.platform == "win32":
+        return
+    params = QProcess.UnixProcessParameters()
+    params.flags = QProcess.UnixProcessFlag.CreateNewSession | QProcess.UnixProcessFlag.IgnoreSigPipe
+    process.setUnixProcessParameters(params)
+
+
+def remember(run_dir: Path, pid: int, marker: str) -> Path:
+    """Write `<run_dir>/<pid>.pid` holding `marker` (the output folder), so a leftover can be recognised."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / f"{pid}.pid"
+    path.write_text(marker, encoding="utf-8")
+    return path
+
+
+def forget(run_dir: Path, pid: int) -> None:
+    (run_dir / f"{pid}.pid").unlink(missing_ok=True)
+
+
+def _command_line(pid: int) -> str | None:
+    """The process's command line, or None if it is gone (Linux /proc; `ps` elsewhere)."""
+    proc = Path(f"/proc/{pid}/cmdline")
+    if proc.parent.parent.is_dir() and Path("/proc/self").exists():
+        try:
+            return proc.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            return None
+    try:
+        import subprocess
+
+        out = subprocess.run(["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_leftovers(run_dir: Path, grace_s: float = 5.0) -> list[int]:
+    """Stop FFmpeg processes a previous engine left running; returns their pids. Any thread, blocking."""
+    if sys.platform == "win32" or not run_dir.is_dir():
+        return []
+    stopped: list[int] = []
+    for pidfile in sorted(run_dir.glob("*.pid")):
+        try:
+            pid = int(pidfile.stem)
+            marker = pidfile.read_text(encoding="utf-8").strip()
+        except (ValueError, OSError):
+            pidfile.unlink(missing_ok=True)
+            continue
+        cmd = _command_line(pid)
+        # Pid reuse: only a process that is still an ffmpeg writing to that folder is ours.
+        if cmd and "ffmpeg" in cmd and marker and marker in cmd:
+            log.warning("stopping FFmpeg (pid %d) left running by a previous engine for %s", pid, marker)
+            try:
+                os.kill(pid, signal.SIGINT)  # once: FFmpeg finishes the file it is writing
+                deadline = time.monotonic() + grace_s
+                while _alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if _alive(pid):
+                    os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            stopped.append(pid)
+        pidfile.unlink(missing_ok=True)
+    return stopped

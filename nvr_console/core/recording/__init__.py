@@ -1,0 +1,1 @@
+"""Recording: FFmpeg command lines, recorder supervision, finalizing, start-up recovery."""

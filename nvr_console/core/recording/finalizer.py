@@ -1,0 +1,218 @@
+"""Turn a closed raw segment into the final MP4 and its Recording row (ready, or failed with the reason).
+
+`finalize()` is blocking (probe + FFmpeg remux, well under a second per file on loopback, longer for
+30-minute files on slow disks), so the engine runs it on a worker thread; it touches the database only
+through its own sessions. Data is never dropped: a raw file that cannot be made into an MP4 is kept
+beside the row that says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from nvr_console.core import catalog
+from nvr_console.core.db.models import Camera, Recording, RecordingStatus
+from nvr_console.core.db.session import Database
+from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording.ffmpeg_command import build_finalize_command
+from nvr_console.core.recording.ffmpeg_locate import Tools
+from nvr_console.core.recording.probe import MediaInfo, ProbeError, probe
+from nvr_console.core.recording.segments import final_path_for, partial_path_for, raw_name_time
+from nvr_console.core.status import RecordingEvent
+
+log = logging.getLogger(__name__)
+REMUX_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class SoundPiece:
+    """A closed raw segment of the room's sound source, with its wall-clock span (epoch s)."""
+
+    path: Path
+    wall_start: float | None
+    wall_end: float | None
+
+
+@dataclass(frozen=True)
+class FinalizeJob:
+    recording_id: int
+    camera_id: int | None
+    room: str
+    camera: str
+    raw: Path
+    wall_start: float | None
+    wall_end: float | None
+    sound: SoundPiece | None = None
+    sound_note: str = ""  # why the room audio is missing, when the room has a sound source
+    recovery: bool = False  # the raw file may be crash-truncated
+
+    @property
+    def final(self) -> Path:
+        return final_path_for(self.raw)
+
+
+def _run(argv: list[str]) -> tuple[int, str]:
+    # start_new_session: a Ctrl-C for the console must not break a remux half-way.
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=REMUX_TIMEOUT_S,
+                          check=False, start_new_session=True)
+    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    return proc.returncode, mask_secrets(err[-1] if err else "")
+
+
+def _probe(path: Path, tools: Tools) -> MediaInfo:
+    return probe(path, ffmpeg=str(tools.ffmpeg), ffprobe=str(tools.ffprobe) if tools.ffprobe else None)
+
+
+def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None) -> RecordingEvent:
+    """Probe, remux to MP4 (+faststart, G.711 -> AAC, room audio aligned), update the row. Worker thread."""
+    notes: list[str] = []
+    final = job.final
+    named = raw_name_time(job.raw, zone)
+    start = job.wall_start if job.wall_start is not None else (named.timestamp() if named else None)
+    try:
+        if not job.raw.exists():
+            if final.exists():  # finished before a crash, row not yet updated
+                info = _probe(final, tools)
+                return _done(db, job, final, info, start, ["recovered: final file already written"])
+            return _failed(db, job, start, "the raw segment file vanished before it was finalized")
+        if job.raw.stat().st_size == 0:
+            job.raw.unlink(missing_ok=True)
+            return _failed(db, job, start, "empty segment: the camera sent no data before the file was closed")
+        try:
+            info = _probe(job.raw, tools)
+        except ProbeError as exc:
+            return _failed(db, job, start, f"unreadable segment (kept as {job.raw.name}): {mask_secrets(str(exc))}")
+        if info.video is None:
+            return _failed(db, job, start, f"segment has no video stream (kept as {job.raw.name})")
+        if not info.duration_s or info.duration_s <= 0:
+            return _failed(db, job, start, f"segment holds no frames (kept as {job.raw.name})")
+
+        sound_info: MediaInfo | None = None
+        offset = 0.0
+        if job.sound is not None:
+            try:
+                sound_info = _probe(job.sound.path, tools)
+                if sound_info.audio is None:
+                    raise ProbeError(f"{job.sound.path.name}: no audio stream")
+                s_start = job.sound.wall_start
+                if s_start is None:
+                    s_named = raw_name_time(job.sound.path, zone)
+                    s_start = s_named.timestamp() if s_named else None
+                if s_start is None or start is None:
+                    raise ProbeError("start time of the sound or the video is unknown")
+                offset = s_start - start
+            except ProbeError as exc:
+                sound_info = None
+                notes.append(f"room audio missing: sound source file unreadable ({mask_secrets(str(exc))})")
+        elif job.sound_note:
+            notes.append(job.sound_note)
+
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = partial_path_for(final)
+        audio_codec = info.audio.codec if info.audio else None
+        attempts: list[tuple[bool, bool]] = []  # (with sound, tolerant)
+        if sound_info is not None:
+            attempts.append((True, job.recovery))
+        attempts.append((False, job.recovery))
+        if not job.recovery:
+            attempts.append((False, True))
+        error = ""
+        for with_sound, tolerant in attempts:
+            argv = build_finalize_command(
+                str(tools.ffmpeg), job.raw, partial, audio_codec=audio_codec,
+                sound_source=job.sound.path if with_sound and job.sound else None,
+                sound_codec=sound_info.audio.codec if with_sound and sound_info and sound_info.audio else None,
+                sound_offset_s=offset if with_sound else 0.0,
+                max_duration_s=info.duration_s if with_sound else None, tolerant=tolerant,
+            )
+            code, error = _run(argv)
+            if code == 0 and partial.exists() and partial.stat().st_size > 0:
+                if with_sound:
+                    notes.append(f"room audio muxed (offset {offset:+.3f} s)")
+                if tolerant and not job.recovery:
+                    notes.append("repaired damaged packets while remuxing")
+                break
+            if with_sound:
+                notes.append(f"room audio missing: muxing the sound source failed ({error})")
+        else:
+            partial.unlink(missing_ok=True)
+            return _failed(db, job, start, f"could not write the MP4 (kept {job.raw.name}): {error}")
+        try:
+            final_info = _probe(partial, tools)
+        except ProbeError as exc:
+            partial.unlink(missing_ok=True)
+            return _failed(db, job, start, f"the written MP4 is unreadable (kept {job.raw.name}): {exc}")
+        os.replace(partial, final)
+        job.raw.unlink(missing_ok=True)
+        if job.recovery:
+            notes.insert(0, "recovered after an unclean stop")
+        return _done(db, job, final, final_info, start, notes)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return _failed(db, job, start, f"finalizing failed: {mask_secrets(str(exc))}")
+
+
+def _dt(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _done(db: Database, job: FinalizeJob, final: Path, info: MediaInfo, start: float | None,
+          notes: list[str]) -> RecordingEvent:
+    size = final.stat().st_size
+    duration = float(info.duration_s or 0.0)
+    end = start + duration if start is not None else None
+    note = "; ".join(notes)
+    with db.session() as s:
+        row = s.get(Recording, job.recording_id)
+        if row is not None:
+            row.status = RecordingStatus.READY.value
+            row.size, row.duration, row.notes = size, duration, note
+            row.start_time, row.end_time = _dt(start), _dt(end)
+            row.last_error = None
+            slot = row.slot_start.timestamp()
+    log.info("%s/%s: ready %s (%.1f s, %d bytes)%s", job.room, job.camera, final, duration, size,
+             f" [{note}]" if note else "")
+    return RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(final),
+                          RecordingStatus.READY.value, slot if row is not None else (start or 0.0), duration, size,
+                          note)
+
+
+def _failed(db: Database, job: FinalizeJob, start: float | None, reason: str) -> RecordingEvent:
+    slot = start or 0.0
+    with db.session() as s:
+        row = s.get(Recording, job.recording_id)
+        if row is not None:
+            row.status = RecordingStatus.FAILED.value
+            row.last_error = reason
+            row.notes = reason
+            row.start_time = _dt(start)
+            slot = row.slot_start.timestamp()
+    log.warning("%s/%s: segment %s failed: %s", job.room, job.camera, job.raw.name, reason)
+    return RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(job.final),
+                          RecordingStatus.FAILED.value, slot, 0.0, 0, reason)
+
+
+def register_segment(db: Database, camera_id: int | None, room: str, camera: str, raw: Path,
+                     slot_start: datetime, status: RecordingStatus = RecordingStatus.RECORDING) -> int:
+    """The Recording row for a raw segment, keyed by its FINAL path; idempotent. Any thread."""
+    final = str(final_path_for(raw))
+    key = catalog.path_key(final)
+    with db.session() as s:
+        if camera_id is not None and s.get(Camera, camera_id) is None:
+            camera_id = None  # removed meanwhile: the recording stays, named by room and camera
+        row = s.scalar(select(Recording).where(Recording.local_path_key == key))
+        if row is None:
+            row = Recording(camera_id=camera_id, room_name=room, camera_name=camera, slot_start=slot_start,
+                            local_path=final, local_path_key=key, status=status.value)
+            s.add(row)
+            s.flush()
+        elif status is RecordingStatus.FINALIZING and row.status == RecordingStatus.RECORDING.value:
+            row.status = status.value
+        return int(row.id)

@@ -1,0 +1,486 @@
+"""One FFmpeg recorder (a camera, or a room's sound source) supervised as a QProcess, with its state machine.
+
+    stopped -> starting -> recording -> (stalled | reconnecting, backoff 1, 2, 4 ... 30 s) -> recording
+                                     -> failed (needs the operator; still retried every 30 s)
+    any -> stopping -> stopped
+
+Everything here runs on the engine thread: QProcess is asynchronous, so there is no thread per camera.
+The engine calls `poll()` about once a second; that drives the stall watchdog, the stop escalation
+(`q` on stdin, then terminate, then kill) and the restart backoff, so a recorder owns no timers.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import logging.handlers
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+
+from nvr_console.core import process_group
+from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_error, last_error_line
+from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
+from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
+from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time, raw_segments
+from nvr_console.core.schedule.boundaries import now_in
+from nvr_console.core.status import CameraState, CameraStatus, LogLine
+
+log = logging.getLogger(__name__)
+
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+FAILED_RETRY_S = 30.0
+STABLE_AFTER_S = 10.0  # recording this long resets the backoff
+# Errors no retry fixes by itself: the camera shows FAILED (and is still retried slowly).
+PERMANENT = frozenset({
+    FfmpegErrorKind.AUTH, FfmpegErrorKind.NOT_FOUND, FfmpegErrorKind.UNSUPPORTED_CODEC,
+    FfmpegErrorKind.ENCODER_MISSING, FfmpegErrorKind.PERMISSION, FfmpegErrorKind.DISK_FULL,
+    FfmpegErrorKind.DNS,
+})
+
+
+@dataclass(frozen=True)
+class RecorderSpec:
+    """What to record and where. Two specs that differ mean "restart with the new one"."""
+
+    key: str  # "camera:<id>" or "sound:<room id>"
+    camera_id: int | None
+    room_id: int
+    room: str
+    name: str
+    url: str
+    transport: str
+    output_dir: Path
+    sound_only: bool = False
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    ffmpeg: str
+    segment_seconds: int
+    timezone: str  # "local" or IANA name
+    stall_timeout_s: float
+    socket_timeout_s: float
+    run_dir: Path
+    log_dir: Path | None = None
+    quit_timeout_s: float = 5.0  # after `q`, before terminate
+    terminate_timeout_s: float = 5.0  # after terminate, before kill
+
+
+def build_sound_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
+    """A room sound source: the camera recorder's command with audio mapped instead of video.
+
+    ffmpeg_command.build_record_command always maps video; rather than fork it, swap the stream
+    selection (the segment options, which must match the cameras', stay shared).
+    """
+    argv = build_record_command(
+        cfg.ffmpeg, spec.url, spec.output_dir, segment_seconds=cfg.segment_seconds,
+        rtsp_transport=spec.transport if spec.transport in ("tcp", "udp") else "tcp",  # type: ignore[arg-type]
+        socket_timeout_s=cfg.socket_timeout_s, audio="none",
+    )
+    i = argv.index("-map")
+    if argv[i:i + 5] != ["-map", "0:v:0", "-an", "-c:v", "copy"]:
+        raise ValueError("a room sound source must be a network stream (rtsp://...), not a test source")
+    argv[i:i + 5] = ["-map", "0:a:0", "-vn", "-c:a", "copy"]
+    return argv
+
+
+def build_camera_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
+    return build_record_command(
+        cfg.ffmpeg, spec.url, spec.output_dir, segment_seconds=cfg.segment_seconds,
+        rtsp_transport=spec.transport if spec.transport in ("tcp", "udp") else "tcp",  # type: ignore[arg-type]
+        socket_timeout_s=cfg.socket_timeout_s, audio="copy",
+    )
+
+
+class Recorder(QObject):
+    """Supervises one FFmpeg. Create, use and delete it on the engine thread only."""
+
+    status_changed = Signal(object)  # CameraStatus
+    segment_started = Signal(object)  # (RecorderSpec, Path of the raw file FFmpeg opened)
+    segment_finished = Signal(object)  # FinishedSegment
+    log_line = Signal(object)  # LogLine
+    stopped = Signal(str)  # spec.key, once the process is gone after stop()
+
+    def __init__(self, spec: RecorderSpec, cfg: RecorderConfig, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.cfg = cfg
+        self.state = CameraState.STOPPED
+        self.since = time.time()
+        self.last_error = ""
+        self._wanted = False
+        self._proc: QProcess | None = None
+        self._pid = 0
+        self._parser = ProgressParser()
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
+        self._stderr_buf = b""
+        self._run_started = 0.0
+        self._run_first_name = ""
+        self._last_exit = 0.0
+        self._restart_at: float | None = None
+        self._backoff_i = 0
+        self._recording_since: float | None = None
+        self._stop_at: float | None = None  # when `q` was sent
+        self._terminated = False
+        self._stall_restart = False
+        self._last_growth = 0.0
+        self._growth_key: tuple[int, int, int] = (0, 0, 0)
+        self._current: Path | None = None
+        self._current_started = 0.0
+        self._current_size = 0
+        self._reported_started: set[str] = set()
+        self._reported_finished: set[str] = set()
+        self._fps = 0.0
+        self._bitrate = 0.0
+        self._rate_sample: tuple[float, int] | None = None
+        self._file_log = self._make_file_log()
+
+    # --- public, engine thread -----------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether an FFmpeg process exists (starting, recording or stopping)."""
+        return self._proc is not None
+
+    @property
+    def wanted(self) -> bool:
+        return self._wanted
+
+    def start(self) -> None:
+        """Begin recording (or keep recording). Engine thread."""
+        if self._wanted and (self._proc is not None or self._restart_at is not None):
+            return
+        self._wanted = True
+        self._backoff_i = 0
+        if self._proc is None:
+            # FFmpeg names files by the second: never open two runs' files in the same second.
+            self._restart_at = max(time.time(), self._last_exit + 1.05)
+            self.poll()
+
+    def stop(self) -> None:
+        """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
+        self._wanted = False
+        self._restart_at = None
+        if self._proc is None:
+            self._set_state(CameraState.STOPPED)
+            self.stopped.emit(self.spec.key)
+            return
+        self._begin_stop()
+        self._set_state(CameraState.STOPPING)
+
+    def status(self) -> CameraStatus:
+        """The current status as plain data. Engine thread."""
+        now = time.time()
+        return CameraStatus(
+            camera_id=self.spec.camera_id if self.spec.camera_id is not None else -self.spec.room_id,
+            room=self.spec.room,
+            camera=self.spec.name,
+            state=self.state,
+            since=self.since,
+            current_file=str(self._current) if self._current and self._proc is not None else "",
+            file_started=self._current_started if self._proc is not None else 0.0,
+            file_size=self._current_size if self._proc is not None else 0,
+            bitrate_kbps=round(self._bitrate, 1) if self.state is CameraState.RECORDING else 0.0,
+            fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
+            last_error=self.last_error,
+            next_retry_in=max(0.0, round(self._restart_at - now, 1)) if self._restart_at else 0.0,
+        )
+
+    def poll(self) -> None:
+        """Watchdog, stop escalation, restart backoff, current file and statistics. Engine thread, ~1 Hz."""
+        now = time.time()
+        if self._proc is None:
+            if self._wanted and self._restart_at is not None and now >= self._restart_at:
+                self._restart_at = None
+                self._launch()
+            elif self._restart_at is not None:
+                self.status_changed.emit(self.status())  # the countdown moves
+            return
+        if self._stop_at is not None:
+            if not self._terminated and now - self._stop_at > self.cfg.quit_timeout_s:
+                self._terminated = True
+                self._log("warning", f"FFmpeg did not stop on 'q' within {self.cfg.quit_timeout_s:g}s; terminating")
+                self._proc.terminate()
+            elif self._terminated and now - self._stop_at > self.cfg.quit_timeout_s + self.cfg.terminate_timeout_s:
+                self._log("warning", "FFmpeg ignored terminate; killing it")
+                self._proc.kill()
+            return
+        self._scan_files(now)
+        key = (self._current_size, len(self._reported_finished), (self._parser.last.out_time_us or 0)
+               if self._parser.last else 0)
+        if key != self._growth_key:
+            self._growth_key = key
+            self._last_growth = now
+        limit = self.cfg.stall_timeout_s + (self.cfg.socket_timeout_s if self.state is CameraState.STARTING else 0)
+        if now - self._last_growth > limit:
+            self._stall_restart = True
+            self.last_error = (f"No new data from the camera for {limit:g} s (stalled stream); "
+                               "restarting the recorder.")
+            self._log("warning", self.last_error)
+            self._set_state(CameraState.STALLED)
+            self._begin_stop()
+            return
+        if (self.state is CameraState.RECORDING and self._recording_since is not None
+                and now - self._recording_since > STABLE_AFTER_S):
+            self._backoff_i = 0
+        self.status_changed.emit(self.status())
+
+    def dispose(self) -> None:
+        """Kill a still-running process at once (last resort at engine exit) and release the log. Engine thread."""
+        if self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning:
+            self._proc.kill()
+            self._proc.waitForFinished(3000)
+        if self._file_log is not None:
+            for h in list(self._file_log.handlers):
+                h.close()
+                self._file_log.removeHandler(h)
+
+    # --- process handling -----------------------------------------------------------------------
+
+    def _launch(self) -> None:
+        spec, cfg = self.spec, self.cfg
+        try:
+            spec.output_dir.mkdir(parents=True, exist_ok=True)
+            argv = build_sound_command(cfg, spec) if spec.sound_only else build_camera_command(cfg, spec)
+        except (OSError, ValueError) as exc:
+            self._fail(f"Cannot start recording: {mask_secrets(str(exc))}", permanent=True)
+            return
+        proc = QProcess(self)
+        proc.setProgram(argv[0])
+        proc.setArguments(argv[1:])
+        env = QProcessEnvironment.systemEnvironment()
+        if cfg.timezone and cfg.timezone != "local":
+            env.insert("TZ", cfg.timezone)  # FFmpeg's strftime names and clock-time cuts use it
+        proc.setProcessEnvironment(env)
+        process_group.use_own_session(proc)
+        proc.readyReadStandardOutput.connect(self._on_stdout)
+        proc.readyReadStandardError.connect(self._on_stderr)
+        proc.finished.connect(self._on_finished)
+        proc.errorOccurred.connect(self._on_error)
+        self._proc = proc
+        self._parser = ProgressParser()
+        self._stderr_tail.clear()
+        self._stderr_buf = b""
+        self._stop_at, self._terminated, self._stall_restart = None, False, False
+        now = time.time()
+        self._run_started = self._last_growth = now
+        self._run_first_name = name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0))
+        self._growth_key = (0, 0, 0)
+        self._current, self._current_size, self._rate_sample = None, 0, None
+        self._recording_since = None
+        self._set_state(CameraState.STARTING)
+        self._log("info", f"starting: {command_for_log(argv)}")
+        proc.start()
+        pid = int(proc.processId() or 0)
+        if pid:
+            self._pid = pid
+            try:
+                process_group.remember(cfg.run_dir, pid, str(spec.output_dir))
+            except OSError as exc:
+                log.warning("cannot write pid file in %s: %s", cfg.run_dir, exc)
+
+    def _begin_stop(self) -> None:
+        if self._proc is None or self._stop_at is not None:
+            return
+        self._stop_at = time.time()
+        if self._proc.state() == QProcess.ProcessState.Running:
+            self._proc.write(b"q")  # FFmpeg closes the file and writes the last segment line
+        else:
+            self._proc.kill()
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self._proc is not None:
+            proc = self._proc
+            self._proc = None
+            proc.deleteLater()
+            self._last_exit = time.time()
+            self._fail(f"FFmpeg could not be started ({self.cfg.ffmpeg}): install FFmpeg or set recording.ffmpeg",
+                       permanent=True)
+
+    def _on_stdout(self) -> None:
+        if self._proc is None:
+            return
+        self._handle_stdout(bytes(self._proc.readAllStandardOutput().data()))
+
+    def _handle_stdout(self, data: bytes) -> None:
+        for event in self._parser.feed(data):
+            if isinstance(event, ProgressSnapshot):
+                if event.fps is not None:
+                    self._fps = event.fps
+                if event.out_time_us and event.out_time_us > 0 and self.state is CameraState.STARTING:
+                    self._recording_since = time.time()
+                    self.last_error = ""
+                    self._set_state(CameraState.RECORDING)
+            elif isinstance(event, SegmentFinished):
+                self._report_finished(event)
+
+    def _on_stderr(self) -> None:
+        if self._proc is None:
+            return
+        self._stderr_buf += bytes(self._proc.readAllStandardError().data())
+        *lines, self._stderr_buf = self._stderr_buf.split(b"\n")
+        for raw in lines:
+            line = mask_secrets(raw.decode("utf-8", "replace").rstrip())
+            if not line:
+                continue
+            self._stderr_tail.append(line)
+            if self._file_log is not None:
+                self._file_log.info(line)
+            if last_error_line(line):
+                self._emit_log("warning", f"FFmpeg: {line}")
+
+    def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        self._handle_stdout(bytes(proc.readAllStandardOutput().data()) + b"\n")
+        self._on_stderr()
+        self._proc = None
+        proc.deleteLater()
+        now = time.time()
+        self._last_exit = now
+        if self._pid:
+            process_group.forget(self.cfg.run_dir, self._pid)
+            self._pid = 0
+        self._scan_files(now)
+        # A crash (or kill) writes no segment line for the file being written: report it ourselves.
+        for raw in raw_segments(self.spec.output_dir):
+            if raw.name >= self._run_first_name and raw.name not in self._reported_finished:
+                self._reported_finished.add(raw.name)
+                started = raw_name_time(raw, _zone(self.cfg.timezone))
+                self.segment_finished.emit(FinishedSegment(
+                    self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw,
+                    started.timestamp() if started else None, now))
+        self._current = None
+        if not self._wanted:
+            self._log("info", f"stopped (exit code {exit_code})")
+            self._set_state(CameraState.STOPPED)
+            self.stopped.emit(self.spec.key)
+            return
+        if self._stall_restart:
+            self._schedule_restart(self.last_error, permanent=False)
+            return
+        kind, message = classify_ffmpeg_error("\n".join(list(self._stderr_tail)[-30:]))
+        self._log("warning", f"FFmpeg exited (code {exit_code}): {message}")
+        self._schedule_restart(message, permanent=kind in PERMANENT)
+
+    def _fail(self, message: str, permanent: bool) -> None:
+        self._log("error", message)
+        self._schedule_restart(message, permanent)
+
+    def _schedule_restart(self, message: str, permanent: bool) -> None:
+        self.last_error = message
+        if not self._wanted:
+            self._set_state(CameraState.STOPPED)
+            self.stopped.emit(self.spec.key)
+            return
+        if permanent:
+            delay = FAILED_RETRY_S
+            state = CameraState.FAILED
+        else:
+            delay = BACKOFF_S[min(self._backoff_i, len(BACKOFF_S) - 1)]
+            self._backoff_i += 1
+            state = CameraState.RECONNECTING
+        self._restart_at = max(time.time() + delay, self._last_exit + 1.05)
+        self._set_state(state)
+
+    # --- files and statistics -------------------------------------------------------------------
+
+    def _report_finished(self, seg: SegmentFinished) -> None:
+        raw = self.spec.output_dir / seg.filename
+        if seg.filename in self._reported_finished:
+            return
+        self._report_started(raw)
+        self._reported_finished.add(seg.filename)
+        origin = self._parser.timeline_origin
+        if origin is not None:
+            start, end = origin + seg.start_s, origin + seg.end_s
+        else:
+            named = raw_name_time(raw, _zone(self.cfg.timezone))
+            start = named.timestamp() if named else None
+            end = start + seg.duration_s if start is not None else None
+        self.segment_finished.emit(FinishedSegment(
+            self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw, start, end))
+
+    def _report_started(self, raw: Path) -> None:
+        if raw.name not in self._reported_started:
+            self._reported_started.add(raw.name)
+            # Bounded memory for recorders that run for months.
+            if len(self._reported_started) > 512:
+                self._reported_started = set(sorted(self._reported_started)[-256:])
+                self._reported_finished = set(sorted(self._reported_finished)[-256:])
+            self.segment_started.emit((self.spec, raw))
+
+    def _scan_files(self, now: float) -> None:
+        files = [p for p in raw_segments(self.spec.output_dir) if p.name >= self._run_first_name]
+        for p in files:
+            if p.name not in self._reported_finished:
+                self._report_started(p)
+        live = [p for p in files if p.name not in self._reported_finished]
+        current = live[-1] if live else None
+        if current != self._current:
+            self._current = current
+            self._rate_sample = None
+            named = raw_name_time(current, _zone(self.cfg.timezone)) if current else None
+            self._current_started = named.timestamp() if named else now
+        size = 0
+        if current is not None:
+            try:
+                size = current.stat().st_size
+            except OSError:
+                size = 0
+        if self._rate_sample is not None and now > self._rate_sample[0] and size >= self._rate_sample[1]:
+            inst = (size - self._rate_sample[1]) * 8 / 1000 / (now - self._rate_sample[0])
+            self._bitrate = inst if self._bitrate == 0 else 0.7 * self._bitrate + 0.3 * inst
+        self._rate_sample = (now, size)
+        self._current_size = size
+
+    # --- status and logs --------------------------------------------------------------------------
+
+    def _set_state(self, state: CameraState) -> None:
+        if state is not self.state:
+            self.state = state
+            self.since = time.time()
+            self._log("info", f"state {state.value}" + (f": {self.last_error}" if self.last_error and state in (
+                CameraState.FAILED, CameraState.RECONNECTING, CameraState.STALLED) else ""))
+        self.status_changed.emit(self.status())
+
+    def _log(self, level: str, text: str) -> None:
+        text = mask_secrets(text)
+        log.log(getattr(logging, level.upper()), "%s/%s: %s", self.spec.room, self.spec.name, text)
+        if self._file_log is not None:
+            self._file_log.info("[nvr] %s", text)
+        self._emit_log(level, text)
+
+    def _emit_log(self, level: str, text: str) -> None:
+        self.log_line.emit(LogLine(time.time(), level, self.spec.camera_id,
+                                   mask_secrets(f"{self.spec.room}/{self.spec.name}: {text}")))
+
+    def _make_file_log(self) -> logging.Logger | None:
+        """FFmpeg's stderr, per camera, in `<log dir>/ffmpeg/<room>-<camera>.log` (rotating, masked)."""
+        if self.cfg.log_dir is None:
+            return None
+        try:
+            folder = self.cfg.log_dir / "ffmpeg"
+            folder.mkdir(parents=True, exist_ok=True)
+            logger = logging.getLogger(f"nvr_console.ffmpeg.{self.spec.key}.{id(self)}")
+            logger.propagate = False
+            logger.setLevel(logging.INFO)
+            prefix = "sound-" if self.spec.sound_only else ""
+            handler = logging.handlers.RotatingFileHandler(
+                folder / f"{prefix}{self.spec.room}-{self.spec.name}.log", maxBytes=1024 * 1024, backupCount=2,
+                encoding="utf-8", delay=True)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+            logger.addHandler(handler)
+            return logger
+        except OSError:
+            return None
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    return None if name == "local" else ZoneInfo(name)

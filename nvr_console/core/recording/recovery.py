@@ -1,0 +1,100 @@
+"""Start-up recovery: finish what a crash (or SIGKILL, or power loss) left half-done.
+
+Runs before any recorder starts: FFmpeg left running by a dead engine is stopped first (process_group),
+then every row still `recording`/`finalizing` and every raw segment on disk without a row becomes a
+FinalizeJob (tolerant remux: a killed MKV plays up to its last flushed packet). The jobs themselves
+run on the finalizer's worker threads like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from nvr_console.core import process_group
+from nvr_console.core.db.models import Camera, Recording, RecordingStatus, Room
+from nvr_console.core.db.session import Database
+from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, register_segment
+from nvr_console.core.recording.segments import (
+    PARTIAL_SUFFIX,
+    RUN_DIR,
+    SOUND_DIR,
+    raw_name_time,
+    raw_path_for,
+    raw_segments,
+)
+from nvr_console.core.schedule.boundaries import slot_of_epoch
+
+log = logging.getLogger(__name__)
+
+
+def plan_recovery(db: Database, root: Path, segment_length: float, zone: ZoneInfo | None) -> list[FinalizeJob]:
+    """Stop leftover FFmpeg, then list the jobs that finish every interrupted segment. Blocking, any thread."""
+    stopped = process_group.reap_leftovers(root / RUN_DIR)
+    if stopped:
+        log.warning("stopped %d FFmpeg process(es) left running by a previous engine", len(stopped))
+    jobs: list[FinalizeJob] = []
+    seen: set[Path] = set()
+    sounds = _sound_pieces(root, zone)
+    with db.session() as s:
+        rows = list(s.scalars(select(Recording).where(Recording.status.in_(
+            [RecordingStatus.RECORDING.value, RecordingStatus.FINALIZING.value]))))
+        cams = {(c.room.name, c.name): c.id for c in s.scalars(select(Camera).join(Room))}
+        for row in rows:
+            raw = raw_path_for(Path(row.local_path))
+            seen.add(raw)
+            jobs.append(_job(row.id, row.camera_id, row.room_name, row.camera_name, raw, zone, sounds))
+    if root.is_dir():
+        for room_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for cam_dir in sorted(p for p in room_dir.iterdir() if p.is_dir() and p.name != SOUND_DIR):
+                for partial in cam_dir.glob(f"*/.*{PARTIAL_SUFFIX}"):
+                    partial.unlink(missing_ok=True)  # a remux cut short; its raw file is still there
+                for raw in raw_segments(cam_dir):
+                    if raw in seen:
+                        continue
+                    named = raw_name_time(raw, zone)
+                    when = named.timestamp() if named else raw.stat().st_mtime
+                    slot = slot_of_epoch(when, segment_length, zone).astimezone(UTC)
+                    rid = register_segment(db, cams.get((room_dir.name, cam_dir.name)), room_dir.name, cam_dir.name,
+                                           raw, slot, RecordingStatus.FINALIZING)
+                    jobs.append(_job(rid, cams.get((room_dir.name, cam_dir.name)), room_dir.name, cam_dir.name,
+                                     raw, zone, sounds))
+    if jobs:
+        log.info("recovering %d segment(s) left by an unclean stop", len(jobs))
+    return jobs
+
+
+def _job(rid: int, camera_id: int | None, room: str, camera: str, raw: Path, zone: ZoneInfo | None,
+         sounds: dict[str, list[SoundPiece]]) -> FinalizeJob:
+    named = raw_name_time(raw, zone)
+    start = named.timestamp() if named else None
+    sound = None
+    note = ""
+    if sounds.get(room) and start is not None:
+        # Names have 1 s resolution: the best a crash leaves us. The sound piece opened last before
+        # (or within a second after) the video is the one covering it.
+        before = [p for p in sounds[room] if p.wall_start is not None and p.wall_start <= start + 1.0]
+        if before:
+            sound = before[-1]
+        else:
+            note = "room audio missing: no sound source file covers this recovered segment"
+    return FinalizeJob(rid, camera_id, room, camera, raw, start, None, sound, note, recovery=True)
+
+
+def _sound_pieces(root: Path, zone: ZoneInfo | None) -> dict[str, list[SoundPiece]]:
+    out: dict[str, list[SoundPiece]] = {}
+    if not root.is_dir():
+        return out
+    for room_dir in root.iterdir():
+        d = room_dir / SOUND_DIR
+        if d.is_dir():
+            pieces = []
+            for raw in raw_segments(d):
+                named = raw_name_time(raw, zone)
+                pieces.append(SoundPiece(raw, named.timestamp() if named else None, None))
+            out[room_dir.name] = pieces
+    return out
