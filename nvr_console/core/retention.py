@@ -1,0 +1,139 @@
+"""Local retention: only VERIFIED uploads ever lose their local file (architecture invariant 1).
+
+* `retention.delete_after` (seconds; None = keep): the local copy of a verified upload goes this long after
+  the upload was verified (0 = at once).
+* `retention.min_free_space`: when the recordings disk has less free space than this, verified copies are
+  deleted oldest first until there is enough; if only unverified files are left, a loud warning says so and
+  nothing more is deleted.
+
+Runs on whichever thread calls it (the uploader's housekeeping thread, an upload worker right after a
+verified upload, or a CLI command); every deletion re-checks the row's status in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from nvr_console.core.config import Settings, format_size
+from nvr_console.core.db.models import Recording, RecordingStatus
+from nvr_console.core.db.session import Database
+from nvr_console.core.db.types import utcnow
+
+log = logging.getLogger(__name__)
+
+UPLOADED = RecordingStatus.UPLOADED.value
+
+
+@dataclass
+class RetentionReport:
+    deleted: list[int] = field(default_factory=list)  # recording ids whose local file went
+    freed_bytes: int = 0
+    free_bytes: int | None = None  # free space after the sweep (None when not measured)
+    warnings: list[str] = field(default_factory=list)
+
+
+def disk_free(path: Path) -> int:
+    """Free bytes on the file system holding `path` (or its nearest existing parent)."""
+    p = path
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    return shutil.disk_usage(p).free
+
+
+def delete_local_copy(db: Database, recording_id: int) -> int:
+    """Delete the local file of one verified upload; returns the bytes freed (0 if not allowed or gone).
+
+    Refuses anything whose status is not `uploaded` or that has no MD5 (never verified).
+    """
+    with db.session() as s:
+        rec = s.get(Recording, recording_id, with_for_update=True)
+        if rec is None or rec.status != UPLOADED or not rec.md5 or rec.local_deleted_at is not None:
+            return 0
+        path = Path(rec.local_path)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            size = 0
+        except OSError as exc:
+            log.warning("could not delete the uploaded recording %s: %s", path, exc.strerror or exc)
+            return 0
+        rec.local_deleted_at = utcnow()
+        log.info("deleted local copy of verified upload %s (%s)", path, format_size(size) if size else "gone")
+        return size
+
+
+def sweep(
+    settings: Settings,
+    db: Database,
+    *,
+    now: datetime | None = None,
+    free_bytes: Callable[[Path], int] = disk_free,
+) -> RetentionReport:
+    """Apply both rules once. Returns what was done and any warning for the operator."""
+    now = now or utcnow()
+    report = RetentionReport()
+    delay = settings.retention.delete_after
+    if delay is not None:
+        cutoff = now - timedelta(seconds=delay)
+        with db.session() as s:
+            due = list(s.scalars(
+                select(Recording.id)
+                .where(Recording.status == UPLOADED, Recording.local_deleted_at.is_(None),
+                       Recording.uploaded_at <= cutoff)
+                .order_by(Recording.slot_start)
+            ))
+        for rid in due:
+            _delete(db, rid, report)
+
+    minimum = settings.retention.min_free_space
+    if minimum <= 0:
+        return report
+    folder = settings.recording.dir
+    free = free_bytes(folder)
+    if free < minimum:
+        with db.session() as s:
+            verified = list(s.scalars(
+                select(Recording.id)
+                .where(Recording.status == UPLOADED, Recording.local_deleted_at.is_(None))
+                .order_by(Recording.slot_start, Recording.id)
+            ))
+        for rid in verified:
+            _delete(db, rid, report)
+            free = free_bytes(folder)
+            if free >= minimum:
+                break
+        if free < minimum:
+            with db.session() as s:
+                waiting, waiting_bytes = s.execute(
+                    select(func.count(Recording.id), func.coalesce(func.sum(Recording.size), 0)).where(
+                        Recording.status != UPLOADED, Recording.local_deleted_at.is_(None)
+                    )
+                ).one()
+            msg = (
+                f"DISK NEARLY FULL: {format_size(free) if free % 1024 == 0 else f'{free} bytes'} free on {folder}, "
+                f"below retention.min_free_space ({format_size(minimum)}); {waiting} recording(s) "
+                f"({int(waiting_bytes) // (1024 * 1024)} MiB) are not uploaded yet and are kept. Free space, fix "
+                "the uploads, or lower retention.min_free_space; recording may stop when the disk is full"
+            )
+            log.warning(msg)
+            report.warnings.append(msg)
+    report.free_bytes = free
+    return report
+
+
+def _delete(db: Database, rid: int, report: RetentionReport) -> None:
+    freed = delete_local_copy(db, rid)
+    with db.session() as s:
+        gone = s.scalar(select(Recording.local_deleted_at).where(Recording.id == rid)) is not None
+    if gone:
+        report.deleted.append(rid)
+        report.freed_bytes += freed
+

@@ -1,0 +1,230 @@
+"""The durable upload queue: `Recording` rows, claimed atomically, nothing kept only in memory.
+
+Row states used here:
+  ready      waiting; `next_attempt_at` (if set) is the earliest retry time after an error.
+  uploading  claimed by a worker; `next_attempt_at` is then the claim's LEASE expiry, renewed while the
+             worker lives. A process killed mid-upload leaves its rows claimed until the lease runs out,
+             then any worker (of any process sharing the database) takes them over and resumes the saved
+             session at the saved offset.
+  uploaded   verified at the destination (size + MD5).
+  failed     cannot be uploaded without the operator (`retry()` puts it back).
+  lost       the local file vanished before it was uploaded.
+
+All functions run on the calling thread (upload workers) with their own short sessions.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from nvr_console.core.db.models import Recording, RecordingStatus, Room
+from nvr_console.core.db.session import Database
+from nvr_console.core.db.types import utcnow
+
+READY = RecordingStatus.READY.value
+UPLOADING = RecordingStatus.UPLOADING.value
+UPLOADED = RecordingStatus.UPLOADED.value
+FAILED = RecordingStatus.FAILED.value
+LOST = RecordingStatus.LOST.value
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed recording: a plain snapshot, safe to hold on a worker thread."""
+
+    id: int
+    camera_id: int | None
+    room: str
+    camera: str
+    slot_start: datetime
+    local_path: str
+    size: int | None
+    md5: str | None
+    session_uri: str | None
+    bytes_confirmed: int
+    attempts: int
+    destination: str | None
+    room_folder: str | None  # the room's own Drive folder id, if it names one
+
+
+def _eligible(now: datetime):  # type: ignore[no-untyped-def]
+    return or_(
+        and_(Recording.status == READY, or_(Recording.next_attempt_at.is_(None), Recording.next_attempt_at <= now)),
+        # A claim whose lease ran out: its worker (or whole process) died.
+        and_(Recording.status == UPLOADING, or_(Recording.next_attempt_at.is_(None), Recording.next_attempt_at < now)),
+    )
+
+
+class RoundRobin:
+    """Which camera goes next: the one served least recently, then the oldest file. Thread-safe.
+
+    So a camera with a day of backlog gets one worker turn in N, never all of them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._served: dict[tuple[str, str], int] = {}
+        self._tick = 0
+
+    def order(self, cameras: list[tuple[str, str, datetime]]) -> list[tuple[str, str]]:
+        with self._lock:
+            ranked = sorted(cameras, key=lambda c: (self._served.get((c[0], c[1]), -1), c[2]))
+            return [(c[0], c[1]) for c in ranked]
+
+    def served(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._tick += 1
+            self._served[key] = self._tick
+
+
+def claim_next(db: Database, rr: RoundRobin, lease_s: float, destination: str) -> Job | None:
+    """Claim the next recording to upload (oldest first, round-robin across cameras), or None.
+
+    The claim is one conditional UPDATE checked by its row count, so two workers or two processes never
+    take the same row.
+    """
+    for _ in range(8):  # lost races: try the next candidate
+        now = utcnow()
+        with db.session() as s:
+            cams = s.execute(
+                select(Recording.room_name, Recording.camera_name, func.min(Recording.slot_start))
+                .where(_eligible(now))
+                .group_by(Recording.room_name, Recording.camera_name)
+            ).all()
+        if not cams:
+            return None
+        for room, camera in rr.order([(r, c, t) for r, c, t in cams]):
+            with db.session() as s:
+                rid = s.scalar(
+                    select(Recording.id)
+                    .where(_eligible(now), Recording.room_name == room, Recording.camera_name == camera)
+                    .order_by(Recording.slot_start, Recording.id)
+                    .limit(1)
+                )
+                if rid is None:
+                    continue
+                res = s.execute(
+                    update(Recording)
+                    .where(Recording.id == rid, _eligible(now))
+                    .values(status=UPLOADING, next_attempt_at=now + timedelta(seconds=lease_s))
+                    .execution_options(synchronize_session=False)
+                )
+                if res.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+            rr.served((room, camera))
+            return load_job(db, rid)
+    return None
+
+
+def load_job(db: Database, recording_id: int) -> Job | None:
+    with db.session() as s:
+        r = s.get(Recording, recording_id)
+        if r is None:
+            return None
+        folder = s.scalar(select(Room.drive_folder).where(Room.name == r.room_name))
+        return Job(
+            r.id, r.camera_id, r.room_name, r.camera_name, r.slot_start, r.local_path, r.size, r.md5,
+            r.upload_session_uri, r.bytes_confirmed or 0, r.attempts or 0, r.destination, folder,
+        )
+
+
+def _update(db: Database, recording_id: int, only_if_uploading: bool = True, **values: object) -> bool:
+    with db.session() as s:
+        q = update(Recording).where(Recording.id == recording_id)
+        if only_if_uploading:
+            q = q.where(Recording.status == UPLOADING)
+        res = s.execute(q.values(**values).execution_options(synchronize_session=False))
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def save_progress(db: Database, recording_id: int, session_uri: str | None, offset: int, lease_s: float) -> bool:
+    """Persist the session URI and the offset the server confirmed (after every chunk), renewing the lease."""
+    return _update(
+        db, recording_id, upload_session_uri=session_uri, bytes_confirmed=offset,
+        next_attempt_at=utcnow() + timedelta(seconds=lease_s),
+    )
+
+
+def save_facts(db: Database, recording_id: int, *, size: int, md5: str, destination: str) -> None:
+    _update(db, recording_id, size=size, md5=md5, destination=destination)
+
+
+def mark_uploaded(
+    db: Database, recording_id: int, *, destination: str, file_id: str | None, folder_id: str | None,
+    web_link: str | None, folder_link: str | None, md5: str, size: int,
+) -> bool:
+    """Verified: the only way a row becomes `uploaded` (and so the only way its local file may go)."""
+    return _update(
+        db, recording_id, status=UPLOADED, destination=destination, drive_file_id=file_id,
+        drive_folder_id=folder_id, web_link=web_link, folder_link=folder_link, md5=md5, size=size,
+        uploaded_at=utcnow(), upload_session_uri=None, bytes_confirmed=size, last_error=None,
+        next_attempt_at=None,
+    )
+
+
+def release(db: Database, recording_id: int, *, error: str | None, retry_at: datetime | None,
+            count_attempt: bool, keep_session: bool = True) -> bool:
+    """Give a claimed row back to the queue (after an error, or on stop), keeping the session to resume."""
+    values: dict[str, object] = {"status": READY, "next_attempt_at": retry_at}
+    if error is not None:
+        values["last_error"] = error
+    if count_attempt:
+        values["attempts"] = Recording.attempts + 1
+    if not keep_session:
+        values["upload_session_uri"] = None
+        values["bytes_confirmed"] = 0
+    return _update(db, recording_id, **values)
+
+
+def mark_failed(db: Database, recording_id: int, error: str, status: str = FAILED) -> bool:
+    return _update(db, recording_id, status=status, last_error=error, next_attempt_at=None,
+                   attempts=Recording.attempts + 1)
+
+
+def renew_leases(db: Database, ids: list[int], lease_s: float) -> None:
+    if not ids:
+        return
+    with db.session() as s:
+        s.execute(
+            update(Recording)
+            .where(Recording.id.in_(ids), Recording.status == UPLOADING)
+            .values(next_attempt_at=utcnow() + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def retry_now(db: Database, recording_id: int) -> bool:
+    """Operator retry: a failed (or waiting) recording goes back to the front of its camera's queue."""
+    with db.session() as s:
+        res = s.execute(
+            update(Recording)
+            .where(Recording.id == recording_id, Recording.status.in_([FAILED, READY]))
+            .values(status=READY, next_attempt_at=None, attempts=0, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def next_due(db: Database) -> datetime | None:
+    """When the earliest waiting row becomes eligible (for the workers' sleep), or None."""
+    with db.session() as s:
+        return s.scalar(
+            select(func.min(Recording.next_attempt_at)).where(
+                Recording.status.in_([READY, UPLOADING]), Recording.next_attempt_at.is_not(None)
+            )
+        )
+
+
+def totals(db: Database) -> tuple[int, int]:
+    """(files, bytes still to send) of the queue: ready + uploading rows."""
+    with db.session() as s:
+        files, size, sent = s.execute(
+            select(func.count(Recording.id), func.coalesce(func.sum(Recording.size), 0),
+                   func.coalesce(func.sum(Recording.bytes_confirmed), 0))
+            .where(Recording.status.in_([READY, UPLOADING]))
+        ).one()
+        return int(files or 0), max(int(size or 0) - int(sent or 0), 0)

@@ -1,0 +1,441 @@
+"""The Uploader: N worker threads draining the durable queue (`Recording` rows) to Drive or a local archive.
+
+Owned by the engine and living in the engine's thread (start/stop/wake/retry/resume are called there).
+Workers are plain Python threads, each with its own destination object and so its own httplib2 connection
+(httplib2 is not thread-safe). They emit `upload_progress` / `queue_status` directly; Qt queues those
+signals to receivers in other threads (the console), so nobody blocks on the network.
+
+Nothing about an upload lives only in memory: the claim, session URI, confirmed offset, attempts, last error
+and next retry time are columns of the row (see `queue.py`), so a restarted or SIGKILLed process resumes
+where Drive stands.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import QObject, Signal
+from sqlalchemy.exc import SQLAlchemyError
+
+from nvr_console.core import retention
+from nvr_console.core.config import Settings
+from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.db.types import utcnow
+from nvr_console.core.status import QueueStatus, UploadProgress, UploadState
+from nvr_console.core.upload import queue
+from nvr_console.core.upload.auth import DriveAuthError, load_credentials
+from nvr_console.core.upload.destinations import DriveDestination, LocalDestination, Outcome, backoff
+from nvr_console.core.upload.errors import (
+    Fatal,
+    FileFailed,
+    FolderMissing,
+    Stopped,
+    UploadError,
+    VerifyMismatch,
+    classify,
+)
+from nvr_console.core.upload.folders import DriveFolders
+from nvr_console.core.upload.queue import Job, RoundRobin
+
+log = logging.getLogger(__name__)
+
+FILE_FAILURE_LIMIT = 5  # per-file rejections before a recording is `failed` (network trouble never counts)
+RETRY_CAP_S = 3600.0  # longest wait between attempts of one file
+PROBE_CAP_S = 4 * 3600.0  # longest pause before the queue tries again by itself after a fatal error
+
+
+@dataclass
+class _Active:
+    job: Job
+    started: float
+    start_offset: int
+    sent: int
+    total: int
+    rate: float = 0.0
+    last_emit: float = 0.0
+
+
+class _WorkerHooks:
+    """The per-job callbacks a destination uses (worker thread)."""
+
+    def __init__(self, up: Uploader, active: _Active) -> None:
+        self._up, self._a = up, active
+
+    def check(self) -> None:
+        if self._up._stopping:
+            raise Stopped("stopping")
+
+    def sleep(self, seconds: float) -> None:
+        with self._up._cond:
+            self._up._cond.wait_for(lambda: self._up._stopping, timeout=seconds)
+        self.check()
+
+    def save(self, session_uri: str | None, offset: int) -> None:
+        if not queue.save_progress(self._up._db, self._a.job.id, session_uri, offset, self._up._lease_s):
+            raise Stopped("the claim on this recording was lost (another process took it over)")
+
+    def progress(self, sent: int, total: int) -> None:
+        a, now = self._a, time.monotonic()
+        a.sent, a.total = sent, total
+        elapsed = now - a.started
+        if elapsed > 0:
+            a.rate = max(sent - a.start_offset, 0) / elapsed
+        if now - a.last_emit >= 0.2 or sent >= total:
+            a.last_emit = now
+            self._up._emit_progress(a, UploadState.UPLOADING)
+
+
+class Uploader(QObject):
+    """Durable, resumable, verified, parallel uploads. See the module docstring for threads."""
+
+    upload_progress = Signal(object)  # status.UploadProgress
+    queue_status = Signal(object)  # status.QueueStatus
+    warning = Signal(str)  # loud operator warnings (disk nearly full), already logged
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        parent: QObject | None = None,
+        *,
+        lease_s: float = 120.0,
+        retry_base_s: float = 2.0,
+        poll_s: float = 15.0,
+        probe_s: float = 900.0,
+        retention_every_s: float = 60.0,
+        max_inline_retries: int = 6,
+    ) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._db = db
+        self._lease_s = lease_s
+        self._retry_base = retry_base_s
+        self._poll_s = poll_s
+        self._probe_first = probe_s
+        self._probe_s = probe_s
+        self._retention_every = retention_every_s
+        self._max_inline = max_inline_retries
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._paused_reason = ""
+        self._pause_until: float | None = None  # monotonic; None while paused = until resume()
+        self._active: dict[int, _Active] = {}
+        self._threads: list[threading.Thread] = []
+        self._rr = RoundRobin()
+        self._folders = DriveFolders(settings, db)
+        self._creds_gen = 0
+        self._creds: object = None
+        self._creds_loaded_gen = -1
+        self._destination = settings.effective_destination()
+
+    # ------------------------------------------------------------------ engine-thread API
+
+    @property
+    def destination(self) -> str:
+        return self._destination
+
+    def start(self) -> None:
+        """Start the workers and the housekeeping thread. Engine thread."""
+        if self._threads:
+            return
+        self._stopping = False
+        if self._destination == "none":
+            log.info("uploads are off (upload.destination = none); recordings stay in the queue")
+        else:
+            for i in range(self._settings.upload.workers):
+                t = threading.Thread(target=self._worker_main, name=f"upload-{i + 1}", daemon=True)
+                self._threads.append(t)
+        self._threads.append(threading.Thread(target=self._housekeeping, name="upload-housekeeping", daemon=True))
+        for t in self._threads:
+            t.start()
+        log.info("uploader started: destination %s, %d worker(s)", self._destination,
+                 0 if self._destination == "none" else self._settings.upload.workers)
+        self._emit_queue()
+
+    def stop(self, timeout_s: float = 10) -> None:
+        """Stop the workers; each finishes or abandons its current chunk. Engine thread.
+
+        The session URI and confirmed offset are already in the database, so nothing is lost: rows still
+        held after `timeout_s` are handed back to the queue and resume from Drive's offset next time.
+        """
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(deadline - time.monotonic(), 0.01))
+        stuck = [a.job.id for a in list(self._active.values())]
+        for rid in stuck:
+            self._release_quietly(rid, None, None, count=False)
+        if stuck:
+            log.warning("uploads %s did not stop within %.0f s; they will resume from the saved offset", stuck,
+                        timeout_s)
+        self._active.clear()
+        self._threads = []
+
+    def wake(self) -> None:
+        """A recording became ready: idle workers look at the queue now. Any thread."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def retry(self, recording_id: int) -> None:
+        """Operator retry of a failed (or waiting) upload: it is eligible at once. Engine thread."""
+        if queue.retry_now(self._db, recording_id):
+            log.info("recording %d queued again by the operator", recording_id)
+        self.wake()
+        self._emit_queue()
+
+    def resume(self) -> None:
+        """Operator un-pause after fixing a fatal error (signed in again, freed space...). Engine thread."""
+        with self._cond:
+            was = self._paused_reason
+            self._paused_reason = ""
+            self._pause_until = None
+            self._probe_s = self._probe_first
+            self._creds_gen += 1  # a new sign-in may have been saved: reload it
+            self._cond.notify_all()
+        if was:
+            log.info("uploads resumed by the operator")
+        self._emit_queue()
+
+    def is_paused(self) -> tuple[bool, str]:
+        with self._cond:
+            return bool(self._paused_reason), self._paused_reason
+
+    def is_idle(self) -> bool:
+        """No upload running right now (any thread)."""
+        return not self._active
+
+    # ------------------------------------------------------------------ worker threads
+
+    def _pause(self, reason: str, probe: bool = True) -> None:
+        with self._cond:
+            first = not self._paused_reason
+            self._paused_reason = reason
+            if probe:
+                self._pause_until = time.monotonic() + self._probe_s
+                self._probe_s = min(self._probe_s * 2, PROBE_CAP_S)
+            else:
+                self._pause_until = None
+            self._cond.notify_all()
+        if first:
+            log.error("uploads paused: %s", reason)
+        self._emit_queue()
+
+    def _pause_wait(self) -> float | None:
+        """Seconds to wait while paused (None = not paused). Call with the condition held."""
+        if not self._paused_reason:
+            return None
+        if self._pause_until is None:
+            return self._poll_s
+        left = self._pause_until - time.monotonic()
+        if left <= 0:
+            # Probe: try again by ourselves (a daily limit resets, a quota may have been raised).
+            log.info("uploads were paused (%s); trying again", self._paused_reason)
+            self._paused_reason = ""
+            self._pause_until = None
+            return None
+        return left
+
+    def _credentials(self) -> object:
+        with self._cond:
+            if self._creds_loaded_gen != self._creds_gen:
+                self._creds = load_credentials(self._settings)
+                self._creds_loaded_gen = self._creds_gen
+            return self._creds
+
+    def _make_destination(self) -> DriveDestination | LocalDestination:
+        if self._destination == "local":
+            return LocalDestination(self._settings)
+        return DriveDestination(
+            self._settings, self._folders, self._credentials(),  # type: ignore[arg-type]
+            retry_base_s=self._retry_base / 2, max_inline_retries=self._max_inline,
+        )
+
+    def _idle_wait(self) -> float:
+        wait = self._poll_s
+        try:
+            due = queue.next_due(self._db)
+        except (SQLAlchemyError, DatabaseUnavailable):
+            return wait
+        if due is not None:
+            wait = min(wait, max((due - utcnow()).total_seconds(), 0.05))
+        return wait
+
+    def _worker_main(self) -> None:
+        """Worker thread: claim, upload, verify, record; forever until stop()."""
+        dest = None
+        gen = -1
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                wait = self._pause_wait()
+                if wait is not None:
+                    self._cond.wait(wait)
+                    continue
+            try:
+                if dest is None or gen != self._creds_gen:
+                    gen = self._creds_gen
+                    dest = self._make_destination()
+                job = queue.claim_next(self._db, self._rr, self._lease_s, self._destination)
+            except DriveAuthError as exc:
+                dest = None
+                self._pause(str(exc), probe=False)
+                continue
+            except (SQLAlchemyError, DatabaseUnavailable) as exc:
+                log.warning("upload queue: database error: %s", exc)
+                with self._cond:
+                    self._cond.wait_for(lambda: self._stopping, timeout=self._poll_s)
+                continue
+            if job is None:
+                wait = self._idle_wait()
+                with self._cond:
+                    if not self._stopping:
+                        self._cond.wait(wait)
+                continue
+            try:
+                self._run(job, dest)
+            except (SQLAlchemyError, DatabaseUnavailable) as exc:
+                # The claim's lease runs out and the row is taken again later: nothing is lost.
+                log.warning("upload of recording %d: database error: %s", job.id, exc)
+            except Exception:
+                log.exception("upload of recording %d: unexpected error", job.id)
+                self._release_quietly(job.id, "unexpected error (see the log)", self._retry_at(job.attempts + 1),
+                                      count=True)
+
+    def _retry_at(self, attempts: int) -> datetime:
+        return utcnow() + timedelta(seconds=backoff(attempts, self._retry_base, RETRY_CAP_S))
+
+    def _release_quietly(self, rid: int, error: str | None, at: datetime | None, count: bool,
+                         keep_session: bool = True) -> None:
+        try:
+            queue.release(self._db, rid, error=error, retry_at=at, count_attempt=count, keep_session=keep_session)
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
+            log.warning("could not hand recording %d back to the queue: %s", rid, exc)
+
+    def _run(self, job: Job, dest: DriveDestination | LocalDestination) -> None:
+        """Worker thread: one claimed recording to the end (uploaded, retry later, failed, lost or paused)."""
+        if job.session_uri and job.destination not in (None, dest.name):
+            job = Job(**{**job.__dict__, "session_uri": None, "bytes_confirmed": 0})  # destination changed
+        total = job.size or 0
+        active = _Active(job, time.monotonic(), job.bytes_confirmed, job.bytes_confirmed, total)
+        self._active[job.id] = active
+        self._emit_progress(active, UploadState.UPLOADING)
+        self._emit_queue()
+        try:
+            outcome = dest.upload(job, _WorkerHooks(self, active))
+        except FileNotFoundError:
+            msg = f"the local file {job.local_path} is missing; it was deleted or moved before it was uploaded"
+            queue.mark_failed(self._db, job.id, msg, status=queue.LOST)
+            log.error("recording %d: %s", job.id, msg)
+            self._emit_progress(active, UploadState.FAILED, msg)
+        except Stopped:
+            self._release_quietly(job.id, None, None, count=False)
+            self._emit_progress(active, UploadState.QUEUED)
+        except Exception as exc:
+            self._failed(job, active, classify(exc))
+        else:
+            self._uploaded(job, active, outcome)
+        finally:
+            self._active.pop(job.id, None)
+            self._emit_queue()
+
+    def _failed(self, job: Job, active: _Active, err: UploadError) -> None:
+        text = str(err)
+        if isinstance(err, Fatal):
+            # Hand the row back untouched (its session stays valid for a week) and pause everything.
+            self._release_quietly(job.id, text, None, count=False)
+            self._pause(text)
+            self._emit_progress(active, UploadState.PAUSED, text)
+            return
+        if isinstance(err, FolderMissing):
+            self._folders.forget(err.folder_id)
+            self._release_quietly(job.id, text, None, count=True, keep_session=False)
+            self._emit_progress(active, UploadState.RETRYING, text)
+            return
+        if isinstance(err, FileFailed) and job.attempts + 1 >= FILE_FAILURE_LIMIT:
+            queue.mark_failed(self._db, job.id, text)
+            log.error("recording %d failed for good: %s", job.id, text)
+            self._emit_progress(active, UploadState.FAILED, text)
+            return
+        # Retryable (network, 5xx, rate limits, verify mismatch) or a file error below the limit.
+        at = self._retry_at(1 if isinstance(err, VerifyMismatch) else job.attempts + 1)
+        keep = not isinstance(err, VerifyMismatch)
+        self._release_quietly(job.id, text, at, count=True, keep_session=keep)
+        log.warning("recording %d: %s; next try at %s", job.id, text, at.astimezone().strftime("%H:%M:%S"))
+        self._emit_progress(active, UploadState.RETRYING, text)
+        self.wake()  # idle workers recompute their sleep from the new next_attempt_at
+
+    def _uploaded(self, job: Job, active: _Active, out: Outcome) -> None:
+        ok = queue.mark_uploaded(
+            self._db, job.id, destination=out.destination, file_id=out.file_id, folder_id=out.folder_id,
+            web_link=out.web_link, folder_link=out.folder_link, md5=out.md5, size=out.size,
+        )
+        if not ok:
+            log.warning("recording %d uploaded but its claim was lost; the next owner will find it complete", job.id)
+            return
+        with self._cond:
+            self._probe_s = self._probe_first  # a success: the next fatal pause starts short again
+        active.sent = active.total = out.size
+        self._emit_progress(active, UploadState.UPLOADED, web_link=out.web_link or "",
+                            folder_link=out.folder_link or "")
+        log.info("recording %d uploaded and verified (%s, %d bytes)", job.id, out.destination, out.size)
+        if self._settings.retention.delete_after == 0:
+            retention.delete_local_copy(self._db, job.id)
+
+    # ------------------------------------------------------------------ housekeeping thread
+
+    def _housekeeping(self) -> None:
+        """Housekeeping thread: renew claim leases, sweep retention, publish queue status."""
+        renew_every = max(self._lease_s / 4, 0.2)
+        next_retention = time.monotonic()
+        next_status = time.monotonic()
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                self._cond.wait(min(renew_every, 2.0))
+                if self._stopping:
+                    return
+            try:
+                queue.renew_leases(self._db, [a.job.id for a in list(self._active.values())], self._lease_s)
+                now = time.monotonic()
+                if now >= next_retention:
+                    next_retention = now + self._retention_every
+                    report = retention.sweep(self._settings, self._db)
+                    for w in report.warnings:
+                        self.warning.emit(w)
+                if self._active and now >= next_status:
+                    next_status = now + 2.0
+                    self._emit_queue()
+            except (SQLAlchemyError, DatabaseUnavailable) as exc:
+                log.warning("upload housekeeping: database error: %s", exc)
+            except Exception:
+                log.exception("upload housekeeping failed")
+
+    # ------------------------------------------------------------------ signals (any thread)
+
+    def _emit_progress(self, a: _Active, state: UploadState, error: str = "", web_link: str = "",
+                       folder_link: str = "") -> None:
+        eta = (a.total - a.sent) / a.rate if a.rate > 0 and a.total > a.sent else 0.0
+        self.upload_progress.emit(UploadProgress(
+            recording_id=a.job.id, camera_id=a.job.camera_id, state=state, bytes_sent=a.sent, total=a.total,
+            rate_bps=a.rate, eta_s=eta, web_link=web_link, folder_link=folder_link, error=error,
+        ))
+
+    def _emit_queue(self) -> None:
+        try:
+            files, remaining = queue.totals(self._db)
+        except (SQLAlchemyError, DatabaseUnavailable):
+            return
+        paused, reason = self.is_paused()
+        if not paused and self._destination == "none":
+            reason = "uploads are off (upload.destination = none)"
+        rate = sum(a.rate for a in list(self._active.values()))
+        self.queue_status.emit(QueueStatus(files=files, bytes=remaining, rate_bps=rate, paused=paused, reason=reason))
+
