@@ -1,25 +1,107 @@
-"""Start the desktop console. A placeholder window until the console issue lands."""
+"""Start the desktop console: the engine in its own thread, the main window, tray and first-run welcome."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+import logging
+from dataclasses import dataclass
 
-from nvr_console import __version__
+from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtWidgets import QApplication
+
+from nvr_console import APP_NAME, __version__
+from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
+from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
+from nvr_console.ui.main_window import MainWindow
+from nvr_console.ui.welcome_dialog import WelcomeChoice, WelcomeDialog
+
+log = logging.getLogger(__name__)
+QUIT_WAIT_S = 10.0  # after `stopped`, joining the engine thread takes moments; this only bounds a hang
+
+
+@dataclass
+class Console:
+    window: MainWindow
+    commands: EngineCommands
+    events: EngineEvents
+
+
+def build_console(settings: Settings, db: Database, engine: QObject | None) -> Console:
+    """Wire a main window to an engine (in any thread, or a test double; None = view only). Main thread."""
+    commands = EngineCommands()
+    events = EngineEvents()
+    if engine is not None:
+        commands.connect_engine(engine)
+        events.connect_engine(engine)
+    window = MainWindow(settings, db, commands, events, engine_available=engine is not None)
+    commands.setParent(window)
+    events.setParent(window)
+    # A console that connects to a running engine asks it for every camera's state once.
+    events.started.connect(commands.status_requested)
+    return Console(window, commands, events)
+
+
+def add_demo_cameras(db: Database, room: str = "Demo room") -> list[catalog.CameraInfo]:
+    """The engine's demo cameras when that module exists, else one lavfi test camera."""
+    try:
+        from nvr_console.core.recording.demo import ensure_demo_cameras
+    except ImportError:
+        if room not in [r.name for r in catalog.list_rooms(db)]:
+            catalog.add_room(db, room)
+        return [catalog.add_camera(db, room, "test pattern", "lavfi:testsrc2=size=640x360:rate=25")]
+    return ensure_demo_cameras(db)
+
+
+def welcome(console: Console, db: Database) -> None:
+    """First run with an empty database. Main thread."""
+    dialog = WelcomeDialog(console.window)
+    dialog.exec()
+    if dialog.choice is WelcomeChoice.DEMO:
+        add_demo_cameras(db)
+        console.window.reload_cameras()
+        console.commands.reload_requested.emit()
+    elif dialog.choice is WelcomeChoice.ADD_CAMERA:
+        console.window.add_camera()
 
 
 def run_gui(settings: Settings, demo: bool = False) -> int:
     """Open the main window and run the Qt event loop. Main (UI) thread."""
-    app = QApplication.instance() or QApplication(["nvr-console"])
+    app = QApplication.instance() or QApplication([APP_NAME])
+    QCoreApplication.setOrganizationName(APP_NAME)
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setApplicationVersion(__version__)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps recording with no window open
     db = Database(settings.database.url)
     prepare_database(db)
-    window = QMainWindow()
-    window.setWindowTitle(f"nvr-console {__version__}")
-    window.setCentralWidget(QLabel(f"nvr-console {__version__}\nDatabase: {db.display_url}"))
-    window.resize(900, 600)
+    if demo:
+        add_demo_cameras(db)
+
+    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.shutdown_signals import ShutdownSignals
+
+    host = EngineHost(settings, db)
+    console = build_console(settings, db, host.engine)
+    window = console.window
+
+    def finish() -> None:
+        if not host.stop(QUIT_WAIT_S):
+            log.warning("the engine did not stop within %.0f s; recovery finishes its files at next start", QUIT_WAIT_S)
+        app.quit()
+
+    window.quit_ready.connect(finish)
+    signals = ShutdownSignals()  # Ctrl+C / SIGTERM: the same clean stop as the Quit action
+    signals.requested.connect(lambda _name: window.request_quit())
+    window.start_thumbnails()
     window.show()
+    host.start()
+    if not catalog.list_cameras(db):
+        welcome(console, db)
     code = app.exec()
+    if not host.stopped:
+        host.stop(QUIT_WAIT_S)
+    signals.restore()
     db.dispose()
     return code

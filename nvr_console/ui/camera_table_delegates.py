@@ -7,7 +7,7 @@ widgets). Clicks reach the delegate through `editorEvent`. All methods: UI threa
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QMouseEvent, QPainter
+from PySide6.QtGui import QDesktopServices, QFont, QImage, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -37,6 +37,27 @@ class StateDelegate(QStyledItemDelegate):
         font = QFont(option.font)  # type: ignore[attr-defined]
         font.setBold(True)
         option.font = font  # type: ignore[attr-defined]
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """The camera's latest keyframe, scaled into the cell with its aspect ratio kept."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        image = index.data(Qt.ItemDataRole.DecorationRole)
+        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
+            _style(option).drawPrimitive(
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget  # type: ignore[attr-defined]
+            )
+        if not isinstance(image, QImage) or image.isNull():
+            return
+        rect = option.rect.adjusted(2, 2, -2, -2)  # type: ignore[attr-defined]
+        scaled = image.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, scaled.width(), scaled.height())
+        target.moveCenter(rect.center())
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, image)
+        painter.restore()
 
 
 class UploadProgressDelegate(QStyledItemDelegate):
@@ -156,6 +177,7 @@ def install(view: QWidget) -> tuple[ActionButtonDelegate, LinkDelegate]:
     """Put the delegates on their columns of a camera table view; returns the ones with signals."""
     from nvr_console.ui.camera_table_model import Column
 
+    view.setItemDelegateForColumn(Column.PREVIEW, ThumbnailDelegate(view))  # type: ignore[attr-defined]
     view.setItemDelegateForColumn(Column.STATE, StateDelegate(view))  # type: ignore[attr-defined]
     view.setItemDelegateForColumn(Column.UPLOAD, UploadProgressDelegate(view))  # type: ignore[attr-defined]
     button = ActionButtonDelegate(view)

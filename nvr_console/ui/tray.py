@@ -1,0 +1,73 @@
+"""System tray icon: overall state at a glance (all recording / something wrong), a small menu, and
+desktop notifications. UI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
+
+from nvr_console.core.status import CameraState
+
+PROBLEM_STATES = frozenset({CameraState.FAILED, CameraState.STALLED, CameraState.RECONNECTING})
+
+
+def overall(states: Iterable[CameraState | None]) -> tuple[str, str]:
+    """(level, sentence): level is 'problem', 'recording', 'idle' — what the tray icon shows."""
+    states = list(states)
+    bad = sum(1 for s in states if s in PROBLEM_STATES)
+    rec = sum(1 for s in states if s is CameraState.RECORDING)
+    if bad:
+        return "problem", f"{bad} camera(s) need attention, {rec} recording"
+    if rec:
+        return "recording", f"all {rec} active camera(s) recording"
+    return "idle", "no camera recording"
+
+
+_ICONS = {"problem": ("mdi6.cctv-off", "#c62828"), "recording": ("mdi6.cctv", "#1b8a3a"),
+          "idle": ("mdi6.cctv", "#6b6b6b")}
+
+
+class Tray(QSystemTrayIcon):
+    """Exists only where the desktop has a tray (`Tray.available()`)."""
+
+    def __init__(self, window: QWidget, actions: Iterable[QAction], quit_action: QAction) -> None:
+        super().__init__(window)
+        self._level = ""
+        self._icons: dict[str, QIcon] = {}
+        menu = QMenu(window)
+        self.show_action = menu.addAction("Show console")
+        self.show_action.triggered.connect(lambda: (window.showNormal(), window.raise_(), window.activateWindow()))
+        menu.addSeparator()
+        for a in actions:
+            menu.addAction(a)
+        menu.addSeparator()
+        menu.addAction(quit_action)
+        self.setContextMenu(menu)
+        self._menu = menu
+        self.activated.connect(
+            lambda reason: reason == QSystemTrayIcon.ActivationReason.Trigger and self.show_action.trigger()
+        )
+        self.set_overall([])
+
+    @staticmethod
+    def available() -> bool:
+        return QSystemTrayIcon.isSystemTrayAvailable()
+
+    def set_overall(self, states: Iterable[CameraState | None]) -> str:
+        level, text = overall(states)
+        if level != self._level:
+            if level not in self._icons:
+                import qtawesome
+
+                name, color = _ICONS[level]
+                self._icons[level] = qtawesome.icon(name, color=color)
+            self.setIcon(self._icons[level])
+            self._level = level
+        self.setToolTip(f"nvr-console: {text}")
+        return level
+
+    def notify(self, title: str, message: str, problem: bool = True) -> None:
+        icon = QSystemTrayIcon.MessageIcon.Warning if problem else QSystemTrayIcon.MessageIcon.Information
+        self.showMessage(title, message, icon, 10_000)
