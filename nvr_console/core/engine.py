@@ -22,7 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from sqlalchemy.exc import SQLAlchemyError
 
-from nvr_console.core import catalog
+from nvr_console.core import catalog, live_status
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import DesiredState, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
@@ -42,6 +42,7 @@ RECONCILE_EVERY = 2  # ticks
 SOUND_WAIT_S = 10.0  # how long a finished camera segment waits for its room's sound segment
 SHUTDOWN_LIMIT_S = 25.0  # then remaining FFmpeg are killed; recovery finishes their files next start
 FINALIZE_WORKERS = 2
+LIVE_STATUS_EVERY = 5  # ticks: live state written to the database for `nvr-console status` and other consoles
 
 
 @dataclass
@@ -96,6 +97,7 @@ class Engine(QObject):
         self._shutting_down = False
         self._shutdown_started = 0.0
         self._db_error_logged = 0.0
+        self._latest: dict[int, CameraStatus] = {}
         self._job_done.connect(self._on_job_done)
 
     # --- slots (engine thread) ------------------------------------------------------------------
@@ -212,6 +214,8 @@ class Engine(QObject):
             return
         if self._ticks % RECONCILE_EVERY == 0:
             self._reconcile()
+        if self._ticks % LIVE_STATUS_EVERY == 0:
+            self._write_live_status()
         if self._ticks % 30 == 0:
             self._drop_old_sound()
 
@@ -270,6 +274,7 @@ class Engine(QObject):
             if rec.spec.camera_id is not None:
                 self._idle_state.pop(rec.spec.camera_id, None)
                 self._emit_log("info", f"camera {rec.spec.room}/{rec.spec.name} was removed", rec.spec.camera_id)
+                self._latest.pop(rec.spec.camera_id, None)
                 self.camera_removed.emit(rec.spec.camera_id)
 
     def _recorder_for(self, spec: RecorderSpec) -> Recorder | None:
@@ -322,7 +327,15 @@ class Engine(QObject):
             return
         if status.state is CameraState.STOPPED and not rec.running:
             status = replace(status, state=self._idle_state.get(status.camera_id, CameraState.STOPPED))
-        self.camera_status.emit(replace(status, enabled=self._enabled.get(status.camera_id, True)))
+        status = replace(status, enabled=self._enabled.get(status.camera_id, True))
+        self._latest[status.camera_id] = status
+        self.camera_status.emit(status)
+
+    def _write_live_status(self) -> None:
+        try:
+            live_status.write_statuses(self.db, list(self._latest.values()))
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            log.debug("live status not written: %s", exc)
 
     # --- segments -------------------------------------------------------------------------------------
 
@@ -478,6 +491,9 @@ class Engine(QObject):
             self._executor.shutdown(wait=False, cancel_futures=True)
         if not busy:
             self._drop_old_sound(everything=True)
+        self._latest = {k: replace(v, state=CameraState.STOPPED, since=time.time(), current_file="", file_size=0,
+                                   bitrate_kbps=0.0, fps=0.0) for k, v in self._latest.items()}
+        self._write_live_status()
         self._emit_log("info", "engine stopped")
         self.stopped.emit()
 

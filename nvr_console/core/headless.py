@@ -1,39 +1,66 @@
-"""`nvr-console --no-gui`: the engine on a QCoreApplication, stopped cleanly by SIGTERM/SIGINT."""
+"""`nvr-console --no-gui`: the engine on a QCoreApplication, stopped cleanly by SIGTERM/SIGINT (exit 0)."""
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 
 from nvr_console import __version__
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
+from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.core.shutdown_signals import ShutdownSignals
 
 log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 40.0
 
 
 def run_headless(settings: Settings, demo: bool = False) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code. Main thread."""
+    """Run the engine until SIGTERM/SIGINT; returns the process exit code. Main thread."""
     app = QCoreApplication.instance() or QCoreApplication(["nvr-console"])
     db = Database(settings.database.url)
     prepare_database(db)
     log.info("nvr-console %s headless; database %s", __version__, db.display_url)
     for name, value, source in settings.display():
         log.info("setting %s = %s (%s)", name, value, source)
+    if demo:
+        added = ensure_demo_cameras(db)
+        if added:
+            log.info("no cameras configured: added %d demo camera(s) from FFmpeg test sources", len(added))
+
+    host = EngineHost(settings, db)
+    engine = host.engine
+    # Engine log lines are already written through `logging` on the engine thread; only camera state
+    # changes are worth a line of their own here.
+    engine.recording_finished.connect(
+        lambda ev: log.info("%s/%s: %s %s (%.1f s)", ev.room, ev.camera, ev.status, ev.path, ev.duration))
+    engine.stopped.connect(app.quit)  # queued to this thread: the loop ends once the engine is done
 
     signals = ShutdownSignals()
+    requests = 0
 
     def stop(name: str) -> None:
-        log.info("%s received: stopping", name)
-        app.quit()
+        nonlocal requests
+        requests += 1
+        if requests == 1:
+            log.info("%s received: stopping recorders and finishing files", name)
+            host.request_stop()
+        else:
+            log.warning("%s received again: still finishing files; waiting up to %.0f s", name, STOP_TIMEOUT_S)
 
     signals.requested.connect(stop)
+    host.start()
     log.info("ready")
-    code = app.exec()
+    QTimer.singleShot(0, lambda: None)  # make sure the loop spins once before any signal arrives
+    app.exec()
+    ok = host.stop(STOP_TIMEOUT_S)
     signals.restore()
     db.dispose()
-    log.info("stopped")
-    return code
+    log.info("stopped" if ok else "stopped (engine did not finish in time; recovery completes it next start)")
+    return 0
+
+
+
