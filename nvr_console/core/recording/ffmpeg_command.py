@@ -1,0 +1,251 @@
+"""FFmpeg argument lists for recording, finalizing and recovering camera segments (pure functions).
+
+Measured facts (Debian FFmpeg 5.1, GStreamer RTSP server on loopback, H.264 640x360 25 fps,
+keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
+
+- Container while recording: Matroska. It takes any camera audio with ``-c copy`` (G.711 A-law/µ-law,
+  AAC, Opus...), so "unknown audio" needs no decision at record time. MP4 refuses G.711
+  ("Could not find tag for codec pcm_alaw", exit 1, nothing recorded).
+- SIGKILL: the segment muxer's inner muxer buffers its output; a plain ``-f segment`` MKV or fragmented
+  MP4 killed after 7 s was 0 bytes (MKV) / 28 bytes (fMP4), and ~256 KiB after 15 s. The top-level
+  ``-flush_packets 1`` does NOT reach the inner muxer; ``-segment_format_options flush_packets=1`` does.
+  Matroska still holds the open cluster in memory (up to one GOP, ~1.4 s lost in one run), so
+  ``cluster_time_limit=500`` closes a cluster every 0.5 s: a SIGKILLed MKV then keeps all but the last
+  half second or so, plays, and remuxes to MP4 (build_recovery_command).
+  Its container duration is missing (ffprobe says N/A), so probe.py falls back to reading packets.
+- Boundaries: ``-f segment -segment_atclocktime 1 -reset_timestamps 1`` cuts at the first keyframe after
+  each wall-clock boundary, so a file starts up to one GOP after the boundary. Nothing is lost between
+  files: over 17 s with 5 s segments the per-file video frame counts (102+153+102+72) summed to exactly
+  the 429 frames FFmpeg read, and segment i's end time equalled segment i+1's start (to 1 ms).
+- ``-use_wallclock_as_timestamps 1``: on loopback no difference at all (same frames, same cut points,
+  same frame-interval jitter sd 5.4 ms). It replaces the camera's clock with packet arrival times, which
+  on a real network bakes jitter into every frame, so it is off by default and an option for cameras
+  whose own timestamps jump. With ``-copyts`` it would put epoch times in the segment list, but then the
+  FIRST file keeps epoch timestamps (reset_timestamps subtracts 0 for it): not used.
+- How the engine learns a segment is finished: ``-segment_list pipe:1 -segment_list_type csv`` writes
+  ``name,start,end`` to stdout when a segment is closed (also the last one on ``q``), interleaved
+  cleanly with the ``-progress pipe:1`` blocks (both are written by FFmpeg's one muxing thread);
+  progress.ProgressParser splits them. Names in the list are basenames only, so the date must be part
+  of the file name: segments are written flat as ``<dir>/%Y-%m-%d_%H-%M-%S.mkv``.
+- strftime does not create directories: a pattern ``%Y-%m-%d/...`` whose directory is missing fails at
+  start ("Failed to open segment ... No such file or directory", exit 1) and would stop the recording at
+  midnight. Hence the flat names above; the finalizer writes ``<YYYY-MM-DD>/<HH-MM-SS>.mp4``.
+- Time zone: strftime names and the clock-time cut points use the local time of the FFmpeg process;
+  set ``TZ`` in its environment (recorder_environment()). Names have 1 s resolution and the segment
+  muxer overwrites silently, so a recorder must not be restarted within the same second.
+- Stopping: ``q`` on stdin (so never ``-nostdin`` for a recorder). A stalled source ends FFmpeg with
+  "Connection timed out" after ``-timeout``, and a server that closes the stream ends it with no error
+  at all; both exit with status 0, so the exit code alone does not tell "stopped" from "lost".
+- lavfi (demo) inputs give raw frames: ``-re -f lavfi``, encode libx264 ultrafast with a keyframe
+  every second (forced by time, so cut points exist whatever the frame rate), audio AAC.
+- Wall-clock start of a segment (to align a room's sound source): the segment list gives times on
+  FFmpeg's output timeline; ProgressParser.timeline_origin estimates that timeline's epoch from when
+  progress blocks arrive, so start = origin + list start.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from nvr_console.core.masking import mask_secrets
+
+RECORDING_EXTENSION = "mkv"
+SEGMENT_NAME_FORMAT = "%Y-%m-%d_%H-%M-%S"
+LAVFI_PREFIX = "lavfi:"
+# A demo camera needing no network: colour bars with a moving counter, plus a tone.
+DEMO_URL = "lavfi:testsrc2=size=640x360:rate=25;sine=frequency=440:sample_rate=16000"
+
+# Audio codecs a browser-playable MP4 may carry as they are; everything else becomes AAC.
+MP4_AUDIO_COPY_CODECS = frozenset({"aac", "mp3"})
+# Narrow-band telephone codecs: upsample so every browser accepts the AAC track.
+NARROWBAND_CODECS = frozenset({"pcm_alaw", "pcm_mulaw", "adpcm_g726", "adpcm_g726le", "g723_1", "g729"})
+
+AudioMode = Literal["copy", "aac", "none"]
+
+
+def is_lavfi(url: str) -> bool:
+    return url.startswith(LAVFI_PREFIX)
+
+
+def segment_pattern(output_dir: str | os.PathLike[str]) -> str:
+    """The strftime output pattern for a camera's raw segments (flat: see module notes)."""
+    return str(Path(output_dir) / f"{SEGMENT_NAME_FORMAT}.{RECORDING_EXTENSION}")
+
+
+def recorder_environment(base: Mapping[str, str], timezone: str | None) -> dict[str, str]:
+    """Environment for a recorder: TZ decides file names and cut points (POSIX and IANA names work on
+    Linux/macOS; the Windows C runtime only understands POSIX-style TZ strings)."""
+    env = dict(base)
+    if timezone:
+        env["TZ"] = timezone
+    return env
+
+
+def _input_args(
+    input_url: str,
+    *,
+    rtsp_transport: str,
+    socket_timeout_s: float,
+    wallclock_timestamps: bool,
+) -> list[str]:
+    if is_lavfi(input_url):
+        video, _, audio = input_url[len(LAVFI_PREFIX):].partition(";")
+        args = ["-re", "-f", "lavfi", "-i", video]
+        if audio:
+            args += ["-re", "-f", "lavfi", "-i", audio]
+        return args
+    args: list[str] = []
+    if input_url.lower().startswith(("rtsp://", "rtsps://")):
+        args += ["-rtsp_transport", rtsp_transport]
+        # Socket I/O timeout in microseconds (FFmpeg >= 5; in 4.x this was -stimeout).
+        args += ["-timeout", str(int(socket_timeout_s * 1_000_000))]
+    if wallclock_timestamps:
+        args += ["-use_wallclock_as_timestamps", "1"]
+    # genpts: some cameras send packets without pts; discardcorrupt: drop frames the RTP depacketizer
+    # knows are damaged instead of writing grey smears.
+    args += ["-fflags", "+genpts+discardcorrupt", "-i", input_url]
+    return args
+
+
+def build_record_command(
+    ffmpeg: str,
+    input_url: str,
+    output_dir: str | os.PathLike[str],
+    *,
+    segment_seconds: int = 1800,
+    rtsp_transport: Literal["tcp", "udp"] = "tcp",
+    socket_timeout_s: float = 10.0,
+    audio: AudioMode = "copy",
+    wallclock_timestamps: bool = False,
+    clocktime_offset_s: float = 0.0,
+    progress_target: str = "pipe:1",
+    segment_list_target: str = "pipe:1",
+    loglevel: str = "info",
+) -> list[str]:
+    """argv of one camera's continuous recorder: copy, cut on wall-clock boundaries, MKV segments.
+
+    audio: "copy" keeps the camera's audio as it is (MKV takes G.711 too; finalize converts it),
+    "aac" encodes while recording, "none" drops it. lavfi inputs are always encoded (raw frames).
+    Stop the process with b"q" on stdin.
+    """
+    if segment_seconds <= 0:
+        raise ValueError("segment_seconds must be positive")
+    if rtsp_transport not in ("tcp", "udp"):
+        raise ValueError(f"rtsp_transport must be tcp or udp, not {rtsp_transport!r}")
+    lavfi = is_lavfi(input_url)
+    args = [ffmpeg, "-hide_banner", "-loglevel", loglevel, "-nostats", "-y"]
+    args += _input_args(
+        input_url,
+        rtsp_transport=rtsp_transport,
+        socket_timeout_s=socket_timeout_s,
+        wallclock_timestamps=wallclock_timestamps,
+    )
+    if lavfi:
+        has_audio = ";" in input_url and audio != "none"
+        args += ["-map", "0:v:0", *(["-map", "1:a:0"] if has_audio else [])]
+        args += [
+            "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+            # A keyframe every second whatever the rate: the segment muxer can only cut at keyframes.
+            "-force_key_frames", "expr:gte(t,n_forced*1)",
+        ]
+        if has_audio:
+            args += ["-c:a", "aac", "-b:a", "64k"]
+    else:
+        # '?' on video too: a room's sound source is an audio-only stream recorded the same way.
+        args += ["-map", "0:v:0?"]
+        if audio == "none":
+            args += ["-an", "-c:v", "copy"]
+        else:
+            # '?': a camera without audio is fine.
+            args += ["-map", "0:a:0?", "-c:v", "copy"]
+            args += ["-c:a", "copy"] if audio == "copy" else ["-c:a", "aac", "-b:a", "64k"]
+    args += [
+        "-f", "segment",
+        "-segment_format", "matroska",
+        # Without this the inner muxer buffers ~256 KiB and a SIGKILL loses it (see module notes).
+        "-segment_format_options", "flush_packets=1:cluster_time_limit=500",
+        "-segment_time", str(segment_seconds),
+        "-segment_atclocktime", "1",
+    ]
+    if clocktime_offset_s:
+        args += ["-segment_clocktime_offset", f"{clocktime_offset_s:g}"]
+    args += [
+        "-reset_timestamps", "1",
+        "-strftime", "1",
+        "-segment_list", segment_list_target,
+        "-segment_list_type", "csv",
+        "-progress", progress_target,
+        segment_pattern(output_dir),
+    ]
+    return args
+
+
+def _audio_encode_args(codec: str | None, stream: str = "a") -> list[str]:
+    if codec in MP4_AUDIO_COPY_CODECS:
+        return [f"-c:{stream}", "copy"]
+    args = [f"-c:{stream}", "aac", f"-b:{stream}", "64k"]
+    if codec in NARROWBAND_CODECS:
+        args += ["-ar", "16000"]
+    return args
+
+
+def build_finalize_command(
+    ffmpeg: str,
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    audio_codec: str | None,
+    sound_source: str | os.PathLike[str] | None = None,
+    sound_codec: str | None = None,
+    sound_offset_s: float = 0.0,
+    max_duration_s: float | None = None,
+    tolerant: bool = False,
+) -> list[str]:
+    """argv turning a finished segment into the final browser-playable MP4.
+
+    audio_codec: the segment's audio codec from probe (None: no audio). Video is always copied.
+    sound_source: the room's audio-only recording; it replaces the camera audio. sound_offset_s is
+    (sound start - video start) in wall-clock seconds: positive delays the sound, negative trims its
+    beginning. max_duration_s caps the output (the sound may run longer than the video).
+    tolerant: read a damaged (crash-truncated) source without stopping at the first error.
+    """
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    if tolerant:
+        args += ["-err_detect", "ignore_err", "-fflags", "+genpts+discardcorrupt"]
+    args += ["-i", str(source)]
+    if sound_source is not None:
+        if sound_offset_s > 0:
+            args += ["-itsoffset", f"{sound_offset_s:.3f}"]
+        elif sound_offset_s < 0:
+            args += ["-ss", f"{-sound_offset_s:.3f}"]
+        args += ["-i", str(sound_source), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
+        args += _audio_encode_args(sound_codec)
+    else:
+        args += ["-map", "0:v:0", "-c:v", "copy"]
+        if audio_codec:
+            args += ["-map", "0:a:0", *_audio_encode_args(audio_codec)]
+    if max_duration_s is not None:
+        args += ["-t", f"{max_duration_s:.3f}"]
+    # faststart: moov first, so a browser can start playing and seeking before the download ends.
+    args += ["-movflags", "+faststart", "-f", "mp4", str(target)]
+    return args
+
+
+def build_recovery_command(
+    ffmpeg: str,
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    audio_codec: str | None,
+) -> list[str]:
+    """argv remuxing a crash-truncated segment (SIGKILL, power loss) into an MP4."""
+    return build_finalize_command(ffmpeg, source, target, audio_codec=audio_codec, tolerant=True)
+
+
+def command_for_log(argv: Sequence[str]) -> str:
+    """One shell-quoted line for logs and the UI, with credentials masked (never run it via a shell)."""
+    return mask_secrets(shlex.join(argv))

@@ -1,0 +1,233 @@
+"""Probe a media file: streams, duration, start time.
+
+Uses ffprobe's JSON when an ffprobe sits next to the ffmpeg binary or on PATH; otherwise parses
+``ffmpeg -i`` stderr (the imageio-ffmpeg wheel ships ffmpeg without ffprobe). A crash-truncated MKV
+has no container duration (ffprobe says N/A); then the duration is measured by remuxing the packets
+to the null muxer, which reads the whole file but decodes nothing (well under a second per 30 min).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from nvr_console.core.recording.progress import ProgressParser
+
+
+class ProbeError(RuntimeError):
+    """The file cannot be read as media; str() names the file and FFmpeg's reason."""
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    index: int
+    kind: str  # "video", "audio", "subtitle", "data"
+    codec: str
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    format_name: str | None
+    duration_s: float | None
+    start_time_s: float | None
+    streams: tuple[StreamInfo, ...] = field(default_factory=tuple)
+    duration_source: Literal["container", "packets", "unknown"] = "unknown"
+
+    @property
+    def video(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "video"), None)
+
+    @property
+    def audio(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "audio"), None)
+
+
+def find_ffprobe(ffmpeg: str) -> str | None:
+    """ffprobe beside the given ffmpeg (same install), else on PATH, else None."""
+    ffmpeg_path = shutil.which(ffmpeg) or ffmpeg
+    candidate = Path(ffmpeg_path).with_name("ffprobe" + (".exe" if os.name == "nt" else ""))
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return str(candidate)
+    return shutil.which("ffprobe")
+
+
+def _rate(text: str | None) -> float | None:
+    if not text or text in ("0/0", "N/A"):
+        return None
+    try:
+        value = float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value or None
+
+
+def _num(value: object, kind: type[int] | type[float]) -> int | float | None:
+    try:
+        return kind(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_ffprobe_json(data: dict[str, object]) -> MediaInfo:
+    """MediaInfo from ``ffprobe -print_format json -show_format -show_streams`` output."""
+    fmt = data.get("format") or {}
+    assert isinstance(fmt, dict)
+    streams = []
+    for s in data.get("streams") or []:  # type: ignore[union-attr]
+        assert isinstance(s, dict)
+        streams.append(
+            StreamInfo(
+                index=int(s.get("index", len(streams))),
+                kind=str(s.get("codec_type", "data")),
+                codec=str(s.get("codec_name", "unknown")),
+                width=_num(s.get("width"), int),  # type: ignore[arg-type]
+                height=_num(s.get("height"), int),  # type: ignore[arg-type]
+                fps=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate"))
+                if s.get("codec_type") == "video" else None,
+                sample_rate=_num(s.get("sample_rate"), int),  # type: ignore[arg-type]
+                channels=_num(s.get("channels"), int),  # type: ignore[arg-type]
+            )
+        )
+    duration = _num(fmt.get("duration"), float)
+    return MediaInfo(
+        format_name=fmt.get("format_name"),  # type: ignore[arg-type]
+        duration_s=duration,  # type: ignore[arg-type]
+        start_time_s=_num(fmt.get("start_time"), float),  # type: ignore[arg-type]
+        streams=tuple(streams),
+        duration_source="container" if duration is not None else "unknown",
+    )
+
+
+_INPUT = re.compile(r"^Input #0, (?P<fmt>[^,]+(?:,[^ ,]+)*), from ", re.MULTILINE)
+_DURATION = re.compile(r"Duration: (?P<d>N/A|\d+:\d\d:\d\d(?:\.\d+)?)(?:, start: (?P<s>-?[\d.]+))?")
+_STREAM = re.compile(r"^\s*Stream #0:(?P<idx>\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: (?P<kind>Video|Audio|Subtitle|Data)"
+                     r": (?P<codec>\w+)(?P<rest>.*)$", re.MULTILINE)
+_SIZE = re.compile(r", (?P<w>\d{2,5})x(?P<h>\d{2,5})\b")
+_FPS = re.compile(r", (?P<fps>[\d.]+k?) fps\b")
+_TBR = re.compile(r", (?P<tbr>[\d.]+k?) tbr\b")
+_HZ = re.compile(r", (?P<hz>\d+) Hz\b")
+_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
+
+
+def _hms(text: str) -> float:
+    h, m, s = text.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def _kfloat(text: str) -> float:
+    return float(text[:-1]) * 1000 if text.endswith("k") else float(text)
+
+
+def parse_ffmpeg_stderr_info(text: str) -> MediaInfo:
+    """MediaInfo from the input dump ``ffmpeg -i FILE`` prints on stderr (no ffprobe needed)."""
+    m = _INPUT.search(text)
+    if not m:
+        raise ProbeError(f"no media found: {text.strip().splitlines()[-1] if text.strip() else 'no output'}")
+    # Only the dump of input #0, not of any outputs that follow.
+    body = text[m.end():]
+    out = body.find("\nOutput #")
+    if out >= 0:
+        body = body[:out]
+    duration = start = None
+    if d := _DURATION.search(body):
+        duration = None if d["d"] == "N/A" else _hms(d["d"])
+        start = float(d["s"]) if d["s"] else None
+    streams = []
+    for s in _STREAM.finditer(body):
+        rest = s["rest"]
+        kind = s["kind"].lower()
+        size = _SIZE.search(rest) if kind == "video" else None
+        fps = _FPS.search(rest) or _TBR.search(rest) if kind == "video" else None
+        hz = _HZ.search(rest) if kind == "audio" else None
+        channels = None
+        if kind == "audio":
+            parts = [p.strip() for p in rest.split(",")]
+            channels = next((_CHANNELS[p] for p in parts if p in _CHANNELS), None)
+        streams.append(
+            StreamInfo(
+                index=int(s["idx"]),
+                kind=kind,
+                codec=s["codec"],
+                width=int(size["w"]) if size else None,
+                height=int(size["h"]) if size else None,
+                fps=_kfloat(fps.group(1)) if fps else None,
+                sample_rate=int(hz["hz"]) if hz else None,
+                channels=channels,
+            )
+        )
+    return MediaInfo(
+        format_name=m["fmt"],
+        duration_s=duration,
+        start_time_s=start,
+        streams=tuple(streams),
+        duration_source="container" if duration is not None else "unknown",
+    )
+
+
+def _run(argv: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False)
+
+
+def measure_duration(ffmpeg: str, path: str | os.PathLike[str], timeout_s: float = 120.0) -> float | None:
+    """Duration by reading every packet (copy to the null muxer); for files without a container
+    duration, such as a SIGKILLed MKV."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-err_detect", "ignore_err",
+            "-i", str(path), "-map", "0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"]
+    proc = _run(argv, timeout_s)
+    parser = ProgressParser()
+    parser.feed(proc.stdout + b"\n")
+    last = parser.last
+    if last is None or not last.out_time_us or last.out_time_us <= 0:
+        return None
+    return last.out_time_us / 1_000_000
+
+
+def probe(
+    path: str | os.PathLike[str],
+    *,
+    ffmpeg: str = "ffmpeg",
+    ffprobe: str | Literal["auto"] | None = "auto",
+    timeout_s: float = 60.0,
+) -> MediaInfo:
+    """Probe a local media file. ffprobe="auto" looks for one; None forces the ``ffmpeg -i`` path.
+
+    Raises ProbeError when the file is not readable media.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProbeError(f"{path}: no such file")
+    tool = find_ffprobe(ffmpeg) if ffprobe == "auto" else ffprobe
+    if tool:
+        proc = _run([tool, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                    timeout_s)
+        if proc.returncode != 0:
+            reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise ProbeError(f"{path}: {reason[-1] if reason else 'ffprobe failed'}")
+        info = parse_ffprobe_json(json.loads(proc.stdout or b"{}"))
+    else:
+        # `ffmpeg -i` alone exits 1 ("At least one output file must be specified") after the dump.
+        proc = _run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)], timeout_s)
+        text = proc.stderr.decode("utf-8", "replace")
+        try:
+            info = parse_ffmpeg_stderr_info(text)
+        except ProbeError as exc:
+            raise ProbeError(f"{path}: {exc}") from None
+    if not info.streams:
+        raise ProbeError(f"{path}: no audio or video streams")
+    if info.duration_s is None:
+        measured = measure_duration(ffmpeg, path, timeout_s)
+        if measured is not None:
+            info = MediaInfo(info.format_name, measured, info.start_time_s, info.streams, "packets")
+    return info

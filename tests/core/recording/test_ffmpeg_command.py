@@ -1,0 +1,228 @@
+"""FFmpeg recorder/finalizer command lines, checked against real FFmpeg and a real RTSP server."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from nvr_console.core.recording.ffmpeg_command import (
+    DEMO_URL,
+    build_finalize_command,
+    build_record_command,
+    build_recovery_command,
+    command_for_log,
+    recorder_environment,
+    segment_pattern,
+)
+from nvr_console.core.recording.probe import probe
+from tests.core.recording.conftest import ffprobe_packets, run_recorder
+from tests.support.rtsp_peer import RtspServer
+
+# ---------- argv shape (pure) ----------
+
+def test_rtsp_argv_copies_into_flushed_mkv_segments_and_never_uses_nostdin(tmp_path: Path) -> None:
+    argv = build_record_command("ffmpeg", "rtsp://u:p@cam/x", tmp_path, segment_seconds=1800,
+                                socket_timeout_s=7)
+    assert "-nostdin" not in argv  # we stop with 'q' on stdin
+    joined = " ".join(argv)
+    assert "-rtsp_transport tcp -timeout 7000000" in joined
+    assert "-c:v copy" in joined and "-c:a copy" in joined and "-map 0:a:0?" in joined
+    assert "-f segment -segment_format matroska" in joined
+    assert "-segment_format_options flush_packets=1:cluster_time_limit=500" in joined
+    assert "-segment_time 1800 -segment_atclocktime 1" in joined
+    assert "-segment_list pipe:1 -segment_list_type csv -progress pipe:1" in joined
+    assert argv[-1] == segment_pattern(tmp_path) == str(tmp_path / "%Y-%m-%d_%H-%M-%S.mkv")
+    assert "-use_wallclock_as_timestamps" not in argv
+
+
+def test_argv_options() -> None:
+    udp = build_record_command("ff", "rtsp://cam/x", "d", rtsp_transport="udp", audio="none",
+                               wallclock_timestamps=True, clocktime_offset_s=2)
+    assert udp[udp.index("-rtsp_transport") + 1] == "udp"
+    assert "-an" in udp and "-use_wallclock_as_timestamps" in udp
+    assert udp[udp.index("-segment_clocktime_offset") + 1] == "2"
+    aac = build_record_command("ff", "http://cam/x.ts", "d", audio="aac")
+    assert "-rtsp_transport" not in aac and aac[aac.index("-c:a") + 1] == "aac"
+    with pytest.raises(ValueError):
+        build_record_command("ff", "rtsp://cam/x", "d", segment_seconds=0)
+
+
+def test_lavfi_argv_encodes_and_adds_audio_input() -> None:
+    argv = build_record_command("ff", DEMO_URL, "d")
+    assert argv.count("lavfi") == 2 and argv.count("-re") == 2
+    assert "testsrc2=size=640x360:rate=25" in argv and "sine=frequency=440:sample_rate=16000" in argv
+    assert argv[argv.index("-c:v") + 1] == "libx264" and argv[argv.index("-c:a") + 1] == "aac"
+    video_only = build_record_command("ff", "lavfi:testsrc2", "d")
+    assert "-c:a" not in video_only and "1:a:0" not in video_only
+
+
+def test_finalize_argv_audio_rules() -> None:
+    g711 = build_finalize_command("ff", "in.mkv", "out.mp4", audio_codec="pcm_alaw")
+    assert g711[g711.index("-c:a") + 1] == "aac" and "16000" in g711 and "+faststart" in g711
+    aac = build_finalize_command("ff", "in.mkv", "out.mp4", audio_codec="aac")
+    assert aac[aac.index("-c:a") + 1] == "copy"
+    silent = build_finalize_command("ff", "in.mkv", "out.mp4", audio_codec=None)
+    assert "-c:a" not in silent and "0:a:0" not in silent
+    late = build_finalize_command("ff", "v.mkv", "o.mp4", audio_codec="pcm_alaw", sound_source="s.mkv",
+                                  sound_codec="aac", sound_offset_s=0.25)
+    assert late[late.index("-itsoffset") + 1] == "0.250" and late.index("-itsoffset") < late.index("s.mkv")
+    early = build_finalize_command("ff", "v.mkv", "o.mp4", audio_codec=None, sound_source="s.mkv",
+                                   sound_codec="aac", sound_offset_s=-1.5, max_duration_s=10)
+    assert early[early.index("-ss") + 1] == "1.500" and early[early.index("-t") + 1] == "10.000"
+    assert "-err_detect" in build_recovery_command("ff", "a.mkv", "b.mp4", audio_codec="aac")
+
+
+def test_command_for_log_masks_password() -> None:
+    line = command_for_log(build_record_command("ffmpeg", "rtsp://admin:s3cret@10.0.0.5/x", "/r"))
+    assert "s3cret" not in line and "rtsp://admin:***@10.0.0.5/x" in line
+
+
+def test_recorder_environment_sets_tz() -> None:
+    assert recorder_environment({"A": "1"}, "Europe/Moscow") == {"A": "1", "TZ": "Europe/Moscow"}
+    assert recorder_environment({"A": "1"}, None) == {"A": "1"}
+
+
+# ---------- real recordings ----------
+
+def _start_of(name: str) -> datetime:
+    return datetime.strptime(Path(name).stem, "%Y-%m-%d_%H-%M-%S")
+
+
+def test_segments_are_gapless_g711_finalizes_to_aac_and_room_sound_aligns(
+        ffmpeg: str, rtsp_server: RtspServer, tmp_path: Path) -> None:
+    cam_dir, snd_dir = tmp_path / "cam", tmp_path / "sound"
+    cam_dir.mkdir()
+    snd_dir.mkdir()
+    cam_argv = build_record_command(ffmpeg, rtsp_server.url("/cam_alaw"), cam_dir, segment_seconds=5)
+    snd_argv = build_record_command(ffmpeg, rtsp_server.url("/audio"), snd_dir, segment_seconds=5)
+    # The room's sound source records alongside, as the engine would run it.
+    snd = subprocess.Popen(snd_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    from nvr_console.core.recording.progress import ProgressParser
+    snd_parser = ProgressParser()
+    import threading
+    t = threading.Thread(target=lambda: [snd_parser.feed(c, time.time())
+                                         for c in iter(lambda: os.read(snd.stdout.fileno(), 4096), b"")],  # type: ignore[union-attr]
+                         daemon=True)
+    t.start()
+    run = run_recorder(cam_argv, 16.5)
+    snd.stdin.write(b"q")  # type: ignore[union-attr]
+    snd.stdin.close()  # type: ignore[union-attr]
+    snd.wait(timeout=20)
+    t.join(5)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+    segs = run.parser.segments
+    files = sorted(p.name for p in cam_dir.glob("*.mkv"))
+    assert [s.filename for s in segs] == files and len(files) >= 3, (files, segs)
+    # Boundaries: each segment ends exactly where the next begins (1 ms rounding of the list).
+    for a, b in itertools.pairwise(segs):
+        assert abs(a.end_s - b.start_s) <= 0.002, (a, b)
+    # Every frame FFmpeg read is in exactly one file: per-file frame counts add up to the total.
+    frames = [len(ffprobe_packets(cam_dir / f)) for f in files]
+    assert run.parser.last is not None and run.parser.last.ended
+    assert sum(frames) == run.parser.last.frame, (frames, run.parser.last)
+    # Durations: probed files cover the listed span; the span covers the run minus connect time.
+    durations = [probe(cam_dir / f).duration_s or 0 for f in files]
+    span = segs[-1].end_s - segs[0].start_s
+    assert abs(sum(d for d in durations) - span) < 0.2 * len(files) + 0.3, (durations, span)
+    first_start = _start_of(files[0]).timestamp()
+    assert run.stopped_at - first_start - 1.0 <= span <= run.stopped_at - first_start + 1.0
+    # Cuts happen on the 5 s wall-clock grid, at most one GOP (2 s) + delivery later.
+    for f in files[1:]:
+        assert _start_of(f).second % 5 <= 3, files
+
+    # G.711 is kept in the MKV and becomes AAC in the final MP4.
+    middle = cam_dir / files[1]
+    info = probe(middle)
+    assert info.audio is not None and info.audio.codec == "pcm_alaw"
+    final = tmp_path / "final.mp4"
+    subprocess.run(build_finalize_command(ffmpeg, middle, final, audio_codec=info.audio.codec), check=True, timeout=60)
+    out = probe(final)
+    assert out.video is not None and out.video.codec == "h264" and out.audio is not None
+    assert (out.audio.codec, out.audio.sample_rate) == ("aac", 16000)
+    assert abs((out.duration_s or 0) - (info.duration_s or 0)) < 0.3
+    head = final.read_bytes()[:4096]
+    assert head.find(b"moov") != -1 and head.find(b"moov") < final.read_bytes().find(b"mdat")  # faststart
+
+    # Room sound: offset from both recorders' timelines, then muxed in place of camera audio.
+    assert run.parser.timeline_origin is not None and snd_parser.timeline_origin is not None
+    seg = segs[1]
+    snd_seg = min(snd_parser.segments, key=lambda s: abs(s.start_s + snd_parser.timeline_origin  # type: ignore[operator]
+                                                          - seg.start_s - run.parser.timeline_origin))  # type: ignore[operator]
+    offset = (snd_parser.timeline_origin + snd_seg.start_s) - (run.parser.timeline_origin + seg.start_s)
+    assert abs(offset) < 1.0, offset  # both cut at the same wall-clock boundary
+    sound_info = probe(snd_dir / snd_seg.filename)
+    assert sound_info.video is None and sound_info.audio is not None
+    mixed = tmp_path / "mixed.mp4"
+    subprocess.run(build_finalize_command(ffmpeg, middle, mixed, audio_codec="pcm_alaw",
+                                          sound_source=snd_dir / snd_seg.filename, sound_codec=sound_info.audio.codec,
+                                          sound_offset_s=offset, max_duration_s=info.duration_s),
+                   check=True, timeout=60)
+    m = probe(mixed)
+    assert m.video is not None and m.audio is not None and m.audio.codec == "aac"
+    assert m.audio.sample_rate == sound_info.audio.sample_rate  # the room's audio, not the camera's 8 kHz
+    assert abs((m.duration_s or 0) - (info.duration_s or 0)) < 0.3
+
+
+def test_sigkill_leaves_a_playable_segment_and_recovery_gives_mp4(
+        ffmpeg: str, rtsp_server: RtspServer, tmp_path: Path) -> None:
+    argv = build_record_command(ffmpeg, rtsp_server.url("/cam_alaw"), tmp_path, segment_seconds=600)
+    run = run_recorder(argv, 6.0, kill=True)
+    assert run.returncode == -9
+    (partial,) = tmp_path.glob("*.mkv")
+    assert run.parser.segments == []  # never reported finished: the engine must recover it
+    info = probe(partial)
+    assert info.duration_source == "packets"  # no container duration after a kill
+    read = (run.parser.last.out_time_s or 0) if run.parser.last else 0
+    assert info.duration_s is not None and info.duration_s > 2.5 and info.duration_s >= read - 1.0, (info, read)
+    assert info.audio is not None and info.audio.codec == "pcm_alaw"
+    fixed = tmp_path / "recovered.mp4"
+    proc = subprocess.run(build_recovery_command(ffmpeg, partial, fixed, audio_codec=info.audio.codec),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    out = probe(fixed)
+    assert out.duration_source == "container" and out.video is not None and out.audio is not None
+    assert out.audio.codec == "aac"
+    assert abs((out.duration_s or 0) - info.duration_s) < 0.5
+    # Decodes end to end without errors.
+    check = subprocess.run([ffmpeg, "-v", "error", "-nostdin", "-i", str(fixed), "-f", "null", "-"],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert check.returncode == 0, check.stderr
+    assert "error while decoding" not in check.stderr and "Invalid data" not in check.stderr, check.stderr
+
+
+def test_lavfi_demo_records_and_midnight_goes_to_the_new_date(ffmpeg: str, tmp_path: Path) -> None:
+    """TZ decides names and cut points: a POSIX TZ whose local midnight comes 2.5 s after start."""
+    now = time.time() + 2.5
+    utc = datetime.utcfromtimestamp(now) if hasattr(datetime, "utcfromtimestamp") else None
+    assert utc is not None
+    secs = utc.hour * 3600 + utc.minute * 60 + utc.second
+    # local = utc + shift must be 00:00:00 at `now`; POSIX TZ offset sign is inverted (west positive).
+    shift = (86400 - secs) % 86400
+    if shift > 12 * 3600:
+        shift -= 86400
+    sign = "-" if shift > 0 else "+"
+    a = abs(shift)
+    tz = f"XXX{sign}{a // 3600:02d}:{a % 3600 // 60:02d}:{a % 60:02d}"
+    env = recorder_environment(os.environ, tz)
+    argv = build_record_command(ffmpeg, DEMO_URL, tmp_path, segment_seconds=2)
+    run = run_recorder(argv, 6.0, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    files = sorted(p.name for p in tmp_path.glob("*.mkv"))
+    assert len(files) >= 2, files
+    dates = {f[:10] for f in files}
+    assert len(dates) == 2, files  # crossed local midnight: names carry both dates
+    assert any(f[11:19] in ("00-00-00", "00-00-01") for f in files), files
+    info = probe(tmp_path / files[-2]) if len(files) > 2 else probe(tmp_path / files[0])
+    assert info.video is not None and info.video.codec == "h264" and (info.video.width, info.video.height) == (640, 360)
+    assert info.audio is not None and info.audio.codec == "aac"
+    assert [s.filename for s in run.parser.segments] == files
+    # day after the first file's date
+    first = datetime.strptime(min(dates), "%Y-%m-%d")
+    assert max(dates) == (first + timedelta(days=1)).strftime("%Y-%m-%d")
