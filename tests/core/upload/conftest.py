@@ -63,7 +63,8 @@ def make_recording(db: Database, tmp_path: Path) -> Callable[..., Rec]:
     def make(room: str = "A-101", camera: str = "front", slot: datetime = SLOT, size: int = 3 * KIB256 + 1234,
              status: str = "ready") -> Rec:
         data = os.urandom(size)
-        path = tmp_path / "recordings" / room / camera / f"{slot:%Y-%m-%d}" / f"{slot:%H-%M-%S}-{os.urandom(3).hex()}.mp4"
+        name = f"{slot:%H-%M-%S}-{os.urandom(3).hex()}.mp4"
+        path = tmp_path / "recordings" / room / camera / f"{slot:%Y-%m-%d}" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         with db.session() as s:

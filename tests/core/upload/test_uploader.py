@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_uploads_into_the_dated_tree_verified_with_links(
     for r in recs:
         rec = row(db, r.id)
         f = next(f for f in drive_files(drive) if f["id"] == rec.drive_file_id)
-        local = r.slot.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Moscow"))
+        local = r.slot.astimezone(ZoneInfo("Europe/Moscow"))
         assert folder_path(drive, f["id"]) == [
             "NVR recordings", f"{local:%Y-%m-%d}", f"{local:%H:%M}", f"{local:%Y-%m-%d_%H-%M}_A-101_{r.camera}.mp4"
         ]
@@ -288,7 +289,7 @@ def test_room_with_its_own_drive_folder_and_shared_root(
     root = next(f for f in drive_folders(drive) if f["name"] == "NVR recordings")
     assert root["permissions"] and root["permissions"][0]["type"] == "anyone"
     assert root["permissions"][0]["role"] == "reader"
-    assert not [f for f in drive_folders(drive) if f["name"] == "Room B folder"][0]["permissions"]
+    assert not next(f for f in drive_folders(drive) if f["name"] == "Room B folder")["permissions"]
 
 
 def test_stop_mid_upload_keeps_the_session_and_a_new_uploader_resumes_it(
