@@ -27,6 +27,8 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
   cleanly with the ``-progress pipe:1`` blocks (both are written by FFmpeg's one muxing thread);
   progress.ProgressParser splits them. Names in the list are basenames only, so the date must be part
   of the file name: segments are written flat as ``<dir>/%Y-%m-%d_%H-%M-%S.mkv``.
+- File names are the wall-clock time the file was opened. For the first file of a run that is after
+  input probing, so its first frame can be ~1-2 s older than its name (the list's times are exact).
 - strftime does not create directories: a pattern ``%Y-%m-%d/...`` whose directory is missing fails at
   start ("Failed to open segment ... No such file or directory", exit 1) and would stop the recording at
   midnight. Hence the flat names above; the finalizer writes ``<YYYY-MM-DD>/<HH-MM-SS>.mp4``.
