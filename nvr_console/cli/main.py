@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command:
             configure_logging(settings.log.level if not verbose else "debug", verbose=verbose)
+            if args.command == "drive":
+                from nvr_console.cli.drive_commands import run_drive
+
+                return run_drive(args, settings)
             from nvr_console.cli.admin_commands import run_admin
 
             return run_admin(args, settings)

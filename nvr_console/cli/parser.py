@@ -125,4 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = group("config", "settings")
     c = cmd(cfg, "show", "print every setting, its value (secrets masked) and where it came from")
     c.add_argument("--json", action="store_true")
+
+    from nvr_console.cli.drive_commands import add_drive_parser
+
+    add_drive_parser(sub, common)
     return p

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -194,6 +195,11 @@ def login(
                               "success_message": "Signed in. You may close this window."}
     if bind_addr:
         kwargs["bind_addr"] = bind_addr
+    # The flow prints the URL; over SSH stdout may be a pipe (block-buffered): make it reach the operator now.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(line_buffering=True)
+    logging.getLogger("google_auth_oauthlib.flow").setLevel(logging.WARNING)  # it would log the URL twice
     creds = flow.run_local_server(**kwargs)
     if not getattr(creds, "refresh_token", None):
         raise DriveAuthError("Google returned no refresh token; remove the app's access in your Google account "

@@ -1,0 +1,132 @@
+"""`nvr-console drive ...`: sign-in over SSH (URL printed, fixed redirect port), token import, status, logout."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nvr_console.cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class _Google(BaseHTTPRequestHandler):
+    """Stands in for Google's token endpoint: swaps an authorization code for tokens."""
+
+    def do_POST(self) -> None:
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        ok = form.get("code") == ["the-code"] and form.get("grant_type") == ["authorization_code"]
+        body = json.dumps({"access_token": "acc", "refresh_token": "1//ref", "expires_in": 3600,
+                           "scope": "https://www.googleapis.com/auth/drive.file", "token_type": "Bearer"}
+                          if ok else {"error": "invalid_grant"}).encode()
+        self.send_response(200 if ok else 400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def google() -> Iterator[str]:
+    srv = HTTPServer(("127.0.0.1", 0), _Google)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_login_over_ssh_prints_the_url_and_saves_a_private_token(tmp_path: Path, google: str) -> None:
+    client = tmp_path / "client_secret.json"
+    client.write_text(json.dumps({"installed": {
+        "client_id": "cid.apps.googleusercontent.com", "client_secret": "csecret",
+        "auth_uri": f"{google}/auth", "token_uri": f"{google}/token", "redirect_uris": ["http://localhost"],
+    }}))
+    port = _free_port()
+    env = {**os.environ, "NVR_DRIVE_CREDENTIALS": str(client), "OAUTHLIB_INSECURE_TRANSPORT": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nvr_console", "drive", "login", "--no-browser", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        url = None
+        out = ""
+        while url is None:
+            line = lines.get(timeout=20)
+            out += line
+            m = re.search(r"(http://127\.0\.0\.1:\d+/auth\?\S+)", line)
+            url = m.group(1) if m else None
+        while "ssh -L" not in out:
+            out += lines.get(timeout=5)
+        assert f"ssh -L {port}:localhost:{port}" in out
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        assert query["scope"] == ["https://www.googleapis.com/auth/drive.file"]
+        # The operator's browser (through the tunnel) lands on the redirect with the code.
+        redirect = f"http://localhost:{port}/?state={query['state'][0]}&code=the-code&scope={query['scope'][0]}"
+        with urllib.request.urlopen(redirect, timeout=10) as resp:
+            assert b"Signed in" in resp.read()
+        proc.wait(timeout=20)
+        rest = ""
+        while not lines.empty():
+            rest += lines.get()
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out + rest
+    token = Path(os.environ["XDG_CONFIG_HOME"]) / "nvr-console" / "drive-token.json"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    saved = json.loads(token.read_text())
+    assert saved["refresh_token"] == "1//ref" and saved["client_id"] == "cid.apps.googleusercontent.com"
+    assert "csecret" not in out + rest and "1//ref" not in out + rest
+
+
+def test_import_token_status_and_logout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    src = tmp_path / "token.json"
+    src.write_text(json.dumps({"client_id": "cid", "client_secret": "csecret", "refresh_token": "1//ref",
+                               "token": "acc"}))
+    assert main(["drive", "import-token", str(src), "--database-url", db]) == 0
+    capsys.readouterr()
+    assert main(["drive", "status", "--json", "--database-url", db]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["destination"] == "drive"  # auto: a token exists
+    assert data["sign_in"]["ok"] and data["sign_in"]["kind"] == "token_only"
+    assert data["sign_in"]["token_mode"] == "0o600"
+    assert main(["drive", "status", "--database-url", db]) == 0
+    text = capsys.readouterr().out
+    assert "saved token: ok" in text and "csecret" not in text and "1//ref" not in text
+    assert main(["drive", "logout", "--database-url", db]) == 0
+    assert main(["drive", "status", "--json", "--database-url", db]) == 0  # auto -> local archive now
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["destination"] == "local"
+
+
+def test_bad_token_file_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "nope.json"
+    bad.write_text("{}")
+    assert main(["drive", "import-token", str(bad)]) == 2
+    assert "drive login" in capsys.readouterr().err
