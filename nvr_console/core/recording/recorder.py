@@ -72,21 +72,29 @@ class RecorderConfig:
 
 
 def build_sound_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
-    """A room sound source: the camera recorder's command with audio mapped instead of video.
+    """A room sound source: the camera recorder's command with only its audio kept (audio required).
 
-    ffmpeg_command.build_record_command always maps video; rather than fork it, swap the stream
-    selection (the segment options, which must match the cameras', stay shared).
+    ffmpeg_command.build_record_command is built for cameras; rather than fork it, adjust its stream
+    selection (the segment options, which must match the cameras' for aligned cut points, stay shared).
     """
-    argv = build_record_command(
-        cfg.ffmpeg, spec.url, spec.output_dir, segment_seconds=cfg.segment_seconds,
-        rtsp_transport=spec.transport if spec.transport in ("tcp", "udp") else "tcp",  # type: ignore[arg-type]
-        socket_timeout_s=cfg.socket_timeout_s, audio="none",
-    )
-    i = argv.index("-map")
-    if argv[i:i + 5] != ["-map", "0:v:0", "-an", "-c:v", "copy"]:
+    if spec.url.startswith("lavfi:"):
         raise ValueError("a room sound source must be a network stream (rtsp://...), not a test source")
-    argv[i:i + 5] = ["-map", "0:a:0", "-vn", "-c:a", "copy"]
-    return argv
+    argv = build_camera_command(cfg, spec)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "-map" and argv[i + 1].startswith("0:v"):
+            i += 2
+            continue
+        if argv[i] == "-map" and argv[i + 1].startswith("0:a"):
+            out += ["-map", "0:a:0", "-vn"]
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    if "0:a:0" not in out:
+        raise ValueError("cannot build a sound source command from the camera command")
+    return out
 
 
 def build_camera_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:

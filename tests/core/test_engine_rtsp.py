@@ -1,0 +1,193 @@
+"""The engine against a real RTSP server, many scenarios at once in ONE engine run (the 2-core budget).
+
+One engine records, with 5 s segments and Moscow time names:
+  A-101 (room sound source /audio): front (/cam), side (/secure, right password)
+  B-202: alaw (/cam_alaw, G.711), bye (disabled by `nvr-console cameras disable` mid-run),
+         gone (deleted mid-run)
+  C-303: wrongpath (/nope), wrongport (nothing listens), wrongpass (/secure, wrong password)
+  D-404: outage (its own RTSP server, stopped for 15 s and restarted)
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings
+from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.session import Database
+from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.recording.segments import RUN_DIR
+from nvr_console.core.schedule.boundaries import slot_of_epoch
+from nvr_console.core.status import CameraState
+from tests.core.engine_support import Collected, codecs, decodes_cleanly, ffmpeg_pids_writing_to, wait_until
+from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
+from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer, free_port
+
+ZONE = "Europe/Moscow"
+SEGMENT = 5.0
+WRONG_PASSWORD = "wr0ng-Pa55"
+
+
+def _cli(settings: Settings, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "nvr_console.cli.main", *args, "--database-url", settings.database.url],
+                   check=True, capture_output=True, timeout=60, env={**os.environ})
+
+
+@pytest.mark.slow
+def test_engine_records_many_cameras_through_failures_and_changes(
+    rtsp_server: RtspServer,  # noqa: F811
+    settings_factory: Callable[..., Settings],
+    qapp: object,
+) -> None:
+    settings = settings_factory(**{"recording.segment_length": "5", "recording.timezone": ZONE,
+                                   "recording.socket_timeout": "5"})
+    root = settings.recording.dir
+    db = Database(settings.database.url)
+    prepare_database(db)
+    own = RtspServer().start()
+    try:
+        catalog.add_room(db, "A-101", sound_source=rtsp_server.url("/audio"))
+        catalog.add_room(db, "B-202")
+        catalog.add_room(db, "C-303")
+        catalog.add_room(db, "D-404")
+        cams = {
+            "front": catalog.add_camera(db, "A-101", "front", rtsp_server.url("/cam")),
+            "side": catalog.add_camera(db, "A-101", "side", rtsp_server.url("/secure", SECURE_USER, SECURE_PASSWORD)),
+            "alaw": catalog.add_camera(db, "B-202", "alaw", rtsp_server.url("/cam_alaw")),
+            "bye": catalog.add_camera(db, "B-202", "bye", rtsp_server.url("/cam")),
+            "gone": catalog.add_camera(db, "B-202", "gone", rtsp_server.url("/cam")),
+            "wrongpath": catalog.add_camera(db, "C-303", "wrongpath", rtsp_server.url("/nope")),
+            "wrongport": catalog.add_camera(db, "C-303", "wrongport", f"rtsp://127.0.0.1:{free_port()}/cam"),
+            "wrongpass": catalog.add_camera(db, "C-303", "wrongpass",
+                                            rtsp_server.url("/secure", SECURE_USER, WRONG_PASSWORD)),
+            "outage": catalog.add_camera(db, "D-404", "outage", own.url("/cam")),
+        }
+        ids = {k: v.id for k, v in cams.items()}
+        host = EngineHost(settings, db)
+        got = Collected()
+        got.attach(host.engine)
+        host.start()
+
+        def state(name: str) -> CameraState | None:
+            s = got.latest(ids[name])
+            return s.state if s else None
+
+        good = ["front", "side", "alaw", "bye", "gone", "outage"]
+        assert wait_until(lambda: all(state(n) is CameraState.RECORDING for n in good), 40), \
+            {n: state(n) for n in good}
+        # Wrong path / port / password: the right state and an operator sentence, others unaffected.
+        assert wait_until(lambda: state("wrongpath") is CameraState.FAILED
+                          and state("wrongpass") is CameraState.FAILED
+                          and state("wrongport") in (CameraState.RECONNECTING, CameraState.FAILED), 30)
+        assert "No such stream path" in got.latest(ids["wrongpath"]).last_error
+        assert "wrong user or password" in got.latest(ids["wrongpass"]).last_error
+        assert "refused" in got.latest(ids["wrongport"]).last_error.lower()
+        assert got.latest(ids["wrongpass"]).next_retry_in > 0
+
+        wait_until(lambda: False, 4)
+        outage_stop = time.time()
+        own.stop()
+
+        # Another process disables a camera: it stops within 5 s, its FFmpeg is gone.
+        _cli(settings, "cameras", "disable", "--room", "B-202", "--name", "bye")
+        t_disabled = time.monotonic()
+        assert wait_until(lambda: state("bye") is CameraState.STOPPED, 5.0)
+        assert time.monotonic() - t_disabled <= 5.0
+        assert got.latest(ids["bye"]).enabled is False
+        assert wait_until(lambda: not ffmpeg_pids_writing_to(root / "B-202" / "bye"), 2)
+
+        # Another console deletes a camera: removed within 5 s, no orphan FFmpeg.
+        catalog.remove_camera(db, "B-202", "gone")
+        t_removed = time.monotonic()
+        assert wait_until(lambda: ids["gone"] in got.removed, 5.0)
+        assert time.monotonic() - t_removed <= 5.0
+        assert wait_until(lambda: not ffmpeg_pids_writing_to(root / "B-202" / "gone"), 3)
+
+        assert wait_until(lambda: state("outage") is CameraState.RECONNECTING, 10)
+        wait_until(lambda: time.time() >= outage_stop + 15, 20)
+        own.start()
+        outage_restart = time.time()
+        assert wait_until(lambda: state("outage") is CameraState.RECORDING, 40)
+        reconnected = time.time()
+        # Let every camera cross at least one more boundary after the reconnect.
+        wait_until(lambda: False, SEGMENT + 3)
+
+        assert state("front") is CameraState.RECORDING  # never disturbed by the others
+        assert host.stop(60)
+        assert not ffmpeg_pids_writing_to(root)
+        assert not list((root / RUN_DIR).glob("*.pid"))
+    finally:
+        own.close()
+
+    rows = {r.local_path: r for r in catalog.list_recordings(db)}
+    assert rows
+    assert all(r.status in ("ready", "failed") for r in rows.values()), [(r.local_path, r.status)
+                                                                         for r in rows.values()]
+
+    def files(camera: str) -> list:
+        return sorted((r for r in rows.values() if r.camera == camera), key=lambda r: r.start_time or r.slot_start)
+
+    # Gapless: consecutive files of a healthy camera meet within a frame or two; cuts at boundaries.
+    front = files("front")
+    assert len(front) >= 6 and all(r.status == "ready" for r in front)
+    for a, b in itertools.pairwise(front):
+        gap = (b.start_time - a.end_time).total_seconds()
+        assert abs(gap) < 0.15, (a.local_path, b.local_path, gap)
+    span = (front[-1].end_time - front[0].start_time).total_seconds()
+    assert sum(r.duration for r in front) / span > 0.99
+    zone = ZoneInfo(ZONE)
+    for r in front[1:]:
+        start = r.start_time.timestamp()
+        boundary = slot_of_epoch(start, SEGMENT, zone).timestamp()
+        assert 0 <= start - boundary < 2.6  # the first keyframe after the boundary (GOP 2 s)
+        # Local names in the configured zone: <room>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4
+        named = datetime.strptime(f"{Path(r.local_path).parent.name} {Path(r.local_path).stem}",
+                                  "%Y-%m-%d %H-%M-%S").replace(tzinfo=zone)
+        assert abs(named.timestamp() - start) < 1.5
+        assert Path(r.local_path).relative_to(root).parts[:2] == ("A-101", "front")
+
+    # Room audio in every camera file of that room.
+    for r in front + files("side"):
+        assert codecs(Path(r.local_path)).get("audio") == "aac", r.local_path
+        assert "room audio muxed" in r.notes, (r.local_path, r.notes)
+    # G.711 camera -> MP4 with AAC.
+    alaw = files("alaw")
+    assert alaw and all(codecs(Path(r.local_path)) == {"video": "h264", "audio": "aac"} for r in alaw)
+    assert all("room audio" not in r.notes for r in alaw)
+
+    # Outage: recorded up to the stop, back after the restart; only the outage is missing.
+    outage = [r for r in files("outage") if r.status == "ready"]
+    before = [r for r in outage if r.end_time.timestamp() <= outage_stop + 1]
+    after = [r for r in outage if r.start_time.timestamp() >= outage_stop + 1]
+    assert before and after
+    assert before[-1].end_time.timestamp() > outage_stop - 2.5
+    assert after[0].start_time.timestamp() < max(outage_restart, reconnected) + 3
+    for group in (before, after):
+        for a, b in itertools.pairwise(group):
+            assert abs((b.start_time - a.end_time).total_seconds()) < 0.15
+    assert CameraState.RECONNECTING in got.states(ids["outage"])
+
+    # Files play: decode the ones that crossed failures and changes, and a few normal ones.
+    for r in [before[-1], after[0], front[1], alaw[-1], *files("bye")[-1:]]:
+        assert decodes_cleanly(Path(r.local_path)), r.local_path
+
+    # Credentials never leave: not in signals, statuses or the logs on disk.
+    texts = [x.text for x in got.logs] + [s.last_error for s in got.statuses] + [s.current_file for s in got.statuses]
+    for secret in (SECURE_PASSWORD, WRONG_PASSWORD):
+        assert not any(secret in t for t in texts)
+        for f in settings.log.dir.rglob("*.log*"):
+            assert secret not in f.read_text(errors="replace"), f
+    assert any("***@" in t for t in texts)
+    db.dispose()
+
