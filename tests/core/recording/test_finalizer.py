@@ -1,0 +1,94 @@
+"""The finalizer on real files made by FFmpeg: MP4 out, G.711 -> AAC, room audio, failures kept with reasons."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nvr_console.core import catalog
+from nvr_console.core.db.session import Database
+from nvr_console.core.recording.ffmpeg_locate import locate_tools
+from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize, register_segment
+from tests.core.engine_support import codecs, ffprobe_json
+
+SLOT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def _make(path: Path, seconds: float, *, video: bool = True, audio: str | None = "pcm_alaw") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    args = ["ffmpeg", "-v", "error", "-y"]
+    if video:
+        args += ["-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=25:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=8000:duration={seconds}"]
+    if video:
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"]
+    if audio:
+        args += ["-c:a", audio]
+    subprocess.run([*args, "-f", "matroska", str(path)], check=True, timeout=60)
+    return path
+
+
+def _job(db: Database, raw: Path, **kw: object) -> FinalizeJob:
+    rid = register_segment(db, None, "R", "cam", raw, SLOT)
+    return FinalizeJob(rid, None, "R", "cam", raw, SLOT.timestamp(), SLOT.timestamp() + 2, **kw)  # type: ignore[arg-type]
+
+
+def test_g711_segment_becomes_mp4_with_aac(db: Database, tmp_path: Path) -> None:
+    raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 2)
+    event = finalize(_job(db, raw), locate_tools(), db, None)
+    assert event.status == "ready", event.notes
+    final = Path(event.path)
+    assert final == tmp_path / "R" / "cam" / "2026-11-24" / "09-30-00.mp4"
+    assert codecs(final) == {"video": "h264", "audio": "aac"}
+    assert not raw.exists()
+    # +faststart: the moov atom comes before the media data.
+    head = final.read_bytes()[:200_000]
+    assert head.index(b"moov") < head.index(b"mdat")
+    row = catalog.list_recordings(db)[0]
+    assert row.status == "ready" and row.size == final.stat().st_size and abs(row.duration - 2) < 0.2
+
+
+def test_room_audio_is_muxed_with_offset(db: Database, tmp_path: Path) -> None:
+    raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 2, audio=None)
+    sound = _make(tmp_path / "R" / ".sound" / "2026-11-24_09-29-59.mkv", 4, video=False, audio="aac")
+    piece = SoundPiece(sound, SLOT.timestamp() - 1.0, SLOT.timestamp() + 3.0)
+    event = finalize(_job(db, raw, sound=piece), locate_tools(), db, None)
+    assert event.status == "ready"
+    assert "room audio muxed (offset -1.000 s)" in event.notes
+    info = ffprobe_json(Path(event.path))
+    assert {s["codec_type"] for s in info["streams"]} == {"video", "audio"}
+    assert float(info["format"]["duration"]) < 2.3  # capped at the video's length
+
+
+def test_broken_sound_source_never_stops_video(db: Database, tmp_path: Path) -> None:
+    raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 1, audio=None)
+    bogus = tmp_path / "R" / ".sound" / "2026-11-24_09-30-00.mkv"
+    bogus.parent.mkdir(parents=True)
+    bogus.write_bytes(b"not media at all")
+    event = finalize(_job(db, raw, sound=SoundPiece(bogus, SLOT.timestamp(), None)), locate_tools(), db, None)
+    assert event.status == "ready"
+    assert "room audio missing" in event.notes
+    assert catalog.list_recordings(db)[0].notes == event.notes
+
+
+def test_empty_and_unreadable_segments_fail_with_reason(db: Database, tmp_path: Path) -> None:
+    empty = tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv"
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    e1 = finalize(_job(db, empty), locate_tools(), db, None)
+    assert e1.status == "failed" and "empty segment" in e1.notes
+    junk = tmp_path / "R" / "cam" / "2026-11-24_09-30-05.mkv"
+    junk.write_bytes(b"\x1a\x45\xdf\xa3garbage" * 100)
+    e2 = finalize(_job(db, junk), locate_tools(), db, None)
+    assert e2.status == "failed" and "unreadable" in e2.notes
+    assert junk.exists()  # never silently dropped
+    rows = {r.id: r for r in catalog.list_recordings(db)}
+    assert rows[e2.recording_id].last_error == e2.notes
+
+
+def test_register_segment_is_idempotent(db: Database, tmp_path: Path) -> None:
+    raw = tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv"
+    assert register_segment(db, None, "R", "cam", raw, SLOT) == register_segment(db, None, "R", "cam", raw, SLOT)
+    assert register_segment(db, 12345, "R", "cam", raw.with_name("2026-11-24_09-31-00.mkv"), SLOT)  # gone camera

@@ -1,0 +1,45 @@
+"""Leftover FFmpeg from a dead engine is stopped at the next start; unrelated processes never are."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nvr_console.core import process_group
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX sessions")
+
+
+def test_leftover_ffmpeg_is_stopped_and_its_file_finished(tmp_path: Path) -> None:
+    out = tmp_path / "rec" / "R" / "cam"
+    out.mkdir(parents=True)
+    ffmpeg = subprocess.Popen(
+        ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-c:v", "libx264",
+         "-preset", "ultrafast", "-f", "matroska", str(out / "x.mkv")],
+        stdin=subprocess.PIPE, start_new_session=True)
+    sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    run = tmp_path / "run"
+    try:
+        process_group.remember(run, ffmpeg.pid, str(out))
+        # A pid file whose pid now belongs to something else (pid reuse) must not kill it.
+        process_group.remember(run, sleeper.pid, str(out))
+        process_group.remember(run, 999_999_999 % 4_000_000 + 1, str(out))  # long gone
+        time.sleep(1.5)
+        stopped = process_group.reap_leftovers(run, grace_s=5)
+        assert stopped == [ffmpeg.pid]
+        assert ffmpeg.wait(5) is not None
+        assert sleeper.poll() is None
+        assert not list(run.glob("*.pid"))
+        # SIGINT once: FFmpeg wrote its trailer, the file is whole.
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                str(out / "x.mkv")], capture_output=True, text=True, check=True)
+        assert float(probe.stdout) > 0.5
+    finally:
+        for p in (ffmpeg, sleeper):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
