@@ -323,6 +323,7 @@ class Recorder(QObject):
                 if event.out_time_us and event.out_time_us > 0 and self.state is CameraState.STARTING:
                     self._recording_since = time.time()
                     self.last_error = ""
+                    self._scan_files(self._recording_since)  # so the first RECORDING status names its file
                     self._set_state(CameraState.RECORDING)
             elif isinstance(event, SegmentFinished):
                 self._report_finished(event)

@@ -1,0 +1,108 @@
+"""Engine slots and scheduling: operator start/stop persisted, recording window, status replay, clean stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Q_ARG, QMetaObject, Qt
+
+from nvr_console.core import catalog, live_status
+from nvr_console.core.config import Settings
+from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.session import Database
+from nvr_console.core.engine import Engine
+from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.schedule.boundaries import now_in
+from nvr_console.core.status import CameraState
+from tests.core.engine_support import Collected, ffmpeg_pids_writing_to, wait_until
+from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
+from tests.support.rtsp_peer import RtspServer
+
+
+def _window_excluding_now() -> str:
+    """A one-minute daily window about two hours away from now (local time)."""
+    t = now_in(None) + timedelta(hours=2)
+    end = t + timedelta(minutes=1)
+    return f"daily {t:%H:%M}-{end:%H:%M}"
+
+
+def test_outside_the_window_cameras_wait_in_scheduled(settings_factory: Callable[..., Settings], qapp: object) -> None:
+    settings = settings_factory(**{"recording.window": _window_excluding_now()})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "R")
+    cam = catalog.add_camera(db, "R", "cam", "rtsp://127.0.0.1:9/never-contacted")
+    host = EngineHost(settings, db)
+    got = Collected()
+    got.attach(host.engine)
+    host.start()
+    try:
+        assert wait_until(lambda: got.latest(cam.id) is not None, 10)
+        assert got.latest(cam.id).state is CameraState.SCHEDULED
+        wait_until(lambda: False, 2.5)
+        assert set(got.states(cam.id)) == {CameraState.SCHEDULED}  # FFmpeg never started
+    finally:
+        assert host.stop(20)
+    db.dispose()
+
+
+@pytest.mark.slow
+def test_operator_start_stop_is_persisted_and_leaves_no_ffmpeg(
+    rtsp_server: RtspServer,  # noqa: F811
+    settings_factory: Callable[..., Settings],
+    qapp: object,
+) -> None:
+    settings = settings_factory(**{"recording.segment_length": "10"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "R")
+    a = catalog.add_camera(db, "R", "a", rtsp_server.url("/cam"))
+    b = catalog.add_camera(db, "R", "b", rtsp_server.url("/cam"))
+    host = EngineHost(settings, db)
+    got = Collected()
+    got.attach(host.engine)
+    host.start()
+    folder_a = settings.recording.dir / "R" / "a"
+    try:
+        assert wait_until(lambda: all(got.latest(c.id) and got.latest(c.id).state is CameraState.RECORDING
+                                      for c in (a, b)), 30)
+        status = got.latest(a.id)
+        assert status.current_file.startswith(str(folder_a)) and status.current_file.endswith(".mkv")
+
+        QMetaObject.invokeMethod(host.engine, "stop_camera", Qt.ConnectionType.QueuedConnection, Q_ARG(int, a.id))
+        assert wait_until(lambda: got.latest(a.id).state is CameraState.STOPPED, 10)
+        assert catalog.get_camera_by_id(db, a.id).desired_state == "stopped"  # other consoles see it
+        assert not ffmpeg_pids_writing_to(folder_a)
+        assert got.latest(b.id).state is CameraState.RECORDING
+        assert wait_until(lambda: any(e.camera == "a" and e.status == "ready" for e in got.finished), 15)
+
+        # A console that connects late asks for everything once.
+        n = len(got.statuses)
+        QMetaObject.invokeMethod(host.engine, "request_status", Qt.ConnectionType.QueuedConnection)
+        assert wait_until(lambda: {s.camera_id for s in got.statuses[n:]} >= {a.id, b.id}, 5)
+
+        QMetaObject.invokeMethod(host.engine, "start_camera", Qt.ConnectionType.QueuedConnection, Q_ARG(int, a.id))
+        assert wait_until(lambda: got.latest(a.id).state is CameraState.RECORDING, 20)
+        assert catalog.get_camera_by_id(db, a.id).desired_state == "recording"
+
+        # Live status reaches the database for `nvr-console status` and remote consoles.
+        assert wait_until(lambda: any(r.state == "recording" for r in live_status.read_report(db)[0]), 10)
+
+        QMetaObject.invokeMethod(host.engine, "stop_all", Qt.ConnectionType.QueuedConnection)
+        assert wait_until(lambda: all(got.latest(c.id).state is CameraState.STOPPED for c in (a, b)), 10)
+    finally:
+        assert host.stop(30)
+    assert not ffmpeg_pids_writing_to(settings.recording.dir)
+    assert all(e.status == "ready" for e in got.finished)
+    assert all(r.status == "ready" for r in catalog.list_recordings(db))
+    db.dispose()
+
+
+def test_shutdown_before_start_emits_stopped(settings: Settings, db: Database, qapp: object) -> None:
+    engine = Engine(settings, db)
+    fired: list[bool] = []
+    engine.stopped.connect(lambda: fired.append(True))
+    engine.shutdown()
+    assert fired == [True]
