@@ -81,7 +81,7 @@ class RoundRobin:
             self._served[key] = self._tick
 
 
-def claim_next(db: Database, rr: RoundRobin, lease_s: float, destination: str) -> Job | None:
+def claim_next(db: Database, rr: RoundRobin, lease_s: float) -> Job | None:
     """Claim the next recording to upload (oldest first, round-robin across cameras), or None.
 
     The claim is one conditional UPDATE checked by its row count, so two workers or two processes never

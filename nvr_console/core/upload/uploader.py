@@ -282,7 +282,7 @@ class Uploader(QObject):
                 if dest is None or gen != self._creds_gen:
                     gen = self._creds_gen
                     dest = self._make_destination()
-                job = queue.claim_next(self._db, self._rr, self._lease_s, self._destination)
+                job = queue.claim_next(self._db, self._rr, self._lease_s)
             except DriveAuthError as exc:
                 dest = None
                 self._pause(str(exc), probe=False)

@@ -330,3 +330,30 @@ def test_missing_local_file_is_lost_and_failed_upload_can_be_retried(
     up.retry(bad.id)
     qtbot.waitUntil(lambda: row(db, bad.id).status == "uploaded")
     assert_each_once(drive, [bad])
+
+
+def test_a_paused_queue_tries_again_by_itself_after_the_probe_delay(
+    qtbot: Any, db: Database, drive: DriveServer, drive_settings: Callable[..., Settings],
+    make_recording: Callable[..., Rec], started: Start,
+) -> None:
+    rec = make_recording()
+    drive.fail_next("create_session", "daily_limit")
+    up = started(fast_uploader(drive_settings(), db, probe_s=0.5))
+    qtbot.waitUntil(lambda: up.is_paused()[0])
+    wait_all_uploaded(qtbot, db)  # no resume() from the operator
+    assert_each_once(drive, [rec])
+
+
+def test_shared_drive_root_and_all_drives_flags(
+    qtbot: Any, db: Database, drive: DriveServer, drive_settings: Callable[..., Settings],
+    make_recording: Callable[..., Rec], started: Start,
+) -> None:
+    rec = make_recording()
+    started(fast_uploader(drive_settings(**{"drive.shared_drive": "0AsharedDriveId"}), db))
+    wait_all_uploaded(qtbot, db)
+    root = next(f for f in drive_folders(drive) if f["name"] == "NVR recordings")
+    assert root["parents"] == ["0AsharedDriveId"]
+    assert row(db, rec.id).drive_file_id
+    api = [r for r in drive.requests() if r["kind"] in ("list", "create_folder", "create_session")]
+    assert api and all("supportsAllDrives=true" in r["path"] for r in api)
+    assert all("driveId=0AsharedDriveId" in r["path"] for r in api if r["kind"] == "list")
