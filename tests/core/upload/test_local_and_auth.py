@@ -41,8 +41,8 @@ def test_local_archive_is_written_atomically_verified_and_named_like_drive(
         assert dest.read_bytes() == r.data
         rec = row(db, r.id)
         assert rec.destination == "local" and rec.md5 == r.md5 and rec.web_link == dest.as_uri()
-        # Verified, and delete_after = 0: the recording's own file is gone at once.
-        assert not r.path.exists() and rec.local_deleted_at is not None
+        # Verified, and delete_after = 0: the recording's own file goes at once (right after the upload is marked).
+        qtbot.waitUntil(lambda r=r: not r.path.exists() and row(db, r.id).local_deleted_at is not None)
     assert not list(settings.upload.local_dir.rglob("*.part"))
     qtbot.waitUntil(lambda: sum(p.state is UploadState.UPLOADED for p in seen) == 2)
 
