@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,15 +10,11 @@ from sqlalchemy import func, select
 from nvr_console.core.db.models import Camera, CameraLiveStatus, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.node_identity import node_name
 from nvr_console.core.status import CameraStatus
 
 # A row older than this is shown as stale: its engine stopped reporting (crashed, or not running).
 STALE_AFTER_S = 60.0
-
-
-def node_name() -> str:
-    """This engine's identity: host and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None = None) -> None:

@@ -144,9 +144,9 @@ def test_db_commands(capsys, settings) -> None:
     code, out, _ = run(capsys, "db", "current", *db)
     assert code == 0 and out.startswith("(none)  empty")
     code, out, _ = run(capsys, "db", "upgrade", *db)
-    assert code == 0 and "migrated from empty to 0002" in out
+    assert code == 0 and "migrated from empty to 0003" in out
     code, out, _ = run(capsys, "db", "current", *db)
-    assert out.startswith("0002  up to date")
+    assert out.startswith("0003  up to date")
 
 
 def test_entry_points_run(tmp_path: Path) -> None:

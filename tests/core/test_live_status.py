@@ -34,3 +34,19 @@ def test_queue_counts(db: Database) -> None:
     _, q = read_report(db)
     assert (q.waiting_files, q.waiting_bytes, q.uploading, q.failed, q.uploaded) == (2, 150, 1, 1, 1)
     assert q.last_error == "quota"
+
+
+def test_dead_local_node_detection() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from nvr_console.core.node_identity import dead_local_node, node_name
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    assert dead_local_node(node_name(proc.pid))
+    assert not dead_local_node(node_name())  # ourselves
+    assert not dead_local_node(f"{socket.gethostname()}:1")  # alive (init)
+    assert not dead_local_node("other-host:12345")  # not ours to judge
+    assert not dead_local_node(None)

@@ -113,6 +113,8 @@ class Recording(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The engine (`host:pid`) that claimed the upload; a restart reclaims its dead predecessor's rows at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)
     uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     local_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

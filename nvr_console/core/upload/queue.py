@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, or_, select, update
 from nvr_console.core.db.models import Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.db.types import utcnow
+from nvr_console.core.node_identity import dead_local_node, node_name
 
 READY = RecordingStatus.READY.value
 UPLOADING = RecordingStatus.UPLOADING.value
@@ -110,7 +111,8 @@ def claim_next(db: Database, rr: RoundRobin, lease_s: float) -> Job | None:
                 res = s.execute(
                     update(Recording)
                     .where(Recording.id == rid, _eligible(now))
-                    .values(status=UPLOADING, next_attempt_at=now + timedelta(seconds=lease_s))
+                    .values(status=UPLOADING, next_attempt_at=now + timedelta(seconds=lease_s),
+                            claimed_by=node_name())
                     .execution_options(synchronize_session=False)
                 )
                 if res.rowcount != 1:  # type: ignore[attr-defined]
@@ -118,6 +120,24 @@ def claim_next(db: Database, rr: RoundRobin, lease_s: float) -> Job | None:
             rr.served((room, camera))
             return load_job(db, rid)
     return None
+
+
+def reclaim_dead_claims(db: Database) -> int:
+    """Hand back, at once, uploads claimed by an engine on this host that has died (crash, SIGKILL).
+
+    Claims of live engines and of other hosts are left to their lease expiry.
+    """
+    with db.session() as s:
+        rows = s.execute(select(Recording.id, Recording.claimed_by).where(Recording.status == UPLOADING)).all()
+        dead = [rid for rid, owner in rows if dead_local_node(owner)]
+        if dead:
+            s.execute(
+                update(Recording)
+                .where(Recording.id.in_(dead), Recording.status == UPLOADING)
+                .values(status=READY, next_attempt_at=None, claimed_by=None)
+                .execution_options(synchronize_session=False)
+            )
+    return len(dead)
 
 
 def load_job(db: Database, recording_id: int) -> Job | None:

@@ -143,6 +143,9 @@ class Uploader(QObject):
         if self._threads:
             return
         self._stopping = False
+        reclaimed = queue.reclaim_dead_claims(self._db)
+        if reclaimed:
+            log.info("resuming %d upload(s) left by a process that stopped without finishing them", reclaimed)
         if self._destination == "none":
             log.info("uploads are off (upload.destination = none); recordings stay in the queue")
         else:

@@ -118,7 +118,8 @@ def test_sigkill_mid_upload_then_restart_resumes_the_same_session(
             ("drive.api_root", server.root_url), ("drive.credentials", "anonymous"),
             ("upload.chunk_size", "256KiB"), ("upload.workers", "1"), ("recording.dir", settings.recording.dir),
         )]
-        cmd = [sys.executable, "-m", "nvr_console.core.upload.run", "--lease", "1", "--retry-base", "0.05",
+        # A lease far longer than the test: the restart must reclaim the dead process's claim at once.
+        cmd = [sys.executable, "-m", "nvr_console.core.upload.run", "--lease", "600", "--retry-base", "0.05",
                "--poll", "0.2", *sets]
         first = subprocess.Popen([*cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
@@ -131,6 +132,7 @@ def test_sigkill_mid_upload_then_restart_resumes_the_same_session(
             first.wait()
         killed_at = row(db, rec.id)
         assert killed_at.status == "uploading" and 0 < killed_at.bytes_confirmed < len(rec.data)
+        assert killed_at.claimed_by and killed_at.claimed_by.endswith(f":{first.pid}")
         server.clear_faults()
         second = subprocess.run([*cmd, "--until-idle"], capture_output=True, text=True, timeout=60)
         assert "idle" in second.stdout, second.stderr[-2000:]

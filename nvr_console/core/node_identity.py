@@ -1,0 +1,41 @@
+"""Who this engine is (`host:pid`), and whether another engine on this host is still alive.
+
+Rows an engine claims (uploads) or reports (camera status) carry this name, so a restarted process can
+tell its dead predecessor's claims from a live neighbour's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def node_name(pid: int | None = None) -> str:
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def dead_local_node(name: str | None) -> bool:
+    """True if `name` is an engine on THIS host whose process no longer exists."""
+    if not name:
+        return False
+    host, _, pid_text = name.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    return not _pid_alive(pid)
+
+
+def _pid_alive(pid: int) -> bool:
+    # POSIX: signal 0 checks existence without touching the process. On Windows os.kill(pid, 0)
+    # would terminate it, so there we conservatively report "alive" and rely on the lease expiry.
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
