@@ -16,7 +16,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -156,6 +156,9 @@ class Engine(QObject):
     def start_camera(self, camera_id: int) -> None:
         """Operator: record this camera (persisted, so every console sees it). Engine thread."""
         self._set_desired(camera_id, DesiredState.RECORDING)
+        rec = self._recorders.get(f"camera:{camera_id}")
+        if rec is not None:
+            rec.retry_now()  # a failing camera: the operator fixed something, do not wait out the backoff
 
     @Slot(int)
     def stop_camera(self, camera_id: int) -> None:
@@ -349,7 +352,7 @@ class Engine(QObject):
             self._emit_log("error", f"cannot record {raw.name} in the database: {mask_secrets(str(exc))}",
                            spec.camera_id)
 
-    def _slot(self, raw: Path, epoch: float | None = None) -> object:
+    def _slot(self, raw: Path, epoch: float | None = None) -> datetime:
         if epoch is None:
             named = raw_name_time(raw, self._zone)
             epoch = named.timestamp() if named else time.time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -86,6 +87,13 @@ def test_operator_start_stop_is_persisted_and_leaves_no_ffmpeg(
         QMetaObject.invokeMethod(host.engine, "start_camera", Qt.ConnectionType.QueuedConnection, Q_ARG(int, a.id))
         assert wait_until(lambda: got.latest(a.id).state is CameraState.RECORDING, 20)
         assert catalog.get_camera_by_id(db, a.id).desired_state == "recording"
+
+        # An edited URL takes effect within 5 s: the recorder restarts on the new stream (G.711 audio now).
+        catalog.edit_camera(db, "R", "b", url=rtsp_server.url("/cam_alaw"))
+        t_edit = time.monotonic()
+        assert wait_until(lambda: any("cam_alaw" in x.text and "starting" in x.text for x in got.logs), 5)
+        assert time.monotonic() - t_edit <= 5
+        assert wait_until(lambda: got.latest(b.id).state is CameraState.RECORDING, 20)
 
         # Live status reaches the database for `nvr-console status` and remote consoles.
         assert wait_until(lambda: any(r.state == "recording" for r in live_status.read_report(db)[0]), 10)

@@ -5,6 +5,7 @@ One engine records, with 5 s segments and Moscow time names:
   B-202: alaw (/cam_alaw, G.711), bye (disabled by `nvr-console cameras disable` mid-run),
          gone (deleted mid-run)
   C-303: wrongpath (/nope), wrongport (nothing listens), wrongpass (/secure, wrong password)
+  E-505 (sound source with a wrong path): nosound (/cam) records anyway, the reason in its notes
   D-404: outage (its own RTSP server: first frozen with SIGSTOP for 10 s -> stall watchdog, then
          stopped for 15 s and restarted -> reconnect)
 """
@@ -64,6 +65,7 @@ def test_engine_records_many_cameras_through_failures_and_changes(
         catalog.add_room(db, "B-202")
         catalog.add_room(db, "C-303")
         catalog.add_room(db, "D-404")
+        catalog.add_room(db, "E-505", sound_source=rtsp_server.url("/no-such-sound"))
         cams = {
             "front": catalog.add_camera(db, "A-101", "front", rtsp_server.url("/cam")),
             "side": catalog.add_camera(db, "A-101", "side", rtsp_server.url("/secure", SECURE_USER, SECURE_PASSWORD)),
@@ -75,6 +77,7 @@ def test_engine_records_many_cameras_through_failures_and_changes(
             "wrongpass": catalog.add_camera(db, "C-303", "wrongpass",
                                             rtsp_server.url("/secure", SECURE_USER, WRONG_PASSWORD)),
             "outage": catalog.add_camera(db, "D-404", "outage", own.url("/cam")),
+            "nosound": catalog.add_camera(db, "E-505", "nosound", rtsp_server.url("/cam")),
         }
         ids = {k: v.id for k, v in cams.items()}
         host = EngineHost(settings, db)
@@ -86,7 +89,7 @@ def test_engine_records_many_cameras_through_failures_and_changes(
             s = got.latest(ids[name])
             return s.state if s else None
 
-        good = ["front", "side", "alaw", "bye", "gone", "outage"]
+        good = ["front", "side", "alaw", "bye", "gone", "outage", "nosound"]
         assert wait_until(lambda: all(state(n) is CameraState.RECORDING for n in good), 40), \
             {n: state(n) for n in good}
         # Wrong path / port / password: the right state and an operator sentence, others unaffected.
@@ -177,6 +180,10 @@ def test_engine_records_many_cameras_through_failures_and_changes(
     for r in front + files("side"):
         assert codecs(Path(r.local_path)).get("audio") == "aac", r.local_path
         assert "room audio muxed" in r.notes, (r.local_path, r.notes)
+    # A broken room sound source never stops or delays video: files go ready, the reason is recorded.
+    nosound = files("nosound")
+    assert len(nosound) >= 5 and all(r.status == "ready" for r in nosound)
+    assert all("room audio missing" in r.notes and "No such stream path" in r.notes for r in nosound[1:])
     # G.711 camera -> MP4 with AAC.
     alaw = files("alaw")
     assert alaw and all(codecs(Path(r.local_path)) == {"video": "h264", "audio": "aac"} for r in alaw)

@@ -170,6 +170,13 @@ class Recorder(QObject):
             self._restart_at = max(time.time(), self._last_exit + 1.05)
             self.poll()
 
+    def retry_now(self) -> None:
+        """Operator asked to start a camera that is failing: try again at once, backoff reset. Engine thread."""
+        if self._wanted and self._proc is None and self._restart_at is not None:
+            self._backoff_i = 0
+            self._restart_at = max(time.time(), self._last_exit + 1.05)
+            self.poll()
+
     def stop(self) -> None:
         """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
         self._wanted = False
