@@ -523,6 +523,16 @@ class MainWindow(QMainWindow):
             event.ignore()
             self.request_quit()
             return
+        choice = self.close_question(active)
+        event.ignore()
+        if choice == "keep":
+            self.hide()
+            self.notify("nvr-console keeps recording", "Recording continues; the tray icon brings the console back.")
+        elif choice == "stop":
+            self.request_quit()
+
+    def close_question(self, active: int) -> str:
+        """Ask what closing means while cameras record: 'keep' (tray), 'stop' or 'cancel'. Tests replace it."""
         box = QMessageBox(self)
         box.setWindowTitle("Close nvr-console")
         box.setText(f"{active} camera(s) are recording.")
@@ -532,12 +542,9 @@ class MainWindow(QMainWindow):
         stop = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        event.ignore()
         if keep is not None and box.clickedButton() is keep:
-            self.hide()
-            self.notify("nvr-console keeps recording", "Recording continues; the tray icon brings the console back.")
-        elif box.clickedButton() is stop:
-            self.request_quit()
+            return "keep"
+        return "stop" if box.clickedButton() is stop else "cancel"
 
     def request_quit(self) -> None:
         """Stop recorders cleanly (files finalized) with a progress dialog, then emit quit_ready."""

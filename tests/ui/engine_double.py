@@ -1,0 +1,75 @@
+"""A real QObject with the engine's signals and slots, for console tests that need no FFmpeg: it records
+every command it receives and answers start/stop with the CameraStatus the real engine would emit."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from nvr_console.core.status import CameraState, CameraStatus
+
+
+class EngineDouble(QObject):
+    camera_status = Signal(object)
+    camera_removed = Signal(int)
+    recording_finished = Signal(object)
+    recording_ready = Signal(int)
+    upload_progress = Signal(object)
+    queue_status = Signal(object)
+    log_line = Signal(object)
+    started = Signal()
+    stopped = Signal()
+
+    def __init__(self, cameras: dict[int, tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.cameras = dict(cameras or {})  # id -> (room, name)
+        self.commands: list[tuple[str, int | None]] = []
+
+    def status(self, camera_id: int, state: CameraState, **kw: object) -> CameraStatus:
+        room, name = self.cameras[camera_id]
+        st = CameraStatus(camera_id, room, name, state, since=time.time(), **kw)  # type: ignore[arg-type]
+        self.camera_status.emit(st)
+        return st
+
+    @Slot()
+    def start(self) -> None:
+        self.commands.append(("start", None))
+        self.started.emit()
+
+    @Slot()
+    def shutdown(self) -> None:
+        self.commands.append(("shutdown", None))
+        for cid in self.cameras:
+            self.status(cid, CameraState.STOPPED)
+        self.stopped.emit()
+
+    @Slot(int)
+    def start_camera(self, camera_id: int) -> None:
+        self.commands.append(("start_camera", camera_id))
+        self.status(camera_id, CameraState.RECORDING, current_file="", file_started=time.time())
+
+    @Slot(int)
+    def stop_camera(self, camera_id: int) -> None:
+        self.commands.append(("stop_camera", camera_id))
+        self.status(camera_id, CameraState.STOPPED)
+
+    @Slot()
+    def start_all(self) -> None:
+        self.commands.append(("start_all", None))
+
+    @Slot()
+    def stop_all(self) -> None:
+        self.commands.append(("stop_all", None))
+
+    @Slot()
+    def reload(self) -> None:
+        self.commands.append(("reload", None))
+
+    @Slot()
+    def request_status(self) -> None:
+        self.commands.append(("request_status", None))
+
+    @Slot(int)
+    def retry_upload(self, recording_id: int) -> None:
+        self.commands.append(("retry_upload", recording_id))

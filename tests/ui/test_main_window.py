@@ -1,0 +1,164 @@
+"""The main window with real widgets and a real SQLite catalog, against the engine double (and once against
+the real engine): row buttons reach the engine and the state comes back; links open; quit is clean."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings
+from nvr_console.core.db.session import Database
+from nvr_console.core.status import CameraState, LogLine, QueueStatus, UploadProgress, UploadState
+from nvr_console.ui.app import Console, build_console
+from nvr_console.ui.camera_table_model import Column
+from tests.ui.engine_double import EngineDouble
+
+FOLDER = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp"
+
+
+@pytest.fixture
+def console(qtbot, settings: Settings, db: Database) -> tuple[Console, EngineDouble, list[int]]:
+    catalog.add_room(db, "A-101")
+    ids = [catalog.add_camera(db, "A-101", n, f"rtsp://10.0.0.{i}/s").id for i, n in enumerate(("back", "front"), 5)]
+    engine = EngineDouble({ids[0]: ("A-101", "back"), ids[1]: ("A-101", "front")})
+    c = build_console(settings, db, engine)
+    c.window.close_question = lambda _active: "keep"  # teardown closes the window: no modal question
+    qtbot.addWidget(c.window)
+    c.window.show()
+    qtbot.waitExposed(c.window)
+    return c, engine, ids
+
+
+def cell(c: Console, camera_id: int, column: Column):  # type: ignore[no-untyped-def]
+    row = c.window.model.row_of(camera_id)
+    return c.window.proxy.mapFromSource(c.window.model.index(row, column))
+
+
+def click(qtbot, c: Console, camera_id: int, column: Column) -> None:  # type: ignore[no-untyped-def]
+    view = c.window.table
+    rect = view.visualRect(cell(c, camera_id, column))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_row_stop_and_start_buttons_reach_the_engine_and_the_state_comes_back(qtbot, console) -> None:
+    c, engine, (back, front) = console
+    engine.status(back, CameraState.RECORDING)
+    engine.status(front, CameraState.RECORDING)
+    qtbot.waitUntil(lambda: cell(c, front, Column.STATE).data() == "recording", timeout=3000)
+    assert cell(c, front, Column.ACTION).data() == "Stop"
+
+    click(qtbot, c, front, Column.ACTION)
+    qtbot.waitUntil(lambda: ("stop_camera", front) in engine.commands, timeout=3000)
+    qtbot.waitUntil(lambda: cell(c, front, Column.STATE).data() == "stopped", timeout=3000)
+    assert cell(c, front, Column.ACTION).data() == "Start"
+    assert cell(c, back, Column.STATE).data() == "recording"  # the other camera is untouched
+
+    click(qtbot, c, front, Column.ACTION)
+    qtbot.waitUntil(lambda: ("start_camera", front) in engine.commands, timeout=3000)
+    qtbot.waitUntil(lambda: cell(c, front, Column.STATE).data() == "recording", timeout=3000)
+
+
+def test_keyboard_toggles_the_selected_camera(qtbot, console) -> None:
+    c, engine, (back, _front) = console
+    engine.status(back, CameraState.RECORDING)
+    qtbot.waitUntil(lambda: cell(c, back, Column.STATE).data() == "recording", timeout=3000)
+    c.window.activateWindow()
+    qtbot.waitActive(c.window)
+    c.window.table.setFocus()
+    c.window.table.selectRow(cell(c, back, Column.ROOM).row())
+    qtbot.keyClick(c.window.table, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: ("stop_camera", back) in engine.commands, timeout=3000)
+
+
+class UrlCatcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @Slot(QUrl)
+    def handle(self, url: QUrl) -> None:
+        self.urls.append(url)
+
+
+def test_link_column_opens_the_folder_of_the_latest_upload(qtbot, console) -> None:
+    c, engine, (back, _front) = console
+    engine.status(back, CameraState.RECORDING)
+    engine.upload_progress.emit(UploadProgress(7, back, UploadState.UPLOADED, 10, 10, folder_link=FOLDER))
+    qtbot.waitUntil(lambda: cell(c, back, Column.DRIVE).data() == "Open folder", timeout=3000)
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("https", catcher, "handle")
+    try:
+        click(qtbot, c, back, Column.DRIVE)
+        qtbot.waitUntil(lambda: bool(catcher.urls), timeout=3000)
+    finally:
+        QDesktopServices.unsetUrlHandler("https")
+    assert catcher.urls[0].toString() == FOLDER
+    assert cell(c, back, Column.UPLOAD).data() == "verified"
+
+
+def test_problems_notify_and_logs_filter_per_camera(qtbot, console) -> None:
+    c, engine, (back, front) = console
+    with qtbot.waitSignal(c.window.notified, timeout=3000) as sig:
+        engine.status(back, CameraState.FAILED, last_error="The camera refused the login")
+    assert "back failed" in sig.args[0] and "refused the login" in sig.args[1]
+    with qtbot.waitSignal(c.window.notified, timeout=3000) as sig:
+        engine.queue_status.emit(QueueStatus(3, 3000, 0.0, paused=True, reason="Drive quota exceeded"))
+    assert sig.args[0] == "Uploads paused"
+    qtbot.waitUntil(lambda: "PAUSED" in c.window.queue_label.text(), timeout=3000)
+    engine.log_line.emit(LogLine(0.0, "error", back, "401 Unauthorized"))
+    engine.log_line.emit(LogLine(0.0, "info", front, "recording"))
+    qtbot.waitUntil(lambda: c.window.logs.model.rowCount() == 2, timeout=3000)
+    c.window.table.selectRow(cell(c, back, Column.ROOM).row())
+    c.window.log_action.trigger()
+    assert c.window.logs.proxy.rowCount() == 1
+    assert c.window.tabs.currentWidget() is c.window.logs
+
+
+def test_quit_stops_the_engine_before_the_app_may_exit(qtbot, console) -> None:
+    c, engine, (back, _front) = console
+    engine.status(back, CameraState.RECORDING)
+    with qtbot.waitSignal(c.window.quit_ready, timeout=5000):
+        c.window.request_quit()
+    assert ("shutdown", None) in engine.commands
+
+
+def test_column_widths_and_sort_are_remembered(qtbot, settings: Settings, db: Database) -> None:
+    first = build_console(settings, db, EngineDouble()).window
+    qtbot.addWidget(first)
+    first.table.horizontalHeader().resizeSection(Column.CAMERA, 217)
+    first.table.sortByColumn(Column.CAMERA, Qt.SortOrder.DescendingOrder)
+    first.save_state()
+    second = build_console(settings, db, EngineDouble()).window
+    qtbot.addWidget(second)
+    header = second.table.horizontalHeader()
+    assert header.sectionSize(Column.CAMERA) == 217
+    assert header.sortIndicatorSection() == Column.CAMERA
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+
+
+@pytest.mark.slow
+def test_whole_window_against_the_real_engine_shows_recording(qtbot, settings_factory) -> None:
+    from nvr_console.core.db.migrate import prepare_database
+    from nvr_console.core.engine_host import EngineHost
+
+    settings = settings_factory(**{"recording.segment_length": "1h", "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "Lab")
+    cam = catalog.add_camera(db, "Lab", "demo", "lavfi:testsrc2=size=320x180:rate=10")
+    host = EngineHost(settings, db)
+    c = build_console(settings, db, host.engine)
+    qtbot.addWidget(c.window)
+    c.window.show()
+    host.start()
+    try:
+        qtbot.waitUntil(lambda: cell(c, cam.id, Column.STATE).data() == "recording", timeout=30_000)
+        qtbot.waitUntil(lambda: "KB" in (cell(c, cam.id, Column.FILE).data() or ""), timeout=15_000)
+        click(qtbot, c, cam.id, Column.ACTION)
+        qtbot.waitUntil(lambda: cell(c, cam.id, Column.STATE).data() == "stopped", timeout=30_000)
+    finally:
+        c.window.close_question = lambda _active: "keep"
+        assert host.stop(30)
+        db.dispose()
