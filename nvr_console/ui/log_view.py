@@ -101,8 +101,9 @@ class CameraLogFilter(QSortFilterProxyModel):
         self.errors_only = False
 
     def set_camera(self, camera_id: int) -> None:
+        self.beginFilterChange()  # Qt 6.10+: replaces the deprecated invalidateFilter()
         self.camera_id = camera_id
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
         model = self.sourceModel()

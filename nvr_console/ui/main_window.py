@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.filter_edit.textChanged.connect(lambda t: self.proxy.setFilterFixedString(t))
 
         self.uploads = UploadsView()
+        self.uploads.model.camera_names = self._camera_names
         self.uploads.retry_requested.connect(self.commands.retry_upload_requested)
         self.uploads.resume_requested.connect(self.commands.resume_uploads_requested)
         self.logs = LogView()
@@ -253,6 +254,10 @@ class MainWindow(QMainWindow):
             self.logs.add_camera(st.camera_id, f"{st.room} / {st.camera}")
         if st.state is CameraState.FAILED and prev is not CameraState.FAILED:
             self.notify(f"Camera {st.room} / {st.camera} failed", st.last_error or "see the log")
+
+    def _camera_names(self, camera_id: int) -> tuple[str, str] | None:
+        row = self.model.camera_row(camera_id)
+        return (row.room, row.camera) if row else None
 
     def on_upload_progress(self, up: UploadProgress) -> None:
         self.model.apply_upload(up)

@@ -7,6 +7,7 @@ Rows come from the catalog once (history, loaded off the UI thread) and then fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -74,6 +75,8 @@ class UploadsModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[UploadRow] = []
         self._row_of: dict[int, int] = {}
+        # camera id -> (room, camera): progress events carry only ids; the main window supplies names.
+        self.camera_names: Callable[[int], tuple[str, str] | None] = lambda _cid: None
 
     def _upsert(self, row: UploadRow) -> None:
         i = self._row_of.get(row.recording_id)
@@ -107,8 +110,11 @@ class UploadsModel(QAbstractTableModel):
     def apply_upload(self, up: UploadProgress) -> None:
         """Slot for Engine.upload_progress."""
         i = self._row_of.get(up.recording_id)
-        base = self._rows[i] if i is not None else UploadRow(up.recording_id, up.camera_id, "", "", 0.0, "",
-                                                              up.total, "")
+        if i is not None:
+            base = self._rows[i]
+        else:
+            room, cam = (self.camera_names(up.camera_id) if up.camera_id is not None else None) or ("", "")
+            base = UploadRow(up.recording_id, up.camera_id, room, cam, 0.0, "", up.total, "")
         self._upsert(replace(base, state=up.state.value, progress=up, size=up.total or base.size,
                              web_link=up.web_link or base.web_link, folder_link=up.folder_link or base.folder_link,
                              error=up.error))

@@ -1,0 +1,121 @@
+"""Dialogs validate with the core's own messages and save through the catalog / config writer."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtWidgets import QDialog
+
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings, load_settings
+from nvr_console.core.db.session import Database
+from nvr_console.core.stream_url import InvalidInput, validate_stream_url
+from nvr_console.ui.app import add_demo_cameras
+from nvr_console.ui.camera_dialog import CameraDialog, join_password, split_password
+from nvr_console.ui.rooms_dialog import RoomsDialog
+from nvr_console.ui.settings_dialog import SettingsDialog
+
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+
+
+def core_message(fn, *args) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInput) as err:
+        fn(*args)
+    return str(err.value)
+
+
+def test_password_lives_in_its_own_field() -> None:
+    assert split_password("rtsp://admin:s3cr@t@10.0.0.5/live") == ("rtsp://admin@10.0.0.5/live", "s3cr@t")
+    assert join_password("rtsp://admin@10.0.0.5/live", "pw") == "rtsp://admin:pw@10.0.0.5/live"
+    assert join_password("rtsp://10.0.0.5/live", "pw") == "rtsp://:pw@10.0.0.5/live"
+    assert join_password("rtsp://10.0.0.5/live", "") == "rtsp://10.0.0.5/live"
+
+
+def test_camera_dialog_shows_core_messages_inline_and_refuses_to_save(qtbot, db: Database) -> None:
+    catalog.add_room(db, "A-101")
+    catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s")
+    d = CameraDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    d.name.setText("a/b")
+    assert d.name_error.text() == core_message(catalog.validate_name, "a/b", "camera")
+    d.url.setText("ftp://10.0.0.5/x")
+    assert d.url_error.text() == core_message(validate_stream_url, "ftp://10.0.0.5/x", "camera URL")
+    d.room.setCurrentText("A-101")
+    d.name.setText("front")
+    d.url.setText("rtsp://admin@10.0.0.6/s")
+    d.password.setText("pw")
+    d.save()  # a duplicate: the catalog's sentence, and the dialog stays open
+    assert "already has a camera named 'front'" in d.error.text()
+    assert d.result() != QDialog.DialogCode.Accepted
+    d.name.setText("back")
+    d.save()
+    assert d.result() == QDialog.DialogCode.Accepted
+    saved = catalog.get_camera(db, "A-101", "back")
+    assert saved.stream_url == "rtsp://admin:pw@10.0.0.6/s"
+    edit = CameraDialog(db, FFMPEG, saved)
+    qtbot.addWidget(edit)
+    assert edit.url.text() == "rtsp://admin@10.0.0.6/s" and edit.password.text() == "pw"  # never shown in the URL
+
+
+@pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs ffmpeg")
+def test_camera_test_button_probes_off_the_ui_thread(qtbot, db: Database) -> None:
+    d = CameraDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    d.url.setText("lavfi:testsrc2=size=320x180:rate=25")
+    d.tester.button.click()
+    assert not d.tester.button.isEnabled()  # returned at once: the probe runs in the background
+    qtbot.waitUntil(lambda: d.tester.button.isEnabled(), timeout=20_000)
+    assert d.tester.result.text().startswith("OK: video rawvideo 320x180")
+    assert d.tester.snapshot.pixmap() is not None and not d.tester.snapshot.pixmap().isNull()
+    d.url.setText("rtsp://admin@127.0.0.1:1/live")
+    d.password.setText("hunter2")
+    d.tester.button.click()
+    qtbot.waitUntil(lambda: d.tester.button.isEnabled(), timeout=20_000)
+    assert "Connection refused" in d.tester.result.text() and "hunter2" not in d.tester.result.text()
+
+
+def test_rooms_dialog_validates_drive_folder_and_saves(qtbot, db: Database) -> None:
+    d = RoomsDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    d.name.setText("B-202")
+    d.folder.setText("not a folder")
+    assert "neither a folder id nor a folder link" in d.folder_info.text()
+    d.save()
+    assert "neither a folder id nor a folder link" in d.error.text()
+    assert catalog.list_rooms(db) == []
+    d.folder.setText("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp?usp=sharing")
+    assert "1AbCdEfGhIjKlMnOp" in d.folder_info.text()
+    d.save()
+    room = catalog.get_room(db, "B-202")
+    assert room.drive_folder == "1AbCdEfGhIjKlMnOp" and d.changed
+
+
+def test_settings_dialog_validates_and_writes_the_user_config(qtbot, settings: Settings) -> None:
+    d = SettingsDialog(settings, live=True)
+    qtbot.addWidget(d)
+    d.edits["recording.segment_length"].setText("forever")
+    assert "recording.segment_length" in d.errors["recording.segment_length"].text()
+    d.save()
+    assert "nothing was saved" in d.result.text() and not d.path.exists()
+    d.edits["recording.segment_length"].setText("10m")
+    d.edits["database.url"].setText("sqlite:////tmp/elsewhere.sqlite3")
+    with qtbot.waitSignal(d.saved) as sig:
+        d.save()
+    assert sig.args[0] == ["database.url", "recording.segment_length"]
+    assert "Applied now: recording.segment_length" in d.result.text()
+    assert "restarts: database.url" in d.result.text()
+    assert load_settings(d.path).recording.segment_length == 600
+
+
+def test_settings_database_test_connection_reports_in_the_background(qtbot, settings: Settings) -> None:
+    d = SettingsDialog(settings)
+    qtbot.addWidget(d)
+    d.test_connection()
+    qtbot.waitUntil(lambda: d.test_db.isEnabled(), timeout=10_000)
+    assert d.db_result.text().startswith("Connected: sqlite")
+
+
+def test_demo_cameras_for_the_welcome(db: Database) -> None:
+    added = add_demo_cameras(db)
+    assert added and all(c.stream_url.startswith("lavfi:") for c in added)

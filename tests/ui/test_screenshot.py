@@ -1,0 +1,30 @@
+"""The README screenshot: the main window with cameras in several states, rendered under Xvfb (xcb).
+
+Saved to docs/screenshot.png when UPDATE_README_SCREENSHOT=1 (not NVR_*: tests/conftest.py clears
+those), so ordinary runs leave the checkout clean,
+otherwise to a temporary file; either way the image is checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (apt-get install xvfb)")
+def test_screenshot_of_the_main_window_under_xvfb(tmp_path: Path) -> None:
+    out = ROOT / "docs" / "screenshot.png" if os.environ.get("UPDATE_README_SCREENSHOT") == "1" else tmp_path / "s.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
+    subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1440x900x24", sys.executable, "-m",
+                    "tests.ui.screenshot_scene", str(out)], cwd=ROOT, env=env, check=True, timeout=120)
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() >= 1200 and image.height() >= 600
