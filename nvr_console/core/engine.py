@@ -34,6 +34,7 @@ from nvr_console.core.recording.recovery import plan_recovery
 from nvr_console.core.recording.segments import FinishedSegment, camera_dir, raw_name_time, run_dir, sound_dir
 from nvr_console.core.schedule.boundaries import now_in, slot_of_epoch
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, RecordingEvent
+from nvr_console.core.upload.uploader import Uploader
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class Engine(QObject):
     _job_done = Signal(object)  # internal: RecordingEvent from a finalizer worker thread
 
     def __init__(self, settings: Settings, db: Database, parent: QObject | None = None,
-                 quit_timeout_s: float = 5.0, terminate_timeout_s: float = 5.0) -> None:
+                 quit_timeout_s: float = 5.0, terminate_timeout_s: float = 5.0, uploads: bool = True) -> None:
         super().__init__(parent)
         self.settings = settings
         self.db = db
@@ -98,6 +99,8 @@ class Engine(QObject):
         self._shutdown_started = 0.0
         self._db_error_logged = 0.0
         self._latest: dict[int, CameraStatus] = {}
+        self._with_uploads = uploads
+        self._uploader: Uploader | None = None
         self._job_done.connect(self._on_job_done)
 
     # --- slots (engine thread) ------------------------------------------------------------------
@@ -128,6 +131,8 @@ class Engine(QObject):
                     self._submit(job)
         except (OSError, DatabaseUnavailable, SQLAlchemyError) as exc:
             self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}")
+        if self._with_uploads:
+            self._start_uploader()
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -151,6 +156,31 @@ class Engine(QObject):
             if rec.running or rec.wanted:
                 rec.stop()
         self._check_shutdown_done()
+
+    @Slot(int)
+    def retry_upload(self, recording_id: int) -> None:
+        """Operator: upload this recording again now. Engine thread."""
+        if self._uploader is not None:
+            self._uploader.retry(recording_id)
+
+    @Slot()
+    def resume_uploads(self) -> None:
+        """Operator: un-pause the upload queue after fixing its cause. Engine thread."""
+        if self._uploader is not None:
+            self._uploader.resume()
+
+    def _start_uploader(self) -> None:
+        """The upload queue is drained by the Uploader's own threads; it lives in this (engine) thread."""
+        try:
+            self._uploader = Uploader(self.settings, self.db, self)
+            self._uploader.upload_progress.connect(self.upload_progress)
+            self._uploader.queue_status.connect(self.queue_status)
+            self._uploader.warning.connect(lambda text: self._emit_log("warning", text))
+            self._uploader.start()
+        except Exception as exc:  # uploads failing to start never stop recording
+            log.exception("uploader did not start")
+            self._uploader = None
+            self._emit_log("error", f"uploads are not running: {mask_secrets(str(exc))}")
 
     @Slot(int)
     def start_camera(self, camera_id: int) -> None:
@@ -467,6 +497,8 @@ class Engine(QObject):
         self.recording_finished.emit(event)
         if event.status == RecordingStatus.READY.value:
             self.recording_ready.emit(event.recording_id)
+            if self._uploader is not None:
+                self._uploader.wake()
         else:
             self._emit_log("warning", f"{event.room}/{event.camera}: {event.path} {event.status}: {event.notes}",
                            event.camera_id)
@@ -492,6 +524,9 @@ class Engine(QObject):
             rec.dispose()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._uploader is not None:
+            # An upload cut short resumes from the offset saved in its row at the next start.
+            self._uploader.stop(timeout_s=10)
         if not busy:
             self._drop_old_sound(everything=True)
         self._latest = {k: replace(v, state=CameraState.STOPPED, since=time.time(), current_file="", file_size=0,

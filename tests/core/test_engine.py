@@ -16,7 +16,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.engine import Engine
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.schedule.boundaries import now_in
-from nvr_console.core.status import CameraState
+from nvr_console.core.status import CameraState, UploadProgress, UploadState
 from tests.core.engine_support import Collected, ffmpeg_pids_writing_to, wait_until
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
@@ -30,7 +30,7 @@ def _window_excluding_now() -> str:
 
 
 def test_outside_the_window_cameras_wait_in_scheduled(settings_factory: Callable[..., Settings], qapp: object) -> None:
-    settings = settings_factory(**{"recording.window": _window_excluding_now()})
+    settings = settings_factory(**{"recording.window": _window_excluding_now(), "upload.destination": "none"})
     db = Database(settings.database.url)
     prepare_database(db)
     catalog.add_room(db, "R")
@@ -55,7 +55,9 @@ def test_operator_start_stop_is_persisted_and_leaves_no_ffmpeg(
     settings_factory: Callable[..., Settings],
     qapp: object,
 ) -> None:
-    settings = settings_factory(**{"recording.segment_length": "10"})
+    # Uploads to the local archive, keeping the local copies: the engine drives the uploader too.
+    settings = settings_factory(**{"recording.segment_length": "10", "upload.destination": "local",
+                                   "retention.delete_after": "never"})
     db = Database(settings.database.url)
     prepare_database(db)
     catalog.add_room(db, "R")
@@ -64,6 +66,8 @@ def test_operator_start_stop_is_persisted_and_leaves_no_ffmpeg(
     host = EngineHost(settings, db)
     got = Collected()
     got.attach(host.engine)
+    uploads: list[UploadProgress] = []
+    host.engine.upload_progress.connect(uploads.append)
     host.start()
     folder_a = settings.recording.dir / "R" / "a"
     try:
@@ -78,6 +82,10 @@ def test_operator_start_stop_is_persisted_and_leaves_no_ffmpeg(
         assert not ffmpeg_pids_writing_to(folder_a)
         assert got.latest(b.id).state is CameraState.RECORDING
         assert wait_until(lambda: any(e.camera == "a" and e.status == "ready" for e in got.finished), 15)
+
+        # Ready files go to the upload queue and are uploaded (verified) by the engine's uploader.
+        assert wait_until(lambda: any(p.state is UploadState.UPLOADED for p in uploads), 30)
+        assert list(settings.upload.local_dir.rglob("*.mp4"))
 
         # A console that connects late asks for everything once.
         n = len(got.statuses)
@@ -104,7 +112,7 @@ def test_operator_start_stop_is_persisted_and_leaves_no_ffmpeg(
         assert host.stop(30)
     assert not ffmpeg_pids_writing_to(settings.recording.dir)
     assert all(e.status == "ready" for e in got.finished)
-    assert all(r.status == "ready" for r in catalog.list_recordings(db))
+    assert {r.status for r in catalog.list_recordings(db)} <= {"ready", "uploaded"}
     db.dispose()
 
 

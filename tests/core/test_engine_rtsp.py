@@ -55,7 +55,8 @@ def test_engine_records_many_cameras_through_failures_and_changes(
 ) -> None:
     # A long socket timeout, so the frozen server is caught by OUR stall watchdog, not FFmpeg's timeout.
     settings = settings_factory(**{"recording.segment_length": "5", "recording.timezone": ZONE,
-                                   "recording.socket_timeout": "30", "recording.stall_timeout": "4"})
+                                   "recording.socket_timeout": "30", "recording.stall_timeout": "4",
+                                   "upload.destination": "none"})
     root = settings.recording.dir
     db = Database(settings.database.url)
     prepare_database(db)
