@@ -157,6 +157,39 @@ class Engine(QObject):
                 rec.stop()
         self._check_shutdown_done()
 
+    @Slot(object)
+    def apply_settings(self, settings: Settings) -> None:
+        """New settings from the console: recorders whose FFmpeg options changed restart (a cut, no loss of
+        data beyond one reconnect), the uploader restarts with the new destination. Engine thread."""
+        old_cfg = self._cfg
+        self.settings = settings
+        self._rec = settings.recording
+        self._zone = self._rec.zone()
+        self._root = Path(self._rec.dir)
+        if not self._running or old_cfg is None:
+            return
+        try:
+            self._tools = locate_tools(self._rec.ffmpeg)
+        except FFmpegNotFound as exc:
+            self._emit_log("error", str(exc))
+        self._cfg = replace(
+            old_cfg, ffmpeg=str(self._tools.ffmpeg) if self._tools else old_cfg.ffmpeg,
+            segment_seconds=max(1, round(self._rec.segment_length)), timezone=self._rec.timezone,
+            stall_timeout_s=self._rec.stall_timeout, socket_timeout_s=self._rec.socket_timeout,
+            run_dir=run_dir(self._root), log_dir=settings.log.dir,
+        )
+        if self._cfg != old_cfg:
+            for key, rec in list(self._recorders.items()):
+                self._recorders.pop(key)
+                self._retire(rec)
+        if self._uploader is not None:
+            self._uploader.stop(timeout_s=10)
+            self._uploader = None
+        if self._with_uploads:
+            self._start_uploader()
+        self._emit_log("info", "settings applied")
+        self._reconcile()
+
     @Slot(int)
     def retry_upload(self, recording_id: int) -> None:
         """Operator: upload this recording again now. Engine thread."""

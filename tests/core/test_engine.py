@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from PySide6.QtCore import Q_ARG, QMetaObject, Qt
+from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, Signal
 
 from nvr_console.core import catalog, live_status
 from nvr_console.core.config import Settings
@@ -20,6 +20,10 @@ from nvr_console.core.status import CameraState, UploadProgress, UploadState
 from tests.core.engine_support import Collected, ffmpeg_pids_writing_to, wait_until
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
+
+
+class _Console(QObject):
+    settings_changed = Signal(object)
 
 
 def _window_excluding_now() -> str:
@@ -44,6 +48,12 @@ def test_outside_the_window_cameras_wait_in_scheduled(settings_factory: Callable
         assert got.latest(cam.id).state is CameraState.SCHEDULED
         wait_until(lambda: False, 2.5)
         assert set(got.states(cam.id)) == {CameraState.SCHEDULED}  # FFmpeg never started
+        # The console changes the window to 'always': the camera is wanted now (nothing listens there).
+        console = _Console()  # as the UI does it: a queued signal carrying the new Settings
+        console.settings_changed.connect(host.engine.apply_settings, Qt.ConnectionType.QueuedConnection)
+        console.settings_changed.emit(settings_factory(**{"upload.destination": "none"}))
+        assert wait_until(lambda: got.latest(cam.id).state in (CameraState.STARTING, CameraState.RECONNECTING), 5)
+        assert "refused" in got.latest(cam.id).last_error or got.latest(cam.id).state is CameraState.STARTING
     finally:
         assert host.stop(20)
     db.dispose()
