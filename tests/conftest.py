@@ -68,7 +68,7 @@ def db(settings: Settings) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def mariadb_server() -> Iterator[MariaDBServer]:
     if not mariadb_available():
-        if os.environ.get("NVR_REQUIRE_MARIADB") == "1":
+        if os.environ.get("NVRTEST_REQUIRE_MARIADB") == "1":
             pytest.fail("MariaDB is not installed but the test command requires it (apt-get install mariadb-server)")
         pytest.skip("MariaDB is not installed; scripts/test installs it")
     server = MariaDBServer().start()

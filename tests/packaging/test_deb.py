@@ -1,7 +1,7 @@
 """The Debian package end to end: packaging/build-deb.sh builds it with Briefcase and our template,
 installs it (scratch root, or dpkg -i when CI=true and root) and smoke-tests the installed copy.
 
-Slow (about 2 minutes here; 8 is the budget), so it runs only when NVR_TEST_PACKAGING=1
+Slow (about 2 minutes here; 8 is the budget), so it runs only when NVRTEST_PACKAGING=1
 (scripts/test sets it when CI is set).
 """
 
@@ -20,7 +20,7 @@ SCRIPT = REPO / "packaging" / "build-deb.sh"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("NVR_TEST_PACKAGING") != "1", reason="NVR_TEST_PACKAGING=1 builds the .deb"),
+    pytest.mark.skipif(os.environ.get("NVRTEST_PACKAGING") != "1", reason="NVRTEST_PACKAGING=1 builds the .deb"),
     pytest.mark.skipif(
         not sys.platform.startswith("linux") or shutil.which("dpkg-deb") is None,
         reason="needs a Debian-family Linux (dpkg-deb)",

@@ -21,7 +21,7 @@ def rtsp_server() -> Iterator[RtspServer]:
     """
     ok, reason = gst_rtsp_server_available()
     if not ok:
-        if os.environ.get("NVR_REQUIRE_RTSP") == "1":
+        if os.environ.get("NVRTEST_REQUIRE_RTSP") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
     server = RtspServer().start()
