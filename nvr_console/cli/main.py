@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `nvr-console cameras list | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # the last line of defence: one sentence, details in the log
         log.debug("unexpected error", exc_info=True)
         return _fail(f"{type(exc).__name__}: {exc} (run with -v for details)", 1)
