@@ -1,0 +1,262 @@
+"""Rotation benchmark: N cameras x K rotations on loopback, the product beside what the original did.
+
+    /tmp/venv/bin/python bench/rotation.py [--cameras 16] [--rotations 3] [--segment 5]
+
+Three phases on the same live RTSP streams (tests/support's GStreamer server, one shared H.264 encoder),
+run one after another so each one's CPU time is its own:
+  1. product: the Engine (its thread, QProcess recorders, finalizer) records N cameras for K rotations.
+  2. baseline: what the original service did: at every boundary stop FFmpeg and start a new one
+     (`-c:v copy -an -f mp4`), per camera.
+  3. bare: the same FFmpeg recorder command as the product, without the engine (CPU reference).
+Printed: coverage (1 - missing seconds between consecutive files / wall seconds from the first to the
+last frame, so the first connect is excluded), the largest gap at a boundary in frames, CPU per camera
+(% of one core), the engine's resident memory per camera. All ratios come from this one run; nothing is
+asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QCoreApplication  # noqa: E402
+
+from nvr_console.core import catalog  # noqa: E402
+from nvr_console.core.config import load_settings  # noqa: E402
+from nvr_console.core.db.migrate import prepare_database  # noqa: E402
+from nvr_console.core.db.session import Database  # noqa: E402
+from nvr_console.core.engine_host import EngineHost  # noqa: E402
+from nvr_console.core.recording.ffmpeg_command import build_record_command  # noqa: E402
+from nvr_console.core.recording.progress import ProgressParser  # noqa: E402
+from nvr_console.core.schedule.boundaries import next_boundary, now_in  # noqa: E402
+from tests.support.rtsp_peer import RtspServer  # noqa: E402
+
+FPS = 25.0
+
+
+def cpu_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def ffmpeg_cpu(folder: Path) -> float:
+    """CPU seconds used so far by the running FFmpeg processes writing under `folder` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if "ffmpeg" in cmd and str(folder) in cmd:
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def coverage_and_gap(spans: list[tuple[float, float]]) -> tuple[float, float]:
+    """spans: (first frame, last frame) wall times of consecutive files of one camera."""
+    spans = sorted(spans)
+    if not spans:
+        return 0.0, float("nan")
+    wall = spans[-1][1] - spans[0][0]
+    # Missing time = the gaps between consecutive files (a file's probed duration counts its last frame,
+    # so "sum of durations / wall" overshoots 100 % by a frame per file; gaps do not).
+    gaps = [max(0.0, c - b) for (_, b), (c, _) in itertools.pairwise(spans)]
+    return 1 - sum(gaps) / wall if wall > 0 else 0.0, max(gaps, default=0.0) * FPS
+
+
+def wait_for_boundaries(k: int, segment: float) -> float:
+    """Sleep until the k-th boundary from now plus a little; returns the wall time then."""
+    t = now_in(None)
+    for _ in range(k):
+        t = next_boundary(t, segment)
+    while time.time() < t.timestamp() + 1.0:
+        QCoreApplication.processEvents()
+        time.sleep(0.05)
+    return time.time()
+
+
+def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, float]:
+    settings = load_settings(overrides={
+        "database.url": f"sqlite:///{work / 'bench.sqlite3'}", "recording.dir": str(work / "product"),
+        "log.dir": str(work / "log"), "recording.segment_length": str(segment), "upload.destination": "none",
+    }, env={})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "bench")
+    for i in range(n):
+        catalog.add_camera(db, "bench", f"cam{i:02d}", url)
+    rss0 = rss_kib()
+    host = EngineHost(settings, db)
+    finished: list[object] = []
+    host.engine.recording_finished.connect(finished.append)
+    c0, ch0, t0 = cpu_self(), cpu_children(), time.time()
+    host.start()
+    wait_for_boundaries(k + 1, segment)  # the first partial file plus K full ones
+    # Sample while the recorders still run: their CPU from /proc, the engine's own, and the finalizer's
+    # FFmpeg/ffprobe runs (children that already exited) per finished file.
+    c1, ch1, t1 = cpu_self(), cpu_children(), time.time()
+    recorders = ffmpeg_cpu(work / "product")
+    files_done = len(finished)
+    rss1 = rss_kib()
+    assert host.stop(120)
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for r in catalog.list_recordings(db):
+        if r.status == "ready" and r.start_time and r.end_time:
+            spans.setdefault(r.camera, []).append((r.start_time.timestamp(), r.end_time.timestamp()))
+    db.dispose()
+    results = [coverage_and_gap(s) for s in spans.values()]
+    return {
+        "coverage": min(c for c, _ in results), "max_gap_frames": max(g for _, g in results),
+        "cpu_pct_per_cam": 100 * ((c1 - c0) + recorders) / (t1 - t0) / n,
+        "engine_cpu_pct_per_cam": 100 * (c1 - c0) / (t1 - t0) / n,
+        "finalize_cpu_s_per_file": (ch1 - ch0) / max(1, files_done),
+        "rss_kib_per_cam": (rss1 - rss0) / n, "files": sum(len(s) for s in spans.values()),
+    }
+
+
+class _Proc:
+    """One FFmpeg with its -progress output parsed on a thread (for the first/last frame wall times)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.parser = ProgressParser()
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        while data := os.read(self.p.stdout.fileno(), 65536):
+            self.parser.feed(data, time.time())
+
+    def quit(self) -> None:
+        try:
+            assert self.p.stdin is not None
+            self.p.stdin.write(b"q")
+            self.p.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.p.send_signal(signal.SIGTERM)
+
+    def span(self, path: Path) -> tuple[float, float] | None:
+        """Wall times of the first and last frame in `path`, on this process's own timeline.
+
+        FFmpeg's output timeline starts at the first packet it received, but stream copy starts the file
+        at the first keyframe: the file's start_time says how much later that was.
+        """
+        self.p.wait(30)
+        self.t.join(5)
+        last = self.parser.last
+        origin = self.parser.timeline_origin
+        if origin is None or last is None or not last.out_time_us:
+            return None
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0",
+                                str(path)], capture_output=True, text=True, check=False)
+        try:
+            first = float(probe.stdout.strip())
+        except ValueError:
+            return None
+        return origin + first, origin + last.out_time_us / 1e6
+
+
+def baseline(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, float]:
+    out = work / "baseline"
+    out.mkdir()
+
+    def start(i: int, j: int) -> _Proc:
+        return _Proc(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostats", "-rtsp_transport", "tcp",
+                      "-i", url, "-c:v", "copy", "-an", "-progress", "pipe:1", "-f", "mp4",
+                      str(out / f"cam{i:02d}-{j}.mp4")])
+
+    runs: dict[int, list[_Proc]] = {i: [start(i, 0)] for i in range(n)}
+    for j in range(1, k + 1):
+        t = next_boundary(now_in(None), segment).timestamp()
+        while time.time() < t:
+            time.sleep(0.005)
+        for i in range(n):  # the original: stop the running FFmpeg, start a new one
+            runs[i][-1].quit()
+            runs[i].append(start(i, j))
+    wait_for_boundaries(1, segment)
+    for procs in runs.values():
+        procs[-1].quit()
+    results = []
+    for i, procs in runs.items():
+        spans = [s for s in (p.span(out / f"cam{i:02d}-{j}.mp4") for j, p in enumerate(procs)) if s is not None]
+        results.append(coverage_and_gap(spans))
+    return {"coverage": min(c for c, _ in results), "max_gap_frames": max(g for _, g in results)}
+
+
+def bare(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, float]:
+    procs = []
+    ch0, t0 = cpu_children(), time.time()
+    for i in range(n):
+        d = work / "bare" / f"cam{i:02d}"
+        d.mkdir(parents=True)
+        procs.append(_Proc(build_record_command("ffmpeg", url, d, segment_seconds=round(segment))))
+    wait_for_boundaries(k + 1, segment)
+    for p in procs:
+        p.quit()
+    for p in procs:
+        p.p.wait(30)
+    ch1, t1 = cpu_children(), time.time()
+    return {"cpu_pct_per_cam": 100 * (ch1 - ch0) / (t1 - t0) / n}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cameras", type=int, default=16)
+    ap.add_argument("--rotations", type=int, default=3)
+    ap.add_argument("--segment", type=float, default=5.0, help="segment length in seconds")
+    args = ap.parse_args()
+    app = QCoreApplication.instance() or QCoreApplication([])
+    assert app is not None
+    with tempfile.TemporaryDirectory(prefix="nvr-bench-") as tmp, RtspServer() as server:
+        work = Path(tmp)
+        url = server.url("/cam")
+        print(f"{args.cameras} cameras x {args.rotations} rotations of {args.segment:g} s, H.264 640x360 25 fps "
+              f"(GOP 2 s) from a loopback RTSP server; {os.cpu_count()} CPUs", flush=True)
+        p = product(url, args.cameras, args.rotations, args.segment, work)
+        print(f"product : coverage {p['coverage']:.4%}  largest boundary gap {p['max_gap_frames']:.1f} frames  "
+              f"({p['files']:.0f} files)", flush=True)
+        b = baseline(url, args.cameras, args.rotations, args.segment, work)
+        print(f"original: coverage {b['coverage']:.4%}  largest boundary gap {b['max_gap_frames']:.1f} frames "
+              "(stop + restart FFmpeg at each boundary)", flush=True)
+        f = bare(url, args.cameras, args.rotations, args.segment, work)
+        print(f"CPU per camera while recording: engine + its FFmpeg {p['cpu_pct_per_cam']:.2f} % of a core "
+              f"(engine process alone {p['engine_cpu_pct_per_cam']:.2f} %), bare FFmpeg {f['cpu_pct_per_cam']:.2f} %:"
+              f" product/bare = {p['cpu_pct_per_cam'] / f['cpu_pct_per_cam']:.2f}")
+        fin = p["finalize_cpu_s_per_file"]
+        print(f"finalizing: {fin:.2f} CPU s per file (probe + remux + probe): {100 * fin / args.segment:.2f} % of a "
+              f"core per camera at {args.segment:g} s segments, {100 * fin / 1800:.3f} % at 30 min")
+        print(f"engine resident memory per camera: {p['rss_kib_per_cam'] / 1024:.2f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
