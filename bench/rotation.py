@@ -133,6 +133,8 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
             spans.setdefault(r.camera, []).append((r.start_time.timestamp(), r.end_time.timestamp()))
     db.dispose()
     results = [coverage_and_gap(s) for s in spans.values()]
+    if not results:
+        raise SystemExit("the product recorded nothing: is the RTSP server up? (see the log lines above)")
     return {
         "coverage": min(c for c, _ in results), "max_gap_frames": max(g for _, g in results),
         "cpu_pct_per_cam": 100 * ((c1 - c0) + recorders) / (t1 - t0) / n,

@@ -31,7 +31,14 @@ from nvr_console.core.recording.ffmpeg_locate import FFmpegNotFound, Tools, loca
 from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize, register_segment
 from nvr_console.core.recording.recorder import Recorder, RecorderConfig, RecorderSpec
 from nvr_console.core.recording.recovery import plan_recovery
-from nvr_console.core.recording.segments import FinishedSegment, camera_dir, raw_name_time, run_dir, sound_dir
+from nvr_console.core.recording.segments import (
+    FinishedSegment,
+    camera_dir,
+    raw_name_time,
+    raw_segments,
+    run_dir,
+    sound_dir,
+)
 from nvr_console.core.schedule.boundaries import now_in, slot_of_epoch
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, RecordingEvent
 from nvr_console.core.upload.uploader import Uploader
@@ -129,6 +136,7 @@ class Engine(QObject):
             if self._tools is not None:
                 for job in plan_recovery(self.db, self._root, self._rec.segment_length, self._zone):
                     self._submit(job)
+                self._adopt_leftover_sound()
         except (OSError, DatabaseUnavailable, SQLAlchemyError) as exc:
             self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}")
         if self._with_uploads:
@@ -491,6 +499,14 @@ class Engine(QObject):
             if overlap > best_overlap:
                 best, best_overlap = piece, overlap
         return best, best_overlap
+
+    def _adopt_leftover_sound(self) -> None:
+        """Sound segments a crash left behind: recovery jobs may use them; afterwards they age out."""
+        for room_dir in (p for p in self._root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for raw in raw_segments(sound_dir(self._root, room_dir.name)):
+                named = raw_name_time(raw, self._zone)
+                start = named.timestamp() if named else None
+                self._sound.setdefault(room_dir.name, []).append(SoundPiece(raw, start, None))
 
     def _drop_old_sound(self, everything: bool = False) -> None:
         """Delete sound segments no camera segment can still need."""

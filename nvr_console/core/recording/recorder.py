@@ -97,9 +97,14 @@ def build_sound_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
     return out
 
 
+def strftime_safe(folder: Path) -> Path:
+    """The folder as FFmpeg's strftime pattern must spell it: a '%' in a room or camera name is literal."""
+    return Path(str(folder).replace("%", "%%"))
+
+
 def build_camera_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
     return build_record_command(
-        cfg.ffmpeg, spec.url, spec.output_dir, segment_seconds=cfg.segment_seconds,
+        cfg.ffmpeg, spec.url, strftime_safe(spec.output_dir), segment_seconds=cfg.segment_seconds,
         rtsp_transport=spec.transport if spec.transport in ("tcp", "udp") else "tcp",  # type: ignore[arg-type]
         socket_timeout_s=cfg.socket_timeout_s, audio="copy",
     )
@@ -295,7 +300,7 @@ class Recorder(QObject):
         if pid:
             self._pid = pid
             try:
-                process_group.remember(cfg.run_dir, pid, str(spec.output_dir))
+                process_group.remember(cfg.run_dir, pid, str(strftime_safe(spec.output_dir)))
             except OSError as exc:
                 log.warning("cannot write pid file in %s: %s", cfg.run_dir, exc)
 

@@ -1,0 +1,56 @@
+"""Recorder pieces that need no camera: command lines, and a missing FFmpeg."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nvr_console.core.recording.recorder import (
+    Recorder,
+    RecorderConfig,
+    RecorderSpec,
+    build_camera_command,
+    build_sound_command,
+)
+from nvr_console.core.status import CameraState
+from tests.core.engine_support import wait_until
+
+
+def _cfg(tmp_path: Path, ffmpeg: str = "ffmpeg") -> RecorderConfig:
+    return RecorderConfig(ffmpeg, 5, "Europe/Moscow", 20.0, 10.0, tmp_path / "run", tmp_path / "log",
+                          quit_timeout_s=1, terminate_timeout_s=1)
+
+
+def _spec(tmp_path: Path, **kw: object) -> RecorderSpec:
+    base: dict[str, object] = dict(key="camera:1", camera_id=1, room_id=1, room="R", name="50% zoom",
+                                   url="rtsp://u:pw@127.0.0.1:1/x", transport="tcp",
+                                   output_dir=tmp_path / "R" / "50% zoom")
+    base.update(kw)
+    return RecorderSpec(**base)  # type: ignore[arg-type]
+
+
+def test_percent_in_names_is_literal_for_strftime(tmp_path: Path) -> None:
+    argv = build_camera_command(_cfg(tmp_path), _spec(tmp_path))
+    assert argv[-1].endswith("50%% zoom/%Y-%m-%d_%H-%M-%S.mkv")
+    assert "-c:v" in argv and argv[argv.index("-c:v") + 1] == "copy"
+
+
+def test_sound_source_command_keeps_only_audio(tmp_path: Path) -> None:
+    argv = build_sound_command(_cfg(tmp_path), _spec(tmp_path, key="sound:1", camera_id=None, sound_only=True))
+    maps = [argv[i + 1] for i, a in enumerate(argv) if a == "-map"]
+    assert maps == ["0:a:0"] and "-vn" in argv
+    # The same segment options as the cameras: the same cut points.
+    cam = build_camera_command(_cfg(tmp_path), _spec(tmp_path))
+    assert argv[argv.index("-f"):] == cam[cam.index("-f"):]
+
+
+def test_missing_ffmpeg_fails_with_a_fix(tmp_path: Path, qapp: object) -> None:
+    rec = Recorder(_spec(tmp_path), _cfg(tmp_path, ffmpeg=str(tmp_path / "no-ffmpeg")))
+    states: list[CameraState] = []
+    rec.status_changed.connect(lambda s: states.append(s.state))
+    rec.start()
+    assert wait_until(lambda: rec.state is CameraState.FAILED, 5)
+    assert "recording.ffmpeg" in rec.last_error and rec.status().next_retry_in > 0
+    assert "pw" not in rec.status().last_error
+    rec.stop()
+    assert rec.state is CameraState.STOPPED and not rec.running
+    rec.dispose()
