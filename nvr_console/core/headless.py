@@ -49,7 +49,10 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
             log.info("%s received: stopping recorders and finishing files", name)
             host.request_stop()
         else:
-            log.warning("%s received again: still finishing files; waiting up to %.0f s", name, STOP_TIMEOUT_S)
+            # Impatient operator: leave the event loop now; host.stop() still gives the engine up to
+            # STOP_TIMEOUT_S to finish files, and anything unfinished is recovered at the next start.
+            log.warning("%s received again: waiting at most %.0f s for the engine", name, STOP_TIMEOUT_S)
+            app.quit()
 
     signals.requested.connect(stop)
     host.start()
