@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from tests.support.rtsp_peer import RtspServer, gst_rtsp_server_available
 
 
 @pytest.fixture(scope="session")
-def rtsp_server() -> Iterator[RtspServer]:
+def rtsp_server_session() -> Iterator[RtspServer]:
     """One shared live RTSP server for the session (mounts: /cam /cam_alaw /cam_aac /audio /secure).
 
     Tests that stop or restart a server must start their own RtspServer instead.
@@ -29,3 +30,12 @@ def rtsp_server() -> Iterator[RtspServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def rtsp_server(rtsp_server_session: RtspServer) -> RtspServer:
+    """The shared server, restarted on the same port if an earlier test's load made it crash."""
+    tail = rtsp_server_session.ensure_running()
+    if tail is not None:
+        sys.stderr.write(f"note: the shared RTSP server had died and was restarted; its last words:\n{tail}\n")
+    return rtsp_server_session

@@ -131,6 +131,15 @@ class RtspServer:
             self._kill(self._proc)
             self._proc = None
 
+    def ensure_running(self) -> str | None:
+        """Restart a server that died (GStreamer can crash under load); returns its last stderr if it did."""
+        if self._proc is None or self.running:
+            return None
+        tail = "".join(self._stderr)[-2000:]
+        self._proc = None
+        self.start()
+        return tail
+
     def close(self) -> None:
         self.stop()
 

@@ -159,7 +159,9 @@ def test_segments_are_gapless_g711_finalizes_to_aac_and_room_sound_aligns(
     snd_seg = min(snd_parser.segments, key=lambda s: abs(s.start_s + snd_parser.timeline_origin  # type: ignore[operator]
                                                           - seg.start_s - run.parser.timeline_origin))  # type: ignore[operator]
     offset = (snd_parser.timeline_origin + snd_seg.start_s) - (run.parser.timeline_origin + seg.start_s)
-    assert abs(offset) < 1.0, offset  # both cut at the same wall-clock boundary
+    # Both cut at the same wall-clock boundary, but video only on its first keyframe after it: up to
+    # one GOP (2 s on the test server) later than the audio, plus delivery latency on a loaded machine.
+    assert abs(offset) < 3.0, offset
     sound_info = probe(snd_dir / snd_seg.filename)
     assert sound_info.video is None and sound_info.audio is not None
     mixed = tmp_path / "mixed.mp4"
