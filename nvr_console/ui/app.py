@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from nvr_console import APP_NAME, __version__
@@ -13,6 +13,7 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
+from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.main_window import MainWindow
 from nvr_console.ui.welcome_dialog import WelcomeChoice, WelcomeDialog
@@ -43,23 +44,17 @@ def build_console(settings: Settings, db: Database, engine: QObject | None) -> C
     return Console(window, commands, events)
 
 
-def add_demo_cameras(db: Database, room: str = "Demo room") -> list[catalog.CameraInfo]:
-    """The engine's demo cameras when that module exists, else one lavfi test camera."""
-    try:
-        from nvr_console.core.recording.demo import ensure_demo_cameras
-    except ImportError:
-        if room not in [r.name for r in catalog.list_rooms(db)]:
-            catalog.add_room(db, room)
-        return [catalog.add_camera(db, room, "test pattern", "lavfi:testsrc2=size=640x360:rate=25")]
-    return ensure_demo_cameras(db)
-
-
 def welcome(console: Console, db: Database) -> None:
-    """First run with an empty database. Main thread."""
+    """First run with an empty database: offer to add a camera or start the demo cameras. Main thread."""
+    if console.window.quitting:
+        return
+    log.info("no cameras configured: showing the welcome")
     dialog = WelcomeDialog(console.window)
     dialog.exec()
+    if console.window.quitting:
+        return  # a quit (Quit action, SIGTERM) arrived while the dialog was open
     if dialog.choice is WelcomeChoice.DEMO:
-        add_demo_cameras(db)
+        ensure_demo_cameras(db)
         console.window.reload_cameras()
         console.commands.reload_requested.emit()
     elif dialog.choice is WelcomeChoice.ADD_CAMERA:
@@ -77,7 +72,7 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
     db = Database(settings.database.url)
     prepare_database(db)
     if demo:
-        add_demo_cameras(db)
+        ensure_demo_cameras(db)
 
     from nvr_console.core.engine_host import EngineHost
     from nvr_console.core.shutdown_signals import ShutdownSignals
@@ -86,19 +81,43 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
     console = build_console(settings, db, host.engine)
     window = console.window
 
+    finished = False
+
     def finish() -> None:
+        # Re-entrant: host.stop() spins the event loop, which may deliver quit_ready or a signal again.
+        nonlocal finished
+        if finished:
+            return
+        finished = True
         if not host.stop(QUIT_WAIT_S):
             log.warning("the engine did not stop within %.0f s; recovery finishes its files at next start", QUIT_WAIT_S)
+        # Leaves every running loop, nested ones too (a modal dialog open when the stop was asked).
         app.quit()
 
     window.quit_ready.connect(finish)
     signals = ShutdownSignals()  # Ctrl+C / SIGTERM: the same clean stop as the Quit action
-    signals.requested.connect(lambda _name: window.request_quit())
+    requests = 0
+
+    def on_signal(name: str) -> None:
+        nonlocal requests
+        requests += 1
+        if requests == 1:
+            log.info("%s received: stopping recorders and finishing files", name)
+            window.request_quit()
+        else:
+            # Impatient operator: stop waiting for the window's progress dialog; finish() still gives the
+            # engine QUIT_WAIT_S to finish files, and recovery completes anything left at the next start.
+            log.warning("%s received again: quitting now", name)
+            finish()
+
+    signals.requested.connect(on_signal)
     window.start_thumbnails()
     window.show()
     host.start()
     if not catalog.list_cameras(db):
-        welcome(console, db)
+        # Run the welcome from inside app.exec(): a modal dialog opened before the main loop starts would
+        # swallow app.quit() (Qt 6 quits only loops that are running), leaving the window up after SIGTERM.
+        QTimer.singleShot(0, lambda: welcome(console, db))
     code = app.exec()
     if not host.stopped:
         host.stop(QUIT_WAIT_S)

@@ -551,6 +551,11 @@ class MainWindow(QMainWindow):
             return "keep"
         return "stop" if box.clickedButton() is stop else "cancel"
 
+    @property
+    def quitting(self) -> bool:
+        """A quit was asked (Quit action, SIGTERM/SIGINT, close choosing stop): recorders are being stopped."""
+        return self._quitting
+
     def request_quit(self) -> None:
         """Stop recorders cleanly (files finalized) with a progress dialog, then emit quit_ready."""
         if self._quitting:

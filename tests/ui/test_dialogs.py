@@ -5,16 +5,20 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings, load_settings
 from nvr_console.core.db.session import Database
+from nvr_console.core.recording.demo import DEMO_CAMERAS, DEMO_ROOM
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
-from nvr_console.ui.app import add_demo_cameras
+from nvr_console.ui.app import build_console, welcome
 from nvr_console.ui.camera_dialog import CameraDialog, join_password, split_password
 from nvr_console.ui.rooms_dialog import RoomsDialog
 from nvr_console.ui.settings_dialog import SettingsDialog
+from nvr_console.ui.welcome_dialog import WelcomeDialog
+from tests.ui.engine_double import EngineDouble
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
@@ -116,6 +120,23 @@ def test_settings_database_test_connection_reports_in_the_background(qtbot, sett
     assert d.db_result.text().startswith("Connected: sqlite")
 
 
-def test_demo_cameras_for_the_welcome(db: Database) -> None:
-    added = add_demo_cameras(db)
-    assert added and all(c.stream_url.startswith("lavfi:") for c in added)
+def test_welcome_demo_choice_adds_the_core_demo_cameras(qtbot, settings: Settings, db: Database) -> None:
+    engine = EngineDouble()
+    console = build_console(settings, db, engine)
+    console.window.close_question = lambda _active: "keep"
+    qtbot.addWidget(console.window)
+
+    def choose_demo() -> None:  # the modal dialog runs its own loop: click from a timer inside it
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, WelcomeDialog):
+            dialog.demo_button.click()
+        else:
+            QTimer.singleShot(50, choose_demo)
+
+    QTimer.singleShot(0, choose_demo)
+    welcome(console, db)
+    cams = catalog.list_cameras(db)
+    # The engine's own demo cameras (core.recording.demo), not a second list kept by the console.
+    assert sorted((c.room, c.name, c.stream_url) for c in cams) == sorted((DEMO_ROOM, n, u) for n, u in DEMO_CAMERAS)
+    assert console.window.model.rowCount() == len(DEMO_CAMERAS)
+    qtbot.waitUntil(lambda: ("reload", None) in engine.commands, timeout=3000)

@@ -1,0 +1,94 @@
+"""The desktop console as a real subprocess (offscreen): SIGTERM/SIGINT do what Quit does — recorders stop
+cleanly, files are finalized, and the process exits 0 — also while the first-run welcome dialog is open."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from nvr_console.core.config import Settings
+from tests.core.engine_support import decodes_cleanly
+
+EXIT_WAIT_S = 30  # a clean stop takes a second or two; generous for a loaded 2-core box
+
+
+def _console(settings: Settings, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    # HOME/XDG_* already point into this test's home (tests/conftest.py isolated_env).
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "NVR_DATABASE_URL": settings.database.url,
+        "NVR_RECORDING_DIR": str(settings.recording.dir),
+        "NVR_LOG_DIR": str(settings.log.dir),
+        "NVR_RECORDING_SEGMENT_LENGTH": "60",
+        "NVR_UPLOAD_DESTINATION": "none",
+    }
+    return subprocess.Popen([sys.executable, "-m", "nvr_console", *args], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+
+
+def _wait(cond: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return cond()
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: signal.Signals, log: Path) -> int:
+    proc.send_signal(sig)
+    try:
+        return proc.wait(EXIT_WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        pytest.fail(f"the console was still running {EXIT_WAIT_S} s after {sig.name}:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.slow
+def test_sigterm_stops_recorders_finalizes_files_and_exits_zero(
+    settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = settings_factory()
+    log = tmp_path / "console.log"
+    root = settings.recording.dir
+    proc = _console(settings, log, "--demo")
+    try:
+        assert _wait(lambda: any(p.stat().st_size > 0 for p in root.rglob("*.mkv")), 40), log.read_text()[-3000:]
+        code = _stop(proc, signal.SIGTERM, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert code == 0, text[-3000:]
+    assert "SIGTERM received" in text and "engine stopped" in text
+    finals = list(root.rglob("*.mp4"))
+    assert finals, text[-3000:]  # the raw segments were finalized before the exit
+    assert not list(root.rglob("*.mkv")), text[-3000:]
+    for mp4 in finals:
+        assert decodes_cleanly(mp4), mp4
+
+
+def test_sigterm_while_the_welcome_dialog_is_open_exits_zero(
+    settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    # The packaged console's first run: an empty database, so the welcome dialog is up when SIGTERM comes.
+    settings = settings_factory()
+    log = tmp_path / "console.log"
+    proc = _console(settings, log)
+    try:
+        assert _wait(lambda: "showing the welcome" in log.read_text(), 40), log.read_text()[-3000:]
+        code = _stop(proc, signal.SIGTERM, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, log.read_text()[-3000:]
+    assert "engine stopped" in log.read_text()
