@@ -253,10 +253,42 @@ class Engine(QObject):
 
     @Slot()
     def request_status(self) -> None:
-        """Re-emit every camera's current status (for a console that just connected). Engine thread."""
-        for rec in list(self._recorders.values()):
-            if not rec.spec.sound_only:
+        """Emit a CameraStatus for every camera in the database (for a console that just connected). Engine thread.
+
+        Cameras without a live recorder (stopped, scheduled, just added, or whose old recorder is still
+        finishing after an edit) get their idle state, so a late console never shows "waiting for engine".
+        """
+        try:
+            cams = catalog.list_cameras(self.db)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            # The database is down: at least the cameras this engine runs.
+            self._emit_log("warning", f"camera list unavailable ({mask_secrets(str(exc))}); "
+                           "status sent for running cameras only")
+            for rec in list(self._recorders.values()):
+                if not rec.spec.sound_only:
+                    self._on_status(rec.status())
+            return
+        in_window = self._rec.window.contains(now_in(self._zone))
+        for cam in cams:
+            key = f"camera:{cam.id}"
+            rec = self._recorders.get(key)
+            if rec is not None:
                 self._on_status(rec.status())
+                continue
+            want = cam.enabled and cam.desired_state == DesiredState.RECORDING.value
+            if key in self._retiring:
+                state = CameraState.STOPPING  # edited: the old recorder finishes its file, then the new one starts
+            elif want and in_window and self._running and not self._shutting_down:
+                state = CameraState.STARTING  # added since the last reconcile: starts at the next one (<= 2 s)
+            elif want and not in_window:
+                state = CameraState.SCHEDULED
+            else:
+                state = CameraState.STOPPED
+            previous = self._latest.get(cam.id)
+            since = previous.since if previous is not None and previous.state is state else time.time()
+            status = CameraStatus(cam.id, cam.room, cam.name, state, since, enabled=cam.enabled)
+            self._latest[cam.id] = status
+            self.camera_status.emit(status)
 
     # --- desired state ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, Signal
 from nvr_console.core import catalog, live_status
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.models import DesiredState
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine import Engine
 from nvr_console.core.engine_host import EngineHost
@@ -132,3 +133,48 @@ def test_shutdown_before_start_emits_stopped(settings: Settings, db: Database, q
     engine.stopped.connect(lambda: fired.append(True))
     engine.shutdown()
     assert fired == [True]
+
+
+def test_request_status_reports_every_camera_in_the_database(
+    settings_factory: Callable[..., Settings], qapp: object
+) -> None:
+    """A late console asks once: stopped, scheduled, disabled and just-added cameras all answer (no recorder
+    needs to exist for them), before the engine starts and while it runs."""
+    settings = settings_factory(**{"recording.window": _window_excluding_now(), "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "R")
+    wanted = catalog.add_camera(db, "R", "wanted", "rtsp://127.0.0.1:9/never-contacted")  # -> scheduled
+    stopped = catalog.add_camera(db, "R", "stopped", "rtsp://127.0.0.1:9/never-contacted")
+    catalog.set_desired_state(db, stopped.id, DesiredState.STOPPED)
+    disabled = catalog.add_camera(db, "R", "disabled", "rtsp://127.0.0.1:9/never-contacted", enabled=False)
+    expected = {wanted.id: CameraState.SCHEDULED, stopped.id: CameraState.STOPPED, disabled.id: CameraState.STOPPED}
+
+    # Not started yet (the engine thread not even running): the answer comes from the database alone.
+    idle = Engine(settings, db)
+    before = Collected()
+    before.attach(idle)
+    idle.request_status()
+    assert {s.camera_id: s.state for s in before.statuses} == expected
+    assert next(s for s in before.statuses if s.camera_id == disabled.id).enabled is False
+    idle.deleteLater()
+
+    host = EngineHost(settings, db)
+    got = Collected()
+    got.attach(host.engine)
+    host.start()
+    try:
+        assert wait_until(lambda: all(got.latest(c) is not None for c in expected), 10)
+        # A camera added a moment ago (maybe not reconciled yet) answers too.
+        late = catalog.add_camera(db, "R", "late", "rtsp://127.0.0.1:9/never-contacted")
+        expected[late.id] = CameraState.SCHEDULED
+        n = len(got.statuses)
+        QMetaObject.invokeMethod(host.engine, "request_status", Qt.ConnectionType.QueuedConnection)
+        assert wait_until(lambda: {s.camera_id for s in got.statuses[n:]} >= set(expected), 10)
+        answered = {s.camera_id: s.state for s in got.statuses[n:]}
+        assert answered[wanted.id] is CameraState.SCHEDULED
+        assert answered[stopped.id] is CameraState.STOPPED and answered[disabled.id] is CameraState.STOPPED
+        assert answered[late.id] is CameraState.SCHEDULED
+    finally:
+        assert host.stop(20)
+    db.dispose()
