@@ -12,7 +12,10 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.status import CameraState, LogLine, QueueStatus, UploadProgress, UploadState
 from nvr_console.ui.app import Console, build_console
-from nvr_console.ui.camera_table_model import Column
+from nvr_console.ui.camera_table_model import Column, Role
+from tests.support.drive_server import FOLDER_MIME, DriveServer
+from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
+from tests.support.rtsp_peer import RtspServer
 from tests.ui.engine_double import EngineDouble
 
 FOLDER = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp"
@@ -162,3 +165,73 @@ def test_whole_window_against_the_real_engine_shows_recording(qtbot, settings_fa
         c.window.close_question = lambda _active: "keep"
         assert host.stop(30)
         db.dispose()
+
+
+@pytest.mark.slow
+def test_whole_window_records_the_rtsp_camera_and_shows_its_drive_upload(
+    qtbot,
+    rtsp_server: RtspServer,  # noqa: F811
+    settings_factory,
+) -> None:
+    """The issue's end-to-end check: real engine, FFmpeg, loopback RTSP camera and the Drive-protocol server."""
+    from nvr_console.core.db.migrate import prepare_database
+    from nvr_console.core.engine_host import EngineHost
+
+    with DriveServer() as drive:
+        settings = settings_factory(**{
+            "recording.segment_length": "6", "upload.destination": "drive", "drive.api_root": drive.root_url,
+            "drive.credentials": "anonymous", "retention.delete_after": "never",
+        })
+        db = Database(settings.database.url)
+        prepare_database(db)
+        catalog.add_room(db, "Lab")
+        cam = catalog.add_camera(db, "Lab", "door", rtsp_server.url("/cam"))
+        host = EngineHost(settings, db)
+        c = build_console(settings, db, host.engine)
+        c.window.close_question = lambda _active: "keep"
+        qtbot.addWidget(c.window)
+        c.window.show()
+        host.start()
+        try:
+            qtbot.waitUntil(lambda: cell(c, cam.id, Column.STATE).data() == "recording", timeout=30_000)
+
+            # The first 6 s file is cut on the clock, finalized, uploaded and verified; take one consistent
+            # snapshot of the row (a later file may start uploading right after).
+            seen: dict[str, object] = {}
+
+            def verified() -> bool:
+                row = c.window.model.camera_row(cam.id)
+                if row is None or row.upload is None or row.upload.state is not UploadState.UPLOADED:
+                    return False
+                seen.update(upload=row.upload, link=cell(c, cam.id, Column.DRIVE).data(Role.URL),
+                            label=cell(c, cam.id, Column.DRIVE).data(), text=cell(c, cam.id, Column.UPLOAD).data())
+                return True
+
+            qtbot.waitUntil(verified, timeout=60_000)
+            up = seen["upload"]
+            assert isinstance(up, UploadProgress)
+            assert seen["text"] == "verified" and seen["label"] == "Open folder"
+            on_drive = next(f for f in drive.files()
+                            if f["mimeType"] != FOLDER_MIME and f["webViewLink"] == up.web_link)
+            folder_id = on_drive["parents"][0]
+            assert drive.file(folder_id)["mimeType"] == FOLDER_MIME
+            assert seen["link"] == up.folder_link == f"https://drive.google.com/drive/folders/{folder_id}"
+            assert on_drive["name"].endswith("_Lab_door.mp4")
+
+            # The uploads view lists the same file as uploaded, with its local path and Drive link.
+            uploads = c.window.uploads.model
+
+            def listed() -> bool:
+                return any(uploads.row(i).recording_id == up.recording_id and uploads.row(i).state == "uploaded"
+                           for i in range(uploads.rowCount()))
+
+            qtbot.waitUntil(listed, timeout=10_000)
+            i = next(i for i in range(uploads.rowCount()) if uploads.row(i).recording_id == up.recording_id)
+            row = uploads.row(i)
+            assert row.path.endswith(".mp4") and row.web_link == up.web_link and row.camera == "door"
+            assert int(on_drive["size"]) == row.size
+            assert uploads.index(i, 0).data() and uploads.index(i, 1).data() and uploads.index(i, 2).data()
+            assert uploads.index(i, 4).data() == "uploaded"
+        finally:
+            assert host.stop(30)
+            db.dispose()

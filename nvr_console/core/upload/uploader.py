@@ -26,6 +26,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.db.types import utcnow
 from nvr_console.core.status import QueueStatus, UploadProgress, UploadState
+from nvr_console.core.stream_url import drive_folder_link
 from nvr_console.core.upload import queue
 from nvr_console.core.upload.auth import DriveAuthError, load_credentials
 from nvr_console.core.upload.destinations import DriveDestination, LocalDestination, Outcome, backoff
@@ -375,9 +376,13 @@ class Uploader(QObject):
         self.wake()  # idle workers recompute their sleep from the new next_attempt_at
 
     def _uploaded(self, job: Job, active: _Active, out: Outcome) -> None:
+        folder_link = out.folder_link
+        if not folder_link and out.destination == "drive" and out.folder_id:
+            # A folder cached or listed without its webViewLink: the console's link column still needs one.
+            folder_link = drive_folder_link(out.folder_id)
         ok = queue.mark_uploaded(
             self._db, job.id, destination=out.destination, file_id=out.file_id, folder_id=out.folder_id,
-            web_link=out.web_link, folder_link=out.folder_link, md5=out.md5, size=out.size,
+            web_link=out.web_link, folder_link=folder_link, md5=out.md5, size=out.size,
         )
         if not ok:
             log.warning("recording %d uploaded but its claim was lost; the next owner will find it complete", job.id)
@@ -386,7 +391,7 @@ class Uploader(QObject):
             self._probe_s = self._probe_first  # a success: the next fatal pause starts short again
         active.sent = active.total = out.size
         self._emit_progress(active, UploadState.UPLOADED, web_link=out.web_link or "",
-                            folder_link=out.folder_link or "")
+                            folder_link=folder_link or "")
         log.info("recording %d uploaded and verified (%s, %d bytes)", job.id, out.destination, out.size)
         if self._settings.retention.delete_after == 0:
             retention.delete_local_copy(self._db, job.id)
