@@ -144,7 +144,9 @@ class UploadsModel(QAbstractTableModel):
             return r.web_link or r.folder_link
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return f"{r.room} / {r.camera}" if r.room else Path(r.path).name
+                # Local names are only a time (<HH-MM-SS>.mp4): the camera in front says whose file it is.
+                who = f"{r.room} / {r.camera}" if r.room else ""
+                return " · ".join(part for part in (who, Path(r.path).name if r.path else "") if part)
             if col == 1:
                 return datetime.fromtimestamp(r.slot_start).strftime("%Y-%m-%d %H:%M") if r.slot_start else ""
             if col == 2:
@@ -196,7 +198,10 @@ class UploadsView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 250), (1, 130), (2, 90), (3, 230)):  # File, Started, Size, Upload
+            header.resizeSection(col, width)
         self.table.setItemDelegateForColumn(3, UploadProgressDelegate(self.table))
         self.queue_label = QLabel("Queue: empty")
         self.retry_button = QPushButton("&Retry")

@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
@@ -19,19 +20,31 @@ from nvr_console.core import catalog
 from nvr_console.core.config import load_settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
-from nvr_console.core.status import CameraState, LogLine, QueueStatus, UploadProgress, UploadState
+from nvr_console.core.status import CameraState, LogLine, QueueStatus, RecordingEvent, UploadProgress, UploadState
 from nvr_console.ui.app import build_console
 from tests.ui.engine_double import EngineDouble
 
 CAMERAS = (  # room, camera, state, extra
-    ("A-101", "front", CameraState.RECORDING, {"file_size": 412_000_000, "bitrate_kbps": 4100}),
-    ("A-101", "back", CameraState.RECORDING, {"file_size": 198_000_000, "bitrate_kbps": 2050}),
+    ("A-101", "front", CameraState.RECORDING, {"bitrate_kbps": 4100}),
+    ("A-101", "back", CameraState.RECORDING, {"bitrate_kbps": 2050}),
     ("A-102", "board", CameraState.RECONNECTING, {"next_retry_in": 12}),
     ("B-201", "lectern", CameraState.FAILED, {"last_error": "The camera refused the login: wrong user or password."}),
     ("B-202", "hall", CameraState.STOPPED, {}),
     ("C-301", "lab", CameraState.SCHEDULED, {}),
 )
+SEGMENT_S = 1800
+ROOT = Path("/srv/nvr/recordings")
 SOURCES = ("testsrc2", "testsrc", "smptebars", "rgbtestsrc", "pal75bars", "yuvtestsrc")
+
+
+def local_path(camera_id: int, slot: float) -> Path:
+    """Where the engine keeps a camera's file: <root>/<room>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4."""
+    room, cam = _NAMES[camera_id]
+    t = datetime.fromtimestamp(slot)
+    return ROOT / room / cam / f"{t:%Y-%m-%d}" / f"{t:%H-%M-%S}.mp4"
+
+
+_NAMES: dict[int, tuple[str, str]] = {}
 
 
 def main(out: Path) -> None:
@@ -48,28 +61,56 @@ def main(out: Path) -> None:
         if room not in [r.name for r in catalog.list_rooms(db)]:
             catalog.add_room(db, room)
         ids.append(catalog.add_camera(db, room, cam, f"rtsp://10.0.0.{len(ids) + 10}/stream1").id)
-    engine = EngineDouble({i: (r, c) for i, (r, c, *_) in zip(ids, CAMERAS, strict=True)})
+    _NAMES.update({i: (r, c) for i, (r, c, *_) in zip(ids, CAMERAS, strict=True)})
+    engine = EngineDouble(dict(_NAMES))
     console = build_console(settings, db, engine)
     w = console.window
     w.close_question = lambda _n: "keep"  # type: ignore[method-assign]
-    w.resize(1280, 640)
+    w.resize(1280, 720)
     w.show()
     now = time.time()
-    for i, (cid, (_r, _c, state, extra)) in enumerate(zip(ids, CAMERAS, strict=True)):
+    # Files are cut on the clock every 30 min: the current ones began at the last boundary.
+    boundary = now - now % SEGMENT_S
+    rates = {cid: extra.get("bitrate_kbps", 0) for cid, (_r, _c, _s, extra) in zip(ids, CAMERAS, strict=True)}
+    for cid, (_r, _c, state, extra) in zip(ids, CAMERAS, strict=True):
         kw = dict(extra)
         if state is CameraState.RECORDING:
-            kw.update(current_file=f"/rec/{cid}.mkv", file_started=now - 754 - 300 * i)
+            kw.update(current_file=str(local_path(cid, boundary)).replace(".mp4", ".mkv"), file_started=boundary,
+                      file_size=int(rates[cid] * 125 * (now - boundary)))
         engine.status(cid, state, **kw)
     folder = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp"
-    engine.upload_progress.emit(UploadProgress(41, ids[0], UploadState.UPLOADING, 610_000_000, 940_000_000,
-                                               rate_bps=11_800_000, eta_s=28, folder_link=folder))
-    engine.upload_progress.emit(UploadProgress(40, ids[1], UploadState.UPLOADED, 1, 1, folder_link=folder))
-    engine.upload_progress.emit(UploadProgress(39, ids[2], UploadState.QUEUED, 0, 880_000_000))
-    engine.upload_progress.emit(UploadProgress(38, ids[3], UploadState.RETRYING, 0, 1, error="HTTP 503, retry in 8 s"))
-    engine.queue_status.emit(QueueStatus(3, 2_700_000_000, 11_800_000))
-    engine.log_line.emit(LogLine(now - 30, "error", ids[3], "The camera refused the login: wrong user or password."))
-    engine.log_line.emit(LogLine(now - 20, "warning", ids[2], "No route to host; reconnecting in 12 s"))
-    engine.log_line.emit(LogLine(now - 5, "info", ids[0], "finished 2026-03-02_10-00_A-101_front.mp4 (1.7 GB)"))
+    # Finished files (oldest first, as the engine reports them), then where each upload stands.
+    front, back, board, lectern = ids[:4]
+    history = (  # recording id, camera, slot start, size
+        (36, back, boundary - 2 * SEGMENT_S, 461_300_000),
+        (37, front, boundary - 2 * SEGMENT_S, 922_600_000),
+        (38, lectern, boundary - 2 * SEGMENT_S, 701_900_000),
+        (39, board, boundary - SEGMENT_S, 880_400_000),
+        (40, back, boundary - SEGMENT_S, 460_800_000),
+        (41, front, boundary - SEGMENT_S, 938_100_000),
+    )
+    names = dict(zip(ids, CAMERAS, strict=True))
+    for rid, cid, slot, size in history:
+        room, cam, *_ = names[cid]
+        engine.recording_finished.emit(RecordingEvent(rid, cid, room, cam, str(local_path(cid, slot)), "ready", slot,
+                                                      SEGMENT_S, size))
+    sizes = {rid: size for rid, _c, _s, size in history}
+    for rid, cid in ((36, back), (37, front), (40, back)):
+        engine.upload_progress.emit(UploadProgress(rid, cid, UploadState.UPLOADED, sizes[rid], sizes[rid],
+                                                   web_link=f"https://drive.google.com/file/d/1Fi{rid}/view",
+                                                   folder_link=folder))
+    engine.upload_progress.emit(UploadProgress(38, lectern, UploadState.RETRYING, 0, sizes[38],
+                                               error="HTTP 503 from Drive, retry in 8 s"))
+    engine.upload_progress.emit(UploadProgress(39, board, UploadState.QUEUED, 0, sizes[39]))
+    sent = int(sizes[41] * 0.65)
+    engine.upload_progress.emit(UploadProgress(41, front, UploadState.UPLOADING, sent, sizes[41],
+                                               rate_bps=11_800_000, eta_s=(sizes[41] - sent) / 11_800_000))
+    left = sizes[38] + sizes[39] + sizes[41] - sent
+    engine.queue_status.emit(QueueStatus(3, left, 11_800_000))
+    engine.log_line.emit(LogLine(now - 30, "error", lectern, "The camera refused the login: wrong user or password."))
+    engine.log_line.emit(LogLine(now - 20, "warning", board, "No route to host; reconnecting in 12 s"))
+    done = local_path(back, boundary - SEGMENT_S)
+    engine.log_line.emit(LogLine(now - 5, "info", back, f"uploaded and verified {done}"))
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg:
         from nvr_console.core.snapshot import check_stream
@@ -79,6 +120,7 @@ def main(out: Path) -> None:
                 png = check_stream(ffmpeg, f"lavfi:{src}=size=320x180:rate=5", width=112).png
                 w.model.set_thumbnail(cid, QImage.fromData(png, "PNG"))
     w.tabs.setCurrentWidget(w.uploads)
+    w.splitter.setSizes([330, 250])  # room for six upload rows under the six cameras
 
     def shoot() -> None:
         w.model.flush()
