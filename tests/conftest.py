@@ -35,6 +35,18 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_engine_left_running() -> Iterator[None]:
+    """A test that leaves an engine thread running fails here, and the engine is stopped, so the leak
+    cannot abort a later test when Qt destroys a running thread."""
+    yield
+    from nvr_console.core.engine_host import _LIVE, stop_all_hosts
+
+    if _LIVE:
+        n = stop_all_hosts(10)
+        pytest.fail(f"{n} engine(s) left running by this test; call EngineHost.stop() in a finally block")
+
+
 @pytest.fixture
 def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
     """`settings_factory(**{"upload.destination": "local"})` -> Settings on a temp SQLite DB and folders."""

@@ -11,6 +11,10 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine import Engine
 
+# Hosts whose thread was started and not yet joined. Qt aborts the whole process if a running QThread
+# is destroyed, so a host dropped without stop() (a crash path, a failed test) must not be collected.
+_LIVE: set[EngineHost] = set()
+
 
 class EngineHost:
     """Owns the engine thread. Create, start and stop it from the main (GUI) thread."""
@@ -30,6 +34,7 @@ class EngineHost:
         """Start the thread; the engine's start() then runs on it. Main thread."""
         if not self._started:
             self._started = True
+            _LIVE.add(self)
             self.thread.start()
 
     def request_stop(self) -> None:
@@ -64,9 +69,19 @@ class EngineHost:
                 ok = False
         if QCoreApplication.instance() is not None:
             QCoreApplication.processEvents()
+        if not self.thread.isRunning():
+            _LIVE.discard(self)
         return ok and self._stopped.is_set()
 
     @property
     def stopped(self) -> bool:
         return self._stopped.is_set()
+
+
+def stop_all_hosts(timeout_s: float = 30) -> int:
+    """Stop every host still running (the last line of defence at exit). Main thread. Returns how many."""
+    hosts = list(_LIVE)
+    for host in hosts:
+        host.stop(timeout_s)
+    return len(hosts)
 
