@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import socket
 
+from nvr_console.core.process_group import pid_alive
+
 
 def node_name(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
@@ -28,14 +30,8 @@ def dead_local_node(name: str | None) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
-    # POSIX: signal 0 checks existence without touching the process. On Windows os.kill(pid, 0)
-    # would terminate it, so there we conservatively report "alive" and rely on the lease expiry.
+    # On Windows os.kill(pid, 0) would terminate the process, so there we conservatively report
+    # "alive" and rely on the lease expiry.
     if os.name != "posix":
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)

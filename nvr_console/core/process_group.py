@@ -61,7 +61,8 @@ def _command_line(pid: int) -> str | None:
     return out.stdout.strip() or None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (POSIX)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -93,9 +94,9 @@ def reap_leftovers(run_dir: Path, grace_s: float = 5.0) -> list[int]:
             try:
                 os.kill(pid, signal.SIGINT)  # once: FFmpeg finishes the file it is writing
                 deadline = time.monotonic() + grace_s
-                while _alive(pid) and time.monotonic() < deadline:
+                while pid_alive(pid) and time.monotonic() < deadline:
                     time.sleep(0.05)
-                if _alive(pid):
+                if pid_alive(pid):
                     os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
