@@ -77,8 +77,9 @@ def test_sigterm_stops_recorders_finalizes_files_and_exits_zero(
         assert decodes_cleanly(mp4), mp4
 
 
-def test_sigterm_while_the_welcome_dialog_is_open_exits_zero(
-    settings_factory: Callable[..., Settings], tmp_path: Path
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_while_the_welcome_dialog_is_open_exits_zero(
+    sig: signal.Signals, settings_factory: Callable[..., Settings], tmp_path: Path
 ) -> None:
     # The packaged console's first run: an empty database, so the welcome dialog is up when SIGTERM comes.
     settings = settings_factory()
@@ -86,9 +87,9 @@ def test_sigterm_while_the_welcome_dialog_is_open_exits_zero(
     proc = _console(settings, log)
     try:
         assert _wait(lambda: "showing the welcome" in log.read_text(), 40), log.read_text()[-3000:]
-        code = _stop(proc, signal.SIGTERM, log)
+        code = _stop(proc, sig, log)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert code == 0, log.read_text()[-3000:]
-    assert "engine stopped" in log.read_text()
+    assert f"{sig.name} received" in log.read_text() and "engine stopped" in log.read_text()
