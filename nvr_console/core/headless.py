@@ -13,6 +13,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.core.shutdown_signals import ShutdownSignals
+from nvr_console.core.systemd_notify import SystemdNotifier
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 40.0
@@ -55,10 +56,20 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
             app.quit()
 
     signals.requested.connect(stop)
+    notifier = SystemdNotifier()
+    # READY once the engine runs (Type=notify); the watchdog ping comes from this event loop, so a
+    # wedged main loop gets the service restarted (WatchdogSec=).
+    engine.started.connect(lambda: notifier.ready("recording"))
+    signals.requested.connect(lambda _name: notifier.stopping())
+    watchdog = QTimer()
+    if notifier.watchdog_interval_s:
+        watchdog.timeout.connect(notifier.watchdog)
+        watchdog.start(int(notifier.watchdog_interval_s * 1000))
     host.start()
     log.info("ready")
     QTimer.singleShot(0, lambda: None)  # make sure the loop spins once before any signal arrives
     app.exec()
+    watchdog.stop()
     ok = host.stop(STOP_TIMEOUT_S)
     signals.restore()
     db.dispose()
