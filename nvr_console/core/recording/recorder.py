@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 FAILED_RETRY_S = 30.0
 STABLE_AFTER_S = 10.0  # recording this long resets the backoff
+# A -progress block every 5 s, not FFmpeg's 0.5 s: each one wakes the engine's Python up, and live stats
+# (fps; size comes from the file) need no more. The first block still comes at once (see ffmpeg_command).
+STATS_PERIOD_S = 5.0
 # Errors no retry fixes by itself: the camera shows FAILED (and is still retried slowly).
 PERMANENT = frozenset({
     FfmpegErrorKind.AUTH, FfmpegErrorKind.NOT_FOUND, FfmpegErrorKind.UNSUPPORTED_CODEC,
@@ -106,7 +109,7 @@ def build_camera_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
     return build_record_command(
         cfg.ffmpeg, spec.url, strftime_safe(spec.output_dir), segment_seconds=cfg.segment_seconds,
         rtsp_transport=spec.transport if spec.transport in ("tcp", "udp") else "tcp",  # type: ignore[arg-type]
-        socket_timeout_s=cfg.socket_timeout_s, audio="copy",
+        socket_timeout_s=cfg.socket_timeout_s, audio="copy", stats_period_s=STATS_PERIOD_S,
     )
 
 
