@@ -38,6 +38,9 @@ STABLE_AFTER_S = 10.0  # recording this long resets the backoff
 # A -progress block every 5 s, not FFmpeg's 0.5 s: each one wakes the engine's Python up, and live stats
 # (fps; size comes from the file) need no more. The first block still comes at once (see ffmpeg_command).
 STATS_PERIOD_S = 5.0
+# The folder listing + stat of the current file (size, bitrate, new files) every 5 s rather than every poll,
+# and at once after a segment closes; but at least 4 times per stall timeout, as file growth feeds the watchdog.
+FILE_CHECK_S = 5.0
 # Errors no retry fixes by itself: the camera shows FAILED (and is still retried slowly).
 PERMANENT = frozenset({
     FfmpegErrorKind.AUTH, FfmpegErrorKind.NOT_FOUND, FfmpegErrorKind.UNSUPPORTED_CODEC,
@@ -135,6 +138,10 @@ class Recorder(QObject):
         self._parser = ProgressParser()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self._stderr_buf = b""
+        self._last_status: CameraStatus | None = None
+        self._blocks = 0  # progress blocks seen in this run
+        self._held: list[SegmentFinished] = []
+        self._next_file_check = 0.0
         self._run_started = 0.0
         self._run_first_name = ""
         self._last_exit = 0.0
@@ -222,7 +229,7 @@ class Recorder(QObject):
                 self._restart_at = None
                 self._launch()
             elif self._restart_at is not None:
-                self.status_changed.emit(self.status())  # the countdown moves
+                self._emit_status()  # the countdown moves
             return
         if self._stop_at is not None:
             if not self._terminated and now - self._stop_at > self.cfg.quit_timeout_s:
@@ -233,7 +240,11 @@ class Recorder(QObject):
                 self._log("warning", "FFmpeg ignored terminate; killing it")
                 self._proc.kill()
             return
-        self._scan_files(now)
+        # stderr is drained here, not on every readyRead: QProcess keeps reading the pipe into its own
+        # buffer (FFmpeg never blocks), and one Python call per poll replaces one per FFmpeg log line.
+        self._drain_stderr()
+        if now >= self._next_file_check:
+            self._scan_files(now)
         key = (self._current_size, len(self._reported_finished), (self._parser.last.out_time_us or 0)
                if self._parser.last else 0)
         if key != self._growth_key:
@@ -251,7 +262,7 @@ class Recorder(QObject):
         if (self.state is CameraState.RECORDING and self._recording_since is not None
                 and now - self._recording_since > STABLE_AFTER_S):
             self._backoff_i = 0
-        self.status_changed.emit(self.status())
+        self._emit_status()
 
     def dispose(self) -> None:
         """Kill a still-running process at once (last resort at engine exit) and release the log. Engine thread."""
@@ -281,12 +292,12 @@ class Recorder(QObject):
             env.insert("TZ", cfg.timezone)  # FFmpeg's strftime names and clock-time cuts use it
         proc.setProcessEnvironment(env)
         process_group.use_own_session(proc)
-        proc.readyReadStandardOutput.connect(self._on_stdout)
-        proc.readyReadStandardError.connect(self._on_stderr)
+        proc.readyReadStandardOutput.connect(self._on_stdout)  # live: segment ends and timeline_origin's clock
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc = proc
         self._parser = ProgressParser()
+        self._blocks, self._held = 0, []
         self._stderr_tail.clear()
         self._stderr_buf = b""
         self._stop_at, self._terminated, self._stall_restart = None, False, False
@@ -295,6 +306,7 @@ class Recorder(QObject):
         self._run_first_name = name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0))
         self._growth_key = (0, 0, 0)
         self._current, self._current_size, self._rate_sample = None, 0, None
+        self._next_file_check = 0.0
         self._recording_since = None
         self._set_state(CameraState.STARTING)
         self._log("info", f"starting: {command_for_log(argv)}")
@@ -333,6 +345,9 @@ class Recorder(QObject):
     def _handle_stdout(self, data: bytes) -> None:
         for event in self._parser.feed(data):
             if isinstance(event, ProgressSnapshot):
+                self._blocks += 1
+                if self._blocks >= 2:
+                    self._release_held()
                 if event.fps is not None:
                     self._fps = event.fps
                 if event.out_time_us and event.out_time_us > 0 and self.state is CameraState.STARTING:
@@ -341,29 +356,48 @@ class Recorder(QObject):
                     self._scan_files(self._recording_since)  # so the first RECORDING status names its file
                     self._set_state(CameraState.RECORDING)
             elif isinstance(event, SegmentFinished):
-                self._report_finished(event)
+                if self._blocks < 2:
+                    # The first block comes before FFmpeg flushes what it buffered while probing (out_time
+                    # 1 ms, then ~1 s of media at once): timeline_origin is ~1 s late until the second block,
+                    # which at -stats_period 5 can follow the first cut. Wait for it (or for the exit).
+                    self._held.append(event)
+                else:
+                    self._report_finished(event)
+                self._next_file_check = 0.0  # the next file is open: name it at the next poll
 
-    def _on_stderr(self) -> None:
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for seg in held:
+            self._report_finished(seg)
+
+    def _drain_stderr(self) -> None:
         if self._proc is None:
             return
-        self._stderr_buf += bytes(self._proc.readAllStandardError().data())
+        data = self._proc.readAllStandardError().data()
+        if not data:
+            return
+        self._stderr_buf += bytes(data)
         *lines, self._stderr_buf = self._stderr_buf.split(b"\n")
+        kept: list[str] = []
         for raw in lines:
-            line = mask_secrets(raw.decode("utf-8", "replace").rstrip())
+            line = raw.decode("utf-8", "replace").rstrip()
             if not line:
                 continue
+            if "://" in line or "=" in line:  # all mask_secrets can change; most lines have neither
+                line = mask_secrets(line)
             self._stderr_tail.append(line)
-            if self._file_log is not None:
-                self._file_log.info(line)
+            kept.append(line)
             if last_error_line(line):
                 self._emit_log("warning", f"FFmpeg: {line}")
+        self._write_file_log(kept)
 
     def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
         proc = self._proc
         if proc is None:
             return
         self._handle_stdout(bytes(proc.readAllStandardOutput().data()) + b"\n")
-        self._on_stderr()
+        self._release_held()
+        self._drain_stderr()
         self._proc = None
         proc.deleteLater()
         now = time.time()
@@ -441,6 +475,7 @@ class Recorder(QObject):
             self.segment_started.emit((self.spec, raw))
 
     def _scan_files(self, now: float) -> None:
+        self._next_file_check = now + min(FILE_CHECK_S, self.cfg.stall_timeout_s / 4)
         files = [p for p in raw_segments(self.spec.output_dir) if p.name >= self._run_first_name]
         for p in files:
             if p.name not in self._reported_finished:
@@ -466,20 +501,33 @@ class Recorder(QObject):
 
     # --- status and logs --------------------------------------------------------------------------
 
+    def _emit_status(self) -> None:
+        """Emit the status when it differs from the last one sent (the UI runs its own clocks)."""
+        status = self.status()
+        if status != self._last_status:
+            self._last_status = status
+            self.status_changed.emit(status)
+
     def _set_state(self, state: CameraState) -> None:
         if state is not self.state:
             self.state = state
             self.since = time.time()
             self._log("info", f"state {state.value}" + (f": {self.last_error}" if self.last_error and state in (
                 CameraState.FAILED, CameraState.RECONNECTING, CameraState.STALLED) else ""))
-        self.status_changed.emit(self.status())
+        self._last_status = self.status()
+        self.status_changed.emit(self._last_status)
 
     def _log(self, level: str, text: str) -> None:
         text = mask_secrets(text)
         log.log(getattr(logging, level.upper()), "%s/%s: %s", self.spec.room, self.spec.name, text)
-        if self._file_log is not None:
-            self._file_log.info("[nvr] %s", text)
+        self._write_file_log([f"[nvr] {text}"])
         self._emit_log(level, text)
+
+    def _write_file_log(self, lines: list[str]) -> None:
+        """One log record per batch, each line stamped: logging per line was most of the stderr cost."""
+        if self._file_log is not None and lines:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            self._file_log.info("\n".join(f"{stamp} {line}" for line in lines))
 
     def _emit_log(self, level: str, text: str) -> None:
         self.log_line.emit(LogLine(time.time(), level, self.spec.camera_id,
@@ -499,7 +547,7 @@ class Recorder(QObject):
             handler = logging.handlers.RotatingFileHandler(
                 folder / f"{prefix}{self.spec.room}-{self.spec.name}.log", maxBytes=1024 * 1024, backupCount=2,
                 encoding="utf-8", delay=True)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+            handler.setFormatter(logging.Formatter("%(message)s"))  # lines come stamped
             logger.addHandler(handler)
             return logger
         except OSError:
