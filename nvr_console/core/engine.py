@@ -344,11 +344,11 @@ class Engine(QObject):
         """
         try:
             with self.db.engine.connect() as conn:
-                cams = conn.execute(select(Camera.id, Camera.updated_at).order_by(Camera.id)).all()
-                rooms = conn.execute(select(Room.id, Room.updated_at).order_by(Room.id)).all()
+                rows = conn.execute(select(Camera.id, Camera.updated_at).union_all(
+                    select(-Room.id, Room.updated_at))).all()
         except SQLAlchemyError:
             return True  # let _reconcile meet the error and report it
-        key = (tuple(cams), tuple(rooms), self._rec.window.contains(now_in(self._zone)))
+        key = (frozenset(rows), self._rec.window.contains(now_in(self._zone)))
         changed = key != self._catalog_key
         self._catalog_key = key
         return changed
