@@ -2,12 +2,15 @@
 
     /tmp/venv/bin/python bench/rotation.py [--cameras 16] [--rotations 3] [--segment 5]
 
-Three phases on the same live RTSP streams (tests/support's GStreamer server, one shared H.264 encoder),
-run one after another so each one's CPU time is its own:
+On the same live RTSP streams (tests/support's GStreamer server, one shared H.264 encoder):
   1. product: the Engine (its thread, QProcess recorders, finalizer) records N cameras for K rotations.
-  2. baseline: what the original service did: at every boundary stop FFmpeg and start a new one
-     (`-c:v copy -an -f mp4`), per camera.
-  3. bare: the same FFmpeg recorder command as the product, without the engine (CPU reference).
+     At the same time, in the same wall-clock window (so background load hits both alike), "bare":
+     N FFmpeg alone, the CPU reference: the same input options, the same `-c copy`, the same segment
+     muxer into the same crash-safe Matroska, but nothing the product adds (no -progress, no segment
+     list, stderr at "error" into /dev/null, no engine). Each side's CPU is read from /proc for its own
+     FFmpeg processes, plus this process's own CPU (the engine) for the product.
+  2. original: what the original service did: at every boundary stop FFmpeg and start a new one
+     (`-c:v copy -an -f mp4`), per camera (coverage only; skip it with --no-original).
 Printed: coverage (1 - missing seconds between consecutive files / wall seconds from the first to the
 last frame, so the first connect is excluded), the largest gap at a boundary in frames, CPU per camera
 (% of one core), the engine's resident memory per camera. All ratios come from this one run; nothing is
@@ -103,6 +106,21 @@ def wait_for_boundaries(k: int, segment: float) -> float:
     return time.time()
 
 
+def bare_command(url: str, folder: Path, segment: float) -> list[str]:
+    """The product's recorder argv minus what only the product needs: the CPU reference."""
+    argv = build_record_command("ffmpeg", url, folder, segment_seconds=round(segment), loglevel="error")
+    out: list[str] = []
+    skip = {"-progress", "-segment_list", "-segment_list_type", "-stats_period"}
+    i = 0
+    while i < len(argv):
+        if argv[i] in skip:
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, float]:
     settings = load_settings(overrides={
         "database.url": f"sqlite:///{work / 'bench.sqlite3'}", "recording.dir": str(work / "product"),
@@ -117,6 +135,12 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     host = EngineHost(settings, db)
     finished: list[object] = []
     host.engine.recording_finished.connect(finished.append)
+    bare_procs = []
+    for i in range(n):
+        d = work / "bare" / f"cam{i:02d}"
+        d.mkdir(parents=True)
+        bare_procs.append(subprocess.Popen(bare_command(url, d, segment), stdin=subprocess.PIPE,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     c0, ch0, t0 = cpu_self(), cpu_children(), time.time()
     host.start()
     wait_for_boundaries(k + 1, segment)  # the first partial file plus K full ones
@@ -124,14 +148,21 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     # FFmpeg/ffprobe runs (children that already exited) per finished file.
     c1, ch1, t1 = cpu_self(), cpu_children(), time.time()
     recorders = ffmpeg_cpu(work / "product")
+    bare_cpu = ffmpeg_cpu(work / "bare")
     files_done = len(finished)
     rss1 = rss_kib()
+    for bp in bare_procs:
+        assert bp.stdin is not None
+        bp.stdin.write(b"q")
+        bp.stdin.flush()
     assert host.stop(120)
     spans: dict[str, list[tuple[float, float]]] = {}
     for r in catalog.list_recordings(db):
         if r.status == "ready" and r.start_time and r.end_time:
             spans.setdefault(r.camera, []).append((r.start_time.timestamp(), r.end_time.timestamp()))
     db.dispose()
+    for bp in bare_procs:
+        bp.wait(30)
     results = [coverage_and_gap(s) for s in spans.values()]
     if not results:
         raise SystemExit("the product recorded nothing: is the RTSP server up? (see the log lines above)")
@@ -139,6 +170,8 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
         "coverage": min(c for c, _ in results), "max_gap_frames": max(g for _, g in results),
         "cpu_pct_per_cam": 100 * ((c1 - c0) + recorders) / (t1 - t0) / n,
         "engine_cpu_pct_per_cam": 100 * (c1 - c0) / (t1 - t0) / n,
+        "recorder_cpu_pct_per_cam": 100 * recorders / (t1 - t0) / n,
+        "bare_cpu_pct_per_cam": 100 * bare_cpu / (t1 - t0) / n,
         "finalize_cpu_s_per_file": (ch1 - ch0) / max(1, files_done),
         "rss_kib_per_cam": (rss1 - rss0) / n, "files": sum(len(s) for s in spans.values()),
     }
@@ -214,27 +247,12 @@ def baseline(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, 
     return {"coverage": min(c for c, _ in results), "max_gap_frames": max(g for _, g in results)}
 
 
-def bare(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, float]:
-    procs = []
-    ch0, t0 = cpu_children(), time.time()
-    for i in range(n):
-        d = work / "bare" / f"cam{i:02d}"
-        d.mkdir(parents=True)
-        procs.append(_Proc(build_record_command("ffmpeg", url, d, segment_seconds=round(segment))))
-    wait_for_boundaries(k + 1, segment)
-    for p in procs:
-        p.quit()
-    for p in procs:
-        p.p.wait(30)
-    ch1, t1 = cpu_children(), time.time()
-    return {"cpu_pct_per_cam": 100 * (ch1 - ch0) / (t1 - t0) / n}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cameras", type=int, default=16)
     ap.add_argument("--rotations", type=int, default=3)
     ap.add_argument("--segment", type=float, default=5.0, help="segment length in seconds")
+    ap.add_argument("--no-original", action="store_true", help="skip the original's stop/restart phase")
     args = ap.parse_args()
     app = QCoreApplication.instance() or QCoreApplication([])
     assert app is not None
@@ -246,13 +264,14 @@ def main() -> int:
         p = product(url, args.cameras, args.rotations, args.segment, work)
         print(f"product : coverage {p['coverage']:.4%}  largest boundary gap {p['max_gap_frames']:.1f} frames  "
               f"({p['files']:.0f} files)", flush=True)
-        b = baseline(url, args.cameras, args.rotations, args.segment, work)
-        print(f"original: coverage {b['coverage']:.4%}  largest boundary gap {b['max_gap_frames']:.1f} frames "
-              "(stop + restart FFmpeg at each boundary)", flush=True)
-        f = bare(url, args.cameras, args.rotations, args.segment, work)
-        print(f"CPU per camera while recording: engine + its FFmpeg {p['cpu_pct_per_cam']:.2f} % of a core "
-              f"(engine process alone {p['engine_cpu_pct_per_cam']:.2f} %), bare FFmpeg {f['cpu_pct_per_cam']:.2f} %:"
-              f" product/bare = {p['cpu_pct_per_cam'] / f['cpu_pct_per_cam']:.2f}")
+        print(f"CPU per camera while recording: engine + its FFmpeg {p['cpu_pct_per_cam']:.3f} % of a core "
+              f"(FFmpeg {p['recorder_cpu_pct_per_cam']:.3f} % + engine process {p['engine_cpu_pct_per_cam']:.3f} %), "
+              f"bare FFmpeg in the same window {p['bare_cpu_pct_per_cam']:.3f} %: "
+              f"product/bare = {p['cpu_pct_per_cam'] / p['bare_cpu_pct_per_cam']:.2f}", flush=True)
+        if not args.no_original:
+            b = baseline(url, args.cameras, args.rotations, args.segment, work)
+            print(f"original: coverage {b['coverage']:.4%}  largest boundary gap {b['max_gap_frames']:.1f} frames "
+                  "(stop + restart FFmpeg at each boundary)", flush=True)
         fin = p["finalize_cpu_s_per_file"]
         print(f"finalizing: {fin:.2f} CPU s per file (probe + remux + probe): {100 * fin / args.segment:.2f} % of a "
               f"core per camera at {args.segment:g} s segments, {100 * fin / 1800:.3f} % at 30 min")
