@@ -13,7 +13,11 @@ import pytest
 from nvr_console.core.config import Settings, load_settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
-from tests.support.fixtures_rtsp import rtsp_server, rtsp_server_session  # noqa: F401 (shared fixtures)
+from tests.support.fixtures_rtsp import (  # noqa: F401 (shared fixtures)
+    fresh_rtsp_server,
+    rtsp_server,
+    rtsp_server_session,
+)
 from tests.support.mariadb import MariaDBServer, mariadb_available
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

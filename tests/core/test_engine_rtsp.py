@@ -34,7 +34,6 @@ from nvr_console.core.recording.segments import RUN_DIR
 from nvr_console.core.schedule.boundaries import slot_of_epoch
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import Collected, codecs, decodes_cleanly, ffmpeg_pids_writing_to, wait_until
-from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer, free_port
 
 ZONE = "Europe/Moscow"
@@ -49,10 +48,11 @@ def _cli(settings: Settings, *args: str) -> None:
 
 @pytest.mark.slow
 def test_engine_records_many_cameras_through_failures_and_changes(
-    rtsp_server: RtspServer,  # noqa: F811
+    fresh_rtsp_server: RtspServer,
     settings_factory: Callable[..., Settings],
     qapp: object,
 ) -> None:
+    rtsp_server = fresh_rtsp_server  # ten clients at once: a server of its own, not the shared one
     # A long socket timeout, so the frozen server is caught by OUR stall watchdog, not FFmpeg's timeout.
     settings = settings_factory(**{"recording.segment_length": "5", "recording.timezone": ZONE,
                                    "recording.socket_timeout": "30", "recording.stall_timeout": "4",

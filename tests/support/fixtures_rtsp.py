@@ -14,17 +14,21 @@ import pytest
 from tests.support.rtsp_peer import RtspServer, gst_rtsp_server_available
 
 
+def _require_gst() -> None:
+    ok, reason = gst_rtsp_server_available()
+    if not ok:
+        if os.environ.get("NVRTEST_REQUIRE_RTSP") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def rtsp_server_session() -> Iterator[RtspServer]:
     """One shared live RTSP server for the session (mounts: /cam /cam_alaw /cam_aac /audio /secure).
 
     Tests that stop or restart a server must start their own RtspServer instead.
     """
-    ok, reason = gst_rtsp_server_available()
-    if not ok:
-        if os.environ.get("NVRTEST_REQUIRE_RTSP") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    _require_gst()
     server = RtspServer().start()
     try:
         yield server
@@ -39,3 +43,12 @@ def rtsp_server(rtsp_server_session: RtspServer) -> RtspServer:
     if tail is not None:
         sys.stderr.write(f"note: the shared RTSP server had died and was restarted; its last words:\n{tail}\n")
     return rtsp_server_session
+
+
+@pytest.fixture
+def fresh_rtsp_server() -> Iterator[RtspServer]:
+    """A server of the test's own, for tests with many clients at once: the shared one can degrade after
+    many connect/disconnect cycles (seen once in a full run: every mount answering "Invalid data" at once)."""
+    _require_gst()
+    with RtspServer() as server:
+        yield server
