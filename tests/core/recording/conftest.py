@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,13 @@ def ffprobe_packets(path: Path, stream: str = "v:0") -> list[float]:
         ["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time",
          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
     return [float(x) for x in out.split() if x and x != "N/A"]
+
+
+def one_file_segment_seconds(margin_s: int = 15) -> int:
+    """A segment length that yields exactly one file for a short recording: a day, whose only wall-clock
+    cut is local midnight; if midnight is under `margin_s` away, wait until it has passed."""
+    now = datetime.now()
+    to_midnight = 86400 - (now.hour * 3600 + now.minute * 60 + now.second)
+    if to_midnight < margin_s:
+        time.sleep(to_midnight + 1)
+    return 86400

@@ -21,7 +21,7 @@ from nvr_console.core.recording.ffmpeg_command import (
     segment_pattern,
 )
 from nvr_console.core.recording.probe import probe
-from tests.core.recording.conftest import ffprobe_packets, run_recorder
+from tests.core.recording.conftest import ffprobe_packets, one_file_segment_seconds, run_recorder
 from tests.support.rtsp_peer import RtspServer
 
 # ---------- argv shape (pure) ----------
@@ -177,7 +177,8 @@ def test_segments_are_gapless_g711_finalizes_to_aac_and_room_sound_aligns(
 
 def test_sigkill_leaves_a_playable_segment_and_recovery_gives_mp4(
         ffmpeg: str, rtsp_server: RtspServer, tmp_path: Path) -> None:
-    argv = build_record_command(ffmpeg, rtsp_server.url("/cam_alaw"), tmp_path, segment_seconds=600)
+    argv = build_record_command(ffmpeg, rtsp_server.url("/cam_alaw"), tmp_path,
+                                segment_seconds=one_file_segment_seconds())
     run = run_recorder(argv, 6.0, kill=True)
     assert run.returncode == -9
     (partial,) = tmp_path.glob("*.mkv")

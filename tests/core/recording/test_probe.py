@@ -14,7 +14,7 @@ from nvr_console.core.recording.probe import (
     parse_ffmpeg_stderr_info,
     probe,
 )
-from tests.core.recording.conftest import run_recorder
+from tests.core.recording.conftest import one_file_segment_seconds, run_recorder
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,8 @@ def test_ffprobe_and_stderr_fallback_agree(ffmpeg: str, sample: Path) -> None:
 
 
 def test_killed_recording_gets_duration_from_packets(ffmpeg: str, tmp_path: Path) -> None:
-    argv = build_record_command(ffmpeg, "lavfi:testsrc2=size=320x180:rate=25", tmp_path, segment_seconds=600)
+    argv = build_record_command(ffmpeg, "lavfi:testsrc2=size=320x180:rate=25", tmp_path,
+                                segment_seconds=one_file_segment_seconds())
     run = run_recorder(argv, 3.0, kill=True)
     assert run.returncode == -9
     (killed,) = tmp_path.glob("*.mkv")
