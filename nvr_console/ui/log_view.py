@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from nvr_console.core.status import LogLine
+from nvr_console.ui.list_table_model import ListTableModel
 
 MAX_LINES = 5000
 _LEVEL_COLORS = {"error": QColor("#c62828"), "warning": QColor("#c46a00")}
@@ -32,7 +32,7 @@ CAMERA_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 ALL_CAMERAS = -1
 
 
-class LogModel(QAbstractTableModel):
+class LogModel(ListTableModel):
     HEADERS = ("Time", "Level", "Camera", "Message")
 
     def __init__(self, parent: QObject | None = None, max_lines: int = MAX_LINES) -> None:
@@ -59,16 +59,8 @@ class LogModel(QAbstractTableModel):
     def last_error(self, camera_id: int) -> LogLine | None:
         return next((ln for ln in reversed(self._lines) if ln.camera_id == camera_id and ln.level == "error"), None)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._lines)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def rows(self) -> list:  # type: ignore[type-arg]
+        return self._lines
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
         if not index.isValid():

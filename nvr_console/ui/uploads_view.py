@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -42,6 +41,7 @@ from nvr_console.core.status import QueueStatus, RecordingEvent, UploadProgress,
 from nvr_console.ui.camera_table_delegates import UploadProgressDelegate
 from nvr_console.ui.camera_table_model import Role
 from nvr_console.ui.formatting import human_rate, human_size
+from nvr_console.ui.list_table_model import ListTableModel
 
 HISTORY_LIMIT = 500
 _STATE_OF_STATUS = {  # RecordingStatus value -> what the uploads view calls it
@@ -68,7 +68,7 @@ class UploadRow:
     error: str = ""
 
 
-class UploadsModel(QAbstractTableModel):
+class UploadsModel(ListTableModel):
     HEADERS = ("File", "Started", "Size", "Upload", "State")
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -122,16 +122,8 @@ class UploadsModel(QAbstractTableModel):
     def row(self, i: int) -> UploadRow:
         return self._rows[i]
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def rows(self) -> list:  # type: ignore[type-arg]
+        return self._rows
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
         if not index.isValid():
