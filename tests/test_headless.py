@@ -17,7 +17,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.segments import raw_segments
-from tests.core.engine_support import decodes_cleanly, ffmpeg_pids_writing_to, ffprobe_json
+from tests.core.engine_support import decodes_cleanly, ffmpeg_pids_writing_to, ffprobe_json, wait_until
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
 
@@ -33,15 +33,6 @@ def _runner(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     }
     return subprocess.Popen([sys.executable, "-m", "nvr_console.cli.main", "--no-gui"], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
-
-
-def _wait(cond: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return cond()
 
 
 @pytest.mark.slow
@@ -62,7 +53,7 @@ def test_sigkill_mid_file_is_recovered_and_sigterm_exits_zero(
     first = _runner(settings, log)
     try:
         # Mid-file: the raw segment has grown for a few seconds.
-        assert _wait(lambda: any(p.stat().st_size > 50_000 for p in raw_segments(cam_dir)), 40), log.read_text()
+        assert wait_until(lambda: any(p.stat().st_size > 50_000 for p in raw_segments(cam_dir)), 40), log.read_text()
         time.sleep(5)
         raw = raw_segments(cam_dir)[-1]
         killed_at = time.time()
@@ -77,8 +68,8 @@ def test_sigkill_mid_file_is_recovered_and_sigterm_exits_zero(
         def recovered() -> list[catalog.RecordingInfo]:
             return [r for r in catalog.list_recordings(db) if r.status == "ready" and "recovered" in r.notes]
 
-        assert _wait(lambda: bool(recovered()), 60), (log.read_text()[-3000:], catalog.list_recordings(db))
-        assert _wait(lambda: any(p.name > raw.name for p in raw_segments(cam_dir)), 20)  # recording again
+        assert wait_until(lambda: bool(recovered()), 60), (log.read_text()[-3000:], catalog.list_recordings(db))
+        assert wait_until(lambda: any(p.name > raw.name for p in raw_segments(cam_dir)), 20)  # recording again
         second.send_signal(signal.SIGTERM)
         code = second.wait(60)
     finally:

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from nvr_console.core.config import Settings
-from tests.core.engine_support import decodes_cleanly
+from tests.core.engine_support import decodes_cleanly, wait_until
 
 EXIT_WAIT_S = 30  # a clean stop takes a second or two; generous for a loaded 2-core box
 
@@ -32,15 +31,6 @@ def _console(settings: Settings, log: Path, *args: str) -> subprocess.Popen[byte
     }
     return subprocess.Popen([sys.executable, "-m", "nvr_console", *args], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=log.open("ab"))
-
-
-def _wait(cond: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return cond()
 
 
 def _stop(proc: subprocess.Popen[bytes], sig: signal.Signals, log: Path) -> int:
@@ -62,7 +52,7 @@ def test_sigterm_stops_recorders_finalizes_files_and_exits_zero(
     root = settings.recording.dir
     proc = _console(settings, log, "--demo")
     try:
-        assert _wait(lambda: any(p.stat().st_size > 0 for p in root.rglob("*.mkv")), 40), log.read_text()[-3000:]
+        assert wait_until(lambda: any(p.stat().st_size > 0 for p in root.rglob("*.mkv")), 40), log.read_text()[-3000:]
         code = _stop(proc, signal.SIGTERM, log)
     finally:
         if proc.poll() is None:
@@ -86,7 +76,7 @@ def test_a_stop_signal_while_the_welcome_dialog_is_open_exits_zero(
     log = tmp_path / "console.log"
     proc = _console(settings, log)
     try:
-        assert _wait(lambda: "showing the welcome" in log.read_text(), 40), log.read_text()[-3000:]
+        assert wait_until(lambda: "showing the welcome" in log.read_text(), 40), log.read_text()[-3000:]
         code = _stop(proc, sig, log)
     finally:
         if proc.poll() is None:
