@@ -41,21 +41,18 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     engine.stopped.connect(app.quit)  # queued to this thread: the loop ends once the engine is done
 
     signals = ShutdownSignals()
-    requests = 0
-
     def stop(name: str) -> None:
-        nonlocal requests
-        requests += 1
-        if requests == 1:
-            log.info("%s received: stopping recorders and finishing files", name)
-            host.request_stop()
-        else:
-            # Impatient operator: leave the event loop now; host.stop() still gives the engine up to
-            # STOP_TIMEOUT_S to finish files, and anything unfinished is recovered at the next start.
-            log.warning("%s received again: waiting at most %.0f s for the engine", name, STOP_TIMEOUT_S)
-            app.quit()
+        log.info("%s received: stopping recorders and finishing files", name)
+        host.request_stop()
+
+    def stop_now(name: str) -> None:
+        # Impatient operator: leave the event loop now; host.stop() still gives the engine up to
+        # STOP_TIMEOUT_S to finish files, and anything unfinished is recovered at the next start.
+        log.warning("%s received again: waiting at most %.0f s for the engine", name, STOP_TIMEOUT_S)
+        app.quit()
 
     signals.requested.connect(stop)
+    signals.repeated.connect(stop_now)
     notifier = SystemdNotifier()
     # READY once the engine runs (Type=notify); the watchdog ping comes from this event loop, so a
     # wedged main loop gets the service restarted (WatchdogSec=).

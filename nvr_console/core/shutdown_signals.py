@@ -10,18 +10,21 @@ from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 
 class ShutdownSignals(QObject):
-    """Emits `requested(name)` once per SIGTERM/SIGINT. Lives in (and must be created on) the main thread.
+    """Emits `requested(name)` for the first SIGTERM/SIGINT and `repeated(name)` for every later one (an
+    impatient operator). Lives in (and must be created on) the main thread.
 
     POSIX: a socketpair + `signal.set_wakeup_fd` + QSocketNotifier wakes the event loop at once.
     Elsewhere (Windows) a 200 ms timer lets Python run its handlers between Qt events.
     """
 
     requested = Signal(str)
+    repeated = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         self._pending: list[str] = []
+        self._received = 0
         for s in self._previous:
             signal.signal(s, self._on_signal)
         if sys.platform != "win32":
@@ -48,7 +51,8 @@ class ShutdownSignals(QObject):
                 pass
         pending, self._pending = self._pending, []
         for name in pending:
-            self.requested.emit(name)
+            self._received += 1
+            (self.requested if self._received == 1 else self.repeated).emit(name)
 
     def restore(self) -> None:
         """Give the signals back to their previous handlers (call before exit)."""

@@ -96,21 +96,19 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
 
     window.quit_ready.connect(finish)
     signals = ShutdownSignals()  # Ctrl+C / SIGTERM: the same clean stop as the Quit action
-    requests = 0
 
     def on_signal(name: str) -> None:
-        nonlocal requests
-        requests += 1
-        if requests == 1:
-            log.info("%s received: stopping recorders and finishing files", name)
-            window.request_quit()
-        else:
-            # Impatient operator: stop waiting for the window's progress dialog; finish() still gives the
-            # engine QUIT_WAIT_S to finish files, and recovery completes anything left at the next start.
-            log.warning("%s received again: quitting now", name)
-            finish()
+        log.info("%s received: stopping recorders and finishing files", name)
+        window.request_quit()
+
+    def on_repeated_signal(name: str) -> None:
+        # Impatient operator: stop waiting for the window's progress dialog; finish() still gives the
+        # engine QUIT_WAIT_S to finish files, and recovery completes anything left at the next start.
+        log.warning("%s received again: quitting now", name)
+        finish()
 
     signals.requested.connect(on_signal)
+    signals.repeated.connect(on_repeated_signal)
     window.start_thumbnails()
     window.show()
     host.start()
