@@ -205,10 +205,12 @@ def _parse_fields(text: str) -> dict[str, Any]:
                 pos += 1
             if path:
                 parts = path.split("/")
-                node = tree
+                node: dict[str, Any] | None = tree
                 for part in parts[:-1]:
-                    node = node.setdefault(part.strip(), {}) or {}
-                node[parts[-1].strip()] = sub
+                    # None: the whole field is already selected, so a sub-path adds nothing.
+                    node = node.setdefault(part.strip(), {}) if node is not None else None
+                if node is not None:
+                    node[parts[-1].strip()] = sub
             if pos < len(text) and text[pos] == ",":
                 pos += 1
                 continue
