@@ -32,6 +32,8 @@ Implemented (what the client sends for Drive v3):
   PATCH  /drive/v3/files/<id>           name, trashed, addParents/removeParents
   DELETE /drive/v3/files/<id>           204 (folders take their descendants along)
   POST   /drive/v3/files/<id>/permissions
+  GET    /drive/v3/about                ``fields`` required (400 without it, as Google does); the user is
+         ``user_email`` / ``user_name`` of the server (default operator@example.edu, "NVR Operator")
   ``fields`` is honoured like Google does (nested ``files(id,name)``, ``*``); without it a file has
   only kind,id,name,mimeType. ``supportsAllDrives`` and friends are accepted and ignored.
   Files carry md5Checksum, size (a string, as Google sends), webViewLink
@@ -40,7 +42,7 @@ Implemented (what the client sends for Drive v3):
 
 Faults (queued, applied to the next matching requests; ``kind`` selects which):
   kinds:   create_session, upload_chunk, status_query, multipart, create_folder (any metadata-only
-           create), list, get, download, update, delete, permission, or any.
+           create), list, get, download, update, delete, permission, about, or any.
   actions: ``error``          respond with a Google-shaped JSON error; presets (``ERROR_PRESETS``):
                               500, 502, 503, 429, rate_limit (403 rateLimitExceeded),
                               user_rate_limit (403 userRateLimitExceeded), storage_quota,
@@ -130,6 +132,7 @@ FAULT_KINDS = {
     "update",
     "delete",
     "permission",
+    "about",
     "any",
 }
 FAULT_ACTIONS = {"error", "drop", "keep_partial", "expire_session", "corrupt", "delay"}
@@ -669,6 +672,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._create_metadata()
         elif path == "/drive/v3/files" and m == "GET":
             self._list()
+        elif path == "/drive/v3/about" and m == "GET":
+            self._about()
         elif path.startswith("/drive/v3/files/"):
             rest = path[len("/drive/v3/files/") :].split("/")
             file_id = urllib.parse.unquote(rest[0])
@@ -965,6 +970,24 @@ class _Handler(BaseHTTPRequestHandler):
         st.save()
         self._send_json(200, _select(perm, self._fields_tree("kind,id,type,role")))
 
+    def _about(self) -> None:
+        self._apply_fault("about")
+        if not self._query.get("fields"):
+            raise _HttpError(400, "The 'fields' parameter is required for this method.", reason="required")
+        srv = self.server.owner  # read per request: a test may change the account while serving
+        body = {
+            "kind": "drive#about",
+            "user": {
+                "kind": "drive#user",
+                "displayName": srv.user_name,
+                "emailAddress": srv.user_email,
+                "me": True,
+                "permissionId": "0" + hashlib.md5(srv.user_email.encode()).hexdigest()[:19],
+            },
+            "storageQuota": {"limit": str(15 * 1024**3), "usage": "0"},
+        }
+        self._send_json(200, _select(body, self._fields_tree("")))
+
     # -- control (subprocess mode)
     def _control(self, method: str, path: str) -> None:
         srv: DriveServer = self.server.owner
@@ -1132,8 +1155,12 @@ class DriveServer(_FaultApi):
         max_page_size: int = 2,
         body_timeout: float = 5.0,
         verbose: bool = False,
+        user_email: str = "operator@example.edu",
+        user_name: str = "NVR Operator",
     ) -> None:
         self._own_dir = state_dir is None
+        # The signed-in account `about.get` reports; may be changed while running.
+        self.user_email, self.user_name = user_email, user_name
         self.state_dir = Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="drive-"))
         self._port = port
         self._max_page_size = max_page_size
@@ -1387,8 +1414,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--page-size", type=int, default=2, help="most entries per list page")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--user-email", default="operator@example.edu", help="the account about.get reports")
     args = parser.parse_args(argv)
-    server = DriveServer(args.state_dir, port=args.port, max_page_size=args.page_size, verbose=args.verbose)
+    server = DriveServer(args.state_dir, port=args.port, max_page_size=args.page_size, verbose=args.verbose,
+                         user_email=args.user_email)
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

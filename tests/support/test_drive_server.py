@@ -397,6 +397,22 @@ def test_error_bodies_have_googles_json_shape(drive: DriveServer) -> None:
     }
 
 
+def test_about_reports_the_account_with_the_fields_asked_for(drive: DriveServer) -> None:
+    about = drive_client(drive.root_url).about()
+    assert about.get(fields="user(emailAddress,displayName)").execute() == {
+        "user": {"emailAddress": "operator@example.edu", "displayName": "NVR Operator"}
+    }
+    drive.user_email = "someone@example.org"  # read per request
+    assert about.get(fields="user/emailAddress").execute() == {"user": {"emailAddress": "someone@example.org"}}
+    with pytest.raises(HttpError) as err:
+        about.get().execute()  # Google refuses about.get without fields
+    assert err.value.resp.status == 400
+    drive.fail_next("about", "unauthorized")
+    with pytest.raises(HttpError) as err:
+        about.get(fields="user").execute()
+    assert err.value.resp.status == 401
+
+
 # ------------------------------------------------------------------------------ subprocess mode
 
 _APP = textwrap.dedent(
