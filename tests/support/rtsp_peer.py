@@ -17,6 +17,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -55,7 +56,7 @@ class RtspServer:
         self.ready_timeout_s = ready_timeout_s
         self.audio_codec: str | None = None  # codec of /audio, as the server reports it
         self._proc: subprocess.Popen[str] | None = None
-        self._stderr: list[str] = []
+        self._stderr: deque[str] = deque(maxlen=400)  # the server's last lines (both streams)
 
     @property
     def running(self) -> bool:
@@ -82,11 +83,13 @@ class RtspServer:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                # GStreamer ERROR lines, so a failing test shows why the server refused a client.
+                env={**os.environ, "GST_DEBUG": os.environ.get("GST_DEBUG", "1"), "GST_DEBUG_NO_COLOR": "1"},
                 text=True,
                 start_new_session=True,  # its own process group, killed as a whole in stop()
             )
             assert proc.stdout is not None and proc.stderr is not None
-            self._stderr = []
+            self._stderr = deque(maxlen=400)
             threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True).start()
             line = ""
             for line in proc.stdout:
@@ -102,7 +105,7 @@ class RtspServer:
             # The port may still be held by the previous run's sockets for a moment after a restart.
             if time.monotonic() > deadline:
                 raise RuntimeError(f"RTSP server did not start on port {self.port}: {line.strip()} "
-                                   f"{''.join(self._stderr)[-2000:]}")
+                                   f"{self.log_tail(2000)}")
             time.sleep(0.2)
 
     def _drain(self, stream: object) -> None:
@@ -135,10 +138,19 @@ class RtspServer:
         """Restart a server that died (GStreamer can crash under load); returns its last stderr if it did."""
         if self._proc is None or self.running:
             return None
-        tail = "".join(self._stderr)[-2000:]
+        tail = self.log_tail(2000)
         self._proc = None
         self.start()
         return tail
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The server's last output lines (GStreamer errors, HEAL notes), for a failing test's report."""
+        return "".join(list(self._stderr))[-chars:]
+
+    def break_pipelines(self) -> None:
+        """Put every mount's current shared pipeline into an error state, as an encoder fault would."""
+        assert self._proc is not None, "start() the server first"
+        os.kill(self._proc.pid, signal.SIGUSR1)
 
     def close(self) -> None:
         self.stop()

@@ -6,7 +6,7 @@ Run with the SYSTEM python (it needs ``gi`` and gir1.2-gst-rtsp-server-1.0), not
     /usr/bin/python3 tests/support/rtsp_server.py --port 8554
 
 Prints ``READY <port>`` on stdout once serving (``--port 0`` lets the server pick one).
-SIGTERM / SIGINT stop it.
+SIGTERM / SIGINT stop it. SIGUSR1 puts every mount's current pipeline into an error (see _HealingFactory).
 
 Mounts (all live, shared: every client of one mount shares one encoder to save CPU):
   /cam        H.264 640x360 25 fps, keyframe every 50 frames (2 s), no audio
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 
 import gi
 
@@ -58,9 +59,52 @@ def _aac_encoder() -> str | None:
     return None
 
 
-def _factory(launch: str, roles: dict[str, bool]) -> GstRtspServer.RTSPMediaFactory:
+# A shared media that went to ERROR (or hangs while unpreparing) stays in the factory's cache, and from
+# then on every new client of that mount gets 503 while the clients already playing go on: seen in full
+# test runs on the loaded 2-core CI machine. Real cameras recover by restarting their encoder; so does this.
+_STUCK = {GstRtspServer.RTSPMediaStatus.ERROR, GstRtspServer.RTSPMediaStatus.UNPREPARING}
+
+
+class _HealingFactory(GstRtspServer.RTSPMediaFactory):
+    """A shared-media factory that gives new clients a fresh pipeline once the cached one is stuck."""
+
+    def __init__(self, mount: str) -> None:
+        super().__init__()
+        self._mount = mount
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._media: GstRtspServer.RTSPMedia | None = None
+        self.connect("media-configure", self._on_configure)
+
+    def break_media(self) -> bool:
+        """Post an error on the current shared pipeline, as an encoder fault would (tests of the healing)."""
+        with self._lock:
+            media = self._media
+        if media is None:
+            return False
+        element = media.get_element()  # its messages reach the pipeline bus the media watches
+        return element.post_message(Gst.Message.new_error(element, GLib.Error("injected encoder fault"), "SIGUSR1"))
+
+    def _on_configure(self, _factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
+        with self._lock:
+            self._media = media
+
+    def do_gen_key(self, url: object) -> str:
+        with self._lock:
+            media = self._media
+            status = media.get_status() if media is not None else None
+            if status in _STUCK:
+                self._generation += 1
+                self._media = None
+                print(f"HEAL {self._mount}: the shared media was {status.value_nick}; new clients get a fresh "
+                      "pipeline", file=sys.stderr, flush=True)
+            query = f"?{url.query}" if url.query else ""  # type: ignore[attr-defined]
+            return f"{url.abspath}{query}#{self._generation}"  # type: ignore[attr-defined]
+
+
+def _factory(mount: str, launch: str, roles: dict[str, bool]) -> GstRtspServer.RTSPMediaFactory:
     """roles: role name -> may construct (play) the media; every listed role may access it."""
-    factory = GstRtspServer.RTSPMediaFactory()
+    factory = _HealingFactory(mount)
     factory.set_launch(f"( {launch} )")
     factory.set_shared(True)
     # Default protocols already allow UDP, UDP multicast and TCP-interleaved.
@@ -76,7 +120,7 @@ def _factory(launch: str, roles: dict[str, bool]) -> GstRtspServer.RTSPMediaFact
     return factory
 
 
-def build_server(port: int) -> tuple[GstRtspServer.RTSPServer, str]:
+def build_server(port: int) -> tuple[GstRtspServer.RTSPServer, str, dict[str, _HealingFactory]]:
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(port))
@@ -94,21 +138,26 @@ def build_server(port: int) -> tuple[GstRtspServer.RTSPServer, str]:
     server.set_auth(auth)
 
     everyone = {"anonymous": True, "admin": True}
-    mounts = server.get_mount_points()
-    mounts.add_factory("/cam", _factory(VIDEO, everyone))
-    mounts.add_factory("/cam_alaw", _factory(f"{VIDEO} {ALAW.format(pay='pay1')}", everyone))
     enc = _aac_encoder()
+    launches: dict[str, tuple[str, dict[str, bool]]] = {
+        "/cam": (VIDEO, everyone),
+        "/cam_alaw": (f"{VIDEO} {ALAW.format(pay='pay1')}", everyone),
+        # Anonymous may "access" but not "construct": GstRtspServer then answers 401 with
+        # WWW-Authenticate (no access at all would answer 404 and hide the mount).
+        "/secure": (VIDEO, {"anonymous": False, "admin": True}),
+    }
     if enc:
-        mounts.add_factory("/cam_aac", _factory(f"{VIDEO} {AAC.format(enc=enc, pay='pay1')}", everyone))
-        mounts.add_factory("/audio", _factory(AAC.format(enc=enc, pay="pay0"), everyone))
+        launches["/cam_aac"] = (f"{VIDEO} {AAC.format(enc=enc, pay='pay1')}", everyone)
+        launches["/audio"] = (AAC.format(enc=enc, pay="pay0"), everyone)
         audio_codec = "aac"
     else:
-        mounts.add_factory("/audio", _factory(ALAW.format(pay="pay0"), everyone))
+        launches["/audio"] = (ALAW.format(pay="pay0"), everyone)
         audio_codec = "pcm_alaw"
-    # Anonymous may "access" but not "construct": GstRtspServer then answers 401 with
-    # WWW-Authenticate (no access at all would answer 404 and hide the mount).
-    mounts.add_factory("/secure", _factory(VIDEO, {"anonymous": False, "admin": True}))
-    return server, audio_codec
+    factories = {mount: _factory(mount, launch, roles) for mount, (launch, roles) in launches.items()}
+    mounts = server.get_mount_points()
+    for mount, factory in factories.items():
+        mounts.add_factory(mount, factory)
+    return server, audio_codec, factories
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     Gst.init(None)
-    server, audio_codec = build_server(args.port)
+    server, audio_codec, factories = build_server(args.port)
     loop = GLib.MainLoop()
     if server.attach(None) == 0:
         print(f"FAILED cannot listen on 127.0.0.1:{args.port}", flush=True)
@@ -127,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         loop.quit()
         return GLib.SOURCE_REMOVE
 
+    def _break(*_: object) -> bool:
+        broken = [m for m, f in factories.items() if f.break_media()]
+        print(f"BROKEN {' '.join(broken)}", file=sys.stderr, flush=True)
+        return GLib.SOURCE_CONTINUE
+
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, _break)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, _quit)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, _quit)
     print(f"AUDIO {audio_codec}", flush=True)

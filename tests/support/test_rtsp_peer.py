@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 
 from tests.support import fixtures_rtsp
 from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer
 
-rtsp_server = fixtures_rtsp.rtsp_server  # the fixture, made visible to this module
+rtsp_server = fixtures_rtsp.rtsp_server  # the fixtures, made visible to this module
+fresh_rtsp_server = fixtures_rtsp.fresh_rtsp_server
 
 
 def _streams(url: str, transport: str = "tcp") -> list[dict[str, object]]:
@@ -73,3 +75,22 @@ def test_restart_on_the_same_port() -> None:
         assert server.port == port
         assert _codecs(server.url("/cam")) == ["h264"]
     assert not server.running
+
+
+def test_a_broken_shared_pipeline_heals_for_new_clients(fresh_rtsp_server: RtspServer) -> None:
+    """A shared media in ERROR stays cached and answers every new client 503; the server must not do that
+    (it made a ten-camera engine test fail on CI). Clients already playing keep their stream."""
+    url = fresh_rtsp_server.url("/cam")
+    holder = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+                               "-t", "8", "-f", "null", "-"], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while "BROKEN /cam" not in fresh_rtsp_server.log_tail():
+            assert time.monotonic() < deadline, fresh_rtsp_server.log_tail()
+            time.sleep(1.0)
+            fresh_rtsp_server.break_pipelines()  # until the holder's media exists and was broken
+        assert _codecs(url) == ["h264"]
+        assert "HEAL /cam: the shared media was error" in fresh_rtsp_server.log_tail()
+    finally:
+        holder.wait(timeout=30)
