@@ -1,0 +1,125 @@
+"""Closing the main window: nothing recording quits cleanly; while recording the operator is asked whether to
+keep recording in the tray, stop everything, or cancel, through the real question box."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings
+from nvr_console.core.db.session import Database
+from nvr_console.core.status import CameraState
+from nvr_console.ui import tray as tray_module
+from nvr_console.ui.app import Console, build_console
+from tests.ui.engine_double import EngineDouble
+
+
+def _console(qtbot, settings: Settings, db: Database) -> tuple[Console, EngineDouble, int]:  # type: ignore[no-untyped-def]
+    catalog.add_room(db, "A-101")
+    cam = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s").id
+    engine = EngineDouble({cam: ("A-101", "front")})
+    c = build_console(settings, db, engine)
+    qtbot.addWidget(c.window)
+    c.window.show()
+    qtbot.waitExposed(c.window)
+    return c, engine, cam
+
+
+@pytest.fixture
+def with_tray(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Offscreen Qt has no system tray; the console must still be tested as on a desktop that has one.
+    monkeypatch.setattr(tray_module.Tray, "available", staticmethod(lambda: True))
+    yield
+
+
+def _answer_question(qtbot, button_text: str, seen: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    """Click `button_text` in the modal question once it is up, noting what it said and offered."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen["text"] = box.text()
+        seen["buttons"] = [b.text() for b in box.buttons()]
+        target = next(b for b in box.buttons() if b.text().replace("&", "") == button_text)
+        assert isinstance(target, QPushButton)
+        target.click()
+
+    QTimer.singleShot(0, click)
+
+
+def test_closing_with_nothing_recording_quits_cleanly(qtbot, settings: Settings, db: Database) -> None:
+    c, engine, _cam = _console(qtbot, settings, db)
+    with qtbot.waitSignal(c.window.quit_ready, timeout=5000):
+        c.window.close()
+    assert ("shutdown", None) in engine.commands
+
+
+def test_closing_while_recording_asks_and_stop_quits_with_files_finalized(qtbot, settings: Settings,
+                                                                          db: Database) -> None:
+    c, engine, cam = _console(qtbot, settings, db)
+    engine.status(cam, CameraState.RECORDING)
+    qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
+    seen: dict[str, object] = {}
+    _answer_question(qtbot, "Stop recording and quit", seen)
+    with qtbot.waitSignal(c.window.quit_ready, timeout=5000):
+        c.window.close()
+    assert seen["text"] == "1 camera(s) are recording."
+    assert ("shutdown", None) in engine.commands  # the engine stops recorders cleanly; nothing is killed
+
+
+def test_cancel_keeps_the_window_and_the_recording(qtbot, settings: Settings, db: Database) -> None:
+    c, engine, cam = _console(qtbot, settings, db)
+    engine.status(cam, CameraState.RECORDING)
+    qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
+    seen: dict[str, object] = {}
+    _answer_question(qtbot, "Cancel", seen)
+    c.window.close()
+    qtbot.waitUntil(lambda: "text" in seen, timeout=3000)
+    assert c.window.isVisible()
+    assert not c.window.quitting
+    assert not [cmd for cmd in engine.commands if cmd[0] in ("shutdown", "stop_all", "stop_camera")]
+    c.window.close_question = lambda _active: "keep"  # teardown closes the window: no second question
+
+
+def test_keep_recording_in_the_tray_hides_the_window_and_the_tray_brings_it_back(
+    qtbot, with_tray: None, settings: Settings, db: Database
+) -> None:
+    c, engine, cam = _console(qtbot, settings, db)
+    assert c.window.tray is not None
+    engine.status(cam, CameraState.RECORDING)
+    qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
+    assert "recording" in c.window.tray.toolTip()
+    seen: dict[str, object] = {}
+    _answer_question(qtbot, "Keep recording in the tray", seen)
+    with qtbot.waitSignal(c.window.notified, timeout=5000) as note:
+        c.window.close()
+    assert "Keep recording in the tray" in seen["buttons"]  # type: ignore[operator]
+    assert not c.window.isVisible()
+    assert "Recording continues" in note.args[1]
+    assert not [cmd for cmd in engine.commands if cmd[0] in ("shutdown", "stop_all", "stop_camera")]
+
+    c.window.tray.show_action.trigger()
+    qtbot.waitUntil(c.window.isVisible, timeout=3000)
+    c.window.close_question = lambda _active: "keep"
+
+
+def test_without_a_tray_the_question_offers_no_keep_choice(qtbot, settings: Settings, db: Database,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tray_module.Tray, "available", staticmethod(lambda: False))
+    c, engine, cam = _console(qtbot, settings, db)
+    assert c.window.tray is None
+    engine.status(cam, CameraState.RECORDING)
+    qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
+    seen: dict[str, object] = {}
+    _answer_question(qtbot, "Cancel", seen)
+    c.window.close()
+    qtbot.waitUntil(lambda: "buttons" in seen, timeout=3000)
+    assert not any("tray" in b for b in seen["buttons"])  # type: ignore[union-attr]
+    assert any("Stop recording and quit" in b for b in seen["buttons"])  # type: ignore[union-attr]
+    c.window.close_question = lambda _active: "keep"
