@@ -141,6 +141,8 @@ def _status(args: argparse.Namespace, db: Database) -> int:
                 empty="no cameras configured")
     print(f"upload queue: {queue.waiting_files} file(s), {human_size(queue.waiting_bytes)} waiting; "
           f"{queue.uploading} uploading, {queue.failed} failed, {queue.uploaded} uploaded")
+    if queue.paused_reason:
+        print(f"uploads PAUSED on {queue.paused_node} since {(queue.paused_since or '')[:19]}: {queue.paused_reason}")
     if queue.last_error:
         print(f"last upload error: {queue.last_error}")
     return 0

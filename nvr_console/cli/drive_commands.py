@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import stat
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db import migrate
 from nvr_console.core.db.models import DriveFolder, Recording
 from nvr_console.core.db.session import Database
+from nvr_console.core.live_status import current_pause
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.upload import auth
 
@@ -117,6 +119,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
             root = s.scalar(select(DriveFolder).where(
                 DriveFolder.path == f"{settings.drive.shared_drive or 'root'}/{settings.drive.root_folder}"))
             root_info = {"id": root.folder_id, "link": root.web_link} if root else None
+        pause = current_pause(db)
     finally:
         db.dispose()
     sign_in = _sign_in(settings, args.check)
@@ -129,6 +132,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         "share": settings.drive.share,
         "queue": {k: {"files": n, "bytes": b} for k, (n, b) in sorted(counts.items())},
         "last_error": {"recording_id": last[0], "error": last[1]} if last else None,
+        "paused": asdict(pause) if pause else None,
     }
     if args.json:
         print_json(data)
@@ -150,6 +154,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         print("queue:        " + ", ".join(f"{n} {k} ({human_size(b)})" for k, (n, b) in sorted(counts.items())))
     else:
         print("queue:        empty")
+    if pause:
+        print(f"uploads:      PAUSED on {pause.node} since {(pause.since or '')[:19]}: {pause.reason}")
     if last:
         print(f"last error:   recording {last[0]}: {last[1]}")
     return 0 if sign_in.get("ok") or data["destination"] != "drive" else 1

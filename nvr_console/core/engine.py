@@ -41,7 +41,7 @@ from nvr_console.core.recording.segments import (
     sound_dir,
 )
 from nvr_console.core.schedule.boundaries import now_in, slot_of_epoch
-from nvr_console.core.status import CameraState, CameraStatus, LogLine, RecordingEvent
+from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, RecordingEvent
 from nvr_console.core.upload.uploader import Uploader
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,8 @@ class Engine(QObject):
         self._ticks = 0
         self._catalog_key: tuple[object, ...] | None = None
         self._live_key: tuple[object, ...] = ()
+        self._started_at = time.time()
+        self._queue: QueueStatus | None = None  # the uploader's latest word, persisted for `status`
         self._running = False
         self._shutting_down = False
         self._shutdown_started = 0.0
@@ -223,6 +225,7 @@ class Engine(QObject):
             self._uploader = Uploader(self.settings, self.db, self)
             self._uploader.upload_progress.connect(self.upload_progress)
             self._uploader.queue_status.connect(self.queue_status)
+            self._uploader.queue_status.connect(self._on_queue_status)
             self._uploader.warning.connect(lambda text: self._emit_log("warning", text))
             self._uploader.start()
         except Exception as exc:  # uploads failing to start never stop recording
@@ -465,9 +468,18 @@ class Engine(QObject):
         self._latest[status.camera_id] = status
         self.camera_status.emit(status)
 
+    @Slot(object)
+    def _on_queue_status(self, queue: QueueStatus) -> None:
+        """Keep the queue's latest state; a pause or resume reaches the database at once. Engine thread."""
+        changed = self._queue is None or self._queue.paused != queue.paused or self._queue.reason != queue.reason
+        self._queue = queue
+        if changed:
+            self._write_live_status()
+
     def _write_live_status(self) -> None:
         try:
             live_status.write_statuses(self.db, list(self._latest.values()))
+            live_status.write_engine_status(self.db, self._started_at, None if self._shutting_down else self._queue)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             log.debug("live status not written: %s", exc)
 

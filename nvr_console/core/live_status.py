@@ -1,4 +1,4 @@
-"""Live camera state in the database: engines write it at a modest rate, `status` and consoles read it."""
+"""Live camera and engine state in the database: engines write it at a modest rate, `status` and consoles read it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from nvr_console.core.db.models import Camera, CameraLiveStatus, Recording, RecordingStatus, Room
+from nvr_console.core.db.models import Camera, CameraLiveStatus, EngineStatus, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name
-from nvr_console.core.status import CameraStatus
+from nvr_console.core.status import CameraStatus, QueueStatus
 
 # A row older than this is shown as stale: its engine stopped reporting (crashed, or not running).
 STALE_AFTER_S = 60.0
@@ -39,6 +39,45 @@ def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None 
             s.add(row)
 
 
+
+def write_engine_status(db: Database, started_at: float, queue: QueueStatus | None, node: str | None = None) -> None:
+    """Upsert this engine's own row: alive, and whether (and why) its upload queue is paused. Engine thread."""
+    node = node or node_name()
+    paused = bool(queue and queue.paused)
+    with db.session() as s:
+        row = s.get(EngineStatus, node) or EngineStatus(node=node, started_at=datetime.fromtimestamp(started_at, UTC))
+        if paused and not row.uploads_paused:
+            row.paused_since = datetime.now(UTC)
+        elif not paused:
+            row.paused_since = None
+        row.uploads_paused = paused
+        row.pause_reason = mask_secrets(queue.reason) if paused and queue else ""
+        row.updated_at = datetime.now(UTC)
+        s.add(row)
+
+
+@dataclass(frozen=True)
+class PauseReport:
+    node: str
+    reason: str
+    since: str | None
+
+
+def current_pause(db: Database, now: datetime | None = None) -> PauseReport | None:
+    """The upload queue of an engine reporting now is paused: which engine, why, since when. Any thread."""
+    now = now or datetime.now(UTC)
+    with db.session() as s:
+        rows = s.scalars(
+            select(EngineStatus).where(EngineStatus.uploads_paused.is_(True)).order_by(EngineStatus.updated_at.desc())
+        ).all()
+        # A paused row of an engine that stopped reporting says nothing about now.
+        for row in rows:
+            if (now - row.updated_at).total_seconds() <= STALE_AFTER_S:
+                since = row.paused_since.isoformat() if row.paused_since else None
+                return PauseReport(row.node, row.pause_reason, since)
+    return None
+
+
 @dataclass(frozen=True)
 class CameraReport:
     room: str
@@ -62,6 +101,9 @@ class QueueReport:
     failed: int
     uploaded: int
     last_error: str
+    paused_reason: str = ""  # an engine reporting now has its queue paused: why, as an operator sentence
+    paused_node: str = ""
+    paused_since: str | None = None
 
 
 def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraReport], QueueReport]:
@@ -99,6 +141,7 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
             .order_by(Recording.updated_at.desc())
             .limit(1)
         )
+    pause = current_pause(db, now)
     queue = QueueReport(
         waiting_files=counts.get(RecordingStatus.READY.value, 0) + counts.get(RecordingStatus.UPLOADING.value, 0),
         waiting_bytes=int(waiting_bytes or 0),
@@ -106,5 +149,8 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
         failed=counts.get(RecordingStatus.FAILED.value, 0),
         uploaded=counts.get(RecordingStatus.UPLOADED.value, 0),
         last_error=mask_secrets(last_error or ""),
+        paused_reason=pause.reason if pause else "",
+        paused_node=pause.node if pause else "",
+        paused_since=pause.since if pause else None,
     )
     return cameras, queue

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, Signal
@@ -12,13 +16,14 @@ from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, Signal
 from nvr_console.core import catalog, live_status
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
-from nvr_console.core.db.models import DesiredState
+from nvr_console.core.db.models import DesiredState, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine import Engine
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, UploadProgress, UploadState
 from tests.core.engine_support import Collected, ffmpeg_pids_writing_to, wait_until
+from tests.support.drive_server import DriveServer
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
 
@@ -178,3 +183,39 @@ def test_request_status_reports_every_camera_in_the_database(
     finally:
         assert host.stop(20)
     db.dispose()
+
+
+def test_a_paused_upload_queue_is_visible_to_status_and_resume_clears_it(
+    settings_factory: Callable[..., Settings], tmp_path: Path, qapp: object
+) -> None:
+    """The pause lives in the engine's uploader; `nvr-console status` in another process must still say why."""
+    with DriveServer() as drive:
+        settings = settings_factory(**{"upload.destination": "drive", "drive.api_root": drive.root_url,
+                                       "drive.credentials": "anonymous", "upload.chunk_size": "256KiB",
+                                       "retention.delete_after": "never"})
+        db = Database(settings.database.url)
+        prepare_database(db)
+        video = tmp_path / "front.mp4"
+        video.write_bytes(os.urandom(300_000))
+        with db.session() as s:
+            s.add(Recording(room_name="A-101", camera_name="front", slot_start=datetime(2026, 11, 24, 9, tzinfo=UTC),
+                            local_path=str(video), local_path_key=catalog.path_key(str(video)), status="ready",
+                            size=video.stat().st_size))
+        drive.fail_next("create_session", "storage_quota")
+        host = EngineHost(settings, db)
+        host.start()
+        try:
+            assert wait_until(lambda: live_status.current_pause(db) is not None, 20)
+            pause = live_status.current_pause(db)
+            assert "storage" in pause.reason.lower() and pause.node and pause.since
+            out = subprocess.run([sys.executable, "-m", "nvr_console", "status", "--database-url",
+                                  settings.database.url], capture_output=True, text=True, timeout=60, check=True)
+            assert "uploads PAUSED on" in out.stdout and pause.reason in out.stdout
+
+            QMetaObject.invokeMethod(host.engine, "resume_uploads", Qt.ConnectionType.QueuedConnection)
+            assert wait_until(lambda: {r.status for r in catalog.list_recordings(db)} == {"uploaded"}, 30)
+            assert wait_until(lambda: live_status.current_pause(db) is None, 10)
+        finally:
+            assert host.stop(30)
+        assert live_status.current_pause(db) is None
+        db.dispose()

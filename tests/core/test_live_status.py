@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from nvr_console.core import catalog
 from nvr_console.core.db.models import Recording
 from nvr_console.core.db.session import Database
-from nvr_console.core.live_status import read_report, write_statuses
-from nvr_console.core.status import CameraState, CameraStatus
+from nvr_console.core.live_status import current_pause, read_report, write_engine_status, write_statuses
+from nvr_console.core.status import CameraState, CameraStatus, QueueStatus
 
 
 def test_written_status_is_reported_and_goes_stale(db: Database) -> None:
@@ -50,3 +50,24 @@ def test_dead_local_node_detection() -> None:
     assert not dead_local_node(f"{socket.gethostname()}:1")  # alive (init)
     assert not dead_local_node("other-host:12345")  # not ours to judge
     assert not dead_local_node(None)
+
+
+def test_a_paused_queue_is_reported_with_its_reason_until_resumed_or_stale(db: Database) -> None:
+    started = time.time()
+    write_engine_status(db, started, QueueStatus(0, 0, 0.0), node="n1")
+    assert current_pause(db) is None
+    reason = "Google Drive storage is full: free space or buy storage, then click Resume"
+    write_engine_status(db, started, QueueStatus(3, 300, 0.0, paused=True, reason=reason + " token=ya29.SECRET"),
+                        node="n1")
+    pause = current_pause(db)
+    assert pause is not None and pause.node == "n1" and pause.reason.startswith(reason) and pause.since
+    assert "ya29.SECRET" not in pause.reason  # masked like every other stored text
+    first_since = pause.since
+    write_engine_status(db, started, QueueStatus(3, 300, 0.0, paused=True, reason=reason), node="n1")
+    assert current_pause(db).since == first_since  # the pause began once, not at every report
+    _, queue = read_report(db)
+    assert (queue.paused_node, queue.paused_reason) == ("n1", reason)
+    # An engine that stopped reporting long ago is not paused "now".
+    assert current_pause(db, now=datetime.now(UTC) + timedelta(minutes=5)) is None
+    write_engine_status(db, started, QueueStatus(0, 0, 0.0), node="n1")  # resumed
+    assert current_pause(db) is None and read_report(db)[1].paused_reason == ""

@@ -155,3 +155,20 @@ class CameraLiveStatus(Base):
     bitrate_kbps: Mapped[float] = mapped_column(Float, default=0.0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class EngineStatus(Base):
+    """What an engine (node) last said about itself: when it reported, and whether its upload queue is paused.
+
+    The pause lives in the uploader's memory; this row lets `nvr-console status`, `drive status` and consoles on
+    other machines say why nothing uploads (quota full, sign-in revoked...) without asking the engine.
+    """
+
+    __tablename__ = "engine_status"
+
+    node: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploads_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_reason: Mapped[str] = mapped_column(Text, default="")
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

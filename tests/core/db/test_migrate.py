@@ -2,11 +2,13 @@ from datetime import UTC, datetime
 
 import pymysql
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from nvr_console.core import catalog
 from nvr_console.core.db import migrate
-from nvr_console.core.db.models import Recording, RecordingStatus
+from nvr_console.core.db.models import Base, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 
 
@@ -21,6 +23,17 @@ def test_empty_database_is_migrated_on_first_start(any_db_url: str) -> None:
     assert {"ix_recordings_status_slot", "ix_recordings_camera_slot"} <= indexes
     migrate.prepare_database(db)  # idempotent
     db.dispose()
+
+
+def test_migrations_build_exactly_the_models(any_db_url: str) -> None:
+    """A model changed without a migration (or the reverse) would only show on a customer's database."""
+    db = Database(any_db_url)
+    migrate.prepare_database(db)
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        diff = compare_metadata(ctx, Base.metadata)
+    db.dispose()
+    assert diff == []
 
 
 def test_upgrade_reports_before_and_after(any_db_url: str) -> None:
