@@ -130,3 +130,22 @@ def test_bad_token_file_is_one_clear_error(tmp_path: Path, capsys: pytest.Captur
     bad.write_text("{}")
     assert main(["drive", "import-token", str(bad)]) == 2
     assert "drive login" in capsys.readouterr().err
+
+
+def test_status_says_which_engine_paused_uploads_and_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nvr_console.core.db.migrate import prepare_database
+    from nvr_console.core.db.session import Database
+    from nvr_console.core.live_status import write_engine_status
+    from nvr_console.core.status import QueueStatus
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    db = Database(url)
+    prepare_database(db)
+    reason = "the daily Google Drive upload limit was reached; uploads continue by themselves tomorrow"
+    write_engine_status(db, 0.0, QueueStatus(4, 4000, 0.0, paused=True, reason=reason), node="nvr1:4242")
+    db.dispose()
+    main(["drive", "status", "--database-url", url])
+    assert "uploads:      PAUSED on nvr1:4242 since " in (out := capsys.readouterr().out) and reason in out
+    main(["drive", "status", "--json", "--database-url", url])
+    data = json.loads(capsys.readouterr().out)
+    assert data["paused"]["node"] == "nvr1:4242" and data["paused"]["reason"] == reason
