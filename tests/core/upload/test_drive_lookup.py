@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +24,7 @@ from nvr_console.core.upload.drive_lookup import (
 )
 from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import FOLDER_MIME, DriveServer
-
-ACCESS_TOKEN = "ya29.lookup-test-access-token"
-
-
-def write_token(path: Path) -> None:
-    """A saved sign-in whose access token is still fresh, so no refresh (no Google) is needed."""
-    expiry = (datetime.now(UTC) + timedelta(hours=1)).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "type": "authorized_user", "client_id": "cid.apps.googleusercontent.com", "client_secret": "csecret",
-        "refresh_token": "1//refresh-secret", "token": ACCESS_TOKEN, "expiry": expiry,
-        "token_uri": "http://127.0.0.1:9/token",  # never used: the token is fresh
-    }))
+from tests.support.drive_token import ACCESS_TOKEN, write_fresh_token
 
 
 def about_requests(drive: DriveServer) -> list[dict[str, Any]]:
@@ -56,7 +43,7 @@ def test_saved_token_is_sent_and_the_account_comes_back(
     drive: DriveServer, drive_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     token = tmp_path / "token.json"
-    write_token(token)
+    write_fresh_token(token)
     drive.user_email = "lecturer@example.edu"
     settings = drive_settings(**{"drive.credentials": "", "drive.token": token})
     assert drive_ready(settings)
