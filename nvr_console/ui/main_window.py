@@ -31,6 +31,7 @@ from nvr_console import __version__
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
+from nvr_console.core.masking import mask_secrets
 from nvr_console.core.schedule.boundaries import next_boundary, now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui import camera_table_delegates
@@ -46,6 +47,18 @@ log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 60_000  # recorders finish their files; FFmpeg's 'q' normally takes a second or two
 DB_CHECK_MS = 30_000
 DISK_CHECK_MS = 5_000
+
+
+def look_up_account(settings: Settings, identity: tuple[str, ...]) -> tuple[tuple[str, ...], object]:
+    """(identity, Account or the failure sentence) for the Google action. Pool thread (network)."""
+    from nvr_console.core.upload.drive_lookup import DriveLookupError, signed_in_account
+
+    try:
+        return identity, signed_in_account(settings)
+    except DriveLookupError as exc:
+        return identity, str(exc)
+    except Exception as exc:  # the label must still settle: keep "signed in" and say why in the tooltip
+        return identity, f"{type(exc).__name__}: {mask_secrets(str(exc))[:200]}"
 
 
 def ffmpeg_for(settings: Settings) -> str:
@@ -91,6 +104,12 @@ class MainWindow(QMainWindow):
         self._last_state: dict[int, CameraState] = {}
         self._queue_paused = False
         self._calls: list[BackgroundCall] = []
+        # The signed-in account shown on the Google action: looked up once per sign-in (identity = kind,
+        # API root, credentials file, token file), not on every label refresh.
+        self._account: object = None  # core.upload.drive_lookup.Account once known
+        self._account_identity: tuple[str, ...] | None = None
+        self._account_pending: tuple[str, ...] | None = None
+        self._account_call: BackgroundCall | None = None
         self.setWindowTitle(f"nvr-console {__version__}")
 
         self.model = CameraTableModel(self)
@@ -458,14 +477,82 @@ class MainWindow(QMainWindow):
         except Exception:  # an unreadable credentials file: the action says sign in
             return "none"
 
-    def update_google_action(self) -> None:
+    def _google_identity(self, kind: str) -> tuple[str, ...]:
+        d = self.settings.drive
+        return (kind, d.api_root, d.credentials, str(d.token))
+
+    def _set_google_label(self, text: str, tip: str) -> None:
+        self.google_action.setText(text)
+        self.google_action.setToolTip(f"{tip} ({self.google_action.shortcut().toString()})")
+
+    def update_google_action(self, refresh: bool = False) -> None:
+        """Label the Google action "Sign in to Google" or with the signed-in account. UI thread.
+
+        The account's email is looked up on a pool thread (Drive's about.get) and cached per sign-in, so a
+        label refresh costs no network; `refresh` asks again (after a sign-in). Service accounts show the
+        key's client_email without any network.
+        """
         kind = self.google_state()
         signed_in = kind in ("token_only", "service_account", "anonymous") or (
             kind == "oauth_client" and self.settings.drive.token.exists()
         )
-        label = {"service_account": "Google: service account", "anonymous": "Drive: test server"}.get(
-            kind, "Google: signed in" if signed_in else "Sign in to Google")
-        self.google_action.setText(label)
+        if not signed_in:
+            self._set_google_label("Sign in to Google", "Sign in to Google Drive")
+            return
+        if kind == "service_account":
+            from nvr_console.core.upload.drive_lookup import service_account_email
+
+            email = service_account_email(self.settings)
+            self._set_google_label(f"Google: {email}" if email else "Google: service account",
+                                   f"Uploads run as the service account {email or '(no client_email in the key)'}")
+            return
+        identity = self._google_identity(kind)
+        if identity == self._account_identity and self._account is not None and not refresh:
+            self._show_account()
+            return
+        if identity != self._account_identity:
+            self._account = None
+            self._account_identity = identity
+        if self._account is None:
+            self._set_google_label(self._google_base_label(kind), "Signed in; looking up the account…")
+        if self._account_pending == identity and not refresh:
+            return  # already asking
+        self._account_pending = identity
+        settings = self.settings
+        self._account_call = run_in_background(lambda: look_up_account(settings, identity), self._account_looked_up)
+
+    def _google_base_label(self, kind: str) -> str:
+        return "Drive: test server" if kind == "anonymous" else "Google: signed in"
+
+    def _show_account(self) -> None:
+        from nvr_console.core.upload.drive_lookup import Account
+
+        account = self._account
+        if not isinstance(account, Account) or self._account_identity is None:
+            return
+        name = f" ({account.display_name})" if account.display_name else ""
+        if self._account_identity[0] == "anonymous":
+            self._set_google_label(f"Drive: test server ({account.email})",
+                                   f"Anonymous, Drive-compatible server {self.settings.drive.api_root}; "
+                                   f"it reports the account {account.email}{name}")
+        else:
+            self._set_google_label(f"Google: {account.email}",
+                                   f"Signed in to Google Drive as {account.email}{name}")
+
+    def _account_looked_up(self, result: tuple[tuple[str, ...], object]) -> None:
+        """The background look-up's answer (stale ones, for a sign-in since replaced, are dropped). UI thread."""
+        identity, found = result
+        if identity == self._account_pending:
+            self._account_pending = None
+        if identity != self._account_identity:
+            return
+        if isinstance(found, str):
+            if self._account is None:  # never replace a known account with a transient failure
+                self._set_google_label(self._google_base_label(identity[0]),
+                                       f"Signed in, but the account could not be looked up: {found}")
+            return
+        self._account = found
+        self._show_account()
 
     def google_account(self) -> None:
         kind = self.google_state()
@@ -475,7 +562,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Opening Google sign-in in your browser…", 30_000)
             self._calls.append(run_in_background(
                 lambda: login(self.settings, announce=log.info),
-                lambda _p: (self.update_google_action(), self.statusBar().showMessage("Signed in to Google", 10_000),
+                lambda _p: (self.update_google_action(refresh=True),
+                            self.statusBar().showMessage("Signed in to Google", 10_000),
                             self.commands.settings_changed.emit(self.settings)),
                 lambda msg: QMessageBox.warning(self, "Google sign-in", msg),
             ))
@@ -487,8 +575,12 @@ class MainWindow(QMainWindow):
                 "Google credentials file, then click Sign in. Until then finished files go to the local archive "
                 f"({self.settings.upload.local_dir}).")
             return
+        from nvr_console.core.upload.drive_lookup import Account
+
+        who = (f"Signed in as {self._account.email}" if isinstance(self._account, Account)
+               else self.google_action.text())
         QMessageBox.information(self, "Google account",
-                                f"{self.google_action.text()}. Token file: {self.settings.drive.token}.\n"
+                                f"{who}. Token file: {self.settings.drive.token}.\n"
                                 "To sign out run `nvr-console drive logout`.")
 
     # --- state and shutdown ----------------------------------------------------------------------
