@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
     def edit_rooms(self) -> None:
         from nvr_console.ui.rooms_dialog import RoomsDialog
 
-        dialog = RoomsDialog(self.db, self.ffmpeg, self)
+        dialog = RoomsDialog(self.db, self.ffmpeg, self, settings=self.settings)
         dialog.exec()
         if dialog.changed:
             self._after_catalog_change()

@@ -1,9 +1,11 @@
-"""Rooms editor: name, Drive folder (a pasted folder URL or id), sound source with the same Test as cameras.
-Validation and storage by core.catalog. UI thread."""
+"""Rooms editor: name, Drive folder (a pasted folder URL or id, checked on Drive to show its name), sound source
+with the same Test as cameras. Validation and storage by core.catalog. UI thread unless a docstring says otherwise."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl
+import html
+
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
@@ -20,16 +22,44 @@ from PySide6.QtWidgets import (
 )
 
 from nvr_console.core import catalog
+from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.stream_url import InvalidInput, drive_folder_link, parse_drive_folder
-from nvr_console.ui.camera_dialog import StreamTester, error_label, show_message
+from nvr_console.core.upload.drive_lookup import DriveItem, FolderProblem, check_room_folder, drive_ready
+from nvr_console.ui.background import BackgroundCall, run_in_background
+from nvr_console.ui.camera_dialog import ERROR_STYLE, OK_STYLE, StreamTester, error_label, show_message
+
+FOLDER_CHECK_DELAY_MS = 400  # ask Drive once typing or pasting has stopped, not on every keystroke
+WARN_STYLE = "color: #c46a00;"
+
+
+def check_folder(settings: Settings, folder_id: str) -> tuple[str, str, DriveItem | str]:
+    """(folder_id, 'ok' | 'problem' | 'unknown', DriveItem or the sentence). Pool thread (network)."""
+    try:
+        return folder_id, "ok", check_room_folder(settings, folder_id)
+    except FolderProblem as exc:
+        return folder_id, "problem", str(exc)
+    except Exception as exc:  # offline, sign-in trouble: nothing is known about the folder, saving stays allowed
+        return folder_id, "unknown", str(exc)
 
 
 class RoomsDialog(QDialog):
-    def __init__(self, db: Database, ffmpeg: str, parent: QWidget | None = None) -> None:
+    def __init__(self, db: Database, ffmpeg: str, parent: QWidget | None = None,
+                 settings: Settings | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self.changed = False  # the main window reloads the engine when rooms changed
+        # Folders are checked on Drive only when uploads go there and a sign-in exists; otherwise the id and
+        # its link are shown as they are (nothing to ask, and saving is never held back).
+        self._settings = settings
+        self._drive_checks = settings is not None and drive_ready(settings)
+        self._folder_id: str | None = None  # the id whose check is due or running (older answers are stale)
+        self._folder_calls: list[BackgroundCall] = []  # referenced until they report
+        self._folder_names: dict[str, str] = {}  # id -> name found this session: flipping rooms asks no more
+        self.folder_timer = QTimer(self)
+        self.folder_timer.setSingleShot(True)
+        self.folder_timer.setInterval(FOLDER_CHECK_DELAY_MS)
+        self.folder_timer.timeout.connect(self._start_folder_check)
         self.setWindowTitle("Rooms")
         self.list = QListWidget()
         self.list.setAccessibleName("Rooms")
@@ -106,16 +136,55 @@ class RoomsDialog(QDialog):
         self.name.setFocus()
 
     def _check_folder(self, text: str) -> None:
+        """The pasted text at once (syntax); its name on Drive after FOLDER_CHECK_DELAY_MS without typing."""
+        self.folder_timer.stop()
+        self._folder_id = None
         if not text.strip():
-            self.folder_info.setText("Files go under the root folder (drive.root_folder).")
+            self._folder_message("Files go under the root folder (drive.root_folder).", "")
             return
         try:
             fid = parse_drive_folder(text)
         except InvalidInput as exc:
-            show_message(self.folder_info, str(exc))
+            self._folder_message(str(exc), ERROR_STYLE)
             return
-        self.folder_info.setStyleSheet("")
-        self.folder_info.setText(f'Folder id {fid} · <a href="{drive_folder_link(fid)}">open in Drive</a>')
+        if fid in self._folder_names:
+            self._folder_message(f"Folder “{self._folder_names[fid]}”", OK_STYLE, fid)
+            return
+        if not self._drive_checks:
+            self._folder_message(f"Folder id {fid}", "", fid)
+            return
+        self._folder_id = fid
+        self._folder_message(f"Checking folder {fid}…", "", fid)
+        self.folder_timer.start()
+
+    def _start_folder_check(self) -> None:
+        """Typing stopped: ask Drive on a pool thread; `_folder_checked` gets the answer."""
+        fid, settings = self._folder_id, self._settings
+        if fid is None or settings is None:
+            return
+        self._folder_calls.append(run_in_background(lambda: check_folder(settings, fid), self._folder_checked))
+
+    def _folder_checked(self, result: tuple[str, str, DriveItem | str]) -> None:
+        """A check's answer; dropped when the field has changed since it was asked."""
+        done = self.sender()
+        self._folder_calls = [c for c in self._folder_calls if c is not done]
+        fid, outcome, found = result
+        if isinstance(found, DriveItem):
+            self._folder_names[fid] = found.name
+        if fid != self._folder_id:
+            return
+        if isinstance(found, DriveItem):
+            self._folder_message(f"Folder “{found.name}”", OK_STYLE, fid)
+        elif outcome == "problem":
+            self._folder_message(str(found), ERROR_STYLE, fid)
+        else:
+            self._folder_message(f"Could not check the folder: {found}. Saving is still allowed.", WARN_STYLE, fid)
+
+    def _folder_message(self, text: str, style: str, fid: str | None = None) -> None:
+        link = f' · <a href="{html.escape(drive_folder_link(fid))}">open in Drive</a>' if fid else ""
+        self.folder_info.setStyleSheet(style)
+        self.folder_info.setTextFormat(Qt.TextFormat.RichText)
+        self.folder_info.setText(html.escape(text, quote=False) + link)
         self.folder_info.show()
 
     def save(self) -> None:

@@ -4,6 +4,7 @@ test server: the signed-in account on the Google action, and a room's folder nam
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,13 +12,18 @@ from typing import Any
 
 import pytest
 
+from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.ui.app import build_console
 from nvr_console.ui.main_window import MainWindow
-from tests.support.drive_server import DriveServer
+from nvr_console.ui.rooms_dialog import RoomsDialog
+from tests.support.drive_client_factory import drive_client
+from tests.support.drive_server import FOLDER_MIME, DriveServer
 from tests.support.drive_token import ACCESS_TOKEN, SECRETS, write_fresh_token
 from tests.ui.engine_double import EngineDouble
+
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
 
 @pytest.fixture
@@ -47,6 +53,10 @@ def closed_url() -> str:
 
 def about_count(drive: DriveServer) -> int:
     return sum(1 for r in drive.requests() if r["kind"] == "about")
+
+
+def gets(drive: DriveServer) -> list[dict[str, Any]]:
+    return [r for r in drive.requests() if r["kind"] == "get"]
 
 
 def window(qtbot, settings: Settings, db: Database) -> MainWindow:  # type: ignore[no-untyped-def]
@@ -115,3 +125,96 @@ def test_service_account_shows_its_email_without_network(qtbot, drive, on_drive,
     w = window(qtbot, on_drive(**{"drive.credentials": key}), db)
     assert w.google_action.text() == "Google: nvr@campus.iam.gserviceaccount.com"
     assert drive.requests() == []
+
+
+# ------------------------------------------------------------------------------------------ rooms editor
+
+
+def make_folder(drive: DriveServer, name: str, **body: Any) -> str:
+    return drive_client(drive.root_url).files().create(
+        body={"name": name, "mimeType": FOLDER_MIME, **body}, fields="id").execute()["id"]
+
+
+def rooms(qtbot, db: Database, settings: Settings | None) -> RoomsDialog:  # type: ignore[no-untyped-def]
+    d = RoomsDialog(db, FFMPEG, settings=settings)
+    qtbot.addWidget(d)
+    return d
+
+
+def test_pasted_folder_link_shows_the_folder_name(qtbot, drive, on_drive, db) -> None:
+    fid = make_folder(drive, "Lecture hall A & co")
+    drive.reset_log()
+    d = rooms(qtbot, db, on_drive())
+    d.name.setText("A-101")
+    for partial in ("https://drive.google.com/drive/folders/1x", "https://drive.google.com/drive/folders/1xy"):
+        d.folder.setText(partial)  # typing: every change restarts the 400 ms wait
+    d.folder.setText(f"https://drive.google.com/drive/folders/{fid}?usp=sharing")
+    assert d.folder_info.text().startswith(f"Checking folder {fid}…")
+    qtbot.waitUntil(lambda: "Lecture hall A" in d.folder_info.text(), timeout=10_000)
+    assert d.folder_info.text().startswith("Folder “Lecture hall A &amp; co”")  # shown as text, not markup
+    assert f"https://drive.google.com/drive/folders/{fid}" in d.folder_info.text()  # open in Drive
+    assert [fid in r["path"] for r in gets(drive)] == [True]  # one request, for the final text only
+    d.save()
+    assert catalog.get_room(db, "A-101").drive_folder == fid
+
+
+def test_wrong_id_file_id_and_trashed_folder_say_what_is_wrong(qtbot, drive, on_drive, db) -> None:
+    parent = make_folder(drive, "Recordings")
+    clip = drive_client(drive.root_url).files().create(body={"name": "clip.mp4", "parents": [parent]},
+                                                       fields="id").execute()["id"]
+    old = make_folder(drive, "Old hall")
+    drive_client(drive.root_url).files().update(fileId=old, body={"trashed": True}).execute()
+    d = rooms(qtbot, db, on_drive())
+
+    d.folder.setText("1NoSuchFolderIdAnywhere")
+    qtbot.waitUntil(lambda: "visible" in d.folder_info.text(), timeout=10_000)
+    assert d.folder_info.text().startswith(
+        "no Drive folder with id 1NoSuchFolderIdAnywhere is visible to operator@example.edu; check the link or "
+        "share the folder with operator@example.edu")
+    assert "c62828" in d.folder_info.styleSheet()  # the error colour
+
+    d.folder.setText(clip)
+    qtbot.waitUntil(lambda: "not a folder" in d.folder_info.text(), timeout=10_000)
+    assert d.folder_info.text().startswith(f"'clip.mp4' ({clip}) is a file, not a folder")
+
+    d.folder.setText(old)
+    qtbot.waitUntil(lambda: "trash" in d.folder_info.text(), timeout=10_000)
+
+
+def test_an_answer_for_text_since_replaced_is_ignored(qtbot, drive, on_drive, db) -> None:
+    first, second = make_folder(drive, "First"), make_folder(drive, "Second")
+    drive.reset_log()
+    drive.delay_next("get", 1.5)  # the first check answers late
+    d = rooms(qtbot, db, on_drive())
+    d.folder.setText(first)
+    qtbot.waitUntil(lambda: len(gets(drive)) == 1, timeout=5_000)  # asked, not answered yet
+    d.folder.setText(second)
+    qtbot.waitUntil(lambda: "Second" in d.folder_info.text(), timeout=10_000)
+
+    def both_answered() -> bool:  # by the server, and the late answer delivered to the dialog
+        return len(gets(drive)) == 2 and all(r.get("status") == 200 for r in gets(drive)) and not d._folder_calls
+
+    qtbot.waitUntil(both_answered, timeout=10_000)
+    assert d.folder_info.text().startswith("Folder “Second”")
+
+
+def test_offline_check_still_allows_saving(qtbot, on_drive, db) -> None:
+    d = rooms(qtbot, db, on_drive(**{"drive.api_root": closed_url()}))
+    d.name.setText("B-202")
+    d.folder.setText("1SomeFolderId")
+    qtbot.waitUntil(lambda: "Could not check" in d.folder_info.text(), timeout=15_000)
+    assert "cannot reach Google Drive" in d.folder_info.text() and "Saving is still allowed" in d.folder_info.text()
+    d.save()
+    assert catalog.get_room(db, "B-202").drive_folder == "1SomeFolderId"
+
+
+@pytest.mark.parametrize("extra", [{"upload.destination": "none"}, {"upload.destination": "local"},
+                                   {"drive.credentials": ""}])
+def test_without_drive_the_id_and_link_are_shown_unchecked(qtbot, drive, on_drive, db, extra) -> None:
+    d = rooms(qtbot, db, on_drive(**extra))
+    d.name.setText("C-303")
+    d.folder.setText("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp?usp=sharing")
+    assert d.folder_info.text().startswith("Folder id 1AbCdEfGhIjKlMnOp · <a href=")
+    assert not d.folder_timer.isActive()
+    d.save()
+    assert catalog.get_room(db, "C-303").drive_folder == "1AbCdEfGhIjKlMnOp" and drive.requests() == []
