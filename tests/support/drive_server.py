@@ -32,6 +32,8 @@ Implemented (what the client sends for Drive v3):
   PATCH  /drive/v3/files/<id>           name, trashed, addParents/removeParents
   DELETE /drive/v3/files/<id>           204 (folders take their descendants along)
   POST   /drive/v3/files/<id>/permissions
+  GET    /drive/v3/files/<id>/permissions            ``permissions(id,type,role,domain)`` in one page
+  DELETE /drive/v3/files/<id>/permissions/<perm id>  204
   GET    /drive/v3/about                ``fields`` required (400 without it, as Google does); the user is
          ``user_email`` / ``user_name`` of the server (default operator@example.edu, "NVR Operator")
   ``fields`` is honoured like Google does (nested ``files(id,name)``, ``*``); without it a file has
@@ -685,6 +687,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._delete(file_id)
             elif rest[1:] == ["permissions"] and m == "POST":
                 self._permission(file_id)
+            elif rest[1:] == ["permissions"] and m == "GET":
+                self._list_permissions(file_id)
+            elif len(rest) == 3 and rest[1] == "permissions" and m == "DELETE":
+                self._delete_permission(file_id, urllib.parse.unquote(rest[2]))
             else:
                 raise _HttpError(404, "Not Found", reason="notFound")
         else:
@@ -969,6 +975,25 @@ class _Handler(BaseHTTPRequestHandler):
             rec["permissions"].append(perm)
         st.save()
         self._send_json(200, _select(perm, self._fields_tree("kind,id,type,role")))
+
+    def _list_permissions(self, file_id: str) -> None:
+        self._apply_fault("permission")
+        with self.server.state.lock:
+            perms = [dict(p) for p in self._file_or_404(file_id)["permissions"]]
+        body = {"kind": "drive#permissionList", "permissions": perms}
+        self._send_json(200, _select(body, self._fields_tree("kind,permissions(kind,id,type,role)")))
+
+    def _delete_permission(self, file_id: str, perm_id: str) -> None:
+        self._apply_fault("permission")
+        st = self.server.state
+        with st.lock:
+            rec = self._file_or_404(file_id)
+            kept = [p for p in rec["permissions"] if p["id"] != perm_id]
+            if len(kept) == len(rec["permissions"]):
+                raise _HttpError(404, f"Permission not found: {perm_id}.", reason="notFound")
+            rec["permissions"] = kept
+        st.save()
+        self._send_json(204, None)
 
     def _about(self) -> None:
         self._apply_fault("about")

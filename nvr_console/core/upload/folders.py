@@ -47,6 +47,7 @@ class DriveFolders:
         self._settings = settings
         self._db = db
         self._checked_rooms: dict[str, Folder] = {}
+        self._share_applied: tuple[str, str] | None = None  # (root folder id, drive.share) done this run
 
     # -- public
     def folder_for(self, service: Any, room: str, room_folder: str | None, day: str, time: str) -> Folder:
@@ -56,9 +57,17 @@ class DriveFolders:
         return self.child(service, day_folder.id, time)
 
     def root(self, service: Any) -> Folder:
-        """The root folder (`drive.root_folder`), created once, shared per `drive.share`."""
+        """The root folder (`drive.root_folder`), created once; its link-sharing made to match `drive.share`
+        once per run, so changing the setting takes effect at the next start."""
         parent = self._settings.drive.shared_drive or "root"
-        return self.child(service, parent, self._settings.drive.root_folder, share=True)
+        folder = self.child(service, parent, self._settings.drive.root_folder)
+        wanted = (folder.id, self._settings.drive.share)
+        if self._share_applied != wanted:
+            with _LOCK:
+                if self._share_applied != wanted:
+                    self._apply_share(service, folder.id)
+                    self._share_applied = wanted
+        return folder
 
     def forget(self, folder_id: str) -> None:
         """Drop a folder (and everything cached below it) from the cache, e.g. after it was deleted on Drive."""
@@ -132,7 +141,7 @@ class DriveFolders:
                 break
         return sorted(found, key=lambda f: (f.get("createdTime", ""), f["id"]))
 
-    def child(self, service: Any, parent: str, name: str, share: bool = False) -> Folder:
+    def child(self, service: Any, parent: str, name: str) -> Folder:
         """The folder `name` inside `parent`, found or created; never a duplicate."""
         key = f"{parent}/{name}"[:512]
         with _LOCK:
@@ -153,8 +162,6 @@ class DriveFolders:
             for extra in again[1:]:
                 if extra["id"] == created["id"]:
                     self._delete_quietly(service, extra["id"])
-            if keep["id"] == created["id"] and share:
-                self._share(service, keep["id"])
             log.info("Drive folder %r created in %s", name, parent)
             return self._remember(key, Folder(keep["id"], keep.get("webViewLink") or created.get("webViewLink")))
 
@@ -164,15 +171,35 @@ class DriveFolders:
         except HttpError:
             log.warning("could not delete the duplicate Drive folder %s", file_id)
 
-    def _share(self, service: Any, folder_id: str) -> None:
+    def _apply_share(self, service: Any, folder_id: str) -> None:
+        """Make the root's link-sharing (type anyone / domain) exactly what `drive.share` says; people's own
+        permissions are never touched. A refusal (not the folder's owner) is logged, uploads go on."""
         mode = self._settings.drive.share
         if mode == "private":
-            return
-        if mode == "anyone":
-            body = {"type": "anyone", "role": "reader"}
+            wanted: dict[str, str] | None = None
+        elif mode == "anyone":
+            wanted = {"type": "anyone", "role": "reader"}
         else:
-            body = {"type": "domain", "role": "reader", "domain": mode.split(":", 1)[1]}
-        service.permissions().create(
-            fileId=folder_id, body=body, supportsAllDrives=True, fields="id"
-        ).execute(num_retries=_RETRIES)
-        log.info("root folder shared (%s, reader)", mode)
+            wanted = {"type": "domain", "role": "reader", "domain": mode.split(":", 1)[1]}
+        try:
+            perms = service.permissions().list(
+                fileId=folder_id, fields="permissions(id,type,role,domain)", supportsAllDrives=True
+            ).execute(num_retries=_RETRIES).get("permissions", [])
+            links = [p for p in perms if p.get("type") in ("anyone", "domain")]
+            have = any(wanted and all(p.get(k) == v for k, v in wanted.items()) for p in links)
+            for p in links:
+                if wanted and all(p.get(k) == v for k, v in wanted.items()):
+                    continue
+                service.permissions().delete(fileId=folder_id, permissionId=p["id"],
+                                             supportsAllDrives=True).execute(num_retries=_RETRIES)
+                log.info("root folder link-sharing removed (%s %s; drive.share = %s)", p.get("type"),
+                         p.get("domain", ""), mode)
+            if wanted and not have:
+                service.permissions().create(
+                    fileId=folder_id, body=wanted, supportsAllDrives=True, fields="id"
+                ).execute(num_retries=_RETRIES)
+                log.info("root folder shared (%s, reader)", mode)
+        except HttpError as exc:
+            status, _, message = http_error_reason(exc)
+            log.warning("could not make the root folder's sharing match drive.share = %s (HTTP %s: %s); share it "
+                        "by hand in Drive, or sign in as the folder's owner", mode, status, message)
