@@ -60,49 +60,56 @@ def test_closing_with_nothing_recording_quits_cleanly(qtbot, settings: Settings,
     assert ("shutdown", None) in engine.commands
 
 
-def test_closing_while_recording_asks_and_stop_quits_with_files_finalized(qtbot, settings: Settings,
-                                                                          db: Database) -> None:
+def _recording_console(qtbot, settings: Settings, db: Database) -> tuple[Console, EngineDouble]:  # type: ignore[no-untyped-def]
     c, engine, cam = _console(qtbot, settings, db)
     engine.status(cam, CameraState.RECORDING)
     qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
+    return c, engine
+
+
+def _close_answering(qtbot, c: Console, button_text: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Close the window and answer the question with `button_text`; returns what the question showed."""
     seen: dict[str, object] = {}
-    _answer_question(qtbot, "Stop recording and quit", seen)
+    _answer_question(qtbot, button_text, seen)
+    c.window.close()
+    qtbot.waitUntil(lambda: "buttons" in seen, timeout=3000)
+    return seen
+
+
+def _nothing_stopped(engine: EngineDouble) -> bool:
+    return not [cmd for cmd in engine.commands if cmd[0] in ("shutdown", "stop_all", "stop_camera")]
+
+
+def test_closing_while_recording_asks_and_stop_quits_with_files_finalized(qtbot, settings: Settings,
+                                                                          db: Database) -> None:
+    c, engine = _recording_console(qtbot, settings, db)
     with qtbot.waitSignal(c.window.quit_ready, timeout=5000):
-        c.window.close()
+        seen = _close_answering(qtbot, c, "Stop recording and quit")
     assert seen["text"] == "1 camera(s) are recording."
     assert ("shutdown", None) in engine.commands  # the engine stops recorders cleanly; nothing is killed
 
 
 def test_cancel_keeps_the_window_and_the_recording(qtbot, settings: Settings, db: Database) -> None:
-    c, engine, cam = _console(qtbot, settings, db)
-    engine.status(cam, CameraState.RECORDING)
-    qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
-    seen: dict[str, object] = {}
-    _answer_question(qtbot, "Cancel", seen)
-    c.window.close()
-    qtbot.waitUntil(lambda: "text" in seen, timeout=3000)
+    c, engine = _recording_console(qtbot, settings, db)
+    _close_answering(qtbot, c, "Cancel")
     assert c.window.isVisible()
     assert not c.window.quitting
-    assert not [cmd for cmd in engine.commands if cmd[0] in ("shutdown", "stop_all", "stop_camera")]
+    assert _nothing_stopped(engine)
     c.window.close_question = lambda _active: "keep"  # teardown closes the window: no second question
 
 
 def test_keep_recording_in_the_tray_hides_the_window_and_the_tray_brings_it_back(
     qtbot, with_tray: None, settings: Settings, db: Database
 ) -> None:
-    c, engine, cam = _console(qtbot, settings, db)
+    c, engine = _recording_console(qtbot, settings, db)
     assert c.window.tray is not None
-    engine.status(cam, CameraState.RECORDING)
-    qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
     assert "recording" in c.window.tray.toolTip()
-    seen: dict[str, object] = {}
-    _answer_question(qtbot, "Keep recording in the tray", seen)
     with qtbot.waitSignal(c.window.notified, timeout=5000) as note:
-        c.window.close()
+        seen = _close_answering(qtbot, c, "Keep recording in the tray")
     assert "Keep recording in the tray" in seen["buttons"]  # type: ignore[operator]
     assert not c.window.isVisible()
     assert "Recording continues" in note.args[1]
-    assert not [cmd for cmd in engine.commands if cmd[0] in ("shutdown", "stop_all", "stop_camera")]
+    assert _nothing_stopped(engine)
 
     c.window.tray.show_action.trigger()
     qtbot.waitUntil(c.window.isVisible, timeout=3000)
@@ -112,14 +119,9 @@ def test_keep_recording_in_the_tray_hides_the_window_and_the_tray_brings_it_back
 def test_without_a_tray_the_question_offers_no_keep_choice(qtbot, settings: Settings, db: Database,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tray_module.Tray, "available", staticmethod(lambda: False))
-    c, engine, cam = _console(qtbot, settings, db)
+    c, _engine = _recording_console(qtbot, settings, db)
     assert c.window.tray is None
-    engine.status(cam, CameraState.RECORDING)
-    qtbot.waitUntil(lambda: c.window.recording_count() == 1, timeout=3000)
-    seen: dict[str, object] = {}
-    _answer_question(qtbot, "Cancel", seen)
-    c.window.close()
-    qtbot.waitUntil(lambda: "buttons" in seen, timeout=3000)
+    seen = _close_answering(qtbot, c, "Cancel")
     assert not any("tray" in b for b in seen["buttons"])  # type: ignore[union-attr]
     assert any("Stop recording and quit" in b for b in seen["buttons"])  # type: ignore[union-attr]
     c.window.close_question = lambda _active: "keep"
