@@ -1,7 +1,8 @@
 """Run a blocking call (FFmpeg, a database check) on a pool thread and get its result back on the UI thread.
 
 The QRunnable carries a QObject created on the UI thread; its signals, emitted from the pool thread,
-are queued to the UI thread's receivers. Keep the returned `BackgroundCall` referenced until it reports.
+are queued to the UI thread's receivers. Calls in flight are held here until they report, so a caller
+that drops the returned `BackgroundCall` still gets its answer (a collected one would silently lose it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ class BackgroundCall(QObject):
 
     done = Signal(object)
     failed = Signal(str)
+
+
+_IN_FLIGHT: set[BackgroundCall] = set()  # UI thread only
 
 
 class _Runnable(QRunnable):
@@ -49,5 +53,9 @@ def run_in_background(
         call.done.connect(on_done)
     if on_failed is not None:
         call.failed.connect(on_failed)
+    # Connected after the caller's slots, so they run first and still see the call (sender()) alive.
+    _IN_FLIGHT.add(call)
+    call.done.connect(lambda _result: _IN_FLIGHT.discard(call))
+    call.failed.connect(lambda _message: _IN_FLIGHT.discard(call))
     (pool or QThreadPool.globalInstance()).start(_Runnable(fn, call, expected))
     return call

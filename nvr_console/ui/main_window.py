@@ -103,7 +103,6 @@ class MainWindow(QMainWindow):
         self._shutdown_progress: QProgressDialog | None = None
         self._last_state: dict[int, CameraState] = {}
         self._queue_paused = False
-        self._calls: list[BackgroundCall] = []
         # The signed-in account shown on the Google action: looked up once per sign-in (identity = kind,
         # API root, credentials file, token file), not on every label refresh.
         self._account: object = None  # core.upload.drive_lookup.Account once known
@@ -345,8 +344,7 @@ class MainWindow(QMainWindow):
             self.db_label.setStyleSheet("color: #c62828; font-weight: bold;")
             self.db_label.setToolTip(msg)
 
-        self._calls = [c for c in self._calls if c.parent() is not None][-4:]
-        self._calls.append(run_in_background(self.db.check_connection, ok, failed))
+        run_in_background(self.db.check_connection, ok, failed)
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -560,13 +558,13 @@ class MainWindow(QMainWindow):
             from nvr_console.core.upload.auth import login
 
             self.statusBar().showMessage("Opening Google sign-in in your browser…", 30_000)
-            self._calls.append(run_in_background(
+            run_in_background(
                 lambda: login(self.settings, announce=log.info),
                 lambda _p: (self.update_google_action(refresh=True),
                             self.statusBar().showMessage("Signed in to Google", 10_000),
                             self.commands.settings_changed.emit(self.settings)),
                 lambda msg: QMessageBox.warning(self, "Google sign-in", msg),
-            ))
+            )
             return
         if kind == "none":
             QMessageBox.information(
