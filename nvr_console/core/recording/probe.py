@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +36,7 @@ class StreamInfo:
     fps: float | None = None
     sample_rate: int | None = None
     channels: int | None = None
+    frames: int | None = None  # packets in the stream, where the container says (MP4 does; MKV does not)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def parse_ffprobe_json(data: dict[str, object]) -> MediaInfo:
                 if s.get("codec_type") == "video" else None,
                 sample_rate=_num(s.get("sample_rate"), int),  # type: ignore[arg-type]
                 channels=_num(s.get("channels"), int),  # type: ignore[arg-type]
+                frames=_num(s.get("nb_frames"), int),  # type: ignore[arg-type]
             )
         )
     duration = _num(fmt.get("duration"), float)
@@ -130,6 +133,29 @@ def _kfloat(text: str) -> float:
     return float(text[:-1]) * 1000 if text.endswith("k") else float(text)
 
 
+def _stream_info(s: re.Match[str]) -> StreamInfo:
+    """One ``Stream #0:N: Video|Audio: codec ...`` line of an FFmpeg dump."""
+    rest = s["rest"]
+    kind = s["kind"].lower()
+    size = _SIZE.search(rest) if kind == "video" else None
+    fps = _FPS.search(rest) or _TBR.search(rest) if kind == "video" else None
+    hz = _HZ.search(rest) if kind == "audio" else None
+    channels = None
+    if kind == "audio":
+        parts = [p.strip() for p in rest.split(",")]
+        channels = next((_CHANNELS[p] for p in parts if p in _CHANNELS), None)
+    return StreamInfo(
+        index=int(s["idx"]),
+        kind=kind,
+        codec=s["codec"],
+        width=int(size["w"]) if size else None,
+        height=int(size["h"]) if size else None,
+        fps=_kfloat(fps.group(1)) if fps else None,
+        sample_rate=int(hz["hz"]) if hz else None,
+        channels=channels,
+    )
+
+
 def parse_ffmpeg_stderr_info(text: str) -> MediaInfo:
     """MediaInfo from the input dump ``ffmpeg -i FILE`` prints on stderr (no ffprobe needed)."""
     m = _INPUT.search(text)
@@ -144,29 +170,7 @@ def parse_ffmpeg_stderr_info(text: str) -> MediaInfo:
     if d := _DURATION.search(body):
         duration = None if d["d"] == "N/A" else _hms(d["d"])
         start = float(d["s"]) if d["s"] else None
-    streams = []
-    for s in _STREAM.finditer(body):
-        rest = s["rest"]
-        kind = s["kind"].lower()
-        size = _SIZE.search(rest) if kind == "video" else None
-        fps = _FPS.search(rest) or _TBR.search(rest) if kind == "video" else None
-        hz = _HZ.search(rest) if kind == "audio" else None
-        channels = None
-        if kind == "audio":
-            parts = [p.strip() for p in rest.split(",")]
-            channels = next((_CHANNELS[p] for p in parts if p in _CHANNELS), None)
-        streams.append(
-            StreamInfo(
-                index=int(s["idx"]),
-                kind=kind,
-                codec=s["codec"],
-                width=int(size["w"]) if size else None,
-                height=int(size["h"]) if size else None,
-                fps=_kfloat(fps.group(1)) if fps else None,
-                sample_rate=int(hz["hz"]) if hz else None,
-                channels=channels,
-            )
-        )
+    streams = [_stream_info(s) for s in _STREAM.finditer(body)]
     return MediaInfo(
         format_name=m["fmt"],
         duration_s=duration,
@@ -174,6 +178,46 @@ def parse_ffmpeg_stderr_info(text: str) -> MediaInfo:
         streams=tuple(streams),
         duration_source="container" if duration is not None else "unknown",
     )
+
+
+_OUTPUT = re.compile(r"^Output #0, (?P<fmt>[^,]+(?:,[^ ,]+)*), to ")
+_MAPPED = re.compile(r"^\s+Stream #\d+:\d+(?:\[[^\]]*\])?(?:\([^)]*\))? -> #0:(?P<idx>\d+)")
+
+
+def parse_ffmpeg_output_streams(lines: Sequence[str]) -> MediaInfo | None:
+    """The streams FFmpeg writes into output #0, from the header a running FFmpeg prints on stderr at
+    ``-loglevel info`` (the "Output #0" dump and the "Stream mapping:" section); None until both are
+    complete, i.e. every mapped output stream has its dump line.
+
+    A recorder's output streams are what its segment files hold, so the finalizer needs no ffprobe of
+    them. The two sections come in either order (FFmpeg 5 dumps the output first, 6+ the mapping);
+    log lines of other components ("[rtsp @ 0x...] ...") may be interleaved and are skipped.
+    """
+    fmt: str | None = None
+    dumped: dict[int, StreamInfo] = {}
+    mapped: set[int] = set()
+    mapping_done = False
+    section = ""
+    for line in lines:
+        if line.startswith("["):
+            continue
+        if line[:1] not in (" ", "\t"):
+            if section == "mapping":
+                mapping_done = True
+            section = ""
+            if m := _OUTPUT.match(line):
+                section, fmt = "output", m["fmt"]
+            elif line.startswith("Stream mapping:"):
+                section = "mapping"
+            continue
+        if section == "output" and (s := _STREAM.match(line)):
+            dumped[int(s["idx"])] = _stream_info(s)
+        elif section == "mapping" and (m := _MAPPED.match(line)):
+            mapped.add(int(m["idx"]))
+    if not mapping_done or not mapped or set(dumped) != mapped:
+        return None
+    return MediaInfo(format_name=fmt, duration_s=None, start_time_s=None,
+                     streams=tuple(dumped[i] for i in sorted(dumped)))
 
 
 def _run(argv: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes]:
