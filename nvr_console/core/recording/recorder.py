@@ -25,6 +25,7 @@ from nvr_console.core import process_group
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_error, last_error_line
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
+from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
 from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time, raw_segments
 from nvr_console.core.schedule.boundaries import now_in
@@ -41,6 +42,9 @@ STATS_PERIOD_S = 5.0
 # The folder listing + stat of the current file (size, bitrate, new files) every 5 s rather than every poll,
 # and at once after a segment closes; but at least 4 times per stall timeout, as file growth feeds the watchdog.
 FILE_CHECK_S = 5.0
+# FFmpeg's start-up header (input and output dumps, stream mapping) is some 20-60 lines; stop looking for
+# the output streams after this many lines of a run.
+HEADER_LINES = 300
 # Errors no retry fixes by itself: the camera shows FAILED (and is still retried slowly).
 PERMANENT = frozenset({
     FfmpegErrorKind.AUTH, FfmpegErrorKind.NOT_FOUND, FfmpegErrorKind.UNSUPPORTED_CODEC,
@@ -138,6 +142,8 @@ class Recorder(QObject):
         self._parser = ProgressParser()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self._stderr_buf = b""
+        self._header: list[str] = []  # this run's first stderr lines, until its output streams are known
+        self._streams: MediaInfo | None = None  # what this run writes into its segments, from the header
         self._last_status: CameraStatus | None = None
         self._blocks = 0  # progress blocks seen in this run
         self._held: list[SegmentFinished] = []
@@ -300,6 +306,7 @@ class Recorder(QObject):
         self._blocks, self._held = 0, []
         self._stderr_tail.clear()
         self._stderr_buf = b""
+        self._header, self._streams = [], None
         self._stop_at, self._terminated, self._stall_restart = None, False, False
         now = time.time()
         self._run_started = self._last_growth = now
@@ -390,6 +397,17 @@ class Recorder(QObject):
             if last_error_line(line):
                 self._emit_log("warning", f"FFmpeg: {line}")
         self._write_file_log(kept)
+        self._read_header(kept)
+
+    def _read_header(self, lines: list[str]) -> None:
+        """Learn this run's output streams from FFmpeg's start-up header, so the finalizer need not
+        probe each segment (an ffprobe start is ~0.1 CPU-s per file). Engine thread."""
+        if self._streams is not None or len(self._header) >= HEADER_LINES or not lines:
+            return
+        self._header += lines[:HEADER_LINES - len(self._header)]
+        self._streams = parse_ffmpeg_output_streams(self._header)
+        if self._streams is not None or len(self._header) >= HEADER_LINES:
+            self._header = []
 
     def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
         proc = self._proc
@@ -413,7 +431,7 @@ class Recorder(QObject):
                 started = raw_name_time(raw, _zone(self.cfg.timezone))
                 self.segment_finished.emit(FinishedSegment(
                     self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw,
-                    started.timestamp() if started else None, now))
+                    started.timestamp() if started else None, now, self._streams))
         self._current = None
         if not self._wanted:
             self._log("info", f"stopped (exit code {exit_code})")
@@ -455,6 +473,8 @@ class Recorder(QObject):
             return
         self._report_started(raw)
         self._reported_finished.add(seg.filename)
+        if self._streams is None:
+            self._drain_stderr()  # the header may still sit in QProcess's buffer (drained at ~1 Hz)
         origin = self._parser.timeline_origin
         if origin is not None:
             start, end = origin + seg.start_s, origin + seg.end_s
@@ -463,7 +483,7 @@ class Recorder(QObject):
             start = named.timestamp() if named else None
             end = start + seg.duration_s if start is not None else None
         self.segment_finished.emit(FinishedSegment(
-            self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw, start, end))
+            self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw, start, end, self._streams))
 
     def _report_started(self, raw: Path) -> None:
         if raw.name not in self._reported_started:

@@ -19,6 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nvr_console.core.recording.ffmpeg_command import RECORDING_EXTENSION
+from nvr_console.core.recording.probe import MediaInfo
 from nvr_console.core.schedule.boundaries import localize
 
 FINAL_EXTENSION = "mp4"
@@ -39,6 +40,9 @@ class FinishedSegment:
     raw_path: Path
     wall_start: float | None
     wall_end: float | None
+    # The streams FFmpeg said it writes (its stderr header), None if it had not said: the finalizer then
+    # needs no ffprobe of the raw file.
+    streams: MediaInfo | None = None
 
 
 def camera_dir(root: Path, room: str, camera: str) -> Path:

@@ -1,4 +1,4 @@
-"""Recorder pieces that need no camera: command lines, and a missing FFmpeg."""
+"""Recorder pieces that need no camera (command lines, a missing FFmpeg), and what it tells of a segment."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from nvr_console.core.recording.recorder import (
     build_camera_command,
     build_sound_command,
 )
+from nvr_console.core.recording.segments import FinishedSegment
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import wait_until
+from tests.support.rtsp_peer import RtspServer
 
 
 def _cfg(tmp_path: Path, ffmpeg: str = "ffmpeg") -> RecorderConfig:
@@ -54,3 +56,22 @@ def test_missing_ffmpeg_fails_with_a_fix(tmp_path: Path, qapp: object) -> None:
     rec.stop()
     assert rec.state is CameraState.STOPPED and not rec.running
     rec.dispose()
+
+
+def test_finished_segments_carry_the_streams_from_ffmpegs_header(tmp_path: Path, qapp: object,
+                                                                  rtsp_server: RtspServer) -> None:
+    # A G.711 camera: the finalizer must know to transcode its audio without probing the file.
+    rec = Recorder(_spec(tmp_path, name="alaw", url=rtsp_server.url("/cam_alaw"), output_dir=tmp_path / "R" / "alaw"),
+                   _cfg(tmp_path))
+    finished: list[FinishedSegment] = []
+    rec.segment_finished.connect(finished.append)
+    rec.start()
+    try:
+        assert wait_until(lambda: bool(finished), 20), rec.last_error
+    finally:
+        rec.stop()
+        assert wait_until(lambda: not rec.running, 15)
+        rec.dispose()
+    for seg in finished:  # the first cut, and the file closed by the stop
+        assert seg.streams is not None, seg
+        assert [(s.kind, s.codec) for s in seg.streams.streams] == [("video", "h264"), ("audio", "pcm_alaw")]
