@@ -527,7 +527,7 @@ class Engine(QObject):
 
     def _job(self, seg: FinishedSegment, rid: int, sound: SoundPiece | None, note: str) -> FinalizeJob:
         return FinalizeJob(rid, seg.camera_id, seg.room, seg.name, seg.raw_path, seg.wall_start, seg.wall_end,
-                           sound, note)
+                           sound, note, streams=seg.streams)
 
     def _resolve_pending(self) -> None:
         """Pair finished camera segments with the room's sound segment covering them (by wall clock)."""

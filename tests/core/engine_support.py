@@ -83,8 +83,9 @@ def decodes_cleanly(path: Path) -> bool:
     return proc.returncode == 0
 
 
-def ffmpeg_pids_writing_to(folder: Path) -> list[int]:
-    """Live ffmpeg processes whose command line names `folder` (Linux /proc)."""
+def ffmpeg_pids_writing_to(folder: Path, *, recorders_only: bool = False) -> list[int]:
+    """Live ffmpeg processes whose command line names `folder` (Linux /proc). recorders_only: not the
+    finalizer's remux of a closed file, which starts at once and may still run when a recorder is gone."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -93,6 +94,8 @@ def ffmpeg_pids_writing_to(folder: Path) -> list[int]:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
             stat = (proc / "stat").read_text()
         except OSError:
+            continue
+        if recorders_only and " -f segment " not in cmd:
             continue
         if "ffmpeg" in cmd and str(folder) in cmd and ") Z" not in stat:
             pids.append(int(proc.name))

@@ -125,14 +125,14 @@ def test_engine_records_many_cameras_through_failures_and_changes(
         assert wait_until(lambda: state("bye") is CameraState.STOPPED, 5.0)
         assert time.monotonic() - t_disabled <= 5.0
         assert got.latest(ids["bye"]).enabled is False
-        assert wait_until(lambda: not ffmpeg_pids_writing_to(root / "B-202" / "bye"), 2)
+        assert wait_until(lambda: not ffmpeg_pids_writing_to(root / "B-202" / "bye", recorders_only=True), 2)
 
         # Another console deletes a camera: removed within 5 s, no orphan FFmpeg.
         catalog.remove_camera(db, "B-202", "gone")
         t_removed = time.monotonic()
         assert wait_until(lambda: ids["gone"] in got.removed, 5.0)
         assert time.monotonic() - t_removed <= 5.0
-        assert wait_until(lambda: not ffmpeg_pids_writing_to(root / "B-202" / "gone"), 3)
+        assert wait_until(lambda: not ffmpeg_pids_writing_to(root / "B-202" / "gone", recorders_only=True), 3)
 
         assert wait_until(lambda: state("outage") is CameraState.RECONNECTING, 10)
         wait_until(lambda: time.time() >= outage_stop + 15, 20)

@@ -1,9 +1,17 @@
 """Turn a closed raw segment into the final MP4 and its Recording row (ready, or failed with the reason).
 
-`finalize()` is blocking (probe + FFmpeg remux, well under a second per file on loopback, longer for
+`finalize()` is blocking (an FFmpeg remux, well under a second per file on loopback, longer for
 30-minute files on slow disks), so the engine runs it on a worker thread; it touches the database only
 through its own sessions. Data is never dropped: a raw file that cannot be made into an MP4 is kept
 beside the row that says why.
+
+One process per file: each FFmpeg or ffprobe start costs about 0.1 CPU-s, which at short segments was
+most of the product's CPU overhead over bare FFmpeg. A segment whose streams the recorder learnt from
+FFmpeg's own header (FinalizeJob.streams) is remuxed without probing it, and every written MP4 is checked
+by reading its boxes (mp4_boxes) rather than by ffprobe: video with frames and a duration, or the file
+takes the full path. The full path probes the raw file first (its reasons for failing are the ones the
+operator sees); it serves recovery after a crash, a room with a sound source (the mux needs the video's
+exact duration) and any segment the quick remux did not turn into a good MP4.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
 from nvr_console.core.recording.ffmpeg_locate import Tools
+from nvr_console.core.recording.mp4_boxes import read_mp4
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, probe
 from nvr_console.core.recording.segments import final_path_for, partial_path_for, raw_name_time
 from nvr_console.core.status import RecordingEvent
@@ -53,6 +62,8 @@ class FinalizeJob:
     sound: SoundPiece | None = None
     sound_note: str = ""  # why the room audio is missing, when the room has a sound source
     recovery: bool = False  # the raw file may be crash-truncated
+    # The streams the recorder's FFmpeg said it writes (from its stderr header); None: probe the raw file.
+    streams: MediaInfo | None = None
 
     @property
     def final(self) -> Path:
@@ -71,8 +82,48 @@ def _probe(path: Path, tools: Tools) -> MediaInfo:
     return probe(path, ffmpeg=str(tools.ffmpeg), ffprobe=str(tools.ffprobe) if tools.ffprobe else None)
 
 
+def _read_final(path: Path, tools: Tools) -> MediaInfo:
+    """A final MP4 from before a crash: our own box reader, ffprobe if it cannot read it. Worker thread."""
+    try:
+        return read_mp4(path)
+    except ProbeError:
+        return _probe(path, tools)
+
+
+def _quick_remux(job: FinalizeJob, tools: Tools, partial: Path) -> MediaInfo | None:
+    """Remux a segment whose streams are known from the recorder, with no probe before or after;
+    None (and no partial file) unless the MP4 has the expected tracks, video frames and a duration.
+    Worker thread."""
+    streams = job.streams
+    assert streams is not None
+    audio = streams.audio
+    argv = build_finalize_command(str(tools.ffmpeg), job.raw, partial, audio_codec=audio.codec if audio else None)
+    code, error = _run(argv)
+    why = f"FFmpeg: {error or f'exit code {code}'}"
+    if code == 0:
+        try:
+            info = read_mp4(partial)
+            video = info.video
+            if video is None or not video.frames:
+                why = "no video frames in the MP4"
+            elif not info.duration_s or info.duration_s <= 0:
+                why = "the MP4 has no duration"
+            elif (info.audio is None) != (audio is None):
+                why = "the MP4's audio track is not the one the recorder wrote"
+            else:
+                return info
+        except ProbeError as exc:
+            why = str(exc)
+    partial.unlink(missing_ok=True)
+    # Not an error yet: the full path probes the segment and gives the operator its reason.
+    log.info("%s/%s: %s: remux without probing failed (%s); probing the segment", job.room, job.camera,
+             job.raw.name, mask_secrets(why))
+    return None
+
+
 def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None) -> RecordingEvent:
-    """Probe, remux to MP4 (+faststart, G.711 -> AAC, room audio aligned), update the row. Worker thread."""
+    """Remux to MP4 (+faststart, G.711 -> AAC, room audio aligned), probing the segment only when its
+    streams are unknown or the quick remux fails; update the row. Worker thread."""
     notes: list[str] = []
     final = job.final
     named = raw_name_time(job.raw, zone)
@@ -80,12 +131,23 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
     try:
         if not job.raw.exists():
             if final.exists():  # finished before a crash, row not yet updated
-                info = _probe(final, tools)
+                info = _read_final(final, tools)
                 return _done(db, job, final, info, start, ["recovered: final file already written"])
             return _failed(db, job, start, "the raw segment file vanished before it was finalized")
         if job.raw.stat().st_size == 0:
             job.raw.unlink(missing_ok=True)
             return _failed(db, job, start, "empty segment: the camera sent no data before the file was closed")
+        if job.sound is None and job.sound_note:
+            notes.append(job.sound_note)
+        if (job.streams is not None and job.streams.video is not None and job.sound is None
+                and not job.recovery):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            partial = partial_path_for(final)
+            quick = _quick_remux(job, tools, partial)
+            if quick is not None:
+                os.replace(partial, final)
+                job.raw.unlink(missing_ok=True)
+                return _done(db, job, final, quick, start, notes)
         try:
             info = _probe(job.raw, tools)
         except ProbeError as exc:
@@ -112,8 +174,6 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             except ProbeError as exc:
                 sound_info = None
                 notes.append(f"room audio missing: sound source file unreadable ({mask_secrets(str(exc))})")
-        elif job.sound_note:
-            notes.append(job.sound_note)
 
         final.parent.mkdir(parents=True, exist_ok=True)
         partial = partial_path_for(final)
@@ -146,7 +206,7 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             partial.unlink(missing_ok=True)
             return _failed(db, job, start, f"could not write the MP4 (kept {job.raw.name}): {error}")
         try:
-            final_info = _probe(partial, tools)
+            final_info = read_mp4(partial)  # our own fresh MP4: its boxes, not another ffprobe
         except ProbeError as exc:
             partial.unlink(missing_ok=True)
             return _failed(db, job, start, f"the written MP4 is unreadable (kept {job.raw.name}): {exc}")

@@ -1,4 +1,5 @@
-"""The finalizer on real files made by FFmpeg: MP4 out, G.711 -> AAC, room audio, failures kept with reasons."""
+"""The finalizer on real files made by FFmpeg: MP4 out, G.711 -> AAC, room audio, failures kept with reasons;
+one FFmpeg run per file when the recorder knows the streams."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from nvr_console.core import catalog
 from nvr_console.core.db.session import Database
+from nvr_console.core.recording import finalizer
 from nvr_console.core.recording.ffmpeg_locate import locate_tools
 from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize, register_segment
+from nvr_console.core.recording.probe import MediaInfo, StreamInfo
 from tests.core.engine_support import codecs, ffprobe_json
 
 SLOT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -92,3 +97,82 @@ def test_register_segment_is_idempotent(db: Database, tmp_path: Path) -> None:
     raw = tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv"
     assert register_segment(db, None, "R", "cam", raw, SLOT) == register_segment(db, None, "R", "cam", raw, SLOT)
     assert register_segment(db, 12345, "R", "cam", raw.with_name("2026-11-24_09-31-00.mkv"), SLOT)  # gone camera
+
+
+def _streams(video: str | None = "h264", audio: str | None = "pcm_alaw") -> MediaInfo:
+    """What a recorder learns from its FFmpeg's header (probe.parse_ffmpeg_output_streams)."""
+    streams = []
+    if video:
+        streams.append(StreamInfo(0, "video", video))
+    if audio:
+        streams.append(StreamInfo(len(streams), "audio", audio))
+    return MediaInfo("segment", None, None, tuple(streams))
+
+
+class _Runs:
+    """Counts the finalizer's FFmpeg runs and forbids probing the raw file (monkeypatched in)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, probe_allowed: bool) -> None:
+        self.argv: list[list[str]] = []
+        self.probed: list[Path] = []
+        real_run, real_probe = finalizer._run, finalizer.probe
+
+        def run(argv: list[str]) -> tuple[int, str]:
+            self.argv.append(argv)
+            return real_run(argv)
+
+        def probe(path: Path, **kw: object) -> MediaInfo:
+            assert probe_allowed, f"probed {path}"
+            self.probed.append(Path(path))
+            return real_probe(path, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(finalizer, "_run", run)
+        monkeypatch.setattr(finalizer, "probe", probe)
+
+
+def test_known_streams_take_one_ffmpeg_run_and_no_probe(db: Database, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 2)
+    runs = _Runs(monkeypatch, probe_allowed=False)
+    event = finalize(_job(db, raw, streams=_streams(), sound_note="room audio missing: why"), locate_tools(), db,
+                     None)
+    assert event.status == "ready", event.notes
+    assert len(runs.argv) == 1 and not runs.probed
+    final = Path(event.path)
+    assert codecs(final) == {"video": "h264", "audio": "aac"}  # G.711 still becomes AAC
+    assert abs(event.duration - float(ffprobe_json(final)["format"]["duration"])) < 0.002
+    assert event.notes == "room audio missing: why" and not raw.exists()
+    row = catalog.list_recordings(db)[0]
+    assert row.status == "ready" and row.size == final.stat().st_size and abs(row.duration - 2) < 0.2
+    assert not list(final.parent.glob(".*partial"))
+
+
+def test_known_streams_that_do_not_fit_fall_back_to_probing(db: Database, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The header said AAC (copied), the file holds G.711, which MP4 refuses: the quick remux fails.
+    raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 2)
+    runs = _Runs(monkeypatch, probe_allowed=True)
+    event = finalize(_job(db, raw, streams=_streams(audio="aac")), locate_tools(), db, None)
+    assert event.status == "ready", event.notes
+    assert runs.probed == [raw] and len(runs.argv) == 2
+    assert codecs(Path(event.path)) == {"video": "h264", "audio": "aac"}
+
+
+def test_known_streams_keep_the_failure_reasons(db: Database, tmp_path: Path) -> None:
+    junk = tmp_path / "R" / "cam" / "2026-11-24_09-30-05.mkv"
+    junk.parent.mkdir(parents=True)
+    junk.write_bytes(b"\x1a\x45\xdf\xa3garbage" * 100)
+    e1 = finalize(_job(db, junk, streams=_streams()), locate_tools(), db, None)
+    assert e1.status == "failed" and "unreadable" in e1.notes and junk.exists()
+    audio_only = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-10.mkv", 1, video=False)
+    e2 = finalize(_job(db, audio_only, streams=_streams(video=None)), locate_tools(), db, None)
+    assert e2.status == "failed" and "no video stream" in e2.notes and audio_only.exists()
+    assert not list(tmp_path.rglob("*.mp4")) and not list(tmp_path.rglob(".*partial"))
+
+
+def test_final_mp4_checked_by_its_boxes_on_the_full_path(db: Database, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 2)
+    runs = _Runs(monkeypatch, probe_allowed=True)
+    event = finalize(_job(db, raw), locate_tools(), db, None)  # streams unknown: probe the raw file only
+    assert event.status == "ready" and runs.probed == [raw] and len(runs.argv) == 1
