@@ -57,9 +57,14 @@ def _png_args(width: int) -> list[str]:
 
 
 def check_stream(
-    ffmpeg: str | os.PathLike[str], url: str, transport: str = "tcp", timeout_s: float = 15.0, width: int = 480
+    ffmpeg: str | os.PathLike[str], url: str, transport: str = "tcp", timeout_s: float = 15.0, width: int = 480,
+    audio_only: bool = False,
 ) -> StreamCheck:
-    """Connect to a stream, read its stream info and one frame; raise SnapshotError saying why not."""
+    """Connect to a stream, read its stream info and one frame; raise SnapshotError saying why not.
+
+    audio_only: a room's sound source: a second of its audio is read instead of a frame (no PNG), and a
+    stream without audio is refused.
+    """
     argv = [str(ffmpeg), "-hide_banner", "-nostdin"]
     if is_lavfi(url):
         video = url[len(LAVFI_PREFIX):].partition(";")[0]
@@ -68,7 +73,7 @@ def check_stream(
         if url.lower().startswith(("rtsp://", "rtsps://")):
             argv += ["-rtsp_transport", transport, "-timeout", str(int(min(timeout_s, 10) * 1_000_000))]
         argv += ["-i", url]
-    argv += _png_args(width)
+    argv += ["-map", "0:a:0", "-t", "1", "-f", "null", "-"] if audio_only else _png_args(width)
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
@@ -79,12 +84,17 @@ def check_stream(
     except OSError as exc:
         raise SnapshotError(f"cannot run FFmpeg ({ffmpeg}): {exc.strerror or exc}; check recording.ffmpeg") from None
     stderr = proc.stderr.decode("utf-8", "replace")
-    if proc.returncode != 0 or not proc.stdout:
-        raise SnapshotError(classify_ffmpeg_error(stderr)[1])
     try:
-        info = parse_ffmpeg_stderr_info(stderr)
-    except ProbeError as exc:
-        raise SnapshotError(mask_secrets(str(exc))) from None
+        info: MediaInfo | None = parse_ffmpeg_stderr_info(stderr)
+    except ProbeError:
+        info = None
+    if audio_only and info is not None and info.audio is None:
+        raise SnapshotError(f"{mask_secrets(url)} carries no audio ({StreamCheck(info, b'').summary()}): a sound "
+                            "source must be the audio stream of a microphone encoder or camera; check its URL")
+    if proc.returncode != 0 or not (proc.stdout or audio_only):
+        raise SnapshotError(classify_ffmpeg_error(stderr)[1])
+    if info is None:
+        raise SnapshotError(f"{mask_secrets(url)}: FFmpeg read the stream but described no audio or video")
     return StreamCheck(info, proc.stdout)
 
 

@@ -69,13 +69,16 @@ def show_message(label: QLabel, text: str, ok: bool = False) -> None:
 
 class StreamTester(QWidget):
     """A Test button, a result line and a snapshot; `url()` supplies what to probe. Reused by the rooms
-    dialog for sound sources."""
+    dialog for sound sources (`audio_only`: a second of audio is read, no snapshot)."""
 
-    def __init__(self, ffmpeg: str, url_source, transport_source=None, parent: QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ffmpeg: str, url_source, transport_source=None, parent: QWidget | None = None,  # type: ignore[no-untyped-def]
+                 audio_only: bool = False) -> None:
         super().__init__(parent)
         self.ffmpeg, self._url, self._transport = ffmpeg, url_source, transport_source
+        self.audio_only = audio_only
         self.button = QPushButton("&Test")
-        self.button.setToolTip("Connect to the stream and grab one frame (runs in the background)")
+        self.button.setToolTip("Connect to the stream and read a second of its audio (runs in the background)"
+                               if audio_only else "Connect to the stream and grab one frame (runs in the background)")
         self.result = QLabel()
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -104,7 +107,8 @@ class StreamTester(QWidget):
         self.result.setStyleSheet("")
         self.result.setText(f"Testing {mask_url(url)} …")
         self.snapshot.hide()
-        self._call = run_in_background(lambda: check_stream(self.ffmpeg, url, transport), self._done, self._failed)
+        self._call = run_in_background(lambda: check_stream(self.ffmpeg, url, transport, audio_only=self.audio_only),
+                                       self._done, self._failed)
 
     def _done(self, check: StreamCheck) -> None:
         self.button.setEnabled(True)

@@ -71,7 +71,7 @@ class RoomsDialog(QDialog):
         self.folder_info.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
         self.sound = QLineEdit()
         self.sound.setPlaceholderText("rtsp://… audio-only stream (optional)")
-        self.tester = StreamTester(ffmpeg, self.sound.text, parent=self)
+        self.tester = StreamTester(ffmpeg, self.sound.text, parent=self, audio_only=True)
         self.error = error_label()
         self.new_button = QPushButton("&New")
         self.save_button = QPushButton("&Save")

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from nvr_console.core.snapshot import SnapshotError, check_stream, snapshot_file
+from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
+from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer
 
 FFMPEG = shutil.which("ffmpeg") or ""
 pytestmark = pytest.mark.skipif(not FFMPEG, reason="needs ffmpeg on PATH")
@@ -45,3 +47,23 @@ def test_unreadable_file_is_an_operator_sentence(tmp_path: Path) -> None:
     bad.write_bytes(b"not a video")
     with pytest.raises(SnapshotError, match="no thumbnail from x.mkv"):
         snapshot_file(FFMPEG, bad)
+
+
+def test_rtsp_camera_gives_info_and_a_picture(rtsp_server: RtspServer) -> None:  # noqa: F811
+    check = check_stream(FFMPEG, rtsp_server.url("/secure", SECURE_USER, SECURE_PASSWORD))
+    assert check.summary() == "video h264 640x360 25 fps · no audio"
+    assert check.png.startswith(b"\x89PNG")
+
+
+def test_sound_source_check_reads_audio_and_refuses_a_stream_without_it(rtsp_server: RtspServer) -> None:  # noqa: F811
+    sound = check_stream(FFMPEG, rtsp_server.url("/audio"), audio_only=True)
+    assert sound.info.audio is not None and sound.info.audio.codec == rtsp_server.audio_codec
+    assert sound.info.video is None and sound.png == b""
+    # A camera with a microphone is a valid sound source too.
+    assert check_stream(FFMPEG, rtsp_server.url("/cam_alaw"), audio_only=True).info.audio.codec == "pcm_alaw"
+    with pytest.raises(SnapshotError) as err:
+        check_stream(FFMPEG, rtsp_server.url("/secure", SECURE_USER, SECURE_PASSWORD), audio_only=True)
+    assert "carries no audio" in str(err.value) and SECURE_PASSWORD not in str(err.value)
+    with pytest.raises(SnapshotError) as err:
+        check_stream(FFMPEG, rtsp_server.url("/no-such-sound"), audio_only=True)
+    assert "No such stream path" in str(err.value)

@@ -18,6 +18,8 @@ from nvr_console.ui.camera_dialog import CameraDialog, join_password, split_pass
 from nvr_console.ui.rooms_dialog import RoomsDialog
 from nvr_console.ui.settings_dialog import SettingsDialog
 from nvr_console.ui.welcome_dialog import WelcomeDialog
+from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
+from tests.support.rtsp_peer import RtspServer
 from tests.ui.engine_double import EngineDouble
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
@@ -93,6 +95,22 @@ def test_rooms_dialog_validates_drive_folder_and_saves(qtbot, db: Database) -> N
     d.save()
     room = catalog.get_room(db, "B-202")
     assert room.drive_folder == "1AbCdEfGhIjKlMnOp" and d.changed
+
+
+def test_rooms_sound_source_test_reads_audio_off_the_ui_thread(qtbot, db: Database,
+                                                              rtsp_server: RtspServer) -> None:  # noqa: F811
+    d = RoomsDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    d.sound.setText(rtsp_server.url("/audio"))
+    d.tester.button.click()
+    assert not d.tester.button.isEnabled()  # the probe runs in the background
+    qtbot.waitUntil(lambda: d.tester.button.isEnabled(), timeout=20_000)
+    assert d.tester.result.text().startswith(f"OK: no video · audio {rtsp_server.audio_codec} ")
+    assert d.tester.snapshot.isHidden()  # nothing to show for sound
+    d.sound.setText(rtsp_server.url("/cam"))  # a camera without a microphone is no sound source
+    d.tester.button.click()
+    qtbot.waitUntil(lambda: d.tester.button.isEnabled(), timeout=20_000)
+    assert "carries no audio" in d.tester.result.text()
 
 
 def test_settings_dialog_validates_and_writes_the_user_config(qtbot, settings: Settings) -> None:
