@@ -40,8 +40,8 @@ class FinishedSegment:
     raw_path: Path
     wall_start: float | None
     wall_end: float | None
-    # The streams FFmpeg said it writes (its stderr header), None if it had not said: the finalizer then
-    # needs no ffprobe of the raw file.
+    # The streams FFmpeg said it writes (its stderr header): with them the finalizer needs no ffprobe of
+    # the raw file; None if FFmpeg had not said (the finalizer probes then).
     streams: MediaInfo | None = None
 
 
