@@ -8,7 +8,8 @@ On the same live RTSP streams (tests/support's GStreamer server, one shared H.26
      N FFmpeg alone, the CPU reference: the same input options, the same `-c copy`, the same segment
      muxer into the same crash-safe Matroska, but nothing the product adds (no -progress, no segment
      list, stderr at "error" into /dev/null, no engine). Each side's CPU is read from /proc for its own
-     FFmpeg processes, plus this process's own CPU (the engine) for the product.
+     FFmpeg processes, plus this process's own CPU (the engine) for the product; the finalizer's FFmpeg
+     runs (exited children) are printed apart per file, and in a second ratio.
   2. original: what the original service did: at every boundary stop FFmpeg and start a new one
      (`-c:v copy -an -f mp4`), per camera (coverage only; skip it with --no-original).
 Printed: coverage (1 - missing seconds between consecutive files / wall seconds from the first to the
@@ -273,8 +274,13 @@ def main() -> int:
             print(f"original: coverage {b['coverage']:.4%}  largest boundary gap {b['max_gap_frames']:.1f} frames "
                   "(stop + restart FFmpeg at each boundary)", flush=True)
         fin = p["finalize_cpu_s_per_file"]
-        print(f"finalizing: {fin:.2f} CPU s per file (probe + remux + probe): {100 * fin / args.segment:.2f} % of a "
-              f"core per camera at {args.segment:g} s segments, {100 * fin / 1800:.3f} % at 30 min")
+        print(f"finalizing: {fin:.2f} CPU s per file (the finalizer's FFmpeg/ffprobe runs): "
+              f"{100 * fin / args.segment:.2f} % of a core per camera at {args.segment:g} s segments, "
+              f"{100 * fin / 1800:.3f} % at 30 min")
+        # The ratio above leaves the finalizer's own processes out (bare FFmpeg writes no MP4); with them:
+        all_in = p["cpu_pct_per_cam"] + 100 * fin / args.segment
+        print(f"CPU per camera with the finalizer's processes: {all_in:.3f} % of a core, "
+              f"product/bare = {all_in / p['bare_cpu_pct_per_cam']:.2f}", flush=True)
         print(f"engine resident memory per camera: {p['rss_kib_per_cam'] / 1024:.2f} MiB")
     return 0
 
