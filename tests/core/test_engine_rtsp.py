@@ -60,7 +60,7 @@ def test_engine_records_many_cameras_through_failures_and_changes(
     root = settings.recording.dir
     db = Database(settings.database.url)
     prepare_database(db)
-    own = RtspServer().start()
+    own = RtspServer(auto_restart=True).start()
     try:
         catalog.add_room(db, "A-101", sound_source=rtsp_server.url("/audio"))
         catalog.add_room(db, "B-202")

@@ -49,7 +49,7 @@ def rtsp_server(rtsp_server_session: RtspServer) -> RtspServer:
 def fresh_rtsp_server() -> Iterator[RtspServer]:
     """A server of the test's own, for tests with many clients at once or that break the server."""
     _require_gst()
-    with RtspServer() as server:
+    with RtspServer(auto_restart=True) as server:
         yield server
         # Shown by pytest only when the test failed: the GStreamer errors and HEAL notes behind a refusal.
         sys.stderr.write(f"RTSP server output (tail):\n{server.log_tail()}\n")

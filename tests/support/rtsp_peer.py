@@ -50,8 +50,14 @@ def free_port() -> int:
 class RtspServer:
     """A live RTSP server on 127.0.0.1 in its own process group."""
 
-    def __init__(self, port: int | None = None, python: str = SYSTEM_PYTHON, ready_timeout_s: float = 20.0) -> None:
+    def __init__(self, port: int | None = None, python: str = SYSTEM_PYTHON, ready_timeout_s: float = 20.0,
+                 auto_restart: bool = False) -> None:
         self.port = port or free_port()
+        # GStreamer's RTSP server 1.22 can abort when many clients PLAY one shared media at once
+        # (gst_rtsp_media_get_rates assertion): like a rebooting camera, it comes back on the same port.
+        self.auto_restart = auto_restart
+        self.restarts = 0
+        self._lock = threading.Lock()
         self.python = python
         self.ready_timeout_s = ready_timeout_s
         self.audio_codec: str | None = None  # codec of /audio, as the server reports it
@@ -89,7 +95,6 @@ class RtspServer:
                 start_new_session=True,  # its own process group, killed as a whole in stop()
             )
             assert proc.stdout is not None and proc.stderr is not None
-            self._stderr = deque(maxlen=400)
             threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True).start()
             line = ""
             for line in proc.stdout:
@@ -98,8 +103,11 @@ class RtspServer:
                 if line.startswith(("READY", "FAILED")):
                     break
             if line.startswith("READY"):
-                self._proc = proc
+                with self._lock:
+                    self._proc = proc
                 threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+                if self.auto_restart:
+                    threading.Thread(target=self._supervise, args=(proc,), daemon=True).start()
                 return self
             self._kill(proc)
             # The port may still be held by the previous run's sockets for a moment after a restart.
@@ -107,6 +115,22 @@ class RtspServer:
                 raise RuntimeError(f"RTSP server did not start on port {self.port}: {line.strip()} "
                                    f"{self.log_tail(2000)}")
             time.sleep(0.2)
+
+    def _supervise(self, proc: subprocess.Popen[str]) -> None:
+        """Restart a server that died on its own (not one stopped by stop()); noted in the log tail."""
+        proc.wait()
+        with self._lock:
+            if self._proc is not proc:
+                return  # stopped or replaced on purpose
+            self._proc = None
+        self._kill(proc)  # closes its pipes
+        self._stderr.append(f"RESTART: the server died (exit {proc.returncode}); starting it again on port "
+                            f"{self.port}\n")
+        self.restarts += 1
+        try:
+            self.start()
+        except RuntimeError as exc:
+            self._stderr.append(f"RESTART failed: {exc}\n")
 
     def _drain(self, stream: object) -> None:
         for line in stream:  # type: ignore[attr-defined]
@@ -130,9 +154,10 @@ class RtspServer:
 
     def stop(self) -> None:
         """Stop the server (clients see the connection drop); start() brings it back on the same port."""
-        if self._proc is not None:
-            self._kill(self._proc)
-            self._proc = None
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            self._kill(proc)
 
     def ensure_running(self) -> str | None:
         """Restart a server that died (GStreamer can crash under load); returns its last stderr if it did."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 
@@ -94,3 +96,19 @@ def test_a_broken_shared_pipeline_heals_for_new_clients(fresh_rtsp_server: RtspS
         assert "HEAL /cam: the shared media was error" in fresh_rtsp_server.log_tail()
     finally:
         holder.wait(timeout=30)
+
+
+def test_a_crashed_server_comes_back_on_its_port_but_a_stopped_one_stays_down() -> None:
+    with RtspServer(auto_restart=True) as server:
+        first = server._proc
+        assert first is not None
+        os.kill(first.pid, signal.SIGABRT)  # as GStreamer's assertion abort does
+        deadline = time.monotonic() + 20
+        while not (server.running and server._proc is not first):
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.1)
+        assert server.restarts == 1 and "RESTART: the server died" in server.log_tail()
+        assert _codecs(server.url("/cam")) == ["h264"]
+        server.stop()
+        time.sleep(1.0)
+        assert not server.running and server.restarts == 1  # stop() is not a crash
