@@ -474,14 +474,20 @@ class Engine(QObject):
         changed = self._queue is None or self._queue.paused != queue.paused or self._queue.reason != queue.reason
         self._queue = queue
         if changed:
-            self._write_live_status()
+            self._write_engine_status()  # the cameras' rows did not change with it
 
     def _write_live_status(self) -> None:
         try:
             live_status.write_statuses(self.db, list(self._latest.values()))
-            live_status.write_engine_status(self.db, self._started_at, None if self._shutting_down else self._queue)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             log.debug("live status not written: %s", exc)
+        self._write_engine_status()
+
+    def _write_engine_status(self) -> None:
+        try:
+            live_status.write_engine_status(self.db, self._started_at, None if self._shutting_down else self._queue)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            log.debug("engine status not written: %s", exc)
 
     # --- segments -------------------------------------------------------------------------------------
 

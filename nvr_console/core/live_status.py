@@ -39,7 +39,6 @@ def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None 
             s.add(row)
 
 
-
 def write_engine_status(db: Database, started_at: float, queue: QueueStatus | None, node: str | None = None) -> None:
     """Upsert this engine's own row: alive, and whether (and why) its upload queue is paused. Engine thread."""
     node = node or node_name()

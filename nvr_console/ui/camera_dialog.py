@@ -25,7 +25,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_url
 from nvr_console.core.snapshot import StreamCheck, check_stream
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
-from nvr_console.ui.background import BackgroundCall, run_in_background
+from nvr_console.ui.background import run_in_background
 
 _USERINFO = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?:(?P<user>[^:/@\s]*)(?::(?P<pw>[^\s/]*))?@)?(?P<rest>.*)$"
@@ -86,7 +86,6 @@ class StreamTester(QWidget):
         self.snapshot.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.snapshot.hide()
         self.button.clicked.connect(self.run)
-        self._call: BackgroundCall | None = None
         self.last: StreamCheck | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -107,8 +106,8 @@ class StreamTester(QWidget):
         self.result.setStyleSheet("")
         self.result.setText(f"Testing {mask_url(url)} …")
         self.snapshot.hide()
-        self._call = run_in_background(lambda: check_stream(self.ffmpeg, url, transport, audio_only=self.audio_only),
-                                       self._done, self._failed)
+        run_in_background(lambda: check_stream(self.ffmpeg, url, transport, audio_only=self.audio_only),
+                          self._done, self._failed)
 
     def _done(self, check: StreamCheck) -> None:
         self.button.setEnabled(True)

@@ -35,7 +35,7 @@ from nvr_console.core.masking import mask_secrets
 from nvr_console.core.schedule.boundaries import next_boundary, now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui import camera_table_delegates
-from nvr_console.ui.background import BackgroundCall, run_in_background
+from nvr_console.ui.background import run_in_background
 from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.formatting import human_duration, human_rate, human_size
@@ -108,7 +108,6 @@ class MainWindow(QMainWindow):
         self._account: object = None  # core.upload.drive_lookup.Account once known
         self._account_identity: tuple[str, ...] | None = None
         self._account_pending: tuple[str, ...] | None = None
-        self._account_call: BackgroundCall | None = None
         self.setWindowTitle(f"nvr-console {__version__}")
 
         self.model = CameraTableModel(self)
@@ -517,7 +516,7 @@ class MainWindow(QMainWindow):
             return  # already asking
         self._account_pending = identity
         settings = self.settings
-        self._account_call = run_in_background(lambda: look_up_account(settings, identity), self._account_looked_up)
+        run_in_background(lambda: look_up_account(settings, identity), self._account_looked_up)
 
     def _google_base_label(self, kind: str) -> str:
         return "Drive: test server" if kind == "anonymous" else "Google: signed in"

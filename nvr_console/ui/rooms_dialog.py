@@ -26,7 +26,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.stream_url import InvalidInput, drive_folder_link, parse_drive_folder
 from nvr_console.core.upload.drive_lookup import DriveItem, FolderProblem, check_room_folder, drive_ready
-from nvr_console.ui.background import BackgroundCall, run_in_background
+from nvr_console.ui.background import run_in_background
 from nvr_console.ui.camera_dialog import ERROR_STYLE, OK_STYLE, StreamTester, error_label, show_message
 
 FOLDER_CHECK_DELAY_MS = 400  # ask Drive once typing or pasting has stopped, not on every keystroke
@@ -54,7 +54,6 @@ class RoomsDialog(QDialog):
         self._settings = settings
         self._drive_checks = settings is not None and drive_ready(settings)
         self._folder_id: str | None = None  # the id whose check is due or running (older answers are stale)
-        self._folder_calls: list[BackgroundCall] = []  # referenced until they report
         self._folder_names: dict[str, str] = {}  # id -> name found this session: flipping rooms asks no more
         self.folder_timer = QTimer(self)
         self.folder_timer.setSingleShot(True)
@@ -162,12 +161,10 @@ class RoomsDialog(QDialog):
         fid, settings = self._folder_id, self._settings
         if fid is None or settings is None:
             return
-        self._folder_calls.append(run_in_background(lambda: check_folder(settings, fid), self._folder_checked))
+        run_in_background(lambda: check_folder(settings, fid), self._folder_checked)
 
     def _folder_checked(self, result: tuple[str, str, DriveItem | str]) -> None:
         """A check's answer; dropped when the field has changed since it was asked."""
-        done = self.sender()
-        self._folder_calls = [c for c in self._folder_calls if c is not done]
         fid, outcome, found = result
         if isinstance(found, DriveItem):
             self._folder_names[fid] = found.name

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from nvr_console.core.config import OPTIONS_BY_NAME, ConfigError, ConfigFileError, Settings
 from nvr_console.core.config_writer import APPLIES_LIVE, user_config_path, validate_setting, write_settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.ui.background import BackgroundCall, run_in_background
+from nvr_console.ui.background import run_in_background
 from nvr_console.ui.camera_dialog import error_label, show_message
 
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -94,7 +94,6 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(self.result)
         layout.addWidget(self.buttons)
-        self._call: BackgroundCall | None = None
         self.resize(640, self.sizeHint().height())
 
     def _check(self, name: str) -> bool:
@@ -136,7 +135,7 @@ class SettingsDialog(QDialog):
                 db.dispose()
             return f"Connected: {db.display_url}"
 
-        self._call = run_in_background(check, self._db_ok, self._db_failed, expected=(DatabaseUnavailable,))
+        run_in_background(check, self._db_ok, self._db_failed, expected=(DatabaseUnavailable,))
 
     def _db_ok(self, message: str) -> None:
         self.test_db.setEnabled(True)

@@ -186,15 +186,15 @@ class DriveFolders:
                 fileId=folder_id, fields="permissions(id,type,role,domain)", supportsAllDrives=True
             ).execute(num_retries=_RETRIES).get("permissions", [])
             links = [p for p in perms if p.get("type") in ("anyone", "domain")]
-            have = any(wanted and all(p.get(k) == v for k, v in wanted.items()) for p in links)
+            matching = [p for p in links if wanted and all(p.get(k) == v for k, v in wanted.items())]
             for p in links:
-                if wanted and all(p.get(k) == v for k, v in wanted.items()):
+                if p in matching:
                     continue
                 service.permissions().delete(fileId=folder_id, permissionId=p["id"],
                                              supportsAllDrives=True).execute(num_retries=_RETRIES)
                 log.info("root folder link-sharing removed (%s %s; drive.share = %s)", p.get("type"),
                          p.get("domain", ""), mode)
-            if wanted and not have:
+            if wanted and not matching:
                 service.permissions().create(
                     fileId=folder_id, body=wanted, supportsAllDrives=True, fields="id"
                 ).execute(num_retries=_RETRIES)
