@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError
 
 from nvr_console import APP_NAME
 from nvr_console.core.durations import format_duration, parse_duration
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.masking import mask_secrets, redact_url_path
 from nvr_console.core.schedule.window import EXPECTED as WINDOW_EXPECTED
 from nvr_console.core.schedule.window import RecordingWindow
 
@@ -198,6 +198,65 @@ def _delete_after(v: Any) -> float | None:
     return parse_duration(v)
 
 
+def _off_or_duration(lo: float, hi: float) -> Callable[[Any], float | None]:
+    """A duration, or 'off' (None): an alert rule that can be switched off."""
+    inner = _positive_duration(lo, hi)
+
+    def parse(v: Any) -> float | None:
+        if isinstance(v, str) and v.strip().lower() in ("off", "never", "no", "false"):
+            return None
+        if isinstance(v, bool) and not v:
+            return None
+        return inner(v)
+
+    return parse
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    text = _str(v).lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("not true or false")
+
+
+def _listen(v: Any) -> str:
+    """`HOST:PORT`, `[::1]:PORT` or a bare `PORT` (loopback); empty = off."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)
+    text = _str(v)
+    if not text or text.lower() == "off":
+        return ""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    host = host.strip("[]") or "0.0.0.0"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("no port from 1 to 65535")
+    if not re.match(r"^[A-Za-z0-9.:_-]+$", host):
+        raise ValueError("not a host name or address")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _http_url(v: Any) -> str:
+    text = _str(v)
+    if text and not re.match(r"^https?://[^/\s]+(/\S*)?$", text):
+        raise ValueError("not an http(s) URL")
+    return text
+
+
+def _addresses(v: Any) -> tuple[str, ...]:
+    items = v if isinstance(v, list) else _str(v).split(",")
+    out = tuple(_str(i) for i in items if _str(i))
+    for addr in out:
+        if not re.match(r"^[^@\s,]+@[^@\s,]+$", addr):
+            raise ValueError(f"{addr!r} is not an e-mail address")
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -288,6 +347,53 @@ OPTIONS: tuple[Option, ...] = (
     Option("log", "level", _choice("debug", "info", "warning", "error"), lambda d: "info",
            "one of debug, info, warning, error", "Log detail."),
 )
+# Monitoring (metrics, alert rules, alert channels): one block of its own.
+OPTIONS += (
+    Option("metrics", "listen", _listen, lambda d: "",
+           "HOST:PORT such as 127.0.0.1:9464, a bare port (loopback), or empty for off",
+           "Serve Prometheus metrics over HTTP at /metrics (off by default)."),
+    Option("alerts", "check_every", _positive_duration(1, 600), lambda d: 15.0,
+           "a duration from 1s to 10m such as 15s", "How often the alert rules are evaluated."),
+    Option("alerts", "camera_down_after", _off_or_duration(1, 86400), lambda d: 120.0,
+           "a duration such as 2m, or 'off'",
+           "Alert when a camera that should record (inside its window) has not recorded this long."),
+    Option("alerts", "reconnects_per_hour", _int_range(0, 100000), lambda d: 10,
+           "a whole number, 0 for off", "Alert when a camera reconnects more often than this in an hour."),
+    Option("alerts", "uploads_paused_after", _off_or_duration(0, 86400), lambda d: 0.0,
+           "a duration such as 0s or 10m, or 'off'", "Alert when the upload queue has been paused this long."),
+    Option("alerts", "oldest_waiting_after", _off_or_duration(1, 30 * 86400), lambda d: 7200.0,
+           "a duration such as 2h, or 'off'", "Alert when the oldest file has waited this long to be uploaded."),
+    Option("alerts", "disk_forecast_under", _off_or_duration(1, 365 * 86400), lambda d: 86400.0,
+           "a duration such as 24h, or 'off'",
+           "Alert when the recordings disk is forecast to fill within this time (also: free space under "
+           "retention.min_free_space)."),
+    Option("alerts", "repeat_every", _off_or_duration(60, 30 * 86400), lambda d: 14400.0,
+           "a duration from 1m such as 4h, or 'off'", "Send a firing alert again at this interval while it lasts."),
+    Option("alerts", "desktop", _bool, lambda d: True,
+           "true or false", "Show alerts as desktop notifications (the console only)."),
+    Option("webhook", "url", _http_url, lambda d: "",
+           "an http(s) URL, or empty for off", "POST every alert as JSON to this URL.", secret=True),
+    Option("webhook", "format", _choice("plain", "slack", "telegram"), lambda d: "plain",
+           "one of plain, slack, telegram",
+           "Body of the webhook: nvr-console's JSON, Slack/Mattermost {\"text\"}, or Telegram Bot API sendMessage."),
+    Option("webhook", "telegram_chat_id", _str, lambda d: "",
+           "a Telegram chat id such as -1001234567890", "The chat a Telegram bot posts to (format = telegram)."),
+    Option("email", "host", _str, lambda d: "",
+           "an SMTP server name, or empty for off", "Send alerts by e-mail through this SMTP server."),
+    Option("email", "port", _int_range(0, 65535), lambda d: 0,
+           "a port, or 0 for the usual one (587 starttls, 465 tls, 25 none)", "SMTP port."),
+    Option("email", "security", _choice("starttls", "tls", "none"), lambda d: "starttls",
+           "one of starttls, tls, none", "How the SMTP connection is encrypted."),
+    Option("email", "secrets_file", _optional_path, lambda d: None,
+           "a path to a TOML file with username and password (mode 0600), or empty for no login",
+           "SMTP login; the file is read at each send and never logged."),
+    Option("email", "sender", _str, lambda d: "",
+           "an e-mail address, or empty for nvr-console@<host name>", "From: address of alert e-mails."),
+    Option("email", "recipients", _addresses, lambda d: (),
+           "e-mail addresses separated by commas", "Who receives alert e-mails."),
+    Option("email", "ca_file", _optional_path, lambda d: None,
+           "a path to a PEM CA bundle, or empty for the system's", "Trust this CA for the SMTP server's certificate."),
+)
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
 OPTIONS_BY_ENV = {o.env: o for o in OPTIONS}
 # Environment variables that are ours but not options.
@@ -345,9 +451,45 @@ class LogSettings:
     level: str
 
 
+@dataclass(frozen=True)
+class MetricsSettings:
+    listen: str  # "host:port", or "" = off
+
+
+@dataclass(frozen=True)
+class AlertsSettings:
+    check_every: float
+    camera_down_after: float | None  # None = rule off
+    reconnects_per_hour: int  # 0 = rule off
+    uploads_paused_after: float | None
+    oldest_waiting_after: float | None
+    disk_forecast_under: float | None
+    repeat_every: float | None  # None = fire once
+    desktop: bool
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str
+    format: str
+    telegram_chat_id: str
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str
+    port: int
+    security: str
+    secrets_file: Path | None
+    sender: str
+    recipients: tuple[str, ...]
+    ca_file: Path | None
+
+
 _SECTIONS = {
     "database": DatabaseSettings, "recording": RecordingSettings, "upload": UploadSettings,
     "retention": RetentionSettings, "drive": DriveSettings, "log": LogSettings,
+    "metrics": MetricsSettings, "alerts": AlertsSettings, "webhook": WebhookSettings, "email": EmailSettings,
 }
 
 
@@ -359,6 +501,10 @@ class Settings:
     retention: RetentionSettings
     drive: DriveSettings
     log: LogSettings
+    metrics: MetricsSettings
+    alerts: AlertsSettings
+    webhook: WebhookSettings
+    email: EmailSettings
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     files: tuple[Path, ...] = ()
 
@@ -393,7 +539,15 @@ def format_size(n: int) -> str:
 
 def _display_value(option: Option, v: Any) -> str:
     if v is None:
-        return "never" if option.name == "retention.delete_after" else ""
+        if option.name == "retention.delete_after":
+            return "never"
+        return "off" if option.section == "alerts" else ""
+    if option.name == "webhook.url":
+        return redact_url_path(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, tuple):
+        return ", ".join(v)
     if option.parse in (parse_size, _chunk_size):
         return format_size(v)
     if isinstance(v, RecordingWindow):
@@ -481,6 +635,12 @@ def load_settings(
 
 
 def _check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
+    if values["webhook.url"] and values["webhook.format"] == "telegram" and not values["webhook.telegram_chat_id"]:
+        raise ConfigError("webhook.telegram_chat_id", "", "the chat id the bot posts to (webhook.format = telegram)",
+                          sources.get("webhook.telegram_chat_id", ""))
+    if values["email.host"] and not values["email.recipients"]:
+        raise ConfigError("email.recipients", "", "at least one address to send alerts to (email.host is set)",
+                          sources.get("email.recipients", ""))
     if values["drive.credentials"] == "anonymous" and values["drive.api_root"] == GOOGLE_API_ROOT:
         raise ConfigError(
             "drive.credentials", "anonymous",

@@ -40,3 +40,15 @@ def url_password(url: str) -> str | None:
     """The password inside `scheme://user:password@host`, or None (used by tests and log filters)."""
     m = _USERINFO.search(url)
     return m["pw"] if m and m["pw"] else None
+
+
+def redact_url_path(url: str) -> str:
+    """`https://hooks.slack.com/services/T0/B0/XyZ` -> `https://hooks.slack.com/***`.
+
+    For URLs whose path or query is the secret itself (Slack/Mattermost webhooks, Telegram bot tokens).
+    """
+    m = re.match(r"^(?P<base>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s]+)(?P<rest>.*)$", url or "")
+    if not m:
+        return mask_secrets(url)
+    base = mask_secrets(m["base"] + "/")[:-1]
+    return base + ("/" + MASK if m["rest"].strip("/") else "")
