@@ -172,3 +172,51 @@ class EngineStatus(Base):
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AlertState(enum.StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertMessage(enum.StrEnum):
+    """A message an alert owes its channels (the outbox)."""
+
+    FIRING = "firing"
+    REPEAT = "repeat"
+    RESOLVED = "resolved"
+
+
+class Alert(Base):
+    """One occurrence of a built-in alert rule, from firing to resolved (core.monitoring.alert_store owns it).
+
+    The state lives here, not in memory, so a restart neither repeats nor forgets an alert; `outbox` names the
+    message still owed to the channels (written in the same transaction as the state change, cleared once the
+    channels have it), so a crash between the two loses no message.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # One open alert per key across every node: a second node raising the same alert loses the insert.
+        UniqueConstraint("open_key", name="uq_alerts_open_key"),
+        Index("ix_alerts_state_fired", "state", "fired_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(191))  # rule + subject, e.g. "camera_down:camera:12"
+    open_key: Mapped[str | None] = mapped_column(String(191), default=None)  # = key while firing, else NULL
+    severity: Mapped[str] = mapped_column(String(16))  # warning | critical
+    subject: Mapped[str] = mapped_column(String(255))  # what it is about, for people: "A-101 / front"
+    summary: Mapped[str] = mapped_column(Text, default="")  # the latest one-line description (masked)
+    node: Mapped[str] = mapped_column(String(128))  # the node that evaluated it last
+    state: Mapped[str] = mapped_column(String(16), default=AlertState.FIRING.value)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the condition began
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # last firing/repeat owed
+    notify_seq: Mapped[int] = mapped_column(Integer, default=0)  # bumped with every message owed
+    outbox: Mapped[str | None] = mapped_column(String(16), default=None)  # AlertMessage still to deliver
+    delivery_error: Mapped[str] = mapped_column(Text, default="")  # channels that gave up, and why (masked)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
