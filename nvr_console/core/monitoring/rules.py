@@ -1,0 +1,180 @@
+"""The built-in alert rules: pure functions from what was observed to one condition per alert key.
+
+A condition is ACTIVE (the alert should be firing), INACTIVE (it should be resolved) or PENDING (not known
+yet, or not long enough: leave an open alert open and open none). PENDING is what lets a restarted process
+pick up its alerts without resolving or repeating them: until it has seen enough, it says nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from nvr_console.core.config import AlertsSettings
+from nvr_console.core.durations import format_duration
+from nvr_console.core.monitoring.facts import NodeFacts
+from nvr_console.core.monitoring.observer import TROUBLE, Observed
+from nvr_console.core.status import CameraState
+
+# Uploads counted as working again after a pause: an upload verified since, an empty queue, or this long unpaused.
+PAUSE_RESOLVE_GRACE_S = 120.0
+RECONNECT_WINDOW_S = 3600.0
+
+
+class Status(enum.Enum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    PENDING = "pending"
+
+
+class Severity(enum.StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    severity: Severity
+    title: str  # what the alert means, for people: "camera not recording"
+
+
+CAMERA_DOWN = Rule("camera_down", Severity.CRITICAL, "camera not recording")
+CAMERA_RECONNECTS = Rule("camera_reconnects", Severity.WARNING, "camera reconnecting often")
+UPLOADS_PAUSED = Rule("uploads_paused", Severity.WARNING, "uploads paused")
+OLDEST_WAITING = Rule("oldest_waiting", Severity.WARNING, "files waiting long for upload")
+DISK_LOW = Rule("disk_low", Severity.CRITICAL, "recordings disk nearly full")
+DISK_FORECAST = Rule("disk_forecast", Severity.WARNING, "recordings disk filling up")
+RULES = {r.name: r for r in (CAMERA_DOWN, CAMERA_RECONNECTS, UPLOADS_PAUSED, OLDEST_WAITING, DISK_LOW, DISK_FORECAST)}
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str  # unique per alert: "<rule>:camera:<id>", "<rule>:node:<name>", "oldest_waiting:queue"
+    rule: Rule
+    subject: str
+    status: Status
+    summary: str = ""  # one line, no secrets
+    since: float | None = None  # epoch s the condition began
+
+
+def camera_key(rule: Rule, camera_id: int) -> str:
+    return f"{rule.name}:camera:{camera_id}"
+
+
+def _gib(n: int) -> str:
+    return f"{n / 1024**3:.1f} GiB"
+
+
+def hours_left(facts: NodeFacts, write_rate_bps: float) -> float:
+    """Hours until the recordings disk is full at this write rate, counting what retention may delete."""
+    if facts.disk_free is None or write_rate_bps <= 0:
+        return math.inf
+    return (facts.disk_free + facts.reclaimable_bytes) / write_rate_bps / 3600.0
+
+
+def evaluate(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str, now: float) -> list[Condition]:
+    """Every rule's conditions for this node's cameras, queue and disk. Pure."""
+    out: list[Condition] = []
+    out += _cameras(obs, facts, cfg, now)
+    out += _uploads(obs, cfg, node, now)
+    out += _queue_age(facts, cfg, now)
+    out += _disk(obs, facts, cfg, node)
+    return out
+
+
+def _cameras(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, now: float) -> list[Condition]:
+    out: list[Condition] = []
+    for cid in obs.removed:
+        for rule in (CAMERA_DOWN, CAMERA_RECONNECTS):
+            out.append(Condition(camera_key(rule, cid), rule, f"camera {cid}", Status.INACTIVE, "camera removed"))
+    for c in obs.cameras:
+        subject = f"{c.room} / {c.camera}"
+        gone = facts.db_ok and c.camera_id not in facts.wanted
+        # camera_down
+        limit = cfg.camera_down_after
+        if limit is None or gone:
+            status, summary, since = Status.INACTIVE, "camera removed" if gone else "rule off", None
+        elif c.state in (CameraState.RECORDING, CameraState.SCHEDULED):
+            status, summary, since = Status.INACTIVE, c.state.value, None
+        elif facts.db_ok and not facts.wanted.get(c.camera_id, True):
+            status, summary, since = Status.INACTIVE, "stopped by the operator", None
+        elif c.state in TROUBLE and c.trouble_since is not None and now - c.trouble_since >= limit:
+            why = f": {c.last_error}" if c.last_error else ""
+            status, since = Status.ACTIVE, c.trouble_since
+            summary = f"not recording for {format_duration(round(now - c.trouble_since))} ({c.state.value}{why})"
+        else:
+            status, summary, since = Status.PENDING, c.state.value, c.trouble_since
+        out.append(Condition(camera_key(CAMERA_DOWN, c.camera_id), CAMERA_DOWN, subject, status, summary, since))
+        # camera_reconnects
+        n, most = c.reconnects_last_hour, cfg.reconnects_per_hour
+        if most <= 0 or gone:
+            status, summary = Status.INACTIVE, "rule off"
+        elif n > most:
+            status, summary = Status.ACTIVE, f"{n} reconnects in the last hour (more than {most})"
+        elif now - obs.observing_since >= RECONNECT_WINDOW_S:
+            status, summary = Status.INACTIVE, f"{n} reconnects in the last hour"
+        else:
+            status, summary = Status.PENDING, f"{n} reconnects since start"  # less than an hour seen
+        out.append(Condition(camera_key(CAMERA_RECONNECTS, c.camera_id), CAMERA_RECONNECTS, subject, status, summary))
+    return out
+
+
+def _uploads(obs: Observed, cfg: AlertsSettings, node: str, now: float) -> list[Condition]:
+    key, subject = f"{UPLOADS_PAUSED.name}:node:{node}", f"upload queue on {node}"
+    limit = cfg.uploads_paused_after
+    if limit is None:
+        return [Condition(key, UPLOADS_PAUSED, subject, Status.INACTIVE, "rule off")]
+    if obs.paused:
+        since = obs.paused_since or now
+        if now - since >= limit:
+            return [Condition(key, UPLOADS_PAUSED, subject, Status.ACTIVE,
+                              f"uploads paused: {obs.pause_reason or 'waiting for the operator'}", since)]
+        return [Condition(key, UPLOADS_PAUSED, subject, Status.PENDING, "paused", since)]
+    calm_since = max(obs.resumed_at or 0.0, obs.observing_since)
+    if not obs.queue_seen:
+        status = Status.PENDING
+    elif (obs.last_upload_at is not None and obs.last_upload_at >= calm_since) or obs.queue_files == 0 \
+            or now - calm_since >= PAUSE_RESOLVE_GRACE_S:
+        status = Status.INACTIVE
+    else:
+        status = Status.PENDING  # a restarted uploader has not yet met the cause of the pause again
+    return [Condition(key, UPLOADS_PAUSED, subject, status, "uploading")]
+
+
+def _queue_age(facts: NodeFacts, cfg: AlertsSettings, now: float) -> list[Condition]:
+    key, subject = f"{OLDEST_WAITING.name}:queue", "upload queue"
+    limit = cfg.oldest_waiting_after
+    if limit is None:
+        return [Condition(key, OLDEST_WAITING, subject, Status.INACTIVE, "rule off")]
+    if not facts.db_ok:
+        return [Condition(key, OLDEST_WAITING, subject, Status.PENDING, "database unavailable")]
+    since = facts.oldest_waiting_since
+    if since is not None and now - since >= limit:
+        return [Condition(key, OLDEST_WAITING, subject, Status.ACTIVE,
+                          f"the oldest file has waited {format_duration(round(now - since))} for upload", since)]
+    return [Condition(key, OLDEST_WAITING, subject, Status.INACTIVE, "queue moving")]
+
+
+def _disk(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str) -> list[Condition]:
+    low_key, fc_key, subject = f"{DISK_LOW.name}:node:{node}", f"{DISK_FORECAST.name}:node:{node}", f"disk on {node}"
+    if facts.disk_free is None:
+        return [Condition(low_key, DISK_LOW, subject, Status.PENDING),
+                Condition(fc_key, DISK_FORECAST, subject, Status.PENDING)]
+    out = []
+    usable = facts.disk_free + facts.reclaimable_bytes
+    if facts.min_free_space > 0 and usable < facts.min_free_space:
+        out.append(Condition(low_key, DISK_LOW, subject, Status.ACTIVE,
+                             f"{_gib(facts.disk_free)} free and {_gib(facts.reclaimable_bytes)} retention may delete, "
+                             f"under retention.min_free_space ({_gib(facts.min_free_space)})"))
+    else:
+        out.append(Condition(low_key, DISK_LOW, subject, Status.INACTIVE, "enough space"))
+    hours = hours_left(facts, obs.write_rate_bps)
+    limit = cfg.disk_forecast_under
+    if limit is not None and hours * 3600 < limit:
+        out.append(Condition(fc_key, DISK_FORECAST, subject, Status.ACTIVE,
+                             f"full in about {hours:.1f} h at {obs.write_rate_bps * 8 / 1e6:.1f} Mbit/s"))
+    else:
+        out.append(Condition(fc_key, DISK_FORECAST, subject, Status.INACTIVE, "enough space"))
+    return out
