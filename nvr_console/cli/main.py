@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from nvr_console.cli.drive_commands import run_drive
 
                 return run_drive(args, settings)
+            if args.command == "alerts" or (args.command == "status" and args.check):
+                from nvr_console.cli.monitoring_commands import run_alerts, run_check
+
+                return run_check(args, settings) if args.command == "status" else run_alerts(args, settings)
             from nvr_console.cli.admin_commands import run_admin
 
             return run_admin(args, settings)

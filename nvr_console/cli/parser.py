@@ -23,6 +23,8 @@ examples:
   nvr-console cameras list --json
   nvr-console recordings list --status ready --json
   nvr-console status --json                   what every camera is doing, for monitoring
+  nvr-console status --check                  Nagios/Icinga check (exit 0 OK, 1 warning, 2 critical)
+  nvr-console alerts list                     active and recent alerts
   nvr-console config show
 
 settings come from (later wins): defaults, /etc/nvr-console/config.toml or the user's
@@ -117,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                         description="every camera's state as its engine last reported it, the upload queue and the "
                         "last error, read from the database: for monitoring scripts", parents=[common])
     st.add_argument("--json", action="store_true", help="print JSON for scripts")
+    st.add_argument("--check", action="store_true",
+                    help="Nagios/Icinga check: one line; exit 0 OK, 1 warning, 2 critical (no engine reporting, "
+                    "or a critical alert firing)")
+    st.add_argument("--liveness", action="store_true",
+                    help="with --check: only whether an engine reports (exit 0 alive, 1 not: container health check)")
 
     db = group("db", "database schema")
     cmd(db, "upgrade", "migrate the database to this version's schema")
@@ -127,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
 
     from nvr_console.cli.drive_commands import add_drive_parser
+    from nvr_console.cli.monitoring_commands import add_alerts_parser
 
     add_drive_parser(sub, common)
+    add_alerts_parser(sub, common)
     return p

@@ -11,6 +11,8 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.monitoring import health
+from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.core.shutdown_signals import ShutdownSignals
 from nvr_console.core.systemd_notify import SystemdNotifier
@@ -34,6 +36,8 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
 
     host = EngineHost(settings, db)
     engine = host.engine
+    monitor = Monitor(settings, db)  # metrics, alert rules and channels; off the engine's thread
+    monitor.attach(engine)
     # Engine log lines are already written through `logging` on the engine thread; only camera state
     # changes are worth a line of their own here.
     engine.recording_finished.connect(
@@ -43,6 +47,7 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     signals = ShutdownSignals()
     def stop(name: str) -> None:
         log.info("%s received: stopping recorders and finishing files", name)
+        monitor.stop_checks()  # a stopping engine is no outage
         host.request_stop()
 
     def stop_now(name: str) -> None:
@@ -60,13 +65,27 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     signals.requested.connect(lambda _name: notifier.stopping())
     watchdog = QTimer()
     if notifier.watchdog_interval_s:
-        watchdog.timeout.connect(notifier.watchdog)
+        # The same liveness rule as `status --check`: the engine thread answered a ping within two intervals.
+        liveness = health.EngineLiveness(engine)
+        limit = 2 * notifier.watchdog_interval_s
+
+        def ping() -> None:
+            verdict = health.liveness(liveness.age(), limit, "engine thread")
+            liveness.probe()
+            if verdict.code == health.OK:
+                notifier.watchdog()
+            else:
+                log.error("%s: no watchdog ping, so systemd restarts the service", verdict.line)
+
+        watchdog.timeout.connect(ping)
         watchdog.start(int(notifier.watchdog_interval_s * 1000))
+    monitor.start()
     host.start()
     log.info("ready")
     QTimer.singleShot(0, lambda: None)  # make sure the loop spins once before any signal arrives
     app.exec()
     watchdog.stop()
+    monitor.stop()
     ok = host.stop(STOP_TIMEOUT_S)
     signals.restore()
     db.dispose()

@@ -75,11 +75,16 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
         ensure_demo_cameras(db)
 
     from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.core.shutdown_signals import ShutdownSignals
 
     host = EngineHost(settings, db)
     console = build_console(settings, db, host.engine)
     window = console.window
+    monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray
+    monitor.attach(host.engine)
+    monitor.notice.connect(window.on_alert)
+    console.commands.shutdown_requested.connect(monitor.stop_checks)  # stopping is no outage
 
     finished = False
 
@@ -89,6 +94,7 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
         if finished:
             return
         finished = True
+        monitor.stop()
         if not host.stop(QUIT_WAIT_S):
             log.warning("the engine did not stop within %.0f s; recovery finishes its files at next start", QUIT_WAIT_S)
         # Leaves every running loop, nested ones too (a modal dialog open when the stop was asked).
@@ -111,12 +117,14 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
     signals.repeated.connect(on_repeated_signal)
     window.start_thumbnails()
     window.show()
+    monitor.start()
     host.start()
     if not catalog.list_cameras(db):
         # Run the welcome from inside app.exec(): a modal dialog opened before the main loop starts would
         # swallow app.quit() (Qt 6 quits only loops that are running), leaving the window up after SIGTERM.
         QTimer.singleShot(0, lambda: welcome(console, db))
     code = app.exec()
+    monitor.stop()
     if not host.stopped:
         host.stop(QUIT_WAIT_S)
     signals.restore()

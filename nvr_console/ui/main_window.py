@@ -35,6 +35,7 @@ from nvr_console.core.masking import mask_secrets
 from nvr_console.core.schedule.boundaries import next_boundary, now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui import camera_table_delegates
+from nvr_console.ui.alerts_view import AlertsView
 from nvr_console.ui.background import run_in_background
 from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
@@ -147,9 +148,11 @@ class MainWindow(QMainWindow):
         self.uploads.retry_requested.connect(self.commands.retry_upload_requested)
         self.uploads.resume_requested.connect(self.commands.resume_uploads_requested)
         self.logs = LogView()
+        self.alerts = AlertsView(db)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.uploads, "&Uploads")
         self.tabs.addTab(self.logs, "&Log")
+        self.tabs.addTab(self.alerts, "Ale&rts")
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -299,6 +302,11 @@ class MainWindow(QMainWindow):
 
     def on_log_line(self, line: LogLine) -> None:
         self.logs.model.append(line)
+
+    def on_alert(self, notice: object) -> None:
+        """A built-in alert fired, repeated or resolved (core.monitoring AlertNotice): the desktop channel."""
+        self.alerts.refresh()
+        self.notify(notice.title, notice.text)  # type: ignore[attr-defined]
 
     def notify(self, title: str, message: str) -> None:
         self.notified.emit(title, message)

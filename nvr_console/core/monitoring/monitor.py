@@ -95,6 +95,10 @@ class Monitor(QObject):
         self._thread = threading.Thread(target=self._run, name="nvr-alerts", daemon=True)
         self._thread.start()
 
+    def stop_checks(self) -> None:
+        """Evaluate no more (the engine is about to stop: not an outage). Returns at once. Any thread."""
+        self._stop.set()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop evaluating first (an engine shutting down is no outage), then the channels and metrics."""
         self._stop.set()
