@@ -194,7 +194,7 @@ def test_image_commands_are_console_scripts_of_the_wheel_built_from_the_copied_f
         assert argv[0] in scripts, f"{argv[0]} is not a console script of the wheel ({scripts})"
     assert build_parser().parse_args(cmd[1:]).no_gui
     health_args = build_parser().parse_args(health[1:])
-    assert health_args.command == "status" and health_args.json
+    assert health_args.command == "status" and health_args.check and health_args.liveness
 
 
 # --- example config ------------------------------------------------------------------------------
