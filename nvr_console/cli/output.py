@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from nvr_console.core.sizes import format_size
+
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
     out = out or sys.stdout  # looked up per call: sys.stdout may be re-pointed after import
@@ -28,11 +30,5 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: Text
 
 
 def human_size(n: int | None) -> str:
-    if n is None:
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(n)
+    """A size for a table cell in IEC units (core.sizes, as everywhere); '' when unknown."""
+    return "" if n is None else format_size(n)

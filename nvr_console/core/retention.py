@@ -21,10 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from nvr_console.core.config import Settings, format_size
+from nvr_console.core.config import Settings
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.db.types import utcnow
+from nvr_console.core.sizes import format_size
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,9 @@ def sweep(
                     )
                 ).one()
             msg = (
-                f"DISK NEARLY FULL: {format_size(free) if free % 1024 == 0 else f'{free} bytes'} free on {folder}, "
+                f"DISK NEARLY FULL: {format_size(free)} free on {folder}, "
                 f"below retention.min_free_space ({format_size(minimum)}); {waiting} recording(s) "
-                f"({int(waiting_bytes) // (1024 * 1024)} MiB) are not uploaded yet and are kept. Free space, fix "
+                f"({format_size(int(waiting_bytes))}) are not uploaded yet and are kept. Free space, fix "
                 "the uploads, or lower retention.min_free_space; recording may stop when the disk is full"
             )
             log.warning(msg)

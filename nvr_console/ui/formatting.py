@@ -6,18 +6,11 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+# Sizes and rates have one formatter for the whole program (IEC units: KiB, MiB, GiB); these are its names here.
+from nvr_console.core.sizes import format_rate as human_rate
+from nvr_console.core.sizes import format_size as human_size
 
-def human_size(n: float) -> str:
-    """`1536` -> `1.5 KB` (decimal units, as file managers show them)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def human_rate(bytes_per_s: float) -> str:
-    return f"{human_size(bytes_per_s)}/s"
+__all__ = ["clock", "human_duration", "human_rate", "human_size", "now"]
 
 
 def human_duration(seconds: float) -> str:

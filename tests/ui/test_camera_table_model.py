@@ -36,7 +36,7 @@ def test_roles_say_state_action_and_details(qtbot) -> None:
     m.flush()
     idx = lambda r, c: m.index(r, c)  # noqa: E731
     assert idx(0, Column.STATE).data() == "recording"
-    assert "1:0" in idx(0, Column.FILE).data() and "5.0 MB" in idx(0, Column.FILE).data()
+    assert "1:0" in idx(0, Column.FILE).data() and "4.8 MiB" in idx(0, Column.FILE).data()  # IEC, as everywhere
     assert idx(1, Column.STATE).data().startswith("failed: wrong password")
     assert idx(1, Column.STATE).data(Qt.ItemDataRole.ToolTipRole).startswith("wrong password")
     assert idx(2, Column.ACTION).data() == "Start" and idx(2, Column.ACTION).data(Role.ACTION) == "start"
