@@ -4,20 +4,25 @@ built-in defaults -> /etc/nvr-console/config.toml -> the user's config.toml (or 
 instead of both) -> `.env` in the working directory -> environment (`NVR_SECTION_KEY`, and the
 original service's `SQLALCHEMY_DATABASE_URI`) -> command-line flags.
 
-Every option is declared once in `OPTIONS` (typed, with its default, what it expects and a help
-line), in the spirit of Picard's typed options. A bad value stops start-up with one line that names
-the key, the value, where it came from and what is expected.
+Every option is declared once in `OPTIONS`: typed, with its default, what it expects, a help line, the kind
+of value it holds, whether a running engine applies it at once, and the label the console's Settings dialog
+shows it under (self-describing options, as Picard declares its own). A bad value stops start-up with one
+line that names the key, the value, where it came from and what is expected.
+
+What a Settings was built from (which files, the environment, the flags) is kept with it as
+`SettingsInputs`, so the console reloads after a save with exactly the layers it started with.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,10 +32,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from nvr_console import APP_NAME
+from nvr_console.core.close_matches import close_matches
 from nvr_console.core.durations import format_duration, parse_duration
 from nvr_console.core.masking import mask_secrets, redact_url_path
 from nvr_console.core.schedule.window import EXPECTED as WINDOW_EXPECTED
 from nvr_console.core.schedule.window import RecordingWindow
+from nvr_console.core.sizes import format_size, parse_size
 
 SYSTEM_CONFIG = Path("/etc/nvr-console/config.toml")
 GOOGLE_API_ROOT = "https://www.googleapis.com/"
@@ -84,6 +91,15 @@ def _positive_duration(lo: float, hi: float) -> Callable[[Any], float]:
     return parse
 
 
+def _segment_length(v: Any) -> float:
+    # FFmpeg's segment muxer is given whole seconds and files are named to the second: 1.5 s would be
+    # cut every 2 s under a name that says otherwise. Refused, not rounded, so the file says what happens.
+    seconds = _positive_duration(1, 86400)(v)
+    if seconds != int(seconds):
+        raise ValueError(f"{format_duration(seconds)} is not a whole number of seconds")
+    return seconds
+
+
 def _int_range(lo: int, hi: int) -> Callable[[Any], int]:
     def parse(v: Any) -> int:
         if isinstance(v, bool):
@@ -94,26 +110,6 @@ def _int_range(lo: int, hi: int) -> Callable[[Any], int]:
         return n
 
     return parse
-
-
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1024**2, "mb": 1000**2,
-               "mib": 1024**2, "g": 1024**3, "gb": 1000**3, "gib": 1024**3, "t": 1024**4,
-               "tb": 1000**4, "tib": 1024**4}
-
-
-def parse_size(v: Any) -> int:
-    """Bytes in `16MiB`, `10GB`, `512k` or a plain number."""
-    if isinstance(v, int) and not isinstance(v, bool):
-        n = v
-    else:
-        m = _SIZE.match(_str(v))
-        if not m:
-            raise ValueError("not a size")
-        n = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower()])
-    if n < 0:
-        raise ValueError("negative size")
-    return n
 
 
 def _chunk_size(v: Any) -> int:
@@ -273,8 +269,30 @@ def default_dirs() -> dict[str, Path]:
     }
 
 
+class Kind(StrEnum):
+    """What an option's value is, so a front end can offer a fitting editor (the console maps kinds to widgets)."""
+
+    TEXT = "text"
+    FOLDER = "folder"
+    FILE = "file"
+    JSON_FILE = "json_file"
+    PROGRAM = "program"
+    DATABASE_URL = "database_url"
+    URL = "url"
+    DURATION = "duration"
+    SIZE = "size"
+    COUNT = "count"
+    CHOICE = "choice"
+    BOOL = "bool"
+    TIME_ZONE = "time_zone"
+    WINDOW = "window"
+
+
 @dataclass(frozen=True)
 class Option:
+    """One setting, declared once: everything else (loading, `config show`, the README check, the console's
+    Settings dialog, which changes apply at once) reads it from here."""
+
     section: str
     key: str
     parse: Callable[[Any], Any]
@@ -282,6 +300,11 @@ class Option:
     expected: str
     help: str
     secret: bool = False
+    kind: Kind = Kind.TEXT
+    # A running engine applies a new value at once (Engine.apply_settings); the rest take effect at the next start.
+    live: bool = False
+    # The Settings dialog offers the options that have a label; the others are edited in config.toml.
+    label: str = ""
 
     @property
     def name(self) -> str:
@@ -296,46 +319,57 @@ OPTIONS: tuple[Option, ...] = (
     Option("database", "url", _database_url,
            lambda d: f"sqlite:///{(d['data'] / 'nvr-console.sqlite3').as_posix()}",
            "sqlite:///PATH or mysql+pymysql://USER:PASSWORD@HOST:PORT/DB",
-           "Where rooms, cameras and the upload queue live.", secret=True),
+           "Where rooms, cameras and the upload queue live.", secret=True,
+           kind=Kind.DATABASE_URL, label="Database URL"),
     Option("recording", "dir", _path, lambda d: d["recordings"],
-           "a folder path this user can write to", "Where recordings are written."),
-    Option("recording", "segment_length", _positive_duration(1, 86400), lambda d: 1800.0,
-           "a duration from 1s to 24h such as 30m, 10s or 1800",
-           "File length; files are cut on wall-clock multiples of it (:00 and :30 for 30m)."),
+           "a folder path this user can write to", "Where recordings are written.",
+           kind=Kind.FOLDER, label="Recordings folder"),
+    Option("recording", "segment_length", _segment_length, lambda d: 1800.0,
+           "a duration in whole seconds from 1s to 24h such as 30m, 10s or 1800",
+           "File length; files are cut on wall-clock multiples of it (:00 and :30 for 30m).",
+           kind=Kind.DURATION, live=True, label="Segment length"),
     Option("recording", "timezone", _timezone, lambda d: "local",
            "an IANA time zone such as Europe/Moscow, or 'local'",
-           "Time zone of file and folder names."),
+           "Time zone of file and folder names.", kind=Kind.TIME_ZONE, label="Time zone"),
     Option("recording", "window", _window, lambda d: RecordingWindow(), WINDOW_EXPECTED,
-           "When cameras record, e.g. 'Mon-Sat 09:00-21:00'."),
+           "When cameras record, e.g. 'Mon-Sat 09:00-21:00'.", kind=Kind.WINDOW, live=True,
+           label="Recording window"),
     Option("recording", "ffmpeg", _optional_path, lambda d: None,
            "a path to an ffmpeg executable, or empty for automatic",
-           "FFmpeg to use; default: ffmpeg on PATH, else the one in the imageio-ffmpeg wheel."),
+           "FFmpeg to use; default: ffmpeg on PATH, else the one in the imageio-ffmpeg wheel.", kind=Kind.PROGRAM),
     Option("recording", "stall_timeout", _positive_duration(3, 3600), lambda d: 20.0,
-           "a duration from 3s to 1h such as 20s", "Restart a camera whose file stops growing this long."),
+           "a duration from 3s to 1h such as 20s", "Restart a camera whose file stops growing this long.",
+           kind=Kind.DURATION, live=True),
     Option("recording", "socket_timeout", _positive_duration(1, 600), lambda d: 10.0,
-           "a duration from 1s to 10m such as 10s", "How long to wait for a silent camera socket."),
+           "a duration from 1s to 10m such as 10s", "How long to wait for a silent camera socket.",
+           kind=Kind.DURATION),
     Option("upload", "destination", _choice("auto", "drive", "local", "none"), lambda d: "auto",
            "one of auto, drive, local, none",
-           "Where finished files go; auto = Drive when signed in, else the local archive."),
+           "Where finished files go; auto = Drive when signed in, else the local archive.", kind=Kind.CHOICE),
     Option("upload", "local_dir", _path, lambda d: d["data"] / "archive",
-           "a folder path this user can write to", "The local archive (for example a NAS mount)."),
+           "a folder path this user can write to", "The local archive (for example a NAS mount).",
+           kind=Kind.FOLDER),
     Option("upload", "workers", _int_range(1, 16), lambda d: 2,
-           "a whole number from 1 to 16", "Files uploaded in parallel."),
+           "a whole number from 1 to 16", "Files uploaded in parallel.", kind=Kind.COUNT, live=True,
+           label="Upload workers"),
     Option("upload", "chunk_size", _chunk_size, lambda d: 16 * 1024 * 1024,
-           "a multiple of 256 KiB such as 16MiB", "Resumable upload chunk; memory per worker is about this."),
+           "a multiple of 256 KiB such as 16MiB", "Resumable upload chunk; memory per worker is about this.",
+           kind=Kind.SIZE),
     Option("retention", "delete_after", _delete_after, lambda d: 0.0,
            "a duration such as 0, 1h or 7d... in seconds/m/h, or 'never'",
-           "Delete the local copy this long after a VERIFIED upload ('never' keeps it)."),
+           "Delete the local copy this long after a VERIFIED upload ('never' keeps it).",
+           kind=Kind.DURATION, live=True, label="Delete local copy after"),
     Option("retention", "min_free_space", parse_size, lambda d: 5 * 1024**3,
-           "a size such as 5GiB", "Below this free space, verified copies are deleted oldest first."),
+           "a size such as 5GiB", "Below this free space, verified copies are deleted oldest first.",
+           kind=Kind.SIZE, live=True),
     Option("drive", "api_root", _api_root, lambda d: GOOGLE_API_ROOT,
            "an http(s) URL such as https://www.googleapis.com/",
-           "Drive API root; point it at a Drive-compatible server or proxy."),
+           "Drive API root; point it at a Drive-compatible server or proxy.", kind=Kind.URL),
     Option("drive", "credentials", _credentials, lambda d: "",
            "a path to an OAuth client or service-account JSON file, or 'anonymous' (non-Google root only)",
-           "Google credentials for sign-in."),
+           "Google credentials for sign-in.", kind=Kind.JSON_FILE, label="Google credentials file"),
     Option("drive", "token", _path, lambda d: d["config"] / "drive-token.json",
-           "a file path", "Where the signed-in token is kept (mode 0600).", secret=False),
+           "a file path", "Where the signed-in token is kept (mode 0600).", kind=Kind.FILE),
     Option("drive", "root_folder", _str, lambda d: "NVR recordings",
            "a folder name", "Root folder created once when a room names no Drive folder."),
     Option("drive", "share", _share, lambda d: "private",
@@ -343,9 +377,9 @@ OPTIONS: tuple[Option, ...] = (
            "Who may read the root folder (its link-sharing is made to match at every start)."),
     Option("drive", "shared_drive", _str, lambda d: "",
            "a shared drive id, or empty", "Shared drive to upload into (service accounts need one)."),
-    Option("log", "dir", _path, lambda d: d["log"], "a folder path", "Rotating log files."),
+    Option("log", "dir", _path, lambda d: d["log"], "a folder path", "Rotating log files.", kind=Kind.FOLDER),
     Option("log", "level", _choice("debug", "info", "warning", "error"), lambda d: "info",
-           "one of debug, info, warning, error", "Log detail."),
+           "one of debug, info, warning, error", "Log detail.", kind=Kind.CHOICE),
 )
 # Monitoring (metrics, alert rules, alert channels): one block of its own.
 OPTIONS += (
@@ -353,46 +387,53 @@ OPTIONS += (
            "HOST:PORT such as 127.0.0.1:9464, a bare port (loopback), or empty for off",
            "Serve Prometheus metrics over HTTP at /metrics (off by default)."),
     Option("alerts", "check_every", _positive_duration(1, 600), lambda d: 15.0,
-           "a duration from 1s to 10m such as 15s", "How often the alert rules are evaluated."),
+           "a duration from 1s to 10m such as 15s", "How often the alert rules are evaluated.", kind=Kind.DURATION),
     Option("alerts", "camera_down_after", _off_or_duration(1, 86400), lambda d: 120.0,
            "a duration such as 2m, or 'off'",
-           "Alert when a camera that should record (inside its window) has not recorded this long."),
+           "Alert when a camera that should record (inside its window) has not recorded this long.",
+           kind=Kind.DURATION),
     Option("alerts", "reconnects_per_hour", _int_range(0, 100000), lambda d: 10,
-           "a whole number, 0 for off", "Alert when a camera reconnects more often than this in an hour."),
+           "a whole number, 0 for off", "Alert when a camera reconnects more often than this in an hour.",
+           kind=Kind.COUNT),
     Option("alerts", "uploads_paused_after", _off_or_duration(0, 86400), lambda d: 0.0,
-           "a duration such as 0s or 10m, or 'off'", "Alert when the upload queue has been paused this long."),
+           "a duration such as 0s or 10m, or 'off'", "Alert when the upload queue has been paused this long.",
+           kind=Kind.DURATION),
     Option("alerts", "oldest_waiting_after", _off_or_duration(1, 30 * 86400), lambda d: 7200.0,
-           "a duration such as 2h, or 'off'", "Alert when the oldest file has waited this long to be uploaded."),
+           "a duration such as 2h, or 'off'", "Alert when the oldest file has waited this long to be uploaded.",
+           kind=Kind.DURATION),
     Option("alerts", "disk_forecast_under", _off_or_duration(1, 365 * 86400), lambda d: 86400.0,
            "a duration such as 24h, or 'off'",
            "Alert when the recordings disk is forecast to fill within this time (also: free space under "
-           "retention.min_free_space)."),
+           "retention.min_free_space).", kind=Kind.DURATION),
     Option("alerts", "repeat_every", _off_or_duration(60, 30 * 86400), lambda d: 14400.0,
-           "a duration from 1m such as 4h, or 'off'", "Send a firing alert again at this interval while it lasts."),
+           "a duration from 1m such as 4h, or 'off'", "Send a firing alert again at this interval while it lasts.",
+           kind=Kind.DURATION),
     Option("alerts", "desktop", _bool, lambda d: True,
-           "true or false", "Show alerts as desktop notifications (the console only)."),
+           "true or false", "Show alerts as desktop notifications (the console only).", kind=Kind.BOOL),
     Option("webhook", "url", _http_url, lambda d: "",
-           "an http(s) URL, or empty for off", "POST every alert as JSON to this URL.", secret=True),
+           "an http(s) URL, or empty for off", "POST every alert as JSON to this URL.", secret=True, kind=Kind.URL),
     Option("webhook", "format", _choice("plain", "slack", "telegram"), lambda d: "plain",
            "one of plain, slack, telegram",
-           "Body of the webhook: nvr-console's JSON, Slack/Mattermost {\"text\"}, or Telegram Bot API sendMessage."),
+           "Body of the webhook: nvr-console's JSON, Slack/Mattermost {\"text\"}, or Telegram Bot API sendMessage.",
+           kind=Kind.CHOICE),
     Option("webhook", "telegram_chat_id", _str, lambda d: "",
            "a Telegram chat id such as -1001234567890", "The chat a Telegram bot posts to (format = telegram)."),
     Option("email", "host", _str, lambda d: "",
            "an SMTP server name, or empty for off", "Send alerts by e-mail through this SMTP server."),
     Option("email", "port", _int_range(0, 65535), lambda d: 0,
-           "a port, or 0 for the usual one (587 starttls, 465 tls, 25 none)", "SMTP port."),
+           "a port, or 0 for the usual one (587 starttls, 465 tls, 25 none)", "SMTP port.", kind=Kind.COUNT),
     Option("email", "security", _choice("starttls", "tls", "none"), lambda d: "starttls",
-           "one of starttls, tls, none", "How the SMTP connection is encrypted."),
+           "one of starttls, tls, none", "How the SMTP connection is encrypted.", kind=Kind.CHOICE),
     Option("email", "secrets_file", _optional_path, lambda d: None,
            "a path to a TOML file with username and password (mode 0600), or empty for no login",
-           "SMTP login; the file is read at each send and never logged."),
+           "SMTP login; the file is read at each send and never logged.", kind=Kind.FILE),
     Option("email", "sender", _str, lambda d: "",
            "an e-mail address, or empty for nvr-console@<host name>", "From: address of alert e-mails."),
     Option("email", "recipients", _addresses, lambda d: (),
            "e-mail addresses separated by commas", "Who receives alert e-mails."),
     Option("email", "ca_file", _optional_path, lambda d: None,
-           "a path to a PEM CA bundle, or empty for the system's", "Trust this CA for the SMTP server's certificate."),
+           "a path to a PEM CA bundle, or empty for the system's", "Trust this CA for the SMTP server's certificate.",
+           kind=Kind.FILE),
 )
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
 OPTIONS_BY_ENV = {o.env: o for o in OPTIONS}
@@ -493,6 +534,136 @@ _SECTIONS = {
 }
 
 
+def _ours(variable: str) -> bool:
+    return variable.startswith("NVR_") or variable == LEGACY_DATABASE_ENV
+
+
+@dataclass(frozen=True)
+class SettingsInputs:
+    """What a Settings is built from besides the files' contents, captured once at start-up.
+
+    The console reloads from the same inputs after its Settings dialog saves, so the reloaded settings keep
+    every layer the process started with: /etc's file, the user's file (or only `--config`), `.env`, the
+    environment as it was at start and the command-line flags. Files (config.toml, `.env`) are read again at
+    every load: that is how a saved change is picked up.
+    """
+
+    config_path: Path | None  # --config PATH: read this file only (NVR_CONFIG does the same)
+    system_config: Path  # /etc/nvr-console/config.toml, read first when present
+    user_config: Path  # the user's config.toml, read after /etc's; where the console saves
+    env: Mapping[str, str]  # our variables (NVR_*, SQLALCHEMY_DATABASE_URI) as they were at start
+    cwd: Path  # where `.env` is read; the base of relative paths given by variables and flags
+    overrides: Mapping[str, Any]  # command-line flags, "section.key" -> value
+    dirs: Mapping[str, Path]  # the per-user folders the defaults are made of
+
+    @classmethod
+    def capture(
+        cls,
+        config_path: Path | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        system_config: Path | None = None,
+    ) -> SettingsInputs:
+        """The inputs of this process now: `os.environ`, the working directory and the per-user folders,
+        unless given."""
+        dirs = default_dirs()
+        return cls(
+            config_path=config_path,
+            system_config=SYSTEM_CONFIG if system_config is None else system_config,
+            user_config=dirs["config"] / "config.toml",
+            env=MappingProxyType({k: v for k, v in (os.environ if env is None else env).items() if _ours(k)}),
+            cwd=cwd or Path.cwd(),
+            overrides=MappingProxyType({k: v for k, v in (overrides or {}).items() if v is not None}),
+            dirs=MappingProxyType(dict(dirs)),
+        )
+
+    def environment(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Our variables and where each came from: the captured environment, filled in from `.env`."""
+        env = dict(self.env)
+        where = {k: k for k in env}
+        dotenv_file = self.cwd / ".env"
+        if dotenv_file.is_file():
+            # .env fills in what the real environment does not set, as docker and python-dotenv do.
+            for k, v in dotenv_values(dotenv_file).items():
+                if v is not None and k not in env and _ours(k):
+                    env[k] = v
+                    where[k] = ".env"
+        return env, where
+
+    def _given_file(self, env: Mapping[str, str]) -> Path | None:
+        if self.config_path is not None:
+            return self.config_path
+        return Path(env["NVR_CONFIG"]).expanduser() if env.get("NVR_CONFIG") else None
+
+    def files(self, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+        """The config files to read, in order (a later one wins): the given one, else /etc's and the user's
+        that exist now."""
+        given = self._given_file(self.environment()[0] if env is None else env)
+        if given is not None:
+            if not given.is_file():
+                raise ConfigFileError(
+                    f"config file {given} does not exist; create it or drop --config to use the defaults"
+                )
+            return (given,)
+        return tuple(p for p in (self.system_config, self.user_config) if p.is_file())
+
+    def writable_file(self) -> Path:
+        """Where the console saves: the file given with --config (or NVR_CONFIG), the only one read then; else
+        the user's config.toml, created if missing. Never /etc's: it is the administrator's and is read
+        before the user's, so a value saved in the user's file wins over it."""
+        return self._given_file(self.environment()[0]) or self.user_config
+
+    def load(self) -> Settings:
+        """Build the settings from every layer; raises ConfigError or ConfigFileError with one clear line."""
+        env, env_sources = self.environment()
+        files = self.files(env)
+        raw: dict[str, tuple[Any, str, Path | None]] = {}  # name -> (value, source, base dir for paths)
+        for path in files:
+            for name, value in _read_toml(path).items():
+                raw[name] = (value, str(path), path.parent)
+
+        legacy = env.get(LEGACY_DATABASE_ENV)
+        if legacy:
+            raw["database.url"] = (legacy, env_sources[LEGACY_DATABASE_ENV], self.cwd)
+        for key, value in env.items():
+            if not key.startswith("NVR_") or key in META_ENV:
+                continue
+            option = OPTIONS_BY_ENV.get(key)
+            if option is None:
+                hint = close_matches(key, OPTIONS_BY_ENV)
+                raise ConfigFileError(
+                    f"unknown environment variable {key}"
+                    + (f"; did you mean {hint[0]}?" if hint else "; see `nvr-console config show` for names")
+                )
+            raw[option.name] = (value, env_sources[key], self.cwd)
+
+        for name, value in self.overrides.items():
+            raw[name] = (value, "command line", self.cwd)
+
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for o in OPTIONS:
+            if o.name in raw:
+                value, source, base = raw[o.name]
+                try:
+                    parsed = o.parse(value)
+                except (ValueError, TypeError) as exc:
+                    raise ConfigError(o.name, value, o.expected, source, str(exc)) from None
+                if isinstance(parsed, Path) and not parsed.is_absolute() and base is not None:
+                    parsed = base / parsed
+                values[o.name] = parsed
+                sources[o.name] = source
+            else:
+                values[o.name] = o.default(dict(self.dirs))
+        _check_combinations(values, sources)
+
+        sections = {}
+        for section, cls in _SECTIONS.items():
+            sections[section] = cls(**{f.name: values[f"{section}.{f.name}"] for f in fields(cls)})
+        return Settings(**sections, sources=sources, files=files, inputs=self)
+
+
 @dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
@@ -507,18 +678,27 @@ class Settings:
     email: EmailSettings
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     files: tuple[Path, ...] = ()
+    # What these settings were built from: `inputs.load()` builds them again with the same layers.
+    inputs: SettingsInputs = field(kw_only=True, compare=False, repr=False)
 
     def value(self, name: str) -> Any:
         section, key = name.split(".", 1)
         return getattr(getattr(self, section), key)
 
+    def text(self, name: str) -> str:
+        """One option's value as it would be written in config.toml (secrets not masked: not for display)."""
+        return _display_value(OPTIONS_BY_NAME[name], self.value(name))
+
     def display(self) -> list[tuple[str, str, str]]:
         """(name, value, source) for every option, secrets masked: what `config show` prints."""
-        rows = []
-        for o in OPTIONS:
-            shown = _display_value(o, self.value(o.name))
-            rows.append((o.name, mask_secrets(shown), self.sources.get(o.name, "default")))
-        return rows
+        return [(o.name, self.shown(o.name), self.sources.get(o.name, "default")) for o in OPTIONS]
+
+    def shown(self, name: str) -> str:
+        """One option's value for people: secrets masked, a webhook URL's path (which may be its token) hidden."""
+        text = self.text(name)
+        if name == "webhook.url" and text:
+            text = redact_url_path(text)
+        return mask_secrets(text)
 
     def effective_destination(self) -> str:
         """`auto` resolved: Drive when credentials or a token exist, else the local archive."""
@@ -529,27 +709,17 @@ class Settings:
         return "local"
 
 
-def format_size(n: int) -> str:
-    """`16777216` -> `16MiB`: sizes shown the way they are written in the config."""
-    for unit, factor in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= factor and n % factor == 0:
-            return f"{n // factor}{unit}"
-    return str(n)
-
-
 def _display_value(option: Option, v: Any) -> str:
     if v is None:
         if option.name == "retention.delete_after":
             return "never"
         return "off" if option.section == "alerts" else ""
-    if option.name == "webhook.url":
-        return redact_url_path(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, tuple):
         return ", ".join(v)
-    if option.parse in (parse_size, _chunk_size):
-        return format_size(v)
+    if option.kind is Kind.SIZE:
+        return format_size(v, exact=True)
     if isinstance(v, RecordingWindow):
         return v.text
     if isinstance(v, float):
@@ -562,76 +732,11 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    system_config: Path | None = None,
 ) -> Settings:
-    """Build the settings from every layer; raises ConfigError or ConfigFileError with one clear line."""
-    env = dict(os.environ if env is None else env)
-    cwd = cwd or Path.cwd()
-    dirs = default_dirs()
-    raw: dict[str, tuple[Any, str, Path | None]] = {}  # name -> (value, source, base dir for paths)
-
-    dotenv_file = cwd / ".env"
-    if dotenv_file.is_file():
-        # .env fills in what the real environment does not set, as docker and python-dotenv do.
-        for k, v in dotenv_values(dotenv_file).items():
-            if v is not None and k not in env:
-                env[k] = v
-                env.setdefault(f"__source_{k}", ".env")
-
-    if config_path is None and env.get("NVR_CONFIG"):
-        config_path = Path(env["NVR_CONFIG"]).expanduser()
-    files: list[Path] = []
-    if config_path is not None:
-        if not config_path.is_file():
-            raise ConfigFileError(
-                f"config file {config_path} does not exist; create it or drop --config to use the defaults"
-            )
-        files.append(config_path)
-    else:
-        files += [p for p in (SYSTEM_CONFIG, dirs["config"] / "config.toml") if p.is_file()]
-    for path in files:
-        for name, value in _read_toml(path).items():
-            raw[name] = (value, str(path), path.parent)
-
-    legacy = env.get(LEGACY_DATABASE_ENV)
-    if legacy:
-        raw["database.url"] = (legacy, env.get(f"__source_{LEGACY_DATABASE_ENV}", LEGACY_DATABASE_ENV), cwd)
-    for key, value in env.items():
-        if not key.startswith("NVR_") or key in META_ENV:
-            continue
-        option = OPTIONS_BY_ENV.get(key)
-        if option is None:
-            hint = difflib.get_close_matches(key, OPTIONS_BY_ENV, n=1)
-            raise ConfigFileError(
-                f"unknown environment variable {key}"
-                + (f"; did you mean {hint[0]}?" if hint else "; see `nvr-console config show` for names")
-            )
-        raw[option.name] = (value, env.get(f"__source_{key}", key), cwd)
-
-    for name, value in (overrides or {}).items():
-        if value is not None:
-            raw[name] = (value, "command line", cwd)
-
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for o in OPTIONS:
-        if o.name in raw:
-            value, source, base = raw[o.name]
-            try:
-                parsed = o.parse(value)
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(o.name, value, o.expected, source, str(exc)) from None
-            if isinstance(parsed, Path) and not parsed.is_absolute() and base is not None:
-                parsed = base / parsed
-            values[o.name] = parsed
-            sources[o.name] = source
-        else:
-            values[o.name] = o.default(dirs)
-    _check_combinations(values, sources)
-
-    sections = {}
-    for section, cls in _SECTIONS.items():
-        sections[section] = cls(**{f.name: values[f"{section}.{f.name}"] for f in fields(cls)})
-    return Settings(**sections, sources=sources, files=tuple(files))
+    """Build the settings from every layer (see SettingsInputs.capture for the arguments); raises ConfigError
+    or ConfigFileError with one clear line. `settings.inputs.load()` loads them again the same way."""
+    return SettingsInputs.capture(config_path, overrides, env, cwd, system_config).load()
 
 
 def _check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None:
@@ -665,7 +770,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         for key, value in table.items():
             name = f"{section}.{key}"
             if name not in OPTIONS_BY_NAME:
-                hint = difflib.get_close_matches(name, OPTIONS_BY_NAME, n=1)
+                hint = close_matches(name, OPTIONS_BY_NAME)
                 raise ConfigFileError(
                     f"config file {path}: unknown setting {name}"
                     + (f"; did you mean {hint[0]}?" if hint else "; see `nvr-console config show` for names")

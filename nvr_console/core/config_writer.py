@@ -1,37 +1,28 @@
-"""Write settings chosen in the console to the user's config.toml, validated by the same option parsers
-that read them (core.config.OPTIONS), so a value the console saves always loads again.
+"""Write settings chosen in the console into a config.toml, validated by the same option parsers that read them
+(core.config.OPTIONS), so a value the console saves always loads again.
 
-The file is rewritten whole (atomically, via a temporary file in the same folder); comments in it are not
-kept. Only the keys given change; every other key in the file stays as it was.
+The file is edited, not regenerated (tomlkit): the operator's comments, blank lines, key order and every key
+the console did not change stay as they were; a changed value keeps its line and its trailing comment; a new
+key goes after the last key of its section, a new section at the end. The file is replaced atomically (a
+temporary file in the same folder), keeping its mode; a new file is private (0600: it may hold a database
+password).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from nvr_console.core.config import OPTIONS_BY_NAME, ConfigError, ConfigFileError, default_dirs
+import tomlkit
+from tomlkit.container import Container
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import Comment, InlineTable, Table, Whitespace
+from tomlkit.toml_document import TOMLDocument
 
-# Settings an engine can apply while running (through its apply_settings slot); the rest need a restart.
-APPLIES_LIVE = frozenset({
-    "recording.segment_length", "recording.window", "recording.stall_timeout", "upload.workers",
-    "retention.delete_after", "retention.min_free_space",
-})
-
-
-def user_config_path(settings_files: tuple[Path, ...] = ()) -> Path:
-    """Where the console saves: the last config file the settings were loaded from if it is the user's own
-    (or the one given with --config), else the per-user config.toml."""
-    user = default_dirs()["config"] / "config.toml"
-    for f in reversed(settings_files):
-        if not str(f).startswith("/etc/"):
-            return f
-    return user
+from nvr_console.core.config import OPTIONS_BY_NAME, ConfigError, ConfigFileError
 
 
 def validate_setting(name: str, text: str) -> Any:
@@ -45,59 +36,78 @@ def validate_setting(name: str, text: str) -> Any:
         raise ConfigError(name, text, option.expected, "the settings dialog", str(exc)) from None
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+def _as_written(text: str, value: Any) -> str | int:
+    # Whole numbers stay numbers in the file; everything else keeps the operator's own spelling.
+    if isinstance(value, int) and not isinstance(value, bool) and text.strip().isdigit():
+        return value
+    return text.strip()
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        escaped = v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-        return f'"{escaped}"'
-    raise TypeError(f"cannot write {type(v).__name__} to config.toml")
+def _read(path: Path) -> TOMLDocument:
+    if not path.exists():
+        return tomlkit.document()
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
+        raise ConfigFileError(f"cannot update config file {path}: {exc}; fix or remove it first") from None
 
 
-def _key(k: str) -> str:
-    return k if _BARE_KEY.match(k) else _toml_value(k)
+def _section(doc: TOMLDocument, path: Path, section: str) -> Table | InlineTable:
+    table = doc.get(section)
+    if table is None:
+        if doc.body:  # a blank line before a new section, as people write them
+            text = doc.as_string()
+            for _ in range(2 - (len(text) - len(text.rstrip("\n")))):
+                doc.add(tomlkit.nl())
+        doc.add(section, tomlkit.table())
+        table = doc[section]
+    if not isinstance(table, Table | InlineTable):
+        raise ConfigFileError(
+            f"cannot update config file {path}: {section!r} is not a [{section}] table; fix or remove it first"
+        )
+    return table
 
 
-def dumps(data: Mapping[str, Mapping[str, Any]]) -> str:
-    """TOML text for a {section: {key: scalar}} mapping (all our config files are this shape)."""
-    out: list[str] = []
-    for section, table in data.items():
-        out.append(f"[{_key(section)}]")
-        out += [f"{_key(k)} = {_toml_value(v)}" for k, v in table.items()]
-        out.append("")
-    return "\n".join(out)
+def _set(table: Table | InlineTable, key: str, value: str | int) -> None:
+    if key in table or isinstance(table, InlineTable):
+        table[key] = value  # in place: the line keeps its position and its trailing comment
+        return
+    body: Container = table.value
+    items = body.body
+    # Blank lines and comments after a section's last key introduce what follows (the next section):
+    # a new key goes before them.
+    end = len(items)
+    while end > 0 and items[end - 1][0] is None and isinstance(items[end - 1][1], Whitespace | Comment):
+        end -= 1
+    if end == len(items):
+        table[key] = value
+    else:
+        body._insert_at(end, key, value)  # tomlkit has no public insert at a position
+
+
+def _apply(doc: TOMLDocument, path: Path, updates: Mapping[str, str | int]) -> None:
+    for name, value in updates.items():
+        section, key = name.split(".", 1)
+        _set(_section(doc, path, section), key, value)
 
 
 def write_settings(path: Path, updates: Mapping[str, str]) -> None:
     """Validate every update, then merge them into `path` (created if missing). Raises ConfigError first,
-    so nothing is written when any value is bad, or ConfigFileError when the file is unreadable."""
-    parsed = {name: (text, validate_setting(name, text)) for name, text in updates.items()}
-    data: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigFileError(f"cannot update config file {path}: {exc}; fix or remove it first") from None
-    for name, (text, value) in parsed.items():
-        section, key = name.split(".", 1)
-        # Whole numbers stay numbers in the file; everything else keeps the operator's own spelling.
-        plain = value if isinstance(value, int) and not isinstance(value, bool) and text.strip().isdigit() else text
-        data.setdefault(section, {})[key] = plain.strip() if isinstance(plain, str) else plain
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    so nothing is written when any value is bad, or ConfigFileError when the file cannot be updated."""
+    written = {name: _as_written(text, validate_setting(name, text)) for name, text in updates.items()}
+    target = path.resolve() if path.is_symlink() else path  # edit the file a link points at, keep the link
+    doc = _read(target)
+    _apply(doc, target, written)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dumps(data))
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+            f.write(doc.as_string())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
         else:
             os.chmod(tmp, 0o600)  # may hold a database password
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

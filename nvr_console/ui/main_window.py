@@ -463,10 +463,11 @@ class MainWindow(QMainWindow):
         dialog.exec()
 
     def _settings_saved(self, _names: list[str]) -> None:
-        from nvr_console.core.config import ConfigError, ConfigFileError, load_settings
+        from nvr_console.core.config import ConfigError, ConfigFileError
 
         try:
-            self.settings = load_settings(self.settings.files[-1] if self.settings.files else None)
+            # The same layers as at start (/etc, the user's file or --config, .env, variables, flags), read again.
+            self.settings = self.settings.inputs.load()
         except (ConfigError, ConfigFileError) as exc:
             QMessageBox.warning(self, "Settings", str(exc))
             return

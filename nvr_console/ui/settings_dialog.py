@@ -1,5 +1,6 @@
-"""Settings: the options an operator changes most, validated by core's own parsers and saved to the user's
-config.toml (core.config_writer). Says which changes apply now and which at the next start. UI thread."""
+"""Settings: the options core declares with a label (core.config.OPTIONS), validated by core's own parsers and
+saved into the config file the process reads (core.config_writer). Each option's declared kind picks its
+editor here; its declared live flag says whether a change applies now or at the next start. UI thread."""
 
 from __future__ import annotations
 
@@ -13,32 +14,51 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from nvr_console.core.config import OPTIONS_BY_NAME, ConfigError, ConfigFileError, Settings
-from nvr_console.core.config_writer import APPLIES_LIVE, user_config_path, validate_setting, write_settings
+from nvr_console.core.config import OPTIONS, ConfigError, ConfigFileError, Kind, Option, Settings
+from nvr_console.core.config_writer import validate_setting, write_settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.masking import MASK, url_password
 from nvr_console.ui.background import run_in_background
 from nvr_console.ui.camera_dialog import error_label, show_message
 
-FIELDS: tuple[tuple[str, str], ...] = (
-    ("recording.dir", "Recordings &folder"),
-    ("recording.segment_length", "&Segment length"),
-    ("recording.timezone", "&Time zone"),
-    ("recording.window", "Recording &window"),
-    ("upload.workers", "&Upload workers"),
-    ("retention.delete_after", "&Delete local copy after"),
-    ("database.url", "Data&base URL"),
-    ("drive.credentials", "Google &credentials file"),
-)
+_BROWSE_FILE_TYPES = {Kind.JSON_FILE: "JSON (*.json);;All files (*)", Kind.FILE: "All files (*)",
+                      Kind.PROGRAM: "All files (*)"}
 
 
-def _shown(settings: Settings) -> dict[str, str]:
-    return {name: value for name, value, _source in settings.display()}
+def dialog_options() -> list[Option]:
+    """The options the dialog offers: those core gives a label, in declaration order."""
+    return [o for o in OPTIONS if o.label]
+
+
+def with_mnemonics(labels: list[str]) -> list[str]:
+    """Each label with '&' before a letter no earlier label took (a word's first letter if free), for Alt+key."""
+    taken: set[str] = set()
+    out = []
+    for label in labels:
+        starts = [i for i, c in enumerate(label) if c.isalnum() and (i == 0 or not label[i - 1].isalnum())]
+        rest = [i for i, c in enumerate(label) if c.isalnum() and i not in starts]
+        pick = next((i for i in starts + rest if label[i].lower() not in taken), None)
+        if pick is None:
+            out.append(label)
+            continue
+        taken.add(label[pick].lower())
+        out.append(f"{label[:pick]}&{label[pick:]}")
+    return out
+
+
+def unmask(text: str, real: str) -> str:
+    """`text` as edited from the masked `real` value: a password still shown as *** is the real one again."""
+    password = url_password(real)
+    if password and url_password(text) == MASK:
+        return text.replace(f":{MASK}@", f":{password}@", 1)
+    return text
 
 
 class SettingsDialog(QDialog):
@@ -49,41 +69,29 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None, live: bool = False) -> None:
         super().__init__(parent)
         self.settings, self.live = settings, live
-        self.path = user_config_path(settings.files)
+        self.path = settings.inputs.writable_file()
         self.setWindowTitle("Settings")
-        current = _shown(settings)
+        options = dialog_options()
+        self.options = {o.name: o for o in options}
         self._initial: dict[str, str] = {}
         self.edits: dict[str, QLineEdit] = {}
         self.errors: dict[str, QLabel] = {}
+        self.test_db: QPushButton | None = None
         form = QFormLayout()
-        for name, label in FIELDS:
-            edit = QLineEdit(current.get(name, ""))
-            edit.setToolTip(f"{OPTIONS_BY_NAME[name].help}\nExpected: {OPTIONS_BY_NAME[name].expected}")
-            if name == "database.url":
-                edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)  # may hold a MySQL password
-            self._initial[name] = edit.text()
-            self.edits[name] = edit
-            self.errors[name] = error_label()
-            edit.textChanged.connect(lambda _t, n=name: self._check(n))
-            row: QWidget | QHBoxLayout = edit
-            if name in ("recording.dir", "drive.credentials"):
-                row = QHBoxLayout()
-                row.addWidget(edit, 1)
-                browse = QPushButton("…")
-                browse.setToolTip("Browse")
-                browse.clicked.connect(lambda _c=False, n=name: self._browse(n))
-                row.addWidget(browse)
-            if name == "database.url":
-                row = QHBoxLayout()
-                row.addWidget(edit, 1)
-                self.test_db = QPushButton("Test &connection")
-                self.test_db.clicked.connect(self.test_connection)
-                row.addWidget(self.test_db)
-            form.addRow(label + ":", row)
-            form.addRow("", self.errors[name])
+        for option, label in zip(options, with_mnemonics([o.label for o in options]), strict=True):
+            # Secrets (a database password) are shown masked, as everywhere; unmask() puts them back on save.
+            text = settings.text(option.name)
+            edit = QLineEdit(settings.shown(option.name) if option.secret else text)
+            edit.setToolTip(f"{option.help}\nExpected: {option.expected}")
+            self._initial[option.name] = edit.text()
+            self.edits[option.name] = edit
+            self.errors[option.name] = error_label()
+            edit.textChanged.connect(lambda _t, n=option.name: self._check(n))
+            form.addRow(label + ":", self._editor(option, edit))
+            form.addRow("", self.errors[option.name])
         self.db_result = error_label()
         form.addRow("", self.db_result)
-        self.result = error_label()
+        self.outcome = error_label()  # not `result`: that is QDialog.result()
         note = QLabel(f"Saved to {self.path}")
         note.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close)
@@ -92,35 +100,63 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)
-        layout.addWidget(self.result)
+        layout.addWidget(self.outcome)
         layout.addWidget(self.buttons)
         self.resize(640, self.sizeHint().height())
 
+    def _editor(self, option: Option, edit: QLineEdit) -> QWidget | QLayout:
+        """The widget(s) for one option, by its declared kind: a line edit, plus Browse or Test where they help."""
+        if option.kind is Kind.DATABASE_URL:
+            edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)  # may hold a MySQL password
+            self.test_db = QPushButton("Test &connection")
+            self.test_db.clicked.connect(self.test_connection)
+            return self._beside(edit, self.test_db)
+        if option.kind is Kind.FOLDER or option.kind in _BROWSE_FILE_TYPES:
+            browse = QPushButton("…")
+            browse.setToolTip("Browse")
+            browse.clicked.connect(lambda _c=False, o=option: self._browse(o))
+            return self._beside(edit, browse)
+        return edit
+
+    @staticmethod
+    def _beside(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(button)
+        return row
+
+    def value(self, name: str) -> str:
+        """What the field says, a masked secret put back: the text that is validated and saved."""
+        text = self.edits[name].text().strip()
+        return unmask(text, self.settings.text(name)) if self.options[name].secret else text
+
     def _check(self, name: str) -> bool:
         try:
-            validate_setting(name, self.edits[name].text())
+            validate_setting(name, self.value(name))
         except ConfigError as exc:
             show_message(self.errors[name], str(exc))
             return False
         show_message(self.errors[name], "")
         return True
 
-    def _browse(self, name: str) -> None:
-        if name == "recording.dir":
-            chosen = QFileDialog.getExistingDirectory(self, "Recordings folder", self.edits[name].text())
+    def _browse(self, option: Option) -> None:
+        edit = self.edits[option.name]
+        if option.kind is Kind.FOLDER:
+            chosen = QFileDialog.getExistingDirectory(self, option.label, edit.text())
         else:
-            chosen = QFileDialog.getOpenFileName(self, "Google credentials", str(Path.home()), "JSON (*.json)")[0]
+            start = edit.text() or str(Path.home())
+            chosen = QFileDialog.getOpenFileName(self, option.label, start, _BROWSE_FILE_TYPES[option.kind])[0]
         if chosen:
-            self.edits[name].setText(chosen)
+            edit.setText(chosen)
 
     def changes(self) -> dict[str, str]:
-        return {n: e.text().strip() for n, e in self.edits.items() if e.text().strip() != self._initial[n].strip()}
+        return {n: self.value(n) for n, e in self.edits.items() if e.text().strip() != self._initial[n].strip()}
 
     def test_connection(self) -> None:
         """Connect once in the background (a remote server may take seconds to answer). UI thread."""
-        url = self.edits["database.url"].text().strip()
+        assert self.test_db is not None
         try:
-            url = validate_setting("database.url", url)
+            url = validate_setting("database.url", self.value("database.url"))
         except ConfigError as exc:
             show_message(self.db_result, str(exc))
             return
@@ -138,33 +174,41 @@ class SettingsDialog(QDialog):
         run_in_background(check, self._db_ok, self._db_failed, expected=(DatabaseUnavailable,))
 
     def _db_ok(self, message: str) -> None:
+        assert self.test_db is not None
         self.test_db.setEnabled(True)
         show_message(self.db_result, message, ok=True)
 
     def _db_failed(self, message: str) -> None:
+        assert self.test_db is not None
         self.test_db.setEnabled(True)
         show_message(self.db_result, message)
 
     def save(self) -> None:
         changes = self.changes()
         if not changes:
-            show_message(self.result, "Nothing changed.", ok=True)
+            show_message(self.outcome, "Nothing changed.", ok=True)
             return
         if not all(self._check(n) for n in changes):
-            show_message(self.result, "Fix the values marked in red; nothing was saved.")
+            show_message(self.outcome, "Fix the values marked in red; nothing was saved.")
             return
         try:
             write_settings(self.path, changes)
         except (ConfigError, ConfigFileError, OSError) as exc:
-            show_message(self.result, str(exc))
+            show_message(self.outcome, str(exc))
             return
-        self._initial.update(changes)
-        now = sorted(n for n in changes if self.live and n in APPLIES_LIVE)
-        later = sorted(n for n in changes if n not in now)
+        self._initial.update({n: self.edits[n].text() for n in changes})
+        files = {str(f) for f in self.settings.files} | {str(self.path)}
+        # A variable or a flag wins over any file: the saved value waits until it is gone.
+        outranked = {n: src for n in changes if (src := self.settings.sources.get(n, "default")) != "default"
+                     and src not in files}
+        now = sorted(n for n in changes if self.live and self.options[n].live and n not in outranked)
+        later = sorted(n for n in changes if n not in now and n not in outranked)
         parts = []
         if now:
             parts.append(f"Applied now: {', '.join(now)}.")
         if later:
             parts.append(f"Takes effect when nvr-console restarts: {', '.join(later)}.")
-        show_message(self.result, "Saved. " + " ".join(parts), ok=True)
+        parts += [f"{n} stays as {'the command line' if src == 'command line' else src} sets it, which wins over "
+                  "the file." for n, src in sorted(outranked.items())]
+        show_message(self.outcome, "Saved. " + " ".join(parts), ok=True)
         self.saved.emit(sorted(changes))

@@ -8,10 +8,12 @@ from nvr_console.core.config import (
     OPTIONS,
     ConfigError,
     ConfigFileError,
+    Kind,
+    SettingsInputs,
     ensure_runtime_dirs,
     load_settings,
-    parse_size,
 )
+from nvr_console.core.config_writer import write_settings
 
 
 def test_defaults_are_embedded_sqlite_and_user_dirs(isolated_env: Path) -> None:
@@ -144,7 +146,104 @@ def test_bad_segment_lengths_always_refused(value: object) -> None:
     assert "recording.segment_length" in str(err.value)
 
 
-@pytest.mark.parametrize(("text", "n"), [("16MiB", 16 * 1024**2), ("5GB", 5 * 1000**3), ("512k", 512 * 1024),
-                                         ("1024", 1024)])
-def test_sizes(text: str, n: int) -> None:
-    assert parse_size(text) == n
+@pytest.mark.parametrize("text", ["1.5", "1.5s", "2.5s", "90.25"])
+def test_segment_lengths_ffmpeg_cannot_honour_are_refused(text: str) -> None:
+    # FFmpeg is given whole seconds and files are named to the second: 1.5 s used to be cut every 2 s.
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={"NVR_RECORDING_SEGMENT_LENGTH": text})
+    assert str(err.value).startswith(f"invalid setting recording.segment_length = {text!r} "
+                                     "(from NVR_RECORDING_SEGMENT_LENGTH): ")
+    assert "not a whole number of seconds" in str(err.value)
+    assert "expected a duration in whole seconds" in str(err.value)
+    assert load_settings(env={"NVR_RECORDING_SEGMENT_LENGTH": "0.5m"}).recording.segment_length == 30
+
+
+def test_unknown_variable_suggests_only_a_close_name() -> None:
+    with pytest.raises(ConfigFileError) as err:
+        load_settings(env={"NVR_FOO_BAR": "1"})
+    assert str(err.value) == "unknown environment variable NVR_FOO_BAR; see `nvr-console config show` for names"
+    with pytest.raises(ConfigFileError, match="did you mean NVR_LOG_LEVEL"):
+        load_settings(env={"NVR_LOG_LVL": "debug"})
+
+
+def test_sizes_are_shown_in_iec_units_that_read_back() -> None:
+    s = load_settings(env={"NVR_UPLOAD_CHUNK_SIZE": "512KiB", "NVR_RETENTION_MIN_FREE_SPACE": "5GB"})
+    shown = {name: value for name, value, _ in s.display()}
+    assert shown["upload.chunk_size"] == "512 KiB"
+    assert shown["retention.min_free_space"] == "5000000000 B"  # decimal GB is no whole number of GiB
+    again = load_settings(env={"NVR_UPLOAD_CHUNK_SIZE": shown["upload.chunk_size"],
+                               "NVR_RETENTION_MIN_FREE_SPACE": shown["retention.min_free_space"]})
+    assert (again.upload.chunk_size, again.retention.min_free_space) == (512 * 1024, 5 * 1000**3)
+
+
+def test_every_option_declares_its_kind_and_the_dialog_options_their_label() -> None:
+    labelled = {o.name for o in OPTIONS if o.label}
+    assert {"recording.segment_length", "database.url", "drive.credentials"} <= labelled
+    assert {o.name for o in OPTIONS if o.live} == {
+        "recording.segment_length", "recording.window", "recording.stall_timeout", "upload.workers",
+        "retention.delete_after", "retention.min_free_space"}
+    assert all(isinstance(o.kind, Kind) for o in OPTIONS)
+    assert {o.name for o in OPTIONS if o.kind is Kind.SIZE} == {"upload.chunk_size", "retention.min_free_space"}
+
+
+# ------------------------------------------------------------------------------ inputs and reload
+
+
+def _layers(tmp_path: Path, isolated_env: Path) -> tuple[Path, Path, str]:
+    etc = tmp_path / "etc" / "config.toml"
+    etc.parent.mkdir()
+    etc.write_text('[upload]\nworkers = 7\n[recording]\nsegment_length = "1m"\n[database]\n'
+                   f'url = "sqlite:///{tmp_path / "from-etc.sqlite3"}"\n')
+    user = isolated_env / ".config" / "nvr-console" / "config.toml"
+    flag_db = f"sqlite:///{tmp_path / 'from-flag.sqlite3'}"
+    return etc, user, flag_db
+
+
+def test_a_reload_reads_the_same_layers_as_the_start(tmp_path: Path, isolated_env: Path) -> None:
+    etc, user, flag_db = _layers(tmp_path, isolated_env)
+    user.parent.mkdir(parents=True)
+    user.write_text('[log]\nlevel = "debug"\n')
+    first = load_settings(overrides={"database.url": flag_db}, env={"NVR_UPLOAD_CHUNK_SIZE": "1MiB"},
+                          system_config=etc)
+    assert first.files == (etc, user)
+    assert first.inputs.writable_file() == user  # never /etc's
+    write_settings(first.inputs.writable_file(), {"recording.segment_length": "10m"})
+
+    again = first.inputs.load()
+    assert again.recording.segment_length == 600  # the user's file, just written
+    assert again.upload.workers == 7 and again.sources["upload.workers"] == str(etc)  # /etc still read
+    assert again.log.level == "debug"  # the rest of the user's file
+    assert again.database.url == flag_db and again.sources["database.url"] == "command line"  # the flag
+    assert again.upload.chunk_size == 1024**2  # the environment captured at start
+    assert again.files == (etc, user) and again.inputs == first.inputs
+
+
+def test_with_only_etc_the_save_goes_to_the_users_file_and_the_reload_reads_both(
+    tmp_path: Path, isolated_env: Path,
+) -> None:
+    etc, user, flag_db = _layers(tmp_path, isolated_env)
+    first = SettingsInputs.capture(overrides={"database.url": flag_db}, env={}, system_config=etc).load()
+    assert first.files == (etc,) and not user.exists()
+    assert first.inputs.writable_file() == user
+    write_settings(first.inputs.writable_file(), {"upload.workers": "3"})
+    again = first.inputs.load()
+    assert again.files == (etc, user)
+    assert again.upload.workers == 3 and again.recording.segment_length == 60
+    assert again.database.url == flag_db
+
+
+def test_with_config_flag_the_save_goes_to_that_file(tmp_path: Path) -> None:
+    given = tmp_path / "given.toml"
+    given.write_text("[upload]\nworkers = 2\n")
+    first = load_settings(given, env={})
+    assert first.inputs.writable_file() == given
+    write_settings(given, {"upload.workers": "5"})
+    assert first.inputs.load().upload.workers == 5 and first.inputs.load().files == (given,)
+    via_env = load_settings(env={"NVR_CONFIG": str(given)})
+    assert via_env.inputs.writable_file() == given and via_env.files == (given,)
+
+
+def test_inputs_keep_only_our_variables(tmp_path: Path) -> None:
+    inputs = SettingsInputs.capture(env={"NVR_UPLOAD_WORKERS": "3", "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db",
+                                         "AWS_SECRET_ACCESS_KEY": "not ours"}, cwd=tmp_path)
+    assert dict(inputs.env) == {"NVR_UPLOAD_WORKERS": "3", "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}

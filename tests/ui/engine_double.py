@@ -25,6 +25,7 @@ class EngineDouble(QObject):
         super().__init__()
         self.cameras = dict(cameras or {})  # id -> (room, name)
         self.commands: list[tuple[str, int | None]] = []
+        self.applied: list[object] = []  # every Settings received through apply_settings
 
     def status(self, camera_id: int, state: CameraState, **kw: object) -> CameraStatus:
         room, name = self.cameras[camera_id]
@@ -69,6 +70,11 @@ class EngineDouble(QObject):
     @Slot()
     def request_status(self) -> None:
         self.commands.append(("request_status", None))
+
+    @Slot(object)
+    def apply_settings(self, settings: object) -> None:
+        self.commands.append(("apply_settings", None))
+        self.applied.append(settings)
 
     @Slot(int)
     def retry_upload(self, recording_id: int) -> None:

@@ -9,14 +9,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from nvr_console.core import catalog
-from nvr_console.core.config import Settings, load_settings
+from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.demo import DEMO_CAMERAS, DEMO_ROOM
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
 from nvr_console.ui.app import build_console, welcome
 from nvr_console.ui.camera_dialog import CameraDialog, join_password, split_password
 from nvr_console.ui.rooms_dialog import RoomsDialog
-from nvr_console.ui.settings_dialog import SettingsDialog
 from nvr_console.ui.welcome_dialog import WelcomeDialog
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
@@ -111,31 +110,6 @@ def test_rooms_sound_source_test_reads_audio_off_the_ui_thread(qtbot, db: Databa
     d.tester.button.click()
     qtbot.waitUntil(lambda: d.tester.button.isEnabled(), timeout=20_000)
     assert "carries no audio" in d.tester.result.text()
-
-
-def test_settings_dialog_validates_and_writes_the_user_config(qtbot, settings: Settings) -> None:
-    d = SettingsDialog(settings, live=True)
-    qtbot.addWidget(d)
-    d.edits["recording.segment_length"].setText("forever")
-    assert "recording.segment_length" in d.errors["recording.segment_length"].text()
-    d.save()
-    assert "nothing was saved" in d.result.text() and not d.path.exists()
-    d.edits["recording.segment_length"].setText("10m")
-    d.edits["database.url"].setText("sqlite:////tmp/elsewhere.sqlite3")
-    with qtbot.waitSignal(d.saved) as sig:
-        d.save()
-    assert sig.args[0] == ["database.url", "recording.segment_length"]
-    assert "Applied now: recording.segment_length" in d.result.text()
-    assert "restarts: database.url" in d.result.text()
-    assert load_settings(d.path).recording.segment_length == 600
-
-
-def test_settings_database_test_connection_reports_in_the_background(qtbot, settings: Settings) -> None:
-    d = SettingsDialog(settings)
-    qtbot.addWidget(d)
-    d.test_connection()
-    qtbot.waitUntil(lambda: d.test_db.isEnabled(), timeout=10_000)
-    assert d.db_result.text().startswith("Connected: sqlite")
 
 
 def test_welcome_demo_choice_adds_the_core_demo_cameras(qtbot, settings: Settings, db: Database) -> None:
