@@ -103,6 +103,19 @@ def _sign_in(settings: Settings, check: bool) -> dict[str, Any]:
     return info
 
 
+def _where_files_go(settings: Settings) -> str:
+    """Where finished files go and why, in words (the uploader's own rule: Settings.effective_destination)."""
+    destination, setting = settings.effective_destination(), settings.upload.destination
+    if destination == "none":
+        return f"nowhere: uploads are off (upload.destination = none); files stay in {settings.recording.dir}"
+    if destination == "local":
+        why = ("nobody signed in to Google Drive; `nvr-console drive login` sends them to Drive"
+               if setting == "auto" else "upload.destination = local")
+        return f"the local archive {settings.upload.local_dir} ({why})"
+    return (f"Google Drive, under {settings.drive.root_folder!r} unless a room names its folder "
+            f"(upload.destination = {setting})")
+
+
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     db = Database(settings.database.url)
     try:
@@ -125,6 +138,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     sign_in = _sign_in(settings, args.check)
     data = {
         "destination": settings.effective_destination(),
+        "files_go_to": _where_files_go(settings),
         "destination_setting": settings.upload.destination,
         "api_root": settings.drive.api_root,
         "sign_in": sign_in,
@@ -137,11 +151,16 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(data)
         return 0 if sign_in.get("ok") or data["destination"] != "drive" else 1
-    print(f"destination:  {data['destination']} (upload.destination = {settings.upload.destination})")
+    print(f"files go to:  {data['files_go_to']}")
     print(f"api root:     {settings.drive.api_root}")
     kinds = {"oauth_client": "OAuth client", "service_account": "service account", "token_only": "saved token",
              "anonymous": "anonymous (test/proxy server)", "none": "not signed in", "invalid": "invalid"}
-    state = "ok" if sign_in.get("ok") else "NOT READY"
+    if sign_in.get("ok"):
+        state = "ok"
+    elif data["destination"] == "drive":
+        state = "NOT READY"
+    else:  # nothing waits for it: the files go elsewhere, as the line above says
+        state = "not needed now (only Google Drive needs it)"
     if sign_in.get("checked"):
         state += ", refreshed with Google just now"
     print(f"sign-in:      {kinds.get(sign_in['kind'], sign_in['kind'])}: {state}")

@@ -6,6 +6,7 @@ Returns plain frozen dataclasses, never ORM objects, so callers on other threads
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nvr_console.core.close_matches import close_matches
 from nvr_console.core.db.models import Camera, DesiredState, Recording, RecordingStatus, Room, Transport
 from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_url
@@ -137,11 +139,26 @@ def _room_info(s: Session, room: Room) -> RoomInfo:
     return RoomInfo(room.id, room.name, room.drive_folder, room.sound_source_url, room.notes, count)
 
 
+MAX_NAMES_SHOWN = 20  # a not-found message lists at most this many names
+
+
+def _what_exists(name: str, known: list[str], what: str, lister: str) -> str:
+    """The end of a not-found message: the close name if there is one (a typo), else what exists."""
+    close = close_matches(name.strip(), known)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if not known:
+        return f"there are no {what}s yet" if what == "room" else f"it has no {what}s yet"
+    shown = ", ".join(known[:MAX_NAMES_SHOWN])
+    more = f" and {len(known) - MAX_NAMES_SHOWN} more ({lister} shows them all)" if len(known) > MAX_NAMES_SHOWN else ""
+    return f"{what}s: {shown}{more}"
+
+
 def _get_room(s: Session, name: str) -> Room:
     room = s.scalar(select(Room).where(Room.name == name.strip()))
     if room is None:
-        known = ", ".join(s.scalars(select(Room.name).order_by(Room.name)).all()[:20]) or "none yet"
-        raise NotFound(f"no room named {name!r} (rooms: {known}); add it with `nvr-console rooms add NAME`")
+        known = list(s.scalars(select(Room.name).order_by(Room.name)))
+        raise NotFound(f"no room named {name!r}; {_what_exists(name, known, 'room', '`nvr-console rooms list`')}")
     return room
 
 
@@ -230,11 +247,9 @@ def _get_camera(s: Session, room: str, name: str) -> Camera:
     r = _get_room(s, room)
     cam = s.scalar(select(Camera).where(Camera.room_id == r.id, Camera.name == name.strip()))
     if cam is None:
-        known = ", ".join(c.name for c in r.cameras) or "none yet"
-        raise NotFound(
-            f"room {r.name!r} has no camera named {name!r} (its cameras: {known}); "
-            "add it with `nvr-console cameras add --room ROOM --name NAME --url URL`"
-        )
+        known = sorted(c.name for c in r.cameras)
+        lister = f"`nvr-console cameras list --room {shlex.quote(r.name)}`"
+        raise NotFound(f"room {r.name!r} has no camera named {name!r}; {_what_exists(name, known, 'camera', lister)}")
     return cam
 
 

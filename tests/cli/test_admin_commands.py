@@ -173,3 +173,16 @@ def test_status_json(capsys, settings) -> None:
     assert data["queue"]["waiting_files"] == 0
     code, out, _ = run(capsys, "status", *db)
     assert code == 0 and "upload queue: 0 file(s)" in out
+
+
+def test_removing_a_name_that_does_not_exist_never_suggests_adding_it(capsys: pytest.CaptureFixture[str],
+                                                                     settings) -> None:  # type: ignore[no-untyped-def]
+    db = ["--database-url", settings.database.url]
+    assert run(capsys, "rooms", "add", "A-101", *db)[0] == 0
+    assert run(capsys, "cameras", "add", "--room", "A-101", "--name", "front", "--url", "rtsp://h/x", *db)[0] == 0
+    code, _, err = run(capsys, "rooms", "remove", "Physics lab", *db)
+    assert code == 2 and err == "nvr-console: error: no room named 'Physics lab'; rooms: A-101\n"
+    code, _, err = run(capsys, "rooms", "remove", "A-10", *db)
+    assert code == 2 and err == "nvr-console: error: no room named 'A-10'; did you mean 'A-101'?\n"
+    code, _, err = run(capsys, "cameras", "remove", "--room", "A-101", "--name", "back", *db)
+    assert code == 2 and err == "nvr-console: error: room 'A-101' has no camera named 'back'; cameras: front\n"

@@ -149,3 +149,24 @@ def test_status_says_which_engine_paused_uploads_and_why(tmp_path: Path, capsys:
     main(["drive", "status", "--json", "--database-url", url])
     data = json.loads(capsys.readouterr().out)
     assert data["paused"]["node"] == "nvr1:4242" and data["paused"]["reason"] == reason
+
+
+def test_status_says_where_files_go_when_nobody_signed_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    monkeypatch.setenv("NVR_UPLOAD_LOCAL_DIR", str(tmp_path / "archive"))
+    assert main(["drive", "status", "--database-url", db]) == 0
+    out = capsys.readouterr().out
+    assert f"files go to:  the local archive {tmp_path / 'archive'} (nobody signed in to Google Drive" in out
+    assert "NOT READY" not in out and "sign-in:      not signed in: not needed now" in out
+    assert main(["drive", "status", "--json", "--database-url", db]) == 0
+    assert json.loads(capsys.readouterr().out)["files_go_to"].startswith("the local archive ")
+    # Drive chosen on purpose with nobody signed in: then it is not ready, and says so.
+    monkeypatch.setenv("NVR_UPLOAD_DESTINATION", "drive")
+    assert main(["drive", "status", "--database-url", db]) == 1
+    out = capsys.readouterr().out
+    assert "files go to:  Google Drive, under 'NVR recordings'" in out and "not signed in: NOT READY" in out
+    monkeypatch.setenv("NVR_UPLOAD_DESTINATION", "none")
+    assert main(["drive", "status", "--database-url", db]) == 0
+    assert "files go to:  nowhere: uploads are off" in capsys.readouterr().out

@@ -11,10 +11,37 @@ def test_room_crud(db: Database) -> None:
     assert r.camera_count == 0 and r.public()["sound_source_url"] == "rtsp://u:***@mic/a"
     r = catalog.edit_room(db, "A-101", new_name="A-102", sound_source=None)
     assert r.name == "A-102" and r.sound_source_url is None
-    with pytest.raises(catalog.NotFound, match="no room named 'A-101' \\(rooms: A-102\\)"):
+    with pytest.raises(catalog.NotFound, match="^no room named 'A-101'; did you mean 'A-102'\\?$"):
         catalog.get_room(db, "A-101")
     catalog.remove_room(db, "A-102")
     assert catalog.list_rooms(db) == []
+
+
+def test_a_missing_name_suggests_only_a_close_one_never_adding_it(db: Database) -> None:
+    with pytest.raises(catalog.NotFound) as err:
+        catalog.remove_room(db, "A-101")
+    assert str(err.value) == "no room named 'A-101'; there are no rooms yet"
+    for name in ("Lecture hall 1", "Lecture hall 2", "Lab"):
+        catalog.add_room(db, name)
+    catalog.add_camera(db, "Lab", "front", "rtsp://h/1")
+    with pytest.raises(catalog.NotFound) as err:
+        catalog.remove_room(db, "Office")
+    assert str(err.value) == "no room named 'Office'; rooms: Lab, Lecture hall 1, Lecture hall 2"
+    with pytest.raises(catalog.NotFound) as err:
+        catalog.remove_camera(db, "Lab", "ghost")
+    assert str(err.value) == "room 'Lab' has no camera named 'ghost'; cameras: front"
+    with pytest.raises(catalog.NotFound) as err:
+        catalog.remove_camera(db, "Lab", "frnt")
+    assert str(err.value) == "room 'Lab' has no camera named 'frnt'; did you mean 'front'?"
+    with pytest.raises(catalog.NotFound) as err:
+        catalog.remove_camera(db, "Lecture hall 1", "front")
+    assert str(err.value) == "room 'Lecture hall 1' has no camera named 'front'; it has no cameras yet"
+    for i in range(catalog.MAX_NAMES_SHOWN + 2):
+        catalog.add_camera(db, "Lecture hall 1", f"cam{i:02d}", f"rtsp://h/{i}")
+    with pytest.raises(catalog.NotFound) as err:
+        catalog.remove_camera(db, "Lecture hall 1", "door")
+    assert str(err.value).endswith(
+        "cam19 and 2 more (`nvr-console cameras list --room 'Lecture hall 1'` shows them all)")
 
 
 def test_room_with_cameras_is_not_removed_by_surprise(db: Database) -> None:
