@@ -15,6 +15,7 @@ from nvr_console.core.config import AlertsSettings
 from nvr_console.core.durations import format_duration
 from nvr_console.core.monitoring.facts import NodeFacts
 from nvr_console.core.monitoring.observer import TROUBLE, Observed
+from nvr_console.core.sizes import format_size
 from nvr_console.core.status import CameraState
 
 # Uploads counted as working again after a pause: an upload verified since, an empty queue, or this long unpaused.
@@ -61,10 +62,6 @@ class Condition:
 
 def camera_key(rule: Rule, camera_id: int) -> str:
     return f"{rule.name}:camera:{camera_id}"
-
-
-def _gib(n: int) -> str:
-    return f"{n / 1024**3:.1f} GiB"
 
 
 def hours_left(facts: NodeFacts, write_rate_bps: float) -> float:
@@ -166,8 +163,9 @@ def _disk(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str) -> li
     usable = facts.disk_free + facts.reclaimable_bytes
     if facts.min_free_space > 0 and usable < facts.min_free_space:
         out.append(Condition(low_key, DISK_LOW, subject, Status.ACTIVE,
-                             f"{_gib(facts.disk_free)} free and {_gib(facts.reclaimable_bytes)} retention may delete, "
-                             f"under retention.min_free_space ({_gib(facts.min_free_space)})"))
+                             f"{format_size(facts.disk_free)} free and {format_size(facts.reclaimable_bytes)} "
+                             "retention may delete, "
+                             f"under retention.min_free_space ({format_size(facts.min_free_space)})"))
     else:
         out.append(Condition(low_key, DISK_LOW, subject, Status.INACTIVE, "enough space"))
     hours = hours_left(facts, obs.write_rate_bps)
