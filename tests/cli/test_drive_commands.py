@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -14,49 +13,31 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nvr_console.cli.main import main
+from tests.support.http_receiver import Answer, HttpReceiver, Received
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class _Google(BaseHTTPRequestHandler):
-    """Stands in for Google's token endpoint: swaps an authorization code for tokens."""
-
-    def do_POST(self) -> None:
-        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        ok = form.get("code") == ["the-code"] and form.get("grant_type") == ["authorization_code"]
-        body = json.dumps({"access_token": "acc", "refresh_token": "1//ref", "expires_in": 3600,
-                           "scope": "https://www.googleapis.com/auth/drive.file", "token_type": "Bearer"}
-                          if ok else {"error": "invalid_grant"}).encode()
-        self.send_response(200 if ok else 400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _token_endpoint(request: Received) -> Answer:
+    """Google's token endpoint: swaps the authorization code for tokens."""
+    form = request.form()
+    if form.get("code") == ["the-code"] and form.get("grant_type") == ["authorization_code"]:
+        return Answer(200, {"access_token": "acc", "refresh_token": "1//ref", "expires_in": 3600,
+                            "scope": "https://www.googleapis.com/auth/drive.file", "token_type": "Bearer"})
+    return Answer(400, {"error": "invalid_grant"})
 
 
 @pytest.fixture
 def google() -> Iterator[str]:
-    srv = HTTPServer(("127.0.0.1", 0), _Google)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    srv.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    with HttpReceiver() as rx:
+        rx.route("POST", "/token", _token_endpoint)
+        yield rx.url("")
 
 
 def test_login_over_ssh_prints_the_url_and_saves_a_private_token(tmp_path: Path, google: str) -> None:
@@ -65,7 +46,7 @@ def test_login_over_ssh_prints_the_url_and_saves_a_private_token(tmp_path: Path,
         "client_id": "cid.apps.googleusercontent.com", "client_secret": "csecret",
         "auth_uri": f"{google}/auth", "token_uri": f"{google}/token", "redirect_uris": ["http://localhost"],
     }}))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "NVR_DRIVE_CREDENTIALS": str(client), "OAUTHLIB_INSECURE_TRANSPORT": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "nvr_console", "drive", "login", "--no-browser", "--port", str(port)],

@@ -34,7 +34,8 @@ from nvr_console.core.recording.segments import RUN_DIR
 from nvr_console.core.schedule.boundaries import slot_of_epoch
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import Collected, codecs, decodes_cleanly, ffmpeg_pids_writing_to, wait_until
-from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer, free_port
+from tests.support.ports import free_port
+from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer
 
 ZONE = "Europe/Moscow"
 SEGMENT = 5.0

@@ -7,13 +7,14 @@ mysqld_safe, which insists on a system layout; a 60-line fixture of our own is s
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pymysql
+
+from tests.support.ports import free_port
 
 SEARCH = ("/usr/sbin", "/usr/bin", "/usr/local/bin")
 
@@ -32,18 +33,12 @@ def mariadb_available() -> bool:
     return bool(_find("mariadbd", "mysqld") and _find("mariadb-install-db", "mysql_install_db"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class MariaDBServer:
     """Start with `start()`, make databases with `create_database()`, stop with `stop()`."""
 
     def __init__(self, base: Path | None = None) -> None:
         self.base = Path(base or tempfile.mkdtemp(prefix="nvr-mariadb-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.socket = self.base / "mysqld.sock"
         self.proc: subprocess.Popen[bytes] | None = None
         self._counter = 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -21,6 +20,8 @@ from collections import deque
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
+
+from tests.support.ports import free_port
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).with_name("rtsp_server.py")
@@ -39,12 +40,6 @@ def gst_rtsp_server_available(python: str = SYSTEM_PYTHON) -> tuple[bool, str]:
         return False, (f"{python} cannot import GstRtspServer ({last}); install python3-gi "
                        "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{good,bad,ugly} gstreamer1.0-libav")
     return True, ""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RtspServer:

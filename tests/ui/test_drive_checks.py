@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from nvr_console.ui.rooms_dialog import RoomsDialog
 from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import FOLDER_MIME, DriveServer
 from tests.support.drive_token import ACCESS_TOKEN, SECRETS, write_fresh_token
+from tests.support.ports import closed_url
 from tests.ui.engine_double import EngineDouble
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
@@ -43,12 +43,6 @@ def on_drive(settings_factory: Callable[..., Settings], drive: DriveServer) -> C
         return settings_factory(**base)
 
     return make
-
-
-def closed_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}/"
 
 
 def about_count(drive: DriveServer) -> int:

@@ -35,7 +35,8 @@ from nvr_console.core.status import CameraState
 from tests.core.engine_support import Collected, wait_until
 from tests.support.drive_server import DriveServer
 from tests.support.http_receiver import HttpReceiver
-from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer, free_port
+from tests.support.ports import free_port
+from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer
 from tests.support.smtp_peer import SilentSmtp, SmtpPeer
 
 SMTP_PASSWORD = "Mail-Pa55word"

@@ -22,7 +22,8 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
-from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer, free_port
+from tests.support.ports import free_port
+from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer
 
 
 def camera_up(url: str) -> float | None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_error, last_error_line
-from tests.support.rtsp_peer import SECURE_USER, RtspServer, free_port
+from tests.support.ports import free_port
+from tests.support.rtsp_peer import SECURE_USER, RtspServer
 
 
 def _ffmpeg_stderr(ffmpeg: str, url: str, *extra: str) -> str:

@@ -4,7 +4,6 @@ HTTP against the Drive test server."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from nvr_console.core.upload.drive_lookup import (
 from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import FOLDER_MIME, DriveServer
 from tests.support.drive_token import ACCESS_TOKEN, write_fresh_token
+from tests.support.ports import closed_url
 
 
 def about_requests(drive: DriveServer) -> list[dict[str, Any]]:
@@ -69,9 +69,7 @@ def test_busy_server_and_offline_say_it_could_not_be_checked(
     drive.fail_next("about", "503", times=2)  # the library retries once by itself
     with pytest.raises(DriveUnreachable, match="busy or failing .*could not be checked"):
         signed_in_account(drive_settings())
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{s.getsockname()[1]}/"
+    closed = closed_url()  # a port nobody listens on
     with pytest.raises(DriveUnreachable, match="cannot reach Google Drive at .*check the network"):
         signed_in_account(drive_settings(**{"drive.api_root": closed}), timeout=5)
 

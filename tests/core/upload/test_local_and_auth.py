@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from nvr_console.core.upload import auth
 from nvr_console.core.upload.errors import SIGN_IN_AGAIN
 from tests.core.upload.conftest import KIB256, Rec, fast_uploader, row, wait_all_uploaded
 from tests.support.drive_server import DriveServer
+from tests.support.http_receiver import HttpReceiver
 
 Start = Callable[..., Any]
 
@@ -80,56 +79,38 @@ def _token(token_uri: str = "https://oauth2.googleapis.com/token") -> dict[str, 
             "scopes": auth.SCOPES}
 
 
-class _TokenEndpoint(BaseHTTPRequestHandler):
-    answer: tuple[int, dict[str, Any]] = (200, {})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, body = self.server.answer  # type: ignore[attr-defined]
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def token_endpoint() -> Iterator[HTTPServer]:
-    srv = HTTPServer(("127.0.0.1", 0), _TokenEndpoint)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+def token_endpoint() -> Iterator[HttpReceiver]:
+    """Google's token endpoint; each test says what it answers (`answer(status, body)`)."""
+    with HttpReceiver() as rx:
+        yield rx
 
 
 def test_import_token_is_private_and_a_refresh_saves_it_again(
-    tmp_path: Path, settings_factory: Callable[..., Settings], token_endpoint: HTTPServer,
+    tmp_path: Path, settings_factory: Callable[..., Settings], token_endpoint: HttpReceiver,
 ) -> None:
     settings = settings_factory()
     src = tmp_path / "from-laptop.json"
-    src.write_text(json.dumps(_token(f"http://127.0.0.1:{token_endpoint.server_port}/token")))
+    src.write_text(json.dumps(_token(token_endpoint.url("/token"))))
     path = auth.import_token(settings, src)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert auth.credentials_kind(settings) == "token_only"
     creds = auth.load_credentials(settings)
-    token_endpoint.answer = (200, {"access_token": "new-access", "expires_in": 3600})  # type: ignore[attr-defined]
+    token_endpoint.answer(200, {"access_token": "new-access", "expires_in": 3600})
     creds.refresh(Request())  # type: ignore[union-attr]
+    asked = token_endpoint.wait_for_request(timeout_s=5)
+    assert (asked.method, asked.route, asked.form()["grant_type"]) == ("POST", "/token", ["refresh_token"])
     saved = json.loads(path.read_text())
     assert saved["token"] == "new-access" and saved["refresh_token"] == "1//refresh-token"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_revoked_sign_in_names_the_fix_and_hides_secrets(
-    tmp_path: Path, settings_factory: Callable[..., Settings], token_endpoint: HTTPServer,
+    tmp_path: Path, settings_factory: Callable[..., Settings], token_endpoint: HttpReceiver,
 ) -> None:
     settings = settings_factory()
-    auth.write_private(settings.drive.token, json.dumps(_token(f"http://127.0.0.1:{token_endpoint.server_port}/t")))
-    token_endpoint.answer = (400, {"error": "invalid_grant", "error_description": "Token has been revoked."})  # type: ignore[attr-defined]
+    auth.write_private(settings.drive.token, json.dumps(_token(token_endpoint.url("/t"))))
+    token_endpoint.answer(400, {"error": "invalid_grant", "error_description": "Token has been revoked."})
     creds = auth.load_credentials(settings)
     with pytest.raises(auth.DriveAuthError) as err:
         auth.refresh_now(creds)  # type: ignore[arg-type]
