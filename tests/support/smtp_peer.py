@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support.ports import free_port
+
 
 def make_self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate and key for 127.0.0.1 and localhost, valid for a day (cert.pem, key.pem)."""
@@ -88,9 +90,7 @@ class SmtpPeer:
     def start(self) -> SmtpPeer:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(self.cert_path, self.key_path)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         kwargs: dict[str, object] = {}
         if self.username is not None:
             kwargs.update(authenticator=self._auth, auth_required=True)
