@@ -3,7 +3,8 @@
 
 The file is edited, not regenerated (tomlkit): the operator's comments, blank lines, key order and every key
 the console did not change stay as they were; a changed value keeps its line and its trailing comment; a new
-key goes after the last key of its section, a new section at the end. The file is replaced atomically (a
+key goes under its commented-out default if the file has one, else after the last key of its section; a new
+section goes at the end. The file is replaced atomically (a
 temporary file in the same folder), keeping its mode; a new file is private (0600: it may hold a database
 password).
 """
@@ -11,6 +12,7 @@ password).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,15 +76,19 @@ def _set(table: Table | InlineTable, key: str, value: str | int) -> None:
         return
     body: Container = table.value
     items = body.body
-    # Blank lines and comments after a section's last key introduce what follows (the next section):
-    # a new key goes before them.
-    end = len(items)
-    while end > 0 and items[end - 1][0] is None and isinstance(items[end - 1][1], Whitespace | Comment):
-        end -= 1
-    if end == len(items):
+    # Under its commented-out default when the file has one (`# workers = 2`, as config.example.toml does);
+    # else after the section's last key: blank lines and comments after it introduce what follows.
+    commented = re.compile(rf"^#\s*{re.escape(key)}\s*=")
+    at = next((i + 1 for i, (k, item) in enumerate(items)
+               if k is None and isinstance(item, Comment) and commented.match(item.as_string().strip())), None)
+    if at is None:
+        at = len(items)
+        while at > 0 and items[at - 1][0] is None and isinstance(items[at - 1][1], Whitespace | Comment):
+            at -= 1
+    if at == len(items):
         table[key] = value
     else:
-        body._insert_at(end, key, value)  # tomlkit has no public insert at a position
+        body._insert_at(at, key, value)  # tomlkit has no public insert at a position
 
 
 def _apply(doc: TOMLDocument, path: Path, updates: Mapping[str, str | int]) -> None:

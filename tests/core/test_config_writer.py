@@ -3,6 +3,7 @@ order and other keys kept), and loadable again."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,15 @@ def test_a_linked_file_is_edited_through_the_link(tmp_path: Path) -> None:
     link.symlink_to(real)
     write_settings(link, {"upload.workers": "5"})
     assert link.is_symlink() and load_settings(link).upload.workers == 5
+
+
+def test_a_new_key_goes_under_its_commented_out_default(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "packaging" / "config.example.toml"
+    path = tmp_path / "config.toml"
+    shutil.copy(example, path)
+    write_settings(path, {"upload.workers": "3", "recording.segment_length": "10m"})
+    expected = example.read_text().splitlines()
+    expected.insert(expected.index("# workers = 2") + 1, "workers = 3")
+    expected.insert(expected.index('# segment_length = "30m"') + 1, 'segment_length = "10m"')
+    assert path.read_text().splitlines() == expected  # each right under its commented-out default
+    assert load_settings(path).upload.workers == 3
