@@ -14,6 +14,9 @@ import pytest
 
 QUICK = (
     "core/test_config.py",
+    "core/test_config_writer.py",
+    "core/test_sizes.py",
+    "core/test_close_matches.py",
     "core/test_durations.py",
     "core/test_masking.py",
     "core/test_stream_url.py",

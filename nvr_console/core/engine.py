@@ -646,7 +646,9 @@ class Engine(QObject):
             self._emit_log("error", "shutdown took too long; unfinished files are recovered at the next start")
         self._running = False
         if self._timer is not None:
-            self._timer.stop()  # before the thread quits (PySide6 exit crash, see the reference notes)
+            # Before the thread quits: a QTimer still emitting from a finished QThread makes PySide6 6.12 abort
+            # at interpreter exit (bool_dealloc, exit 134).
+            self._timer.stop()
         for rec in recs:
             rec.dispose()
         if self._executor is not None:

@@ -13,7 +13,8 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class MaskSecretsFilter(logging.Filter):
-    """Rewrites the formatted message so no URL password reaches any handler (invariant 4)."""
+    """Rewrites the formatted message so no URL password reaches any handler: credentials never appear in
+    logs (nor in the UI or error messages)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

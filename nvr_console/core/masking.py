@@ -1,4 +1,5 @@
-"""Hide credentials in anything shown or logged (invariant 4).
+"""Hide credentials in anything shown or logged: they never appear in logs, the UI, error messages or
+exception text.
 
 `rtsp://admin:secret@10.0.0.5/stream` becomes `rtsp://admin:***@10.0.0.5/stream`; secrets in
 query strings (`?password=...`, `token=...`) become `***` too.

@@ -1,4 +1,5 @@
-"""Local retention: only VERIFIED uploads ever lose their local file (architecture invariant 1).
+"""Local retention: only VERIFIED uploads (size and MD5 matched) ever lose their local file; a recording is
+never deleted before that.
 
 * `retention.delete_after` (seconds; None = keep): the local copy of a verified upload goes this long after
   the upload was verified (0 = at once).

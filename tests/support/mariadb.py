@@ -1,7 +1,7 @@
 """A throwaway MariaDB server for tests: its own data dir, port and socket; gone when stopped.
 
-The reference's measured recipe (mariadb-install-db + mariadbd --no-defaults). pytest-mysql drives
-mysqld_safe, which insists on a system layout; a 60-line fixture of our own is simpler to trust.
+mariadb-install-db, then mariadbd --no-defaults on its own port and socket. pytest-mysql drives mysqld_safe,
+which insists on a system layout; a 60-line fixture of our own is simpler to trust.
 """
 
 from __future__ import annotations

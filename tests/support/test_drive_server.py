@@ -32,7 +32,8 @@ FIELDS = "id,name,size,md5Checksum,webViewLink,parents"
 
 
 class BytesChunkUpload(MediaFileUpload):
-    """Chunks read as bytes, so the client's own retries re-send real data (reference pitfall 1)."""
+    """Chunks read as bytes, so the client's own retries re-send real data (a stream-backed upload re-sends an
+    already consumed stream: an empty body with the full Content-Length)."""
 
     def has_stream(self) -> bool:
         return False
@@ -145,7 +146,7 @@ def test_client_retry_resends_a_consumed_stream_but_bytes_chunks_retry_cleanly(
     drive: DriveServer, payload: tuple[Path, bytes]
 ) -> None:
     path, data = payload
-    # Pitfall 1: with a stream-backed MediaFileUpload the retry sends an empty body with the full
+    # With a stream-backed MediaFileUpload the retry sends an empty body with the full
     # Content-Length; the server never gets the body and resets, the client raises a transport error.
     req = _request(drive_client(drive.root_url), path)
     req.next_chunk()
@@ -432,7 +433,7 @@ _APP = textwrap.dedent(
         print(json.dumps({"uri": req.resumable_uri, "progress": req.resumable_progress}), flush=True)
         time.sleep(60)  # the test SIGKILLs us here
     else:
-        # Reference pitfall 4: the saved session URI plus "in error state" makes the next
+        # HttpRequest.from_json drops the session URI; the saved URI plus "in error state" makes the next
         # next_chunk() ask the server how far it got.
         req.resumable_uri = mode
         req._in_error_state = True
