@@ -634,7 +634,9 @@ class SettingsInputs:
                 hint = close_matches(key, OPTIONS_BY_ENV)
                 raise ConfigFileError(
                     f"unknown environment variable {key}"
-                    + (f"; did you mean {hint[0]}?" if hint else "; see `nvr-console config show` for names")
+                    + (f"; did you mean {hint[0]}?" if hint else
+                       f"; unset it, or name a setting as NVR_SECTION_KEY (section.key; `unset {key}`, then "
+                       "`nvr-console config show` lists the settings)")
                 )
             raw[option.name] = (value, env_sources[key], self.cwd)
 

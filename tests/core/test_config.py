@@ -161,7 +161,9 @@ def test_segment_lengths_ffmpeg_cannot_honour_are_refused(text: str) -> None:
 def test_unknown_variable_suggests_only_a_close_name() -> None:
     with pytest.raises(ConfigFileError) as err:
         load_settings(env={"NVR_FOO_BAR": "1"})
-    assert str(err.value) == "unknown environment variable NVR_FOO_BAR; see `nvr-console config show` for names"
+    assert str(err.value) == ("unknown environment variable NVR_FOO_BAR; unset it, or name a setting as "
+                              "NVR_SECTION_KEY (section.key; `unset NVR_FOO_BAR`, then `nvr-console config show` "
+                              "lists the settings)")
     with pytest.raises(ConfigFileError, match="did you mean NVR_LOG_LEVEL"):
         load_settings(env={"NVR_LOG_LVL": "debug"})
 
