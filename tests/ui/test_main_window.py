@@ -158,7 +158,7 @@ def test_whole_window_against_the_real_engine_shows_recording(qtbot, settings_fa
     host.start()
     try:
         qtbot.waitUntil(lambda: cell(c, cam.id, Column.STATE).data() == "recording", timeout=30_000)
-        qtbot.waitUntil(lambda: "KB" in (cell(c, cam.id, Column.FILE).data() or ""), timeout=15_000)
+        qtbot.waitUntil(lambda: "KiB" in (cell(c, cam.id, Column.FILE).data() or ""), timeout=15_000)
         click(qtbot, c, cam.id, Column.ACTION)
         qtbot.waitUntil(lambda: cell(c, cam.id, Column.STATE).data() == "stopped", timeout=30_000)
     finally:
