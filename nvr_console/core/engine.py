@@ -25,11 +25,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nvr_console.core import catalog, live_status
 from nvr_console.core.config import Settings
-from nvr_console.core.db.models import Camera, DesiredState, Recording, RecordingStatus, Room
+from nvr_console.core.db.models import Camera, DesiredState, RecordingStatus, Room
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording import lifecycle
 from nvr_console.core.recording.ffmpeg_locate import FFmpegNotFound, Tools, locate_tools
-from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize, register_segment
+from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize
+from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.recorder import Recorder, RecorderConfig, RecorderSpec
 from nvr_console.core.recording.recovery import plan_recovery
 from nvr_console.core.recording.segments import (
@@ -517,10 +519,7 @@ class Engine(QObject):
             if rid is None:
                 rid = register_segment(self.db, seg.camera_id, seg.room, seg.name, seg.raw_path,
                                        self._slot(seg.raw_path))
-            with self.db.session() as s:
-                row = s.get(Recording, rid)
-                if row is not None and row.status == RecordingStatus.RECORDING.value:
-                    row.status = RecordingStatus.FINALIZING.value
+            lifecycle.begin_finalizing(self.db, rid)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             self._emit_log("error", f"cannot finalize {seg.raw_path.name} now ({mask_secrets(str(exc))}); "
                            "it is recovered at the next start", seg.camera_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from nvr_console.core.db.types import UTCDateTime, utcnow
@@ -99,7 +99,12 @@ class Recording(Base):
     local_path_key: Mapped[str] = mapped_column(String(64))
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     duration: Mapped[float | None] = mapped_column(Float, default=None)
-    status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.RECORDING.value)
+    # Stored as the lowercase value in a VARCHAR(16), as before the enum (no CHECK constraint, no migration);
+    # changed only through core.recording.lifecycle.
+    status: Mapped[RecordingStatus] = mapped_column(
+        Enum(RecordingStatus, native_enum=False, length=16, validate_strings=True,
+             values_callable=lambda members: [m.value for m in members]),
+        default=RecordingStatus.RECORDING)
     # Why the room audio is missing, repairs made, and other non-fatal facts an operator may ask about.
     notes: Mapped[str] = mapped_column(Text, default="")
     destination: Mapped[str | None] = mapped_column(String(16), default=None)

@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from nvr_console.core import catalog
-from nvr_console.core.db.models import Camera, Recording, RecordingStatus
+from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording import lifecycle
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
 from nvr_console.core.recording.ffmpeg_locate import Tools
 from nvr_console.core.recording.mp4_boxes import read_mp4
@@ -223,56 +223,31 @@ def _dt(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
+def _slot_epoch(db: Database, recording_id: int, fallback: float) -> float:
+    with db.session() as s:
+        slot = s.scalar(select(Recording.slot_start).where(Recording.id == recording_id))
+    return slot.timestamp() if slot is not None else fallback
+
+
 def _done(db: Database, job: FinalizeJob, final: Path, info: MediaInfo, start: float | None,
           notes: list[str]) -> RecordingEvent:
     size = final.stat().st_size
     duration = float(info.duration_s or 0.0)
     end = start + duration if start is not None else None
     note = "; ".join(notes)
-    with db.session() as s:
-        row = s.get(Recording, job.recording_id)
-        if row is not None:
-            row.status = RecordingStatus.READY.value
-            row.size, row.duration, row.notes = size, duration, note
-            row.start_time, row.end_time = _dt(start), _dt(end)
-            row.last_error = None
-            slot = row.slot_start.timestamp()
+    if not lifecycle.mark_finalized(db, job.recording_id, size=size, duration=duration, notes=note,
+                                    start_time=_dt(start), end_time=_dt(end)):
+        log.info("%s/%s: %s was finalized by another engine already", job.room, job.camera, final)
     log.info("%s/%s: ready %s (%.1f s, %d bytes)%s", job.room, job.camera, final, duration, size,
              f" [{note}]" if note else "")
     return RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(final),
-                          RecordingStatus.READY.value, slot if row is not None else (start or 0.0), duration, size,
-                          note)
+                          RecordingStatus.READY.value, _slot_epoch(db, job.recording_id, start or 0.0), duration,
+                          size, note)
 
 
 def _failed(db: Database, job: FinalizeJob, start: float | None, reason: str) -> RecordingEvent:
-    slot = start or 0.0
-    with db.session() as s:
-        row = s.get(Recording, job.recording_id)
-        if row is not None:
-            row.status = RecordingStatus.FAILED.value
-            row.last_error = reason
-            row.notes = reason
-            row.start_time = _dt(start)
-            slot = row.slot_start.timestamp()
+    lifecycle.mark_finalize_failed(db, job.recording_id, reason=reason, start_time=_dt(start))
     log.warning("%s/%s: segment %s failed: %s", job.room, job.camera, job.raw.name, reason)
     return RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(job.final),
-                          RecordingStatus.FAILED.value, slot, 0.0, 0, reason)
-
-
-def register_segment(db: Database, camera_id: int | None, room: str, camera: str, raw: Path,
-                     slot_start: datetime, status: RecordingStatus = RecordingStatus.RECORDING) -> int:
-    """The Recording row for a raw segment, keyed by its FINAL path; idempotent. Any thread."""
-    final = str(final_path_for(raw))
-    key = catalog.path_key(final)
-    with db.session() as s:
-        if camera_id is not None and s.get(Camera, camera_id) is None:
-            camera_id = None  # removed meanwhile: the recording stays, named by room and camera
-        row = s.scalar(select(Recording).where(Recording.local_path_key == key))
-        if row is None:
-            row = Recording(camera_id=camera_id, room_name=room, camera_name=camera, slot_start=slot_start,
-                            local_path=final, local_path_key=key, status=status.value)
-            s.add(row)
-            s.flush()
-        elif status is RecordingStatus.FINALIZING and row.status == RecordingStatus.RECORDING.value:
-            row.status = status.value
-        return int(row.id)
+                          RecordingStatus.FAILED.value, _slot_epoch(db, job.recording_id, start or 0.0), 0.0, 0,
+                          reason)

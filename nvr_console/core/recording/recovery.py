@@ -18,7 +18,8 @@ from sqlalchemy import select
 from nvr_console.core import process_group
 from nvr_console.core.db.models import Camera, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
-from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, register_segment
+from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece
+from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.segments import (
     PARTIAL_SUFFIX,
     RUN_DIR,
@@ -42,7 +43,7 @@ def plan_recovery(db: Database, root: Path, segment_length: float, zone: ZoneInf
     sounds = _sound_pieces(root, zone)
     with db.session() as s:
         rows = list(s.scalars(select(Recording).where(Recording.status.in_(
-            [RecordingStatus.RECORDING.value, RecordingStatus.FINALIZING.value]))))
+            [RecordingStatus.RECORDING, RecordingStatus.FINALIZING]))))
         cams = {(c.room.name, c.name): c.id for c in s.scalars(select(Camera).join(Room))}
         for row in rows:
             raw = raw_path_for(Path(row.local_path))

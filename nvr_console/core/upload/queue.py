@@ -1,13 +1,13 @@
 """The durable upload queue: `Recording` rows, claimed atomically, nothing kept only in memory.
 
-Row states used here:
+Row states used here (their moves, and the fields each sets, are recording.lifecycle's):
   ready      waiting; `next_attempt_at` (if set) is the earliest retry time after an error.
   uploading  claimed by a worker; `next_attempt_at` is then the claim's LEASE expiry, renewed while the
              worker lives. A process killed mid-upload leaves its rows claimed until the lease runs out,
              then any worker (of any process sharing the database) takes them over and resumes the saved
              session at the saved offset.
   uploaded   verified at the destination (size + MD5).
-  failed     cannot be uploaded without the operator (`retry()` puts it back).
+  failed     cannot be uploaded without the operator (`lifecycle.requeue` puts it back).
   lost       the local file vanished before it was uploaded.
 
 All functions run on the calling thread (upload workers) with their own short sessions.
@@ -19,18 +19,17 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 
 from nvr_console.core.db.models import Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.db.types import utcnow
 from nvr_console.core.node_identity import dead_local_node, node_name
+from nvr_console.core.recording import lifecycle
+from nvr_console.core.recording.lifecycle import upload_eligible
 
-READY = RecordingStatus.READY.value
-UPLOADING = RecordingStatus.UPLOADING.value
-UPLOADED = RecordingStatus.UPLOADED.value
-FAILED = RecordingStatus.FAILED.value
-LOST = RecordingStatus.LOST.value
+READY = RecordingStatus.READY
+UPLOADING = RecordingStatus.UPLOADING
 
 
 @dataclass(frozen=True)
@@ -50,14 +49,6 @@ class Job:
     attempts: int
     destination: str | None
     room_folder: str | None  # the room's own Drive folder id, if it names one
-
-
-def _eligible(now: datetime):  # type: ignore[no-untyped-def]
-    return or_(
-        and_(Recording.status == READY, or_(Recording.next_attempt_at.is_(None), Recording.next_attempt_at <= now)),
-        # A claim whose lease ran out: its worker (or whole process) died.
-        and_(Recording.status == UPLOADING, or_(Recording.next_attempt_at.is_(None), Recording.next_attempt_at < now)),
-    )
 
 
 class RoundRobin:
@@ -93,7 +84,7 @@ def claim_next(db: Database, rr: RoundRobin, lease_s: float) -> Job | None:
         with db.session() as s:
             cams = s.execute(
                 select(Recording.room_name, Recording.camera_name, func.min(Recording.slot_start))
-                .where(_eligible(now))
+                .where(upload_eligible(now))
                 .group_by(Recording.room_name, Recording.camera_name)
             ).all()
         if not cams:
@@ -102,21 +93,15 @@ def claim_next(db: Database, rr: RoundRobin, lease_s: float) -> Job | None:
             with db.session() as s:
                 rid = s.scalar(
                     select(Recording.id)
-                    .where(_eligible(now), Recording.room_name == room, Recording.camera_name == camera)
+                    .where(upload_eligible(now), Recording.room_name == room, Recording.camera_name == camera)
                     .order_by(Recording.slot_start, Recording.id)
                     .limit(1)
                 )
                 if rid is None:
                     continue
-                res = s.execute(
-                    update(Recording)
-                    .where(Recording.id == rid, _eligible(now))
-                    .values(status=UPLOADING, next_attempt_at=now + timedelta(seconds=lease_s),
-                            claimed_by=node_name())
-                    .execution_options(synchronize_session=False)
-                )
-                if res.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
+            if not lifecycle.claim_upload(db, rid, now=now, lease_until=now + timedelta(seconds=lease_s),
+                                          node=node_name()):
+                continue
             rr.served((room, camera))
             return load_job(db, rid)
     return None
@@ -130,13 +115,7 @@ def reclaim_dead_claims(db: Database) -> int:
     with db.session() as s:
         rows = s.execute(select(Recording.id, Recording.claimed_by).where(Recording.status == UPLOADING)).all()
         dead = [rid for rid, owner in rows if dead_local_node(owner)]
-        if dead:
-            s.execute(
-                update(Recording)
-                .where(Recording.id.in_(dead), Recording.status == UPLOADING)
-                .values(status=READY, next_attempt_at=None, claimed_by=None)
-                .execution_options(synchronize_session=False)
-            )
+    lifecycle.reclaim_uploads(db, dead)
     return len(dead)
 
 
@@ -152,11 +131,10 @@ def load_job(db: Database, recording_id: int) -> Job | None:
         )
 
 
-def _update(db: Database, recording_id: int, only_if_uploading: bool = True, **values: object) -> bool:
+def _update(db: Database, recording_id: int, **values: object) -> bool:
+    """Facts of a claimed row (its status stays): only while it is still uploading."""
     with db.session() as s:
-        q = update(Recording).where(Recording.id == recording_id)
-        if only_if_uploading:
-            q = q.where(Recording.status == UPLOADING)
+        q = update(Recording).where(Recording.id == recording_id, Recording.status == UPLOADING)
         res = s.execute(q.values(**values).execution_options(synchronize_session=False))
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
@@ -173,38 +151,6 @@ def save_facts(db: Database, recording_id: int, *, size: int, md5: str, destinat
     _update(db, recording_id, size=size, md5=md5, destination=destination)
 
 
-def mark_uploaded(
-    db: Database, recording_id: int, *, destination: str, file_id: str | None, folder_id: str | None,
-    web_link: str | None, folder_link: str | None, md5: str, size: int,
-) -> bool:
-    """Verified: the only way a row becomes `uploaded` (and so the only way its local file may go)."""
-    return _update(
-        db, recording_id, status=UPLOADED, destination=destination, drive_file_id=file_id,
-        drive_folder_id=folder_id, web_link=web_link, folder_link=folder_link, md5=md5, size=size,
-        uploaded_at=utcnow(), upload_session_uri=None, bytes_confirmed=size, last_error=None,
-        next_attempt_at=None,
-    )
-
-
-def release(db: Database, recording_id: int, *, error: str | None, retry_at: datetime | None,
-            count_attempt: bool, keep_session: bool = True) -> bool:
-    """Give a claimed row back to the queue (after an error, or on stop), keeping the session to resume."""
-    values: dict[str, object] = {"status": READY, "next_attempt_at": retry_at}
-    if error is not None:
-        values["last_error"] = error
-    if count_attempt:
-        values["attempts"] = Recording.attempts + 1
-    if not keep_session:
-        values["upload_session_uri"] = None
-        values["bytes_confirmed"] = 0
-    return _update(db, recording_id, **values)
-
-
-def mark_failed(db: Database, recording_id: int, error: str, status: str = FAILED) -> bool:
-    return _update(db, recording_id, status=status, last_error=error, next_attempt_at=None,
-                   attempts=Recording.attempts + 1)
-
-
 def renew_leases(db: Database, ids: list[int], lease_s: float) -> None:
     if not ids:
         return
@@ -215,18 +161,6 @@ def renew_leases(db: Database, ids: list[int], lease_s: float) -> None:
             .values(next_attempt_at=utcnow() + timedelta(seconds=lease_s))
             .execution_options(synchronize_session=False)
         )
-
-
-def retry_now(db: Database, recording_id: int) -> bool:
-    """Operator retry: a failed (or waiting) recording goes back to the front of its camera's queue."""
-    with db.session() as s:
-        res = s.execute(
-            update(Recording)
-            .where(Recording.id == recording_id, Recording.status.in_([FAILED, READY]))
-            .values(status=READY, next_attempt_at=None, attempts=0, last_error=None)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
 def next_due(db: Database) -> datetime | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QObject, Signal
@@ -25,6 +25,7 @@ from nvr_console.core import retention
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.db.types import utcnow
+from nvr_console.core.recording import lifecycle
 from nvr_console.core.status import QueueStatus, UploadProgress, UploadState
 from nvr_console.core.stream_url import drive_folder_link
 from nvr_console.core.upload import queue
@@ -188,7 +189,7 @@ class Uploader(QObject):
 
     def retry(self, recording_id: int) -> None:
         """Operator retry of a failed (or waiting) upload: it is eligible at once. Engine thread."""
-        if queue.retry_now(self._db, recording_id):
+        if lifecycle.requeue(self._db, recording_id):
             log.info("recording %d queued again by the operator", recording_id)
         self.wake()
         self._emit_queue()
@@ -318,14 +319,15 @@ class Uploader(QObject):
     def _release_quietly(self, rid: int, error: str | None, at: datetime | None, count: bool,
                          keep_session: bool = True) -> None:
         try:
-            queue.release(self._db, rid, error=error, retry_at=at, count_attempt=count, keep_session=keep_session)
+            lifecycle.release_upload(self._db, rid, error=error, retry_at=at, count_attempt=count,
+                                     keep_session=keep_session)
         except (SQLAlchemyError, DatabaseUnavailable) as exc:
             log.warning("could not hand recording %d back to the queue: %s", rid, exc)
 
     def _run(self, job: Job, dest: DriveDestination | LocalDestination) -> None:
         """Worker thread: one claimed recording to the end (uploaded, retry later, failed, lost or paused)."""
         if job.session_uri and job.destination not in (None, dest.name):
-            job = Job(**{**job.__dict__, "session_uri": None, "bytes_confirmed": 0})  # destination changed
+            job = replace(job, session_uri=None, bytes_confirmed=0)  # destination changed
         total = job.size or 0
         active = _Active(job, time.monotonic(), job.bytes_confirmed, job.bytes_confirmed, total)
         self._active[job.id] = active
@@ -335,7 +337,7 @@ class Uploader(QObject):
             outcome = dest.upload(job, _WorkerHooks(self, active))
         except FileNotFoundError:
             msg = f"the local file {job.local_path} is missing; it was deleted or moved before it was uploaded"
-            queue.mark_failed(self._db, job.id, msg, status=queue.LOST)
+            lifecycle.mark_lost(self._db, job.id, msg)
             log.error("recording %d: %s", job.id, msg)
             self._emit_progress(active, UploadState.FAILED, msg)
         except Stopped:
@@ -363,7 +365,7 @@ class Uploader(QObject):
             self._emit_progress(active, UploadState.RETRYING, text)
             return
         if isinstance(err, FileFailed) and job.attempts + 1 >= FILE_FAILURE_LIMIT:
-            queue.mark_failed(self._db, job.id, text)
+            lifecycle.mark_upload_failed(self._db, job.id, text)
             log.error("recording %d failed for good: %s", job.id, text)
             self._emit_progress(active, UploadState.FAILED, text)
             return
@@ -380,7 +382,7 @@ class Uploader(QObject):
         if not folder_link and out.destination == "drive" and out.folder_id:
             # A folder cached or listed without its webViewLink: the console's link column still needs one.
             folder_link = drive_folder_link(out.folder_id)
-        ok = queue.mark_uploaded(
+        ok = lifecycle.mark_uploaded(
             self._db, job.id, destination=out.destination, file_id=out.file_id, folder_id=out.folder_id,
             web_link=out.web_link, folder_link=folder_link, md5=out.md5, size=out.size,
         )

@@ -13,7 +13,8 @@ from nvr_console.core import catalog
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording import finalizer
 from nvr_console.core.recording.ffmpeg_locate import locate_tools
-from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize, register_segment
+from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize
+from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.probe import MediaInfo, StreamInfo
 from tests.core.engine_support import codecs, ffprobe_json
 

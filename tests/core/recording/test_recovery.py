@@ -10,7 +10,8 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.ffmpeg_locate import locate_tools
-from nvr_console.core.recording.finalizer import finalize, register_segment
+from nvr_console.core.recording.finalizer import finalize
+from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.recovery import plan_recovery
 
 SLOT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
