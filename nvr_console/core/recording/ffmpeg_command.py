@@ -131,12 +131,15 @@ def build_record_command(
     segment_list_target: str = "pipe:1",
     loglevel: str = "info",
     stats_period_s: float | None = None,
+    audio_only: bool = False,
 ) -> list[str]:
     """argv of one camera's continuous recorder: copy, cut on wall-clock boundaries, MKV segments.
 
     stats_period_s: seconds between -progress blocks (None: FFmpeg's 0.5 s).
     audio: "copy" keeps the camera's audio as it is (MKV takes G.711 too; finalize converts it),
     "aac" encodes while recording, "none" drops it. lavfi inputs are always encoded (raw frames).
+    audio_only: a room's sound source: its first audio stream (required) and no video, with the same
+    segment options as the cameras so the cut points line up; a network stream only, not a test source.
     Stop the process with b"q" on stdin.
     """
     if segment_seconds <= 0:
@@ -144,6 +147,10 @@ def build_record_command(
     if rtsp_transport not in ("tcp", "udp"):
         raise ValueError(f"rtsp_transport must be tcp or udp, not {rtsp_transport!r}")
     lavfi = is_lavfi(input_url)
+    if audio_only and lavfi:
+        raise ValueError("a room sound source must be a network stream (rtsp://...), not a test source")
+    if audio_only and audio == "none":
+        raise ValueError("a sound source recorder needs its audio: audio must be copy or aac")
     args = [ffmpeg, "-hide_banner", "-loglevel", loglevel, "-nostats", "-y"]
     args += _input_args(
         input_url,
@@ -151,7 +158,10 @@ def build_record_command(
         socket_timeout_s=socket_timeout_s,
         wallclock_timestamps=wallclock_timestamps,
     )
-    if lavfi:
+    if audio_only:
+        args += ["-map", "0:a:0", "-vn"]
+        args += ["-c:a", "copy"] if audio == "copy" else ["-c:a", "aac", "-b:a", "64k"]
+    elif lavfi:
         has_audio = ";" in input_url and audio != "none"
         args += ["-map", "0:v:0", *(["-map", "1:a:0"] if has_audio else [])]
         args += [
@@ -162,7 +172,7 @@ def build_record_command(
         if has_audio:
             args += ["-c:a", "aac", "-b:a", "64k"]
     else:
-        # '?' on video too: a room's sound source is an audio-only stream recorded the same way.
+        # '?' on video too: a camera that sends only sound still records rather than failing.
         args += ["-map", "0:v:0?"]
         if audio == "none":
             args += ["-an", "-c:v", "copy"]

@@ -81,42 +81,26 @@ class RecorderConfig:
     terminate_timeout_s: float = 5.0  # after terminate, before kill
 
 
-def build_sound_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
-    """A room sound source: the camera recorder's command with only its audio kept (audio required).
-
-    ffmpeg_command.build_record_command is built for cameras; rather than fork it, adjust its stream
-    selection (the segment options, which must match the cameras' for aligned cut points, stay shared).
-    """
-    if spec.url.startswith("lavfi:"):
-        raise ValueError("a room sound source must be a network stream (rtsp://...), not a test source")
-    argv = build_camera_command(cfg, spec)
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        if argv[i] == "-map" and argv[i + 1].startswith("0:v"):
-            i += 2
-            continue
-        if argv[i] == "-map" and argv[i + 1].startswith("0:a"):
-            out += ["-map", "0:a:0", "-vn"]
-            i += 2
-            continue
-        out.append(argv[i])
-        i += 1
-    if "0:a:0" not in out:
-        raise ValueError("cannot build a sound source command from the camera command")
-    return out
-
-
 def strftime_safe(folder: Path) -> Path:
     """The folder as FFmpeg's strftime pattern must spell it: a '%' in a room or camera name is literal."""
     return Path(str(folder).replace("%", "%%"))
 
 
 def build_camera_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
+    """A camera recorder's FFmpeg argv."""
+    return _record_command(cfg, spec, audio_only=False)
+
+
+def build_sound_command(cfg: RecorderConfig, spec: RecorderSpec) -> list[str]:
+    """A room sound source recorder's FFmpeg argv: only its audio (required), cut at the cameras' points."""
+    return _record_command(cfg, spec, audio_only=True)
+
+
+def _record_command(cfg: RecorderConfig, spec: RecorderSpec, audio_only: bool) -> list[str]:
     return build_record_command(
         cfg.ffmpeg, spec.url, strftime_safe(spec.output_dir), segment_seconds=cfg.segment_seconds,
-        rtsp_transport=spec.transport if spec.transport in ("tcp", "udp") else "tcp",  # type: ignore[arg-type]
-        socket_timeout_s=cfg.socket_timeout_s, audio="copy", stats_period_s=STATS_PERIOD_S,
+        rtsp_transport="udp" if spec.transport == "udp" else "tcp",
+        socket_timeout_s=cfg.socket_timeout_s, audio="copy", stats_period_s=STATS_PERIOD_S, audio_only=audio_only,
     )
 
 

@@ -62,6 +62,28 @@ def test_lavfi_argv_encodes_and_adds_audio_input() -> None:
     assert "-c:a" not in video_only and "1:a:0" not in video_only
 
 
+def test_audio_only_argv_keeps_the_first_audio_stream_and_the_cameras_segment_options() -> None:
+    snd = build_record_command("ff", "rtsp://u:p@mic/x", "d", segment_seconds=5, audio_only=True)
+    cam = build_record_command("ff", "rtsp://u:p@mic/x", "d", segment_seconds=5)
+    assert [snd[i + 1] for i, a in enumerate(snd) if a == "-map"] == ["0:a:0"]  # no '?': audio is required
+    assert "-vn" in snd and "-c:v" not in snd and snd[snd.index("-c:a") + 1] == "copy"
+    assert snd[snd.index("-f"):] == cam[cam.index("-f"):]  # the same cut points
+    with pytest.raises(ValueError, match="must be a network stream"):
+        build_record_command("ff", DEMO_URL, "d", audio_only=True)
+    with pytest.raises(ValueError, match="needs its audio"):
+        build_record_command("ff", "rtsp://mic/x", "d", audio="none", audio_only=True)
+
+
+def test_audio_only_recorder_writes_sound_without_video(ffmpeg: str, rtsp_server: RtspServer, tmp_path: Path) -> None:
+    # A stream with video and audio: the sound-source form keeps the audio alone.
+    run = run_recorder(build_record_command(ffmpeg, rtsp_server.url("/cam_alaw"), tmp_path, segment_seconds=3600,
+                                            audio_only=True), 4)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (seg,) = tmp_path.glob("*.mkv")
+    info = probe(seg)
+    assert info.video is None and info.audio is not None and (info.duration_s or 0) > 1
+
+
 def test_finalize_argv_audio_rules() -> None:
     g711 = build_finalize_command("ff", "in.mkv", "out.mp4", audio_codec="pcm_alaw")
     assert g711[g711.index("-c:a") + 1] == "aac" and "16000" in g711 and "+faststart" in g711
@@ -100,7 +122,7 @@ def test_segments_are_gapless_g711_finalizes_to_aac_and_room_sound_aligns(
     cam_dir.mkdir()
     snd_dir.mkdir()
     cam_argv = build_record_command(ffmpeg, rtsp_server.url("/cam_alaw"), cam_dir, segment_seconds=5)
-    snd_argv = build_record_command(ffmpeg, rtsp_server.url("/audio"), snd_dir, segment_seconds=5)
+    snd_argv = build_record_command(ffmpeg, rtsp_server.url("/audio"), snd_dir, segment_seconds=5, audio_only=True)
     # The room's sound source records alongside, as the engine would run it.
     snd = subprocess.Popen(snd_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     from nvr_console.core.recording.progress import ProgressParser
