@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_runtime_dirs(settings)  # before anything starts: nothing is half-started
         configure_logging(settings.log.level, settings.log.dir, verbose=verbose)
         if args.no_gui:
-            from nvr_console.core.headless import run_headless
+            from nvr_console.cli.headless import run_headless
 
             return run_headless(settings, demo=args.demo)
         if sys.platform.startswith("linux") and not (

@@ -119,7 +119,7 @@ def test_sigkill_mid_upload_then_restart_resumes_the_same_session(
             ("upload.chunk_size", "256KiB"), ("upload.workers", "1"), ("recording.dir", settings.recording.dir),
         )]
         # A lease far longer than the test: the restart must reclaim the dead process's claim at once.
-        cmd = [sys.executable, "-m", "nvr_console.core.upload.run", "--lease", "600", "--retry-base", "0.05",
+        cmd = [sys.executable, "-m", "nvr_console.cli.upload_runner", "--lease", "600", "--retry-base", "0.05",
                "--poll", "0.2", *sets]
         first = subprocess.Popen([*cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:

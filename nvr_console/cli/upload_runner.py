@@ -1,4 +1,4 @@
-"""Run the Uploader alone, headless, on the configured database: `python -m nvr_console.core.upload.run`.
+"""Run the Uploader alone, headless, on the configured database: `python -m nvr_console.cli.upload_runner`.
 
 For operators (drain a backlog without recording: `--until-idle`) and for tests that SIGKILL an uploading
 process and start it again. Settings come from the usual layers plus `--set section.key=value`.
@@ -27,7 +27,7 @@ from nvr_console.core.upload.uploader import Uploader
 
 def main(argv: list[str] | None = None) -> int:
     """Main thread: start the uploader, wait for SIGTERM/SIGINT (or an empty queue with --until-idle)."""
-    p = argparse.ArgumentParser(prog="python -m nvr_console.core.upload.run", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m nvr_console.cli.upload_runner", description=__doc__)
     p.add_argument("--config", type=Path)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting, e.g. upload.workers=4")
     p.add_argument("--until-idle", action="store_true", help="exit when nothing is left to upload")
