@@ -327,6 +327,18 @@ def remove_camera(db: Database, room: str, name: str) -> CameraInfo:
         return info
 
 
+def remove_camera_by_id(db: Database, camera_id: int) -> CameraInfo | None:
+    """Remove a camera by id (the engine does, once its recorder has stopped); None if it is gone already.
+    Its recordings (and their place in the upload queue) stay."""
+    with db.session() as s:
+        cam = s.get(Camera, camera_id)
+        if cam is None:
+            return None
+        info = _camera_info(cam)
+        s.delete(cam)
+        return info
+
+
 def set_camera_enabled(db: Database, room: str, name: str, enabled: bool) -> CameraInfo:
     with db.session() as s:
         cam = _get_camera(s, room, name)

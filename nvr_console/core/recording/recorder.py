@@ -1,6 +1,6 @@
 """One FFmpeg recorder (a camera, or a room's sound source) supervised as a QProcess, with its state machine.
 
-    stopped -> starting -> recording -> (stalled | reconnecting, backoff 1, 2, 4 ... 30 s) -> recording
+    stopped -> starting -> recording -> (stalled | reconnecting, backoff 1, 2, 4 ... 30 s: restart_backoff) -> recording
                                      -> failed (needs the operator; still retried every 30 s)
     any -> stopping -> stopped
 
@@ -27,14 +27,14 @@ from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_e
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
 from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
-from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time, raw_segments
+from nvr_console.core.recording.restart_backoff import RestartBackoff
+from nvr_console.core.recording.segment_files import SegmentFiles
+from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
 
 log = logging.getLogger(__name__)
 
-BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
-FAILED_RETRY_S = 30.0
 STABLE_AFTER_S = 10.0  # recording this long resets the backoff
 # A -progress block every 5 s, not FFmpeg's 0.5 s: each one wakes the engine's Python up, and live stats
 # (fps; size comes from the file) need no more. The first block still comes at once (see ffmpeg_command).
@@ -113,7 +113,10 @@ class Recorder(QObject):
     log_line = Signal(object)  # LogLine
     stopped = Signal(str)  # spec.key, once the process is gone after stop()
 
-    def __init__(self, spec: RecorderSpec, cfg: RecorderConfig, parent: QObject | None = None) -> None:
+    def __init__(self, spec: RecorderSpec, cfg: RecorderConfig, parent: QObject | None = None,
+                 last_exit: float = 0.0) -> None:
+        """`last_exit`: when the previous recorder of the same key exited (its successor must not start FFmpeg
+        in that same second). Engine thread."""
         super().__init__(parent)
         self.spec = spec
         self.cfg = cfg
@@ -132,25 +135,15 @@ class Recorder(QObject):
         self._blocks = 0  # progress blocks seen in this run
         self._held: list[SegmentFinished] = []
         self._next_file_check = 0.0
-        self._run_started = 0.0
-        self._run_first_name = ""
-        self._last_exit = 0.0
-        self._restart_at: float | None = None
-        self._backoff_i = 0
+        self._backoff = RestartBackoff(last_exit)
         self._recording_since: float | None = None
         self._stop_at: float | None = None  # when `q` was sent
         self._terminated = False
         self._stall_restart = False
         self._last_growth = 0.0
         self._growth_key: tuple[int, int, int] = (0, 0, 0)
-        self._current: Path | None = None
-        self._current_started = 0.0
-        self._current_size = 0
-        self._reported_started: set[str] = set()
-        self._reported_finished: set[str] = set()
+        self._files = SegmentFiles(spec.output_dir, _zone(cfg.timezone))
         self._fps = 0.0
-        self._bitrate = 0.0
-        self._rate_sample: tuple[float, int] | None = None
         self._file_log = self._make_file_log()
 
     # --- public, engine thread -----------------------------------------------------------------
@@ -164,28 +157,31 @@ class Recorder(QObject):
     def wanted(self) -> bool:
         return self._wanted
 
+    @property
+    def last_exit(self) -> float:
+        """When this recorder's FFmpeg last exited (epoch s; 0: never ran): hand it to a successor. Engine thread."""
+        return self._backoff.last_exit
+
     def start(self) -> None:
         """Begin recording (or keep recording). Engine thread."""
-        if self._wanted and (self._proc is not None or self._restart_at is not None):
+        if self._wanted and (self._proc is not None or self._backoff.pending):
             return
         self._wanted = True
-        self._backoff_i = 0
+        self._backoff.reset()
         if self._proc is None:
-            # FFmpeg names files by the second: never open two runs' files in the same second.
-            self._restart_at = max(time.time(), self._last_exit + 1.05)
+            self._backoff.start_soon(time.time())
             self.poll()
 
     def retry_now(self) -> None:
         """Operator asked to start a camera that is failing: try again at once, backoff reset. Engine thread."""
-        if self._wanted and self._proc is None and self._restart_at is not None:
-            self._backoff_i = 0
-            self._restart_at = max(time.time(), self._last_exit + 1.05)
+        if self._wanted and self._proc is None and self._backoff.pending:
+            self._backoff.start_soon(time.time())
             self.poll()
 
     def stop(self) -> None:
         """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
         self._wanted = False
-        self._restart_at = None
+        self._backoff.cancel()
         if self._proc is None:
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
@@ -195,30 +191,29 @@ class Recorder(QObject):
 
     def status(self) -> CameraStatus:
         """The current status as plain data. Engine thread."""
-        now = time.time()
+        files = self._files
         return CameraStatus(
             camera_id=self.spec.camera_id if self.spec.camera_id is not None else -self.spec.room_id,
             room=self.spec.room,
             camera=self.spec.name,
             state=self.state,
             since=self.since,
-            current_file=str(self._current) if self._current and self._proc is not None else "",
-            file_started=self._current_started if self._proc is not None else 0.0,
-            file_size=self._current_size if self._proc is not None else 0,
-            bitrate_kbps=round(self._bitrate, 1) if self.state is CameraState.RECORDING else 0.0,
+            current_file=str(files.current) if files.current and self._proc is not None else "",
+            file_started=files.current_started if self._proc is not None else 0.0,
+            file_size=files.current_size if self._proc is not None else 0,
+            bitrate_kbps=round(files.bitrate_kbps, 1) if self.state is CameraState.RECORDING else 0.0,
             fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
             last_error=self.last_error,
-            next_retry_in=max(0.0, round(self._restart_at - now, 1)) if self._restart_at else 0.0,
+            next_retry_in=self._backoff.countdown(time.time()),
         )
 
     def poll(self) -> None:
         """Watchdog, stop escalation, restart backoff, current file and statistics. Engine thread, ~1 Hz."""
         now = time.time()
         if self._proc is None:
-            if self._wanted and self._restart_at is not None and now >= self._restart_at:
-                self._restart_at = None
+            if self._wanted and self._backoff.due(now):
                 self._launch()
-            elif self._restart_at is not None:
+            elif self._backoff.pending:
                 self._emit_status()  # the countdown moves
             return
         if self._stop_at is not None:
@@ -235,7 +230,7 @@ class Recorder(QObject):
         self._drain_stderr()
         if now >= self._next_file_check:
             self._scan_files(now)
-        key = (self._current_size, len(self._reported_finished), (self._parser.last.out_time_us or 0)
+        key = (self._files.current_size, self._files.finished_count, (self._parser.last.out_time_us or 0)
                if self._parser.last else 0)
         if key != self._growth_key:
             self._growth_key = key
@@ -251,7 +246,7 @@ class Recorder(QObject):
             return
         if (self.state is CameraState.RECORDING and self._recording_since is not None
                 and now - self._recording_since > STABLE_AFTER_S):
-            self._backoff_i = 0
+            self._backoff.reset()
         self._emit_status()
 
     def dispose(self) -> None:
@@ -292,11 +287,9 @@ class Recorder(QObject):
         self._stderr_buf = b""
         self._header, self._streams = [], None
         self._stop_at, self._terminated, self._stall_restart = None, False, False
-        now = time.time()
-        self._run_started = self._last_growth = now
-        self._run_first_name = name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0))
+        self._last_growth = time.time()
+        self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
         self._growth_key = (0, 0, 0)
-        self._current, self._current_size, self._rate_sample = None, 0, None
         self._next_file_check = 0.0
         self._recording_since = None
         self._set_state(CameraState.STARTING)
@@ -324,7 +317,7 @@ class Recorder(QObject):
             proc = self._proc
             self._proc = None
             proc.deleteLater()
-            self._last_exit = time.time()
+            self._backoff.exited(time.time())
             self._fail(f"FFmpeg could not be started ({self.cfg.ffmpeg}): install FFmpeg or set recording.ffmpeg",
                        permanent=True)
 
@@ -403,20 +396,19 @@ class Recorder(QObject):
         self._proc = None
         proc.deleteLater()
         now = time.time()
-        self._last_exit = now
+        self._backoff.exited(now)
         if self._pid:
             process_group.forget(self.cfg.run_dir, self._pid)
             self._pid = 0
         self._scan_files(now)
         # A crash (or kill) writes no segment line for the file being written: report it ourselves.
-        for raw in raw_segments(self.spec.output_dir):
-            if raw.name >= self._run_first_name and raw.name not in self._reported_finished:
-                self._reported_finished.add(raw.name)
-                started = raw_name_time(raw, _zone(self.cfg.timezone))
-                self.segment_finished.emit(FinishedSegment(
-                    self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw,
-                    started.timestamp() if started else None, now, self._streams))
-        self._current = None
+        for raw in self._files.unfinished():
+            self._files.mark_finished(raw.name)
+            started = raw_name_time(raw, _zone(self.cfg.timezone))
+            self.segment_finished.emit(FinishedSegment(
+                self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw,
+                started.timestamp() if started else None, now, self._streams))
+        self._files.end_run()
         if not self._wanted:
             self._log("info", f"stopped (exit code {exit_code})")
             self._set_state(CameraState.STOPPED)
@@ -439,27 +431,22 @@ class Recorder(QObject):
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
             return
-        if permanent:
-            delay = FAILED_RETRY_S
-            state = CameraState.FAILED
-        else:
-            delay = BACKOFF_S[min(self._backoff_i, len(BACKOFF_S) - 1)]
-            self._backoff_i += 1
-            state = CameraState.RECONNECTING
-        self._restart_at = max(time.time() + delay, self._last_exit + 1.05)
-        self._set_state(state)
+        self._set_state(self._backoff.after_failure(time.time(), permanent))
 
     # --- files and statistics -------------------------------------------------------------------
 
     def _report_finished(self, seg: SegmentFinished) -> None:
         raw = self.spec.output_dir / seg.filename
-        if seg.filename in self._reported_finished:
+        if self._files.is_finished(seg.filename):
             return
-        self._report_started(raw)
-        self._reported_finished.add(seg.filename)
+        if self._files.mark_started(raw):
+            self.segment_started.emit((self.spec, raw))
+        self._files.mark_finished(seg.filename)
         if self._streams is None:
             self._drain_stderr()  # the header may still sit in QProcess's buffer (drained at ~1 Hz)
         origin = self._parser.timeline_origin
+        start: float | None
+        end: float | None
         if origin is not None:
             start, end = origin + seg.start_s, origin + seg.end_s
         else:
@@ -469,39 +456,10 @@ class Recorder(QObject):
         self.segment_finished.emit(FinishedSegment(
             self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw, start, end, self._streams))
 
-    def _report_started(self, raw: Path) -> None:
-        if raw.name not in self._reported_started:
-            self._reported_started.add(raw.name)
-            # Bounded memory for recorders that run for months.
-            if len(self._reported_started) > 512:
-                self._reported_started = set(sorted(self._reported_started)[-256:])
-                self._reported_finished = set(sorted(self._reported_finished)[-256:])
-            self.segment_started.emit((self.spec, raw))
-
     def _scan_files(self, now: float) -> None:
         self._next_file_check = now + min(FILE_CHECK_S, self.cfg.stall_timeout_s / 4)
-        files = [p for p in raw_segments(self.spec.output_dir) if p.name >= self._run_first_name]
-        for p in files:
-            if p.name not in self._reported_finished:
-                self._report_started(p)
-        live = [p for p in files if p.name not in self._reported_finished]
-        current = live[-1] if live else None
-        if current != self._current:
-            self._current = current
-            self._rate_sample = None
-            named = raw_name_time(current, _zone(self.cfg.timezone)) if current else None
-            self._current_started = named.timestamp() if named else now
-        size = 0
-        if current is not None:
-            try:
-                size = current.stat().st_size
-            except OSError:
-                size = 0
-        if self._rate_sample is not None and now > self._rate_sample[0] and size >= self._rate_sample[1]:
-            inst = (size - self._rate_sample[1]) * 8 / 1000 / (now - self._rate_sample[0])
-            self._bitrate = inst if self._bitrate == 0 else 0.7 * self._bitrate + 0.3 * inst
-        self._rate_sample = (now, size)
-        self._current_size = size
+        for raw in self._files.scan(now):
+            self.segment_started.emit((self.spec, raw))
 
     # --- status and logs --------------------------------------------------------------------------
 

@@ -1,0 +1,178 @@
+"""Finalizing dispatch: from the recorders' segment signals to finished MP4s.
+
+A segment FFmpeg opens gets its Recording row (lifecycle.register_segment); one it closes begins finalizing,
+waits for the room's sound when the room has a sound source (sound_pairing), and then runs on a small pool
+of worker threads (finalizer.finalize: probe, remux, mux room audio, the row ready or failed). Each result
+comes back to the engine thread as `job_done`.
+
+Threads: everything here runs on the engine thread except `_run_job`, which runs on a worker thread and
+talks back only through the queued `_worker_done` signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QObject, Signal
+from sqlalchemy.exc import SQLAlchemyError
+
+from nvr_console.core.db.models import RecordingStatus
+from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording import lifecycle
+from nvr_console.core.recording.ffmpeg_locate import Tools
+from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize
+from nvr_console.core.recording.recorder import RecorderSpec
+from nvr_console.core.recording.recovery import plan_recovery
+from nvr_console.core.recording.segments import FinishedSegment, raw_name_time
+from nvr_console.core.recording.sound_pairing import SoundPairing, SoundSourceState
+from nvr_console.core.schedule.boundaries import slot_of_epoch
+from nvr_console.core.status import RecordingEvent
+
+log = logging.getLogger(__name__)
+
+FINALIZE_WORKERS = 2
+
+# (level, text, camera id or None): the engine's log, which also reaches the console.
+LogFn = Callable[[str, str, int | None], None]
+
+
+class FinalizingDispatch(QObject):
+    """Rows for segments, room sound pairing and the finalizer pool. Create and use on the engine thread."""
+
+    job_done = Signal(object)  # RecordingEvent (ready or failed), on the engine thread
+    _worker_done = Signal(object)  # internal: RecordingEvent from a worker thread
+
+    def __init__(self, db: Database, sound_source: SoundSourceState, emit_log: LogFn,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self._sound_source = sound_source
+        self._emit_log = emit_log
+        self._tools: Tools | None = None
+        self._zone: ZoneInfo | None = None
+        self._segment_length = 1800.0
+        self.pairing = SoundPairing(self._segment_length)
+        self.rooms_with_sound: set[str] = set()
+        self._rows: dict[Path, int] = {}  # raw file -> its row, from the moment FFmpeg opens it
+        self._in_flight: dict[int, FinalizeJob] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._worker_done.connect(self._on_worker_done)
+
+    def configure(self, tools: Tools | None, zone: ZoneInfo | None, segment_length: float) -> None:
+        """Tools and the slot grid (from the settings); again after the settings change. Engine thread."""
+        self._tools, self._zone, self._segment_length = tools, zone, segment_length
+        self.pairing.segment_length = segment_length
+
+    def start(self) -> None:
+        """Open the worker pool. Engine thread."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=FINALIZE_WORKERS, thread_name_prefix="nvr-finalize")
+
+    def recover(self, root: Path) -> None:
+        """Start-up: finalize what a crash left unfinished, keeping its sound segments for those jobs. Engine
+        thread; raises OSError or a database error for the engine to report."""
+        if self._tools is None:
+            return
+        for job in plan_recovery(self.db, root, self._segment_length, self._zone):
+            self.submit(job)
+        self.pairing.adopt_leftovers(root, self._zone)
+
+    def shutdown(self) -> None:
+        """Close the pool without waiting; jobs not started are dropped (recovery finishes them). Engine thread."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def busy(self) -> bool:
+        """Segments waiting for room sound or being finalized."""
+        return self.pairing.waiting or bool(self._in_flight)
+
+    def busy_with(self, camera_id: int) -> bool:
+        """Whether a segment of this camera is still waiting or being finalized. Engine thread."""
+        return self.pairing.waiting_for(camera_id) or any(j.camera_id == camera_id for j in self._in_flight.values())
+
+    # --- from the recorders (engine thread) ---------------------------------------------------------
+
+    def segment_started(self, item: tuple[RecorderSpec, Path]) -> None:
+        """FFmpeg opened a raw segment: its row says `recording` from now on. Engine thread."""
+        spec, raw = item
+        if spec.sound_only:
+            return
+        try:
+            self._rows[raw] = lifecycle.register_segment(self.db, spec.camera_id, spec.room, spec.name, raw,
+                                                         self._slot(raw))
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            self._emit_log("error", f"cannot record {raw.name} in the database: {mask_secrets(str(exc))}",
+                           spec.camera_id)
+
+    def segment_finished(self, seg: FinishedSegment) -> None:
+        """FFmpeg closed a raw segment: finalize it (after its room sound, if the room has a source). Engine thread."""
+        if seg.source_key.startswith("sound:"):
+            self.pairing.add_sound(seg.room, SoundPiece(seg.raw_path, seg.wall_start, seg.wall_end))
+            self.tick()
+            return
+        try:
+            rid = self._rows.pop(seg.raw_path, None)
+            if rid is None:
+                rid = lifecycle.register_segment(self.db, seg.camera_id, seg.room, seg.name, seg.raw_path,
+                                                 self._slot(seg.raw_path))
+            lifecycle.begin_finalizing(self.db, rid)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            self._emit_log("error", f"cannot finalize {seg.raw_path.name} now ({mask_secrets(str(exc))}); "
+                           "it is recovered at the next start", seg.camera_id)
+            return
+        if seg.room in self.rooms_with_sound:
+            self.pairing.wait(seg, rid)
+            self.tick()
+        else:
+            self.submit(_job(seg, rid, None, ""))
+
+    def tick(self) -> None:
+        """Send on the segments whose room sound is complete or will not come. Engine thread, ~1 Hz."""
+        for p in self.pairing.resolve(self._sound_source):
+            self.submit(_job(p.segment, p.recording_id, p.sound, p.note))
+
+    def drop_old_sound(self, everything: bool = False) -> None:
+        """Delete sound segments no camera segment can still need. Engine thread."""
+        self.pairing.drop_old({j.sound.path for j in self._in_flight.values() if j.sound is not None}, everything)
+
+    def _slot(self, raw: Path) -> datetime:
+        named = raw_name_time(raw, self._zone)
+        epoch = named.timestamp() if named else time.time()
+        return slot_of_epoch(epoch, self._segment_length, self._zone).astimezone(UTC)
+
+    # --- the pool ---------------------------------------------------------------------------------
+
+    def submit(self, job: FinalizeJob) -> None:
+        """Finalize on a worker thread; `job_done` follows. Engine thread."""
+        if self._executor is None or self._tools is None:
+            return
+        self._in_flight[job.recording_id] = job
+        self._executor.submit(self._run_job, job, self._tools, self._zone)
+
+    def _run_job(self, job: FinalizeJob, tools: Tools, zone: ZoneInfo | None) -> None:
+        """Worker thread: never raises (an exception here would be lost); the row stays for recovery."""
+        try:
+            event = finalize(job, tools, self.db, zone)
+        except Exception as exc:  # database down, disk gone...: recovery retries at the next start
+            log.exception("finalizing %s failed", job.raw)
+            event = RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(job.final),
+                                   RecordingStatus.FINALIZING.value, job.wall_start or 0.0, 0.0, 0,
+                                   f"finalizing failed: {mask_secrets(str(exc))}")
+        self._worker_done.emit(event)
+
+    def _on_worker_done(self, event: RecordingEvent) -> None:
+        self._in_flight.pop(event.recording_id, None)
+        self.job_done.emit(event)
+
+
+def _job(seg: FinishedSegment, rid: int, sound: SoundPiece | None, note: str) -> FinalizeJob:
+    return FinalizeJob(rid, seg.camera_id, seg.room, seg.name, seg.raw_path, seg.wall_start, seg.wall_end,
+                       sound, note, streams=seg.streams)
