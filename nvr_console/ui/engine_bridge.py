@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
     "shutdown_requested": ("shutdown",),
     "start_camera_requested": ("start_camera",),
     "stop_camera_requested": ("stop_camera",),
+    "remove_camera_requested": ("remove_camera",),
     "start_all_requested": ("start_all",),
     "stop_all_requested": ("stop_all",),
     "reload_requested": ("reload",),
@@ -42,6 +43,7 @@ class EngineCommands(QObject):
     shutdown_requested = Signal()
     start_camera_requested = Signal(int)
     stop_camera_requested = Signal(int)
+    remove_camera_requested = Signal(int)  # the engine stops it, finalizes its last file, deletes its row
     start_all_requested = Signal()
     stop_all_requested = Signal()
     reload_requested = Signal()

@@ -252,6 +252,8 @@ class MainWindow(QMainWindow):
             self.table.addAction(a)
         for a in (self.start_all_action, self.stop_all_action):
             a.setEnabled(self.engine_available)
+        # Removing goes through the engine (it stops the recorder first); a view-only console cannot.
+        self.remove_action.setEnabled(self.engine_available and self.commands.can("remove_camera_requested"))
         self.update_google_action()
 
     def _build_status_bar(self) -> None:
@@ -435,17 +437,16 @@ class MainWindow(QMainWindow):
             self._after_catalog_change()
 
     def remove_selected(self) -> None:
+        """Ask, then have the engine remove the camera: it stops the recorder, finalizes the last file and
+        deletes the row; its `camera_removed` takes the row off the table. UI thread (no database call)."""
         cid = self.selected_camera()
-        info = catalog.get_camera_by_id(self.db, cid) if cid is not None else None
-        if info is None:
+        row = self.model.camera_row(cid) if cid is not None else None
+        if row is None or not self.engine_available or not self.commands.can("remove_camera_requested"):
             return
         answer = QMessageBox.question(self, "Remove camera",
-                                      f"Remove camera {info.room} / {info.name}? Its recordings and uploads stay.")
+                                      f"Remove camera {row.room} / {row.camera}? Its recordings and uploads stay.")
         if answer == QMessageBox.StandardButton.Yes:
-            self.commands.stop_camera_requested.emit(info.id)
-            catalog.remove_camera(self.db, info.room, info.name)
-            self.model.remove_camera(info.id)
-            self.commands.reload_requested.emit()
+            self.commands.remove_camera_requested.emit(row.camera_id)
 
     def edit_rooms(self) -> None:
         from nvr_console.ui.rooms_dialog import RoomsDialog

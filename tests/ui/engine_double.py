@@ -55,6 +55,12 @@ class EngineDouble(QObject):
         self.commands.append(("stop_camera", camera_id))
         self.status(camera_id, CameraState.STOPPED)
 
+    @Slot(int)
+    def remove_camera(self, camera_id: int) -> None:
+        self.commands.append(("remove_camera", camera_id))
+        self.cameras.pop(camera_id, None)
+        self.camera_removed.emit(camera_id)
+
     @Slot()
     def start_all(self) -> None:
         self.commands.append(("start_all", None))

@@ -4,7 +4,7 @@ the real engine): row buttons reach the engine and the state comes back; links o
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
 from nvr_console.core import catalog
@@ -235,3 +235,53 @@ def test_whole_window_records_the_rtsp_camera_and_shows_its_drive_upload(
         finally:
             assert host.stop(30)
             db.dispose()
+
+
+@pytest.mark.slow
+def test_remove_lets_the_engine_stop_finalize_and_delete_the_camera(qtbot, settings_factory) -> None:
+    """The console's Remove sends one command; the engine stops the recorder, finalizes the file, deletes the
+    row, and the table loses the row when the engine says so. Nothing is logged as an error."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from nvr_console.core.db.migrate import prepare_database
+    from nvr_console.core.engine_host import EngineHost
+    from tests.core.engine_support import Collected
+
+    settings = settings_factory(**{"recording.segment_length": "24h", "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "Lab")
+    cam = catalog.add_camera(db, "Lab", "demo", "lavfi:testsrc2=size=320x180:rate=10")
+    host = EngineHost(settings, db)
+    got = Collected()
+    got.attach(host.engine)
+    c = build_console(settings, db, host.engine)
+    c.window.close_question = lambda _active: "keep"
+    qtbot.addWidget(c.window)
+    c.window.show()
+    host.start()
+    try:
+        qtbot.waitUntil(lambda: "KB" in (cell(c, cam.id, Column.FILE).data() or ""), timeout=30_000)
+        c.window.table.selectRow(cell(c, cam.id, Column.ROOM).row())
+        asked: list[str] = []
+
+        def answer_yes() -> None:
+            box = QApplication.activeModalWidget()
+            if not isinstance(box, QMessageBox):
+                QTimer.singleShot(20, answer_yes)
+                return
+            asked.append(box.text())
+            box.button(QMessageBox.StandardButton.Yes).click()
+
+        QTimer.singleShot(0, answer_yes)
+        c.window.remove_action.trigger()
+        assert asked == ["Remove camera Lab / demo? Its recordings and uploads stay."]
+        qtbot.waitUntil(lambda: c.window.model.row_of(cam.id) is None, timeout=30_000)
+        assert catalog.get_camera_by_id(db, cam.id) is None
+        (rec,) = catalog.list_recordings(db)
+        assert (rec.status, rec.camera, rec.camera_id) == ("ready", "demo", None)
+        with got.lock:
+            assert [x.text for x in got.logs if x.level == "error"] == []
+    finally:
+        assert host.stop(30)
+        db.dispose()
