@@ -20,12 +20,16 @@ from PySide6.QtCore import QObject
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from nvr_console.core import catalog
 from nvr_console.core.catalog import CameraInfo, RoomInfo
 from nvr_console.core.db.models import Camera, DesiredState, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.recorder import Recorder, RecorderConfig, RecorderSpec
 from nvr_console.core.recording.segments import camera_dir, sound_dir
 from nvr_console.core.status import CameraState, CameraStatus
+
+RECONCILE_EVERY = 2  # engine ticks (1 s): a change made by another process takes effect within 5 s
+FULL_RECONCILE_EVERY = 30  # ticks: the full read even when the cheap fingerprint says nothing changed
 
 
 def recorded_cameras(cams: list[CameraInfo]) -> list[CameraInfo]:
@@ -167,6 +171,14 @@ class CameraReconciler:
         self._show = show  # a recorder's status, for the engine to decorate and publish
         self._idle: dict[int, CameraState] = {}
         self._enabled: dict[int, bool] = {}
+        self.rooms_with_sound: frozenset[str] = frozenset()
+
+    def reconcile(self, db: Database, root: Path, in_window: bool, leaving: Set[int]) -> list[RecorderSpec]:
+        """Read cameras and rooms, plan and apply. Returns the specs of recorders whose camera is no longer in
+        the database. Raises DatabaseUnavailable or SQLAlchemyError (the recorders then keep running)."""
+        p = plan(catalog.list_cameras(db), catalog.list_rooms(db), root, in_window, leaving)
+        self.rooms_with_sound = p.rooms_with_sound
+        return [rec.spec for rec in self.apply(p)]
 
     def apply(self, p: Plan) -> list[Recorder]:
         """Start, stop and retire recorders as planned. Returns the retired recorders of cameras no longer in
@@ -213,12 +225,16 @@ class CameraReconciler:
             status = replace(status, state=self._idle.get(status.camera_id, CameraState.STOPPED))
         return replace(status, enabled=self._enabled.get(status.camera_id, True))
 
-    def statuses(self, cams: list[CameraInfo], in_window: bool, starting_soon: bool,
+    def statuses(self, cams: list[CameraInfo] | None, in_window: bool, starting_soon: bool,
                  previous: Callable[[int], CameraStatus | None]) -> list[CameraStatus]:
         """A status for every camera, for a console that just connected: its recorder's, or the idle one of a
         camera with no live recorder (stopped, scheduled, just added, or whose old recorder is still finishing
         after an edit), so a late console never shows "waiting for engine". `starting_soon`: the engine runs
-        (a wanted camera without a recorder yet gets one at the next reconcile, <= 2 s)."""
+        (a wanted camera without a recorder yet gets one at the next reconcile, <= 2 s). `cams` None (the
+        database is down): the cameras with a recorder only."""
+        if cams is None:
+            running = (self.decorate(r.status()) for r in list(self.recorders.active.values()))
+            return [s for s in running if s is not None]
         out: list[CameraStatus] = []
         for cam in cams:
             rec = self.recorders.active.get(f"camera:{cam.id}")
@@ -252,6 +268,11 @@ class CatalogWatch:
 
     def __init__(self) -> None:
         self._key: tuple[frozenset[tuple[object, ...]], bool] | None = None
+
+    def due(self, ticks: int, db: Database, in_window: bool) -> bool:
+        """Whether the engine's tick number `ticks` should reconcile: every RECONCILE_EVERY ticks when something
+        may have changed, and every FULL_RECONCILE_EVERY ticks anyway."""
+        return ticks % RECONCILE_EVERY == 0 and (ticks % FULL_RECONCILE_EVERY == 0 or self.changed(db, in_window))
 
     def changed(self, db: Database, in_window: bool) -> bool:
         try:

@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from sqlalchemy.exc import SQLAlchemyError
 
 from nvr_console.core import catalog
-from nvr_console.core.camera_reconcile import CameraReconciler, CatalogWatch, RecorderSet, plan
+from nvr_console.core.camera_reconcile import CameraReconciler, CatalogWatch, RecorderSet
 from nvr_console.core.camera_removal import CameraRemovals
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import DesiredState, RecordingStatus
@@ -41,8 +41,6 @@ from nvr_console.core.upload.upload_service import UploadService
 log = logging.getLogger(__name__)
 
 TICK_MS = 1000
-RECONCILE_EVERY = 2  # ticks
-FULL_RECONCILE_EVERY = 30  # ticks: the full read even when the cheap fingerprint says nothing changed
 DROP_SOUND_EVERY = 30  # ticks
 SHUTDOWN_LIMIT_S = 25.0  # then remaining FFmpeg are killed; recovery finishes their files next start
 
@@ -206,20 +204,14 @@ class Engine(QObject):
 
     @Slot()
     def request_status(self) -> None:
-        """Emit a CameraStatus for every camera in the database (for a console that just connected). Engine thread.
-
-        Cameras without a live recorder (stopped, scheduled, just added, or whose old recorder is still
-        finishing after an edit) get their idle state, so a late console never shows "waiting for engine".
-        """
+        """Emit a CameraStatus for every camera in the database, with or without a recorder (for a console that
+        just connected: none shows "waiting for engine"). Engine thread."""
         try:
             cams = catalog.list_cameras(self.db)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
-            # The database is down: at least the cameras this engine runs.
             self._emit_log("warning", f"camera list unavailable ({mask_secrets(str(exc))}); "
                            "status sent for running cameras only")
-            for rec in list(self._recorders.active.values()):
-                self._on_status(rec.status())
-            return
+            cams = None  # the database is down: at least the cameras this engine runs
         starting_soon = self._running and not self._shutting_down
         for status in self._reconciler.statuses(cams, self._in_window(), starting_soon, self._live.latest):
             self._live.record(status)
@@ -249,8 +241,7 @@ class Engine(QObject):
         if self._shutting_down:
             self._check_shutdown_done()
             return
-        if self._ticks % RECONCILE_EVERY == 0 and (self._ticks % FULL_RECONCILE_EVERY == 0
-                                                  or self._catalog.changed(self.db, self._in_window())):
+        if self._catalog.due(self._ticks, self.db, self._in_window()):
             self._reconcile()
         self._finish_removals()
         self._live.tick(self._ticks)
@@ -266,22 +257,18 @@ class Engine(QObject):
         if not self._running or self._shutting_down or self._recorders.config is None:
             return
         try:
-            cams = catalog.list_cameras(self.db)
-            rooms = catalog.list_rooms(self.db)
+            removed = self._reconciler.reconcile(self.db, self._root, self._in_window(), self._removals.leaving)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             # The database being down never stops recording: keep what runs, retry at the next poll.
             if time.time() - self._db_error_logged > 60:
                 self._db_error_logged = time.time()
                 self._emit_log("error", f"{mask_secrets(str(exc))}; recorders keep running")
             return
-        p = plan(cams, rooms, self._root, self._in_window(), self._removals.leaving)
-        self._finalizing.rooms_with_sound = set(p.rooms_with_sound)
-        for rec in self._reconciler.apply(p):
-            cid = rec.spec.camera_id
-            assert cid is not None
-            if cid not in self._removals.leaving:  # removed by another console or the CLI
-                self._emit_log("info", f"camera {rec.spec.room}/{rec.spec.name} was removed", cid)
-                self._announce_removed(cid)
+        self._finalizing.rooms_with_sound = set(self._reconciler.rooms_with_sound)
+        for spec in removed:  # by another console or the CLI; a removal through this engine announces itself
+            if spec.camera_id is not None and spec.camera_id not in self._removals.leaving:
+                self._emit_log("info", f"camera {spec.room}/{spec.name} was removed", spec.camera_id)
+                self._announce_removed(spec.camera_id)
 
     def _finish_removals(self) -> None:
         for done in self._removals.finish(self._camera_busy):

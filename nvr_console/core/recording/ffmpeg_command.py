@@ -103,7 +103,7 @@ def _input_args(
         if audio:
             args += ["-re", "-f", "lavfi", "-i", audio]
         return args
-    args: list[str] = []
+    args = []
     if input_url.lower().startswith(("rtsp://", "rtsps://")):
         args += ["-rtsp_transport", rtsp_transport]
         # Socket I/O timeout in microseconds (FFmpeg >= 5; in 4.x this was -stimeout).

@@ -136,7 +136,7 @@ def _update(db: Database, recording_id: int, **values: object) -> bool:
     with db.session() as s:
         q = update(Recording).where(Recording.id == recording_id, Recording.status == UPLOADING)
         res = s.execute(q.values(**values).execution_options(synchronize_session=False))
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        return bool(res.rowcount)  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
 
 
 def save_progress(db: Database, recording_id: int, session_uri: str | None, offset: int, lease_s: float) -> bool:
