@@ -261,7 +261,7 @@ def test_remove_lets_the_engine_stop_finalize_and_delete_the_camera(qtbot, setti
     c.window.show()
     host.start()
     try:
-        qtbot.waitUntil(lambda: "KB" in (cell(c, cam.id, Column.FILE).data() or ""), timeout=30_000)
+        qtbot.waitUntil(lambda: "KiB" in (cell(c, cam.id, Column.FILE).data() or ""), timeout=30_000)
         c.window.table.selectRow(cell(c, cam.id, Column.ROOM).row())
         asked: list[str] = []
 
