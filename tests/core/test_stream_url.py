@@ -35,3 +35,46 @@ def test_drive_folder_forms(value: str) -> None:
 def test_drive_folder_rejects_other_links() -> None:
     with pytest.raises(InvalidInput, match="folder link"):
         parse_drive_folder("https://evil.example/folders/1AbCdEfGhIjKlMnOpQ")
+
+
+@pytest.mark.parametrize("url", [
+    "lavfi:testsrc2=size=640x360:rate=25;sine=frequency=440:sample_rate=16000",  # the demo cameras
+    "lavfi:testsrc=size=640x360:rate=25;sine=frequency=660:sample_rate=16000",
+    "lavfi:smptehdbars=s=1280x720:r=30000/1001", "lavfi:color=c=red@0.5:s=320x240;anullsrc=r=8000",
+    "lavfi:mandelbrot,scale=320:240,format=yuv420p", "lavfi:rgbtestsrc;sine,volume=0.5",
+])
+def test_lavfi_test_sources_are_accepted(url: str) -> None:
+    assert validate_stream_url(url) == url
+
+
+@pytest.mark.parametrize(("url", "needle"), [
+    ("lavfi:movie=/etc/passwd", "'movie' is not an allowed video test source"),
+    ("lavfi:testsrc,movie=/home/x/video.mp4", "'movie' is not an allowed filter after a test source"),
+    ("lavfi:testsrc;amovie=/home/x/a.wav", "'amovie' is not an allowed audio test source"),
+    ("lavfi:life=filename=/etc/shadow", "'life' is not an allowed"),
+    ("lavfi:flite=textfile=/etc/shadow", "'flite' is not an allowed"),
+    ("lavfi:frei0r_src=filter_name=x", "'frei0r_src' is not an allowed"),
+    ("lavfi:testsrc,drawtext=textfile=/etc/passwd", "'drawtext' is not an allowed"),
+    ("lavfi:testsrc=s='640x360,movie=/x'", "not a plain filter"),
+    ("lavfi:testsrc=s=640x360\\,movie=/x", "not a plain filter"),
+    ("lavfi:testsrc[a];[a]movie=/x", "not a plain filter"),
+    ("lavfi:testsrc;sine;movie=/x", "has 3 graphs"),
+    ("lavfi:testsrc;", "not a plain filter"),
+    ("lavfi:sine", "'sine' is not an allowed video test source"),
+    ("lavfi:MOVIE=/x", "not a plain filter"),
+    ("LAVFI:movie=/x", "scheme 'lavfi'"),
+    ("file:///etc/passwd", "scheme 'file'"),
+    ("concat:/etc/passwd", "scheme 'concat'"),
+])
+def test_lavfi_that_reads_files_is_refused_in_one_line(url: str, needle: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        validate_stream_url(url)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_command_builder_refuses_a_stored_lavfi_url_too() -> None:
+    # A URL saved before the allow-list existed never reaches FFmpeg either.
+    from nvr_console.core.recording.ffmpeg_command import build_record_command
+
+    with pytest.raises(InvalidInput, match="'movie' is not an allowed"):
+        build_record_command("ffmpeg", "lavfi:movie=/etc/passwd", "/tmp/out")
