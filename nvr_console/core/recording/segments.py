@@ -27,6 +27,8 @@ SOUND_DIR = ".sound"
 RUN_DIR = ".nvr-run"
 PARTIAL_SUFFIX = ".partial"
 _RAW_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})_(?P<time>\d{2}-\d{2}-\d{2})\.(?P<ext>mkv)$")
+_DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FINAL_NAME = re.compile(r"\d{2}-\d{2}-\d{2}\." + FINAL_EXTENSION)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,15 @@ def raw_segments(directory: Path) -> list[Path]:
     """Raw segments in one camera or sound folder, oldest first (names sort by time)."""
     try:
         return sorted(p for p in directory.iterdir() if p.is_file() and is_raw_segment(p))
+    except OSError:
+        return []
+
+
+def final_segments(directory: Path) -> list[Path]:
+    """Final files in one camera folder (`<YYYY-MM-DD>/<HH-MM-SS>.mp4`), oldest first."""
+    try:
+        days = sorted(p for p in directory.iterdir() if p.is_dir() and _DATE_DIR.fullmatch(p.name))
+        return [f for d in days for f in sorted(d.iterdir()) if f.is_file() and _FINAL_NAME.fullmatch(f.name)]
     except OSError:
         return []
 
