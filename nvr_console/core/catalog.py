@@ -20,7 +20,12 @@ from nvr_console.core.db.models import Camera, DesiredState, Recording, Recordin
 from nvr_console.core.db.session import Database
 from nvr_console.core.folder_names import folder_key, name_problem
 from nvr_console.core.masking import mask_url
-from nvr_console.core.stream_url import InvalidInput, parse_drive_folder, validate_stream_url
+from nvr_console.core.stream_url import (
+    InvalidInput,
+    parse_drive_folder,
+    validate_sound_source,
+    validate_stream_url,
+)
 
 
 class NotFound(InvalidInput):
@@ -185,7 +190,7 @@ def add_room(
 ) -> RoomInfo:
     name = validate_name(name, "room")
     folder = parse_drive_folder(drive_folder) if drive_folder else None
-    sound = validate_stream_url(sound_source, "sound source URL") if sound_source else None
+    sound = validate_sound_source(sound_source) if sound_source else None
     with db.session() as s:
         clash = _clash(s, select(Room.id, Room.name), name)
         if clash is not None:
@@ -216,9 +221,7 @@ def edit_room(
         if drive_folder is not UNSET:
             room.drive_folder = parse_drive_folder(drive_folder) if drive_folder else None
         if sound_source is not UNSET:
-            room.sound_source_url = (
-                validate_stream_url(sound_source, "sound source URL") if sound_source else None
-            )
+            room.sound_source_url = validate_sound_source(sound_source) if sound_source else None
         if notes is not None:
             room.notes = notes
         _flush_unique(s, f"there is already a room named {room.name!r}; pick another name")

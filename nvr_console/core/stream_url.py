@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from nvr_console.core.masking import mask_url
@@ -45,6 +46,11 @@ def validate_stream_url(url: str, field: str = "URL") -> str:
     text = url.strip()
     if not text:
         raise InvalidInput(f"{field} is empty; expected {STREAM_EXPECTED}")
+    hidden = sorted({c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")})
+    if hidden:
+        shown = " ".join(f"U+{ord(c):04X}" for c in hidden)
+        raise InvalidInput(f"{field} {mask_url(text)!r} contains {shown}, which cannot be part of a URL; type it "
+                           "again (percent-encode characters a password needs, such as %0A)")
     if is_lavfi(text):
         lavfi_graphs(text, field)
         return text
@@ -63,6 +69,16 @@ def validate_stream_url(url: str, field: str = "URL") -> str:
         raise InvalidInput(f"{field} {mask_url(text)!r} has port 0; expected a port from 1 to 65535")
     if any(c.isspace() for c in text):
         raise InvalidInput(f"{field} {mask_url(text)!r} contains spaces; percent-encode them as %20")
+    return text
+
+
+def validate_sound_source(url: str, field: str = "sound source URL") -> str:
+    """A room's sound source: a network stream like a camera's, never a lavfi test source (the recorder keeps
+    only the audio of input 0, and a test source has its audio on a second input)."""
+    text = validate_stream_url(url, field)
+    if is_lavfi(text):
+        raise InvalidInput(f"{field} {text!r} is a test source; a room's sound source must be a network stream "
+                           "such as rtsp://host/audio (leave it empty for none)")
     return text
 
 

@@ -68,7 +68,7 @@ def test_the_notice_is_said_once_for_the_first_url_with_a_password() -> None:
     for exposure, expected in ((Exposure.UNKNOWN, ["info"]), (Exposure.HIDDEN, [])):
         levels: list[str] = []
         PasswordNotice(lambda e=exposure: Visibility(e, "why")).once(
-            "http://h/x?password=p", lambda level, _text: levels.append(level))
+            "http://h/x?password=p", lambda level, _text, into=levels: into.append(level))
         assert levels == expected
 
 

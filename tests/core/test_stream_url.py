@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from nvr_console.core.stream_url import InvalidInput, parse_drive_folder, validate_stream_url
+from nvr_console.core.stream_url import InvalidInput, parse_drive_folder, validate_sound_source, validate_stream_url
 
 
 @pytest.mark.parametrize("url", ["rtsp://10.0.0.5/stream", "rtsps://u:p@cam.example:322/x", "srt://h:9000",
@@ -78,3 +80,20 @@ def test_the_command_builder_refuses_a_stored_lavfi_url_too() -> None:
 
     with pytest.raises(InvalidInput, match="'movie' is not an allowed"):
         build_record_command("ffmpeg", "lavfi:movie=/etc/passwd", "/tmp/out")
+
+
+@pytest.mark.parametrize(("url", "needle"), [
+    ("rtsp://h/\udcffx", "U+DCFF"), ("rtsp://h/x\x00y", "U+0000"), ("rtsp://h/x\x1b[2J", "U+001B"),
+    ("rtsp://h/\u202egpj.4pm", "U+202E"), ("rtsp://h/a\u2028b", "U+2028"),
+])
+def test_urls_with_invisible_or_undecodable_characters_are_refused(url: str, needle: str) -> None:
+    # Stored as given, they either broke the database write (exit 1) or hid what FFmpeg is told to open.
+    with pytest.raises(InvalidInput, match=re.escape(needle)):
+        validate_stream_url(url)
+
+
+def test_a_sound_source_is_a_network_stream() -> None:
+    # The recorder keeps only the audio of a sound source's first input; a test source has none there.
+    assert validate_sound_source(" rtsp://mic/a ") == "rtsp://mic/a"
+    with pytest.raises(InvalidInput, match="is a test source; a room's sound source must be a network stream"):
+        validate_sound_source("lavfi:testsrc;sine")
