@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import sys
@@ -34,7 +35,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     rotation; an existing wider file is narrowed when opened. Logs hold no passwords (MaskSecretsFilter),
     but do hold camera addresses, user names and file paths."""
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> io.TextIOWrapper:
         path = Path(self.baseFilename)
         create_private_file(path, LOG_FILE)
         narrow_mode(path, LOG_FILE)

@@ -69,8 +69,11 @@ def create_db_engine(url: str) -> Engine:
 def keep_sqlite_private(file: Path) -> None:
     """The database holds camera URLs with their passwords: create it (and, when missing, its folder) for this
     user only, and narrow an existing file readable by others, saying so. Any thread."""
-    make_private_dir(file.parent)
-    create_private_file(file)  # an empty file is an empty SQLite database
+    try:
+        make_private_dir(file.parent)
+        create_private_file(file)  # an empty file is an empty SQLite database
+    except OSError as exc:  # SQLite then fails to open it, and explain_db_error says why in its words
+        log.debug("cannot create %s: %s", file, exc)
     _narrow_sqlite_modes(file)
 
 

@@ -122,3 +122,14 @@ def test_a_database_damaged_inside_says_how_to_start_afresh(tmp_path: Path) -> N
     text = str(err.value)
     assert text.startswith(f"cannot use the database: SQLite file {file} is damaged (")
     assert f"mv {file} {file}.damaged" in text and "\n" not in text
+
+
+def test_a_database_in_a_folder_that_cannot_be_made_is_one_sentence(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    db = Database(url_of(blocker / "sub" / "nvr.sqlite3"))
+    with pytest.raises(DatabaseUnavailable) as err:
+        db.check_connection()
+    db.dispose()
+    assert str(err.value) == (f"cannot use the database: SQLite file {blocker / 'sub' / 'nvr.sqlite3'}: its folder "
+                              f"{blocker / 'sub'} does not exist; create it or fix database.url")
