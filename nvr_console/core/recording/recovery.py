@@ -2,8 +2,9 @@
 
 Runs before any recorder starts: FFmpeg left running by a dead engine is stopped first (process_group),
 then every row still `recording`/`finalizing` and every raw segment on disk without a row becomes a
-FinalizeJob (tolerant remux: a killed MKV plays up to its last flushed packet). The jobs themselves
-run on the finalizer's worker threads like any other.
+FinalizeJob (tolerant remux: a killed MKV plays up to its last flushed packet); in a database with no
+recording yet (a damaged one moved aside), every finished MP4 on disk gets its row back, ready for upload.
+The jobs themselves run on the finalizer's worker threads like any other.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def plan_recovery(db: Database, root: Path, segment_length: float, zone: ZoneInf
     seen: set[Path] = set()
     sounds = _sound_pieces(root, zone)
     with db.session() as s:
+        # A database with no recording at all was just made (a damaged one moved aside): the files already on
+        # disk are registered again. Asked once, before anything below adds rows.
+        fresh = s.scalar(select(Recording.id).limit(1)) is None
         rows = list(s.scalars(select(Recording).where(Recording.status.in_(
             [RecordingStatus.RECORDING.value, RecordingStatus.FINALIZING.value]))))
         cams = {(c.room.name, c.name): c.id for c in s.scalars(select(Camera).join(Room))}
@@ -65,8 +69,9 @@ def plan_recovery(db: Database, root: Path, segment_length: float, zone: ZoneInf
                                            raw, slot, RecordingStatus.FINALIZING)
                     jobs.append(_job(rid, cams.get((room_dir.name, cam_dir.name)), room_dir.name, cam_dir.name,
                                      raw, zone, sounds))
-                jobs += _unregistered_finals(db, cam_dir, cams.get((room_dir.name, cam_dir.name)), room_dir.name,
-                                             segment_length, zone)
+                if fresh:
+                    jobs += _unregistered_finals(db, cam_dir, cams.get((room_dir.name, cam_dir.name)),
+                                                 room_dir.name, segment_length, zone)
     if jobs:
         log.info("recovering %d segment(s) left by an unclean stop", len(jobs))
     return jobs
@@ -74,9 +79,11 @@ def plan_recovery(db: Database, root: Path, segment_length: float, zone: ZoneInf
 
 def _unregistered_finals(db: Database, cam_dir: Path, camera_id: int | None, room: str, segment_length: float,
                          zone: ZoneInfo | None) -> list[FinalizeJob]:
-    """Finished MP4s with no row: a database started afresh (a corrupt one moved aside) or restored from an
-    older backup. Each gets its row back and is queued for upload like any recovered file; nothing is deleted
-    (its raw file is gone, so the finalizer only reads the MP4 and marks the row ready)."""
+    """Finished MP4s with no row, in a database started afresh (a damaged one moved aside). Each gets its row
+    back and is queued for upload like any recovered file; nothing is deleted (its raw file is gone, so the
+    finalizer only reads the MP4 and marks the row ready). Only for a fresh database: listing every finished
+    file costs about 0.7 s per 30,000 files, and with rows in place a file without one is not ours to judge
+    (another node's, or kept on purpose)."""
     finals = final_segments(cam_dir)
     if not finals:
         return []

@@ -137,3 +137,16 @@ def test_a_damaged_database_moved_aside_loses_no_recording(settings: Settings, t
         assert plan_recovery(db, root, 1800, None) == []  # registered once
     finally:
         db.dispose()
+
+
+def test_finished_files_are_registered_again_only_in_a_fresh_database(db: Database, settings: Settings) -> None:
+    # With rows in place, a finished file without one is not recovery's to judge (kept on purpose, another
+    # node's); and listing every finished file at each start would cost time proportional to the archive.
+    root = settings.recording.dir
+    day = root / "R" / "cam" / "2026-11-24"
+    day.mkdir(parents=True)
+    _ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-c:v", "libx264", "-preset",
+             "ultrafast", str(day / "09-30-00.mp4")])
+    register_segment(db, None, "R", "other", root / "R" / "other" / "2026-11-24_09-00-00.mkv", SLOT)
+    assert [j.raw.name for j in plan_recovery(db, root, 1800, None)] == ["2026-11-24_09-00-00.mkv"]
+    assert (day / "09-30-00.mp4").exists()
