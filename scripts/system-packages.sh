@@ -24,12 +24,14 @@ RUNTIME_PACKAGES=(ffmpeg libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfont
     libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-randr0
     libxcb-shape0 libxcb-xinerama0 libxcb-xkb1)
 # What the tests add: MariaDB (started by the tests themselves), the GStreamer RTSP server peer,
-# an X server for the screenshot test, venv support for the system Python (Briefcase), and promtool
-# (from prometheus: 19 MB, about 8 s to install) for packaging/monitoring's alert rules. On a host running
-# systemd, Debian enables the prometheus service it installs: `systemctl disable --now prometheus` if unwanted.
+# an X server for the screenshot test, venv support for the system Python (Briefcase), promtool
+# (from prometheus: 19 MB, about 8 s to install) for packaging/monitoring's alert rules, and
+# systemd-analyze (from systemd: about 5 MB with libsystemd-shared) to check the service unit (verify,
+# security score; nothing is started). On a host running systemd, Debian enables the prometheus service
+# it installs: `systemctl disable --now prometheus` if unwanted.
 TEST_PACKAGES=(mariadb-server gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-    gstreamer1.0-tools xvfb xauth python3-venv python3-dev gcc prometheus)
+    gstreamer1.0-tools xvfb xauth python3-venv python3-dev gcc prometheus systemd)
 
 # A Python 3.11+ to build the virtual environment from.
 find_python() {

@@ -6,6 +6,7 @@ that names the thing and the fix; tracebacks only with --verbose.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -27,8 +28,18 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _restore_dashdash(args: argparse.Namespace) -> None:
+    """argparse (Python 3.11 at least) turns the value of `--url=--` into [], as it drops a '--' from every
+    option's values: put it back, so the option's own check judges it (one line, exit 2) rather than the
+    command crashing on a list. No option of ours takes a list."""
+    for key, value in vars(args).items():
+        if value == []:
+            setattr(args, key, "--")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # exits 2 on bad usage, as argparse does
+    _restore_dashdash(args)
     verbose = bool(getattr(args, "verbose", False))
     overrides = {"database.url": getattr(args, "database_url", None)}
     try:

@@ -18,10 +18,14 @@ from sqlalchemy.orm import Session
 from nvr_console.core.close_matches import close_matches
 from nvr_console.core.db.models import Camera, DesiredState, Recording, RecordingStatus, Room, Transport
 from nvr_console.core.db.session import Database
+from nvr_console.core.folder_names import folder_key, name_problem
 from nvr_console.core.masking import mask_url
-from nvr_console.core.stream_url import InvalidInput, parse_drive_folder, validate_stream_url
-
-_FORBIDDEN_IN_NAMES = set('/\\:*?"<>|')
+from nvr_console.core.stream_url import (
+    InvalidInput,
+    parse_drive_folder,
+    validate_sound_source,
+    validate_stream_url,
+)
 
 
 class NotFound(InvalidInput):
@@ -103,20 +107,29 @@ class RecordingInfo:
 
 
 def validate_name(value: str, what: str) -> str:
-    """Room and camera names end up in folder and file names: keep them portable."""
+    """Room and camera names end up in folder and file names: keep them portable, and away from the
+    engine's own folders (see folder_names)."""
     name = value.strip()
-    if not name:
-        raise InvalidInput(f"{what} name is empty; give a short name such as 'A-101' or 'front'")
-    if len(name) > 128:
-        raise InvalidInput(f"{what} name {name[:40]!r}... is {len(name)} characters; the limit is 128")
-    bad = sorted({c for c in name if c in _FORBIDDEN_IN_NAMES or ord(c) < 32})
-    if bad or name in (".", ".."):
-        shown = " ".join(repr(c) for c in bad) or repr(name)
-        raise InvalidInput(
-            f"{what} name {name!r} contains {shown}, which cannot be used in file and folder names; "
-            "use letters, digits, spaces, '-', '_' or '.'"
-        )
+    problem = name_problem(name)
+    if problem is not None:
+        shown = repr(name) if len(name) <= 40 else f"{name[:40]!r}..."
+        raise InvalidInput(f"{what} name {shown} {problem}")
     return name
+
+
+def _clash(s: Session, siblings: Any, name: str, exclude_id: int | None = None) -> str | None:
+    """The sibling (from a select of id, name) whose folder `name` would share: the same name, or one equal
+    on Windows and macOS, which ignore case and tell no composed accent from a decomposed one."""
+    key = folder_key(name)
+    return next((other for sid, other in s.execute(siblings) if sid != exclude_id and folder_key(other) == key),
+                None)
+
+
+def _clash_message(existing: str, name: str, prefix: str) -> str:
+    if existing == name:
+        return f"{prefix} {name!r}; pick another name or edit it"
+    return (f"{prefix} {existing!r}, and {name!r} would share its folder on Windows and macOS (case and accents "
+            "do not count there); pick another name")
 
 
 def _transport(value: str) -> str:
@@ -177,13 +190,14 @@ def add_room(
 ) -> RoomInfo:
     name = validate_name(name, "room")
     folder = parse_drive_folder(drive_folder) if drive_folder else None
-    sound = validate_stream_url(sound_source, "sound source URL") if sound_source else None
+    sound = validate_sound_source(sound_source) if sound_source else None
     with db.session() as s:
-        if s.scalar(select(Room.id).where(Room.name == name)) is not None:
-            raise InvalidInput(f"a room named {name!r} exists already; pick another name or edit it")
+        clash = _clash(s, select(Room.id, Room.name), name)
+        if clash is not None:
+            raise InvalidInput(_clash_message(clash, name, "there is already a room named"))
         room = Room(name=name, drive_folder=folder, sound_source_url=sound, notes=notes)
         s.add(room)
-        _flush_unique(s, f"a room named {name!r} exists already; pick another name or edit it")
+        _flush_unique(s, f"there is already a room named {name!r}; pick another name or edit it")
         return _room_info(s, room)
 
 
@@ -200,18 +214,17 @@ def edit_room(
         room = _get_room(s, name)
         if new_name is not None:
             new = validate_name(new_name, "room")
-            if new != room.name and s.scalar(select(Room.id).where(Room.name == new)) is not None:
-                raise InvalidInput(f"a room named {new!r} exists already; pick another name")
+            clash = _clash(s, select(Room.id, Room.name), new, exclude_id=room.id)
+            if clash is not None:
+                raise InvalidInput(_clash_message(clash, new, "there is already a room named"))
             room.name = new
         if drive_folder is not UNSET:
             room.drive_folder = parse_drive_folder(drive_folder) if drive_folder else None
         if sound_source is not UNSET:
-            room.sound_source_url = (
-                validate_stream_url(sound_source, "sound source URL") if sound_source else None
-            )
+            room.sound_source_url = validate_sound_source(sound_source) if sound_source else None
         if notes is not None:
             room.notes = notes
-        _flush_unique(s, f"a room named {room.name!r} exists already")
+        _flush_unique(s, f"there is already a room named {room.name!r}; pick another name")
         return _room_info(s, room)
 
 
@@ -281,8 +294,9 @@ def add_camera(
     with db.session() as s:
         r = _get_room(s, room)
         dup = f"room {r.name!r} already has a camera named {name!r}; pick another name or edit it"
-        if s.scalar(select(Camera.id).where(Camera.room_id == r.id, Camera.name == name)) is not None:
-            raise InvalidInput(dup)
+        clash = _clash(s, select(Camera.id, Camera.name).where(Camera.room_id == r.id), name)
+        if clash is not None:
+            raise InvalidInput(_clash_message(clash, name, f"room {r.name!r} already has a camera named"))
         cam = Camera(room=r, name=name, stream_url=url, rtsp_transport=transport, enabled=enabled,
                      desired_state=DesiredState.RECORDING.value)
         s.add(cam)
@@ -304,11 +318,11 @@ def edit_camera(
         target_room = _get_room(s, new_room) if new_room is not None else cam.room
         target_name = validate_name(new_name, "camera") if new_name is not None else cam.name
         # Check before assigning, so autoflush never hits the unique constraint first.
-        clash = s.scalar(
-            select(Camera.id).where(Camera.room_id == target_room.id, Camera.name == target_name, Camera.id != cam.id)
-        )
+        siblings = select(Camera.id, Camera.name).where(Camera.room_id == target_room.id)
+        clash = _clash(s, siblings, target_name, exclude_id=cam.id) if (new_name, new_room) != (None, None) else None
         if clash is not None:
-            raise InvalidInput(f"room {target_room.name!r} already has a camera named {target_name!r}")
+            owner = f"room {target_room.name!r} already has a camera named"
+            raise InvalidInput(_clash_message(clash, target_name, owner))
         cam.room, cam.name = target_room, target_name
         if url is not None:
             cam.stream_url = validate_stream_url(url, "camera URL")

@@ -601,7 +601,12 @@ class SettingsInputs:
         that exist now."""
         given = self._given_file(self.environment()[0] if env is None else env)
         if given is not None:
-            if not given.is_file():
+            if given.is_dir():
+                raise ConfigFileError(
+                    f"config file {given} is a folder, not a file; give the path of a TOML file such as "
+                    f"{given / 'config.toml'}"
+                )
+            if not given.exists():
                 raise ConfigFileError(
                     f"config file {given} does not exist; create it or drop --config to use the defaults"
                 )
@@ -756,11 +761,25 @@ def _check_combinations(values: dict[str, Any], sources: dict[str, str]) -> None
         )
 
 
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text, or ConfigFileError with one line saying what is wrong."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigFileError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigFileError(
+            f"config file {path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}); "
+            "save it as UTF-8"
+        ) from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigFileError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        data = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigFileError(f"config file {path} is not valid TOML: {exc}") from None
     out: dict[str, Any] = {}
@@ -791,10 +810,11 @@ def ensure_runtime_dirs(settings: Settings) -> None:
         wanted.append(("upload.local_dir", settings.upload.local_dir))
     url = make_url(settings.database.url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        wanted.append(("database.url", Path(url.database).parent))
+        # First, and private: it holds camera passwords, and the default recordings folder may be inside it.
+        wanted.insert(0, ("database.url", Path(url.database).parent))
     for name, path in wanted:
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(parents=True, exist_ok=True, mode=0o700 if name == "database.url" else 0o777)
             probe = path / ".nvr-write-test"
             probe.write_bytes(b"")
             probe.unlink()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import sys
 from pathlib import Path
 
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.private_files import LOG_FILE, create_private_file, narrow_mode
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -26,6 +28,18 @@ class MaskSecretsFilter(logging.Filter):
         if masked != message or record.args:
             record.msg, record.args = masked, None
         return True
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file that only its owner and group may read (0640), from its creation and after every
+    rotation; an existing wider file is narrowed when opened. Logs hold no passwords (MaskSecretsFilter),
+    but do hold camera addresses, user names and file paths."""
+
+    def _open(self) -> io.TextIOWrapper:
+        path = Path(self.baseFilename)
+        create_private_file(path, LOG_FILE)
+        narrow_mode(path, LOG_FILE)
+        return super()._open()
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -55,7 +69,7 @@ def configure_logging(level: str | int = "info", log_dir: Path | None = None, ve
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
+            PrivateRotatingFileHandler(
                 log_dir / "nvr-console.log", maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
             )
         )

@@ -81,11 +81,16 @@ def reap_leftovers(run_dir: Path, grace_s: float = 5.0) -> list[int]:
         return []
     stopped: list[int] = []
     for pidfile in sorted(run_dir.glob("*.pid")):
+        if pidfile.is_symlink() or not pidfile.is_file():
+            # Not written by remember(): older versions let a room named '.nvr-run' record a camera named
+            # '1.pid' into this folder. Leave it (it may hold recordings) and go on with the real ones.
+            log.warning("ignoring %s: not a pid file of nvr-console", pidfile)
+            continue
         try:
             pid = int(pidfile.stem)
             marker = pidfile.read_text(encoding="utf-8").strip()
         except (ValueError, OSError):
-            pidfile.unlink(missing_ok=True)
+            _discard(pidfile)
             continue
         cmd = _command_line(pid)
         # Pid reuse: only a process that is still an ffmpeg writing to that folder is ours.
@@ -101,5 +106,12 @@ def reap_leftovers(run_dir: Path, grace_s: float = 5.0) -> list[int]:
             except (ProcessLookupError, PermissionError):
                 pass
             stopped.append(pid)
-        pidfile.unlink(missing_ok=True)
+        _discard(pidfile)
     return stopped
+
+
+def _discard(pidfile: Path) -> None:
+    try:
+        pidfile.unlink(missing_ok=True)
+    except OSError as exc:  # one unreadable leftover must not stop the recovery of every camera
+        log.warning("cannot remove %s: %s", pidfile, exc.strerror or exc)

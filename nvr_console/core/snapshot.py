@@ -16,8 +16,8 @@ from pathlib import Path
 
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import classify_ffmpeg_error
-from nvr_console.core.recording.ffmpeg_command import LAVFI_PREFIX, is_lavfi
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, parse_ffmpeg_stderr_info
+from nvr_console.core.stream_url import InvalidInput, is_lavfi, lavfi_graphs
 
 MKV_CLUSTER_ID = b"\x1f\x43\xb6\x75"
 HEADER_SCAN = 256 * 1024  # the Matroska header (EBML, Info, Tracks) is a few KB
@@ -67,7 +67,10 @@ def check_stream(
     """
     argv = [str(ffmpeg), "-hide_banner", "-nostdin"]
     if is_lavfi(url):
-        video = url[len(LAVFI_PREFIX):].partition(";")[0]
+        try:
+            video = lavfi_graphs(url)[0]
+        except InvalidInput as exc:
+            raise SnapshotError(str(exc)) from None
         argv += ["-f", "lavfi", "-i", video]
     else:
         if url.lower().startswith(("rtsp://", "rtsps://")):

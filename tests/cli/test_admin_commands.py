@@ -186,3 +186,19 @@ def test_removing_a_name_that_does_not_exist_never_suggests_adding_it(capsys: py
     assert code == 2 and err == "nvr-console: error: no room named 'A-10'; did you mean 'A-101'?\n"
     code, _, err = run(capsys, "cameras", "remove", "--room", "A-101", "--name", "back", *db)
     assert code == 2 and err == "nvr-console: error: room 'A-101' has no camera named 'back'; cameras: front\n"
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (b"[recording]\nwindow = \"Mon\xa0-Sat\"\n", "is not UTF-8 text: byte 0xa0 at offset 25 (line 2)"),
+    (None, "is a folder, not a file"),
+])
+def test_a_config_file_that_cannot_be_read_is_one_line_and_exit_2(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes | None, needle: str) -> None:
+    cfg = tmp_path / "config.toml"
+    if content is None:
+        cfg.mkdir()
+    else:
+        cfg.write_bytes(content)
+    code, out, err = run(capsys, "--config", str(cfg), "config", "show")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [err.rstrip("\n")] and needle in err and str(cfg) in err

@@ -53,10 +53,36 @@ def test_room_with_cameras_is_not_removed_by_surprise(db: Database) -> None:
     assert catalog.list_cameras(db) == []
 
 
-@pytest.mark.parametrize("name", ["", "a/b", "a:b", "..", "x" * 129, "tab\there"])
+@pytest.mark.parametrize("name", ["", "a/b", "a:b", "..", "x" * 129, "tab\there",
+                                  # these reached the engine's own folders (.nvr-run, <room>/.sound)
+                                  ".nvr-run", ".sound", ".hidden", "CON", "cam."])
 def test_bad_names(db: Database, name: str) -> None:
     with pytest.raises(InvalidInput):
         catalog.add_room(db, name)
+    catalog.add_room(db, "R")
+    with pytest.raises(InvalidInput):
+        catalog.add_camera(db, "R", name, "rtsp://h/1")
+    catalog.add_camera(db, "R", "ok", "rtsp://h/1")
+    with pytest.raises(InvalidInput):
+        catalog.edit_camera(db, "R", "ok", new_name=name)
+    with pytest.raises(InvalidInput):
+        catalog.edit_room(db, "R", new_name=name)
+    assert [c.name for c in catalog.list_cameras(db)] == ["ok"] and [r.name for r in catalog.list_rooms(db)] == ["R"]
+
+
+def test_names_sharing_a_folder_on_windows_or_macos_are_refused(db: Database) -> None:
+    catalog.add_room(db, "A-101")
+    with pytest.raises(InvalidInput, match="there is already a room named 'A-101', and 'a-101' would share its folder"):
+        catalog.add_room(db, "a-101")
+    catalog.add_camera(db, "A-101", "caf\u00e9", "rtsp://h/1")
+    with pytest.raises(InvalidInput, match="already has a camera named 'caf\u00e9', and 'cafe\u0301' would share"):
+        catalog.add_camera(db, "A-101", "cafe\u0301", "rtsp://h/2")
+    catalog.add_camera(db, "A-101", "side", "rtsp://h/3")
+    with pytest.raises(InvalidInput, match="would share its folder"):
+        catalog.edit_camera(db, "A-101", "side", new_name="CAF\u00c9")
+    # Renaming to another spelling of its own name is fine; so is editing the URL alone.
+    assert catalog.edit_camera(db, "A-101", "side", new_name="Side").name == "Side"
+    assert catalog.edit_room(db, "A-101", new_name="a-101").name == "a-101"
 
 
 def test_camera_edit_move_and_desired_state(db: Database) -> None:

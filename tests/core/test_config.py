@@ -112,6 +112,22 @@ def test_missing_or_broken_config_file(tmp_path: Path) -> None:
         load_settings(bad, env={})
 
 
+def test_config_file_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_bytes(b'[recording]\ndir = "/srv/v\xe9deo"\n')  # Latin-1, as an old editor saves it
+    with pytest.raises(ConfigFileError) as err:
+        load_settings(cfg, env={})
+    assert str(err.value) == (f"config file {cfg} is not UTF-8 text: byte 0xe9 at offset 25 (line 2); "
+                              "save it as UTF-8")
+
+
+def test_config_path_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError) as err:
+        load_settings(tmp_path, env={})
+    assert str(err.value) == (f"config file {tmp_path} is a folder, not a file; give the path of a TOML file "
+                              f"such as {tmp_path / 'config.toml'}")
+
+
 def test_relative_paths_in_file_are_relative_to_the_file(tmp_path: Path) -> None:
     cfg = tmp_path / "conf" / "c.toml"
     cfg.parent.mkdir()

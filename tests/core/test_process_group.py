@@ -43,3 +43,23 @@ def test_leftover_ffmpeg_is_stopped_and_its_file_finished(tmp_path: Path) -> Non
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_a_folder_among_the_pid_files_is_left_alone(tmp_path: Path) -> None:
+    # What a room '.nvr-run' with a camera '1.pid' left in older versions: a folder of recordings named like a
+    # pid file. The real leftover beside it is still stopped; the folder and its files stay.
+    run = tmp_path / "rec" / ".nvr-run"
+    odd = run / "1.pid"
+    odd.mkdir(parents=True)
+    (odd / "2026-11-24_09-30-00.mkv").write_bytes(b"video")
+    sleeper = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        process_group.remember(run, 999_999_999 % 4_000_000 + 2, "elsewhere")  # long gone
+        process_group.remember(run, sleeper.pid, "not-ffmpeg")
+        assert process_group.reap_leftovers(run, grace_s=1) == []
+        assert sleeper.poll() is None
+        assert sorted(p.name for p in run.iterdir()) == ["1.pid"]
+        assert (odd / "2026-11-24_09-30-00.mkv").read_bytes() == b"video"
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -23,6 +23,14 @@ def test_lavfi_stream_gives_info_and_a_picture() -> None:
     assert "320x180" in c.summary() and "no audio" in c.summary()
 
 
+def test_a_lavfi_url_reading_a_local_file_gives_no_picture(tmp_path: Path) -> None:
+    private = tmp_path / "private.mp4"
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=5:duration=1", str(private)], check=True)
+    with pytest.raises(SnapshotError, match="'movie' is not an allowed video test source"):
+        check_stream(FFMPEG, f"lavfi:movie={private}")
+
+
 def test_refused_connection_is_named_and_password_masked() -> None:
     with pytest.raises(SnapshotError) as err:
         check_stream(FFMPEG, "rtsp://admin:hunter2@127.0.0.1:1/live", timeout_s=10)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.private_files import PRIVATE_FILE, create_private_file, make_private_dir, narrow_mode
+
+log = logging.getLogger(__name__)
+# Files SQLite keeps beside the database: rollback journal, write-ahead log, shared-memory index.
+SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -33,8 +41,10 @@ def create_db_engine(url: str) -> Engine:
     """An Engine that survives dropped connections (pool_pre_ping) and suits the backend."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        file = Path(u.database) if u.database and u.database != ":memory:" and not u.database.startswith("file:") \
+            else None
+        if file is not None:
+            keep_sqlite_private(file)
         engine = create_engine(
             url,
             pool_pre_ping=True,
@@ -42,6 +52,9 @@ def create_db_engine(url: str) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if file is not None:
+            # The journal and WAL files appear later; SQLite gives them the database's mode, this makes sure.
+            event.listen(engine, "connect", lambda _conn, _record: _narrow_sqlite_modes(file))
         return engine
     query = dict(u.query)
     query.setdefault("charset", "utf8mb4")
@@ -51,6 +64,25 @@ def create_db_engine(url: str) -> Engine:
         pool_recycle=1800,  # MySQL closes idle connections after wait_timeout (8 h by default)
         connect_args={"connect_timeout": 10},
     )
+
+
+def keep_sqlite_private(file: Path) -> None:
+    """The database holds camera URLs with their passwords: create it (and, when missing, its folder) for this
+    user only, and narrow an existing file readable by others, saying so. Any thread."""
+    try:
+        make_private_dir(file.parent)
+        create_private_file(file)  # an empty file is an empty SQLite database
+    except OSError as exc:  # SQLite then fails to open it, and explain_db_error says why in its words
+        log.debug("cannot create %s: %s", file, exc)
+    _narrow_sqlite_modes(file)
+
+
+def _narrow_sqlite_modes(file: Path) -> None:
+    for path in (file, *(file.with_name(file.name + suffix) for suffix in SQLITE_COMPANIONS)):
+        old = narrow_mode(path, PRIVATE_FILE)
+        if old is not None:
+            log.warning("database file %s was readable by other users (mode %03o); changed to %03o",
+                        path, old, old & PRIVATE_FILE)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -67,14 +99,48 @@ def explain_db_error(url: str, exc: BaseException) -> DatabaseUnavailable:
     orig = getattr(exc, "orig", exc)
     reason = mask_secrets(str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__)
     where = describe_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        hint = "check that the folder exists and this user may write to it"
-    else:
-        hint = (
-            "check that the server is running and reachable, and the user, password and database "
-            "in database.url (or SQLALCHEMY_DATABASE_URI)"
-        )
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return DatabaseUnavailable(_explain_sqlite(u.database or ":memory:", reason))
+    hint = (
+        "check that the server is running and reachable, and the user, password and database "
+        "in database.url (or SQLALCHEMY_DATABASE_URI)"
+    )
     return DatabaseUnavailable(f"cannot use the database: {where}: {reason}; {hint}")
+
+
+def _is_damaged(url: str, exc: DatabaseError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return make_url(url).get_backend_name() == "sqlite" and ("not a database" in text or "malformed" in text)
+
+
+def _explain_sqlite(database: str, reason: str) -> str:
+    """What SQLite's terse reason means for this file, and what to do about it."""
+    path = Path(database)
+    lead = f"cannot use the database: SQLite file {database}"
+    text = reason.lower()
+    if "not a database" in text or "malformed" in text:
+        return (
+            f"{lead} is damaged ({reason}); the recordings on disk are safe: stop nvr-console, move the file "
+            f"aside with its -wal and -shm files if any (mv {shlex.quote(database)} "
+            f"{shlex.quote(database + '.damaged')}) and start again: a new database is made and start-up "
+            "registers the recordings still on disk for upload (add the rooms and cameras again, or try "
+            "`sqlite3 FILE .recover` on the moved file)"
+        )
+    if "readonly" in text or "read-only" in text:
+        return f"{lead} is read-only for this user ({reason}); give this user write access to it and its folder"
+    if "locked" in text or "busy" in text:
+        return f"{lead} stayed locked by another program ({reason}); close the other program or retry"
+    if "is full" in text:
+        return f"{lead}: the disk is full ({reason}); free some space"
+    if path.is_dir():
+        return (f"{lead} is a folder, not a file; point database.url at a file in it, such as "
+                f"sqlite:///{(path / 'nvr-console.sqlite3').as_posix()}")
+    if not path.parent.is_dir():
+        return f"{lead}: its folder {path.parent} does not exist; create it or fix database.url"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
+        return f"{lead}: {reason}; this user may not read and write it or its folder {path.parent}"
+    return f"{lead}: {reason}; check that the folder exists and this user may write to it"
 
 
 class Database:
@@ -100,6 +166,11 @@ class Database:
         except OperationalError as exc:
             s.rollback()
             raise explain_db_error(self.url, exc) from None
+        except DatabaseError as exc:
+            s.rollback()
+            if _is_damaged(self.url, exc):  # SQLite reports a damaged file as a plain DatabaseError
+                raise explain_db_error(self.url, exc) from None
+            raise
         except BaseException:
             s.rollback()
             raise

@@ -57,10 +57,10 @@ from pathlib import Path
 from typing import Literal
 
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.stream_url import is_lavfi, lavfi_graphs
 
 RECORDING_EXTENSION = "mkv"
 SEGMENT_NAME_FORMAT = "%Y-%m-%d_%H-%M-%S"
-LAVFI_PREFIX = "lavfi:"
 # A demo camera needing no network: colour bars with a moving counter, plus a tone.
 DEMO_URL = "lavfi:testsrc2=size=640x360:rate=25;sine=frequency=440:sample_rate=16000"
 
@@ -70,10 +70,6 @@ MP4_AUDIO_COPY_CODECS = frozenset({"aac", "mp3"})
 NARROWBAND_CODECS = frozenset({"pcm_alaw", "pcm_mulaw", "adpcm_g726", "adpcm_g726le", "g723_1", "g729"})
 
 AudioMode = Literal["copy", "aac", "none"]
-
-
-def is_lavfi(url: str) -> bool:
-    return url.startswith(LAVFI_PREFIX)
 
 
 def segment_pattern(output_dir: str | os.PathLike[str]) -> str:
@@ -98,7 +94,8 @@ def _input_args(
     wallclock_timestamps: bool,
 ) -> list[str]:
     if is_lavfi(input_url):
-        video, _, audio = input_url[len(LAVFI_PREFIX):].partition(";")
+        # Checked again here: a URL saved before the allow-list existed must not read files either.
+        video, audio = lavfi_graphs(input_url)
         args = ["-re", "-f", "lavfi", "-i", video]
         if audio:
             args += ["-re", "-f", "lavfi", "-i", audio]
@@ -137,7 +134,8 @@ def build_record_command(
 
     stats_period_s: seconds between -progress blocks (None: FFmpeg's 0.5 s).
     audio: "copy" keeps the camera's audio as it is (MKV takes G.711 too; finalize converts it),
-    "aac" encodes while recording, "none" drops it. lavfi inputs are always encoded (raw frames).
+    "aac" encodes while recording, "none" drops it. lavfi inputs are always encoded (raw frames); a lavfi
+    graph that is not allowed (stream_url.lavfi_graphs) raises InvalidInput, a ValueError.
     audio_only: a room's sound source: its first audio stream (required) and no video, with the same
     segment options as the cameras so the cut points line up; a network stream only, not a test source.
     Stop the process with b"q" on stdin.

@@ -130,8 +130,11 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
     start = job.wall_start if job.wall_start is not None else (named.timestamp() if named else None)
     try:
         if not job.raw.exists():
-            if final.exists():  # finished before a crash, row not yet updated
-                info = _read_final(final, tools)
+            if final.exists():  # finished before a crash, row not yet updated (or no row: a fresh database)
+                try:
+                    info = _read_final(final, tools)
+                except ProbeError as exc:
+                    return _failed(db, job, start, f"unreadable final file (kept): {mask_secrets(str(exc))}")
                 return _done(db, job, final, info, start, ["recovered: final file already written"])
             return _failed(db, job, start, "the raw segment file vanished before it was finalized")
         if job.raw.stat().st_size == 0:

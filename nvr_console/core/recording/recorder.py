@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
-import logging.handlers
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
-from nvr_console.core import process_group
+from nvr_console.core import process_group, process_visibility
+from nvr_console.core.folder_names import folder_problem
+from nvr_console.core.logging_setup import PrivateRotatingFileHandler
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_error, last_error_line
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
@@ -79,6 +81,18 @@ class RecorderConfig:
     log_dir: Path | None = None
     quit_timeout_s: float = 5.0  # after `q`, before terminate
     terminate_timeout_s: float = 5.0  # after terminate, before kill
+
+
+def check_folder_names(spec: RecorderSpec) -> None:
+    """Raise ValueError (one line, with the fix) if the room or camera name would escape its folder or land in
+    one of the engine's own (folder_names): names saved before those rules existed are checked here."""
+    named = [("room", spec.room)] + ([] if spec.sound_only else [("camera", spec.name)])
+    for what, name in named:
+        problem = folder_problem(name)
+        if problem is not None:
+            fix = (f"nvr-console rooms edit {shlex.quote(spec.room)} --rename NEW" if what == "room" else
+                   f"nvr-console cameras edit --room {shlex.quote(spec.room)} --name {shlex.quote(name)} --rename NEW")
+            raise ValueError(f"{what} name {name!r} cannot be a folder name: it {problem}; rename it: {fix}")
 
 
 def strftime_safe(folder: Path) -> Path:
@@ -264,11 +278,13 @@ class Recorder(QObject):
     def _launch(self) -> None:
         spec, cfg = self.spec, self.cfg
         try:
-            spec.output_dir.mkdir(parents=True, exist_ok=True)
+            check_folder_names(spec)
             argv = build_sound_command(cfg, spec) if spec.sound_only else build_camera_command(cfg, spec)
+            spec.output_dir.mkdir(parents=True, exist_ok=True)
         except (OSError, ValueError) as exc:
             self._fail(f"Cannot start recording: {mask_secrets(str(exc))}", permanent=True)
             return
+        process_visibility.NOTICE.once(spec.url, self._log)
         proc = QProcess(self)
         proc.setProgram(argv[0])
         proc.setArguments(argv[1:])
@@ -506,7 +522,7 @@ class Recorder(QObject):
             logger.propagate = False
             logger.setLevel(logging.INFO)
             prefix = "sound-" if self.spec.sound_only else ""
-            handler = logging.handlers.RotatingFileHandler(
+            handler = PrivateRotatingFileHandler(
                 folder / f"{prefix}{self.spec.room}-{self.spec.name}.log", maxBytes=1024 * 1024, backupCount=2,
                 encoding="utf-8", delay=True)
             handler.setFormatter(logging.Formatter("%(message)s"))  # lines come stamped

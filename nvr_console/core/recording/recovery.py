@@ -2,8 +2,9 @@
 
 Runs before any recorder starts: FFmpeg left running by a dead engine is stopped first (process_group),
 then every row still `recording`/`finalizing` and every raw segment on disk without a row becomes a
-FinalizeJob (tolerant remux: a killed MKV plays up to its last flushed packet). The jobs themselves
-run on the finalizer's worker threads like any other.
+FinalizeJob (tolerant remux: a killed MKV plays up to its last flushed packet); in a database with no
+recording yet (a damaged one moved aside), every finished MP4 on disk gets its row back, ready for upload.
+The jobs themselves run on the finalizer's worker threads like any other.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from nvr_console.core import process_group
+from nvr_console.core.catalog import path_key
 from nvr_console.core.db.models import Camera, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece
@@ -24,6 +26,7 @@ from nvr_console.core.recording.segments import (
     PARTIAL_SUFFIX,
     RUN_DIR,
     SOUND_DIR,
+    final_segments,
     raw_name_time,
     raw_path_for,
     raw_segments,
@@ -42,6 +45,9 @@ def plan_recovery(db: Database, root: Path, segment_length: float, zone: ZoneInf
     seen: set[Path] = set()
     sounds = _sound_pieces(root, zone)
     with db.session() as s:
+        # A database with no recording at all was just made (a damaged one moved aside): the files already on
+        # disk are registered again. Asked once, before anything below adds rows.
+        fresh = s.scalar(select(Recording.id).limit(1)) is None
         rows = list(s.scalars(select(Recording).where(Recording.status.in_(
             [RecordingStatus.RECORDING, RecordingStatus.FINALIZING]))))
         cams = {(c.room.name, c.name): c.id for c in s.scalars(select(Camera).join(Room))}
@@ -64,8 +70,43 @@ def plan_recovery(db: Database, root: Path, segment_length: float, zone: ZoneInf
                                            raw, slot, RecordingStatus.FINALIZING)
                     jobs.append(_job(rid, cams.get((room_dir.name, cam_dir.name)), room_dir.name, cam_dir.name,
                                      raw, zone, sounds))
+                if fresh:
+                    jobs += _unregistered_finals(db, cam_dir, cams.get((room_dir.name, cam_dir.name)),
+                                                 room_dir.name, segment_length, zone)
     if jobs:
         log.info("recovering %d segment(s) left by an unclean stop", len(jobs))
+    return jobs
+
+
+def _unregistered_finals(db: Database, cam_dir: Path, camera_id: int | None, room: str, segment_length: float,
+                         zone: ZoneInfo | None) -> list[FinalizeJob]:
+    """Finished MP4s with no row, in a database started afresh (a damaged one moved aside). Each gets its row
+    back and is queued for upload like any recovered file; nothing is deleted (its raw file is gone, so the
+    finalizer only reads the MP4 and marks the row ready). Only for a fresh database: listing every finished
+    file costs about 0.7 s per 30,000 files, and with rows in place a file without one is not ours to judge
+    (another node's, or kept on purpose)."""
+    finals = final_segments(cam_dir)
+    if not finals:
+        return []
+    keys = {path_key(str(p)): p for p in finals}
+    wanted = list(keys)
+    known: set[str] = set()
+    with db.session() as s:
+        for i in range(0, len(wanted), 500):  # bound the IN list (SQLite limits bound parameters)
+            known.update(s.scalars(select(Recording.local_path_key).where(
+                Recording.local_path_key.in_(wanted[i:i + 500]))))
+    jobs = []
+    for key, final in keys.items():
+        raw = raw_path_for(final)
+        named = raw_name_time(raw, zone)
+        if key in known or named is None or raw.exists():
+            continue
+        slot = slot_of_epoch(named.timestamp(), segment_length, zone).astimezone(UTC)
+        rid = register_segment(db, camera_id, room, cam_dir.name, raw, slot, RecordingStatus.FINALIZING)
+        jobs.append(FinalizeJob(rid, camera_id, room, cam_dir.name, raw, named.timestamp(), None, recovery=True))
+    if jobs:
+        log.warning("%s/%s: %d finished file(s) had no row in the database; registered them for upload", room,
+                    cam_dir.name, len(jobs))
     return jobs
 
 

@@ -8,6 +8,8 @@ Layout under the recordings folder (names in the configured time zone):
   .nvr-run/                                       pid files of running FFmpeg (process_group)
 A Recording row is keyed by its FINAL path from the moment the raw file appears, so a crash at any
 point leaves a row (or a raw file) that start-up recovery can finish.
+Everything the engine keeps for itself next to room and camera folders starts with RESERVED_PREFIX ('.'),
+which no room or camera name may (folder_names), so no name reaches it.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from nvr_console.core.folder_names import RESERVED_PREFIX
 from nvr_console.core.recording.ffmpeg_command import RECORDING_EXTENSION
 from nvr_console.core.recording.probe import MediaInfo
 from nvr_console.core.schedule.boundaries import localize
 
 FINAL_EXTENSION = "mp4"
-SOUND_DIR = ".sound"
-RUN_DIR = ".nvr-run"
-PARTIAL_SUFFIX = ".partial"
+SOUND_DIR = RESERVED_PREFIX + "sound"
+RUN_DIR = RESERVED_PREFIX + "nvr-run"
+PARTIAL_SUFFIX = ".partial"  # on `.<name>.mp4`: see partial_path_for
 _RAW_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})_(?P<time>\d{2}-\d{2}-\d{2})\.(?P<ext>mkv)$")
+_DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FINAL_NAME = re.compile(r"\d{2}-\d{2}-\d{2}\." + FINAL_EXTENSION)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,15 @@ def raw_segments(directory: Path) -> list[Path]:
     """Raw segments in one camera or sound folder, oldest first (names sort by time)."""
     try:
         return sorted(p for p in directory.iterdir() if p.is_file() and is_raw_segment(p))
+    except OSError:
+        return []
+
+
+def final_segments(directory: Path) -> list[Path]:
+    """Final files in one camera folder (`<YYYY-MM-DD>/<HH-MM-SS>.mp4`), oldest first."""
+    try:
+        days = sorted(p for p in directory.iterdir() if p.is_dir() and _DATE_DIR.fullmatch(p.name))
+        return [f for d in days for f in sorted(d.iterdir()) if f.is_file() and _FINAL_NAME.fullmatch(f.name)]
     except OSError:
         return []
 

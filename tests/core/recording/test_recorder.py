@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+import pytest
+
+from nvr_console.core import process_visibility
+from nvr_console.core.process_visibility import Exposure, PasswordNotice, Visibility
 from nvr_console.core.recording.recorder import (
     Recorder,
     RecorderConfig,
@@ -12,7 +18,7 @@ from nvr_console.core.recording.recorder import (
     build_sound_command,
 )
 from nvr_console.core.recording.segments import FinishedSegment
-from nvr_console.core.status import CameraState
+from nvr_console.core.status import CameraState, LogLine
 from tests.core.engine_support import wait_until
 from tests.support.rtsp_peer import RtspServer
 
@@ -75,3 +81,70 @@ def test_finished_segments_carry_the_streams_from_ffmpegs_header(tmp_path: Path,
     for seg in finished:  # the first cut, and the file closed by the stop
         assert seg.streams is not None, seg
         assert [(s.kind, s.codec) for s in seg.streams.streams] == [("video", "h264"), ("audio", "pcm_alaw")]
+
+
+def _fails_at_once(rec: Recorder) -> str:
+    rec.start()
+    try:
+        assert wait_until(lambda: rec.state is CameraState.FAILED, 5)
+        assert not rec.running  # no FFmpeg was started
+        return rec.last_error
+    finally:
+        rec.stop()
+        rec.dispose()
+
+
+def test_a_stored_name_reaching_the_engines_own_folders_records_nothing(tmp_path: Path, qapp: object) -> None:
+    # Saved by an older version: room '.nvr-run' + camera '1.pid' wrote into the pid-file folder.
+    root = tmp_path / "rec"
+    cfg = _cfg(root)
+    error = _fails_at_once(Recorder(_spec(tmp_path, room=".nvr-run", name="1.pid",
+                                          output_dir=root / ".nvr-run" / "1.pid"), cfg))
+    assert "room name '.nvr-run' cannot be a folder name: it starts with '.'" in error
+    assert "nvr-console rooms edit .nvr-run --rename NEW" in error and "pw" not in error
+    assert not (root / ".nvr-run").exists()
+    error = _fails_at_once(Recorder(_spec(tmp_path, name=".sound", output_dir=root / "R" / ".sound"), cfg))
+    assert "camera name '.sound'" in error and "cameras edit --room R --name .sound --rename NEW" in error
+    assert not (root / "R").exists()
+
+
+def test_a_stored_lavfi_url_that_reads_a_file_records_nothing(tmp_path: Path, qapp: object) -> None:
+    secret = tmp_path / "private.mp4"
+    error = _fails_at_once(Recorder(_spec(tmp_path, url=f"lavfi:movie={secret}"), _cfg(tmp_path)))
+    assert "'movie' is not an allowed video test source" in error
+    assert not (tmp_path / "R").exists()
+    # The camera's own log says why, and is for its owner and group only.
+    log_file = tmp_path / "log" / "ffmpeg" / "R-50% zoom.log"
+    assert "not an allowed video test source" in log_file.read_text()
+    assert os.name != "posix" or stat.S_IMODE(log_file.stat().st_mode) == 0o640
+
+
+def test_the_password_notice_comes_once_from_the_first_camera_with_a_password(
+        tmp_path: Path, qapp: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    checks: list[int] = []
+
+    def exposed() -> Visibility:
+        checks.append(1)
+        return Visibility(Exposure.EXPOSED, "every local user can read them")
+
+    monkeypatch.setattr(process_visibility, "NOTICE", PasswordNotice(exposed))
+    lines: list[LogLine] = []
+    recs = [Recorder(_spec(tmp_path, key=f"camera:{i}", camera_id=i, name=f"c{i}", url=url,
+                           output_dir=tmp_path / "R" / f"c{i}"), _cfg(tmp_path))
+            for i, url in enumerate(["rtsp://127.0.0.1:1/open", "rtsp://u:pw@127.0.0.1:1/a",
+                                     "rtsp://u:pw2@127.0.0.1:1/b"])]
+    for rec in recs:
+        rec.log_line.connect(lines.append)
+        rec.start()
+    try:
+        assert wait_until(lambda: all(r.last_error for r in recs), 15)
+    finally:
+        for rec in recs:
+            rec.stop()
+        assert wait_until(lambda: not any(r.running for r in recs), 15)
+        for rec in recs:
+            rec.dispose()
+    notes = [x for x in lines if "command line" in x.text]
+    assert len(notes) == 1 and len(checks) == 1
+    assert notes[0].level == "warning" and notes[0].camera_id == 1
+    assert "camera passwords are in FFmpeg's command line while it records: every local user" in notes[0].text

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
+from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.ffmpeg_locate import locate_tools
 from nvr_console.core.recording.finalizer import finalize
@@ -60,3 +65,89 @@ def test_rows_and_stray_files_are_recovered(db: Database, settings: Settings) ->
 
 def test_recovery_of_an_empty_folder(db: Database, tmp_path: Path) -> None:
     assert plan_recovery(db, tmp_path / "nothing", 1800, None) == []
+
+
+def test_a_folder_left_in_the_pid_folder_by_an_old_room_name_does_not_stop_recovery(
+        db: Database, settings: Settings) -> None:
+    # Older versions let a room '.nvr-run' with a camera '1.pid' record into the pid-file folder; the next start
+    # failed with "Is a directory" and recovered no camera at all.
+    root = settings.recording.dir
+    odd = root / ".nvr-run" / "1.pid"
+    odd.mkdir(parents=True)
+    (odd / "2026-11-24_09-30-00.mkv").write_bytes(b"x")
+    cam = root / "R" / "cam"
+    cam.mkdir(parents=True)
+    raw = cam / "2026-11-24_09-30-00.mkv"
+    _ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2", "-c:v", "libx264", "-preset",
+             "ultrafast", "-f", "matroska", str(raw)])
+    catalog.add_room(db, "R")
+    info = catalog.add_camera(db, "R", "cam", "rtsp://127.0.0.1:1/x")
+    register_segment(db, info.id, "R", "cam", raw, SLOT)
+    jobs = plan_recovery(db, root, 1800, None)
+    assert [j.raw for j in jobs] == [raw]
+    assert (odd / "2026-11-24_09-30-00.mkv").exists()  # not ours to judge: left as it was
+
+
+def _ffmpeg(args: list[str]) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=60)
+
+
+def test_a_damaged_database_moved_aside_loses_no_recording(settings: Settings, tmp_path: Path) -> None:
+    """The database is damaged; the operator does what the error says (move it aside, start again): every
+    finished file and every raw segment on disk is registered again, ready for upload; nothing is deleted."""
+    root = settings.recording.dir
+    day = root / "A-101" / "front" / "2026-11-24"
+    day.mkdir(parents=True)
+    finals = [day / "09-30-00.mp4", day / "10-00-00.mp4"]
+    for final in finals:
+        _ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2", "-f", "lavfi", "-i",
+                 "sine=sample_rate=16000:duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+                 "-movflags", "+faststart", str(final)])
+    raw = root / "A-101" / "front" / "2026-11-24_10-30-00.mkv"  # the file being written when it broke
+    _ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2", "-c:v", "libx264", "-preset",
+             "ultrafast", "-f", "matroska", str(raw)])
+    (day / "notes.txt").write_text("not a recording")  # other files in the folder are not ours
+    sizes = {p: p.stat().st_size for p in [*finals, raw]}
+
+    db_file = Path(make_url(settings.database.url).database or "")
+    db_file.write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)  # damaged beyond use
+    db_file.chmod(0o600)
+    proc = subprocess.run([sys.executable, "-m", "nvr_console", "rooms", "list"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "NVR_DATABASE_URL": settings.database.url})
+    assert proc.returncode == 1 and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    assert f"SQLite file {db_file} is damaged" in line and "recordings on disk are safe" in line
+    assert f"mv {db_file} {db_file}.damaged" in line
+
+    db_file.rename(db_file.with_name(db_file.name + ".damaged"))
+    db = Database(settings.database.url)
+    try:
+        prepare_database(db)
+        jobs = plan_recovery(db, root, 1800, None)
+        assert sorted(j.final for j in jobs) == sorted([*finals, day / "10-30-00.mp4"])
+        for job in jobs:
+            assert finalize(job, locate_tools(), db, None).status == "ready"
+        rows = {Path(r.local_path): r for r in catalog.list_recordings(db)}
+        assert set(rows) == {*finals, day / "10-30-00.mp4"}
+        assert all(r.status == "ready" and r.room == "A-101" and r.camera == "front" for r in rows.values())
+        for final in finals:
+            assert rows[final].size == sizes[final] and rows[final].duration > 1.5
+            assert "recovered: final file already written" in rows[final].notes
+        assert rows[finals[0]].slot_start.replace(tzinfo=UTC) == datetime(2026, 11, 24, 9, 30).astimezone(UTC)
+        assert all(f.stat().st_size == sizes[f] for f in finals) and (day / "notes.txt").exists()
+        assert plan_recovery(db, root, 1800, None) == []  # registered once
+    finally:
+        db.dispose()
+
+
+def test_finished_files_are_registered_again_only_in_a_fresh_database(db: Database, settings: Settings) -> None:
+    # With rows in place, a finished file without one is not recovery's to judge (kept on purpose, another
+    # node's); and listing every finished file at each start would cost time proportional to the archive.
+    root = settings.recording.dir
+    day = root / "R" / "cam" / "2026-11-24"
+    day.mkdir(parents=True)
+    _ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-c:v", "libx264", "-preset",
+             "ultrafast", str(day / "09-30-00.mp4")])
+    register_segment(db, None, "R", "other", root / "R" / "other" / "2026-11-24_09-00-00.mkv", SLOT)
+    assert [j.raw.name for j in plan_recovery(db, root, 1800, None)] == ["2026-11-24_09-00-00.mkv"]
+    assert (day / "09-30-00.mp4").exists()

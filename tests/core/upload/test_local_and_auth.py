@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from google.auth.transport.requests import Request
 
+from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
+from nvr_console.core.folder_names import MAX_NAME_BYTES
 from nvr_console.core.status import UploadProgress, UploadState
 from nvr_console.core.upload import auth
 from nvr_console.core.upload.errors import SIGN_IN_AGAIN
@@ -142,3 +144,19 @@ def test_not_signed_in_pauses_the_queue_until_resume(
     up = started(fast_uploader(settings, db))
     qtbot.waitUntil(lambda: up.is_paused()[0])
     assert "drive login" in up.is_paused()[1]
+
+
+def test_the_longest_names_allowed_still_fit_in_the_archives_file_names(
+    qtbot: Any, db: Database, settings_factory: Callable[..., Settings], make_recording: Callable[..., Rec],
+    started: Start,
+) -> None:
+    # The archive's file name joins room and camera names (and its temporary name adds ~30 bytes): with the
+    # 100-byte limit of folder_names, two of the longest names stay under the 255-byte limit of file names.
+    room, camera = "R" * MAX_NAME_BYTES, "Ж" * (MAX_NAME_BYTES // 2)
+    assert catalog.validate_name(room, "room") == room and catalog.validate_name(camera, "camera") == camera
+    settings = settings_factory(**{"upload.destination": "local", "upload.chunk_size": "256KiB"})
+    rec = make_recording(room=room, camera=camera)
+    started(fast_uploader(settings, db))
+    wait_all_uploaded(qtbot, db)
+    [copy] = (settings.upload.local_dir / room).rglob("*.mp4")
+    assert copy.read_bytes() == rec.data and len(copy.name.encode()) <= 255
