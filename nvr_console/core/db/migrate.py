@@ -9,13 +9,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
-from nvr_console.core.db.session import Database, explain_db_error
+from nvr_console.core.db.session import Database, create_db_engine, explain_db_error
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+# A schema change on MySQL/MariaDB may rewrite a large table: far longer than the read bound of ordinary
+# statements (session.READ_TIMEOUT_S), still not forever.
+MIGRATION_READ_TIMEOUT_S = 3600
 
 
 class SchemaTooNew(RuntimeError):
@@ -49,11 +52,16 @@ def current_revision(db: Database) -> str | None:
 def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str]:
     """Migrate to `revision`; returns (before, after). Refuses a database newer than the code."""
     before = check_not_newer(db)
+    sqlite = db.engine.dialect.name == "sqlite"  # no socket timeouts there (and :memory: is per engine)
+    engine: Engine = db.engine if sqlite else create_db_engine(db.url, read_timeout_s=MIGRATION_READ_TIMEOUT_S)
     try:
-        with db.engine.begin() as conn:
+        with engine.begin() as conn:
             command.upgrade(_config(conn), revision)
     except DBAPIError as exc:
         raise explain_db_error(db.url, exc) from None
+    finally:
+        if engine is not db.engine:
+            engine.dispose()
     after = current_revision(db)
     assert after is not None
     if before != after:

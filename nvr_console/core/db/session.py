@@ -22,6 +22,17 @@ log = logging.getLogger(__name__)
 SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
 
 
+# Bounds on every MySQL/MariaDB call, so a server that stops answering (hung, paused, a link that died
+# without a reset) costs a caller seconds, never forever. PyMySQL waits without limit by default. The read
+# bound covers the greeting of a new connection and the longest statement run outside migrations; a row
+# lock wait ends first (LOCK_WAIT_TIMEOUT_S) with its own error instead of a lost connection. A
+# `?read_timeout=N` (or connect_timeout / write_timeout) in database.url overrides these.
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 10
+WRITE_TIMEOUT_S = 10
+LOCK_WAIT_TIMEOUT_S = 8
+
+
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or opened; `str()` names where and what to do (no password)."""
 
@@ -37,8 +48,11 @@ def describe_url(url: str) -> str:
     )
 
 
-def create_db_engine(url: str) -> Engine:
-    """An Engine that survives dropped connections (pool_pre_ping) and suits the backend."""
+def create_db_engine(url: str, read_timeout_s: float | None = None) -> Engine:
+    """An Engine that survives dropped connections (pool_pre_ping) and suits the backend.
+
+    MySQL/MariaDB connections get connect/read/write timeouts (`read_timeout_s` replaces the read bound,
+    for schema migrations that may rewrite a large table)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         file = Path(u.database) if u.database and u.database != ":memory:" and not u.database.startswith("file:") \
@@ -58,11 +72,16 @@ def create_db_engine(url: str) -> Engine:
         return engine
     query = dict(u.query)
     query.setdefault("charset", "utf8mb4")
+    query.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
+    query.setdefault("write_timeout", str(WRITE_TIMEOUT_S))
+    if read_timeout_s is not None:
+        query["read_timeout"] = str(int(read_timeout_s))
+    query.setdefault("read_timeout", str(READ_TIMEOUT_S))
     return create_engine(
         u.set(query=query),
-        pool_pre_ping=True,
+        pool_pre_ping=True,  # the ping is bounded by the read timeout too
         pool_recycle=1800,  # MySQL closes idle connections after wait_timeout (8 h by default)
-        connect_args={"connect_timeout": 10},
+        connect_args={"init_command": f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_TIMEOUT_S}"},
     )
 
 
@@ -146,9 +165,9 @@ def _explain_sqlite(database: str, reason: str) -> str:
 class Database:
     """An engine plus a session factory. Thread-safe: each thread opens its own sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_timeout_s: float | None = None) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        self.engine = create_db_engine(url, read_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -1,9 +1,12 @@
-"""The SQLite file holds camera passwords: private modes from its creation on; driver errors in one sentence."""
+"""The SQLite file holds camera passwords: private modes from its creation on; driver errors in one sentence.
+Against a real MariaDB every call is bounded, so a server that stops answering costs a caller seconds (then a
+DatabaseUnavailable sentence), and the same Database works again once it answers."""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -13,8 +16,10 @@ import pytest
 
 from nvr_console.core import catalog
 from nvr_console.core.config import ensure_runtime_dirs, load_settings
+from nvr_console.core.db import session
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from tests.support.mariadb import MariaDBServer
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -133,3 +138,43 @@ def test_a_database_in_a_folder_that_cannot_be_made_is_one_sentence(tmp_path: Pa
     db.dispose()
     assert str(err.value) == (f"cannot use the database: SQLite file {blocker / 'sub' / 'nvr.sqlite3'}: its folder "
                               f"{blocker / 'sub'} does not exist; create it or fix database.url")
+
+
+@pytest.mark.mariadb
+def test_mysql_connections_carry_the_timeouts_and_a_shorter_lock_wait(mariadb_url: str) -> None:
+    db = Database(mariadb_url)
+    try:
+        query = db.engine.url.query
+        assert (query["connect_timeout"], query["read_timeout"], query["write_timeout"]) == (
+            str(session.CONNECT_TIMEOUT_S), str(session.READ_TIMEOUT_S), str(session.WRITE_TIMEOUT_S))
+        with db.engine.connect() as conn:
+            lock_wait = conn.exec_driver_sql("SELECT @@SESSION.innodb_lock_wait_timeout").scalar()
+        assert lock_wait == session.LOCK_WAIT_TIMEOUT_S < session.READ_TIMEOUT_S
+        # database.url may override a bound
+        assert Database(mariadb_url + "?read_timeout=60").engine.url.query["read_timeout"] == "60"
+    finally:
+        db.dispose()
+
+
+@pytest.mark.mariadb
+@pytest.mark.slow
+def test_a_paused_server_fails_calls_instead_of_hanging_and_is_used_again_once_it_answers(
+    mariadb_server: MariaDBServer, mariadb_url: str
+) -> None:
+    db = Database(mariadb_url + "?read_timeout=2&connect_timeout=2")
+    prepare_database(db)
+    catalog.add_room(db, "A-101")
+    assert mariadb_server.proc is not None
+    pid = mariadb_server.proc.pid
+    os.kill(pid, signal.SIGSTOP)  # the server process stops answering; its sockets stay open
+    try:
+        # A pooled connection (its pre-ping read times out) and a new one (the greeting never comes).
+        with pytest.raises(DatabaseUnavailable) as err:
+            catalog.list_rooms(db)
+        assert "cannot use the database" in str(err.value)
+        with pytest.raises(DatabaseUnavailable):
+            db.check_connection()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert [r.name for r in catalog.list_rooms(db)] == ["A-101"]
+    db.dispose()
