@@ -20,6 +20,7 @@ from nvr_console.core.db.models import Camera, DesiredState, Recording, Recordin
 from nvr_console.core.db.session import Database
 from nvr_console.core.folder_names import folder_key, name_problem
 from nvr_console.core.masking import mask_url
+from nvr_console.core.status import UploadProgress, UploadState
 from nvr_console.core.stream_url import (
     InvalidInput,
     parse_drive_folder,
@@ -411,6 +412,40 @@ def list_recordings(
         if limit is not None:
             q = q.limit(limit)
         return [recording_info(r) for r in s.scalars(q)]
+
+
+# Recording status -> the upload state the console shows for it (files still being written or finalized have
+# no upload yet; a lost file has none to show).
+_UPLOAD_STATE_OF_STATUS = {
+    RecordingStatus.READY: UploadState.QUEUED, RecordingStatus.UPLOADING: UploadState.UPLOADING,
+    RecordingStatus.UPLOADED: UploadState.UPLOADED, RecordingStatus.FAILED: UploadState.FAILED,
+}
+
+
+def latest_uploads(db: Database) -> list[UploadProgress]:
+    """Each camera's newest file that reached the upload queue, as the engine would report it, carrying the
+    folder link of the camera's newest upload that has one: what the console shows before the engine
+    reports anything new (after a start, or when it attaches to a running engine)."""
+    with db.session() as s:
+        def newest(*where: Any) -> Any:
+            return (select(Recording.camera_id, func.max(Recording.id).label("id"))
+                    .where(Recording.camera_id.is_not(None), *where).group_by(Recording.camera_id).subquery())
+
+        queued = newest(Recording.status.in_(list(_UPLOAD_STATE_OF_STATUS)))
+        linked = newest(Recording.folder_link.is_not(None))
+        links = {cid: link for cid, link in s.execute(
+            select(Recording.camera_id, Recording.folder_link).join(linked, Recording.id == linked.c.id))}
+        out = []
+        for r in s.scalars(select(Recording).join(queued, Recording.id == queued.c.id)):
+            state = _UPLOAD_STATE_OF_STATUS[RecordingStatus(r.status)]
+            size = r.size or 0
+            sent = size if state is UploadState.UPLOADED else r.bytes_confirmed if state is UploadState.UPLOADING else 0
+            out.append(UploadProgress(
+                r.id, r.camera_id, state, sent, size, web_link=r.web_link or "",
+                folder_link=r.folder_link or links.get(r.camera_id) or "",
+                error=(r.last_error or "") if state is UploadState.FAILED else "",
+            ))
+        return out
 
 
 def _flush_unique(s: Session, message: str) -> None:

@@ -62,6 +62,9 @@ class RecordingEvent:
     duration: float
     size: int
     notes: str = ""
+    # Epoch seconds when the piece itself starts (0: unknown): later than slot_start for a piece that began
+    # mid-slot (a reconnect, a restart).
+    start_time: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from nvr_console import APP_NAME, __version__
-from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.demo import ensure_demo_cameras
+from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.main_window import MainWindow
 from nvr_console.ui.welcome_dialog import WelcomeChoice, WelcomeDialog
@@ -54,9 +54,13 @@ def welcome(console: Console, db: Database) -> None:
     if console.window.quitting:
         return  # a quit (Quit action, SIGTERM) arrived while the dialog was open
     if dialog.choice is WelcomeChoice.DEMO:
-        ensure_demo_cameras(db)
-        console.window.reload_cameras()
-        console.commands.reload_requested.emit()
+        def added(_: object) -> None:
+            console.window.reload_cameras()
+            console.commands.reload_requested.emit()
+
+        run_in_background(lambda: ensure_demo_cameras(db), added,
+                          lambda msg: console.window.statusBar().showMessage(f"Demo cameras not added: {msg}", 30_000),
+                          pool=database_pool())
     elif dialog.choice is WelcomeChoice.ADD_CAMERA:
         console.window.add_camera()
 
@@ -119,10 +123,16 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
     window.show()
     monitor.start()
     host.start()
-    if not catalog.list_cameras(db):
-        # Run the welcome from inside app.exec(): a modal dialog opened before the main loop starts would
-        # swallow app.quit() (Qt 6 quits only loops that are running), leaving the window up after SIGTERM.
-        QTimer.singleShot(0, lambda: welcome(console, db))
+
+    def first_listing(cameras: int) -> None:
+        window.cameras_loaded.disconnect(first_listing)
+        if not cameras:
+            # Run the welcome from inside app.exec() (the listing's answer arrives there anyway): a modal dialog
+            # opened before the main loop starts would swallow app.quit() (Qt 6 quits only loops that are
+            # running), leaving the window up after SIGTERM.
+            QTimer.singleShot(0, lambda: welcome(console, db))
+
+    window.cameras_loaded.connect(first_listing)  # the window's first camera listing, off the UI thread
     code = app.exec()
     monitor.stop()
     if not host.stopped:

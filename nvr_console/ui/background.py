@@ -1,4 +1,4 @@
-"""Run a blocking call (FFmpeg, a database check) on a pool thread and get its result back on the UI thread.
+"""Run a blocking call (FFmpeg, Drive, the database) on a pool thread and get its result back on the UI thread.
 
 The QRunnable carries a QObject created on the UI thread; its signals, emitted from the pool thread,
 are queued to the UI thread's receivers. Calls in flight are held here until they report, so a caller
@@ -21,6 +21,22 @@ class BackgroundCall(QObject):
 
 
 _IN_FLIGHT: set[BackgroundCall] = set()  # UI thread only
+_DATABASE_POOL: QThreadPool | None = None  # UI thread only
+
+
+def database_pool() -> QThreadPool:
+    """The pool every database call of the console runs on. UI thread.
+
+    One thread: calls run in the order they were asked (a save, then the reload that shows it), and a
+    database that stops answering ties up this thread only (each call bounded by the connection's
+    timeouts, core.db.session), never the threads that test streams or ask Drive.
+    """
+    global _DATABASE_POOL
+    if _DATABASE_POOL is None:
+        _DATABASE_POOL = QThreadPool()
+        _DATABASE_POOL.setObjectName("database")
+        _DATABASE_POOL.setMaxThreadCount(1)
+    return _DATABASE_POOL
 
 
 class _Runnable(QRunnable):
@@ -47,7 +63,7 @@ def run_in_background(
     expected: tuple[type[BaseException], ...] = (Exception,),
     parent: QObject | None = None,
 ) -> BackgroundCall:
-    """Start `fn` on `pool` (the global pool by default). UI thread."""
+    """Start `fn` on `pool` (the global pool by default; `database_pool()` for database calls). UI thread."""
     call = BackgroundCall(parent)
     if on_done is not None:
         call.done.connect(on_done)

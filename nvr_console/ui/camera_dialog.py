@@ -1,37 +1,22 @@
 """Camera editor: room, name, URL with its password in a masked field, transport; inline validation by
-core (catalog / stream_url), and a Test that probes the stream off the UI thread. UI thread."""
+core (catalog / stream_url), and a Test that probes the stream off the UI thread. Reading and saving run on
+the database pool (ui.background), so a slow database never freezes the dialog. UI thread."""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
 
 from nvr_console.core import catalog
-from nvr_console.core.db.session import Database
-from nvr_console.core.masking import mask_url
-from nvr_console.core.snapshot import StreamCheck, check_stream
+from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
-from nvr_console.ui.background import run_in_background
+from nvr_console.ui.background import database_pool, run_in_background
+from nvr_console.ui.dialog_widgets import StreamTester, error_label, show_message
 
 _USERINFO = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?:(?P<user>[^:/@\s]*)(?::(?P<pw>[^\s/]*))?@)?(?P<rest>.*)$"
 )
-ERROR_STYLE = "color: #c62828;"
-OK_STYLE = "color: #1b8a3a;"
 
 
 def split_password(url: str) -> tuple[str, str]:
@@ -52,77 +37,15 @@ def join_password(url: str, password: str) -> str:
     return f"{m['scheme']}{m['user'] or ''}:{password}@{m['rest']}"
 
 
-def error_label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setStyleSheet(ERROR_STYLE)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-def show_message(label: QLabel, text: str, ok: bool = False) -> None:
-    label.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
-    label.setText(text)
-    label.setVisible(bool(text))
-
-
-class StreamTester(QWidget):
-    """A Test button, a result line and a snapshot; `url()` supplies what to probe. Reused by the rooms
-    dialog for sound sources (`audio_only`: a second of audio is read, no snapshot)."""
-
-    def __init__(self, ffmpeg: str, url_source, transport_source=None, parent: QWidget | None = None,  # type: ignore[no-untyped-def]
-                 audio_only: bool = False) -> None:
-        super().__init__(parent)
-        self.ffmpeg, self._url, self._transport = ffmpeg, url_source, transport_source
-        self.audio_only = audio_only
-        self.button = QPushButton("&Test")
-        self.button.setToolTip("Connect to the stream and read a second of its audio (runs in the background)"
-                               if audio_only else "Connect to the stream and grab one frame (runs in the background)")
-        self.result = QLabel()
-        self.result.setWordWrap(True)
-        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.snapshot = QLabel()
-        self.snapshot.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.snapshot.hide()
-        self.button.clicked.connect(self.run)
-        self.last: StreamCheck | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(self.button)
-        row.addWidget(self.result, 1)
-        layout.addLayout(row)
-        layout.addWidget(self.snapshot)
-
-    def run(self) -> None:
-        try:
-            url = validate_stream_url(self._url(), "URL")
-        except InvalidInput as exc:
-            show_message(self.result, str(exc))
-            return
-        transport = self._transport() if self._transport else "tcp"
-        self.button.setEnabled(False)
-        self.result.setStyleSheet("")
-        self.result.setText(f"Testing {mask_url(url)} …")
-        self.snapshot.hide()
-        run_in_background(lambda: check_stream(self.ffmpeg, url, transport, audio_only=self.audio_only),
-                          self._done, self._failed)
-
-    def _done(self, check: StreamCheck) -> None:
-        self.button.setEnabled(True)
-        self.last = check
-        show_message(self.result, f"OK: {check.summary()}", ok=True)
-        pix = QPixmap()
-        if pix.loadFromData(check.png, "PNG"):
-            smooth = Qt.TransformationMode.SmoothTransformation
-            self.snapshot.setPixmap(pix.scaledToWidth(min(360, pix.width()), smooth))
-            self.snapshot.show()
-
-    def _failed(self, message: str) -> None:
-        self.button.setEnabled(True)
-        self.last = None
-        show_message(self.result, message)
+def save_camera(db: Database, camera: catalog.CameraInfo | None, room: str, name: str, url: str,
+                transport: str) -> catalog.CameraInfo:
+    """Create (camera=None) or update a camera, creating its room when new. Database pool thread."""
+    if room and room not in [r.name for r in catalog.list_rooms(db)]:
+        catalog.add_room(db, room)
+    if camera is None:
+        return catalog.add_camera(db, room, name, url, transport)
+    return catalog.edit_camera(db, camera.room, camera.name, new_name=name, url=url, transport=transport,
+                               new_room=room if room != camera.room else None)
 
 
 class CameraDialog(QDialog):
@@ -136,7 +59,6 @@ class CameraDialog(QDialog):
         self.setWindowTitle("Edit camera" if camera else "Add camera")
         self.room = QComboBox()
         self.room.setEditable(True)  # typing a new room name creates it on save
-        self.room.addItems([r.name for r in catalog.list_rooms(db)])
         self.name = QLineEdit()
         self.url = QLineEdit()
         self.url.setPlaceholderText("rtsp://user@10.0.0.5:554/stream1")
@@ -177,6 +99,18 @@ class CameraDialog(QDialog):
         self.url.textChanged.connect(self._check_url)
         self.password.textChanged.connect(self._check_url)
         self.resize(560, self.sizeHint().height())
+        self.rooms_loaded = False  # the room list arrives from the database pool
+        run_in_background(lambda: [r.name for r in catalog.list_rooms(db)], self._rooms_listed,
+                          lambda msg: show_message(self.error, f"Rooms could not be listed: {msg}"),
+                          pool=database_pool(), expected=(DatabaseUnavailable,))
+
+    def _rooms_listed(self, names: list[str]) -> None:
+        """Offer the existing rooms; a room already typed (or the edited camera's) stays chosen."""
+        typed = self.room.currentText()
+        self.room.addItems(names)
+        if typed:
+            self.room.setCurrentText(typed)
+        self.rooms_loaded = True
 
     def full_url(self) -> str:
         return join_password(self.url.text(), self.password.text())
@@ -195,21 +129,30 @@ class CameraDialog(QDialog):
         except InvalidInput as exc:
             show_message(self.url_error, str(exc))
 
+    @property
+    def saving(self) -> bool:
+        """A save is on its way to the database (Save is disabled until it answers)."""
+        return not self.buttons.isEnabled()
+
     def save(self) -> None:
-        """Create or update through the catalog; its message stays on screen when it refuses. UI thread."""
-        room = self.room.currentText().strip()
-        try:
-            if room and room not in [r.name for r in catalog.list_rooms(self.db)]:
-                catalog.add_room(self.db, room)
-            if self.camera is None:
-                self.saved = catalog.add_camera(self.db, room, self.name.text(), self.full_url(),
-                                                self.transport.currentText())
-            else:
-                self.saved = catalog.edit_camera(
-                    self.db, self.camera.room, self.camera.name, new_name=self.name.text(), url=self.full_url(),
-                    transport=self.transport.currentText(), new_room=room if room != self.camera.room else None,
-                )
-        except InvalidInput as exc:
-            show_message(self.error, str(exc))
+        """Create or update through the catalog on the database pool; the dialog closes when it has saved,
+        and its message stays on screen when it refuses. UI thread."""
+        if self.saving:
             return
+        db, camera = self.db, self.camera
+        room, name, url = self.room.currentText().strip(), self.name.text(), self.full_url()
+        transport = self.transport.currentText()
+        self.buttons.setEnabled(False)
+        show_message(self.error, "Saving…", ok=True)
+        run_in_background(lambda: save_camera(db, camera, room, name, url, transport), self._saved, self._refused,
+                          pool=database_pool(), expected=(InvalidInput, DatabaseUnavailable))
+
+    def _saved(self, info: catalog.CameraInfo) -> None:
+        self.buttons.setEnabled(True)
+        self.saved = info
+        show_message(self.error, "")
         self.accept()
+
+    def _refused(self, message: str) -> None:
+        self.buttons.setEnabled(True)
+        show_message(self.error, message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QIcon, QImage
 
 from nvr_console.core.status import CameraState, CameraStatus, RecordingEvent, UploadProgress, UploadState
@@ -39,7 +39,7 @@ HEADERS = {
 class Role(enum.IntEnum):
     CAMERA_ID = Qt.ItemDataRole.UserRole + 1
     STATE = Qt.ItemDataRole.UserRole + 2  # CameraState value (text), or None before the engine reports
-    URL = Qt.ItemDataRole.UserRole + 3  # Drive folder link of the latest upload
+    URL = Qt.ItemDataRole.UserRole + 3  # folder of the latest upload: a Drive link, or file:// in the local archive
     UPLOAD = Qt.ItemDataRole.UserRole + 4  # UploadProgress or None
     ACTION = Qt.ItemDataRole.UserRole + 5  # "start" or "stop"
     SORT = Qt.ItemDataRole.UserRole + 6  # a value that sorts naturally (numbers, not display text)
@@ -120,6 +120,24 @@ def upload_text(up: UploadProgress | None) -> str:
     return up.state.value
 
 
+def is_local_link(link: str) -> bool:
+    """A folder link into the local archive (the uploader's local destination gives file:// URLs)."""
+    return link.startswith("file:")
+
+
+def link_text(link: str) -> str:
+    """What the Drive cell says for the latest upload's folder."""
+    if not link:
+        return ""
+    return "Local archive" if is_local_link(link) else "Open folder"
+
+
+def link_tip(link: str) -> str:
+    if is_local_link(link):
+        return f"{QUrl(link).toLocalFile()}: uploads go to the local archive (not to Google Drive)"
+    return link
+
+
 @dataclass
 class CameraRow:
     camera_id: int
@@ -192,7 +210,11 @@ class CameraTableModel(QAbstractTableModel):
             return
         r = self._rows[row]
         if r.upload is not None and up.recording_id < r.upload.recording_id:
-            return  # an older file finishing late: the cell shows the latest one
+            # An older file finishing late: the cell shows the latest one, the link cell its folder if none yet.
+            if up.folder_link and not r.folder_link:
+                r.folder_link = up.folder_link
+                self._mark(row)
+            return
         r.upload = up
         if up.folder_link:
             r.folder_link = up.folder_link
@@ -318,7 +340,7 @@ class CameraTableModel(QAbstractTableModel):
             if col is Column.UPLOAD:
                 return upload_text(r.upload)
             if col is Column.DRIVE:
-                return "Open folder" if r.folder_link else ""
+                return link_text(r.folder_link)
             if col is Column.ACTION:
                 return "Stop" if state in ACTIVE_STATES else "Start"
             return None
@@ -343,7 +365,7 @@ class CameraTableModel(QAbstractTableModel):
             if col is Column.FILE and st and st.current_file:
                 return st.current_file
             if col is Column.DRIVE and r.folder_link:
-                return r.folder_link
+                return link_tip(r.folder_link)
             if col is Column.UPLOAD and r.upload and r.upload.error:
                 return r.upload.error
         return None

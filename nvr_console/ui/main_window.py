@@ -31,15 +31,15 @@ from nvr_console import __version__
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.schedule.boundaries import next_boundary, now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui import camera_table_delegates
 from nvr_console.ui.alerts_view import AlertsView
-from nvr_console.ui.background import run_in_background
+from nvr_console.ui.background import BackgroundCall, database_pool, run_in_background
 from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.formatting import human_duration, human_rate, human_size
+from nvr_console.ui.google_account import GoogleAccount, destination_text
 from nvr_console.ui.log_view import LogView
 from nvr_console.ui.tray import Tray
 from nvr_console.ui.uploads_view import UploadsView
@@ -48,18 +48,6 @@ log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 60_000  # recorders finish their files; FFmpeg's 'q' normally takes a second or two
 DB_CHECK_MS = 30_000
 DISK_CHECK_MS = 5_000
-
-
-def look_up_account(settings: Settings, identity: tuple[str, ...]) -> tuple[tuple[str, ...], object]:
-    """(identity, Account or the failure sentence) for the Google action. Pool thread (network)."""
-    from nvr_console.core.upload.drive_lookup import DriveLookupError, signed_in_account
-
-    try:
-        return identity, signed_in_account(settings)
-    except DriveLookupError as exc:
-        return identity, str(exc)
-    except Exception as exc:  # the label must still settle: keep "signed in" and say why in the tooltip
-        return identity, f"{type(exc).__name__}: {mask_secrets(str(exc))[:200]}"
 
 
 def ffmpeg_for(settings: Settings) -> str:
@@ -92,6 +80,7 @@ class CameraFilter(QSortFilterProxyModel):
 
 class MainWindow(QMainWindow):
     quit_ready = Signal()  # recorders are stopped (or the engine did not answer in time): the app may exit
+    cameras_loaded = Signal(int)  # the catalog's camera listing arrived (number of cameras)
     notified = Signal(str, str)  # title, message: also what the tray shows
 
     def __init__(self, settings: Settings, db: Database, commands: EngineCommands, events: EngineEvents,
@@ -104,11 +93,8 @@ class MainWindow(QMainWindow):
         self._shutdown_progress: QProgressDialog | None = None
         self._last_state: dict[int, CameraState] = {}
         self._queue_paused = False
-        # The signed-in account shown on the Google action: looked up once per sign-in (identity = kind,
-        # API root, credentials file, token file), not on every label refresh.
-        self._account: object = None  # core.upload.drive_lookup.Account once known
-        self._account_identity: tuple[str, ...] | None = None
-        self._account_pending: tuple[str, ...] | None = None
+        self._db_check: BackgroundCall | None = None  # the database check in flight
+        self._cameras_loaded = False  # the catalog has answered a camera listing at least once
         self.setWindowTitle(f"nvr-console {__version__}")
 
         self.model = CameraTableModel(self)
@@ -254,7 +240,8 @@ class MainWindow(QMainWindow):
             a.setEnabled(self.engine_available)
         # Removing goes through the engine (it stops the recorder first); a view-only console cannot.
         self.remove_action.setEnabled(self.engine_available and self.commands.can("remove_camera_requested"))
-        self.update_google_action()
+        self.google = GoogleAccount(self.google_action, lambda: self.settings, self)
+        self.google.signed_in.connect(lambda: self.commands.settings_changed.emit(self.settings))
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -262,9 +249,12 @@ class MainWindow(QMainWindow):
         self.queue_label = QLabel("Upload queue: —")
         self.disk_label = QLabel()
         self.db_label = QLabel()
+        self.destination_label = QLabel()
         self.engine_label = QLabel("" if self.engine_available else "Engine not running: view only")
-        for w in (self.rotation_label, self.queue_label, self.disk_label, self.db_label, self.engine_label):
+        for w in (self.rotation_label, self.destination_label, self.queue_label, self.disk_label, self.db_label,
+                  self.engine_label):
             bar.addPermanentWidget(w)
+        self.update_google_action()
 
     # --- engine events ---------------------------------------------------------------------------
 
@@ -342,18 +332,26 @@ class MainWindow(QMainWindow):
         )
 
     def check_database(self) -> None:
-        """A connection check off the UI thread (a remote server may take seconds). UI thread."""
+        """A connection check on the database pool (a remote server may take seconds); a check still
+        waiting for its answer is not doubled. UI thread."""
+        if self._db_check is not None:
+            return
+
         def ok(_: object) -> None:
+            self._db_check = None
             self.db_label.setText("Database: OK")
             self.db_label.setStyleSheet("")
             self.db_label.setToolTip(self.db.display_url)
+            if not self._cameras_loaded:  # the first listing failed: the database is back, list again
+                self.reload_cameras()
 
         def failed(msg: str) -> None:
+            self._db_check = None
             self.db_label.setText("Database: unavailable")
             self.db_label.setStyleSheet("color: #c62828; font-weight: bold;")
             self.db_label.setToolTip(msg)
 
-        run_in_background(self.db.check_connection, ok, failed)
+        self._db_check = run_in_background(self.db.check_connection, ok, failed, pool=database_pool())
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -406,11 +404,27 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{row.room} / {row.camera}: {row.status.last_error}", 15_000)
 
     def reload_cameras(self) -> None:
-        """Rows for every configured camera (the engine then reports their state)."""
-        cams = catalog.list_cameras(self.db)
+        """Rows for every configured camera, with each one's latest upload, listed on the database pool (the
+        engine then reports their state). `cameras_loaded` says when they are in. UI thread."""
+        db = self.db
+
+        def listing() -> tuple[list[catalog.CameraInfo], list[UploadProgress]]:  # database pool thread
+            return catalog.list_cameras(db), catalog.latest_uploads(db)
+
+        run_in_background(listing, self._cameras_listed, self._cameras_not_listed, pool=database_pool())
+
+    def _cameras_listed(self, listing: tuple[list[catalog.CameraInfo], list[UploadProgress]]) -> None:
+        cams, uploads = listing
         self.model.seed([(c.id, c.room, c.name) for c in cams])
         for c in cams:
             self.logs.add_camera(c.id, f"{c.room} / {c.name}")
+        for up in uploads:
+            self.model.apply_upload(up)
+        self._cameras_loaded = True
+        self.cameras_loaded.emit(len(cams))
+
+    def _cameras_not_listed(self, message: str) -> None:
+        self.statusBar().showMessage(f"The camera list could not be read: {message}", 30_000)
 
     def _after_catalog_change(self) -> None:
         self.reload_cameras()
@@ -426,12 +440,19 @@ class MainWindow(QMainWindow):
         return False
 
     def edit_selected(self) -> None:
+        """Open the selected camera's editor once the catalog (database pool) has answered. UI thread."""
+        cid = self.selected_camera()
+        if cid is None:
+            return
+        db = self.db
+        run_in_background(lambda: catalog.get_camera_by_id(db, cid), self._edit_camera,
+                          lambda msg: QMessageBox.warning(self, "Edit camera", msg), pool=database_pool())
+
+    def _edit_camera(self, info: catalog.CameraInfo | None) -> None:
         from nvr_console.ui.camera_dialog import CameraDialog
 
-        cid = self.selected_camera()
-        info = catalog.get_camera_by_id(self.db, cid) if cid is not None else None
         if info is None:
-            return
+            return  # removed meanwhile (the engine's camera_removed takes the row away)
         dialog = CameraDialog(self.db, self.ffmpeg, info, parent=self)
         if dialog.exec() and dialog.saved is not None:
             self._after_catalog_change()
@@ -476,119 +497,18 @@ class MainWindow(QMainWindow):
         self.update_google_action()
         self.update_disk()
 
-    def google_state(self) -> str:
-        try:
-            from nvr_console.core.upload.auth import credentials_kind
-
-            return credentials_kind(self.settings)
-        except Exception:  # an unreadable credentials file: the action says sign in
-            return "none"
-
-    def _google_identity(self, kind: str) -> tuple[str, ...]:
-        d = self.settings.drive
-        return (kind, d.api_root, d.credentials, str(d.token))
-
-    def _set_google_label(self, text: str, tip: str) -> None:
-        self.google_action.setText(text)
-        self.google_action.setToolTip(f"{tip} ({self.google_action.shortcut().toString()})")
-
     def update_google_action(self, refresh: bool = False) -> None:
-        """Label the Google action "Sign in to Google" or with the signed-in account. UI thread.
-
-        The account's email is looked up on a pool thread (Drive's about.get) and cached per sign-in, so a
-        label refresh costs no network; `refresh` asks again (after a sign-in). Service accounts show the
-        key's client_email without any network.
-        """
-        kind = self.google_state()
-        signed_in = kind in ("token_only", "service_account", "anonymous") or (
-            kind == "oauth_client" and self.settings.drive.token.exists()
-        )
-        if not signed_in:
-            self._set_google_label("Sign in to Google", "Sign in to Google Drive")
-            return
-        if kind == "service_account":
-            from nvr_console.core.upload.drive_lookup import service_account_email
-
-            email = service_account_email(self.settings)
-            self._set_google_label(f"Google: {email}" if email else "Google: service account",
-                                   f"Uploads run as the service account {email or '(no client_email in the key)'}")
-            return
-        identity = self._google_identity(kind)
-        if identity == self._account_identity and self._account is not None and not refresh:
-            self._show_account()
-            return
-        if identity != self._account_identity:
-            self._account = None
-            self._account_identity = identity
-        if self._account is None:
-            self._set_google_label(self._google_base_label(kind), "Signed in; looking up the account…")
-        if self._account_pending == identity and not refresh:
-            return  # already asking
-        self._account_pending = identity
-        settings = self.settings
-        run_in_background(lambda: look_up_account(settings, identity), self._account_looked_up)
-
-    def _google_base_label(self, kind: str) -> str:
-        return "Drive: test server" if kind == "anonymous" else "Google: signed in"
-
-    def _show_account(self) -> None:
-        from nvr_console.core.upload.drive_lookup import Account
-
-        account = self._account
-        if not isinstance(account, Account) or self._account_identity is None:
-            return
-        name = f" ({account.display_name})" if account.display_name else ""
-        if self._account_identity[0] == "anonymous":
-            self._set_google_label(f"Drive: test server ({account.email})",
-                                   f"Anonymous, Drive-compatible server {self.settings.drive.api_root}; "
-                                   f"it reports the account {account.email}{name}")
-        else:
-            self._set_google_label(f"Google: {account.email}",
-                                   f"Signed in to Google Drive as {account.email}{name}")
-
-    def _account_looked_up(self, result: tuple[tuple[str, ...], object]) -> None:
-        """The background look-up's answer (stale ones, for a sign-in since replaced, are dropped). UI thread."""
-        identity, found = result
-        if identity == self._account_pending:
-            self._account_pending = None
-        if identity != self._account_identity:
-            return
-        if isinstance(found, str):
-            if self._account is None:  # never replace a known account with a transient failure
-                self._set_google_label(self._google_base_label(identity[0]),
-                                       f"Signed in, but the account could not be looked up: {found}")
-            return
-        self._account = found
-        self._show_account()
+        """The Google action's label (ui.google_account; `refresh` asks Drive who is signed in again) and the
+        status bar's words for where finished files go. UI thread."""
+        self.google.update(refresh)
+        text, tip, attention = destination_text(self.settings)
+        self.destination_label.setText(text)
+        self.destination_label.setToolTip(tip)
+        self.destination_label.setStyleSheet("color: #c46a00;" if attention else "")
 
     def google_account(self) -> None:
-        kind = self.google_state()
-        if kind == "oauth_client" and not self.settings.drive.token.exists():
-            from nvr_console.core.upload.auth import login
-
-            self.statusBar().showMessage("Opening Google sign-in in your browser…", 30_000)
-            run_in_background(
-                lambda: login(self.settings, announce=log.info),
-                lambda _p: (self.update_google_action(refresh=True),
-                            self.statusBar().showMessage("Signed in to Google", 10_000),
-                            self.commands.settings_changed.emit(self.settings)),
-                lambda msg: QMessageBox.warning(self, "Google sign-in", msg),
-            )
-            return
-        if kind == "none":
-            QMessageBox.information(
-                self, "Google account",
-                "To upload to Google Drive, choose an OAuth client file (Desktop app) under Settings → "
-                "Google credentials file, then click Sign in. Until then finished files go to the local archive "
-                f"({self.settings.upload.local_dir}).")
-            return
-        from nvr_console.core.upload.drive_lookup import Account
-
-        who = (f"Signed in as {self._account.email}" if isinstance(self._account, Account)
-               else self.google_action.text())
-        QMessageBox.information(self, "Google account",
-                                f"{who}. Token file: {self.settings.drive.token}.\n"
-                                "To sign out run `nvr-console drive logout`.")
+        """The Google action: sign in, or say who is signed in. UI thread."""
+        self.google.activate()
 
     # --- state and shutdown ----------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Rooms editor: name, Drive folder (a pasted folder URL or id, checked on Drive to show its name), sound source
-with the same Test as cameras. Validation and storage by core.catalog. UI thread unless a docstring says otherwise."""
+with the same Test as cameras. Validation and storage by core.catalog, called on the database pool
+(ui.background) so a slow database never freezes the dialog. UI thread unless a docstring says otherwise."""
 
 from __future__ import annotations
 
@@ -23,14 +24,14 @@ from PySide6.QtWidgets import (
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.stream_url import InvalidInput, drive_folder_link, parse_drive_folder
 from nvr_console.core.upload.drive_lookup import DriveItem, FolderProblem, check_room_folder, drive_ready
-from nvr_console.ui.background import run_in_background
-from nvr_console.ui.camera_dialog import ERROR_STYLE, OK_STYLE, StreamTester, error_label, show_message
+from nvr_console.ui.background import database_pool, run_in_background
+from nvr_console.ui.dialog_widgets import ERROR_STYLE, OK_STYLE, WARN_STYLE, StreamTester, error_label, show_message
 
 FOLDER_CHECK_DELAY_MS = 400  # ask Drive once typing or pasting has stopped, not on every keystroke
-WARN_STYLE = "color: #c46a00;"
+_DB_ERRORS = (InvalidInput, DatabaseUnavailable)  # their own sentences, shown as they are
 
 
 def check_folder(settings: Settings, folder_id: str) -> tuple[str, str, DriveItem | str]:
@@ -103,24 +104,50 @@ class RoomsDialog(QDialog):
         self.save_button.clicked.connect(self.save)
         self.remove_button.clicked.connect(self.remove)
         self._current: str | None = None
+        self._rooms: dict[str, catalog.RoomInfo] = {}  # name -> room, as last listed
+        self.loaded = False  # the first listing has arrived
         self._reload()
         self.resize(760, 380)
 
-    def _reload(self, select: str | None = None) -> None:
+    def _reload(self, select: str | None = None, done: str = "") -> None:
+        """List the rooms (database pool), then select `select`, else the first room, and say `done`."""
+        self._set_busy(True)
+        run_in_background(lambda: catalog.list_rooms(self.db), lambda rooms: self._listed(rooms, select, done),
+                          self._refused, pool=database_pool(), expected=_DB_ERRORS)
+
+    def _listed(self, rooms: list[catalog.RoomInfo], select: str | None, done: str = "") -> None:
+        self._set_busy(False)
+        self._rooms = {r.name: r for r in rooms}
         self.list.clear()
-        self.list.addItems([r.name for r in catalog.list_rooms(self.db)])
+        self.list.addItems([r.name for r in rooms])
         items = self.list.findItems(select, Qt.MatchFlag.MatchExactly) if select else []
         if items:
             self.list.setCurrentItem(items[0])
         elif self.list.count():
             self.list.setCurrentRow(0)
-        else:
-            self._new()
+        elif not any(w.text() for w in (self.name, self.folder, self.sound)):
+            self._new()  # no rooms yet, and nothing typed while the list was on its way
+        if done:
+            show_message(self.error, done, ok=True)
+        self.loaded = True
+
+    def _set_busy(self, busy: bool) -> None:
+        """While the database works on a request, the buttons that would send another wait."""
+        for b in (self.new_button, self.save_button, self.remove_button):
+            b.setEnabled(not busy)
+
+    @property
+    def busy(self) -> bool:
+        return not self.save_button.isEnabled()
+
+    def _refused(self, message: str) -> None:
+        self._set_busy(False)
+        show_message(self.error, message)
 
     def _show(self, name: str) -> None:
-        if not name:
+        room = self._rooms.get(name)  # from the last listing: showing a room asks the database nothing
+        if room is None:
             return
-        room = catalog.get_room(self.db, name)
         self._current = room.name
         self.name.setText(room.name)
         self.folder.setText(room.drive_folder or "")
@@ -185,25 +212,29 @@ class RoomsDialog(QDialog):
         self.folder_info.show()
 
     def save(self) -> None:
-        try:
-            if self._current is None:
-                room = catalog.add_room(self.db, self.name.text(), self.folder.text() or None,
-                                        self.sound.text() or None)
-            else:
-                room = catalog.edit_room(self.db, self._current, new_name=self.name.text(),
-                                         drive_folder=self.folder.text() or None,
-                                         sound_source=self.sound.text() or None)
-        except InvalidInput as exc:
-            show_message(self.error, str(exc))
+        """Add or edit the room on the database pool; the list reloads when it has saved. UI thread."""
+        if self.busy:
             return
+        db, current = self.db, self._current
+        name, folder, sound = self.name.text(), self.folder.text() or None, self.sound.text() or None
+
+        def store() -> catalog.RoomInfo:  # database pool thread
+            if current is None:
+                return catalog.add_room(db, name, folder, sound)
+            return catalog.edit_room(db, current, new_name=name, drive_folder=folder, sound_source=sound)
+
+        self._set_busy(True)
+        run_in_background(store, self._saved, self._refused, pool=database_pool(), expected=_DB_ERRORS)
+
+    def _saved(self, room: catalog.RoomInfo) -> None:
         self.changed = True
-        self._reload(room.name)
-        show_message(self.error, f"Saved room {room.name}.", ok=True)
+        self._reload(room.name, f"Saved room {room.name}.")
 
     def remove(self) -> None:
-        if self._current is None:
+        """Remove the selected room (and, once confirmed, its cameras) on the database pool. UI thread."""
+        room = self._rooms.get(self._current) if self._current is not None else None
+        if room is None or self.busy:
             return
-        room = catalog.get_room(self.db, self._current)
         with_cameras = False
         if room.camera_count:
             answer = QMessageBox.question(
@@ -213,13 +244,12 @@ class RoomsDialog(QDialog):
             if answer != QMessageBox.StandardButton.Yes:
                 return
             with_cameras = True
-        try:
-            catalog.remove_room(self.db, room.name, with_cameras=with_cameras)
-        except InvalidInput as exc:
-            show_message(self.error, str(exc))
-            return
+        db = self.db
+        self._set_busy(True)
+        run_in_background(lambda: catalog.remove_room(db, room.name, with_cameras=with_cameras), self._removed,
+                          self._refused, pool=database_pool(), expected=_DB_ERRORS)
+
+    def _removed(self, _room: catalog.RoomInfo) -> None:
         self.changed = True
+        self._new()
         self._reload()
-
-
-

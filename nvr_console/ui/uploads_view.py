@@ -1,6 +1,6 @@
 """Uploads: the queue and the history, with retry, open in Drive, and show the local file. UI thread.
 
-Rows come from the catalog once (history, loaded off the UI thread) and then from engine signals
+Rows come from the catalog once (history, read on the database pool) and then from engine signals
 (`recording_finished`, `upload_progress`). The view asks for actions through its own signals
 (`retry_requested`, `resume_requested`), which the main window connects to the engine commands.
 """
@@ -12,17 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QRunnable,
-    QSortFilterProxyModel,
-    Qt,
-    QThreadPool,
-    QUrl,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from nvr_console.core import catalog
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.status import QueueStatus, RecordingEvent, UploadProgress, UploadState
+from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.camera_table_delegates import UploadProgressDelegate
 from nvr_console.ui.camera_table_model import Role
 from nvr_console.ui.formatting import human_rate, human_size
@@ -58,7 +49,7 @@ class UploadRow:
     camera_id: int | None
     room: str
     camera: str
-    slot_start: float
+    started: float  # epoch seconds when the piece starts (its slot's start when that is unknown)
     path: str
     size: int
     state: str
@@ -94,9 +85,10 @@ class UploadsModel(ListTableModel):
         for info in reversed(infos):
             if info.id in self._row_of:
                 continue
-            slot = info.slot_start.timestamp() if info.slot_start else 0.0
+            begun = info.start_time or info.slot_start
             self._upsert(UploadRow(
-                info.id, info.camera_id, info.room, info.camera, slot, info.local_path, info.size or 0,
+                info.id, info.camera_id, info.room, info.camera, begun.timestamp() if begun else 0.0,
+                info.local_path, info.size or 0,
                 _STATE_OF_STATUS.get(info.status, info.status), None, info.web_link or "", info.folder_link or "",
                 info.last_error or "",
             ))
@@ -104,8 +96,8 @@ class UploadsModel(ListTableModel):
     def apply_recording(self, ev: RecordingEvent) -> None:
         """Slot for Engine.recording_finished."""
         state = _STATE_OF_STATUS.get(ev.status, ev.status)
-        self._upsert(UploadRow(ev.recording_id, ev.camera_id, ev.room, ev.camera, ev.slot_start, ev.path, ev.size,
-                               state, error=ev.notes if state == "failed" else ""))
+        self._upsert(UploadRow(ev.recording_id, ev.camera_id, ev.room, ev.camera, ev.start_time or ev.slot_start,
+                               ev.path, ev.size, state, error=ev.notes if state == "failed" else ""))
 
     def apply_upload(self, up: UploadProgress) -> None:
         """Slot for Engine.upload_progress."""
@@ -140,7 +132,7 @@ class UploadsModel(ListTableModel):
                 who = f"{r.room} / {r.camera}" if r.room else ""
                 return " · ".join(part for part in (who, Path(r.path).name if r.path else "") if part)
             if col == 1:
-                return datetime.fromtimestamp(r.slot_start).strftime("%Y-%m-%d %H:%M") if r.slot_start else ""
+                return datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M:%S") if r.started else ""
             if col == 2:
                 return human_size(r.size) if r.size else ""
             if col == 3:
@@ -155,25 +147,6 @@ class UploadsModel(ListTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return r.error or r.path or None
         return None
-
-
-class _HistoryLoader(QRunnable):
-    """Reads recent recordings on a pool thread (a remote database may be slow); hands rows back by signal."""
-
-    class Emitter(QObject):
-        loaded = Signal(object)  # list[RecordingInfo]
-        failed = Signal(str)
-
-    def __init__(self, db: Database) -> None:
-        super().__init__()
-        self.db = db
-        self.signals = self.Emitter()
-
-    def run(self) -> None:  # pool thread
-        try:
-            self.signals.loaded.emit(catalog.list_recordings(self.db, limit=HISTORY_LIMIT))
-        except Exception as exc:  # the view says why; the console keeps running
-            self.signals.failed.emit(str(exc))
 
 
 class UploadsView(QWidget):
@@ -192,7 +165,7 @@ class UploadsView(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 250), (1, 130), (2, 90), (3, 230)):  # File, Started, Size, Upload
+        for col, width in ((0, 250), (1, 150), (2, 90), (3, 230)):  # File, Started, Size, Upload
             header.resizeSection(col, width)
         self.table.setItemDelegateForColumn(3, UploadProgressDelegate(self.table))
         self.queue_label = QLabel("Queue: empty")
@@ -218,12 +191,10 @@ class UploadsView(QWidget):
         self._update_buttons()
 
     def load_history(self, db: Database) -> None:
-        """Fill the history in the background. UI thread."""
-        loader = _HistoryLoader(db)
-        loader.signals.loaded.connect(self.model.load_history)
-        loader.signals.failed.connect(lambda msg: self.queue_label.setText(f"History unavailable: {msg}"))
-        self._loader = loader  # keep the emitter alive until the pool is done with it
-        QThreadPool.globalInstance().start(loader)
+        """Fill the history from the catalog, read on the database pool. UI thread."""
+        run_in_background(lambda: catalog.list_recordings(db, limit=HISTORY_LIMIT), self.model.load_history,
+                          lambda msg: self.queue_label.setText(f"History unavailable: {msg}"),
+                          pool=database_pool(), expected=(DatabaseUnavailable,))
 
     def apply_queue(self, q: QueueStatus) -> None:
         """Slot for Engine.queue_status."""

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
@@ -51,16 +51,39 @@ def test_camera_dialog_shows_core_messages_inline_and_refuses_to_save(qtbot, db:
     d.url.setText("rtsp://admin@10.0.0.6/s")
     d.password.setText("pw")
     d.save()  # a duplicate: the catalog's sentence, and the dialog stays open
+    assert d.saving and not d.buttons.isEnabled()  # returned at once: the catalog is asked on the database pool
+    qtbot.waitUntil(lambda: not d.saving, timeout=5_000)
     assert "already has a camera named 'front'" in d.error.text()
     assert d.result() != QDialog.DialogCode.Accepted
     d.name.setText("back")
     d.save()
+    qtbot.waitUntil(lambda: not d.saving, timeout=5_000)
     assert d.result() == QDialog.DialogCode.Accepted
     saved = catalog.get_camera(db, "A-101", "back")
     assert saved.stream_url == "rtsp://admin:pw@10.0.0.6/s"
+    assert d.saved == saved
     edit = CameraDialog(db, FFMPEG, saved)
     qtbot.addWidget(edit)
     assert edit.url.text() == "rtsp://admin@10.0.0.6/s" and edit.password.text() == "pw"  # never shown in the URL
+    qtbot.waitUntil(lambda: edit.rooms_loaded, timeout=5_000)
+    assert edit.room.currentText() == "A-101" and edit.room.count() == 1  # the room list keeps the camera's room
+
+
+def test_camera_dialog_offers_the_rooms_and_keeps_what_was_typed(qtbot, db: Database) -> None:
+    for room in ("A-101", "B-202"):
+        catalog.add_room(db, room)
+    d = CameraDialog(db, FFMPEG, room="B-202")
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.rooms_loaded, timeout=5_000)
+    assert [d.room.itemText(i) for i in range(d.room.count())] == ["A-101", "B-202"]
+    assert d.room.currentText() == "B-202"
+    d.room.setCurrentText("C-303")  # a new room is created with the camera
+    d.name.setText("door")
+    d.url.setText("rtsp://10.0.0.9/s")
+    d.save()
+    qtbot.waitUntil(lambda: not d.saving, timeout=5_000)
+    assert d.result() == QDialog.DialogCode.Accepted
+    assert catalog.get_camera(db, "C-303", "door").room == "C-303"
 
 
 @pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs ffmpeg")
@@ -83,17 +106,49 @@ def test_camera_test_button_probes_off_the_ui_thread(qtbot, db: Database) -> Non
 def test_rooms_dialog_validates_drive_folder_and_saves(qtbot, db: Database) -> None:
     d = RoomsDialog(db, FFMPEG)
     qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.loaded, timeout=5_000)  # the room list comes from the database pool
     d.name.setText("B-202")
     d.folder.setText("not a folder")
     assert "neither a folder id nor a folder link" in d.folder_info.text()
     d.save()
+    assert d.busy  # returned at once: the catalog is asked on the database pool
+    qtbot.waitUntil(lambda: not d.busy, timeout=5_000)
     assert "neither a folder id nor a folder link" in d.error.text()
     assert catalog.list_rooms(db) == []
     d.folder.setText("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp?usp=sharing")
     assert "1AbCdEfGhIjKlMnOp" in d.folder_info.text()
     d.save()
+    qtbot.waitUntil(lambda: not d.busy, timeout=5_000)
     room = catalog.get_room(db, "B-202")
     assert room.drive_folder == "1AbCdEfGhIjKlMnOp" and d.changed
+    assert d.list.currentItem().text() == "B-202" and d.error.text() == "Saved room B-202."
+
+
+def test_rooms_dialog_edits_and_removes_with_its_cameras(qtbot, db: Database) -> None:
+    catalog.add_room(db, "A-101")
+    catalog.add_room(db, "B-202")
+    catalog.add_camera(db, "B-202", "front", "rtsp://10.0.0.5/s")
+    d = RoomsDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.loaded, timeout=5_000)
+    d.list.setCurrentRow(1)
+    assert d.name.text() == "B-202"
+    d.sound.setText("rtsp://10.0.0.7/audio")
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy, timeout=5_000)
+    assert catalog.get_room(db, "B-202").sound_source_url == "rtsp://10.0.0.7/audio"
+
+    def answer_yes() -> None:  # the question about its camera is modal: answer it from a timer inside its loop
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            box.button(QMessageBox.StandardButton.Yes).click()
+        else:
+            QTimer.singleShot(50, answer_yes)
+
+    QTimer.singleShot(0, answer_yes)
+    d.remove()
+    qtbot.waitUntil(lambda: not d.busy and d.list.count() == 1, timeout=5_000)
+    assert [r.name for r in catalog.list_rooms(db)] == ["A-101"] and catalog.list_cameras(db) == []
 
 
 def test_rooms_sound_source_test_reads_audio_off_the_ui_thread(qtbot, db: Database,
@@ -127,6 +182,7 @@ def test_welcome_demo_choice_adds_the_core_demo_cameras(qtbot, settings: Setting
 
     QTimer.singleShot(0, choose_demo)
     welcome(console, db)
+    qtbot.waitUntil(lambda: console.window.model.rowCount() == len(DEMO_CAMERAS), timeout=5_000)
     cams = catalog.list_cameras(db)
     # The engine's own demo cameras (core.recording.demo), not a second list kept by the console.
     assert sorted((c.room, c.name, c.stream_url) for c in cams) == sorted((DEMO_ROOM, n, u) for n, u in DEMO_CAMERAS)

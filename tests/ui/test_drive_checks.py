@@ -132,7 +132,13 @@ def make_folder(drive: DriveServer, name: str, **body: Any) -> str:
 def rooms(qtbot, db: Database, settings: Settings | None) -> RoomsDialog:  # type: ignore[no-untyped-def]
     d = RoomsDialog(db, FFMPEG, settings=settings)
     qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.loaded, timeout=5_000)  # the room list comes from the database pool
     return d
+
+
+def save(qtbot, d: RoomsDialog) -> None:  # type: ignore[no-untyped-def]
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy, timeout=5_000)  # saved (or refused) on the database pool
 
 
 def test_pasted_folder_link_shows_the_folder_name(qtbot, drive, on_drive, db) -> None:
@@ -148,7 +154,7 @@ def test_pasted_folder_link_shows_the_folder_name(qtbot, drive, on_drive, db) ->
     assert d.folder_info.text().startswith("Folder “Lecture hall A &amp; co”")  # shown as text, not markup
     assert f"https://drive.google.com/drive/folders/{fid}" in d.folder_info.text()  # open in Drive
     assert [fid in r["path"] for r in gets(drive)] == [True]  # one request, for the final text only
-    d.save()
+    save(qtbot, d)
     assert catalog.get_room(db, "A-101").drive_folder == fid
 
 
@@ -198,7 +204,7 @@ def test_offline_check_still_allows_saving(qtbot, on_drive, db) -> None:
     d.folder.setText("1SomeFolderId")
     qtbot.waitUntil(lambda: "Could not check" in d.folder_info.text(), timeout=15_000)
     assert "cannot reach Google Drive" in d.folder_info.text() and "Saving is still allowed" in d.folder_info.text()
-    d.save()
+    save(qtbot, d)
     assert catalog.get_room(db, "B-202").drive_folder == "1SomeFolderId"
 
 
@@ -210,5 +216,5 @@ def test_without_drive_the_id_and_link_are_shown_unchecked(qtbot, drive, on_driv
     d.folder.setText("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp?usp=sharing")
     assert d.folder_info.text().startswith("Folder id 1AbCdEfGhIjKlMnOp · <a href=")
     assert not d.folder_timer.isActive()
-    d.save()
+    save(qtbot, d)
     assert catalog.get_room(db, "C-303").drive_folder == "1AbCdEfGhIjKlMnOp" and drive.requests() == []

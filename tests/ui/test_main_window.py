@@ -4,7 +4,7 @@ the real engine): row buttons reach the engine and the state comes back; links o
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
 from nvr_console.core import catalog
@@ -31,11 +31,14 @@ def console(qtbot, settings: Settings, db: Database) -> tuple[Console, EngineDou
     qtbot.addWidget(c.window)
     c.window.show()
     qtbot.waitExposed(c.window)
+    qtbot.waitUntil(lambda: c.window.model.rowCount() == 2, timeout=5_000)  # listed on the database pool
     return c, engine, ids
 
 
 def cell(c: Console, camera_id: int, column: Column):  # type: ignore[no-untyped-def]
     row = c.window.model.row_of(camera_id)
+    if row is None:
+        return QModelIndex()  # not listed yet (the catalog answers on the database pool): no data
     return c.window.proxy.mapFromSource(c.window.model.index(row, column))
 
 

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 # Files SQLite keeps beside the database: rollback journal, write-ahead log, shared-memory index.
 SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
 
-
 # Bounds on every MySQL/MariaDB call, so a server that stops answering (hung, paused, a link that died
 # without a reset) costs a caller seconds, never forever. PyMySQL waits without limit by default. The read
 # bound covers the greeting of a new connection and the longest statement run outside migrations; a row

@@ -245,7 +245,7 @@ def _done(db: Database, job: FinalizeJob, final: Path, info: MediaInfo, start: f
              f" [{note}]" if note else "")
     return RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(final),
                           RecordingStatus.READY.value, _slot_epoch(db, job.recording_id, start or 0.0), duration,
-                          size, note)
+                          size, note, start_time=start or 0.0)
 
 
 def _failed(db: Database, job: FinalizeJob, start: float | None, reason: str) -> RecordingEvent:
@@ -253,4 +253,4 @@ def _failed(db: Database, job: FinalizeJob, start: float | None, reason: str) ->
     log.warning("%s/%s: segment %s failed: %s", job.room, job.camera, job.raw.name, reason)
     return RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(job.final),
                           RecordingStatus.FAILED.value, _slot_epoch(db, job.recording_id, start or 0.0), 0.0, 0,
-                          reason)
+                          reason, start_time=start or 0.0)
