@@ -7,10 +7,11 @@ that drops the returned `BackgroundCall` still gets its answer (a collected one 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance
 
 
 class BackgroundCall(QObject):
@@ -48,11 +49,17 @@ class _Runnable(QRunnable):
         try:
             result = self.fn()
         except self.expected as exc:
-            self.call.failed.emit(str(exc))
+            self._report(self.call.failed, str(exc))
         except Exception as exc:  # an unexpected error still reaches the operator as one sentence
-            self.call.failed.emit(f"{type(exc).__name__}: {exc}")
+            self._report(self.call.failed, f"{type(exc).__name__}: {exc}")
         else:
-            self.call.done.emit(result)
+            self._report(self.call.done, result)
+
+    @staticmethod
+    def _report(signal: SignalInstance, value: object) -> None:  # pool thread
+        # The call's object may be gone (the application is exiting): then nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            signal.emit(value)
 
 
 def run_in_background(

@@ -104,3 +104,36 @@ def test_camera_edit_move_and_desired_state(db: Database) -> None:
 def test_unknown_status_filter(db: Database) -> None:
     with pytest.raises(InvalidInput, match="status 'done' is unknown"):
         catalog.list_recordings(db, status="done")
+
+
+def test_latest_uploads_give_each_cameras_newest_queued_file_and_newest_folder(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from nvr_console.core.db.models import RecordingStatus as S
+    from nvr_console.core.status import UploadState
+    from tests.support.recording_rows import add_recording
+
+    catalog.add_room(db, "A-101")
+    front = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s")
+    back = catalog.add_camera(db, "A-101", "back", "rtsp://10.0.0.6/s")
+    idle = catalog.add_camera(db, "A-101", "idle", "rtsp://10.0.0.7/s")
+    folder = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp"
+
+    def at(h: int, m: int) -> datetime:
+        return datetime(2026, 3, 2, h, m, tzinfo=UTC)
+
+    add_recording(db, front, S.UPLOADED, at(6, 0), size=100, folder_link=folder, web_link="https://x/f1")
+    newest_front = add_recording(db, front, S.UPLOADING, at(6, 30), size=200, bytes_confirmed=50)
+    add_recording(db, front, S.RECORDING, at(7, 0))  # still being written: no upload yet
+    verified_back = add_recording(db, back, S.UPLOADED, at(6, 0), size=300, folder_link=folder,
+                                  web_link="https://x/b1")
+    add_recording(db, back, S.FINALIZING, at(6, 30))
+    add_recording(db, idle, S.RECORDING, at(6, 30))
+
+    got = {u.camera_id: u for u in catalog.latest_uploads(db)}
+    assert set(got) == {front.id, back.id}  # a camera with nothing queued yet has no latest upload
+    f, b = got[front.id], got[back.id]
+    assert (f.recording_id, f.state, f.bytes_sent, f.total) == (newest_front, UploadState.UPLOADING, 50, 200)
+    assert f.folder_link == folder  # from the earlier verified file
+    assert (b.recording_id, b.state, b.bytes_sent, b.total, b.web_link) == (
+        verified_back, UploadState.UPLOADED, 300, 300, "https://x/b1")

@@ -288,3 +288,62 @@ def test_remove_lets_the_engine_stop_finalize_and_delete_the_camera(qtbot, setti
     finally:
         assert host.stop(30)
         db.dispose()
+
+
+def test_latest_upload_and_its_folder_are_shown_from_the_database_at_start(qtbot, settings: Settings,
+                                                                          db: Database) -> None:
+    """A console (re)started after a camera's file was verified shows it, not a blank cell."""
+    from datetime import UTC, datetime
+
+    from nvr_console.core.db.models import RecordingStatus
+    from tests.support.recording_rows import add_recording
+
+    catalog.add_room(db, "A-101")
+    cam = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s")
+    add_recording(db, cam, RecordingStatus.UPLOADED, datetime(2026, 3, 2, 6, 0, tzinfo=UTC), size=10,
+                  folder_link=FOLDER)
+    c = build_console(settings, db, EngineDouble({cam.id: ("A-101", "front")}))
+    c.window.close_question = lambda _active: "keep"
+    qtbot.addWidget(c.window)
+    qtbot.waitUntil(lambda: cell(c, cam.id, Column.UPLOAD).data() == "verified", timeout=5_000)
+    assert cell(c, cam.id, Column.DRIVE).data() == "Open folder"
+    assert cell(c, cam.id, Column.DRIVE).data(Role.URL) == FOLDER
+
+
+def test_files_going_to_the_local_archive_say_so(qtbot, console, settings: Settings, tmp_path) -> None:
+    c, engine, (back, _front) = console
+    # No sign-in and upload.destination auto: the status bar says where files go, and why.
+    assert c.window.destination_label.text() == "Uploads: local archive (not signed in to Google)"
+    assert str(settings.upload.local_dir) in c.window.destination_label.toolTip()
+    folder = (settings.upload.local_dir / "A-101" / "back").as_uri()
+    engine.upload_progress.emit(UploadProgress(7, back, UploadState.UPLOADED, 10, 10, web_link=f"{folder}/x.mp4",
+                                               folder_link=folder))
+    qtbot.waitUntil(lambda: cell(c, back, Column.DRIVE).data() == "Local archive", timeout=3000)
+    assert cell(c, back, Column.DRIVE).data(Qt.ItemDataRole.ToolTipRole).startswith(
+        f"{settings.upload.local_dir / 'A-101' / 'back'}: uploads go to the local archive")
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "handle")
+    try:
+        click(qtbot, c, back, Column.DRIVE)  # opens the archive folder, not a Drive page
+        qtbot.waitUntil(lambda: bool(catcher.urls), timeout=3000)
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert catcher.urls[0].toString() == folder
+
+
+@pytest.mark.parametrize(("overrides", "text"), [
+    ({"upload.destination": "local"}, "Uploads: local archive"),
+    ({"upload.destination": "none"}, "Uploads: off"),
+    ({"upload.destination": "drive", "drive.credentials": "anonymous", "drive.api_root": "http://127.0.0.1:9"},
+     "Uploads: Google Drive"),
+])
+def test_status_bar_names_the_upload_destination(qtbot, settings_factory, overrides, text) -> None:
+    settings = settings_factory(**overrides)
+    db = Database(settings.database.url)
+    try:
+        w = build_console(settings, db, EngineDouble()).window
+        w.close_question = lambda _active: "keep"  # type: ignore[method-assign]
+        qtbot.addWidget(w)
+        assert w.destination_label.text() == text
+    finally:
+        db.dispose()
