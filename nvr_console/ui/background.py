@@ -64,8 +64,8 @@ class _Runnable(QRunnable):
 
 def run_in_background(
     fn: Callable[[], Any],
-    on_done: Callable[[Any], None] | None = None,
-    on_failed: Callable[[str], None] | None = None,
+    on_done: Callable[[Any], object] | None = None,
+    on_failed: Callable[[str], object] | None = None,
     pool: QThreadPool | None = None,
     expected: tuple[type[BaseException], ...] = (Exception,),
     parent: QObject | None = None,

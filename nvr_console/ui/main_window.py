@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -43,6 +45,9 @@ from nvr_console.ui.google_account import GoogleAccount, destination_text
 from nvr_console.ui.log_view import LogView
 from nvr_console.ui.tray import Tray
 from nvr_console.ui.uploads_view import UploadsView
+
+if TYPE_CHECKING:  # imported when thumbnails start: FFmpeg snapshots are not needed to open the window
+    from nvr_console.ui.thumbnails import ThumbnailService
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 60_000  # recorders finish their files; FFmpeg's 'q' normally takes a second or two
@@ -182,7 +187,7 @@ class MainWindow(QMainWindow):
         self.db_timer.timeout.connect(self.check_database)
         self.db_timer.start()
 
-        self.thumbnails = None
+        self.thumbnails: ThumbnailService | None = None  # started by start_thumbnails()
         self.reload_cameras()
         self.uploads.load_history(db)
         self.update_disk()
@@ -192,7 +197,8 @@ class MainWindow(QMainWindow):
 
     # --- building --------------------------------------------------------------------------------
 
-    def _action(self, text: str, icon: str, shortcut: QKeySequence | str | None, slot, tip: str = "") -> QAction:  # type: ignore[no-untyped-def]
+    def _action(self, text: str, icon: str, shortcut: QKeySequence | QKeySequence.StandardKey | str | None,
+                slot: Callable[[], object], tip: str = "") -> QAction:
         import qtawesome
 
         action = QAction(qtawesome.icon(icon), text, self)
@@ -376,8 +382,8 @@ class MainWindow(QMainWindow):
 
     def toggle_selected(self) -> None:
         cid = self.selected_camera()
-        if cid is not None:
-            row = self.model.row_of(cid)
+        row = self.model.row_of(cid) if cid is not None else None
+        if cid is not None and row is not None:
             self.camera_command(cid, str(self.model.index(row, Column.ACTION).data(Role.ACTION)))
 
     def _activated(self, index: QModelIndex) -> None:
@@ -610,7 +616,7 @@ class MainWindow(QMainWindow):
         from nvr_console.ui.thumbnails import ThumbnailService
 
         def targets() -> list[tuple[int, str]]:
-            out = []
+            out: list[tuple[int, str]] = []
             first = self.table.rowAt(0)
             last = self.table.rowAt(self.table.viewport().height() - 1)
             if first < 0:

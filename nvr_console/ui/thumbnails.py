@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
@@ -51,15 +52,15 @@ class ThumbnailService(QObject):
             if camera_id in self._pending or not path or not Path(path).exists():
                 continue
             self._pending[camera_id] = run_in_background(
-                lambda p=path: snapshot_file(self.ffmpeg, p, width=WIDTH),
-                lambda png, c=camera_id: self._done(c, png),
-                lambda msg, c=camera_id: self._failed(c, msg),
+                partial(snapshot_file, self.ffmpeg, path, width=WIDTH),
+                partial(self._done, camera_id),
+                partial(self._failed, camera_id),
                 pool=self.pool,
             )
 
     def _done(self, camera_id: int, png: bytes) -> None:
         self._pending.pop(camera_id, None)
-        image = QImage.fromData(png, "PNG")
+        image = QImage.fromData(png)  # the format is read from the data (PNG)
         if not image.isNull():
             self.ready.emit(camera_id, image)
 

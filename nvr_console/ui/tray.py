@@ -37,8 +37,9 @@ class Tray(QSystemTrayIcon):
         self._level = ""
         self._icons: dict[str, QIcon] = {}
         menu = QMenu(window)
+        self.window = window
         self.show_action = menu.addAction("Show console")
-        self.show_action.triggered.connect(lambda: (window.showNormal(), window.raise_(), window.activateWindow()))
+        self.show_action.triggered.connect(self.show_window)
         menu.addSeparator()
         for a in actions:
             menu.addAction(a)
@@ -46,10 +47,17 @@ class Tray(QSystemTrayIcon):
         menu.addAction(quit_action)
         self.setContextMenu(menu)
         self._menu = menu
-        self.activated.connect(
-            lambda reason: reason == QSystemTrayIcon.ActivationReason.Trigger and self.show_action.trigger()
-        )
+        self.activated.connect(self._activated)
         self.set_overall([])
+
+    def show_window(self) -> None:
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.show_action.trigger()
 
     @staticmethod
     def available() -> bool:
