@@ -17,6 +17,7 @@ from nvr_console.ui.background import BackgroundCall, run_in_background
 
 log = logging.getLogger(__name__)
 REFRESH_MS = 60_000
+FIRST_MS = 3_000
 WIDTH = 112
 
 
@@ -41,10 +42,14 @@ class ThumbnailService(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.refresh)
+        self.first = QTimer(self)  # a first picture soon after the recorders start
+        self.first.setSingleShot(True)
+        self.first.setInterval(FIRST_MS)
+        self.first.timeout.connect(self.refresh)
 
     def start(self) -> None:
         self.timer.start()
-        QTimer.singleShot(3000, self.refresh)  # a first picture soon after the recorders start
+        self.first.start()
 
     def refresh(self) -> None:
         """Queue one snapshot per target not already in flight. UI thread."""
@@ -69,6 +74,8 @@ class ThumbnailService(QObject):
         log.debug("thumbnail for camera %s: %s", camera_id, message)
 
     def stop(self) -> None:
+        """No more rounds; snapshots not started yet are dropped, a running one is waited for (5 s at most)."""
         self.timer.stop()
+        self.first.stop()
         self.pool.clear()
         self.pool.waitForDone(5000)
