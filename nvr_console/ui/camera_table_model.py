@@ -1,22 +1,41 @@
 """The live camera table: one row per camera, fed only by engine signals, repainted in batches.
 
 Engine signals arrive at up to thousands per second. Each one updates the row's data and marks the
-row dirty; a short single-shot timer then emits one `dataChanged` per run of consecutive dirty rows,
-so the view repaints at most ~7 times a second however busy the engine is. All methods: UI thread.
+camera dirty; a short single-shot timer then emits one `dataChanged` per run of consecutive dirty rows,
+so the view repaints at most ~7 times a second however busy the engine is.
+
+The model sorts its own rows (`sort()`, called by the view through ui.camera_table_filter): one Python
+`list.sort` over cached keys, and only when a dirty row's key changed. A QSortFilterProxyModel sorting
+by a role calls `data()` twice per comparison, each a trip into Python, which cost a 2,000-camera table
+tens of milliseconds per batch. Display texts are cached per row until the row changes. All methods: UI
+thread.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from operator import attrgetter
+from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, QUrl
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QColor, QIcon, QImage
 
 from nvr_console.core.status import CameraState, CameraStatus, RecordingEvent, UploadProgress, UploadState
 from nvr_console.ui.formatting import human_duration, human_rate, human_size, now
 
 BATCH_INTERVAL_MS = 150  # between 100 and 250 ms: fast to the eye, cheap for 500 rows
+ICON_SIDES = (16, 24, 32, 48)  # state icon pixmaps: the table's icon size at 1x and 2x screens, and larger
 
 
 class Column(enum.IntEnum):
@@ -34,6 +53,9 @@ HEADERS = {
     Column.PREVIEW: "Preview", Column.ROOM: "Room", Column.CAMERA: "Camera", Column.STATE: "State",
     Column.FILE: "Current file", Column.UPLOAD: "Latest upload", Column.DRIVE: "Drive", Column.ACTION: "",
 }
+
+
+_COLUMNS = len(Column)
 
 
 class Role(enum.IntEnum):
@@ -147,16 +169,62 @@ class CameraRow:
     upload: UploadProgress | None = None
     folder_link: str = ""
     thumbnail: QImage | None = None
+    # Caches, kept by the model: display texts per column (None: to be made), sort key for the sort column.
+    texts: list[str | None] | None = field(default=None, repr=False, compare=False)
+    key: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def filter_text(self) -> str:
+        """What the filter box matches: room and camera name, case-folded."""
+        return f"{self.room} {self.camera}".casefold()
+
+
+def sort_key(r: CameraRow, column: int) -> tuple[Any, ...]:
+    """The row's place when sorted by `column`: that column's natural value (numbers, not display text),
+    then room, camera and id, so equal values keep a stable, readable order."""
+    st = r.status
+    primary: Any
+    if column == Column.STATE:
+        primary = st.state.value if st else ""
+    elif column == Column.FILE:
+        primary = st.file_size if st else 0
+    elif column == Column.UPLOAD:
+        primary = r.upload.recording_id if r.upload else 0
+    elif column == Column.ROOM:
+        primary = r.room.casefold()
+    elif column == Column.CAMERA:
+        primary = r.camera.casefold()
+    elif column == Column.DRIVE:
+        primary = link_text(r.folder_link)
+    elif column == Column.ACTION:
+        primary = "Stop" if st and st.state in ACTIVE_STATES else "Start"
+    else:
+        primary = 0
+    return (primary, r.room.casefold(), r.camera.casefold(), r.camera_id)
+
+
+# Roles as plain ints, compared first thing in data(): it is called for every role of every painted cell.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_OWN_ROLES = frozenset(int(r) for r in Role)
+_TIMED_STATES = frozenset({CameraState.RECORDING, CameraState.RECONNECTING, CameraState.STALLED})
 
 
 class CameraTableModel(QAbstractTableModel):
-    """Rows of cameras keyed by id. UI thread."""
+    """Rows of cameras keyed by id, in the sorted order when a sort column is set. UI thread."""
+
+    names_changed = Signal()  # a camera's room or name changed: a filter on names must look again
 
     def __init__(self, parent: QObject | None = None, batch_interval_ms: int = BATCH_INTERVAL_MS) -> None:
         super().__init__(parent)
         self._rows: list[CameraRow] = []
         self._row_of: dict[int, int] = {}  # camera id -> row
-        self._dirty: set[int] = set()
+        self._dirty: set[int] = set()  # camera ids changed since the last flush
+        self._names_changed = False
+        self._sort_column = -1  # -1: rows stay in the order they arrived
+        self._descending = False
         self._icons: dict[CameraState | None, QIcon] = {}
         self._colors = {k: QColor(v) for k, v in STATE_COLORS.items()}
         self._flush_timer = QTimer(self)
@@ -172,25 +240,31 @@ class CameraTableModel(QAbstractTableModel):
         new = [c for c in cameras if c[0] not in self._row_of]
         if not new:
             return
+        self._append([CameraRow(cid, room, name) for cid, room, name in new])
+
+    def _append(self, rows: list[CameraRow]) -> None:
         first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-        for cid, room, name in new:
-            self._row_of[cid] = len(self._rows)
-            self._rows.append(CameraRow(cid, room, name))
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        for r in rows:
+            if self._sort_column >= 0:
+                r.key = sort_key(r, self._sort_column)
+            self._row_of[r.camera_id] = len(self._rows)
+            self._rows.append(r)
         self.endInsertRows()
+        self._resort()  # new rows go to their sorted place
 
     def apply_status(self, st: CameraStatus) -> None:
         """Slot for Engine.camera_status."""
         row = self._row_of.get(st.camera_id)
         if row is None:
-            self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
-            self._row_of[st.camera_id] = len(self._rows)
-            self._rows.append(CameraRow(st.camera_id, st.room, st.camera, st))
-            self.endInsertRows()
+            self._append([CameraRow(st.camera_id, st.room, st.camera, st)])
             return
         r = self._rows[row]
-        r.status, r.room, r.camera = st, st.room, st.camera
-        self._mark(row)
+        if r.room != st.room or r.camera != st.camera:
+            r.room, r.camera = st.room, st.camera
+            self._names_changed = True
+        r.status = st
+        self._mark(r)
 
     def remove_camera(self, camera_id: int) -> None:
         """Slot for Engine.camera_removed."""
@@ -200,7 +274,7 @@ class CameraTableModel(QAbstractTableModel):
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._rows[row]
         self._row_of = {r.camera_id: i for i, r in enumerate(self._rows)}
-        self._dirty = {d if d < row else d - 1 for d in self._dirty if d != row}
+        self._dirty.discard(camera_id)
         self.endRemoveRows()
 
     def apply_upload(self, up: UploadProgress) -> None:
@@ -213,12 +287,12 @@ class CameraTableModel(QAbstractTableModel):
             # An older file finishing late: the cell shows the latest one, the link cell its folder if none yet.
             if up.folder_link and not r.folder_link:
                 r.folder_link = up.folder_link
-                self._mark(row)
+                self._mark(r)
             return
         r.upload = up
         if up.folder_link:
             r.folder_link = up.folder_link
-        self._mark(row)
+        self._mark(r)
 
     def apply_recording(self, ev: RecordingEvent) -> None:
         """Slot for Engine.recording_finished: the new file is queued for upload."""
@@ -228,48 +302,95 @@ class CameraTableModel(QAbstractTableModel):
         r = self._rows[row]
         if r.upload is None or ev.recording_id > r.upload.recording_id:
             r.upload = UploadProgress(ev.recording_id, ev.camera_id, UploadState.QUEUED, 0, ev.size)
-            self._mark(row)
+            self._mark(r)
 
     def set_thumbnail(self, camera_id: int, image: QImage) -> None:
         row = self._row_of.get(camera_id)
         if row is not None:
-            self._rows[row].thumbnail = image
-            self._mark(row)
+            r = self._rows[row]
+            r.thumbnail = image
+            self._mark(r)
 
     def tick(self) -> None:
         """Once a second: cells that show a running clock (elapsed, countdown) need repainting."""
-        for i, r in enumerate(self._rows):
-            if r.status is not None and r.status.state in (
-                CameraState.RECORDING, CameraState.RECONNECTING, CameraState.STALLED
-            ):
-                self._dirty.add(i)
+        for r in self._rows:
+            if r.status is not None and r.status.state in _TIMED_STATES:
+                self._dirty.add(r.camera_id)
         if self._dirty and not self._flush_timer.isActive():
             self._flush_timer.start()
 
-    def _mark(self, row: int) -> None:
-        self._dirty.add(row)
+    def _mark(self, r: CameraRow) -> None:
+        r.texts = None
+        self._dirty.add(r.camera_id)
         if not self._flush_timer.isActive():
             self._flush_timer.start()
 
     def flush(self) -> list[tuple[int, int]]:
-        """Emit one dataChanged per run of consecutive dirty rows; returns the runs (for tests, bench)."""
+        """Re-sort if a dirty row's sort key changed, then emit one dataChanged per run of consecutive dirty
+        rows; returns the runs (for tests, bench)."""
         self._at = now()
         if not self._dirty:
             return []
-        rows = sorted(self._dirty)
+        dirty = [self._rows[self._row_of[cid]] for cid in self._dirty if cid in self._row_of]
         self._dirty.clear()
+        moved = False
+        for r in dirty:
+            r.texts = None  # made again at the new clock
+            if self._sort_column >= 0:
+                key = sort_key(r, self._sort_column)
+                if key != r.key:
+                    r.key, moved = key, True
+        if moved:
+            self._resort()
+        if self._names_changed:
+            self._names_changed = False
+            self.names_changed.emit()
+        rows = sorted(self._row_of[r.camera_id] for r in dirty)
+        if not rows:
+            return []
         runs: list[tuple[int, int]] = []
         start = prev = rows[0]
-        for r in rows[1:]:
-            if r != prev + 1:
+        for row in rows[1:]:
+            if row != prev + 1:
                 runs.append((start, prev))
-                start = r
-            prev = r
+                start = row
+            prev = row
         runs.append((start, prev))
         last_col = len(Column) - 1
         for a, b in runs:
             self.dataChanged.emit(self.index(a, 0), self.index(b, last_col))
         return runs
+
+    # --- sorting ---------------------------------------------------------------------------------
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows sorted by `column` (-1: arrival order) from now on. UI thread."""
+        self._sort_column = column if 0 <= column < len(Column) else -1
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        for r in self._rows:
+            r.key = sort_key(r, self._sort_column) if self._sort_column >= 0 else ()
+        self._resort()
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    def _resort(self) -> bool:
+        """Put the rows in key order; persistent indexes (selection, current row) follow their camera."""
+        if self._sort_column < 0 or len(self._rows) < 2:
+            return False
+        order = sorted(self._rows, key=attrgetter("key"), reverse=self._descending)
+        if all(a is b for a, b in zip(order, self._rows, strict=True)):
+            return False
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        cameras = [self._rows[i.row()].camera_id for i in old]
+        self._rows = order
+        self._row_of = {r.camera_id: i for i, r in enumerate(order)}
+        self.changePersistentIndexList(old, [self.index(self._row_of[cid], i.column())
+                                             for cid, i in zip(cameras, old, strict=True)])
+        self.layoutChanged.emit()
+        return True
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -283,6 +404,10 @@ class CameraTableModel(QAbstractTableModel):
         row = self._row_of.get(camera_id)
         return None if row is None else replace(self._rows[row])
 
+    def filter_text(self, row: int) -> str:
+        """Room and camera name of a row, case-folded (what ui.camera_table_filter matches)."""
+        return self._rows[row].filter_text
+
     def states(self) -> list[CameraState | None]:
         return [r.status.state if r.status else None for r in self._rows]
 
@@ -290,29 +415,58 @@ class CameraTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMNS
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Column(section)]
         return None
 
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
     def state_icon(self, state: CameraState | None) -> QIcon:
+        """The state's icon as pixmaps: qtawesome paints its glyphs in Python on every paint (about 0.1 ms a
+        cell), a pixmap icon is drawn by Qt alone."""
         icon = self._icons.get(state)
         if icon is None:
             import qtawesome  # needs a QGuiApplication; imported late so model tests stay light
 
-            icon = self._icons[state] = qtawesome.icon(STATE_ICONS[state], color=STATE_COLORS[state])
+            glyph = qtawesome.icon(STATE_ICONS[state], color=STATE_COLORS[state])
+            icon = QIcon()
+            for side in ICON_SIDES:
+                icon.addPixmap(glyph.pixmap(QSize(side, side)))
+            self._icons[state] = icon
         return icon
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
-        if not index.isValid():
+    def _texts(self, r: CameraRow) -> list[str | None]:
+        st, at = r.status, self._at
+        action = "Stop" if st is not None and st.state in ACTIVE_STATES else "Start"
+        return [None, r.room, r.camera, state_text(st, at), file_text(st, at), upload_text(r.upload),
+                link_text(r.folder_link), action]
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = index.row()
+        if row < 0:
             return None
-        r = self._rows[index.row()]
-        col = Column(index.column())
+        r = self._rows[row]
+        col = index.column()
+        if role == _DISPLAY:
+            texts = r.texts
+            if texts is None:
+                texts = r.texts = self._texts(r)
+            return texts[col]
+        st = r.status
+        if role == _DECORATION:
+            if col == Column.STATE:
+                return self.state_icon(st.state if st else None)
+            return r.thumbnail if col == Column.PREVIEW else None
+        if role == _FOREGROUND:
+            return self._colors[st.state if st else None] if col == Column.STATE else None
+        if role == _TOOLTIP:
+            return self._tooltip(r, col)
+        if role in _OWN_ROLES:
+            return self._own_role(r, col, role)
+        return None
+
+    def _own_role(self, r: CameraRow, col: int, role: int) -> Any:
         st = r.status
         state = st.state if st else None
         if role == Role.CAMERA_ID:
@@ -327,45 +481,19 @@ class CameraTableModel(QAbstractTableModel):
             return r.folder_link
         if role == Role.LAST_ERROR:
             return st.last_error if st else ""
-        at = self._at
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col is Column.ROOM:
-                return r.room
-            if col is Column.CAMERA:
-                return r.camera
-            if col is Column.STATE:
-                return state_text(st, at)
-            if col is Column.FILE:
-                return file_text(st, at)
-            if col is Column.UPLOAD:
-                return upload_text(r.upload)
-            if col is Column.DRIVE:
-                return link_text(r.folder_link)
-            if col is Column.ACTION:
-                return "Stop" if state in ACTIVE_STATES else "Start"
-            return None
         if role == Role.SORT:
-            if col is Column.STATE:
-                return state.value if state else ""
-            if col is Column.FILE:
-                return st.file_size if st else 0
-            if col is Column.UPLOAD:
-                return r.upload.recording_id if r.upload else 0
-            return self.data(index, Qt.ItemDataRole.DisplayRole) or ""
-        if col is Column.STATE:
-            if role == Qt.ItemDataRole.DecorationRole:
-                return self.state_icon(state)
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return self._colors[state]
-        if role == Qt.ItemDataRole.DecorationRole and col is Column.PREVIEW:
-            return r.thumbnail
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col is Column.STATE and st and st.last_error:
-                return st.last_error
-            if col is Column.FILE and st and st.current_file:
-                return st.current_file
-            if col is Column.DRIVE and r.folder_link:
-                return link_tip(r.folder_link)
-            if col is Column.UPLOAD and r.upload and r.upload.error:
-                return r.upload.error
+            return sort_key(r, col)[0]
+        return None
+
+    @staticmethod
+    def _tooltip(r: CameraRow, col: int) -> str | None:
+        st = r.status
+        if col == Column.STATE and st and st.last_error:
+            return st.last_error
+        if col == Column.FILE and st and st.current_file:
+            return st.current_file
+        if col == Column.DRIVE and r.folder_link:
+            return link_tip(r.folder_link)
+        if col == Column.UPLOAD and r.upload and r.upload.error:
+            return r.upload.error
         return None

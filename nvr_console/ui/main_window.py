@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +38,7 @@ from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueSta
 from nvr_console.ui import camera_table_delegates
 from nvr_console.ui.alerts_view import AlertsView
 from nvr_console.ui.background import BackgroundCall, database_pool, run_in_background
+from nvr_console.ui.camera_table_filter import CameraFilter
 from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.formatting import human_duration, human_rate, human_size
@@ -63,24 +64,6 @@ def ffmpeg_for(settings: Settings) -> str:
         return str(locate_tools(settings.recording.ffmpeg).ffmpeg)
     except Exception:  # the Test button then reports FFmpeg missing, in its own words
         return str(settings.recording.ffmpeg or "ffmpeg")
-
-
-class CameraFilter(QSortFilterProxyModel):
-    """Sorts by Role.SORT and filters on room + camera name."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(Role.SORT)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # type: ignore[override]
-        pattern = self.filterRegularExpression().pattern()
-        if not pattern:
-            return True
-        m = self.sourceModel()
-        text = f"{m.index(source_row, Column.ROOM, source_parent).data()} {m.index(source_row, Column.CAMERA).data()}"
-        return pattern.lower() in text.lower()
 
 
 class MainWindow(QMainWindow):
@@ -132,7 +115,7 @@ class MainWindow(QMainWindow):
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter rooms and cameras (Ctrl+F)")
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(lambda t: self.proxy.setFilterFixedString(t))
+        self.filter_edit.textChanged.connect(self.proxy.set_text)
 
         self.uploads = UploadsView()
         self.uploads.model.camera_names = self._camera_names

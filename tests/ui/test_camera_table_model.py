@@ -75,3 +75,56 @@ def test_updates_are_batched_into_ranged_data_changed(qtbot) -> None:
     assert changes == [(0, 2, 0, last), (5, 5, 0, last), (7, 8, 0, last)]
     qtbot.wait(250)
     assert len(changes) == 3  # the timer is single-shot: no repaint without news
+
+
+def names(m: CameraTableModel) -> list[str]:
+    return [m.index(row, Column.CAMERA).data() for row in range(m.rowCount())]
+
+
+def test_the_model_sorts_its_rows_and_moves_a_row_only_when_its_key_changes(qtbot) -> None:
+    m = CameraTableModel(batch_interval_ms=10_000)
+    m.apply_status(status(1, CameraState.RECORDING, file_size=300))
+    m.apply_status(status(2, CameraState.FAILED, file_size=100))
+    m.apply_status(status(3, CameraState.STOPPED, file_size=200))
+    m.flush()
+    assert names(m) == ["cam1", "cam2", "cam3"]  # no sort column: the order they arrived in
+    m.sort(Column.STATE)
+    assert names(m) == ["cam2", "cam1", "cam3"]  # failed < recording < stopped
+    assert [m.row_of(c) for c in (1, 2, 3)] == [1, 0, 2]  # the id -> row map follows
+    m.sort(Column.FILE, Qt.SortOrder.DescendingOrder)
+    assert names(m) == ["cam1", "cam3", "cam2"]  # by bytes, not by the text "300 B"
+
+    layouts: list[int] = []
+    changes: list[tuple[int, int]] = []
+    m.layoutChanged.connect(lambda *_: layouts.append(1))
+    m.dataChanged.connect(lambda a, b, _roles=None: changes.append((a.row(), b.row())))
+    m.apply_status(status(2, CameraState.FAILED, file_size=100, last_error="401"))  # same size: stays put
+    assert m.flush() == [(2, 2)] and layouts == []
+    m.apply_status(status(2, CameraState.RECORDING, file_size=900))  # now the largest file: moves to the top
+    assert names(m) == ["cam1", "cam3", "cam2"]  # nothing moves before the batch is flushed
+    assert m.flush() == [(0, 0)] and layouts == [1]
+    assert names(m) == ["cam2", "cam1", "cam3"] and changes[-1] == (0, 0)  # repainted where it now is
+
+
+def test_a_resort_keeps_the_selection_on_its_camera(qtbot) -> None:
+    from PySide6.QtCore import QPersistentModelIndex
+
+    m = CameraTableModel(batch_interval_ms=10_000)
+    for cid in (1, 2, 3):
+        m.apply_status(status(cid, file_size=cid * 100))
+    m.sort(Column.FILE)
+    kept = QPersistentModelIndex(m.index(0, Column.STATE))  # cam1, as a view's current index would be
+    m.apply_status(status(1, file_size=1000))
+    m.flush()
+    assert kept.row() == 2 and kept.column() == Column.STATE and kept.data(Role.CAMERA_ID) == 1
+
+
+def test_new_cameras_take_their_sorted_place(qtbot) -> None:
+    m = CameraTableModel()
+    m.sort(Column.CAMERA, Qt.SortOrder.AscendingOrder)
+    m.seed([(5, "B", "delta"), (6, "A", "Alpha")])
+    m.apply_status(status(7))  # "cam7"
+    assert names(m) == ["Alpha", "cam7", "delta"]  # case-insensitive
+    m.sort(-1)
+    m.apply_status(status(8))
+    assert names(m)[-1] == "cam8"  # no sort column: appended
