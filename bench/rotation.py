@@ -135,6 +135,8 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     rss0 = rss_kib()
     host = EngineHost(settings, db)
     finished: list[object] = []
+    # A plain callable: it runs on the engine thread that emits (this thread runs no event loop to queue to);
+    # it only counts files, list.append is atomic, and nothing here is timed through it.
     host.engine.recording_finished.connect(finished.append)
     bare_procs = []
     for i in range(n):
