@@ -1,6 +1,6 @@
 """Alerts: the built-in alerts firing now and those resolved in the last day. UI thread.
 
-Rows are read from the database off the UI thread (core.monitoring.alert_store, through run_in_background)
+Rows are read from the database off the UI thread (core.monitoring.alert_store, on the database pool)
 every REFRESH_MS and at once when the monitor announces a change (`refresh()`), so a slow database never
 freezes the console and alerts raised by other nodes show up too.
 """
@@ -17,7 +17,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.alert_store import AlertRecord
 from nvr_console.core.monitoring.rules import RULES
-from nvr_console.ui.background import run_in_background
+from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.list_table_model import ListTableModel
 
 REFRESH_MS = 30_000
@@ -88,7 +88,7 @@ class AlertsView(QWidget):
             return
         self._pending = True
         db = self.db
-        run_in_background(lambda: alert_store.list_alerts(db), self._loaded, self._failed)
+        run_in_background(lambda: alert_store.list_alerts(db), self._loaded, self._failed, pool=database_pool())
 
     def _loaded(self, alerts: list[AlertRecord]) -> None:
         self._pending = False
