@@ -61,7 +61,7 @@ def test_history_comes_from_the_database_with_each_pieces_own_start(qtbot, view:
     cam = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s")
     older = add_recording(db, cam, RecordingStatus.UPLOADED, SLOT.replace(hour=6, minute=0), size=2_000_000,
                           start_time=SLOT.replace(hour=6, minute=0), web_link=WEB, folder_link=FOLDER)
-    piece = add_recording(db, cam, RecordingStatus.FAILED, SLOT, size=1_000, start_time=PIECE,
+    piece = add_recording(db, cam, RecordingStatus.FAILED, SLOT, size=1024, start_time=PIECE,
                           last_error="the file vanished")
     unknown_start = add_recording(db, cam, RecordingStatus.READY, SLOT.replace(hour=7, minute=0), size=3_000)
 
@@ -73,7 +73,7 @@ def test_history_comes_from_the_database_with_each_pieces_own_start(qtbot, view:
     cells = texts(view, 1)
     assert cells[0].startswith("A-101 / front · ") and cells[0].endswith(".mp4")
     assert cells[1] == shown(PIECE.timestamp())  # 06:35:55 local time, not the slot's 06:30
-    assert cells[2:] == ["1.0 KB", "", "failed: the file vanished"]
+    assert cells[2:] == ["1 KiB", "", "failed: the file vanished"]
     assert texts(view, 0)[1] == shown(SLOT.replace(hour=7, minute=0).timestamp())  # start unknown: the slot's
     assert texts(view, 0)[4] == "queued" and texts(view, 2)[4] == "uploaded"
 
@@ -93,11 +93,11 @@ def test_engine_events_add_and_update_rows_and_win_over_history(qtbot, view: Upl
     cam = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s")
     rid = add_recording(db, cam, RecordingStatus.READY, SLOT, size=900)
     view.model.apply_recording(RecordingEvent(rid, cam.id, "A-101", "front", "/rec/06-35-55.mp4", "ready",
-                                              SLOT.timestamp(), 30.0, 1_000_000, start_time=PIECE.timestamp()))
-    assert texts(view, 0) == ["A-101 / front · 06-35-55.mp4", shown(PIECE.timestamp()), "1.0 MB", "", "queued"]
+                                              SLOT.timestamp(), 30.0, 1 << 20, start_time=PIECE.timestamp()))
+    assert texts(view, 0) == ["A-101 / front · 06-35-55.mp4", shown(PIECE.timestamp()), "1 MiB", "", "queued"]
     view.model.apply_upload(UploadProgress(rid, cam.id, UploadState.UPLOADING, 650_000, 1_000_000,
-                                           rate_bps=2_000_000))
-    assert texts(view, 0)[3:] == ["65% · 2.0 MB/s", "uploading"]
+                                           rate_bps=2 << 20))
+    assert texts(view, 0)[3:] == ["65% · 2 MiB/s", "uploading"]
     view.load_history(db)  # the database still says ready: the engine's newer word stays
     qtbot.waitUntil(lambda: view.model.rowCount() == 1 and view.model.row(0).state == "uploading", timeout=5000)
     view.model.apply_upload(UploadProgress(rid, cam.id, UploadState.UPLOADED, 1_000_000, 1_000_000, web_link=WEB,
@@ -139,8 +139,8 @@ def test_buttons_ask_for_retry_and_resume_and_open_drive_and_the_file(qtbot, vie
     assert [u.toString() for u in catcher.urls] == [WEB, QUrl.fromLocalFile(str(path.parent)).toString()]
 
     assert view.resume_button.isHidden()
-    view.apply_queue(QueueStatus(3, 3_000_000, 0.0, paused=True, reason="Drive storage is full"))
-    assert view.queue_label.text() == "Queue: 3 file(s), 3.0 MB — paused: Drive storage is full"
+    view.apply_queue(QueueStatus(3, 3 << 20, 0.0, paused=True, reason="Drive storage is full"))
+    assert view.queue_label.text() == "Queue: 3 file(s), 3 MiB — paused: Drive storage is full"
     assert not view.resume_button.isHidden()
     with qtbot.waitSignal(view.resume_requested):
         view.resume_button.click()
