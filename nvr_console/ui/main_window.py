@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._queue_paused = False
         self._db_check: BackgroundCall | None = None  # the database check in flight
         self._cameras_loaded = False  # the catalog has answered a camera listing at least once
+        self._editing = False  # a camera's editor is being opened (its row is on its way from the catalog)
         self.setWindowTitle(f"nvr-console {__version__}")
 
         self.model = CameraTableModel(self)
@@ -431,15 +432,21 @@ class MainWindow(QMainWindow):
     def edit_selected(self) -> None:
         """Open the selected camera's editor once the catalog (database pool) has answered. UI thread."""
         cid = self.selected_camera()
-        if cid is None:
+        if cid is None or self._editing:
             return
+        self._editing = True  # a second F2 or double-click while the catalog answers opens no second editor
         db = self.db
-        run_in_background(lambda: catalog.get_camera_by_id(db, cid), self._edit_camera,
-                          lambda msg: QMessageBox.warning(self, "Edit camera", msg), pool=database_pool())
+        run_in_background(lambda: catalog.get_camera_by_id(db, cid), self._edit_camera, self._edit_failed,
+                          pool=database_pool())
+
+    def _edit_failed(self, message: str) -> None:
+        self._editing = False
+        QMessageBox.warning(self, "Edit camera", message)
 
     def _edit_camera(self, info: catalog.CameraInfo | None) -> None:
         from nvr_console.ui.camera_dialog import CameraDialog
 
+        self._editing = False
         if info is None:
             return  # removed meanwhile (the engine's camera_removed takes the row away)
         dialog = CameraDialog(self.db, self.ffmpeg, info, parent=self)

@@ -347,3 +347,29 @@ def test_status_bar_names_the_upload_destination(qtbot, settings_factory, overri
         assert w.destination_label.text() == text
     finally:
         db.dispose()
+
+
+def test_edit_opens_the_editor_with_the_camera_from_the_catalog_and_reloads_after_save(qtbot, console) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from nvr_console.ui.camera_dialog import CameraDialog
+
+    c, engine, (back, _front) = console
+    opened: list[CameraDialog] = []
+
+    def rename_and_save() -> None:  # the editor is modal: act from a timer inside its loop
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, CameraDialog) and dialog.isVisible():
+            opened.append(dialog)
+            dialog.name.setText("back-left")
+            dialog.save()
+        else:
+            QTimer.singleShot(50, rename_and_save)
+
+    QTimer.singleShot(0, rename_and_save)
+    c.window.table.selectRow(cell(c, back, Column.ROOM).row())
+    c.window.edit_action.trigger()
+    c.window.edit_action.trigger()  # pressed twice while the catalog answers: still one editor
+    qtbot.waitUntil(lambda: ("reload", None) in engine.commands, timeout=10_000)
+    assert len(opened) == 1 and opened[0].camera is not None and opened[0].camera.id == back
+    assert catalog.get_camera_by_id(c.window.db, back).name == "back-left"  # type: ignore[union-attr]
