@@ -88,7 +88,8 @@ class AlertsView(QWidget):
             return
         self._pending = True
         db = self.db
-        run_in_background(lambda: alert_store.list_alerts(db), self._loaded, self._failed, pool=database_pool())
+        run_in_background(lambda: alert_store.list_alerts(db), self._loaded, self._failed, pool=database_pool(),
+                          context=self)
 
     def _loaded(self, alerts: list[AlertRecord]) -> None:
         self._pending = False

@@ -60,7 +60,7 @@ def welcome(console: Console, db: Database) -> None:
 
         run_in_background(lambda: ensure_demo_cameras(db), added,
                           lambda msg: console.window.statusBar().showMessage(f"Demo cameras not added: {msg}", 30_000),
-                          pool=database_pool())
+                          pool=database_pool(), context=console.window)
     elif dialog.choice is WelcomeChoice.ADD_CAMERA:
         console.window.add_camera()
 

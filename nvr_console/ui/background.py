@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance
 
 
@@ -62,20 +63,33 @@ class _Runnable(QRunnable):
             signal.emit(value)
 
 
+def _while_alive(fn: Callable[[Any], object], context: QObject) -> Callable[[Any], None]:
+    """`fn`, called only while `context`'s C++ object exists (a widget closed and deleted meanwhile is not)."""
+
+    def deliver(value: Any) -> None:  # UI thread
+        if shiboken6.isValid(context):
+            fn(value)
+
+    return deliver
+
+
 def run_in_background(
     fn: Callable[[], Any],
     on_done: Callable[[Any], object] | None = None,
     on_failed: Callable[[str], object] | None = None,
     pool: QThreadPool | None = None,
     expected: tuple[type[BaseException], ...] = (Exception,),
-    parent: QObject | None = None,
+    context: QObject | None = None,
 ) -> BackgroundCall:
-    """Start `fn` on `pool` (the global pool by default; `database_pool()` for database calls). UI thread."""
-    call = BackgroundCall(parent)
+    """Start `fn` on `pool` (the global pool by default; `database_pool()` for database calls). UI thread.
+
+    With a `context` (the widget that asked), the answer is delivered only while that object lives.
+    """
+    call = BackgroundCall()
     if on_done is not None:
-        call.done.connect(on_done)
+        call.done.connect(on_done if context is None else _while_alive(on_done, context))
     if on_failed is not None:
-        call.failed.connect(on_failed)
+        call.failed.connect(on_failed if context is None else _while_alive(on_failed, context))
     # Connected after the caller's slots, so they run first and still see the call (sender()) alive.
     _IN_FLIGHT.add(call)
     call.done.connect(lambda _result: _IN_FLIGHT.discard(call))

@@ -102,7 +102,7 @@ class CameraDialog(QDialog):
         self.rooms_loaded = False  # the room list arrives from the database pool
         run_in_background(lambda: [r.name for r in catalog.list_rooms(db)], self._rooms_listed,
                           lambda msg: show_message(self.error, f"Rooms could not be listed: {msg}"),
-                          pool=database_pool(), expected=(DatabaseUnavailable,))
+                          pool=database_pool(), expected=(DatabaseUnavailable,), context=self)
 
     def _rooms_listed(self, names: list[str]) -> None:
         """Offer the existing rooms; a room already typed (or the edited camera's) stays chosen."""
@@ -145,7 +145,7 @@ class CameraDialog(QDialog):
         self.buttons.setEnabled(False)
         show_message(self.error, "Saving…", ok=True)
         run_in_background(lambda: save_camera(db, camera, room, name, url, transport), self._saved, self._refused,
-                          pool=database_pool(), expected=(InvalidInput, DatabaseUnavailable))
+                          pool=database_pool(), expected=(InvalidInput, DatabaseUnavailable), context=self)
 
     def _saved(self, info: catalog.CameraInfo) -> None:
         self.buttons.setEnabled(True)

@@ -77,7 +77,7 @@ class StreamTester(QWidget):
         self.result.setText(f"Testing {mask_url(url)} …")
         self.snapshot.hide()
         run_in_background(lambda: check_stream(self.ffmpeg, url, transport, audio_only=self.audio_only),
-                          self._done, self._failed)
+                          self._done, self._failed, context=self)
 
     def _done(self, check: StreamCheck) -> None:
         self.button.setEnabled(True)

@@ -135,7 +135,7 @@ class GoogleAccount(QObject):
         if self._account_pending == identity and not refresh:
             return  # already asking
         self._account_pending = identity
-        run_in_background(lambda: look_up_account(settings, identity), self._looked_up)
+        run_in_background(lambda: look_up_account(settings, identity), self._looked_up, context=self)
 
     @staticmethod
     def _base_label(kind: str) -> str:
@@ -177,7 +177,7 @@ class GoogleAccount(QObject):
 
             self._status("Opening Google sign-in in your browser…", 30_000)
             run_in_background(lambda: login(settings, announce=log.info), self._login_done,
-                              lambda msg: QMessageBox.warning(self.window, "Google sign-in", msg))
+                              lambda msg: QMessageBox.warning(self.window, "Google sign-in", msg), context=self)
             return
         if kind == "none":
             QMessageBox.information(

@@ -341,7 +341,7 @@ class MainWindow(QMainWindow):
             self.db_label.setStyleSheet("color: #c62828; font-weight: bold;")
             self.db_label.setToolTip(msg)
 
-        self._db_check = run_in_background(self.db.check_connection, ok, failed, pool=database_pool())
+        self._db_check = run_in_background(self.db.check_connection, ok, failed, pool=database_pool(), context=self)
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -401,7 +401,7 @@ class MainWindow(QMainWindow):
         def listing() -> tuple[list[catalog.CameraInfo], list[UploadProgress]]:  # database pool thread
             return catalog.list_cameras(db), catalog.latest_uploads(db)
 
-        run_in_background(listing, self._cameras_listed, self._cameras_not_listed, pool=database_pool())
+        run_in_background(listing, self._cameras_listed, self._cameras_not_listed, pool=database_pool(), context=self)
 
     def _cameras_listed(self, listing: tuple[list[catalog.CameraInfo], list[UploadProgress]]) -> None:
         cams, uploads = listing
@@ -437,7 +437,7 @@ class MainWindow(QMainWindow):
         self._editing = True  # a second F2 or double-click while the catalog answers opens no second editor
         db = self.db
         run_in_background(lambda: catalog.get_camera_by_id(db, cid), self._edit_camera, self._edit_failed,
-                          pool=database_pool())
+                          pool=database_pool(), context=self)
 
     def _edit_failed(self, message: str) -> None:
         self._editing = False

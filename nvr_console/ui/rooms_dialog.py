@@ -113,7 +113,7 @@ class RoomsDialog(QDialog):
         """List the rooms (database pool), then select `select`, else the first room, and say `done`."""
         self._set_busy(True)
         run_in_background(lambda: catalog.list_rooms(self.db), lambda rooms: self._listed(rooms, select, done),
-                          self._refused, pool=database_pool(), expected=_DB_ERRORS)
+                          self._refused, pool=database_pool(), expected=_DB_ERRORS, context=self)
 
     def _listed(self, rooms: list[catalog.RoomInfo], select: str | None, done: str = "") -> None:
         self._set_busy(False)
@@ -188,7 +188,7 @@ class RoomsDialog(QDialog):
         fid, settings = self._folder_id, self._settings
         if fid is None or settings is None:
             return
-        run_in_background(lambda: check_folder(settings, fid), self._folder_checked)
+        run_in_background(lambda: check_folder(settings, fid), self._folder_checked, context=self)
 
     def _folder_checked(self, result: tuple[str, str, DriveItem | str]) -> None:
         """A check's answer; dropped when the field has changed since it was asked."""
@@ -224,7 +224,7 @@ class RoomsDialog(QDialog):
             return catalog.edit_room(db, current, new_name=name, drive_folder=folder, sound_source=sound)
 
         self._set_busy(True)
-        run_in_background(store, self._saved, self._refused, pool=database_pool(), expected=_DB_ERRORS)
+        run_in_background(store, self._saved, self._refused, pool=database_pool(), expected=_DB_ERRORS, context=self)
 
     def _saved(self, room: catalog.RoomInfo) -> None:
         self.changed = True
@@ -247,7 +247,7 @@ class RoomsDialog(QDialog):
         db = self.db
         self._set_busy(True)
         run_in_background(lambda: catalog.remove_room(db, room.name, with_cameras=with_cameras), self._removed,
-                          self._refused, pool=database_pool(), expected=_DB_ERRORS)
+                          self._refused, pool=database_pool(), expected=_DB_ERRORS, context=self)
 
     def _removed(self, _room: catalog.RoomInfo) -> None:
         self.changed = True

@@ -60,7 +60,7 @@ class ThumbnailService(QObject):
                 partial(snapshot_file, self.ffmpeg, path, width=WIDTH),
                 partial(self._done, camera_id),
                 partial(self._failed, camera_id),
-                pool=self.pool,
+                pool=self.pool, context=self
             )
 
     def _done(self, camera_id: int, png: bytes) -> None:

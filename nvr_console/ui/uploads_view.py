@@ -194,7 +194,7 @@ class UploadsView(QWidget):
         """Fill the history from the catalog, read on the database pool. UI thread."""
         run_in_background(lambda: catalog.list_recordings(db, limit=HISTORY_LIMIT), self.model.load_history,
                           lambda msg: self.queue_label.setText(f"History unavailable: {msg}"),
-                          pool=database_pool(), expected=(DatabaseUnavailable,))
+                          pool=database_pool(), expected=(DatabaseUnavailable,), context=self)
 
     def apply_queue(self, q: QueueStatus) -> None:
         """Slot for Engine.queue_status."""

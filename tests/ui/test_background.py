@@ -42,3 +42,17 @@ def test_failures_arrive_as_one_sentence(qtbot) -> None:  # type: ignore[no-unty
     gc.collect()
     qtbot.waitUntil(lambda: len(messages) == 2, timeout=5000)
     assert sorted(messages) == ["ValueError: the camera answered 404", "the camera answered 404"]
+
+
+def test_an_answer_for_a_deleted_widget_is_dropped(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    release = threading.Event()
+    kept: list[str] = []
+    run_in_background(lambda: release.wait(5) and "late", lambda text: label.setText(text), context=label)
+    run_in_background(lambda: release.wait(5) and "late", kept.append, context=None)
+    label.deleteLater()
+    qtbot.wait(50)  # deleteLater has run: the label's C++ object is gone
+    release.set()
+    qtbot.waitUntil(lambda: kept == ["late"] and not background._IN_FLIGHT, timeout=5000)  # no error raised
