@@ -356,12 +356,16 @@ OPTIONS: tuple[Option, ...] = (
            "a multiple of 256 KiB such as 16MiB", "Resumable upload chunk; memory per worker is about this.",
            kind=Kind.SIZE),
     Option("retention", "delete_after", _delete_after, lambda d: 0.0,
-           "a duration such as 0, 1h or 7d... in seconds/m/h, or 'never'",
+           "a duration such as 0, 1h or 7d, or 'never'",
            "Delete the local copy this long after a VERIFIED upload ('never' keeps it).",
            kind=Kind.DURATION, live=True, label="Delete local copy after"),
     Option("retention", "min_free_space", parse_size, lambda d: 5 * 1024**3,
            "a size such as 5GiB", "Below this free space, verified copies are deleted oldest first.",
            kind=Kind.SIZE, live=True),
+    Option("retention", "events", _positive_duration(86400, 10 * 366 * 86400), lambda d: 90 * 86400.0,
+           "a duration from 1d to 10 years such as 90d",
+           "How long camera events (the reasons behind coverage gaps) are kept in the database.",
+           kind=Kind.DURATION),
     Option("drive", "api_root", _api_root, lambda d: GOOGLE_API_ROOT,
            "an http(s) URL such as https://www.googleapis.com/",
            "Drive API root; point it at a Drive-compatible server or proxy.", kind=Kind.URL),
@@ -474,6 +478,7 @@ class UploadSettings:
 class RetentionSettings:
     delete_after: float | None
     min_free_space: int
+    events: float
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""Parse and format durations the way operators write them: `30m`, `10s`, `1h30m`, or plain seconds."""
+"""Parse and format durations the way operators write them: `30m`, `10s`, `1h30m`, `90d`, or plain seconds."""
 
 from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s|ms)", re.IGNORECASE)
-_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|ms|m|s)", re.IGNORECASE)
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
 def parse_duration(value: str | int | float) -> float:
@@ -39,6 +39,8 @@ def format_duration(seconds: float) -> str:
     if seconds != int(seconds):
         return f"{seconds:g}s"
     s = int(seconds)
+    if s > 86400 and s % 86400 == 0:  # retention periods: 90d rather than 2160h (24h stays 24h)
+        return f"{s // 86400}d"
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     out = (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec else "")

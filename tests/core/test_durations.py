@@ -7,7 +7,8 @@ from nvr_console.core.durations import format_duration, parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30m", 1800), ("10s", 10), ("1800", 1800), ("1h30m", 5400), ("2.5s", 2.5), (" 1H ", 3600), (15, 15)],
+    [("30m", 1800), ("10s", 10), ("1800", 1800), ("1h30m", 5400), ("2.5s", 2.5), (" 1H ", 3600), (15, 15),
+     ("90d", 90 * 86400), ("1d12h", 129600), ("500ms", 0.5)],
 )
 def test_parse(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -22,3 +23,8 @@ def test_rejects(text: object) -> None:
 @given(st.integers(0, 10 * 86400))
 def test_format_round_trips(seconds: int) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_whole_days_are_shown_as_days_but_one_day_as_hours() -> None:
+    assert format_duration(90 * 86400) == "90d"
+    assert format_duration(86400) == "24h"

@@ -107,6 +107,10 @@ class Recording(Base):
         default=RecordingStatus.RECORDING)
     # Why the room audio is missing, repairs made, and other non-fatal facts an operator may ask about.
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Why the file cannot be trusted (its media says 0.3 s for ten minutes of wall clock and the timestamps could
+    # not be repaired); None for a sound file. Not a status: a damaged file still holds its frames, so it is
+    # uploaded and kept like any other, and the timeline and `recordings coverage` show it as damaged.
+    damaged: Mapped[str | None] = mapped_column(Text, default=None)
     destination: Mapped[str | None] = mapped_column(String(16), default=None)
     drive_file_id: Mapped[str | None] = mapped_column(String(256), default=None)
     drive_folder_id: Mapped[str | None] = mapped_column(String(256), default=None)
@@ -225,3 +229,39 @@ class Alert(Base):
     delivery_error: Mapped[str] = mapped_column(Text, default="")  # channels that gave up, and why (masked)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CameraEventKind(enum.StrEnum):
+    STATE = "state"  # an engine saw the camera change state (status.CameraState value in `state`)
+    COMMAND = "command"  # someone asked for it: `state` is start, stop, enable or disable; `actor` says who
+    ENGINE = "engine"  # an engine started or stopped (`state` started/stopped); no camera
+
+
+class CameraEvent(Base):
+    """What happened to a camera and when: the reasons behind coverage gaps (`recordings coverage`, the timeline).
+
+    No foreign key to cameras: events outlive a removed camera (its names are copied, as recordings do), and an
+    insert racing a removal must not lose the whole batch. Old rows go after `retention.events`.
+    """
+
+    __tablename__ = "camera_events"
+    __table_args__ = (
+        # A day of one camera's events, and the last one before it.
+        Index("ix_camera_events_camera_at", "camera_id", "at"),
+        # Retention, and engine events (camera_id NULL) of a day.
+        Index("ix_camera_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    camera_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    room_name: Mapped[str] = mapped_column(String(128), default="")
+    camera_name: Mapped[str] = mapped_column(String(128), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    # The camera's error as the engine worded it (credentials masked), or what a command or engine event says.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # The engine (node) that saw it, or the host a command came from.
+    node: Mapped[str] = mapped_column(String(128), default="")
+    # Who asked, for commands: `user@host (console)`, `user@host (CLI)`.
+    actor: Mapped[str] = mapped_column(String(128), default="")
