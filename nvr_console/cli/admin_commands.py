@@ -11,6 +11,7 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db import migrate
 from nvr_console.core.db.session import Database
+from nvr_console.core.events.actor import actor_name
 from nvr_console.core.live_status import read_report
 from nvr_console.core.masking import mask_url
 
@@ -109,7 +110,7 @@ def _cameras(args: argparse.Namespace, db: Database) -> int:
         c = catalog.remove_camera(db, args.room, args.name)
         print(f"removed camera {c.name!r} from room {c.room!r}; its recordings and uploads stay")
     elif a in ("enable", "disable"):
-        c = catalog.set_camera_enabled(db, args.room, args.name, a == "enable")
+        c = catalog.set_camera_enabled(db, args.room, args.name, a == "enable", actor=actor_name("CLI"))
         print(f"camera {c.name!r} in room {c.room!r} {a}d")
     return 0
 

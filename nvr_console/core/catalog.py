@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+import socket
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +19,9 @@ from sqlalchemy.orm import Session
 from nvr_console.core.close_matches import close_matches
 from nvr_console.core.db.models import Camera, DesiredState, Recording, RecordingStatus, Room, Transport
 from nvr_console.core.db.session import Database
+from nvr_console.core.events import store as event_store
+from nvr_console.core.events.actor import actor_name
+from nvr_console.core.events.store import DISABLE, ENABLE, START, STOP
 from nvr_console.core.folder_names import folder_key, name_problem
 from nvr_console.core.masking import mask_url
 from nvr_console.core.status import UploadProgress, UploadState
@@ -354,29 +358,39 @@ def remove_camera_by_id(db: Database, camera_id: int) -> CameraInfo | None:
         return info
 
 
-def set_camera_enabled(db: Database, room: str, name: str, enabled: bool) -> CameraInfo:
+def set_camera_enabled(db: Database, room: str, name: str, enabled: bool, actor: str | None = None) -> CameraInfo:
+    """Enable or disable a camera; the command is stored with who gave it (coverage says why a camera stopped)."""
     with db.session() as s:
         cam = _get_camera(s, room, name)
         cam.enabled = enabled
+        _command(s, cam, ENABLE if enabled else DISABLE, actor)
         s.flush()
         return _camera_info(cam)
 
 
-def set_desired_state(db: Database, camera_id: int, state: DesiredState) -> None:
-    """What the camera should be doing; engines reconcile toward it."""
+def set_desired_state(db: Database, camera_id: int, state: DesiredState, actor: str | None = None) -> None:
+    """What the camera should be doing; engines reconcile toward it. The command is stored with its actor."""
     with db.session() as s:
         cam = s.get(Camera, camera_id)
         if cam is None:
             raise NotFound(f"camera #{camera_id} no longer exists; it may have been removed by another console")
         cam.desired_state = DesiredState(state).value
+        _command(s, cam, START if DesiredState(state) is DesiredState.RECORDING else STOP, actor)
 
 
-def set_all_desired_state(db: Database, state: DesiredState) -> int:
+def set_all_desired_state(db: Database, state: DesiredState, actor: str | None = None) -> int:
     with db.session() as s:
         cams = list(s.scalars(select(Camera).where(Camera.enabled.is_(True))))
         for cam in cams:
             cam.desired_state = DesiredState(state).value
+            _command(s, cam, START if DesiredState(state) is DesiredState.RECORDING else STOP, actor)
         return len(cams)
+
+
+def _command(s: Session, cam: Camera, command: str, actor: str | None) -> None:
+    room = s.scalar(select(Room.name).where(Room.id == cam.room_id)) or ""
+    event_store.add_command(s, cam, room, command, actor or actor_name("unknown"), socket.gethostname(),
+                            datetime.now(UTC))
 
 
 # --- recordings --------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Camera events: state changes, operator commands and engine starts/stops, stored as they happen."""
