@@ -257,7 +257,8 @@ def _track(buf: bytes, trak: _Box, index: int, where: str) -> _Track:
     fps = None
     if kind == "video" and samples and duration and timescale:
         fps = round(samples * timescale / duration, 3)  # as ffprobe's avg_frame_rate, to the millisecond
-    stream = dataclasses.replace(described, index=index, fps=fps, frames=samples)
+    stream = dataclasses.replace(described, index=index, fps=fps, frames=samples,
+                                 duration_s=duration / timescale if timescale else None)
     return _Track(stream, samples, sample_bytes, first, last)
 
 

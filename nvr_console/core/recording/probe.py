@@ -37,6 +37,9 @@ class StreamInfo:
     sample_rate: int | None = None
     channels: int | None = None
     frames: int | None = None  # packets in the stream, where the container says (MP4 does; MKV does not)
+    # The track's own media length where known (our MP4 box reader: mdhd, which counts an AAC encoder's
+    # priming samples that ffprobe's figure leaves out).
+    duration_s: float | None = None
 
 
 @dataclass(frozen=True)
