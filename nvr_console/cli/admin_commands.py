@@ -29,6 +29,10 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "db":
             return _db(args, db)
         migrate.prepare_database(db)
+        if args.command == "recordings" and args.action == "coverage":
+            from nvr_console.cli.recordings_commands import run_coverage
+
+            return run_coverage(args, settings, db)
         handlers = {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings, "status": _status}
         return handlers[args.command](args, db)
     finally:

@@ -22,6 +22,7 @@ examples:
   nvr-console cameras add --room A-101 --name front --url rtsp://user:pass@10.0.0.5/stream
   nvr-console cameras list --json
   nvr-console recordings list --status ready --json
+  nvr-console recordings coverage --day yesterday --room A-101
   nvr-console status --json                   what every camera is doing, for monitoring
   nvr-console status --check                  Nagios/Icinga check (exit 0 OK, 1 warning, 2 critical)
   nvr-console alerts list                     active and recent alerts
@@ -107,13 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--room", required=True, metavar="ROOM")
         c.add_argument("--name", required=True, metavar="NAME")
 
-    recs = group("recordings", "list recordings and their upload state")
+    recs = group("recordings", "list recordings and their upload state; a day's coverage with the reason for every gap")
     c = cmd(recs, "list", "list recordings, newest first")
     c.add_argument("--camera", metavar="NAME")
     c.add_argument("--room", metavar="ROOM")
     c.add_argument("--status", choices=[s.value for s in RecordingStatus])
     c.add_argument("--limit", type=int, default=None, metavar="N")
     c.add_argument("--json", action="store_true", help="print JSON for scripts")
+    from nvr_console.cli.recordings_commands import add_coverage_parser
+
+    add_coverage_parser(recs, common)
 
     st = sub.add_parser("status", help="every camera's state, the upload queue and the last error (from the database)",
                         description="every camera's state as its engine last reported it, the upload queue and the "
