@@ -28,7 +28,8 @@ Implemented (what the client sends for Drive v3):
             joined by ``and`` / ``or`` / ``not`` and parentheses. Anything else: 400 invalid.
          Pages hold at most ``max_page_size`` entries (default 2, as Drive may return short pages),
          so a client that reads only the first page is caught. Default order is by id (arbitrary).
-  GET    /drive/v3/files/<id>           (``alt=media`` downloads the bytes)
+  GET    /drive/v3/files/<id>           (``alt=media`` downloads the bytes; ``Range: bytes=S-E`` gets 206 and
+                                         that slice, as the client's MediaIoBaseDownload asks for chunks)
   PATCH  /drive/v3/files/<id>           name, trashed, addParents/removeParents
   DELETE /drive/v3/files/<id>           204 (folders take their descendants along)
   POST   /drive/v3/files/<id>/permissions
@@ -57,6 +58,8 @@ Faults (queued, applied to the next matching requests; ``kind`` selects which):
            ``expire_session`` the session is gone: 404 now and on every later request to it
            ``corrupt``        flip the first stored byte of this chunk (md5 will not match)
            ``delay``          sleep ``seconds`` before answering normally
+  Downloads (kind ``download``) take ``error``, ``delay``, ``drop`` (send ``after_bytes`` of the body, then
+  reset) and ``corrupt`` (flip the first byte sent).
   ``times`` (how many requests it applies to) and ``skip`` (let that many matching requests through
   first) shape when it fires.
 
@@ -78,6 +81,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import secrets
 import select
 import shutil
@@ -912,22 +916,66 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _get(self, file_id: str) -> None:
         if self._query.get("alt") == "media":
-            self._apply_fault("download")
-            rec = self._file_or_404(file_id)
-            if "path" not in rec:
-                raise _HttpError(403, "Only files with binary content can be downloaded.", "fileNotDownloadable")
-            size = os.path.getsize(rec["path"])
-            self._entry["status"] = 200
-            self.send_response(200)
-            self.send_header("Content-Type", rec["mimeType"])
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            with open(rec["path"], "rb") as fh:
-                shutil.copyfileobj(fh, self.wfile, _BLOCK)
+            self._download(file_id)
             return
         self._apply_fault("get")
         rec = self._file_or_404(file_id)
         self._send_json(200, _select(_public(rec), self._fields_tree(_DEFAULT_FILE_FIELDS)))
+
+    def _download(self, file_id: str) -> None:
+        """``alt=media``: the bytes, or the ``Range: bytes=S-E`` / ``S-`` slice of them (206 + Content-Range;
+        416 + ``Content-Range: bytes */SIZE`` past the end), as Google serves downloads."""
+        fault = self._apply_fault("download")
+        rec = self._file_or_404(file_id)
+        if "path" not in rec:
+            raise _HttpError(403, "Only files with binary content can be downloaded.", "fileNotDownloadable")
+        size = os.path.getsize(rec["path"])
+        start, end, status = 0, size - 1, 200
+        wanted = self.headers.get("Range")
+        self._entry["range"] = wanted
+        if wanted:
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted.strip())
+            if m is None:
+                raise _HttpError(400, f"Invalid Range header {wanted!r}", reason="badRequest")
+            start = int(m.group(1))
+            end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+            if start >= size or end < start:
+                self._entry["status"] = 416
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            status = 206
+        length = end - start + 1
+        self._entry["status"] = status
+        self.send_response(status)
+        self.send_header("Content-Type", rec["mimeType"])
+        self.send_header("Content-Length", str(length))
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        # drop: send `after_bytes` of the body (default half), then reset; corrupt: flip the first byte sent.
+        cut = None
+        if fault is not None and fault.action == "drop":
+            cut = fault.after_bytes if fault.after_bytes is not None else length // 2
+        with open(rec["path"], "rb") as fh:
+            fh.seek(start)
+            left, sent = length, 0
+            while left > 0:
+                block = fh.read(min(_BLOCK, left))
+                if not block:
+                    break
+                if fault is not None and fault.action == "corrupt" and sent == 0:
+                    block = bytes([block[0] ^ 0xFF]) + block[1:]
+                if cut is not None and sent + len(block) >= cut:
+                    self.wfile.write(block[: max(0, cut - sent)])
+                    self.wfile.flush()
+                    self._entry["status"] = "dropped"
+                    raise _Drop
+                self.wfile.write(block)
+                sent += len(block)
+                left -= len(block)
 
     def _update(self, file_id: str) -> None:
         self._apply_fault("update")
@@ -1151,6 +1199,10 @@ class _FaultApi:
                 times=times,
             )
         )
+
+    def drop_next_download(self, *, after_bytes: int | None = None, skip: int = 0, times: int = 1) -> None:
+        """Send ``after_bytes`` of the next download's body (default half), then reset the connection."""
+        self.add_fault(Fault(kind="download", action="drop", after_bytes=after_bytes, skip=skip, times=times))
 
     def keep_partial_next_chunk(self, *, keep_bytes: int | None = None, skip: int = 0) -> None:
         """Accept the next chunk but keep only ``keep_bytes`` (default half, 256 KiB aligned)."""

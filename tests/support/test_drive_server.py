@@ -7,6 +7,8 @@ docstring of tests/support/drive_server.py for the fault list).
 from __future__ import annotations
 
 import hashlib
+import http.client
+import io
 import json
 import os
 import signal
@@ -21,7 +23,7 @@ from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaFileUpload, MediaInMemoryUpload
+from googleapiclient.http import MediaFileUpload, MediaInMemoryUpload, MediaIoBaseDownload
 
 from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import FOLDER_MIME, DriveServer, DriveServerProcess
@@ -300,6 +302,57 @@ def test_slow_response_times_out_and_the_server_may_have_kept_the_chunk(
 
 
 # ------------------------------------------------------------------------------ metadata
+
+
+# ------------------------------------------------------------------------------ downloads
+
+
+def _uploaded(drive: DriveServer, data: bytes) -> str:
+    service = drive_client(drive.root_url)
+    media = MediaInMemoryUpload(data, mimetype="video/mp4", resumable=True)
+    return str(service.files().create(body={"name": "d.mp4"}, media_body=media, fields="id").execute()["id"])
+
+
+def test_download_in_chunks_with_range_through_the_real_client(drive: DriveServer) -> None:
+    data = os.urandom(1_000_003)
+    file_id = _uploaded(drive, data)
+    service = drive_client(drive.root_url)
+    out = io.BytesIO()
+    downloader = MediaIoBaseDownload(out, service.files().get_media(fileId=file_id), chunksize=300_000)
+    done, seen = False, []
+    while not done:
+        status, done = downloader.next_chunk()
+        seen.append(status.resumable_progress)
+    assert out.getvalue() == data and seen == [300_000, 600_000, 900_000, 1_000_003]
+    got = [(r["range"], r["status"]) for r in drive.requests() if r["kind"] == "download"]
+    assert got[0] == ("bytes=0-299999", 206) and got[-1] == ("bytes=900000-1199999", 206)
+
+
+def test_download_range_edges_and_faults(drive: DriveServer) -> None:
+    data = bytes(range(256)) * 40
+    file_id = _uploaded(drive, data)
+    url = f"{drive.root_url}drive/v3/files/{file_id}?alt=media"
+
+    def get(range_: str | None) -> tuple[int, bytes, dict[str, str]]:
+        req = urllib.request.Request(url, headers={"Range": range_} if range_ else {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), dict(e.headers)
+
+    assert get(None)[:2] == (200, data)
+    assert get("bytes=100-199")[1] == data[100:200]
+    status, body, headers = get(f"bytes={len(data) - 5}-{len(data) + 100}")
+    assert (status, body) == (206, data[-5:])
+    assert headers["Content-Range"] == f"bytes {len(data) - 5}-{len(data) - 1}/{len(data)}"
+    status, _, headers = get(f"bytes={len(data)}-")
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(data)}"
+    drive.drop_next_download(after_bytes=1000)
+    with pytest.raises((ConnectionError, http.client.IncompleteRead, urllib.error.URLError)):
+        get("bytes=0-")
+    drive.corrupt_next("download")
+    assert get("bytes=0-9")[1] == bytes([0xFF]) + data[1:10]
 
 
 def test_folders_and_q_with_quotes_and_backslashes(drive: DriveServer) -> None:
