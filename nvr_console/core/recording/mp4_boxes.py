@@ -324,3 +324,100 @@ def read_mp4(path: str | os.PathLike[str]) -> MediaInfo:
     return MediaInfo(format_name=FORMAT_NAME, duration_s=duration / timescale, start_time_s=None,
                      streams=streams, duration_source="container")
 
+
+
+def video_keyframe_times(path: str | os.PathLike[str]) -> list[float]:
+    """Presentation times (seconds, on the file's timeline) of the first video track's keyframes, from its
+    sample tables (stts, ctts, stss, elst): where a `-c copy` cut can start. ProbeError if the file is not a
+    readable MP4 or has no video. Blocking file I/O; any thread."""
+    path = Path(path)
+    where = str(path)
+    try:
+        with path.open("rb") as f:
+            file_size = os.fstat(f.fileno()).st_size
+            pos, moov_buf = 0, b""
+            while pos < file_size:
+                box = _read_header(f, pos, file_size, where)
+                if box.kind == "moov":
+                    if box.end - box.start > MAX_MOOV_BYTES:
+                        raise ProbeError(f"{where}: the 'moov' box is implausibly large")
+                    f.seek(box.start)
+                    moov_buf = f.read(box.end - box.start)
+                    break
+                pos = box.end
+    except OSError as exc:
+        raise ProbeError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    if not moov_buf:
+        raise ProbeError(f"{where}: no 'moov' box")
+    size, _ = struct.unpack_from(">I4s", moov_buf, 0)
+    moov = _Box("moov", 0, 16 if size == 1 else 8, len(moov_buf))
+    movie_scale, _ = _timescale_duration(moov_buf, _need(moov_buf, moov, "mvhd", where), where)
+    for trak in (b for b in _boxes(moov_buf, moov.body, moov.end, where) if b.kind == "trak"):
+        mdia = _need(moov_buf, trak, "mdia", where)
+        (handler,) = _fields(moov_buf, _need(moov_buf, mdia, "hdlr", where), ">4s", 8, where)
+        if handler != b"vide":
+            continue
+        timescale, _ = _timescale_duration(moov_buf, _need(moov_buf, mdia, "mdhd", where), where)
+        stbl = _need(moov_buf, _need(moov_buf, mdia, "minf", where), "stbl", where)
+        dts = _decode_times(moov_buf, _need(moov_buf, stbl, "stts", where), where)
+        offsets = _composition_offsets(moov_buf, _child(moov_buf, stbl, "ctts", where), len(dts), where)
+        stss = _child(moov_buf, stbl, "stss", where)
+        if stss is None:
+            sync = range(len(dts))
+        else:
+            (count,) = _fields(moov_buf, stss, ">I", 4, where)
+            if stss.body + 8 + 4 * count > stss.end:
+                raise ProbeError(f"{where}: the sync sample table is cut short (malformed MP4)")
+            sync = [n - 1 for n in struct.unpack_from(f">{count}I", moov_buf, stss.body + 8) if 0 < n <= len(dts)]
+        shift = _edit_shift(moov_buf, _child(moov_buf, trak, "edts", where), movie_scale, timescale, where)
+        return [(dts[i] + offsets[i] - shift) / timescale for i in sync]
+    raise ProbeError(f"{where}: no video track")
+
+
+def _decode_times(buf: bytes, stts: _Box, where: str) -> list[int]:
+    (count,) = _fields(buf, stts, ">I", 4, where)
+    if stts.body + 8 + 8 * count > stts.end:
+        raise ProbeError(f"{where}: the time-to-sample table is cut short (malformed MP4)")
+    out, t = [], 0
+    for i in range(count):
+        n, delta = struct.unpack_from(">II", buf, stts.body + 8 + 8 * i)
+        for _ in range(n):
+            out.append(t)
+            t += delta
+    return out
+
+
+def _composition_offsets(buf: bytes, ctts: _Box | None, samples: int, where: str) -> list[int]:
+    if ctts is None:
+        return [0] * samples
+    (version,) = _fields(buf, ctts, ">B", 0, where)
+    (count,) = _fields(buf, ctts, ">I", 4, where)
+    if ctts.body + 8 + 8 * count > ctts.end:
+        raise ProbeError(f"{where}: the composition offset table is cut short (malformed MP4)")
+    out: list[int] = []
+    fmt = ">Ii" if version == 1 else ">II"
+    for i in range(count):
+        n, off = struct.unpack_from(fmt, buf, ctts.body + 8 + 8 * i)
+        out.extend([off] * n)
+    return (out + [0] * samples)[:samples]
+
+
+def _edit_shift(buf: bytes, edts: _Box | None, movie_scale: int, timescale: int, where: str) -> int:
+    """Media time (track timescale) the edit list starts playing from, minus any empty lead-in; 0 without one."""
+    elst = _child(buf, edts, "elst", where) if edts is not None else None
+    if elst is None:
+        return 0
+    (version,) = _fields(buf, elst, ">B", 0, where)
+    (count,) = _fields(buf, elst, ">I", 4, where)
+    step = 20 if version == 1 else 12
+    lead, pos = 0, elst.body + 8
+    for _ in range(count):
+        if pos + step > elst.end:
+            raise ProbeError(f"{where}: the edit list is cut short (malformed MP4)")
+        duration, media_time = struct.unpack_from(">Qq" if version == 1 else ">Ii", buf, pos)
+        pos += step
+        if media_time == -1:  # an empty edit: the track starts later on the movie timeline
+            lead += duration * timescale // max(1, movie_scale)
+            continue
+        return media_time - lead
+    return -lead

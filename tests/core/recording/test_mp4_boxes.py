@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
-from nvr_console.core.recording.mp4_boxes import read_mp4
+from nvr_console.core.recording.mp4_boxes import read_mp4, video_keyframe_times
 from nvr_console.core.recording.probe import ProbeError
 from tests.core.engine_support import ffprobe_json
 
@@ -180,3 +180,28 @@ def test_a_track_without_audio_or_video_handler(good: Path, tmp_path: Path) -> N
     with pytest.raises(ProbeError, match="no audio or video streams"):
         read_mp4(odd)
 
+
+
+def _ffprobe_keyframes(path: Path) -> list[float]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-skip_frame", "nokey",
+                          "-show_entries", "frame=pts_time", "-of", "csv=p=0", str(path)],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    return [float(x.strip(",")) for x in out.split()]
+
+
+@pytest.mark.parametrize("bframes", [0, 2])
+def test_keyframe_times_match_ffprobes(tmp_path: Path, bframes: int) -> None:
+    src = tmp_path / "k.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=7",
+                    "-f", "lavfi", "-i", "sine=sample_rate=16000:duration=7", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-g", "30", "-bf", str(bframes), "-c:a", "aac", "-movflags", "+faststart",
+                    str(src)], check=True, timeout=60, capture_output=True)
+    ours = video_keyframe_times(src)
+    theirs = _ffprobe_keyframes(src)
+    assert len(ours) == len(theirs) >= 5
+    assert ours == pytest.approx(theirs, abs=0.0015)
+    with pytest.raises(ProbeError, match="no video track"):
+        audio = tmp_path / "a.mp4"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-vn", "-c", "copy", str(audio)], check=True,
+                       timeout=60)
+        video_keyframe_times(audio)
