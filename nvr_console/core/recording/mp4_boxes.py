@@ -258,7 +258,7 @@ def _track(buf: bytes, trak: _Box, index: int, where: str) -> _Track:
     if kind == "video" and samples and duration and timescale:
         fps = round(samples * timescale / duration, 3)  # as ffprobe's avg_frame_rate, to the millisecond
     stream = dataclasses.replace(described, index=index, fps=fps, frames=samples,
-                                 duration_s=duration / timescale if timescale else None)
+                                 duration_s=duration / timescale if timescale else None, timescale=timescale or None)
     return _Track(stream, samples, sample_bytes, first, last)
 
 
@@ -327,9 +327,15 @@ def read_mp4(path: str | os.PathLike[str]) -> MediaInfo:
 
 
 def video_keyframe_times(path: str | os.PathLike[str]) -> list[float]:
-    """Presentation times (seconds, on the file's timeline) of the first video track's keyframes, from its
-    sample tables (stts, ctts, stss, elst): where a `-c copy` cut can start. ProbeError if the file is not a
-    readable MP4 or has no video. Blocking file I/O; any thread."""
+    """Presentation times (seconds, on the file's timeline) of the first video track's keyframes: where a
+    `-c copy` cut can start. ProbeError if the file is not a readable MP4 or has no video. Any thread."""
+    return [t for t, key in sample_times(path, "video") if key]
+
+
+def sample_times(path: str | os.PathLike[str], kind: str) -> list[tuple[float, bool]]:
+    """(presentation time in seconds, is a sync sample) of every sample of the first `kind` ("video" or
+    "audio") track, in decode order, from its sample tables (stts, ctts, stss, elst). ProbeError if the file
+    is not a readable MP4 or has no such track. Blocking file I/O; any thread."""
     path = Path(path)
     where = str(path)
     try:
@@ -352,10 +358,11 @@ def video_keyframe_times(path: str | os.PathLike[str]) -> list[float]:
     size, _ = struct.unpack_from(">I4s", moov_buf, 0)
     moov = _Box("moov", 0, 16 if size == 1 else 8, len(moov_buf))
     movie_scale, _ = _timescale_duration(moov_buf, _need(moov_buf, moov, "mvhd", where), where)
+    handler_wanted = {"video": b"vide", "audio": b"soun"}[kind]
     for trak in (b for b in _boxes(moov_buf, moov.body, moov.end, where) if b.kind == "trak"):
         mdia = _need(moov_buf, trak, "mdia", where)
         (handler,) = _fields(moov_buf, _need(moov_buf, mdia, "hdlr", where), ">4s", 8, where)
-        if handler != b"vide":
+        if handler != handler_wanted:
             continue
         timescale, _ = _timescale_duration(moov_buf, _need(moov_buf, mdia, "mdhd", where), where)
         stbl = _need(moov_buf, _need(moov_buf, mdia, "minf", where), "stbl", where)
@@ -363,15 +370,15 @@ def video_keyframe_times(path: str | os.PathLike[str]) -> list[float]:
         offsets = _composition_offsets(moov_buf, _child(moov_buf, stbl, "ctts", where), len(dts), where)
         stss = _child(moov_buf, stbl, "stss", where)
         if stss is None:
-            sync = range(len(dts))
+            sync = set(range(len(dts)))
         else:
             (count,) = _fields(moov_buf, stss, ">I", 4, where)
             if stss.body + 8 + 4 * count > stss.end:
                 raise ProbeError(f"{where}: the sync sample table is cut short (malformed MP4)")
-            sync = [n - 1 for n in struct.unpack_from(f">{count}I", moov_buf, stss.body + 8) if 0 < n <= len(dts)]
+            sync = {n - 1 for n in struct.unpack_from(f">{count}I", moov_buf, stss.body + 8) if 0 < n <= len(dts)}
         shift = _edit_shift(moov_buf, _child(moov_buf, trak, "edts", where), movie_scale, timescale, where)
-        return [(dts[i] + offsets[i] - shift) / timescale for i in sync]
-    raise ProbeError(f"{where}: no video track")
+        return [((dts[i] + offsets[i] - shift) / timescale, i in sync) for i in range(len(dts))]
+    raise ProbeError(f"{where}: no {kind} track")
 
 
 def _decode_times(buf: bytes, stts: _Box, where: str) -> list[int]:

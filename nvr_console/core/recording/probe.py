@@ -40,6 +40,7 @@ class StreamInfo:
     # The track's own media length where known (our MP4 box reader: mdhd, which counts an AAC encoder's
     # priming samples that ffprobe's figure leaves out).
     duration_s: float | None = None
+    timescale: int | None = None  # the track's time base denominator (MP4 mdhd), where known
 
 
 @dataclass(frozen=True)

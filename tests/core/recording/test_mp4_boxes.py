@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
-from nvr_console.core.recording.mp4_boxes import read_mp4, video_keyframe_times
+from nvr_console.core.recording.mp4_boxes import read_mp4, sample_times, video_keyframe_times
 from nvr_console.core.recording.probe import ProbeError
 from tests.core.engine_support import ffprobe_json
 
@@ -200,6 +200,10 @@ def test_keyframe_times_match_ffprobes(tmp_path: Path, bframes: int) -> None:
     theirs = _ffprobe_keyframes(src)
     assert len(ours) == len(theirs) >= 5
     assert ours == pytest.approx(theirs, abs=0.0015)
+    audio = [t for t, _key in sample_times(src, "audio")]
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts_time",
+                          "-of", "csv=p=0", str(src)], capture_output=True, text=True, check=True).stdout
+    assert audio == pytest.approx([float(x.strip(",")) for x in out.split()], abs=0.0015)
     with pytest.raises(ProbeError, match="no video track"):
         audio = tmp_path / "a.mp4"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-vn", "-c", "copy", str(audio)], check=True,
