@@ -29,6 +29,10 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "db":
             return _db(args, db)
         migrate.prepare_database(db)
+        if args.command == "export":
+            from nvr_console.cli.export_commands import run_export
+
+            return run_export(args, settings, db)
         if args.command == "recordings" and args.action == "coverage":
             from nvr_console.cli.recordings_commands import run_coverage
 

@@ -23,6 +23,7 @@ examples:
   nvr-console cameras list --json
   nvr-console recordings list --status ready --json
   nvr-console recordings coverage --day yesterday --room A-101
+  nvr-console export --room A-101 --camera front --from "2026-11-27 10:15" --to 11:45 -o lecture.mp4
   nvr-console status --json                   what every camera is doing, for monitoring
   nvr-console status --check                  Nagios/Icinga check (exit 0 OK, 1 warning, 2 critical)
   nvr-console alerts list                     active and recent alerts
@@ -136,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = group("config", "settings")
     c = cmd(cfg, "show", "print every setting, its value (secrets masked) and where it came from")
     c.add_argument("--json", action="store_true")
+
+    from nvr_console.cli.export_commands import add_export_parser
+
+    add_export_parser(sub, common)
 
     from nvr_console.cli.drive_commands import add_drive_parser
     from nvr_console.cli.monitoring_commands import add_alerts_parser

@@ -331,7 +331,7 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
                                                                     * min(1.0, s / max(0.01, expected))),
                                                f"{label}: joining {len(pieces)} file(s) without re-encoding"))
         info = read_mp4(partial)
-    except (Cancelled, ExportFailed, ProbeError):
+    except BaseException:  # cancelled, failed, or Ctrl-C: no half-written file stays behind
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, out)
