@@ -86,7 +86,7 @@ def head_command(ffmpeg: str, piece: Path, keyframe_s: float, start_s: float, le
 
 
 def conform_audio_command(ffmpeg: str, piece: Path, out: Path, *, has_audio: bool, codec: str, sample_rate: int,
-                          channels: int) -> list[str]:
+                          channels: int, video_s: float | None = None) -> list[str]:
     """A piece whose sound is missing (silence is added) or differs from the others (it is re-encoded to
     match), video copied, so the concat demuxer sees the same streams in every piece."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(piece)]
@@ -94,8 +94,9 @@ def conform_audio_command(ffmpeg: str, piece: Path, out: Path, *, has_audio: boo
     if has_audio:
         argv += ["-map", "0:v:0", "-map", "0:a:0"]
     else:
+        # As long as the video, not longer: the next piece's timeline starts after the longest stream.
         argv += ["-f", "lavfi", "-i", f"anullsrc=r={sample_rate}:cl={layout}", "-map", "0:v:0", "-map", "1:a:0",
-                 "-shortest"]
+                 *(["-t", f"{video_s:.6f}"] if video_s else ["-shortest"])]
     argv += ["-c:v", "copy", "-c:a", "aac" if codec == "aac" else codec, "-ar", str(sample_rate), "-ac",
              str(channels), *(["-b:a", "64k"] if codec == "aac" else []), "-movflags", "+faststart", *PROGRESS,
              "-f", "mp4", str(out)]

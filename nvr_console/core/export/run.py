@@ -244,8 +244,9 @@ def _conform(ffmpeg: str, pieces: list[_Ready], temp: Path, gaps: list[Gap], not
             raise Cancelled()
         temp.mkdir(parents=True, exist_ok=True)
         fixed = temp / f"conformed-{r.piece.file.recording_id}.mp4"
+        video_s = r.info.video.duration_s if r.info.video else None
         run_ffmpeg(cut.conform_audio_command(ffmpeg, r.path, fixed, has_audio=have is not None, codec=want[0],
-                                             sample_rate=want[1], channels=want[2]),
+                                             sample_rate=want[1], channels=want[2], video_s=video_s),
                    f"{label}: preparing the sound of {r.path.name}", cancel=cancel)
         what = "silence added (the file has no sound)" if have is None else "its sound re-encoded to match the others"
         notes.append(f"{r.piece.start.astimezone():%H:%M:%S}: {what}")

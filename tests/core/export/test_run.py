@@ -191,3 +191,29 @@ def test_cancel_leaves_nothing_behind(library: Library, tmp_path: Path) -> None:
     with pytest.raises(Cancelled):
         _export(library, 0, 24, out, progress=progress, cancel=cancel)
     assert list(out.parent.iterdir()) == []
+
+
+def test_a_piece_without_sound_gets_silence_and_another_format_is_a_gap(
+        settings_factory: Callable[..., Settings], tmp_path: Path) -> None:
+    from tests.support.recordings import add_local_recording
+
+    settings = settings_factory(**{"recording.timezone": "Europe/Moscow", "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "A-101")
+    cam = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s").id
+    with_sound = make_marker_clip(tmp_path / "s.mp4", PIECE)
+    silent = make_marker_clip(tmp_path / "n.mp4", PIECE, audio=False)
+    other = tmp_path / "o.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "6",
+                    "-c:v", "libx264", "-preset", "ultrafast", str(other)], check=True, timeout=60)
+    for i, clip in enumerate([with_sound, silent, other, with_sound]):
+        add_local_recording(db, settings, cam, "A-101", "front", T0 + timedelta(seconds=PIECE * i), clip, PIECE)
+    (r,) = export_range(settings, db, "A-101", "front", T0, T0 + timedelta(seconds=24), tmp_path / "x.mp4")
+    assert [g.cause for g in r.gaps] == [Cause.FILE_FAILED] and "another format" in r.gaps[0].reason
+    assert len(r.pieces) == 3 and any("silence added" in n for n in r.notes)
+    streams = {s["codec_type"]: float(s["duration"]) for s in ffprobe_json(r.path)["streams"]}
+    assert streams["video"] == pytest.approx(18, abs=0.1) and streams["audio"] == pytest.approx(18, abs=0.1)
+    offsets = av_offsets(r.path)
+    assert len(offsets) >= 10 and max(abs(o) for o in offsets) < 0.025  # markers after the silent piece too
+    db.dispose()
