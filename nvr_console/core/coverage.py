@@ -115,6 +115,7 @@ class CameraCoverage:
     recorded_seconds: float  # inside the window
     window_seconds: float
     damaged_files: int = field(default=0)
+    until: datetime | None = None  # the day is known up to here (now, for today); None: the whole day
 
     @property
     def ratio(self) -> float | None:
@@ -377,7 +378,7 @@ def compute(camera_id: int | None, room: str, camera: str, day_start: datetime, 
     gaps.sort(key=lambda g: g.start)
     return CameraCoverage(camera_id, room, camera, day_start, day_end, tuple((_dt(a), _dt(b)) for a, b in win),
                           tuple(sorted(files, key=lambda f: f.start)), tuple(gaps), _length(_intersect(good, win)),
-                          _length(win), sum(1 for f in files if f.damaged))
+                          _length(win), sum(1 for f in files if f.damaged), min(day_end, max(day_start, now)))
 
 
 # --- loading from the database ---------------------------------------------------------------------------------

@@ -1,0 +1,184 @@
+"""The Recordings view with pytest-qt: a day read from a real database (off the UI thread), hover texts,
+double-click plays through the injected opener, keyboard navigation, the context menu, zoom, and a range
+dragged on the timeline exported as one file (progress, the folder opened at the end), or cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from PySide6.QtCore import QDate, QPoint, Qt, QUrl
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QToolTip
+
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings
+from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.models import CameraEventKind, RecordingStatus
+from nvr_console.core.db.session import Database
+from nvr_console.core.events.store import Event, write_events
+from nvr_console.ui.recordings_view import RecordingsView
+from tests.support.av_markers import make_marker_clip
+from tests.support.recordings import add_local_recording
+
+MSK = ZoneInfo("Europe/Moscow")
+T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=MSK).astimezone(UTC)
+REFUSED = "Connection refused: nothing listens on that host and port. (FFmpeg: Connection refused)"
+CLIP = 6.0
+
+
+class Opener:
+    def __init__(self) -> None:
+        self.urls: list[QUrl] = []
+
+    def __call__(self, url: QUrl) -> bool:
+        self.urls.append(url)
+        return True
+
+
+@pytest.fixture
+def day(settings_factory: Callable[..., Settings], tmp_path: Path) -> Iterator[tuple[Settings, Database, list[Path]]]:
+    settings = settings_factory(**{"recording.timezone": "Europe/Moscow", "recording.segment_length": "6",
+                                   "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "A-101")
+    catalog.add_room(db, "B-202")
+    front = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s").id
+    catalog.add_camera(db, "B-202", "desk", "rtsp://10.0.0.7/s")
+    clip = make_marker_clip(tmp_path / "clip.mp4", CLIP)
+    paths = [add_local_recording(db, settings, front, "A-101", "front", T0 + timedelta(seconds=CLIP * i), clip, CLIP)
+             for i in (0, 1, 3)]
+    # The third piece was uploaded and its local copy deleted: double-click opens its Drive link.
+    add_local_recording(db, settings, front, "A-101", "front", T0 + timedelta(seconds=CLIP * 4), clip, CLIP,
+                        status=RecordingStatus.UPLOADED.value, web_link="https://drive.google.com/file/d/1Xy/view",
+                        folder_link="https://drive.google.com/drive/folders/1Fo", drive_file_id="1Xy",
+                        destination="drive", local_deleted_at=T0)
+    write_events(db, [
+        Event(T0 - timedelta(seconds=1), CameraEventKind.STATE, "recording", front, "A-101", "front", "", "rec1:1"),
+        Event(T0 + timedelta(seconds=12), CameraEventKind.STATE, "reconnecting", front, "A-101", "front", REFUSED,
+              "rec1:1"),
+        Event(T0 + timedelta(seconds=18), CameraEventKind.STATE, "recording", front, "A-101", "front", "", "rec1:1"),
+    ])
+    yield settings, db, paths
+    db.dispose()
+
+
+@pytest.fixture
+def view(qtbot, day: tuple[Settings, Database, list[Path]]) -> tuple[RecordingsView, Opener]:  # type: ignore[no-untyped-def]
+    settings, db, _ = day
+    opener = Opener()
+    v = RecordingsView(settings, db, opener)
+    qtbot.addWidget(v)
+    v.resize(1200, 500)
+    v.day_edit.blockSignals(True)
+    v.day_edit.setDate(QDate(2026, 11, 27))
+    v.day_edit.blockSignals(False)
+    with qtbot.waitSignal(v.model.loaded, timeout=10000):
+        v.show()
+    # Zoom to the minute of the recordings so every bar is wide enough to point at.
+    v.timeline.zoom_to(600, (T0 + timedelta(seconds=15)).timestamp())
+    return v, opener
+
+
+def _at(v: RecordingsView, row: int, seconds: float) -> QPoint:
+    return v.timeline.point_of(row, (T0 + timedelta(seconds=seconds)).timestamp())
+
+
+def test_the_day_has_a_row_per_camera_and_hover_says_why_there_is_a_gap(qtbot, view) -> None:  # type: ignore[no-untyped-def]
+    v, _ = view
+    assert [v.model.row_label(i) for i in range(len(v.model.rows()))] == ["A-101 / front", "B-202 / desk"]
+    assert sorted(v.room_box.itemText(i) for i in range(v.room_box.count())) == ["(all)", "A-101", "B-202"]
+    assert "2 camera(s)" in v.status.text()
+    tip = v.timeline.tooltip_at(_at(v, 0, 15))
+    assert tip.startswith("A-101 / front: no recording 10:00:12 – 10:00:18 (6s)") and REFUSED in tip
+    assert "ready (waiting to upload)" in v.timeline.tooltip_at(_at(v, 0, 3))
+    qtbot.mouseMove(v.timeline, _at(v, 0, 15))
+    qtbot.waitUntil(lambda: REFUSED in QToolTip.text(), timeout=3000)
+
+
+def test_double_click_plays_the_local_file_else_the_drive_link(qtbot, view, day) -> None:  # type: ignore[no-untyped-def]
+    v, opener = view
+    paths = day[2]
+    qtbot.mouseDClick(v.timeline, Qt.MouseButton.LeftButton, pos=_at(v, 0, 3))
+    qtbot.mouseDClick(v.timeline, Qt.MouseButton.LeftButton, pos=_at(v, 0, 27))
+    qtbot.mouseDClick(v.timeline, Qt.MouseButton.LeftButton, pos=_at(v, 0, 15))  # a gap: nothing to play
+    assert opener.urls == [QUrl.fromLocalFile(str(paths[0])), QUrl("https://drive.google.com/file/d/1Xy/view")]
+
+
+def test_keyboard_steps_through_files_and_gaps_and_enter_plays(qtbot, view, day) -> None:  # type: ignore[no-untyped-def]
+    v, opener = view
+    t = v.timeline
+    t.setFocus()
+    qtbot.keyClick(t, Qt.Key.Key_Right)  # the day starts with a gap (no recordings since midnight)
+    assert type(t.current_item).__name__ == "Gap"
+    qtbot.keyClick(t, Qt.Key.Key_Right)
+    qtbot.keyClick(t, Qt.Key.Key_Right)
+    assert t.current_item is not None and t.current_item.start == T0 + timedelta(seconds=CLIP)
+    qtbot.keyClick(t, Qt.Key.Key_Return)
+    assert opener.urls == [QUrl.fromLocalFile(str(day[2][1]))]
+    qtbot.keyClick(t, Qt.Key.Key_Right)
+    assert type(t.current_item).__name__ == "Gap"
+    qtbot.keyClick(t, Qt.Key.Key_Down)
+    assert t.current_row == 1
+    span = t.view_end - t.view_start
+    qtbot.keyClick(t, Qt.Key.Key_Minus)
+    assert t.view_end - t.view_start == pytest.approx(2 * span)
+    v.day_button.click()
+    assert t.view_end - t.view_start == pytest.approx(24 * 3600)
+    v.hours_button.click()
+    assert t.view_end - t.view_start == pytest.approx(2 * 3600)
+
+
+def test_context_menu_copies_the_drive_link_and_opens_folders(qtbot, view, day) -> None:  # type: ignore[no-untyped-def]
+    v, opener = view
+    actions = {a.text(): a for a in v.menu_actions(v.timeline.hit_at(_at(v, 0, 27)))}
+    assert list(actions) == ["Play", "Copy Drive link", "Open Drive folder", "Open containing folder",
+                             "Export this file's time…"]
+    actions["Copy Drive link"].trigger()
+    assert QGuiApplication.clipboard().text() == "https://drive.google.com/file/d/1Xy/view"
+    actions["Open Drive folder"].trigger()
+    local = {a.text(): a for a in v.menu_actions(v.timeline.hit_at(_at(v, 0, 3)))}
+    assert not local["Copy Drive link"].isEnabled()
+    local["Open containing folder"].trigger()
+    assert opener.urls == [QUrl("https://drive.google.com/drive/folders/1Fo"),
+                           QUrl.fromLocalFile(str(day[2][0].parent))]
+
+
+def test_a_dragged_range_is_exported_into_one_file_and_its_folder_opened(qtbot, view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    v, opener = view
+    assert not v.export_button.isEnabled()
+    t = v.timeline
+    qtbot.mousePress(t, Qt.MouseButton.LeftButton, pos=_at(v, 0, 1))
+    qtbot.mouseMove(t, _at(v, 0, 10))
+    qtbot.mouseRelease(t, Qt.MouseButton.LeftButton, pos=_at(v, 0, 28))
+    assert t.selection is not None and v.export_button.isEnabled()
+    dialog = v.export_selection()
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(tmp_path / "exports"))
+    with qtbot.waitSignal(dialog.finished_export, timeout=60000) as sig:
+        dialog.export_button.click()
+    (result,) = sig.args[0]
+    assert result.path is not None and result.path.parent == tmp_path / "exports" and result.path.is_file()
+    reasons = [g.reason for g in result.gaps]
+    assert reasons[0] == f"camera unreachable: {REFUSED}"
+    assert reasons[1].startswith("it is only on Drive, which cannot be used here: not signed in to Google Drive")
+    assert dialog.progress.value() == 1000 and "2 gap(s)" in dialog.status.text()
+    assert opener.urls[-1] == QUrl.fromLocalFile(str(tmp_path / "exports"))
+
+
+def test_cancel_stops_the_export_and_keeps_nothing(qtbot, view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    v, _ = view
+    dialog = v.export_selection(0, T0.timestamp(), (T0 + timedelta(seconds=24)).timestamp())
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(tmp_path / "c"))
+    dialog._progress.changed.connect(lambda *_: dialog.cancel())
+    with qtbot.waitSignal(dialog.finished_export, timeout=60000) as sig:
+        dialog.export_button.click()
+    assert sig.args[0] == [] and dialog.status.text() == "Cancelled; nothing was kept."
+    assert not any(p.suffix == ".mp4" for p in (tmp_path / "c").rglob("*"))
