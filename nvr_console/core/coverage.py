@@ -49,6 +49,7 @@ EVENT_LAG_S = 10.0
 USABLE = frozenset({RecordingStatus.RECORDING.value, RecordingStatus.FINALIZING.value, RecordingStatus.READY.value,
                     RecordingStatus.UPLOADING.value, RecordingStatus.UPLOADED.value})
 _FAILING = frozenset({CameraState.STALLED.value, CameraState.RECONNECTING.value, CameraState.FAILED.value})
+_STOPPED = frozenset({CameraState.STOPPED.value, CameraState.STOPPING.value})
 _FINAL_NAME = re.compile(r"^(\d{2})-(\d{2})-(\d{2})$")
 
 
@@ -281,7 +282,8 @@ def reason_changes(events: Sequence[Event], camera_id: int | None) -> tuple[list
                 changes.append(_Change(at, Cause.STOPPED_BY_OPERATOR, _stopped_by(stop_cmd)))
                 continue
             # Stopped with no command: the engine stopping (if it did shortly after), else unexplained.
-            nxt = next((n for n in merged[i + 1:] if n.camera_id == camera_id or n.kind is CameraEventKind.ENGINE),
+            nxt = next((n for n in merged[i + 1:]
+                        if n.kind is CameraEventKind.ENGINE or (n.camera_id == camera_id and n.state not in _STOPPED)),
                        None)
             if (nxt is not None and nxt.kind is CameraEventKind.ENGINE and nxt.state == ENGINE_STOPPED
                     and (nxt.at - e.at).total_seconds() <= ENGINE_STOP_GRACE_S):
@@ -342,11 +344,27 @@ def explain(gap: Interval, changes: Sequence[_Change], starts: Sequence[tuple[fl
                 cause, reason = Cause.UNKNOWN, "no file for this time although the engine reported the camera recording"
         else:
             cause, reason = c.cause, c.reason
-        if pieces and pieces[-1][2] is cause and pieces[-1][3] == reason:
-            pieces[-1] = (pieces[-1][0], e, cause, reason)
+        pieces.append((s, e, cause, reason))
+    return [Gap(_dt(s), _dt(e), cause, reason) for s, e, cause, reason in _merge(pieces)]
+
+
+def _merge(pieces: list[tuple[float, float, Cause, str]]) -> list[tuple[float, float, Cause, str]]:
+    """Pieces under a second join their neighbour; one outage whose error changed (the stream ended, then the
+    connection was refused) is one gap that names each error in turn."""
+    out: list[tuple[float, float, Cause, str]] = []
+    for s, e, cause, reason in pieces:
+        if out and (e - s < MIN_GAP_S or (out[-1][2] is cause and out[-1][3] == reason)):
+            out[-1] = (out[-1][0], e, out[-1][2], out[-1][3])
+        elif out and out[-1][2] is cause is Cause.CAMERA_UNREACHABLE:
+            prefix = "camera unreachable: "
+            then = reason.removeprefix(prefix)
+            joined = out[-1][3] if then in out[-1][3] else f"{out[-1][3]}; then: {then}"
+            out[-1] = (out[-1][0], e, cause, joined)
+        elif out and out[-1][1] - out[-1][0] < MIN_GAP_S:
+            out[-1] = (out[-1][0], e, cause, reason)
         else:
-            pieces.append((s, e, cause, reason))
-    return [Gap(_dt(s), _dt(e), cause, reason) for s, e, cause, reason in pieces]
+            out.append((s, e, cause, reason))
+    return out
 
 
 def compute(camera_id: int | None, room: str, camera: str, day_start: datetime, day_end: datetime,

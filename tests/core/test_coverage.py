@@ -209,3 +209,17 @@ def test_load_day_reads_files_and_events_of_the_cameras_asked_for(settings_facto
     everything = load_day(db, settings, DAY, now=at("23:00"))
     assert [(c.room, c.camera) for c in everything][-1] == ("B-202", "desk")
     db.dispose()
+
+
+def test_one_outage_whose_error_changed_is_one_gap_and_a_shutdown_is_the_engine_stopping() -> None:
+    ended = "The stream ended without an error from FFmpeg (the camera closed it)."
+    files = [file("09:00", "10:00"), file("10:05", "10:30")]
+    events = [state("08:59", "recording"), state("10:00:00", "reconnecting", ended),
+              state("10:00:02", "reconnecting", REFUSED), state("10:05", "recording"),
+              state("10:30:00", "stopping"), state("10:30:01", "stopped"),
+              engine("10:30:02", "stopped", actor="ann@desk (console)")]
+    assert _coverage(files, events, now="10:40") == [
+        ("10:00:00", "10:05:00", "camera_unreachable", f"camera unreachable: {ended}; then: {REFUSED}"),
+        ("10:30:00", "10:40:00", "engine_not_running",
+         "engine not running (stopped by ann@desk (console) on rec1:100)"),
+    ]

@@ -5,9 +5,11 @@ Measured with Debian FFmpeg 5.1 on finalized recordings (tests/core/export/test_
   the copy at the keyframe at or before it (the packets from that keyframe are kept, with timestamps before
   the in point); `-avoid_negative_ts make_zero` then starts the file at that keyframe, both streams shifted
   alike, so the sound stays in sync. `outpoint` on the last piece drops packets from there on.
-- Each piece's timeline continues from the previous piece's length (its longest stream), so a piece whose
-  audio outlasts its video by part of an AAC frame overlaps the next by that much; the MP4 muxer moves the one
-  overlapping packet by a tick ("Non-monotonous DTS"), and the packets after it keep their times: no drift.
+- Each piece's timeline continues from the previous piece's length (its longest stream, or its `outpoint`).
+  Recorded pieces' sound runs on ~40 ms past their video (the packet straddling the cut is in both files), so
+  run.py gives every piece but the last an `outpoint` at its video's end: the video stays continuous and the
+  sound in step at every join. The one audio packet that still overlaps the next piece is moved by a tick by
+  the MP4 muxer ("Non-monotonous DTS"); the packets after it keep their times: no drift.
 - The concat demuxer does not rescale timestamps between files: every file must have the same track timescales
   (a re-encoded head at another timescale broke every timestamp after it; run.py keeps pieces of different
   timescales apart). Streams are matched by index, so every file needs the same streams in the same order.
