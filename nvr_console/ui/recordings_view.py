@@ -76,7 +76,8 @@ class RecordingsView(QWidget):
         self.room_box.setMinimumContentsLength(10)
         self.camera_box.setMinimumContentsLength(10)
         self.day_button = QPushButton("Day")
-        self.hours_button = QPushButton("2 hours")
+        self.hours_button = QPushButton("Hours")
+        self.hours_button.setToolTip("Two hours around the selected file or now; + and - (or Ctrl+wheel) zoom further")
         for b in (self.day_button, self.hours_button):
             b.setCheckable(True)
             b.setAutoExclusive(True)

@@ -28,3 +28,15 @@ def test_screenshot_of_the_main_window_under_xvfb(tmp_path: Path) -> None:
                     "tests.ui.screenshot_scene", str(out)], cwd=ROOT, env=env, check=True, timeout=120)
     image = QImage(str(out))
     assert not image.isNull() and image.width() >= 1200 and image.height() >= 600
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (apt-get install xvfb)")
+def test_screenshot_of_the_recordings_view_under_xvfb(tmp_path: Path) -> None:
+    """docs/recordings.png: a day with files in every state, gaps with reasons, a damaged file, a selection."""
+    update = os.environ.get("UPDATE_README_SCREENSHOT") == "1"
+    out = ROOT / "docs" / "recordings.png" if update else tmp_path / "r.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
+    subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1440x900x24", sys.executable, "-m",
+                    "tests.ui.recordings_screenshot_scene", str(out)], cwd=ROOT, env=env, check=True, timeout=120)
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() >= 1200 and image.height() >= 250
