@@ -49,9 +49,10 @@ def timed(fn: Callable[[], object]) -> tuple[float, float]:
 
 
 def spread(values: list[float]) -> str:
+    """Median (min-max) with three significant digits (ratios well under 0.1 stay readable)."""
     if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+        return f"{values[0]:.3g}"
+    return f"{statistics.median(values):.3g} ({min(values):.3g}-{max(values):.3g})"
 
 
 def ffmpeg(*args: str) -> None:
