@@ -53,7 +53,7 @@ def test_hit_tests_tooltips_and_what_double_click_opens(qapp: object, tmp_path: 
     hit = model.hit(0, t)
     assert hit is not None and hit.file is not None and hit.file.recording_id == 1
     text = model.tooltip(hit)
-    assert "A-101 / front: 09:00:00 – 09:30:00" in text and "uploaded (verified), 943.7 MB, 30m" in text
+    assert "A-101 / front: 09:00:00 – 09:30:00" in text and "uploaded (verified), 900 MiB, 30m" in text
     assert "recorded on rec1" in text and "Drive: https://drive.google.com/file/d/1Abc/view" in text
     assert model.open_url(hit.file) == QUrl.fromLocalFile(str(local))  # the local copy plays first
     damaged = model.hit(0, at("09:45").timestamp())
