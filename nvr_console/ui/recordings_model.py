@@ -78,6 +78,8 @@ class RecordingsModel(QObject):
         self._rows: list[CameraCoverage] = []
         self._starts: list[list[float]] = []  # per row: file start epochs, for hit tests
         self._gap_starts: list[list[float]] = []
+        self._ends: list[list[float]] = []
+        self._gap_ends: list[list[float]] = []
         self._generation = 0
         self.error = ""
 
@@ -113,6 +115,8 @@ class RecordingsModel(QObject):
         self._rows = list(rows)
         self._starts = [[f.start.timestamp() for f in r.files] for r in self._rows]
         self._gap_starts = [[g.start.timestamp() for g in r.gaps] for r in self._rows]
+        self._ends = [[f.end.timestamp() for f in r.files] for r in self._rows]
+        self._gap_ends = [[g.end.timestamp() for g in r.gaps] for r in self._rows]
         self.error = ""
         self.loaded.emit()
 
@@ -129,6 +133,13 @@ class RecordingsModel(QObject):
         c = self._rows[row]
         ratio = f"{100 * c.ratio:.1f} %" if c.ratio is not None else "no window"
         return f"{ratio} of the window, {len(c.gaps)} gap(s)"
+
+    def file_ends(self, row: int) -> list[float]:
+        """End epochs of a row's files (and gap_ends: of its gaps), in the order of `rows()[row]`."""
+        return self._ends[row]
+
+    def gap_ends(self, row: int) -> list[float]:
+        return self._gap_ends[row]
 
     def day_span(self) -> tuple[float, float] | None:
         if not self._rows:

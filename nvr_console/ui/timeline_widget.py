@@ -221,12 +221,20 @@ class TimelineWidget(QWidget):
         c = self.model.rows()[row]
         top = HEADER_H + row * ROW_H + BAR_PAD
         height = ROW_H - 2 * BAR_PAD
-        groups: dict[str, tuple[QColor, list[QRectF]]] = {}
+        # Keyed by the colour object: the status and gap colours are the model's constants.
+        groups: dict[int, tuple[QColor, list[QRectF]]] = {}
+        v0, v1, left, right = self.view_start, self.view_end, float(LABEL_W), float(self.width())
+        scale = self._bars_width() / max(1e-6, v1 - v0)
 
         def add(color: QColor, a: float, b: float, y: int, h: int) -> QRectF | None:
-            rect = self._rect(a, b, y, h)
-            if rect is not None:
-                groups.setdefault(color.name(QColor.NameFormat.HexArgb), (color, []))[1].append(rect)
+            if b <= v0 or a >= v1:
+                return None
+            x0 = max(left, LABEL_W + (a - v0) * scale)
+            rect = QRectF(x0, y, max(1.0, min(LABEL_W + (b - v0) * scale, right) - x0), h)
+            entry = groups.get(id(color))
+            if entry is None:
+                groups[id(color)] = entry = (color, [])
+            entry[1].append(rect)
             return rect
 
         # Outside the recording window (up to what is known of the day): shaded, so gaps are told from time
@@ -240,29 +248,27 @@ class TimelineWidget(QWidget):
                 add(shade, edge, min(a, known), top, height)
             edge = max(edge, b)
         inset = height // 3
-        for g in self._visible(c.gaps, row, gaps=True):
-            add(self.model.color(g), g.start.timestamp(), g.end.timestamp(), top + inset, height - 2 * inset)
+        gap_ends = self.model.gap_ends(row)
+        for i in self._visible(row, gaps=True):
+            g = c.gaps[i]
+            add(self.model.color(g), self.model._gap_starts[row][i], gap_ends[i], top + inset, height - 2 * inset)
         hatched = []
-        for f in self._visible(c.files, row, gaps=False):
-            rect = add(self.model.color(f), f.start.timestamp(), f.end.timestamp(), top, height)
+        ends = self.model.file_ends(row)
+        for i in self._visible(row, gaps=False):
+            f = c.files[i]
+            rect = add(self.model.color(f), self.model._starts[row][i], ends[i], top, height)
             if f.damaged and rect is not None:
                 hatched.append(rect)
         result = (list(groups.values()), hatched)
         self._layouts[row] = result
         return result
 
-    def _visible(self, items: tuple[FileSpan, ...] | tuple[Gap, ...], row: int, gaps: bool) -> list:
+    def _visible(self, row: int, gaps: bool) -> range:
+        """Indexes of a row's files (or gaps) that may show in the view (the drawing clips the rest)."""
         starts = self.model._gap_starts[row] if gaps else self.model._starts[row]
-        i = max(0, bisect.bisect_left(starts, self.view_start) - 2)
-        j = bisect.bisect_right(starts, self.view_end)
-        return [x for x in items[i:j] if x.end.timestamp() > self.view_start]
-
-    def _rect(self, a: float, b: float, top: int, height: int) -> QRectF | None:
-        if b <= self.view_start or a >= self.view_end:
-            return None
-        x0 = max(float(LABEL_W), self.x_of(a))
-        x1 = min(self.x_of(b), float(self.width()))
-        return QRectF(x0, top, max(1.0, x1 - x0), height)
+        # Files may overlap (a reconnect mid-slot), so look a few back.
+        first = max(0, bisect.bisect_left(starts, self.view_start) - 4)
+        return range(first, bisect.bisect_right(starts, self.view_end))
 
     # --- mouse ---------------------------------------------------------------------------------------------
 
