@@ -32,7 +32,7 @@ class PacedStream:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server)
+            def do_GET(self) -> None:
                 outer.clients += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "video/mp2t")
