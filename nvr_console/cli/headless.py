@@ -34,7 +34,7 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
         if added:
             log.info("no cameras configured: added %d demo camera(s) from FFmpeg test sources", len(added))
 
-    host = EngineHost(settings, db)
+    host = EngineHost(settings, db, shell="headless")
     engine = host.engine
     monitor = Monitor(settings, db)  # metrics, alert rules and channels; off the engine's thread
     monitor.attach(engine)

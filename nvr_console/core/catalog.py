@@ -103,6 +103,7 @@ class RecordingInfo:
     attempts: int
     last_error: str | None
     notes: str
+    damaged: str | None = None  # why the file's media cannot be trusted (see recording.duration_check)
 
     def public(self) -> dict[str, Any]:
         d = asdict(self)
@@ -400,7 +401,7 @@ def recording_info(r: Recording) -> RecordingInfo:
     return RecordingInfo(
         r.id, r.camera_id, r.room_name, r.camera_name, r.slot_start, r.start_time, r.end_time, r.local_path,
         r.size, r.duration, r.status, r.drive_file_id, r.drive_folder_id, r.web_link, r.folder_link, r.md5,
-        r.bytes_confirmed, r.attempts, r.last_error, r.notes,
+        r.bytes_confirmed, r.attempts, r.last_error, r.notes, r.damaged,
     )
 
 

@@ -29,6 +29,7 @@ from nvr_console.core.camera_removal import CameraRemovals
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import DesiredState, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.events.actor import actor_name
 from nvr_console.core.live_publisher import LiveStatusPublisher
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.finalizing import FinalizingDispatch
@@ -220,10 +221,12 @@ class Engine(QObject):
     def _desire(self, state: DesiredState, camera_id: int | None = None) -> None:
         """Persist what the operator wants (every console sees it), then reconcile toward it."""
         try:
+            # Only the console sends the engine operator commands; they are stored with who gave them.
+            actor = actor_name("console")
             if camera_id is None:
-                catalog.set_all_desired_state(self.db, state)
+                catalog.set_all_desired_state(self.db, state, actor=actor)
             else:
-                catalog.set_desired_state(self.db, camera_id, state)
+                catalog.set_desired_state(self.db, camera_id, state, actor=actor)
         except catalog.NotFound as exc:
             self._emit_log("info", str(exc), camera_id)  # removed by another console: the reconcile says so
         except (DatabaseUnavailable, SQLAlchemyError) as exc:

@@ -82,7 +82,7 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
     from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.core.shutdown_signals import ShutdownSignals
 
-    host = EngineHost(settings, db)
+    host = EngineHost(settings, db, shell="console")
     console = build_console(settings, db, host.engine)
     window = console.window
     monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray

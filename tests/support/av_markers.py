@@ -2,7 +2,7 @@
 together at every whole second of the source's own clock; the rest is black and silent.
 
     make_marker_clip(path, seconds=6)                  # an MP4 as the finalizer writes (H.264 + AAC)
-    MARKER_LAVFI                                       # the same as a lavfi: camera URL for the engine
+    make_marker_clip(path.with_suffix(".ts"), 90)     # MPEG-TS, for a camera served by paced_http
     flash_times(path), beep_times(path)                # where the markers are in a file (seconds)
     av_offsets(path)                                   # beep - flash for every flash (seconds)
 """
@@ -16,7 +16,6 @@ from pathlib import Path
 VIDEO = ("color=c=black:s=160x90:r=25,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:"
          "enable='lt(mod(t\\,1)\\,0.04)'")
 AUDIO = "aevalsrc='if(lt(mod(t\\,1)\\,0.03)\\,0.8*sin(2*PI*1000*t)\\,0)':s=16000"
-MARKER_LAVFI = f"lavfi:{VIDEO};{AUDIO}"
 
 
 def make_marker_clip(path: Path, seconds: float, *, gop: int = 50, audio: bool = True) -> Path:
@@ -27,7 +26,9 @@ def make_marker_clip(path: Path, seconds: float, *, gop: int = 50, audio: bool =
              "-pix_fmt", "yuv420p"]
     if audio:
         args += ["-c:a", "aac", "-b:a", "48k"]
-    args += ["-movflags", "+faststart", str(path)]
+    if path.suffix == ".mp4":
+        args += ["-movflags", "+faststart"]
+    args += [str(path)]
     subprocess.run(args, check=True, capture_output=True, timeout=120)
     return path
 

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_secrets
-from nvr_console.core.recording import lifecycle
+from nvr_console.core.recording import duration_check, lifecycle
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
 from nvr_console.core.recording.ffmpeg_locate import Tools
 from nvr_console.core.recording.mp4_boxes import read_mp4
@@ -148,9 +148,7 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             partial = partial_path_for(final)
             quick = _quick_remux(job, tools, partial)
             if quick is not None:
-                os.replace(partial, final)
-                job.raw.unlink(missing_ok=True)
-                return _done(db, job, final, quick, start, notes)
+                return _publish(db, job, partial, quick, start, notes, tools, zone)
         try:
             info = _probe(job.raw, tools)
         except ProbeError as exc:
@@ -213,13 +211,22 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         except ProbeError as exc:
             partial.unlink(missing_ok=True)
             return _failed(db, job, start, f"the written MP4 is unreadable (kept {job.raw.name}): {exc}")
-        os.replace(partial, final)
-        job.raw.unlink(missing_ok=True)
         if job.recovery:
             notes.insert(0, "recovered after an unclean stop")
-        return _done(db, job, final, final_info, start, notes)
+        return _publish(db, job, partial, final_info, start, notes, tools, zone)
     except (OSError, subprocess.SubprocessError) as exc:
         return _failed(db, job, start, f"finalizing failed: {mask_secrets(str(exc))}")
+
+
+def _publish(db: Database, job: FinalizeJob, partial: Path, info: MediaInfo, start: float | None, notes: list[str],
+             tools: Tools, zone: ZoneInfo | None) -> RecordingEvent:
+    """The written MP4 checked against the wall clock (timestamps repaired, or the file marked damaged),
+    then put in place and the raw segment removed. Worker thread."""
+    verdict = duration_check.check_duration(partial, info, duration_check.wall_span(job.raw, zone), str(tools.ffmpeg))
+    notes += [n for n in (verdict.note, f"damaged: {verdict.damaged}" if verdict.damaged else "") if n]
+    os.replace(partial, job.final)
+    job.raw.unlink(missing_ok=True)
+    return _done(db, job, job.final, verdict.info, start, notes, damaged=verdict.damaged)
 
 
 def _dt(epoch: float | None) -> datetime | None:
@@ -233,13 +240,13 @@ def _slot_epoch(db: Database, recording_id: int, fallback: float) -> float:
 
 
 def _done(db: Database, job: FinalizeJob, final: Path, info: MediaInfo, start: float | None,
-          notes: list[str]) -> RecordingEvent:
+          notes: list[str], damaged: str | None = None) -> RecordingEvent:
     size = final.stat().st_size
     duration = float(info.duration_s or 0.0)
     end = start + duration if start is not None else None
     note = "; ".join(notes)
     if not lifecycle.mark_finalized(db, job.recording_id, size=size, duration=duration, notes=note,
-                                    start_time=_dt(start), end_time=_dt(end)):
+                                    start_time=_dt(start), end_time=_dt(end), damaged=damaged):
         log.info("%s/%s: %s was finalized by another engine already", job.room, job.camera, final)
     log.info("%s/%s: ready %s (%.1f s, %d bytes)%s", job.room, job.camera, final, duration, size,
              f" [{note}]" if note else "")

@@ -177,11 +177,12 @@ def begin_finalizing(db: Database, recording_id: int) -> bool:
 
 
 def mark_finalized(db: Database, recording_id: int, *, size: int, duration: float, notes: str,
-                   start_time: datetime | None, end_time: datetime | None) -> bool:
-    """-> ready: the final MP4 is on disk; the row waits in the upload queue."""
+                   start_time: datetime | None, end_time: datetime | None, damaged: str | None = None) -> bool:
+    """-> ready: the final MP4 is on disk; the row waits in the upload queue. `damaged` says why its media
+    cannot be trusted (duration_check), None for a sound file: a damaged file is uploaded like any other."""
     return _move(db, FINALIZED, recording_id, {
         "size": size, "duration": duration, "notes": notes, "start_time": start_time, "end_time": end_time,
-        "last_error": None,
+        "last_error": None, "damaged": damaged,
     })
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,10 +13,16 @@ from zoneinfo import ZoneInfo
 import imageio_ffmpeg
 import pytest
 
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings
+from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.session import Database
+from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.recording.duration_check import check_duration, video_seconds, wall_span
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
 from nvr_console.core.recording.mp4_boxes import read_mp4
-from tests.core.engine_support import decodes_cleanly, ffprobe_json
+from tests.core.engine_support import decodes_cleanly, ffprobe_json, wait_until
+from tests.support.paced_http import PacedStream
 
 ZONE = ZoneInfo("Europe/Moscow")
 SECONDS = 12
@@ -157,3 +164,37 @@ def test_short_or_unknown_spans_are_not_judged(source: Path, tmp_path: Path) -> 
     assert check_duration(final, info, 2.0, "ffmpeg").damaged is None
     raw.unlink()
     assert wall_span(raw, ZONE) is None
+
+
+@pytest.mark.slow
+def test_the_engine_repairs_files_from_a_camera_whose_timestamps_jump(
+        source: Path, tmp_path: Path, settings_factory: Callable[..., Settings], qapp: object) -> None:
+    """A live camera (MPEG-TS over HTTP at its own pace) whose clock sticks for ten seconds at a time: the
+    recorder logs "Non-monotonous DTS ... changing to" for every frame and writes frames a tick apart; the
+    finalizer catches every such file and rewrites its timestamps."""
+    stuck = tmp_path / "stuck.ts"
+    _run("-i", str(source), "-map", "0:v", "-c", "copy", "-bsf:v", "setts=ts=floor(N/250)*250*512", "-f", "mpegts",
+         str(stuck))
+    settings = settings_factory(**{"recording.segment_length": "4", "recording.timezone": "Europe/Moscow",
+                                   "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "A-101")
+    catalog.add_camera(db, "A-101", "jumpy", "http://127.0.0.1:1/cam")  # replaced below, once the port is known
+    with PacedStream(stuck, SECONDS) as cam:
+        catalog.edit_camera(db, "A-101", "jumpy", url=cam.url)
+        host = EngineHost(settings, db)
+        try:
+            host.start()
+            assert wait_until(lambda: sum(1 for r in catalog.list_recordings(db) if r.status == "ready") >= 2, 40)
+        finally:
+            assert host.stop(60)
+    rows = [r for r in catalog.list_recordings(db) if r.status == "ready"]
+    repaired = [r for r in rows if "timestamps repaired" in r.notes]
+    assert repaired, [(r.local_path, r.duration, r.notes) for r in rows]
+    for r in repaired:
+        info = read_mp4(Path(r.local_path))
+        span = (r.end_time - r.start_time).total_seconds()
+        assert r.damaged is None and video_seconds(info) == pytest.approx(span, abs=0.2) and span > 1.5, r
+        assert decodes_cleanly(Path(r.local_path))
+    db.dispose()
