@@ -2,9 +2,11 @@
 
 A camera whose clock jumps (timestamp wraps, clock steps) makes FFmpeg log "Non-monotonous DTS ... changing to"
 for every frame and write each frame one tick after the last: a 10-second file then holds 250 frames lasting
-0.29 s (or, after a forward jump, lasts an hour). The segment muxer's own times come from the same stream, so
-only an outside clock tells: the raw file's name is the wall-clock time FFmpeg opened it and its modification
-time is when FFmpeg last wrote it.
+0.29 s (860 frames a second), or after a forward jump lasts an hour (0.07 a second). Such a file gives itself
+away by its own numbers: no camera sends fewer than 0.5 or more than 240 frames a second, and an AAC track
+lasts its packets x 1024 samples. Only then is the wall clock asked how long the file should be (the segment
+muxer's own times come from the same stream): the raw file's name is when FFmpeg opened it and its
+modification time when FFmpeg last wrote it.
 
 Measured with Debian FFmpeg 5.1 and the imageio-ffmpeg static build (9.0), on MP4s made from such streams
 (tests/core/recording/test_duration_check.py):
@@ -33,9 +35,10 @@ from nvr_console.core.recording.segments import partial_path_for, raw_name_time
 
 log = logging.getLogger(__name__)
 
-MIN_SPAN_S = 3.0  # shorter files (a stop right after a boundary) are not judged: the clocks are too coarse
-# A file lies when its media is under half or over one and a half times the wall clock (plus the 1 s resolution
-# of names and a keyframe interval): never true of a healthy file, always of the cases above.
+MIN_SPAN_S = 3.0  # shorter spans (a stop right after a boundary) cannot be trusted: the clocks are too coarse
+MAX_SPAN_S = 86400.0 + 60  # no file is longer than the longest segment (24 h): a later mtime is not its close
+# A repaired file must come within half to one and a half times the wall clock (plus the 1 s resolution of
+# names and a keyframe interval); an audio track must last its packets' samples as closely.
 SHORT_RATIO, LONG_RATIO, SLACK_S = 0.5, 1.5, 2.0
 MIN_FPS, MAX_FPS = 0.5, 240.0  # frames per wall-clock second a repair may spread; else the frames are not there
 REPAIR_TIMEOUT_S = 600.0
@@ -78,22 +81,45 @@ def lies(media_s: float, span_s: float) -> bool:
     return media_s < SHORT_RATIO * span_s - SLACK_S or media_s > LONG_RATIO * span_s + SLACK_S
 
 
-def check_duration(mp4: Path, info: MediaInfo, span_s: float | None, ffmpeg: str) -> Verdict:
-    """Compare the MP4's track durations and frame count with the wall-clock span it covers; repair the
-    timestamps in place (a remux to a partial file, then an atomic rename) when they lie and the frames are
-    there, else say why the file is damaged. `info` is the file's read_mp4(). Worker thread."""
+def _audio_samples_per_packet(codec: str) -> int | None:
+    return {"aac": AAC_FRAME, "mp3": 1152}.get(codec)
+
+
+def suspect(info: MediaInfo) -> tuple[bool, bool]:
+    """(video lies, audio lies) by the file's own numbers: a camera's frames come 0.5 to 240 a second, and
+    an AAC/MP3 track lasts its packets x samples a packet. A healthy file is never suspected, whatever its
+    modification time says (a file copied back from a backup is not a file that lies)."""
     video_s = video_seconds(info)
-    if span_s is None or span_s < MIN_SPAN_S or video_s is None:
-        return Verdict(info)
-    audio_s = info.audio.duration_s if info.audio is not None else None
-    video_lies = lies(video_s, span_s)
-    audio_lies = audio_s is not None and lies(audio_s, span_s)
+    v = info.video
+    video = bool(v and v.frames and video_s is not None and
+                 not MIN_FPS <= v.frames / max(video_s, 1e-9) <= MAX_FPS)
+    a = info.audio
+    audio = False
+    if a is not None and a.frames and a.sample_rate and a.duration_s is not None:
+        per = _audio_samples_per_packet(a.codec)
+        if per is not None:
+            expected = a.frames * per / a.sample_rate
+            audio = lies(a.duration_s, expected)
+    return video, audio
+
+
+def check_duration(mp4: Path, info: MediaInfo, span_s: float | None, ffmpeg: str) -> Verdict:
+    """Find whether the MP4's tracks lie about their length (their own frame and sample counts say so) and,
+    if they do, rewrite the timestamps over the wall-clock span the file covers, in place (a remux to a
+    partial file, then an atomic rename) when the frames are there, else say why the file is damaged. `info`
+    is the file's read_mp4(). Worker thread."""
+    video_lies, audio_lies = suspect(info)
     if not video_lies and not audio_lies:
         return Verdict(info)
+    video_s = video_seconds(info) or 0.0
+    audio_s = info.audio.duration_s if info.audio is not None else None
     frames = info.video.frames if info.video and info.video.frames else 0
     said = f"its media said {video_s:.2f} s of video ({frames} frames)"
     if audio_s is not None:
         said += f" and {audio_s:.2f} s of audio"
+    if span_s is None or span_s < MIN_SPAN_S or span_s > MAX_SPAN_S:
+        return Verdict(info, damaged=f"{said} (the camera's timestamps jumped); the wall-clock span it covers is "
+                                     "unknown, so the timestamps were not rewritten")
     said += f" for {span_s:.1f} s of wall clock (the camera's timestamps jumped)"
     fps = frames / span_s
     if video_lies and not MIN_FPS <= fps <= MAX_FPS:
