@@ -44,6 +44,7 @@ from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.formatting import human_duration, human_rate, human_size
 from nvr_console.ui.google_account import GoogleAccount, destination_text
 from nvr_console.ui.log_view import LogView
+from nvr_console.ui.recordings_view import RecordingsView
 from nvr_console.ui.tray import Tray
 from nvr_console.ui.uploads_view import UploadsView
 
@@ -128,6 +129,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.uploads, "&Uploads")
         self.tabs.addTab(self.logs, "&Log")
         self.tabs.addTab(self.alerts, "Ale&rts")
+        # A day's coverage per camera, playback and export; it reads the database (off the UI thread) only once shown.
+        self.recordings = RecordingsView(settings, db)
+        self.tabs.addTab(self.recordings, "Re&cordings")
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
