@@ -293,7 +293,7 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
     if use_exact:
         head = temp / "head.mp4"
         # The frames from the asked start up to the next keyframe (or the end of what is exported of this piece).
-        head_end = k1 if k1 is not None else (first.info.duration_s or 0.0)
+        head_end = k1 if k1 is not None else (_video_end(first) or first.info.duration_s or 0.0)
         if len(pieces) == 1 and out_at is not None:
             head_end = min(head_end, out_at)
         packets = None
