@@ -146,7 +146,8 @@ class ExportDialog(QDialog):
             return export_range(settings, db, room, camera, start, end, out, exact=exact,
                                 progress=lambda f, text: signal.emit(f, text), cancel=cancel)
 
-        run_in_background(work, self._done, self._failed, parent=self)
+        # The global pool, not the database thread: an export runs for minutes (downloads, FFmpeg).
+        run_in_background(work, self._done, self._failed, context=self)
 
     def cancel(self) -> None:
         if self.running:

@@ -1,8 +1,8 @@
 """The Recordings view's model: one row per camera for one day (core.coverage), what each point of the timeline
 is, what hovering it says, and what double-clicking it opens. No widgets here, so tests use it without a view.
 
-Loading runs core.coverage.load_day on a pool thread (ui.background); an answer for an older request (the
-operator picked another day meanwhile) is dropped. All methods: UI thread.
+Loading runs core.coverage.load_day on the console's database thread (ui.background); an answer for an older
+request (the operator picked another day meanwhile) is dropped. All methods: UI thread.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor
 
 from nvr_console.core.coverage import CameraCoverage, Cause, FileSpan, Gap
 from nvr_console.core.durations import format_duration
-from nvr_console.ui.background import run_in_background
+from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.formatting import human_size
 
 # Status colours (the timeline's legend). Damaged files are drawn hatched over their status colour.
@@ -96,11 +96,12 @@ class RecordingsModel(QObject):
         fn = self._load_day
         run_in_background(lambda: fn(day, room, camera),
                           lambda rows: self._answer(generation, rows),
-                          lambda message: self._refused(generation, message), parent=self)
+                          lambda message: self._refused(generation, message), pool=database_pool(), context=self)
 
     def load_filters(self) -> None:
         if self._list_cameras is not None:
-            run_in_background(self._list_cameras, self.filters_loaded.emit, self.failed.emit, parent=self)
+            run_in_background(self._list_cameras, self.filters_loaded.emit, self.failed.emit, pool=database_pool(),
+                              context=self)
 
     def _answer(self, generation: int, rows: list[CameraCoverage]) -> None:
         if generation == self._generation:
