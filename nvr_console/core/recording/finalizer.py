@@ -32,6 +32,7 @@ from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording import duration_check, lifecycle
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
 from nvr_console.core.recording.ffmpeg_locate import Tools
+from nvr_console.core.recording.matroska_media import holds_no_media
 from nvr_console.core.recording.mp4_boxes import read_mp4
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, probe
 from nvr_console.core.recording.segments import final_path_for, partial_path_for, raw_name_time
@@ -137,9 +138,11 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
                     return _failed(db, job, start, f"unreadable final file (kept): {mask_secrets(str(exc))}")
                 return _done(db, job, final, info, start, ["recovered: final file already written"])
             return _failed(db, job, start, "the raw segment file vanished before it was finalized")
-        if job.raw.stat().st_size == 0:
+        if holds_no_media(job.raw):
+            # Nothing to keep: an empty file, or a header FFmpeg wrote before it was stopped (or the disk filled).
             job.raw.unlink(missing_ok=True)
-            return _failed(db, job, start, "empty segment: the camera sent no data before the file was closed")
+            return _failed(db, job, start, "empty segment: no video or audio was written before the file was "
+                           "closed (removed)")
         if job.sound is None and job.sound_note:
             notes.append(job.sound_note)
         if (job.streams is not None and job.streams.video is not None and job.sound is None

@@ -17,6 +17,7 @@ from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finali
 from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.probe import MediaInfo, StreamInfo
 from tests.core.engine_support import codecs, ffprobe_json
+from tests.core.recording.test_matroska_media import CLUSTER, header_only_mkv, one_frame_mkv
 
 SLOT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -92,6 +93,24 @@ def test_empty_and_unreadable_segments_fail_with_reason(db: Database, tmp_path: 
     assert junk.exists()  # never silently dropped
     rows = {r.id: r for r in catalog.list_recordings(db)}
     assert rows[e2.recording_id].last_error == e2.notes
+
+
+def test_a_header_only_segment_is_removed_and_anything_with_media_kept(db: Database, tmp_path: Path) -> None:
+    # A recorder stopped the moment FFmpeg opened its file: a header, no packet, which ffprobe calls unreadable.
+    # It is not a recording: it goes (it used to be kept as "unreadable segment" forever).
+    header = header_only_mkv(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv")
+    event = finalize(_job(db, header), locate_tools(), db, None)
+    assert event.status == "failed" and "empty segment" in event.notes and "removed" in event.notes
+    assert not header.exists()
+    # A single frame is media: made into an MP4 as usual.
+    one = one_frame_mkv(tmp_path / "R" / "cam" / "2026-11-24_09-30-05.mkv")
+    assert finalize(_job(db, one), locate_tools(), db, None).status == "ready"
+    # A file cut short inside its first cluster that cannot be read is kept with its reason.
+    cut_src = one_frame_mkv(tmp_path / "src.mkv").read_bytes()
+    cut = tmp_path / "R" / "cam" / "2026-11-24_09-30-10.mkv"
+    cut.write_bytes(cut_src[:cut_src.index(CLUSTER) + 6])
+    kept = finalize(_job(db, cut), locate_tools(), db, None)
+    assert kept.status == "failed" and "empty segment" not in kept.notes and cut.exists()
 
 
 def test_register_segment_is_idempotent(db: Database, tmp_path: Path) -> None:
