@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt
 
+from nvr_console.core.disk_forecast import camera_write_rate_bps
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.status import CameraState, CameraStatus, QueueStatus, RecordingEvent, UploadProgress, UploadState
 
@@ -155,7 +156,7 @@ class EngineObserver:
                 else:
                     cam.bytes += max(0, st.file_size)
                 cam.file, cam.size = st.current_file, st.file_size
-            cam.rate = st.bitrate_kbps * 125.0 if st.state is CameraState.RECORDING else 0.0
+            cam.rate = camera_write_rate_bps(st)
 
     def on_camera_removed(self, camera_id: int) -> None:
         """Engine thread."""

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from nvr_console.core.config import AlertsSettings
+from nvr_console.core.disk_forecast import forecast_text, seconds_until_full
 from nvr_console.core.durations import format_duration
 from nvr_console.core.monitoring.facts import NodeFacts
 from nvr_console.core.monitoring.observer import TROUBLE, Observed
@@ -65,10 +66,11 @@ def camera_key(rule: Rule, camera_id: int) -> str:
 
 
 def hours_left(facts: NodeFacts, write_rate_bps: float) -> float:
-    """Hours until the recordings disk is full at this write rate, counting what retention may delete."""
-    if facts.disk_free is None or write_rate_bps <= 0:
+    """Hours until the recordings disk is full at this write rate, counting what retention may delete
+    (disk_forecast's formula)."""
+    if facts.disk_free is None:
         return math.inf
-    return (facts.disk_free + facts.reclaimable_bytes) / write_rate_bps / 3600.0
+    return seconds_until_full(facts.disk_free, write_rate_bps, facts.reclaimable_bytes) / 3600.0
 
 
 def evaluate(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str, now: float) -> list[Condition]:
@@ -172,7 +174,7 @@ def _disk(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str) -> li
     limit = cfg.disk_forecast_under
     if limit is not None and hours * 3600 < limit:
         out.append(Condition(fc_key, DISK_FORECAST, subject, Status.ACTIVE,
-                             f"full in about {hours:.1f} h at {obs.write_rate_bps * 8 / 1e6:.1f} Mbit/s"))
+                             forecast_text(facts.disk_free, obs.write_rate_bps, facts.reclaimable_bytes)))
     else:
         out.append(Condition(fc_key, DISK_FORECAST, subject, Status.INACTIVE, "enough space"))
     return out
