@@ -1,5 +1,11 @@
 """What a recorder's FFmpeg has done in its folder: which raw segments it opened and closed, which one it
-writes now, how big that file is and how fast it grows. Plain logic on the engine thread; one per recorder.
+writes now, how big that file is and how fast the recorder writes. Plain logic on the engine thread; one per
+recorder.
+
+The rate counts every byte written, across cuts: the growth of the file being written at each look, plus what a
+file gained between its last look and its close (read when it is reported finished, before the finalizer
+removes it). Measuring the current file alone lost every cut, and with segments shorter than the look's
+period (5 s) it never saw the same file twice: no rate at all, so no forecast of a full disk.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ class SegmentFiles:
         self.current: Path | None = None  # the file FFmpeg writes now (None between runs)
         self.current_started = 0.0  # epoch s from its name
         self.current_size = 0
-        self.bitrate_kbps = 0.0  # smoothed growth of the current file
+        self.bitrate_kbps = 0.0  # smoothed rate of writing, all files of the run
         self._first_name = ""  # files named before this belong to earlier runs
         self._started: set[str] = set()
         self._finished: set[str] = set()
-        self._rate_sample: tuple[float, int] | None = None
+        self._rate_sample: tuple[float, int] | None = None  # (when, `_written` then)
+        self._written = 0  # bytes this run's files grew by, as far as seen
+        self._seen: dict[str, int] = {}  # size last seen of each file not yet finished
 
     @property
     def finished_count(self) -> int:
@@ -38,6 +46,7 @@ class SegmentFiles:
         """FFmpeg starts again; its files are named `first_name` or later."""
         self._first_name = first_name
         self.current, self.current_size, self._rate_sample = None, 0, None
+        self._written, self._seen = 0, {}
 
     def end_run(self) -> None:
         self.current = None
@@ -56,7 +65,18 @@ class SegmentFiles:
         return name in self._finished
 
     def mark_finished(self, name: str) -> None:
+        """`name` is closed (and still on disk: the finalizer has not had it yet). Engine thread."""
         self._finished.add(name)
+        try:
+            size = (self.folder / name).stat().st_size
+        except OSError:
+            size = self._seen.get(name, 0)
+        self._grew(name, size)
+        self._seen.pop(name, None)
+
+    def _grew(self, name: str, size: int) -> None:
+        self._written += max(0, size - self._seen.get(name, 0))
+        self._seen[name] = size
 
     def unfinished(self) -> list[Path]:
         """This run's files on disk not yet reported finished (after an exit: the ones a crash left open)."""
@@ -72,7 +92,6 @@ class SegmentFiles:
         current = live[-1] if live else None
         if current != self.current:
             self.current = current
-            self._rate_sample = None
             named = raw_name_time(current, self.zone) if current else None
             self.current_started = named.timestamp() if named else now
         size = 0
@@ -81,9 +100,10 @@ class SegmentFiles:
                 size = current.stat().st_size
             except OSError:
                 size = 0
-        if self._rate_sample is not None and now > self._rate_sample[0] and size >= self._rate_sample[1]:
-            inst = (size - self._rate_sample[1]) * 8 / 1000 / (now - self._rate_sample[0])
+            self._grew(current.name, size)
+        if self._rate_sample is not None and now > self._rate_sample[0]:
+            inst = (self._written - self._rate_sample[1]) * 8 / 1000 / (now - self._rate_sample[0])
             self.bitrate_kbps = inst if self.bitrate_kbps == 0 else 0.7 * self.bitrate_kbps + 0.3 * inst
-        self._rate_sample = (now, size)
+        self._rate_sample = (now, self._written)
         self.current_size = size
         return new

@@ -48,3 +48,21 @@ def test_mark_started_is_true_once_and_memory_stays_bounded(tmp_path: Path) -> N
         files.mark_started(tmp_path / f"2026-01-01_00-00-{i:04d}.mkv")
         files.mark_finished(f"2026-01-01_00-00-{i:04d}.mkv")
     assert files.finished_count <= segment_files.REMEMBER_MAX
+
+
+def test_the_rate_counts_every_byte_across_cuts_even_with_segments_shorter_than_a_look(tmp_path: Path) -> None:
+    # 2 s segments, a look every 5 s: the recorder never sees one file twice. It writes 250 000 bytes a second.
+    files = SegmentFiles(tmp_path, None)
+    files.new_run("2026-11-24_09-00-00")
+    a = _write(tmp_path, "2026-11-24_09-00-00", 250_000)
+    files.scan(1000.0)  # a is current, 1 s in
+    a.write_bytes(b"\0" * 500_000)
+    files.mark_finished(a.name)  # closed at 2 s; the finalizer removes it next
+    a.unlink()
+    b = _write(tmp_path, "2026-11-24_09-00-02", 500_000)
+    files.mark_finished(b.name)  # 2 s to 4 s, never seen as current
+    b.unlink()
+    c = _write(tmp_path, "2026-11-24_09-00-04", 500_000)
+    files.scan(1005.0)  # 6 s in: c is current, 2 s old
+    assert files.current == c
+    assert files.bitrate_kbps == 2000.0  # (250 000 + 500 000 + 500 000) bytes in 5 s: 2 Mbit/s
