@@ -5,10 +5,12 @@ never deleted before that.
   the upload was verified (0 = at once).
 * `retention.min_free_space`: when the recordings disk has less free space than this, verified copies are
   deleted oldest first until there is enough; if only unverified files are left, a loud warning says so and
-  nothing more is deleted.
+  nothing more is deleted. A recording engine applies this rule itself, at once and with a larger target
+  when its segments need it (disk_guard); `sweep(space=True)` serves an uploader running without one.
 
 Runs on whichever thread calls it (the uploader's housekeeping thread, an upload worker right after a
-verified upload, or a CLI command); every deletion re-checks the row's status in the same transaction.
+verified upload, the disk guard's worker, or a CLI command); every deletion re-checks the row's status in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import Recording, RecordingStatus
@@ -39,6 +41,24 @@ class RetentionReport:
     freed_bytes: int = 0
     free_bytes: int | None = None  # free space after the sweep (None when not measured)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SpaceReport:
+    """What one `free_space` pass found and did."""
+
+    target: int
+    free_before: int
+    free_after: int
+    deleted: tuple[int, ...]  # recording ids whose local copy went, oldest first
+    freed_bytes: int
+    waiting: int  # recordings kept because they are not verified yet (counted only when still short)
+    waiting_bytes: int
+
+    @property
+    def short(self) -> bool:
+        """Still under the target after deleting every verified copy there was."""
+        return self.free_after < self.target
 
 
 def disk_free(path: Path) -> int:
@@ -72,14 +92,52 @@ def delete_local_copy(db: Database, recording_id: int) -> int:
         return size
 
 
+def verified_copies() -> Select[tuple[int]]:
+    """Recordings whose upload was verified and whose local copy is still there, oldest first: the only ones
+    any rule here may delete."""
+    return (select(Recording.id)
+            .where(Recording.status == UPLOADED, Recording.local_deleted_at.is_(None))
+            .order_by(Recording.slot_start, Recording.id))
+
+
+def free_space(db: Database, folder: Path, target: int, *,
+               free_bytes: Callable[[Path], int] = disk_free) -> SpaceReport:
+    """Delete verified copies, oldest first, until `folder`'s disk has `target` bytes free or none is left.
+    Never anything else. Any thread (it blocks on the database and the disk)."""
+    free = before = free_bytes(folder)
+    deleted: list[int] = []
+    freed = 0
+    if free < target:
+        with db.session() as s:
+            verified = list(s.scalars(verified_copies()))
+        report = RetentionReport()
+        for rid in verified:
+            _delete(db, rid, report)
+            free = free_bytes(folder)
+            if free >= target:
+                break
+        deleted, freed = report.deleted, report.freed_bytes
+    waiting, waiting_bytes = 0, 0
+    if free < target:
+        with db.session() as s:
+            waiting, waiting_bytes = s.execute(
+                select(func.count(Recording.id), func.coalesce(func.sum(Recording.size), 0)).where(
+                    Recording.status != UPLOADED, Recording.local_deleted_at.is_(None)
+                )
+            ).one()
+    return SpaceReport(target, before, free, tuple(deleted), freed, int(waiting), int(waiting_bytes))
+
+
 def sweep(
     settings: Settings,
     db: Database,
     *,
     now: datetime | None = None,
     free_bytes: Callable[[Path], int] = disk_free,
+    space: bool = True,
 ) -> RetentionReport:
-    """Apply both rules once. Returns what was done and any warning for the operator."""
+    """Apply both rules once (`space=False`: only delete_after, for an uploader whose engine keeps the disk
+    itself). Returns what was done and any warning for the operator."""
     now = now or utcnow()
     report = RetentionReport()
     delay = settings.retention.delete_after
@@ -96,38 +154,22 @@ def sweep(
             _delete(db, rid, report)
 
     minimum = settings.retention.min_free_space
-    if minimum <= 0:
+    if minimum <= 0 or not space:
         return report
     folder = settings.recording.dir
-    free = free_bytes(folder)
-    if free < minimum:
-        with db.session() as s:
-            verified = list(s.scalars(
-                select(Recording.id)
-                .where(Recording.status == UPLOADED, Recording.local_deleted_at.is_(None))
-                .order_by(Recording.slot_start, Recording.id)
-            ))
-        for rid in verified:
-            _delete(db, rid, report)
-            free = free_bytes(folder)
-            if free >= minimum:
-                break
-        if free < minimum:
-            with db.session() as s:
-                waiting, waiting_bytes = s.execute(
-                    select(func.count(Recording.id), func.coalesce(func.sum(Recording.size), 0)).where(
-                        Recording.status != UPLOADED, Recording.local_deleted_at.is_(None)
-                    )
-                ).one()
-            msg = (
-                f"DISK NEARLY FULL: {format_size(free)} free on {folder}, "
-                f"below retention.min_free_space ({format_size(minimum)}); {waiting} recording(s) "
-                f"({format_size(int(waiting_bytes))}) are not uploaded yet and are kept. Free space, fix "
-                "the uploads, or lower retention.min_free_space; recording may stop when the disk is full"
-            )
-            log.warning(msg)
-            report.warnings.append(msg)
-    report.free_bytes = free
+    done = free_space(db, folder, minimum, free_bytes=free_bytes)
+    report.deleted += done.deleted
+    report.freed_bytes += done.freed_bytes
+    if done.short:
+        msg = (
+            f"DISK NEARLY FULL: {format_size(done.free_after)} free on {folder}, "
+            f"below retention.min_free_space ({format_size(minimum)}); {done.waiting} recording(s) "
+            f"({format_size(done.waiting_bytes)}) are not uploaded yet and are kept. Free space, fix "
+            "the uploads, or lower retention.min_free_space; recording may stop when the disk is full"
+        )
+        log.warning(msg)
+        report.warnings.append(msg)
+    report.free_bytes = done.free_after
     return report
 
 

@@ -37,7 +37,7 @@ class UploadService(QObject):
         if not self.enabled:
             return ""
         try:
-            up = Uploader(settings, self.db, self)
+            up = Uploader(settings, self.db, self, retention_space=False)  # the engine's DiskGuard keeps the disk
             up.upload_progress.connect(self.upload_progress)
             up.queue_status.connect(self.queue_status)
             up.warning.connect(self.warning)

@@ -110,7 +110,10 @@ class Uploader(QObject):
         probe_s: float = 900.0,
         retention_every_s: float = 60.0,
         max_inline_retries: int = 6,
+        retention_space: bool = True,
     ) -> None:
+        """`retention_space=False`: the housekeeping sweep leaves retention.min_free_space to the recording
+        engine's disk guard, which applies it at once and with the room its segments need."""
         super().__init__(parent)
         self._settings = settings
         self._db = db
@@ -120,6 +123,7 @@ class Uploader(QObject):
         self._probe_first = probe_s
         self._probe_s = probe_s
         self._retention_every = retention_every_s
+        self._retention_space = retention_space
         self._max_inline = max_inline_retries
         self._cond = threading.Condition()
         self._stopping = False
@@ -417,7 +421,7 @@ class Uploader(QObject):
                 now = time.monotonic()
                 if now >= next_retention:
                     next_retention = now + self._retention_every
-                    report = retention.sweep(self._settings, self._db)
+                    report = retention.sweep(self._settings, self._db, space=self._retention_space)
                     for w in report.warnings:
                         self.warning.emit(w)
                 if self._active and now >= next_status:
