@@ -36,6 +36,12 @@ class FfmpegErrorKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+# strerror(ENOSPC) as FFmpeg prints it (Linux, macOS; MinGW builds say the same).
+NO_SPACE = "No space left on device"
+DISK_FULL_MESSAGE = ("The recordings disk is full. Free space or choose another recordings folder; uploads and "
+                     "retention free space as files are verified, and the camera starts again as soon as there "
+                     "is room.")
+
 # First match wins: the specific causes come before the generic "Invalid data".
 _RULES: tuple[tuple[FfmpegErrorKind, re.Pattern[str], str], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE), message)
@@ -66,9 +72,7 @@ _RULES: tuple[tuple[FfmpegErrorKind, re.Pattern[str], str], ...] = tuple(
          "and AAC or G.711 audio."),
         (FfmpegErrorKind.ENCODER_MISSING, r"Unknown encoder|Encoder not found",
          "This FFmpeg lacks an encoder the app needs. Install a full FFmpeg build (with libx264 and aac)."),
-        (FfmpegErrorKind.DISK_FULL, r"No space left on device",
-         "The recordings disk is full. Free space or choose another recordings folder; uploads and "
-         "retention free space as files are verified."),
+        (FfmpegErrorKind.DISK_FULL, NO_SPACE, DISK_FULL_MESSAGE),
         (FfmpegErrorKind.PERMISSION, r"Permission denied",
          "FFmpeg may not write there (permission denied). Check the recordings folder's permissions."),
         (FfmpegErrorKind.NO_SUCH_FILE, r"No such file or directory",

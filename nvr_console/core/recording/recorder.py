@@ -12,6 +12,7 @@ The engine calls `poll()` about once a second; that drives the stall watchdog, t
 from __future__ import annotations
 
 import collections
+import errno
 import logging
 import shlex
 import time
@@ -25,7 +26,13 @@ from nvr_console.core import process_group, process_visibility
 from nvr_console.core.folder_names import folder_problem
 from nvr_console.core.logging_setup import PrivateRotatingFileHandler
 from nvr_console.core.masking import mask_secrets
-from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_error, last_error_line
+from nvr_console.core.recording.errors import (
+    DISK_FULL_MESSAGE,
+    NO_SPACE,
+    FfmpegErrorKind,
+    classify_ffmpeg_error,
+    last_error_line,
+)
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
 from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
@@ -126,6 +133,7 @@ class Recorder(QObject):
     segment_finished = Signal(object)  # FinishedSegment
     log_line = Signal(object)  # LogLine
     stopped = Signal(str)  # spec.key, once the process is gone after stop()
+    out_of_space = Signal(str)  # spec.key: FFmpeg met a full disk (said so, or exited for it), at once
 
     def __init__(self, spec: RecorderSpec, cfg: RecorderConfig, parent: QObject | None = None,
                  last_exit: float = 0.0) -> None:
@@ -137,6 +145,7 @@ class Recorder(QObject):
         self.state = CameraState.STOPPED
         self.since = time.time()
         self.last_error = ""
+        self.failure: FfmpegErrorKind | None = None  # why the last run failed, until it records again
         self._wanted = False
         self._proc: QProcess | None = None
         self._pid = 0
@@ -170,6 +179,11 @@ class Recorder(QObject):
     @property
     def wanted(self) -> bool:
         return self._wanted
+
+    @property
+    def waiting_for_space(self) -> bool:
+        """Wanted, but its FFmpeg ended on a full disk and has not been started again yet. Engine thread."""
+        return self._wanted and self._proc is None and self.failure is FfmpegErrorKind.DISK_FULL
 
     @property
     def last_exit(self) -> float:
@@ -282,7 +296,10 @@ class Recorder(QObject):
             argv = build_sound_command(cfg, spec) if spec.sound_only else build_camera_command(cfg, spec)
             spec.output_dir.mkdir(parents=True, exist_ok=True)
         except (OSError, ValueError) as exc:
-            self._fail(f"Cannot start recording: {mask_secrets(str(exc))}", permanent=True)
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                self._fail(f"{DISK_FULL_MESSAGE} ({exc.strerror})", permanent=True, kind=FfmpegErrorKind.DISK_FULL)
+            else:
+                self._fail(f"Cannot start recording: {mask_secrets(str(exc))}", permanent=True)
             return
         process_visibility.NOTICE.once(spec.url, self._log)
         proc = QProcess(self)
@@ -352,7 +369,7 @@ class Recorder(QObject):
                     self._fps = event.fps
                 if event.out_time_us and event.out_time_us > 0 and self.state is CameraState.STARTING:
                     self._recording_since = time.time()
-                    self.last_error = ""
+                    self.last_error, self.failure = "", None
                     self._scan_files(self._recording_since)  # so the first RECORDING status names its file
                     self._set_state(CameraState.RECORDING)
             elif isinstance(event, SegmentFinished):
@@ -389,6 +406,8 @@ class Recorder(QObject):
             kept.append(line)
             if last_error_line(line):
                 self._emit_log("warning", f"FFmpeg: {line}")
+                if NO_SPACE in line:
+                    self.out_of_space.emit(self.spec.key)  # before FFmpeg exits: the disk guard frees space now
         self._write_file_log(kept)
         self._read_header(kept)
 
@@ -435,19 +454,22 @@ class Recorder(QObject):
             return
         kind, message = classify_ffmpeg_error("\n".join(list(self._stderr_tail)[-30:]))
         self._log("warning", f"FFmpeg exited (code {exit_code}): {message}")
-        self._schedule_restart(message, permanent=kind in PERMANENT)
+        self._schedule_restart(message, permanent=kind in PERMANENT, kind=kind)
 
-    def _fail(self, message: str, permanent: bool) -> None:
+    def _fail(self, message: str, permanent: bool, kind: FfmpegErrorKind | None = None) -> None:
         self._log("error", message)
-        self._schedule_restart(message, permanent)
+        self._schedule_restart(message, permanent, kind)
 
-    def _schedule_restart(self, message: str, permanent: bool) -> None:
+    def _schedule_restart(self, message: str, permanent: bool, kind: FfmpegErrorKind | None = None) -> None:
         self.last_error = message
+        self.failure = kind
         if not self._wanted:
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
             return
         self._set_state(self._backoff.after_failure(time.time(), permanent))
+        if kind is FfmpegErrorKind.DISK_FULL:
+            self.out_of_space.emit(self.spec.key)
 
     # --- files and statistics -------------------------------------------------------------------
 
