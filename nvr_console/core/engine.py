@@ -6,12 +6,14 @@ the engine reconciles toward it every 2 s, so a change made by another process t
 
 Each concern has a module of its own: camera_reconcile (which recorders run), recording.recorder_config
 (their settings), recording.finalizing (rows, room sound pairing, the finalizer pool), live_publisher (live
-state in the database), upload.uploader (the upload queue's workers).
+state in the database), upload.uploader (the upload queue's workers), disk_guard (free space for the
+recorders: deletes verified copies, restarts cameras a full disk stopped).
 
 Thread map:
 - engine thread: every slot, the tick timer, all Recorder objects (QProcess is asynchronous).
 - finalizer worker threads (a small pool): probe + remux of finished segments, their own DB sessions;
   results come back to the engine thread through a queued signal (FinalizingDispatch.job_done).
+- the disk guard's worker thread: deletes verified copies when space runs short, answers through a queued signal.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nvr_console.core.camera_removal import CameraRemovals
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import DesiredState, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.disk_guard import DiskGuard
 from nvr_console.core.events.actor import actor_name
 from nvr_console.core.live_publisher import LiveStatusPublisher
 from nvr_console.core.masking import mask_secrets
@@ -71,6 +74,7 @@ class Engine(QObject):
         self._finalizing = FinalizingDispatch(db, self._recorders.sound_state, self._emit_log, self)
         self._finalizing.job_done.connect(self._on_job_done)
         self._live = LiveStatusPublisher(db)
+        self._disk = DiskGuard(db, self._recorders, self._emit_log, self)
         self._removals = CameraRemovals(db)
         self._timer: QTimer | None = None
         self._ticks = 0
@@ -80,6 +84,7 @@ class Engine(QObject):
         self._db_error_logged = 0.0
         self._uploads = UploadService(db, self, enabled=uploads)
         self._uploads.upload_progress.connect(self.upload_progress)
+        self._uploads.upload_progress.connect(self._disk.upload_progress)
         self._uploads.queue_status.connect(self.queue_status)
         self._uploads.queue_status.connect(self._live.queue_changed)
         self._uploads.warning.connect(lambda text: self._emit_log("warning", text))
@@ -98,6 +103,7 @@ class Engine(QObject):
         self._running = True
         self._configure()
         self._finalizing.start()
+        self._disk.start()
         try:
             self._root.mkdir(parents=True, exist_ok=True)
             self._finalizing.recover(self._root)
@@ -151,6 +157,7 @@ class Engine(QObject):
         self._recorders.config = self._setup.config
         rec = self.settings.recording
         self._finalizing.configure(self._setup.tools, rec.zone(), rec.segment_length)
+        self._disk.configure(self.settings)
 
     def _start_uploads(self) -> None:
         problem = self._uploads.start(self.settings)
@@ -247,6 +254,7 @@ class Engine(QObject):
         if self._catalog.due(self._ticks, self.db, self._in_window()):
             self._reconcile()
         self._finish_removals()
+        self._disk.tick()
         self._live.tick(self._ticks)
         if self._ticks % DROP_SOUND_EVERY == 0:
             self._finalizing.drop_old_sound()
@@ -288,7 +296,9 @@ class Engine(QObject):
     def _wire(self, rec: Recorder) -> None:
         rec.status_changed.connect(self._on_status)
         rec.segment_started.connect(self._finalizing.segment_started)
+        rec.segment_finished.connect(self._disk.segment_finished)  # first: it reads the raw file's size
         rec.segment_finished.connect(self._finalizing.segment_finished)
+        rec.out_of_space.connect(self._disk.out_of_space)
         rec.log_line.connect(self.log_line)
         rec.stopped.connect(self._on_recorder_stopped)
 
@@ -338,6 +348,7 @@ class Engine(QObject):
             self._timer.stop()
         self._recorders.dispose_all()
         self._finalizing.shutdown()
+        self._disk.shutdown()
         self._uploads.stop()
         if not busy:
             self._finalizing.drop_old_sound(everything=True)

@@ -94,3 +94,29 @@ def test_never_deletes_an_unverified_recording(
     assert retention.delete_local_copy(db, rid) == 0
     report = retention.sweep(settings, db, now=NOW, free_bytes=lambda p: 0)
     assert report.deleted == [] and path.exists() and report.warnings
+
+
+def test_free_space_deletes_verified_copies_oldest_first_down_to_its_target_and_nothing_else(
+    db: Database, tmp_path: Path, settings_factory: Callable[..., Settings],
+) -> None:
+    first = _rec(db, tmp_path, "uploaded", 300, uploaded_minutes_ago=200)
+    second = _rec(db, tmp_path, "uploaded", 200, uploaded_minutes_ago=100)
+    third = _rec(db, tmp_path, "uploaded", 100, uploaded_minutes_ago=50)
+    keep = _every_status(db, tmp_path)
+    verified = (first, second, third)
+
+    def free(_: Path) -> int:
+        return 500 + sum(1000 for _, p in verified if not p.exists())
+
+    done = retention.free_space(db, tmp_path, 2000, free_bytes=free)
+    assert (done.free_before, done.free_after, done.freed_bytes) == (500, 2500, 2000)
+    assert done.deleted == (first[0], second[0])
+    assert not done.short and done.waiting == 0 and third[1].exists()
+    done = retention.free_space(db, tmp_path, 10_000, free_bytes=free)
+    assert done.deleted == (third[0],) and done.short
+    unverified = len(keep) - 1  # every status but uploaded (the md5-less uploaded row is kept, not counted)
+    assert done.waiting == unverified and done.waiting_bytes == 1000 * unverified
+    assert all(p.exists() for _, p in keep.values())
+    # The space rule is the engine's when it runs one: its uploader's sweep leaves it alone.
+    settings = settings_factory(**{"retention.delete_after": "never", "retention.min_free_space": "1TiB"})
+    assert retention.sweep(settings, db, now=NOW, free_bytes=lambda p: 0, space=False).warnings == []
