@@ -193,6 +193,16 @@ def test_nothing_to_free_warns_before_full_then_restarts_cameras_as_soon_as_ther
                 back = got.latest(cid)
                 assert back is not None and back.since - failed_at[cid] < FAILED_RETRY_S - 5, back
             assert any("recording starts now" in x.text for x in got.logs)
+            # The segments whose MP4 found no room when the disk filled are finalized now that there is.
+            with got.lock:
+                no_room = {e.recording_id for e in got.finished if "no room on the disk" in e.notes}
+            assert no_room
+
+            def finalized() -> bool:
+                return all(r.status in (RecordingStatus.READY, RecordingStatus.UPLOADED)
+                           for r in _rows(db) if r.id in no_room)
+
+            assert wait_until(finalized, 30, 0.5), [(r.id, r.status, r.notes) for r in _rows(db) if r.id in no_room]
         finally:
             assert host.stop(30)
         # Only copies verified here went; every other file (finished MP4, or raw segment kept because the full

@@ -16,8 +16,10 @@ exact duration) and any segment the quick remux did not turn into a good MP4.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,16 +32,23 @@ from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording import duration_check, lifecycle
+from nvr_console.core.recording.errors import NO_SPACE
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
 from nvr_console.core.recording.ffmpeg_locate import Tools
 from nvr_console.core.recording.matroska_media import holds_no_media
 from nvr_console.core.recording.mp4_boxes import read_mp4
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, probe
 from nvr_console.core.recording.segments import final_path_for, partial_path_for, raw_name_time
+from nvr_console.core.sizes import format_size
 from nvr_console.core.status import RecordingEvent
 
 log = logging.getLogger(__name__)
 REMUX_TIMEOUT_S = 600.0
+
+
+class NoRoom(Exception):
+    """The MP4 could not be written for lack of space on the disk. Its partial file is gone; the raw segment
+    and the row (`finalizing`) stay, to be finalized once there is room, or by recovery at the next start."""
 
 
 @dataclass(frozen=True)
@@ -208,16 +217,21 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
                 notes.append(f"room audio missing: muxing the sound source failed ({error})")
         else:
             partial.unlink(missing_ok=True)
+            _raise_if_no_room(job, error)
             return _failed(db, job, start, f"could not write the MP4 (kept {job.raw.name}): {error}")
         try:
             final_info = read_mp4(partial)  # our own fresh MP4: its boxes, not another ffprobe
         except ProbeError as exc:
             partial.unlink(missing_ok=True)
+            _raise_if_no_room(job, str(exc))  # FFmpeg may exit 0 with an MP4 cut short by a full disk
             return _failed(db, job, start, f"the written MP4 is unreadable (kept {job.raw.name}): {exc}")
         if job.recovery:
             notes.insert(0, "recovered after an unclean stop")
         return _publish(db, job, partial, final_info, start, notes, tools, zone)
     except (OSError, subprocess.SubprocessError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            partial_path_for(final).unlink(missing_ok=True)
+            raise NoRoom(f"no room on the disk for the MP4 ({exc.strerror})") from exc
         return _failed(db, job, start, f"finalizing failed: {mask_secrets(str(exc))}")
 
 
@@ -230,6 +244,19 @@ def _publish(db: Database, job: FinalizeJob, partial: Path, info: MediaInfo, sta
     os.replace(partial, job.final)
     job.raw.unlink(missing_ok=True)
     return _done(db, job, job.final, verdict.info, start, notes, damaged=verdict.damaged)
+
+
+def _raise_if_no_room(job: FinalizeJob, error: str) -> None:
+    """NoRoom if writing the MP4 failed for lack of space: FFmpeg said so, or the disk has less free than the
+    segment takes (then any failure to write is the disk's). Worker thread."""
+    try:
+        need = job.raw.stat().st_size
+        free = shutil.disk_usage(job.final.parent).free
+    except OSError:
+        return
+    if NO_SPACE in error or free < need:
+        raise NoRoom(f"no room on the disk for the MP4 ({format_size(free)} free, the segment is "
+                     f"{format_size(need)})")
 
 
 def _dt(epoch: float | None) -> datetime | None:

@@ -3,7 +3,8 @@
 A segment FFmpeg opens gets its Recording row (lifecycle.register_segment); one it closes begins finalizing,
 waits for the room's sound when the room has a sound source (sound_pairing), and then runs on a small pool
 of worker threads (finalizer.finalize: probe, remux, mux room audio, the row ready or failed). Each result
-comes back to the engine thread as `job_done`.
+comes back to the engine thread as `job_done`. A segment whose MP4 found no room on a full disk stays
+`finalizing` and runs again as soon as there is room for it (recovery takes it at the next start otherwise).
 
 Threads: everything here runs on the engine thread except `_run_job`, which runs on a worker thread and
 talks back only through the queued `_worker_done` signal.
@@ -12,6 +13,7 @@ talks back only through the queued `_worker_done` signal.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +29,7 @@ from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.recording.ffmpeg_locate import Tools
-from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize
+from nvr_console.core.recording.finalizer import FinalizeJob, NoRoom, SoundPiece, finalize
 from nvr_console.core.recording.recorder import RecorderSpec
 from nvr_console.core.recording.recovery import plan_recovery
 from nvr_console.core.recording.segments import FinishedSegment, raw_name_time
@@ -47,7 +49,7 @@ class FinalizingDispatch(QObject):
     """Rows for segments, room sound pairing and the finalizer pool. Create and use on the engine thread."""
 
     job_done = Signal(object)  # RecordingEvent (ready or failed), on the engine thread
-    _worker_done = Signal(object)  # internal: RecordingEvent from a worker thread
+    _worker_done = Signal(object)  # internal: (RecordingEvent, the job again if it found no room) from a worker
 
     def __init__(self, db: Database, sound_source: SoundSourceState, emit_log: LogFn,
                  parent: QObject | None = None) -> None:
@@ -62,6 +64,7 @@ class FinalizingDispatch(QObject):
         self.rooms_with_sound: set[str] = set()
         self._rows: dict[Path, int] = {}  # raw file -> its row, from the moment FFmpeg opens it
         self._in_flight: dict[int, FinalizeJob] = {}
+        self._no_room: list[FinalizeJob] = []  # their MP4 did not fit: again when there is room
         self._executor: ThreadPoolExecutor | None = None
         self._worker_done.connect(self._on_worker_done)
 
@@ -135,9 +138,31 @@ class FinalizingDispatch(QObject):
             self.submit(_job(seg, rid, None, ""))
 
     def tick(self) -> None:
-        """Send on the segments whose room sound is complete or will not come. Engine thread, ~1 Hz."""
+        """Send on the segments whose room sound is complete or will not come, and those that found no room
+        once there is. Engine thread, ~1 Hz."""
         for p in self.pairing.resolve(self._sound_source):
             self.submit(_job(p.segment, p.recording_id, p.sound, p.note))
+        if self._no_room:
+            self._retry_no_room()
+
+    def _retry_no_room(self) -> None:
+        """Run again each segment with room for its MP4 and as much to spare (the cameras write meanwhile)."""
+        waiting, self._no_room = self._no_room, []
+        spare: dict[Path, int] = {}
+        for job in waiting:
+            try:
+                need = job.raw.stat().st_size
+                free = spare.get(job.raw.parent)
+                if free is None:
+                    free = shutil.disk_usage(job.raw.parent).free
+            except OSError:
+                self.submit(job)  # gone or unreadable: the finalizer says so in its row
+                continue
+            if free >= 2 * need:
+                spare[job.raw.parent] = free - need
+                self.submit(job)
+            else:
+                self._no_room.append(job)
 
     def drop_old_sound(self, everything: bool = False) -> None:
         """Delete sound segments no camera segment can still need. Engine thread."""
@@ -159,17 +184,26 @@ class FinalizingDispatch(QObject):
 
     def _run_job(self, job: FinalizeJob, tools: Tools, zone: ZoneInfo | None) -> None:
         """Worker thread: never raises (an exception here would be lost); the row stays for recovery."""
+        again: FinalizeJob | None = None
         try:
             event = finalize(job, tools, self.db, zone)
+        except NoRoom as exc:
+            again = job
+            event = RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(job.final),
+                                   RecordingStatus.FINALIZING.value, job.wall_start or 0.0, 0.0, 0,
+                                   f"{exc}; finalized as soon as there is room (the raw segment is kept)")
         except Exception as exc:  # database down, disk gone...: recovery retries at the next start
             log.exception("finalizing %s failed", job.raw)
             event = RecordingEvent(job.recording_id, job.camera_id, job.room, job.camera, str(job.final),
                                    RecordingStatus.FINALIZING.value, job.wall_start or 0.0, 0.0, 0,
                                    f"finalizing failed: {mask_secrets(str(exc))}")
-        self._worker_done.emit(event)
+        self._worker_done.emit((event, again))
 
-    def _on_worker_done(self, event: RecordingEvent) -> None:
+    def _on_worker_done(self, done: tuple[RecordingEvent, FinalizeJob | None]) -> None:
+        event, again = done
         self._in_flight.pop(event.recording_id, None)
+        if again is not None:
+            self._no_room.append(again)
         self.job_done.emit(event)
 
 

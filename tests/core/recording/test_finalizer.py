@@ -3,6 +3,7 @@ one FFmpeg run per file when the recorder knows the streams."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,13 +12,14 @@ import pytest
 
 from nvr_console.core import catalog
 from nvr_console.core.db.session import Database
-from nvr_console.core.recording import finalizer
+from nvr_console.core.recording import finalizer, lifecycle
 from nvr_console.core.recording.ffmpeg_locate import locate_tools
-from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece, finalize
+from nvr_console.core.recording.finalizer import FinalizeJob, NoRoom, SoundPiece, finalize
 from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.probe import MediaInfo, StreamInfo
 from tests.core.engine_support import codecs, ffprobe_json
 from tests.core.recording.test_matroska_media import CLUSTER, header_only_mkv, one_frame_mkv
+from tests.support.small_disk import small_disk
 
 SLOT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -111,6 +113,22 @@ def test_a_header_only_segment_is_removed_and_anything_with_media_kept(db: Datab
     cut.write_bytes(cut_src[:cut_src.index(CLUSTER) + 6])
     kept = finalize(_job(db, cut), locate_tools(), db, None)
     assert kept.status == "failed" and "empty segment" not in kept.notes and cut.exists()
+
+
+def test_no_room_for_the_mp4_keeps_the_segment_finalizing_until_there_is(db: Database, tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", 4 * 1024**2) as disk:
+        raw = _make(disk / "R" / "cam" / "2026-11-24_09-30-00.mkv", 4)
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(disk).free - raw.stat().st_size // 2))
+        job = _job(db, raw)
+        lifecycle.begin_finalizing(db, job.recording_id)
+        with pytest.raises(NoRoom, match="no room on the disk for the MP4"):
+            finalize(job, locate_tools(), db, None)
+        assert raw.exists() and not job.final.exists() and not list(job.final.parent.glob(".*partial"))
+        assert catalog.list_recordings(db)[0].status == "finalizing"  # not failed: it is finalized later
+        filler.unlink()
+        assert finalize(job, locate_tools(), db, None).status == "ready"
+        assert job.final.exists() and not raw.exists()
 
 
 def test_register_segment_is_idempotent(db: Database, tmp_path: Path) -> None:
