@@ -360,7 +360,9 @@ OPTIONS: tuple[Option, ...] = (
            "Delete the local copy this long after a VERIFIED upload ('never' keeps it).",
            kind=Kind.DURATION, live=True, label="Delete local copy after"),
     Option("retention", "min_free_space", parse_size, lambda d: 5 * 1024**3,
-           "a size such as 5GiB", "Below this free space, verified copies are deleted oldest first.",
+           "a size such as 5GiB",
+           "Below this free space (or the room the segments being written need, if more), verified copies are "
+           "deleted oldest first; 0 = never for space.",
            kind=Kind.SIZE, live=True),
     Option("retention", "events", _positive_duration(86400, 10 * 366 * 86400), lambda d: 90 * 86400.0,
            "a duration from 1d to 10 years such as 90d",

@@ -60,13 +60,11 @@ class DiskGuard(QObject):
 
     _freed = Signal(object)  # internal: retention.SpaceReport, or None after an error, from the worker thread
 
-    def __init__(self, db: Database, recorders: RecorderSet, emit_log: LogFn, parent: QObject | None = None,
-                 free_bytes: Callable[[Path], int] = retention.disk_free) -> None:
+    def __init__(self, db: Database, recorders: RecorderSet, emit_log: LogFn, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self._recorders = recorders
         self._emit_log = emit_log
-        self._free_bytes = free_bytes
         self._root = Path()
         self._min_free = 0
         self._segment_s = 1800.0
@@ -162,7 +160,7 @@ class DiskGuard(QObject):
         """Measure free space; start a deletion pass when short, restart cameras when there is room. Engine
         thread."""
         try:
-            free = self._free_bytes(self._root)
+            free = retention.disk_free(self._root)
         except OSError as exc:
             log.debug("free space of %s unknown: %s", self._root, exc)
             return
@@ -174,6 +172,7 @@ class DiskGuard(QObject):
         if free >= target:
             if self._short is not None:
                 self._short = None
+                self._next_warning = 0.0  # the next shortage is told at once
                 self._emit_log("info", f"recordings disk: {format_size(free)} free again", None)
             return
         if not may_delete:
@@ -186,13 +185,13 @@ class DiskGuard(QObject):
             return
         self._again = False
         self._busy = True
-        self._executor.submit(self._pass, target)
+        self._executor.submit(self._pass, self._root, target)
 
-    def _pass(self, target: int) -> None:
-        """Worker thread: delete verified copies until `target` is free; never raises."""
+    def _pass(self, root: Path, target: int) -> None:
+        """Worker thread: delete verified copies until `target` is free on `root`'s disk; never raises."""
         report: retention.SpaceReport | None
         try:
-            report = retention.free_space(self.db, self._root, target, free_bytes=self._free_bytes)
+            report = retention.free_space(self.db, root, target)
         except (DatabaseUnavailable, SQLAlchemyError, OSError) as exc:
             log.warning("could not free space on the recordings disk: %s", mask_secrets(str(exc)))
             report = None
