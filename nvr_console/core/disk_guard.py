@@ -219,9 +219,10 @@ class DiskGuard(QObject):
             self.check()
 
     def _restart_waiting(self, free: int) -> None:
-        """Cameras a full disk stopped start again now if there is room for a segment and its MP4."""
+        """Recorders a full disk stopped (cameras, and rooms' sound sources) start again now if there is room for
+        a segment and its MP4."""
         now = time.monotonic()
-        for rec in self._cameras():
+        for rec in list(self._recorders.active.values()):
             last = self._restarted.get(rec.spec.key)
             if not rec.waiting_for_space or (last is not None and now - last < RESTART_EVERY_S):
                 continue
