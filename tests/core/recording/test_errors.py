@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_error, last_error_line
+from nvr_console.core.recording.errors import (
+    DISK_FULL_MESSAGE,
+    FfmpegErrorKind,
+    classify_ffmpeg_error,
+    last_error_line,
+)
 from tests.support.ports import free_port
 from tests.support.rtsp_peer import SECURE_USER, RtspServer
 
@@ -82,3 +87,12 @@ def test_no_error_line_means_stream_ended() -> None:
     kind, message = classify_ffmpeg_error("frame= 73 fps= 42 q=-1.0 Lsize= 46kB time=00:00:02.80\n")
     assert kind is FfmpegErrorKind.STREAM_ENDED and "ended" in message
     assert last_error_line("") is None
+
+
+def test_a_disk_full_message_reads_as_disk_full_again() -> None:
+    # What a camera stopped by a full disk shows as CameraStatus.last_error (after FFmpeg's exit, or when its
+    # folder could not even be made) is classified as disk full once more: coverage reasons read it back.
+    kind, shown = classify_ffmpeg_error("av_interleaved_write_frame(): No space left on device\nConversion failed!")
+    assert kind is FfmpegErrorKind.DISK_FULL and shown.startswith(DISK_FULL_MESSAGE)
+    for last_error in (shown, f"{DISK_FULL_MESSAGE} (No space left on device)"):
+        assert classify_ffmpeg_error(last_error)[0] is FfmpegErrorKind.DISK_FULL
