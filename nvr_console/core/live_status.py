@@ -126,9 +126,12 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
                 err, upd = live.last_error, live.updated_at.isoformat()
             cameras.append(CameraReport(room_name, cam.name, cam.enabled, cam.desired_state, state, since, node,
                                         file, size, err, upd))
-        counts = dict(
-            s.execute(select(Recording.status, func.count(Recording.id)).group_by(Recording.status)).all()
-        )
+        counts: dict[str, int] = {
+            status: n
+            for status, n in s.execute(
+                select(Recording.status, func.count(Recording.id)).group_by(Recording.status)
+            ).tuples()
+        }
         waiting_bytes = s.scalar(
             select(func.coalesce(func.sum(Recording.size), 0)).where(
                 Recording.status.in_([RecordingStatus.READY.value, RecordingStatus.UPLOADING.value])

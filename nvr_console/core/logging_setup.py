@@ -7,6 +7,7 @@ import logging
 import logging.handlers
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.private_files import LOG_FILE, create_private_file, narrow_mode
@@ -42,18 +43,18 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return super()._open()
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever sys.stderr is at emit time (test capture and re-pointed streams keep working)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, _value: TextIO) -> None:
         pass
 
 
@@ -76,7 +77,7 @@ def configure_logging(level: str | int = "info", log_dir: Path | None = None, ve
     for h in handlers:
         h.setFormatter(logging.Formatter(FORMAT))
         h.addFilter(MaskSecretsFilter())
-        h._nvr = True  # type: ignore[attr-defined]
+        h._nvr = True  # type: ignore[attr-defined]  # marks our own handlers, removed on the next call
         root.addHandler(h)
     # Chatty libraries stay at warning unless asked.
     for name in ("googleapiclient.discovery_cache", "urllib3", "alembic.runtime.migration"):

@@ -42,7 +42,7 @@ class AlertsModel(ListTableModel):
     def firing(self) -> int:
         return sum(1 for a in self.alerts if a.state == "firing")
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
         a = self.alerts[index.row()]

@@ -6,9 +6,21 @@ widgets). Clicks reach the delegate through `editorEvent`. All methods: UI threa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QImage, QMouseEvent, QPainter
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QDesktopServices, QFont, QImage, QKeyEvent, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QStyle,
     QStyledItemDelegate,
@@ -25,7 +37,7 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 def _style(option: QStyleOptionViewItem) -> QStyle:
-    widget = option.widget  # type: ignore[attr-defined]
+    widget: QWidget | None = option.widget  # None for an option no view filled in (the stubs omit it)
     return widget.style() if widget is not None else QApplication.style()
 
 
@@ -34,9 +46,9 @@ class StateDelegate(QStyledItemDelegate):
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
         super().initStyleOption(option, index)
-        font = QFont(option.font)  # type: ignore[attr-defined]
+        font = QFont(option.font)
         font.setBold(True)
-        option.font = font  # type: ignore[attr-defined]
+        option.font = font
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -44,13 +56,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         image = index.data(Qt.ItemDataRole.DecorationRole)
-        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
+        if option.state & QStyle.StateFlag.State_Selected:
             _style(option).drawPrimitive(
-                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget  # type: ignore[attr-defined]
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
             )
         if not isinstance(image, QImage) or image.isNull():
             return
-        rect = option.rect.adjusted(2, 2, -2, -2)  # type: ignore[attr-defined]
+        rect = option.rect.adjusted(2, 2, -2, -2)
         scaled = image.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRect(0, 0, scaled.width(), scaled.height())
         target.moveCenter(rect.center())
@@ -69,17 +81,17 @@ class UploadProgressDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(2, 3, -2, -3)  # type: ignore[attr-defined]
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
         bar.minimum, bar.maximum = 0, 1000
         bar.progress = int(1000 * up.bytes_sent / up.total) if up.total else 0
         bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
-        bar.palette = option.palette  # type: ignore[attr-defined]
-        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
+        bar.palette = option.palette
+        if option.state & QStyle.StateFlag.State_Selected:
             _style(option).drawPrimitive(
-                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget  # type: ignore[attr-defined]
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
             )
         _style(option).drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
@@ -99,42 +111,45 @@ class ActionButtonDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         style = _style(option)
-        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[attr-defined]
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget)  # type: ignore[attr-defined]
+        if option.state & QStyle.StateFlag.State_Selected:
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget)
         btn = QStyleOptionButton()
-        btn.rect = self.button_rect(option.rect)  # type: ignore[attr-defined]
+        btn.rect = self.button_rect(option.rect)
         btn.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         btn.state = QStyle.StateFlag.State_Enabled | (
             QStyle.StateFlag.State_Sunken if self._pressed is not None and self._pressed == index
             else QStyle.StateFlag.State_Raised
         )
-        if option.state & QStyle.StateFlag.State_HasFocus:  # type: ignore[attr-defined]
+        if option.state & QStyle.StateFlag.State_HasFocus:
             btn.state |= QStyle.StateFlag.State_HasFocus
-        btn.palette = option.palette  # type: ignore[attr-defined]
-        style.drawControl(QStyle.ControlElement.CE_PushButton, btn, painter, option.widget)  # type: ignore[attr-defined]
+        btn.palette = option.palette
+        style.drawControl(QStyle.ControlElement.CE_PushButton, btn, painter, option.widget)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index):  # type: ignore[no-untyped-def]
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         size = super().sizeHint(option, index)
         size.setWidth(max(size.width() + 24, 64))
         return size
 
-    def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: _Index) -> bool:  # type: ignore[no-untyped-def]
+    def editorEvent(
+        self, event: QEvent, model: QAbstractItemModel, option: QStyleOptionViewItem, index: _Index
+    ) -> bool:
         kind = event.type()
         if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
-            if isinstance(event, QMouseEvent) and self.button_rect(option.rect).contains(event.position().toPoint()):  # type: ignore[attr-defined]
+            if isinstance(event, QMouseEvent) and self.button_rect(option.rect).contains(event.position().toPoint()):
                 self._pressed = QPersistentModelIndex(index)
                 return True
             return False
         if kind == QEvent.Type.MouseButtonRelease:
             pressed, self._pressed = self._pressed, None
-            inside = isinstance(event, QMouseEvent) and self.button_rect(option.rect).contains(  # type: ignore[attr-defined]
+            inside = isinstance(event, QMouseEvent) and self.button_rect(option.rect).contains(
                 event.position().toPoint()
             )
             if pressed is not None and pressed == index and inside:
                 self.clicked.emit(int(index.data(Role.CAMERA_ID)), str(index.data(Role.ACTION)))
                 return True
             return pressed is not None
-        if kind == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Select):  # type: ignore[attr-defined]
+        pressed_key = event.key() if isinstance(event, QKeyEvent) and kind == QEvent.Type.KeyPress else None
+        if pressed_key in (Qt.Key.Key_Space, Qt.Key.Key_Select):
             self.clicked.emit(int(index.data(Role.CAMERA_ID)), str(index.data(Role.ACTION)))
             return True
         return False
@@ -148,10 +163,10 @@ class LinkDelegate(QStyledItemDelegate):
     def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
         super().initStyleOption(option, index)
         if index.data(Role.URL):
-            font = QFont(option.font)  # type: ignore[attr-defined]
+            font = QFont(option.font)
             font.setUnderline(True)
-            option.font = font  # type: ignore[attr-defined]
-            option.palette.setColor(option.palette.ColorRole.Text, option.palette.color(option.palette.ColorRole.Link))  # type: ignore[attr-defined]
+            option.font = font
+            option.palette.setColor(option.palette.ColorRole.Text, option.palette.color(option.palette.ColorRole.Link))
 
     def open(self, index: _Index) -> bool:
         url = index.data(Role.URL)
@@ -162,26 +177,28 @@ class LinkDelegate(QStyledItemDelegate):
         self.opened.emit(qurl)
         return True
 
-    def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: _Index) -> bool:  # type: ignore[no-untyped-def]
+    def editorEvent(
+        self, event: QEvent, model: QAbstractItemModel, option: QStyleOptionViewItem, index: _Index
+    ) -> bool:
         if (
             event.type() == QEvent.Type.MouseButtonRelease
             and isinstance(event, QMouseEvent)
             and event.button() == Qt.MouseButton.LeftButton
-            and option.rect.contains(event.position().toPoint())  # type: ignore[attr-defined]
+            and option.rect.contains(event.position().toPoint())
         ):
             return self.open(index)
         return False
 
 
-def install(view: QWidget) -> tuple[ActionButtonDelegate, LinkDelegate]:
+def install(view: QAbstractItemView) -> tuple[ActionButtonDelegate, LinkDelegate]:
     """Put the delegates on their columns of a camera table view; returns the ones with signals."""
     from nvr_console.ui.camera_table_model import Column
 
-    view.setItemDelegateForColumn(Column.PREVIEW, ThumbnailDelegate(view))  # type: ignore[attr-defined]
-    view.setItemDelegateForColumn(Column.STATE, StateDelegate(view))  # type: ignore[attr-defined]
-    view.setItemDelegateForColumn(Column.UPLOAD, UploadProgressDelegate(view))  # type: ignore[attr-defined]
+    view.setItemDelegateForColumn(Column.PREVIEW, ThumbnailDelegate(view))
+    view.setItemDelegateForColumn(Column.STATE, StateDelegate(view))
+    view.setItemDelegateForColumn(Column.UPLOAD, UploadProgressDelegate(view))
     button = ActionButtonDelegate(view)
-    view.setItemDelegateForColumn(Column.ACTION, button)  # type: ignore[attr-defined]
+    view.setItemDelegateForColumn(Column.ACTION, button)
     link = LinkDelegate(view)
-    view.setItemDelegateForColumn(Column.DRIVE, link)  # type: ignore[attr-defined]
+    view.setItemDelegateForColumn(Column.DRIVE, link)
     return button, link

@@ -59,10 +59,10 @@ class LogModel(ListTableModel):
     def last_error(self, camera_id: int) -> LogLine | None:
         return next((ln for ln in reversed(self._lines) if ln.camera_id == camera_id and ln.level == "error"), None)
 
-    def rows(self) -> list:  # type: ignore[type-arg]
+    def rows(self) -> list[LogLine]:
         return self._lines
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
         ln = self._lines[index.row()]

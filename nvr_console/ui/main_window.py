@@ -586,7 +586,7 @@ class MainWindow(QMainWindow):
             return
         progress = QProgressDialog("Stopping recorders and finishing the current files…", "", 0, 0, self)
         progress.setWindowTitle("Quitting nvr-console")
-        progress.setCancelButton(None)  # type: ignore[arg-type]  # never kill recorders mid-file from here
+        progress.setCancelButton(None)  # never kill recorders mid-file from here
         progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(0)
         progress.show()

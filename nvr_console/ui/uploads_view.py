@@ -87,7 +87,7 @@ class UploadsModel(ListTableModel):
                 continue
             begun = info.start_time or info.slot_start
             self._upsert(UploadRow(
-                info.id, info.camera_id, info.room, info.camera, begun.timestamp() if begun else 0.0,
+                info.id, info.camera_id, info.room, info.camera, begun.timestamp(),
                 info.local_path, info.size or 0,
                 _STATE_OF_STATUS.get(info.status, info.status), None, info.web_link or "", info.folder_link or "",
                 info.last_error or "",
@@ -114,10 +114,10 @@ class UploadsModel(ListTableModel):
     def row(self, i: int) -> UploadRow:
         return self._rows[i]
 
-    def rows(self) -> list:  # type: ignore[type-arg]
+    def rows(self) -> list[UploadRow]:
         return self._rows
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
         r = self._rows[index.row()]

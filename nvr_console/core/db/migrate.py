@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
 from nvr_console.core.db.session import Database, create_db_engine, explain_db_error
@@ -25,7 +25,7 @@ class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer nvr-console than this one."""
 
 
-def _config(connection=None) -> Config:  # type: ignore[no-untyped-def]
+def _config(connection: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:

@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Delete, Engine, Update, create_engine, event
+from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.private_files import PRIVATE_FILE, create_private_file, make_private_dir, narrow_mode
@@ -103,7 +105,18 @@ def _narrow_sqlite_modes(file: Path) -> None:
                         path, old, old & PRIVATE_FILE)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def rows_changed(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE in `session` and return how many rows it changed. The session's thread.
+
+    `Session.execute` is typed as returning a Result; for these statements it is a CursorResult, which
+    carries the count.
+    """
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     # WAL lets the console read while the engine and uploaders write.

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.db.models import Alert, AlertMessage, AlertState
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring.rules import Condition, Status
 
@@ -130,8 +130,8 @@ def _open(db: Database, cond: Condition, summary: str, node: str, now: datetime)
 
 def _update(db: Database, alert_id: int, seq: int, values: dict[str, object]) -> AlertRecord | None:
     with db.session() as s:
-        done = s.execute(update(Alert).where(Alert.id == alert_id, Alert.notify_seq == seq)
-                         .values(updated_at=datetime.now(UTC), **values)).rowcount
+        done = rows_changed(s, update(Alert).where(Alert.id == alert_id, Alert.notify_seq == seq)
+                            .values(updated_at=datetime.now(UTC), **values))
         if not done:
             return None  # someone else moved it on first
         row = s.get(Alert, alert_id)
@@ -149,10 +149,10 @@ def owed(db: Database, limit: int = OWED_BATCH) -> list[AlertRecord]:
 def settle(db: Database, alert_id: int, seq: int, error: str = "") -> bool:
     """The channels are done with message `seq` of this alert (error: those that gave up). Channel threads."""
     with db.session() as s:
-        return bool(s.execute(
-            update(Alert).where(Alert.id == alert_id, Alert.notify_seq == seq, Alert.outbox.is_not(None))
+        return bool(rows_changed(
+            s, update(Alert).where(Alert.id == alert_id, Alert.notify_seq == seq, Alert.outbox.is_not(None))
             .values(outbox=None, delivery_error=mask_secrets(error)[:2000], updated_at=datetime.now(UTC))
-        ).rowcount)
+        ))
 
 
 def list_alerts(db: Database, recent_s: float = 86400.0, limit: int = 200,

@@ -17,7 +17,7 @@ import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -78,7 +78,9 @@ class Message:
 
     def body(self) -> dict[str, object]:
         """The documented JSON body of the plain webhook (README: Monitoring and alerts)."""
-        iso = lambda d: d.isoformat() if d is not None else None  # noqa: E731
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d is not None else None
+
         return {
             "version": 1, "source": "nvr-console", "status": self.kind, "text": self.text,
             "alert": {"id": self.alert_id, "rule": self.rule, "key": self.key, "severity": self.severity,
@@ -88,8 +90,8 @@ class Message:
         }
 
 
-def _ago(delta: object) -> str:
-    seconds = max(0, int(delta.total_seconds()))  # type: ignore[attr-defined]
+def _ago(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")

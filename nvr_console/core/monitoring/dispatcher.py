@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring.channels import Channel, ChannelError, Message
@@ -35,6 +36,15 @@ class _Delivery:
 
 Settled = Callable[[Message, dict[str, str]], None]
 Reported = Callable[[str, bool, str], None]  # channel name, delivered, error
+
+
+class DispatchOptions(TypedDict, total=False):
+    """The Dispatcher's tuning keywords, for callers that pass them through."""
+
+    queue_limit: int
+    attempts: int
+    backoff_s: float
+    backoff_cap_s: float
 
 
 class Dispatcher:

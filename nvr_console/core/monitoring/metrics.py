@@ -13,6 +13,7 @@ import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
@@ -150,7 +151,7 @@ class MetricsServer:
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, resident memory, open fds
         host, _, port = listen.rpartition(":")
         self.host, self.port = host.strip("[]"), int(port)
-        self._httpd: object = None
+        self._httpd: WSGIServer | None = None
 
     def start(self) -> None:
         """Bind and serve; raises OSError (port in use...) for the caller to report. Any thread."""
@@ -161,8 +162,8 @@ class MetricsServer:
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()  # type: ignore[attr-defined]
-            httpd.server_close()  # type: ignore[attr-defined]
+            httpd.shutdown()
+            httpd.server_close()
 
     @property
     def url(self) -> str:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Unpack
 
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,11 +28,14 @@ from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.alert_store import AlertRecord
 from nvr_console.core.monitoring.channels import Channel, Message, build_channels
-from nvr_console.core.monitoring.dispatcher import Dispatcher
+from nvr_console.core.monitoring.dispatcher import Dispatcher, DispatchOptions
 from nvr_console.core.monitoring.facts import read_facts
 from nvr_console.core.monitoring.metrics import MetricsServer, NvrCollector, Published
 from nvr_console.core.monitoring.observer import EngineObserver
 from nvr_console.core.monitoring.rules import evaluate
+
+if TYPE_CHECKING:
+    from nvr_console.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +64,21 @@ class Monitor(QObject):
     notice = Signal(object)  # AlertNotice, from the evaluator thread
 
     def __init__(self, settings: Settings, db: Database, channels: list[Channel] | None = None,
-                 node: str | None = None, parent: QObject | None = None, **dispatch_options: float) -> None:
+                 node: str | None = None, parent: QObject | None = None,
+                 **dispatch_options: Unpack[DispatchOptions]) -> None:
         super().__init__(parent)
         self.settings, self.db = settings, db
         self.node = node or monitor_node()
         self.observer = EngineObserver()
         self.collector = NvrCollector(self.observer, self.node)
         self.channels = build_channels(settings) if channels is None else channels
-        self.dispatcher = Dispatcher(self.channels, self._settled, self._attempted, **dispatch_options)  # type: ignore[arg-type]
+        self.dispatcher = Dispatcher(self.channels, self._settled, self._attempted, **dispatch_options)
         self.metrics: MetricsServer | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.checks = 0  # evaluations done (tests wait on it)
 
-    def attach(self, engine: QObject) -> None:
+    def attach(self, engine: Engine) -> None:
         """Observe an engine's signals. The creating thread, before the engine starts."""
         self.observer.attach(engine)
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 
 from nvr_console.core.disk_forecast import camera_write_rate_bps
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.status import CameraState, CameraStatus, QueueStatus, RecordingEvent, UploadProgress, UploadState
+
+if TYPE_CHECKING:
+    from nvr_console.core.engine import Engine
 
 # A camera in one of these states is trying to record and not managing to.
 TROUBLE = frozenset({CameraState.STARTING, CameraState.STALLED, CameraState.RECONNECTING, CameraState.FAILED})
@@ -94,7 +99,7 @@ class _Camera:
 class EngineObserver:
     """Thread-safe figures fed by engine signals; see the module docstring for threads."""
 
-    def __init__(self, clock: object = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._cams: dict[int, _Camera] = {}
@@ -110,16 +115,16 @@ class EngineObserver:
         self._last_upload: float | None = None
 
     def _now(self) -> float:
-        return self._clock()  # type: ignore[operator]
+        return self._clock()
 
-    def attach(self, engine: QObject) -> None:
+    def attach(self, engine: Engine) -> None:
         """Connect to the engine's signals (direct: handlers run on the emitting thread). Any thread."""
         direct = Qt.ConnectionType.DirectConnection
-        engine.camera_status.connect(self.on_camera_status, direct)  # type: ignore[attr-defined]
-        engine.camera_removed.connect(self.on_camera_removed, direct)  # type: ignore[attr-defined]
-        engine.recording_finished.connect(self.on_recording_finished, direct)  # type: ignore[attr-defined]
-        engine.upload_progress.connect(self.on_upload_progress, direct)  # type: ignore[attr-defined]
-        engine.queue_status.connect(self.on_queue_status, direct)  # type: ignore[attr-defined]
+        engine.camera_status.connect(self.on_camera_status, direct)
+        engine.camera_removed.connect(self.on_camera_removed, direct)
+        engine.recording_finished.connect(self.on_recording_finished, direct)
+        engine.upload_progress.connect(self.on_upload_progress, direct)
+        engine.queue_status.connect(self.on_queue_status, direct)
 
     # --- handlers (engine thread) ---------------------------------------------------------------------
 

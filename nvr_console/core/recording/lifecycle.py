@@ -29,12 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.catalog import path_key
 from nvr_console.core.db.models import Camera, Recording, RecordingStatus
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.db.types import utcnow
 from nvr_console.core.recording.segments import final_path_for
 
@@ -115,13 +114,14 @@ def reachable(sources: Iterable[RecordingStatus]) -> frozenset[RecordingStatus]:
 def _move(db: Database, t: Transition, recording_id: int, values: dict[str, Any],
           where: Sequence[ColumnElement[bool]] = ()) -> bool:
     with db.session() as s:
-        result: CursorResult[Any] = s.execute(  # type: ignore[assignment]  # an UPDATE gives a CursorResult
+        changed = rows_changed(
+            s,
             update(Recording)
             .where(Recording.id == recording_id, Recording.status.in_(t.sources), *where)
             .values(status=t.target, **values)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if result.rowcount == 1:
+        if changed == 1:
             return True
         current = s.scalar(select(Recording.status).where(Recording.id == recording_id))
     if current is None or current in reachable(t.sources):
@@ -242,13 +242,13 @@ def reclaim_uploads(db: Database, recording_ids: Sequence[int]) -> int:
     if not recording_ids:
         return 0
     with db.session() as s:
-        result: CursorResult[Any] = s.execute(  # type: ignore[assignment]  # an UPDATE gives a CursorResult
+        return rows_changed(
+            s,
             update(Recording)
             .where(Recording.id.in_(recording_ids), Recording.status.in_(RELEASE.sources))
             .values(status=RELEASE.target, next_attempt_at=None, claimed_by=None)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        return int(result.rowcount)
 
 
 def mark_upload_failed(db: Database, recording_id: int, error: str) -> bool:

@@ -19,7 +19,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, StreamInfo
 
@@ -80,7 +80,18 @@ def _need(buf: bytes, parent: _Box, kind: str, where: str) -> _Box:
 
 
 def _fields(buf: bytes, box: _Box, fmt: str, offset: int, where: str) -> tuple[int, ...]:
-    """Unpack `fmt` at `offset` into a box's payload, checking it fits inside the box."""
+    """Unpack `fmt` (integer fields only) at `offset` into a box's payload, checking it fits inside the box."""
+    return _unpack(buf, box, fmt, offset, where)
+
+
+def _fourcc(buf: bytes, box: _Box, offset: int, where: str) -> str:
+    """The four-character code at `offset` into a box's payload."""
+    (raw,) = _unpack(buf, box, ">4s", offset, where)
+    assert isinstance(raw, bytes)
+    return raw.decode("latin-1")
+
+
+def _unpack(buf: bytes, box: _Box, fmt: str, offset: int, where: str) -> tuple[Any, ...]:
     pos = box.body + offset
     if pos + struct.calcsize(fmt) > box.end:
         raise ProbeError(f"{where}: the {box.kind!r} box is too short (malformed MP4)")
@@ -221,8 +232,7 @@ class _Track:
 def _track(buf: bytes, trak: _Box, index: int, where: str) -> _Track:
     mdia = _need(buf, trak, "mdia", where)
     timescale, duration = _timescale_duration(buf, _need(buf, mdia, "mdhd", where), where)
-    (handler_raw,) = _fields(buf, _need(buf, mdia, "hdlr", where), ">4s", 8, where)
-    handler = handler_raw.decode("latin-1")
+    handler = _fourcc(buf, _need(buf, mdia, "hdlr", where), 8, where)
     kind = _KINDS.get(handler, "data")
     stbl = _need(buf, _need(buf, mdia, "minf", where), "stbl", where)
     stsd = _need(buf, stbl, "stsd", where)

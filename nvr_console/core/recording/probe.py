@@ -79,10 +79,21 @@ def _rate(text: str | None) -> float | None:
     return value or None
 
 
-def _num(value: object, kind: type[int] | type[float]) -> int | float | None:
+def _int(value: object) -> int | None:
+    if not isinstance(value, str | int | float):
+        return None
     try:
-        return kind(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _float(value: object) -> float | None:
+    if not isinstance(value, str | int | float):
+        return None
+    try:
+        return float(value)
+    except ValueError:
         return None
 
 
@@ -90,28 +101,31 @@ def parse_ffprobe_json(data: dict[str, object]) -> MediaInfo:
     """MediaInfo from ``ffprobe -print_format json -show_format -show_streams`` output."""
     fmt = data.get("format") or {}
     assert isinstance(fmt, dict)
-    streams = []
-    for s in data.get("streams") or []:  # type: ignore[union-attr]
+    raw_streams = data.get("streams") or []
+    assert isinstance(raw_streams, list)
+    streams: list[StreamInfo] = []
+    for s in raw_streams:
         assert isinstance(s, dict)
         streams.append(
             StreamInfo(
                 index=int(s.get("index", len(streams))),
                 kind=str(s.get("codec_type", "data")),
                 codec=str(s.get("codec_name", "unknown")),
-                width=_num(s.get("width"), int),  # type: ignore[arg-type]
-                height=_num(s.get("height"), int),  # type: ignore[arg-type]
+                width=_int(s.get("width")),
+                height=_int(s.get("height")),
                 fps=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate"))
                 if s.get("codec_type") == "video" else None,
-                sample_rate=_num(s.get("sample_rate"), int),  # type: ignore[arg-type]
-                channels=_num(s.get("channels"), int),  # type: ignore[arg-type]
-                frames=_num(s.get("nb_frames"), int),  # type: ignore[arg-type]
+                sample_rate=_int(s.get("sample_rate")),
+                channels=_int(s.get("channels")),
+                frames=_int(s.get("nb_frames")),
             )
         )
-    duration = _num(fmt.get("duration"), float)
+    duration = _float(fmt.get("duration"))
+    format_name = fmt.get("format_name")
     return MediaInfo(
-        format_name=fmt.get("format_name"),  # type: ignore[arg-type]
-        duration_s=duration,  # type: ignore[arg-type]
-        start_time_s=_num(fmt.get("start_time"), float),  # type: ignore[arg-type]
+        format_name=format_name if isinstance(format_name, str) else None,
+        duration_s=duration,
+        start_time_s=_float(fmt.get("start_time")),
         streams=tuple(streams),
         duration_source="container" if duration is not None else "unknown",
     )

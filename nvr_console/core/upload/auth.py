@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import google.auth.credentials
+import google.auth.transport
 import google.oauth2.credentials
 from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import Request
@@ -65,9 +66,9 @@ class SavingCredentials(google.oauth2.credentials.Credentials):
 
     _token_path: Path | None = None
 
-    def refresh(self, request: Any) -> None:
+    def refresh(self, request: google.auth.transport.Request) -> None:
         try:
-            super().refresh(request)
+            super().refresh(request)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
         except auth_exceptions.RefreshError as exc:
             if "invalid_grant" in str(exc):
                 raise auth_exceptions.RefreshError(
@@ -121,7 +122,9 @@ def load_token(path: Path) -> SavingCredentials:
     data = _read_json(path, "Google Drive token file")
     if data.get("type") not in (None, "authorized_user") or "refresh_token" not in data:
         raise DriveAuthError(f"Google Drive token file {path} is not a signed-in token; {SIGN_IN_AGAIN}")
-    creds = SavingCredentials.from_authorized_user_info(data, scopes=data.get("scopes") or SCOPES)
+    # google-auth leaves it unannotated (untyped_calls_exclude misses a call through our subclass).
+    creds: SavingCredentials = SavingCredentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+        data, scopes=data.get("scopes") or SCOPES)
     if data.get("token_uri"):  # keep a non-Google token endpoint (proxies, tests); from_* overrides it
         creds._token_uri = data["token_uri"]
     creds._token_path = path
@@ -139,7 +142,9 @@ def load_credentials(settings: Settings) -> google.auth.credentials.Credentials 
         from google.oauth2 import service_account
 
         try:
-            return service_account.Credentials.from_service_account_file(settings.drive.credentials, scopes=SCOPES)
+            key: service_account.Credentials = service_account.Credentials.from_service_account_file(
+                settings.drive.credentials, scopes=SCOPES)
+            return key
         except (ValueError, KeyError) as exc:
             raise DriveAuthError(
                 f"service-account key {settings.drive.credentials} is invalid ({type(exc).__name__}); "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import random
@@ -82,7 +83,7 @@ def file_md5(path: Path, check: Callable[[], None] | None = None) -> str:
 
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Exponential backoff with full jitter in [0.5, 1] of the step (never 0, never above `cap`)."""
-    step = min(cap, base * (2 ** max(attempt - 1, 0)))
+    step: float = min(cap, base * (2 ** max(attempt - 1, 0)))
     return step * random.uniform(0.5, 1.0)
 
 
@@ -94,8 +95,9 @@ class ChunkedFileUpload(MediaIoBaseUpload):
     which is also the bound on memory per worker.
     """
 
-    def __init__(self, fd: Any, mimetype: str, chunksize: int) -> None:
+    def __init__(self, fd: io.BufferedIOBase, mimetype: str, chunksize: int) -> None:
         super().__init__(fd, mimetype, chunksize=chunksize, resumable=True)
+        self._file = fd  # our own reference: the base class keeps it in a private field
         # MD5 of the bytes as they are sent, so the file is read once, not twice (a hash pre-pass cost
         # about 20% of the throughput on loopback).
         self._md5 = hashlib.md5()
@@ -113,10 +115,10 @@ class ChunkedFileUpload(MediaIoBaseUpload):
 
     def md5_hex(self, check: Callable[[], None] | None = None) -> str:
         """MD5 of the whole file: what was hashed while sending plus anything never read (a resumed session)."""
-        if self._hashed < self._size:
-            self._fd.seek(self._hashed)
+        if self._hashed < (self.size() or 0):
+            self._file.seek(self._hashed)
             n = 0
-            while block := self._fd.read(_HASH_BLOCK):
+            while block := self._file.read(_HASH_BLOCK):
                 self._md5.update(block)
                 self._hashed += len(block)
                 n += 1

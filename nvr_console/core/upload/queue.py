@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from nvr_console.core.db.models import Recording, RecordingStatus, Room
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.db.types import utcnow
 from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.recording import lifecycle
@@ -135,8 +135,7 @@ def _update(db: Database, recording_id: int, **values: object) -> bool:
     """Facts of a claimed row (its status stays): only while it is still uploading."""
     with db.session() as s:
         q = update(Recording).where(Recording.id == recording_id, Recording.status == UPLOADING)
-        res = s.execute(q.values(**values).execution_options(synchronize_session=False))
-        return bool(res.rowcount)  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
+        return bool(rows_changed(s, q.values(**values).execution_options(synchronize_session=False)))
 
 
 def save_progress(db: Database, recording_id: int, session_uri: str | None, offset: int, lease_s: float) -> bool:
