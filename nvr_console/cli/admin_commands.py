@@ -16,7 +16,7 @@ from nvr_console.core.live_status import read_report
 from nvr_console.core.masking import mask_url
 
 
-def _opt(value: str | None) -> str | None:
+def _opt(value: str | None) -> str | catalog.Keep | None:
     """'' on the command line clears a value; None leaves it alone."""
     return catalog.UNSET if value is None else (value or None)
 

@@ -5,14 +5,15 @@ Returns plain frozen dataclasses, never ORM objects, so callers on other threads
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import shlex
 import socket
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal, TypeAlias
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,11 +38,14 @@ class NotFound(InvalidInput):
     """A room or camera named by the operator does not exist."""
 
 
-class _Unset:
-    pass
+class Unset(enum.Enum):
+    """The type of UNSET: "leave this field as it is" where None means "clear it"."""
+
+    UNSET = "unset"
 
 
-UNSET: Any = _Unset()
+UNSET: Final = Unset.UNSET
+Keep: TypeAlias = Literal[Unset.UNSET]  # the type of a parameter that UNSET may leave alone
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ def validate_name(value: str, what: str) -> str:
     return name
 
 
-def _clash(s: Session, siblings: Any, name: str, exclude_id: int | None = None) -> str | None:
+def _clash(s: Session, siblings: Select[tuple[int, str]], name: str, exclude_id: int | None = None) -> str | None:
     """The sibling (from a select of id, name) whose folder `name` would share: the same name, or one equal
     on Windows and macOS, which ignore case and tell no composed accent from a decomposed one."""
     key = folder_key(name)
@@ -211,8 +215,8 @@ def edit_room(
     db: Database,
     name: str,
     new_name: str | None = None,
-    drive_folder: str | None = UNSET,
-    sound_source: str | None = UNSET,
+    drive_folder: str | Keep | None = UNSET,
+    sound_source: str | Keep | None = UNSET,
     notes: str | None = None,
 ) -> RoomInfo:
     """Change what is given; pass None (or '') for drive_folder/sound_source to clear them."""
@@ -442,7 +446,7 @@ def latest_uploads(db: Database) -> list[UploadProgress]:
     folder link of the camera's newest upload that has one: what the console shows before the engine
     reports anything new (after a start, or when it attaches to a running engine)."""
     with db.session() as s:
-        def newest(*where: Any) -> Any:
+        def newest(*where: ColumnElement[bool]) -> Subquery:
             return (select(Recording.camera_id, func.max(Recording.id).label("id"))
                     .where(Recording.camera_id.is_not(None), *where).group_by(Recording.camera_id).subquery())
 
