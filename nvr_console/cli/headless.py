@@ -15,6 +15,7 @@ from nvr_console.core.monitoring import health
 from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.core.shutdown_signals import ShutdownSignals
+from nvr_console.core.status import RecordingEvent
 from nvr_console.core.systemd_notify import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,10 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     monitor.attach(engine)
     # Engine log lines are already written through `logging` on the engine thread; only camera state
     # changes are worth a line of their own here.
-    engine.recording_finished.connect(
-        lambda ev: log.info("%s/%s: %s %s (%.1f s)", ev.room, ev.camera, ev.status, ev.path, ev.duration))
+    def finished(ev: RecordingEvent) -> None:
+        log.info("%s/%s: %s %s (%.1f s)", ev.room, ev.camera, ev.status, ev.path, ev.duration)
+
+    engine.recording_finished.connect(finished)
     engine.stopped.connect(app.quit)  # queued to this thread: the loop ends once the engine is done
 
     signals = ShutdownSignals()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance
@@ -22,6 +22,7 @@ class BackgroundCall(QObject):
     failed = Signal(str)
 
 
+T = TypeVar("T")
 _IN_FLIGHT: set[BackgroundCall] = set()  # UI thread only
 _DATABASE_POOL: QThreadPool | None = None  # UI thread only
 
@@ -42,7 +43,9 @@ def database_pool() -> QThreadPool:
 
 
 class _Runnable(QRunnable):
-    def __init__(self, fn: Callable[[], Any], call: BackgroundCall, expected: tuple[type[BaseException], ...]) -> None:
+    def __init__(
+        self, fn: Callable[[], object], call: BackgroundCall, expected: tuple[type[BaseException], ...]
+    ) -> None:
         super().__init__()
         self.fn, self.call, self.expected = fn, call, expected
 
@@ -63,10 +66,10 @@ class _Runnable(QRunnable):
             signal.emit(value)
 
 
-def _while_alive(fn: Callable[[Any], object], context: QObject) -> Callable[[Any], None]:
+def _while_alive(fn: Callable[[T], object], context: QObject) -> Callable[[T], None]:
     """`fn`, called only while `context`'s C++ object exists (a widget closed and deleted meanwhile is not)."""
 
-    def deliver(value: Any) -> None:  # UI thread
+    def deliver(value: T) -> None:  # UI thread
         if shiboken6.isValid(context):
             fn(value)
 
@@ -74,8 +77,8 @@ def _while_alive(fn: Callable[[Any], object], context: QObject) -> Callable[[Any
 
 
 def run_in_background(
-    fn: Callable[[], Any],
-    on_done: Callable[[Any], object] | None = None,
+    fn: Callable[[], T],
+    on_done: Callable[[T], object] | None = None,
     on_failed: Callable[[str], object] | None = None,
     pool: QThreadPool | None = None,
     expected: tuple[type[BaseException], ...] = (Exception,),

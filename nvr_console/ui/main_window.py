@@ -49,6 +49,7 @@ from nvr_console.ui.tray import Tray
 from nvr_console.ui.uploads_view import UploadsView
 
 if TYPE_CHECKING:  # imported when thumbnails start: FFmpeg snapshots are not needed to open the window
+    from nvr_console.core.monitoring.monitor import AlertNotice  # and by app.py, which starts the monitor
     from nvr_console.ui.thumbnails import ThumbnailService
 
 log = logging.getLogger(__name__)
@@ -289,10 +290,10 @@ class MainWindow(QMainWindow):
     def on_log_line(self, line: LogLine) -> None:
         self.logs.model.append(line)
 
-    def on_alert(self, notice: object) -> None:
-        """A built-in alert fired, repeated or resolved (core.monitoring AlertNotice): the desktop channel."""
+    def on_alert(self, notice: AlertNotice) -> None:
+        """A built-in alert fired, repeated or resolved (Monitor.notice): the desktop channel."""
         self.alerts.refresh()
-        self.notify(notice.title, notice.text)  # type: ignore[attr-defined]
+        self.notify(notice.title, notice.text)
 
     def notify(self, title: str, message: str) -> None:
         self.notified.emit(title, message)

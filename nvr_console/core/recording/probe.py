@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -291,5 +291,5 @@ def probe(
     if info.duration_s is None:
         measured = measure_duration(ffmpeg, path, timeout_s)
         if measured is not None:
-            info = MediaInfo(info.format_name, measured, info.start_time_s, info.streams, "packets")
+            info = replace(info, duration_s=measured, duration_source="packets")
     return info
