@@ -26,7 +26,7 @@ from nvr_console.core.config_writer import validate_setting, write_settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.masking import MASK, url_password
 from nvr_console.ui.background import run_in_background
-from nvr_console.ui.camera_dialog import error_label, show_message
+from nvr_console.ui.dialog_widgets import error_label, show_message
 
 _BROWSE_FILE_TYPES = {Kind.JSON_FILE: "JSON (*.json);;All files (*)", Kind.FILE: "All files (*)",
                       Kind.PROGRAM: "All files (*)"}
@@ -171,7 +171,7 @@ class SettingsDialog(QDialog):
                 db.dispose()
             return f"Connected: {db.display_url}"
 
-        run_in_background(check, self._db_ok, self._db_failed, expected=(DatabaseUnavailable,))
+        run_in_background(check, self._db_ok, self._db_failed, expected=(DatabaseUnavailable,), context=self)
 
     def _db_ok(self, message: str) -> None:
         assert self.test_db is not None

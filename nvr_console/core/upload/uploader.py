@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import google.auth.credentials
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -134,7 +135,7 @@ class Uploader(QObject):
         self._rr = RoundRobin()
         self._folders = DriveFolders(settings, db)
         self._creds_gen = 0
-        self._creds: object = None
+        self._creds: google.auth.credentials.Credentials | None = None
         self._creds_loaded_gen = -1
         self._destination = settings.effective_destination()
 
@@ -250,7 +251,7 @@ class Uploader(QObject):
             return None
         return left
 
-    def _credentials(self) -> object:
+    def _credentials(self) -> google.auth.credentials.Credentials | None:
         with self._cond:
             if self._creds_loaded_gen != self._creds_gen:
                 self._creds = load_credentials(self._settings)
@@ -261,7 +262,7 @@ class Uploader(QObject):
         if self._destination == "local":
             return LocalDestination(self._settings)
         return DriveDestination(
-            self._settings, self._folders, self._credentials(),  # type: ignore[arg-type]
+            self._settings, self._folders, self._credentials(),
             retry_base_s=self._retry_base / 2, max_inline_retries=self._max_inline,
         )
 

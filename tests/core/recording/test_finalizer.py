@@ -131,12 +131,6 @@ def test_no_room_for_the_mp4_keeps_the_segment_finalizing_until_there_is(db: Dat
         assert job.final.exists() and not raw.exists()
 
 
-def test_register_segment_is_idempotent(db: Database, tmp_path: Path) -> None:
-    raw = tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv"
-    assert register_segment(db, None, "R", "cam", raw, SLOT) == register_segment(db, None, "R", "cam", raw, SLOT)
-    assert register_segment(db, 12345, "R", "cam", raw.with_name("2026-11-24_09-31-00.mkv"), SLOT)  # gone camera
-
-
 def _streams(video: str | None = "h264", audio: str | None = "pcm_alaw") -> MediaInfo:
     """What a recorder learns from its FFmpeg's header (probe.parse_ffmpeg_output_streams)."""
     streams = []

@@ -225,3 +225,11 @@ def test_registering_the_same_file_twice_gives_one_row_and_begins_finalizing(adb
     assert _get(adb, rid).camera_id is None  # the recording stays, named by room and camera
     with pytest.raises(ValueError, match="starts as recording or finalizing, not ready"):
         lifecycle.register_segment(adb, None, "R", "cam", raw, SLOT, S.READY)
+
+
+def test_register_segment_is_idempotent(adb: Database, tmp_path: Path) -> None:
+    raw = tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv"
+    assert lifecycle.register_segment(adb, None, "R", "cam", raw, SLOT) == lifecycle.register_segment(
+        adb, None, "R", "cam", raw, SLOT)
+    assert lifecycle.register_segment(  # a camera that is gone
+        adb, 12345, "R", "cam", raw.with_name("2026-11-24_09-31-00.mkv"), SLOT)
