@@ -22,6 +22,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.live_status import current_pause
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.upload import auth
+from nvr_console.core.upload.where_files_go import where_files_go
 
 LOGIN_HELP = """\
 sign in to Google Drive (OAuth, scope drive.file) and save the token (mode 0600).
@@ -104,16 +105,9 @@ def _sign_in(settings: Settings, check: bool) -> dict[str, Any]:
 
 
 def _where_files_go(settings: Settings) -> str:
-    """Where finished files go and why, in words (the uploader's own rule: Settings.effective_destination)."""
-    destination, setting = settings.effective_destination(), settings.upload.destination
-    if destination == "none":
-        return f"nowhere: uploads are off (upload.destination = none); files stay in {settings.recording.dir}"
-    if destination == "local":
-        why = ("nobody signed in to Google Drive; `nvr-console drive login` sends them to Drive"
-               if setting == "auto" else "upload.destination = local")
-        return f"the local archive {settings.upload.local_dir} ({why})"
-    return (f"Google Drive, under {settings.drive.root_folder!r} unless a room names its folder "
-            f"(upload.destination = {setting})")
+    """Where finished files go and why (core.upload.where_files_go), and the command that sends them to Drive."""
+    goes = where_files_go(settings)
+    return goes.sentence + ("; `nvr-console drive login` sends them to Drive" if goes.sign_in_sends_to_drive else "")
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

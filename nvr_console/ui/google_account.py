@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from nvr_console.core.config import Settings
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.upload.where_files_go import where_files_go
 from nvr_console.ui.background import run_in_background
 
 if TYPE_CHECKING:  # the Drive client is imported when an account is first looked up, not at start-up
@@ -54,26 +55,16 @@ def is_signed_in(settings: Settings, kind: str) -> bool:
 
 
 def destination_text(settings: Settings) -> tuple[str, str, bool]:
-    """(status-bar text, tooltip, needs attention) saying where finished files go. No network.
-
-    The same rule as the uploader's (`Settings.effective_destination`), so the words match what it does.
-    """
-    destination = settings.effective_destination()
-    if destination == "none":
-        return ("Uploads: off", "upload.destination = none: finished files stay in the recordings folder and the "
-                "upload queue", True)
-    if destination == "local":
-        folder = str(settings.upload.local_dir)
-        if settings.upload.destination == "auto":
-            return ("Uploads: local archive (not signed in to Google)",
-                    f"Finished files are copied to {folder} because nobody signed in to Google Drive. "
-                    "Click Sign in to Google to upload to Drive instead.", True)
-        return "Uploads: local archive", f"Finished files are copied to {folder} (upload.destination = local)", False
-    if not is_signed_in(settings, credentials_state(settings)):
-        return ("Uploads: Google Drive (sign in needed)",
-                "Uploads go to Google Drive but nobody is signed in: click Sign in to Google. Files wait in the "
-                "queue meanwhile.", True)
-    return "Uploads: Google Drive", f"Finished files are uploaded to Google Drive ({settings.drive.root_folder})", False
+    """(status-bar text, tooltip, needs attention) saying where finished files go (core.upload.where_files_go,
+    the words `drive status` prints too). No network."""
+    signed_in = settings.effective_destination() != "drive" or is_signed_in(settings, credentials_state(settings))
+    goes = where_files_go(settings, signed_in=signed_in)
+    tip = f"Finished files go to {goes.sentence}."
+    if goes.sign_in_sends_to_drive:
+        tip += " Click Sign in to Google to upload to Drive instead."
+    elif not signed_in:
+        tip += " Click Sign in to Google."
+    return goes.label, tip, goes.needs_attention
 
 
 class GoogleAccount(QObject):
