@@ -37,6 +37,9 @@ Implemented (what the client sends for Drive v3):
   DELETE /drive/v3/files/<id>/permissions/<perm id>  204
   GET    /drive/v3/about                ``fields`` required (400 without it, as Google does); the user is
          ``user_email`` / ``user_name`` of the server (default operator@example.edu, "NVR Operator")
+  A create (resumable session, multipart, metadata-only) or an ``addParents`` naming a parent the server
+  does not have is refused with 404 notFound, as Drive does; ``root`` and the shared drives added with
+  ``add_shared_drive`` always exist.
   ``fields`` is honoured like Google does (nested ``files(id,name)``, ``*``); without it a file has
   only kind,id,name,mimeType. ``supportsAllDrives`` and friends are accepted and ignored.
   Files carry md5Checksum, size (a string, as Google sends), webViewLink
@@ -399,6 +402,7 @@ class _State:
         (state_dir / "sessions").mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.files: dict[str, dict[str, Any]] = {}
+        self.shared_drives: set[str] = set()
         self.sessions: dict[str, _Session] = {}
         self.faults: list[Fault] = []
         self.log: list[dict[str, Any]] = []
@@ -415,6 +419,7 @@ class _State:
             return
         data = json.loads(path.read_text())
         self.files = data["files"]
+        self.shared_drives = set(data.get("shared_drives", []))
         self.sessions_created = data["sessions_created"]
         self._last_created_ms = data["last_created_ms"]
         for s in data["sessions"]:
@@ -433,6 +438,7 @@ class _State:
             sessions = [{k: getattr(s, k) for k in keys} for s in self.sessions.values()]
             data = {
                 "files": self.files,
+                "shared_drives": sorted(self.shared_drives),
                 "sessions": sessions,
                 "sessions_created": self.sessions_created,
                 "last_created_ms": self._last_created_ms,
@@ -491,6 +497,13 @@ class _State:
             self.files[file_id] = rec
         self.save()
         return rec
+
+    def check_parents(self, parents: list[str]) -> None:
+        """404 for a parent the server does not have (deleted meanwhile, or never there), as Drive answers."""
+        with self.lock:
+            for parent in parents:
+                if parent != "root" and parent not in self.shared_drives and parent not in self.files:
+                    raise _HttpError(404, f"File not found: {parent}.", reason="notFound")
 
     def take_fault(self, kind: str) -> Fault | None:
         with self.lock:
@@ -715,6 +728,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._apply_fault("create_session")
         metadata = self._json_body()
         st = self.server.state
+        st.check_parents(list(metadata.get("parents") or []))
         total_hdr = self.headers.get("X-Upload-Content-Length")
         upload_id = "ADPycd" + secrets.token_urlsafe(32)
         sess = _Session(
@@ -855,6 +869,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "corrupt" and media:
             media = bytes([media[0] ^ 0xFF]) + media[1:]
         st = self.server.state
+        st.check_parents(list(metadata.get("parents") or []))
         tmp = st.dir / "sessions" / f"multipart-{secrets.token_hex(8)}"
         tmp.write_bytes(media)
         rec = st.add_file(metadata, media_type, tmp, hashlib.md5(media).hexdigest(), len(media))
@@ -864,6 +879,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _create_metadata(self) -> None:
         self._apply_fault("create_folder")
         metadata = self._json_body()
+        self.server.state.check_parents(list(metadata.get("parents") or []))
         rec = self.server.state.add_file(metadata, metadata.get("mimeType", ""), None, None, None)
         self._send_json(200, _select(_public(rec), self._fields_tree(_DEFAULT_FILE_FIELDS)))
 
@@ -983,10 +999,11 @@ class _Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             rec = self._file_or_404(file_id)
+            add = [p for p in self._query.get("addParents", "").split(",") if p]
+            st.check_parents(add)
             for key in ("name", "trashed", "description", "appProperties", "properties"):
                 if key in body:
                     rec[key] = body[key]
-            add = [p for p in self._query.get("addParents", "").split(",") if p]
             remove = set(p for p in self._query.get("removeParents", "").split(",") if p)
             rec["parents"] = [p for p in rec["parents"] if p not in remove] + add
             rec["modifiedTime"] = st.now_rfc3339()
@@ -1308,6 +1325,12 @@ class DriveServer(_FaultApi):
     @max_page_size.setter
     def max_page_size(self, value: int) -> None:
         self._state.max_page_size = value
+
+    def add_shared_drive(self, drive_id: str) -> None:
+        """A shared drive the account can use: a valid parent from now on."""
+        with self._state.lock:
+            self._state.shared_drives.add(drive_id)
+        self._state.save()
 
     # -- faults
     def add_fault(self, fault: Fault) -> None:

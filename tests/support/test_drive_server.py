@@ -437,6 +437,35 @@ def test_get_permissions_and_delete(drive: DriveServer) -> None:
     assert drive.files() == []
 
 
+def test_a_parent_that_does_not_exist_is_404_for_every_kind_of_create(drive: DriveServer, tmp_path: Path) -> None:
+    files = drive_client(drive.root_url).files()
+    folder = files.create(body={"name": "Room", "mimeType": FOLDER_MIME}).execute()
+    files.delete(fileId=folder["id"]).execute()  # deleted meanwhile, as a person might in Drive's web page
+    media = tmp_path / "a.bin"
+    media.write_bytes(b"x" * 10)
+    creates = {
+        "metadata": lambda: files.create(body={"name": "Day", "mimeType": FOLDER_MIME, "parents": [folder["id"]]}),
+        "multipart": lambda: files.create(body={"name": "a.bin", "parents": [folder["id"]]},
+                                          media_body=MediaInMemoryUpload(b"x", resumable=False)),
+        "resumable": lambda: files.create(body={"name": "a.bin", "parents": [folder["id"]]},
+                                          media_body=MediaFileUpload(str(media), resumable=True)),
+    }
+    for kind, create in creates.items():
+        with pytest.raises(HttpError) as err:
+            create().execute()
+        assert (err.value.resp.status, err.value.error_details[0]["reason"]) == (404, "notFound"), kind
+    other = files.create(body={"name": "Other", "mimeType": FOLDER_MIME}).execute()
+    with pytest.raises(HttpError) as err:
+        files.update(fileId=other["id"], addParents=folder["id"], body={"name": "Renamed"}).execute()
+    assert err.value.resp.status == 404 and drive.file(other["id"])["name"] == "Other"  # nothing changed
+    assert drive.sessions_created() == 0 and [f["name"] for f in drive.files()] == ["Other"]
+    # "root" and a shared drive the account has are always there.
+    drive.add_shared_drive("0AsharedDriveId")
+    for parent in ("root", "0AsharedDriveId"):
+        files.create(body={"name": parent, "mimeType": FOLDER_MIME, "parents": [parent]},
+                     supportsAllDrives=True).execute()
+
+
 def test_error_bodies_have_googles_json_shape(drive: DriveServer) -> None:
     drive.fail_next("list", "rate_limit")
     with pytest.raises(urllib.error.HTTPError) as err:

@@ -24,6 +24,7 @@ from nvr_console.core.upload.destinations import (
 from nvr_console.core.upload.errors import FileFailed, FolderMissing, Retryable, Stopped, VerifyMismatch
 from nvr_console.core.upload.folders import DriveFolders
 from nvr_console.core.upload.queue import Job
+from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import FOLDER_MIME, DriveServer
 
 KIB256 = 256 * 1024
@@ -241,12 +242,16 @@ def test_a_copy_that_does_not_match_is_deleted_and_reported(
 def test_a_folder_drive_no_longer_has_is_reported_as_missing(
     drive: DriveServer, drive_dest: Callable[..., DriveDestination], tmp_path: Path
 ) -> None:
-    path, _ = _file(tmp_path, KIB256)
-    drive.fail_next("create_session", "not_found")  # as Drive answers for a parent deleted meanwhile
+    first, _ = _file(tmp_path, KIB256)
+    dest = drive_dest()
+    folder = dest.upload(_job(first), Worker()).folder_id  # its folders are now cached in the database
+    assert folder
+    drive_client(drive.root_url).files().delete(fileId=folder).execute()  # someone deletes it on Drive
+    second, _ = _file(tmp_path, KIB256, "14-35-00.mp4")
     with pytest.raises(FolderMissing) as err:
-        drive_dest().upload(_job(path), Worker())
-    assert err.value.folder_id  # the uploader forgets that cached folder and tries again
-    assert _uploaded(drive) == []
+        dest.upload(_job(second, rid=2), Worker())
+    assert err.value.folder_id == folder  # the uploader forgets that cached folder and tries again
+    assert _uploaded(drive) == []  # the first file went with its folder; the second was refused
 
 
 def test_hashes_and_backoff(tmp_path: Path) -> None:

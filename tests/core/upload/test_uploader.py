@@ -351,6 +351,7 @@ def test_shared_drive_root_and_all_drives_flags(
     make_recording: Callable[..., Rec], started: Start,
 ) -> None:
     rec = make_recording()
+    drive.add_shared_drive("0AsharedDriveId")
     started(fast_uploader(drive_settings(**{"drive.shared_drive": "0AsharedDriveId"}), db))
     wait_all_uploaded(qtbot, db)
     root = next(f for f in drive_folders(drive) if f["name"] == "NVR recordings")
