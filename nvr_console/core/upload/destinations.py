@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import google.auth.credentials
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaIoBaseUpload
+from googleapiclient.http import HttpRequest, MediaIoBaseUpload
 
 from nvr_console.core.config import Settings
 from nvr_console.core.upload.drive_service import build_drive_service
@@ -172,7 +172,7 @@ class DriveDestination:
                         # asks the server how much it holds, then continues from there.
                         req.resumable_uri = uri
                         req.resumable_progress = offset
-                        req._in_error_state = True
+                        req._in_error_state = True  # type: ignore[attr-defined]  # private: the stubs omit it
                     else:
                         uri = self._start_session(req, media, hooks, folder.id)
                         hooks.save(uri, 0)
@@ -190,13 +190,13 @@ class DriveDestination:
             log.warning("%s changed since it was finalized (MD5 differs); the copy sent is what is on disk now", path)
         return self._verify(job, resp, size, md5, folder.id, folder.web_link, names.file, hooks)
 
-    def _start_session(self, req: Any, media: ChunkedFileUpload, hooks: Hooks, folder_id: str) -> str:
+    def _start_session(self, req: HttpRequest, media: ChunkedFileUpload, hooks: Hooks, folder_id: str) -> str:
         """POST the metadata and get the session URI, so it is saved before the first byte is sent.
 
         (The library would open the session and send the first chunk in one call; a crash in between
         would leave us unable to resume.)
         """
-        headers = dict(req.headers)
+        headers = dict(req.headers or {})
         headers["X-Upload-Content-Type"] = media.mimetype()
         headers["X-Upload-Content-Length"] = str(media.size())
         headers["content-length"] = str(req.body_size)
@@ -225,7 +225,7 @@ class DriveDestination:
             return failures
         raise err
 
-    def _send(self, req: Any, size: int, hooks: Hooks) -> dict[str, Any]:
+    def _send(self, req: HttpRequest, size: int, hooks: Hooks) -> dict[str, Any]:
         """Send chunks until the server returns the file; persist the confirmed offset after every chunk."""
         failures = 0
         while True:

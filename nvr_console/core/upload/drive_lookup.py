@@ -12,7 +12,7 @@ import http.client
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httplib2
 from google.auth import exceptions as auth_exceptions
@@ -24,6 +24,9 @@ from nvr_console.core.upload.auth import DriveAuthError, credentials_kind, load_
 from nvr_console.core.upload.drive_service import build_drive_service
 from nvr_console.core.upload.errors import SIGN_IN_AGAIN, http_error_reason
 from nvr_console.core.upload.folders import FOLDER_MIME
+
+if TYPE_CHECKING:
+    from googleapiclient._apis.drive.v3 import DriveResource
 
 LOOKUP_TIMEOUT_S = 15.0  # an operator is waiting for a label: give up well before the library's 60 s
 _RETRIES = 1  # one retry of a 5xx/429/reset (the library's own backoff), then say it could not be checked
@@ -150,7 +153,7 @@ def check_room_folder(settings: Settings, folder_id: str, *, timeout: float = LO
 _BUSY_403 = {"rateLimitExceeded", "userRateLimitExceeded", "sharingRateLimitExceeded", "backendError"}
 
 
-def _service(settings: Settings, timeout: float) -> Any:
+def _service(settings: Settings, timeout: float) -> DriveResource:
     try:
         creds = load_credentials(settings)
         return build_drive_service(settings.drive.api_root, creds, timeout=timeout)
@@ -160,7 +163,7 @@ def _service(settings: Settings, timeout: float) -> Any:
         raise DriveLookupError(mask_secrets(str(exc))) from None
 
 
-def _about(service: Any) -> Account:
+def _about(service: DriveResource) -> Account:
     data = service.about().get(fields="user(emailAddress,displayName)").execute(num_retries=_RETRIES)
     user = data.get("user") or {}
     email = str(user.get("emailAddress") or "")
@@ -169,7 +172,7 @@ def _about(service: Any) -> Account:
     return Account(email, str(user.get("displayName") or ""))
 
 
-def _account_for_message(settings: Settings, service: Any) -> str:
+def _account_for_message(settings: Settings, service: DriveResource) -> str:
     """Who to share a folder with, for an error text: best effort, 'the signed-in account' when unknown."""
     email = service_account_email(settings)
     if email is not None:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import urllib.parse
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import google.auth.credentials
 import google_auth_httplib2
 import googleapiclient.discovery
 import googleapiclient.http
+
+if TYPE_CHECKING:  # the stubs' typed Drive v3 resource (google-api-python-client-stubs); no runtime module
+    from googleapiclient._apis.drive.v3 import DriveResource
 
 GOOGLE_API_ROOT = "https://www.googleapis.com/"
 
@@ -72,7 +75,7 @@ def build_drive_service(
     credentials: google.auth.credentials.Credentials | None,
     *,
     timeout: float | None = None,
-) -> googleapiclient.discovery.Resource:
+) -> DriveResource:
     """Build a Drive v3 service talking to ``api_root``.
 
     ``credentials`` None means anonymous, which only a non-Google server (a test peer or a local
@@ -93,4 +96,5 @@ def build_drive_service(
         http.timeout = timeout
     if credentials is not None:
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=http)
-    return googleapiclient.discovery.build_from_document(drive_discovery_document(root), http=http)
+    service: DriveResource = googleapiclient.discovery.build_from_document(drive_discovery_document(root), http=http)
+    return service

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from googleapiclient.errors import HttpError
 from sqlalchemy import delete, select
@@ -21,6 +21,9 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.models import DriveFolder
 from nvr_console.core.db.session import Database
 from nvr_console.core.upload.errors import Fatal, http_error_reason
+
+if TYPE_CHECKING:
+    from googleapiclient._apis.drive.v3 import DriveResource, File, Permission
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +53,13 @@ class DriveFolders:
         self._share_applied: tuple[str, str] | None = None  # (root folder id, drive.share) done this run
 
     # -- public
-    def folder_for(self, service: Any, room: str, room_folder: str | None, day: str, time: str) -> Folder:
+    def folder_for(self, service: DriveResource, room: str, room_folder: str | None, day: str, time: str) -> Folder:
         """The `<day>/<time>` folder under the room's own folder or the root folder."""
         base = self._room_folder(service, room, room_folder) if room_folder else self.root(service)
         day_folder = self.child(service, base.id, day)
         return self.child(service, day_folder.id, time)
 
-    def root(self, service: Any) -> Folder:
+    def root(self, service: DriveResource) -> Folder:
         """The root folder (`drive.root_folder`), created once; its link-sharing made to match `drive.share`
         once per run, so changing the setting takes effect at the next start."""
         parent = self._settings.drive.shared_drive or "root"
@@ -84,7 +87,7 @@ class DriveFolders:
         self._checked_rooms = {k: v for k, v in self._checked_rooms.items() if v.id not in doomed}
 
     # -- internals
-    def _room_folder(self, service: Any, room: str, folder_id: str) -> Folder:
+    def _room_folder(self, service: DriveResource, room: str, folder_id: str) -> Folder:
         known = self._checked_rooms.get(folder_id)
         if known is not None:
             return known
@@ -123,7 +126,7 @@ class DriveFolders:
                 return cached
         return folder
 
-    def _list(self, service: Any, parent: str, name: str) -> list[dict[str, Any]]:
+    def _list(self, service: DriveResource, parent: str, name: str) -> list[File]:
         q = (f"name = '{escape_q(name)}' and '{escape_q(parent)}' in parents and mimeType = '{FOLDER_MIME}' "
              "and trashed = false")
         kwargs: dict[str, Any] = {"q": q, "fields": "nextPageToken,files(id,name,createdTime,webViewLink)",
@@ -131,7 +134,7 @@ class DriveFolders:
                                   "includeItemsFromAllDrives": True}
         if self._settings.drive.shared_drive:
             kwargs.update(corpora="drive", driveId=self._settings.drive.shared_drive)
-        found: list[dict[str, Any]] = []
+        found: list[File] = []
         token = None
         while True:  # every page: Drive may return short pages
             resp = service.files().list(pageToken=token, **kwargs).execute(num_retries=_RETRIES)
@@ -141,7 +144,7 @@ class DriveFolders:
                 break
         return sorted(found, key=lambda f: (f.get("createdTime", ""), f["id"]))
 
-    def child(self, service: Any, parent: str, name: str) -> Folder:
+    def child(self, service: DriveResource, parent: str, name: str) -> Folder:
         """The folder `name` inside `parent`, found or created; never a duplicate."""
         key = f"{parent}/{name}"[:512]
         with _LOCK:
@@ -165,18 +168,18 @@ class DriveFolders:
             log.info("Drive folder %r created in %s", name, parent)
             return self._remember(key, Folder(keep["id"], keep.get("webViewLink") or created.get("webViewLink")))
 
-    def _delete_quietly(self, service: Any, file_id: str) -> None:
+    def _delete_quietly(self, service: DriveResource, file_id: str) -> None:
         try:
             service.files().delete(fileId=file_id, supportsAllDrives=True).execute(num_retries=_RETRIES)
         except HttpError:
             log.warning("could not delete the duplicate Drive folder %s", file_id)
 
-    def _apply_share(self, service: Any, folder_id: str) -> None:
+    def _apply_share(self, service: DriveResource, folder_id: str) -> None:
         """Make the root's link-sharing (type anyone / domain) exactly what `drive.share` says; people's own
         permissions are never touched. A refusal (not the folder's owner) is logged, uploads go on."""
         mode = self._settings.drive.share
         if mode == "private":
-            wanted: dict[str, str] | None = None
+            wanted: Permission | None = None
         elif mode == "anyone":
             wanted = {"type": "anyone", "role": "reader"}
         else:
