@@ -115,7 +115,8 @@ def main() -> None:
                 while client.poll() is None:
                     app.processEvents()
                     time.sleep(0.01)
-                sizes.append(int(client.stdout.read().strip()))  # type: ignore[union-attr]
+                out, _ = client.communicate()  # stdout=PIPE: its text
+                sizes.append(int(out.strip()))
                 extra = (time.process_time() - c0) - engine_rate * (time.monotonic() - t0)
                 scrape_ms.append(extra * 1000 / args.scrapes)
         finally:

@@ -83,6 +83,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import operator
 import os
 import re
 import secrets
@@ -808,7 +809,7 @@ class _Handler(BaseHTTPRequestHandler):
         read_limit = length
         keep = length
         drop = fault is not None and fault.action == "drop"
-        if drop:
+        if fault is not None and drop:
             read_limit = fault.after_bytes if fault.after_bytes is not None else length // 2
             keep = min(fault.keep_bytes or 0, read_limit)
         elif fault is not None and fault.action == "keep_partial":
@@ -906,7 +907,7 @@ class _Handler(BaseHTTPRequestHandler):
             if name == "folder":
                 matches.sort(key=lambda f: f["mimeType"] != FOLDER_MIME, reverse=direction == "desc")
             else:
-                matches.sort(key=lambda f, n=name: f[n], reverse=direction.strip() == "desc")
+                matches.sort(key=operator.itemgetter(name), reverse=direction.strip() == "desc")
         start = 0
         token = self._query.get("pageToken")
         if token:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from grimp import ImportGraph
 from importlinter import Contract, ContractCheck, fields, output
 
 
@@ -16,12 +17,13 @@ class ForbiddenSubmodulesContract(Contract):
     source_modules = fields.ListField(subfield=fields.ModuleField())
     forbidden_submodules = fields.ListField(subfield=fields.StringField())
 
-    def check(self, graph, verbose: bool) -> ContractCheck:  # type: ignore[no-untyped-def]
+    def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
         violations = []
-        for source in self.source_modules:  # type: ignore[attr-defined]
+        # The class attributes are field declarations; importlinter sets the parsed lists on the instance.
+        for source in self.source_modules:  # type: ignore[attr-defined]  # a list here, not the ListField
             for module in sorted({source.name} | graph.find_descendants(source.name)):
                 for imported in graph.find_modules_directly_imported_by(module):
-                    for forbidden in self.forbidden_submodules:  # type: ignore[attr-defined]
+                    for forbidden in self.forbidden_submodules:  # type: ignore[attr-defined]  # (the same)
                         package, _, sub = str(forbidden).partition(".")
                         if imported != package:
                             continue

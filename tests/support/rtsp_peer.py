@@ -19,6 +19,7 @@ import time
 from collections import deque
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 from urllib.parse import quote
 
 from tests.support.ports import free_port
@@ -127,8 +128,8 @@ class RtspServer:
         except RuntimeError as exc:
             self._stderr.append(f"RESTART failed: {exc}\n")
 
-    def _drain(self, stream: object) -> None:
-        for line in stream:  # type: ignore[attr-defined]
+    def _drain(self, stream: IO[str]) -> None:
+        for line in stream:
             self._stderr.append(line)
 
     @staticmethod

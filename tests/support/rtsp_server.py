@@ -24,6 +24,7 @@ import argparse
 import signal
 import sys
 import threading
+from typing import Any
 
 import gi
 
@@ -89,17 +90,17 @@ class _HealingFactory(GstRtspServer.RTSPMediaFactory):
         with self._lock:
             self._media = media
 
-    def do_gen_key(self, url: object) -> str:
+    def do_gen_key(self, url: Any) -> str:  # a GstRtsp.RTSPUrl (gi has no types)
         with self._lock:
             media = self._media
             status = media.get_status() if media is not None else None
-            if status in _STUCK:
+            if status is not None and status in _STUCK:
                 self._generation += 1
                 self._media = None
                 print(f"HEAL {self._mount}: the shared media was {status.value_nick}; new clients get a fresh "
                       "pipeline", file=sys.stderr, flush=True)
-            query = f"?{url.query}" if url.query else ""  # type: ignore[attr-defined]
-            return f"{url.abspath}{query}#{self._generation}"  # type: ignore[attr-defined]
+            query = f"?{url.query}" if url.query else ""
+            return f"{url.abspath}{query}#{self._generation}"
 
 
 def _factory(mount: str, launch: str, roles: dict[str, bool]) -> GstRtspServer.RTSPMediaFactory:

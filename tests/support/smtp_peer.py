@@ -22,9 +22,10 @@ import warnings
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -58,11 +59,13 @@ class _Handler:
     def __init__(self, peer: SmtpPeer) -> None:
         self.peer = peer
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[attr-defined]
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)  # the controller does not decode: bytes as received
+        msg = email.message_from_bytes(content, policy=email.policy.default)
         with self.peer.lock:
-            self.peer.messages.append(msg)  # type: ignore[arg-type]
-            self.peer.raw.append(envelope.content)  # type: ignore[attr-defined]
+            self.peer.messages.append(msg)
+            self.peer.raw.append(content)
             self.peer.logins_seen.append(getattr(session, "auth_data", None))
         return "250 OK"
 
@@ -91,7 +94,7 @@ class SmtpPeer:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(self.cert_path, self.key_path)
         self.port = free_port()
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}  # the controller's and the SMTP server's keywords, of many types
         if self.username is not None:
             kwargs.update(authenticator=self._auth, auth_required=True)
         if self.security == "starttls":

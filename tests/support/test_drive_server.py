@@ -68,6 +68,12 @@ def _finish(req: Any, num_retries: int = 0) -> dict[str, Any]:
     return resp
 
 
+def _detail(err: HttpError) -> dict[str, str]:
+    """The first of the error's details (the client parses them into a list of dicts; its stubs say str)."""
+    details: Any = err.error_details
+    return dict(details[0])
+
+
 def _kinds(server: DriveServer) -> list[tuple[str, Any]]:
     return [(r["kind"], r.get("status")) for r in server.requests()]
 
@@ -188,7 +194,7 @@ def test_quota_403s_are_not_retried(drive: DriveServer, payload: tuple[Path, byt
         req.next_chunk(num_retries=3)
     assert err.value.resp.status == 403
     expected = {"storage_quota": "storageQuotaExceeded", "daily_limit": "dailyLimitExceeded"}[preset]
-    assert err.value.error_details[0]["reason"] == expected
+    assert _detail(err.value)["reason"] == expected
     assert _kinds(drive) == [("create_session", 200), ("upload_chunk", 403)]
 
 
@@ -200,8 +206,8 @@ def test_750gb_daily_cap_looks_like_a_retryable_rate_limit(drive: DriveServer, p
     with pytest.raises(HttpError) as err:
         req.next_chunk(num_retries=2)
     # The client burned all its retries on it: the only tell is the message.
-    assert err.value.error_details[0]["reason"] == "userRateLimitExceeded"
-    assert err.value.error_details[0]["message"] == "User rate limit exceeded."
+    assert _detail(err.value)["reason"] == "userRateLimitExceeded"
+    assert _detail(err.value)["message"] == "User rate limit exceeded."
     assert _kinds(drive).count(("upload_chunk", 403)) == 3
 
 
@@ -211,7 +217,7 @@ def test_401_is_raised(drive: DriveServer) -> None:
     with pytest.raises(HttpError) as err:
         service.files().list(q="trashed = false").execute(num_retries=2)
     assert err.value.resp.status == 401
-    assert err.value.error_details[0]["reason"] == "authError"
+    assert _detail(err.value)["reason"] == "authError"
 
 
 def test_dropped_connection_raises_transport_error_then_status_query_continues(
@@ -433,7 +439,7 @@ def test_get_permissions_and_delete(drive: DriveServer) -> None:
     with pytest.raises(HttpError) as err:
         files.get(fileId=inner["id"]).execute()  # descendants went with the folder
     assert err.value.resp.status == 404
-    assert err.value.error_details[0]["reason"] == "notFound"
+    assert _detail(err.value)["reason"] == "notFound"
     assert drive.files() == []
 
 
@@ -453,7 +459,7 @@ def test_a_parent_that_does_not_exist_is_404_for_every_kind_of_create(drive: Dri
     for kind, create in creates.items():
         with pytest.raises(HttpError) as err:
             create().execute()
-        assert (err.value.resp.status, err.value.error_details[0]["reason"]) == (404, "notFound"), kind
+        assert (err.value.resp.status, _detail(err.value)["reason"]) == (404, "notFound"), kind
     other = files.create(body={"name": "Other", "mimeType": FOLDER_MIME}).execute()
     with pytest.raises(HttpError) as err:
         files.update(fileId=other["id"], addParents=folder["id"], body={"name": "Renamed"}).execute()
