@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def make_recordings(folder: Path, pieces: int, minutes: float) -> list[Path]:
     return out
 
 
-def catalog_of(folder: Path, pieces: list[Path], minutes: float):  # type: ignore[no-untyped-def]
+def catalog_of(folder: Path, pieces: list[Path], minutes: float):
     """A database whose recordings are these files, 30 minutes apart from 10:00 Moscow time."""
     import hashlib
 
@@ -127,14 +128,14 @@ def bench_export(args: argparse.Namespace) -> None:
         ours, hand, whole = [], [], []
         for run in range(args.runs):
             out = work / f"ours{run}.mp4"
-            ours.append(timed(lambda out=out: export_range(settings, db, "A-101", "front", start, end, out)))
+            ours.append(timed(partial(export_range, settings, db, "A-101", "front", start, end, out)))
             base = work / f"hand{run}.mp4"
-            hand.append(timed(lambda base=base: ffmpeg("-f", "concat", "-safe", "0", "-i", str(by_hand), "-c",
-                                                        "copy", "-movflags", "+faststart", str(base))))
-            full = work / f"whole{run}.mp4"
-            whole.append(timed(lambda full=full: ffmpeg("-f", "concat", "-safe", "0", "-i", str(listed), "-c",
-                                                         "copy", "-movflags", "+faststart", str(full))))
-            for f in (out, base, full):
+            hand.append(timed(partial(ffmpeg, "-f", "concat", "-safe", "0", "-i", str(by_hand), "-c", "copy",
+                                      "-movflags", "+faststart", str(base))))
+            whole_out = work / f"whole{run}.mp4"
+            whole.append(timed(partial(ffmpeg, "-f", "concat", "-safe", "0", "-i", str(listed), "-c", "copy",
+                                       "-movflags", "+faststart", str(whole_out))))
+            for f in (out, base, whole_out):
                 f.unlink()
         size = sum(p.stat().st_size for p in pieces) * 3 / 4 / 1e6
         print(f"\n1. export of {3 * minutes:g} minutes ({size:.0f} MB) across 4 files, {args.runs} run(s), vs plain "
@@ -155,13 +156,12 @@ def bench_export(args: argparse.Namespace) -> None:
         first_in = (r_start - t0).total_seconds()
         for run in range(args.runs):
             out = work / f"exact{run}.mp4"
-            exact.append(timed(lambda out=out: export_range(settings, db, "A-101", "front", r_start, r_end, out,
-                                                            exact=True)))
+            exact.append(timed(partial(export_range, settings, db, "A-101", "front", r_start, r_end, out, exact=True)))
             enc = work / f"full{run}.mp4"
-            full.append(timed(lambda enc=enc: ffmpeg(
-                "-ss", f"{first_in:.3f}", "-f", "concat", "-safe", "0", "-i", str(listed), "-t", f"{rmin * 60:.3f}",
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-c:a", "copy", "-movflags", "+faststart",
-                str(enc))))
+            full.append(timed(partial(
+                ffmpeg, "-ss", f"{first_in:.3f}", "-f", "concat", "-safe", "0", "-i", str(listed), "-t",
+                f"{rmin * 60:.3f}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-c:a", "copy",
+                "-movflags", "+faststart", str(enc))))
             out.unlink()
             enc.unlink()
         print(f"\n2. exact cut vs full re-encode of a {rmin:g}-minute range starting mid-GOP, {args.runs} run(s):")
@@ -174,7 +174,7 @@ def bench_export(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def synthetic_day(cameras: int, files: int):  # type: ignore[no-untyped-def]
+def synthetic_day(cameras: int, files: int):
     """cameras x files of one day, with a gap or two per camera and an event for each gap."""
     from zoneinfo import ZoneInfo
 
@@ -251,9 +251,18 @@ def bench_timeline(args: argparse.Namespace) -> None:
     zoomed = measure(paint_widget, n)
     # After a zoom or scroll every row is laid out again before it is painted.
     moves = iter(range(10**6))
-    cold = measure(lambda: (widget.zoom_to(2 * 3600, noon + 60 * next(moves)), paint_widget()), n)  # type: ignore[func-returns-value]
+
+    def zoom_and_paint() -> None:
+        widget.zoom_to(2 * 3600, noon + 60 * next(moves))
+        paint_widget()
+
+    def resize_and_paint() -> None:
+        widget.resize(1600 - next(moves) % 2, widget.height())
+        paint_widget()
+
+    cold = measure(zoom_and_paint, n)
     widget.zoom_to(24 * 3600)
-    cold_day = measure(lambda: (widget.resize(1600 - next(moves) % 2, widget.height()), paint_widget()), n)  # type: ignore[func-returns-value]
+    cold_day = measure(resize_and_paint, n)
     bare = measure(paint_bare, n)
     t0 = time.perf_counter()
     hits = 0

@@ -25,7 +25,7 @@ from pathlib import PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
@@ -456,7 +456,7 @@ def load_day(db: Database, settings: Settings, day: date, room: str | None = Non
         q = select(Recording).where(Recording.slot_start >= start - timedelta(days=1), Recording.slot_start < end)
         if room is not None or camera is not None:
             conds = [Recording.camera_id.in_(ids)] if ids else []
-            named = Recording.camera_id.is_(None)
+            named: ColumnElement[bool] = Recording.camera_id.is_(None)
             if room is not None:
                 named = named & (Recording.room_name == room)
             if camera is not None:

@@ -97,8 +97,9 @@ class RecordingsView(QWidget):
         self.status.setObjectName("recordingsStatus")
 
         bar = QHBoxLayout()
-        for w in (prev_day, self.day_edit, next_day, QLabel("Room"), self.room_box, QLabel("Camera"),
-                  self.camera_box, reload_button):
+        left: tuple[QWidget, ...] = (prev_day, self.day_edit, next_day, QLabel("Room"), self.room_box,
+                                     QLabel("Camera"), self.camera_box, reload_button)
+        for w in left:
             bar.addWidget(w)
         bar.addStretch(1)
         for w in (QLabel("Zoom"), self.day_button, self.hours_button, self.export_button):
@@ -106,13 +107,13 @@ class RecordingsView(QWidget):
         legend = QLabel("  ".join(f"<span style='color:{STATUS_COLORS[s].name()}'>■</span> {s}"
                                   for s in STATUS_LABELS) + "  ▨ damaged · tinted: gap (hover for why) · "
                         "shaded: outside the recording window")
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.timeline)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(self.timeline)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(legend)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.status)
 
         self.day_edit.dateChanged.connect(lambda _d: self.reload())

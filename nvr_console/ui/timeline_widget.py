@@ -365,7 +365,7 @@ class TimelineWidget(QWidget):
             elif self.current_item not in items:
                 i = 0 if key == Qt.Key.Key_Right else len(items) - 1
             else:
-                i = items.index(self.current_item) + (1 if key == Qt.Key.Key_Right else -1)  # type: ignore[arg-type]
+                i = items.index(self.current_item) + (1 if key == Qt.Key.Key_Right else -1)
             self._set_current(items[max(0, min(len(items) - 1, i))])
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if isinstance(self.current_item, FileSpan):

@@ -83,7 +83,7 @@ def download(service: Any, file_id: str, dest: Path, *, expected_md5: str | None
         downloader = MediaIoBaseDownload(fh, service.files().get_media(fileId=file_id, supportsAllDrives=True),
                                          chunksize=chunk)
         # Resume from what is on disk (the library starts at 0 and keeps its position only in memory).
-        downloader._progress = have
+        downloader._progress = have  # type: ignore[attr-defined]  # private: the stubs omit it
         done = have >= size > 0
         while not done:
             if cancel is not None and cancel.is_set():
@@ -97,7 +97,7 @@ def download(service: Any, file_id: str, dest: Path, *, expected_md5: str | None
                                          f"{_reason(exc)}") from None
                 failures += 1
                 log.info("download of %s interrupted (%s); continuing from byte %d", file_id, err,
-                         downloader._progress)
+                         downloader._progress)  # type: ignore[attr-defined]  # (the same)
                 time.sleep(retry_base_s * 2 ** (failures - 1))
                 continue
             failures = 0

@@ -368,11 +368,10 @@ def sample_times(path: str | os.PathLike[str], kind: str) -> list[tuple[float, b
     size, _ = struct.unpack_from(">I4s", moov_buf, 0)
     moov = _Box("moov", 0, 16 if size == 1 else 8, len(moov_buf))
     movie_scale, _ = _timescale_duration(moov_buf, _need(moov_buf, moov, "mvhd", where), where)
-    handler_wanted = {"video": b"vide", "audio": b"soun"}[kind]
+    handler_wanted = {"video": "vide", "audio": "soun"}[kind]
     for trak in (b for b in _boxes(moov_buf, moov.body, moov.end, where) if b.kind == "trak"):
         mdia = _need(moov_buf, trak, "mdia", where)
-        (handler,) = _fields(moov_buf, _need(moov_buf, mdia, "hdlr", where), ">4s", 8, where)
-        if handler != handler_wanted:
+        if _fourcc(moov_buf, _need(moov_buf, mdia, "hdlr", where), 8, where) != handler_wanted:
             continue
         timescale, _ = _timescale_duration(moov_buf, _need(moov_buf, mdia, "mdhd", where), where)
         stbl = _need(moov_buf, _need(moov_buf, mdia, "minf", where), "stbl", where)
@@ -431,7 +430,8 @@ def _edit_shift(buf: bytes, edts: _Box | None, movie_scale: int, timescale: int,
     for _ in range(count):
         if pos + step > elst.end:
             raise ProbeError(f"{where}: the edit list is cut short (malformed MP4)")
-        duration, media_time = struct.unpack_from(">Qq" if version == 1 else ">Ii", buf, pos)
+        entry: tuple[int, int] = struct.unpack_from(">Qq" if version == 1 else ">Ii", buf, pos)
+        duration, media_time = entry
         pos += step
         if media_time == -1:  # an empty edit: the track starts later on the movie timeline
             lead += duration * timescale // max(1, movie_scale)
