@@ -8,6 +8,7 @@ import sys
 import threading
 from datetime import datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from nvr_console.cli.output import human_size, print_json
 from nvr_console.core.config import Settings
@@ -42,7 +43,7 @@ def add_export_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def parse_when(text: str, zone: object, day_of: datetime | None = None) -> datetime:
+def parse_when(text: str, zone: ZoneInfo | None, day_of: datetime | None = None) -> datetime:
     """`YYYY-MM-DD HH:MM[:SS]` (or `HH:MM` on `day_of`'s day) in the configured zone -> aware datetime."""
     t = text.strip()
     m = _WHEN.match(t)
@@ -50,14 +51,14 @@ def parse_when(text: str, zone: object, day_of: datetime | None = None) -> datet
         if m:
             naive = datetime.fromisoformat(f"{m[1]} {m[2] if m[2].count(':') == 2 else m[2] + ':00'}")
         elif _CLOCK.match(t) and day_of is not None:
-            parts = [int(x) for x in t.split(":")]
-            naive = datetime.combine(day_of.astimezone(zone).date(), time(*parts))  # type: ignore[arg-type]
+            hour, minute, *second = (int(x) for x in t.split(":"))
+            naive = datetime.combine(day_of.astimezone(zone).date(), time(hour, minute, second[0] if second else 0))
         else:
             raise ValueError
     except ValueError:
         raise InvalidInput(f"time {text!r} cannot be read; give it as \"YYYY-MM-DD HH:MM\" such as "
                            "\"2026-11-27 10:15\" (--to may be just HH:MM)") from None
-    return localize(naive, zone)  # type: ignore[arg-type]
+    return localize(naive, zone)
 
 
 def run_export(args: argparse.Namespace, settings: Settings, db: Database) -> int:
@@ -101,13 +102,13 @@ def run_export(args: argparse.Namespace, settings: Settings, db: Database) -> in
     return 0
 
 
-def _clock(moment: datetime | None, zone: object) -> str:
+def _clock(moment: datetime | None, zone: ZoneInfo | None) -> str:
     if moment is None:
         return "?"
-    return moment.astimezone(zone).strftime("%H:%M:%S.%f")[:-4]  # type: ignore[arg-type]
+    return moment.astimezone(zone).strftime("%H:%M:%S.%f")[:-4]
 
 
-def _print(r: ExportResult, zone: object) -> None:
+def _print(r: ExportResult, zone: ZoneInfo | None) -> None:
     if r.path is None:
         print(f"{r.room}/{r.camera}: nothing to export")
     else:
@@ -123,9 +124,9 @@ def _print(r: ExportResult, zone: object) -> None:
         print(f"  log: {r.log_path}")
 
 
-def _public(r: ExportResult, zone: object) -> dict[str, object]:
+def _public(r: ExportResult, zone: ZoneInfo | None) -> dict[str, object]:
     def t(d: datetime | None) -> str | None:
-        return d.astimezone(zone).isoformat(timespec="milliseconds") if d else None  # type: ignore[arg-type]
+        return d.astimezone(zone).isoformat(timespec="milliseconds") if d else None
 
     return {"room": r.room, "camera": r.camera, "path": str(r.path) if r.path else None,
             "log": str(r.log_path) if r.log_path else None, "start": t(r.start), "end": t(r.end),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from nvr_console.cli.output import print_json
 from nvr_console.core.config import Settings
@@ -39,12 +40,12 @@ def run_coverage(args: argparse.Namespace, settings: Settings, db: Database) -> 
     return 0
 
 
-def _clock(moment: datetime, zone: object) -> str:
-    local = moment.astimezone(zone) if zone else moment.astimezone()  # type: ignore[arg-type]
+def _clock(moment: datetime, zone: ZoneInfo | None) -> str:
+    local = moment.astimezone(zone) if zone else moment.astimezone()
     return local.strftime("%H:%M:%S")
 
 
-def _print_camera(c: CameraCoverage, zone: object) -> None:
+def _print_camera(c: CameraCoverage, zone: ZoneInfo | None) -> None:
     ratio = f" ({100 * c.ratio:.1f} %)" if c.ratio is not None else ""
     damaged = f", {c.damaged_files} damaged" if c.damaged_files else ""
     print(f"\n{c.room} / {c.camera}: recorded {format_duration(round(c.recorded_seconds))} of "

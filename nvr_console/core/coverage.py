@@ -303,11 +303,12 @@ def explain(gap: Interval, changes: Sequence[_Change], starts: Sequence[tuple[fl
     """
     a, b = gap
     before = [c for c in changes if c.at <= a]
-    points: list[_Change | None] = [before[-1] if before else None] + [c for c in changes if a < c.at < b]
+    inside = [c for c in changes if a < c.at < b]
+    points: list[_Change | None] = [before[-1] if before else None, *inside]
     raw: list[list[Any]] = []  # [start, end, change]
     for i, c in enumerate(points):
-        s = a if i == 0 else c.at  # type: ignore[union-attr]
-        e = points[i + 1].at if i + 1 < len(points) else b  # type: ignore[union-attr]
+        s = a if i == 0 else inside[i - 1].at  # points[i] for i > 0
+        e = inside[i].at if i < len(inside) else b  # points[i + 1]
         if e > s:
             raw.append([s, e, c])
 

@@ -18,8 +18,9 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 from sqlalchemy.exc import SQLAlchemyError
 
 from nvr_console.core.db.models import CameraEventKind
@@ -28,6 +29,9 @@ from nvr_console.core.events.store import ENGINE_STARTED, ENGINE_STOPPED, Event,
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name
 from nvr_console.core.status import CameraState, CameraStatus
+
+if TYPE_CHECKING:
+    from nvr_console.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +65,12 @@ class EventRecorder:
         self._thread = threading.Thread(target=self._run, name="nvr-events", daemon=True)
         self._thread.start()
 
-    def attach(self, engine: QObject) -> None:
+    def attach(self, engine: Engine) -> None:
         """Listen to an engine's signals (direct: the slots run on the engine thread and only queue)."""
         direct = Qt.ConnectionType.DirectConnection
-        engine.camera_status.connect(self.note_status, direct)  # type: ignore[attr-defined]
-        engine.started.connect(lambda: self.note_engine(ENGINE_STARTED), direct)  # type: ignore[attr-defined]
-        engine.stopped.connect(lambda: self.note_engine(ENGINE_STOPPED), direct)  # type: ignore[attr-defined]
+        engine.camera_status.connect(self.note_status, direct)
+        engine.started.connect(lambda: self.note_engine(ENGINE_STARTED), direct)
+        engine.stopped.connect(lambda: self.note_engine(ENGINE_STOPPED), direct)
 
     # --- any thread (the engine thread in practice): cheap, never touches the database -----------------------
 

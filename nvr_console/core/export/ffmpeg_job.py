@@ -29,9 +29,10 @@ def run_ffmpeg(argv: Sequence[str], what: str, *, progress: Callable[[float], No
     proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     assert proc.stdout is not None and proc.stderr is not None
+    stderr = proc.stderr
     tail: collections.deque[str] = collections.deque(maxlen=20)
     reader = threading.Thread(target=lambda: tail.extend(
-        line.decode("utf-8", "replace").rstrip() for line in proc.stderr), daemon=True)  # type: ignore[union-attr]
+        line.decode("utf-8", "replace").rstrip() for line in stderr), daemon=True)
     reader.start()
     watcher_done = threading.Event()
 
