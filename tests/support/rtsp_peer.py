@@ -129,8 +129,10 @@ class RtspServer:
             self._stderr.append(f"RESTART failed: {exc}\n")
 
     def _drain(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._stderr.append(line)
+        # stop() closes the pipes while this thread may still be reading: that ends the drain, nothing else.
+        with contextlib.suppress(ValueError, OSError):
+            for line in stream:
+                self._stderr.append(line)
 
     @staticmethod
     def _kill(proc: subprocess.Popen[str]) -> None:
