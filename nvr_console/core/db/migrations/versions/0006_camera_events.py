@@ -2,7 +2,7 @@
 recordings.damaged: why a file's media cannot be trusted
 
 Revision ID: 0006
-Revises: 0007 (alerts landed first; re-chained with the other branches' migrations at merge)
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import nvr_console.core.db.types
 
 revision = "0006"
-down_revision = "0007"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

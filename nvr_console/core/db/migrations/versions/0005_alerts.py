@@ -1,6 +1,6 @@
 """alerts: built-in alert rules' state and owed messages, so restarts neither repeat nor forget an alert
 
-Revision ID: 0007
+Revision ID: 0005
 Revises: 0004
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 import nvr_console.core.db.types
 
-revision = "0007"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
