@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -252,6 +253,21 @@ def test_a_folder_drive_no_longer_has_is_reported_as_missing(
         dest.upload(_job(second, rid=2), Worker())
     assert err.value.folder_id == folder  # the uploader forgets that cached folder and tries again
     assert _uploaded(drive) == []  # the first file went with its folder; the second was refused
+
+
+def test_the_hash_of_what_was_sent_counts_each_byte_once_in_order(tmp_path: Path) -> None:
+    """Chunks hashed on a helper thread while they are sent: re-reads for retries (a whole chunk again, or
+    from an offset inside it after the server kept part of one) add nothing; the rest is read at the end."""
+    mib = 1 << 20
+    path, data = _file(tmp_path, 5 * mib + 3)
+    with open(path, "rb") as fh:
+        media = ChunkedFileUpload(fh, "video/mp4", 2 * mib)
+        assert media.getbytes(0, 2 * mib) == data[: 2 * mib]
+        assert media.getbytes(0, 2 * mib) == data[: 2 * mib]  # retry of the same chunk
+        assert media.getbytes(mib + KIB256, 2 * mib) == data[mib + KIB256 : 3 * mib + KIB256]  # partial keep
+        assert media.getbytes(3 * mib + KIB256, 2 * mib) == data[3 * mib + KIB256 : 5 * mib + KIB256]
+        assert media.md5_hex() == hashlib.md5(data).hexdigest()
+    assert not [t for t in threading.enumerate() if t.name.endswith("-md5")]  # none left behind
 
 
 def test_hashes_and_backoff(tmp_path: Path) -> None:
