@@ -1463,6 +1463,12 @@ class DriveServerProcess(_FaultApi):
     def __enter__(self) -> DriveServerProcess:
         return self.start()
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (bench/upload.py reads its CPU time)."""
+        assert self._proc is not None, "the server is not running"
+        return self._proc.pid
+
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
