@@ -9,7 +9,8 @@ Prints:
      of the same bytes to the same server, which also hashes the file and checks Drive's MD5 (target >= 0.8).
      Each repetition runs both, one after the other (the order alternates), so each ratio compares two runs
      under the same load; median, min and max over the repetitions of each rate and of the ratio, where each
-     side's time goes, and our uploader's peak RSS;
+     side's time goes, the CPU each side and the server used (less noisy than time on a shared machine), and
+     our uploader's peak RSS;
   2. peak RSS of an uploader process for a 64 MB and a 1 GB file (target: the same within about a chunk);
   3. 2 and 4 workers vs 1 on 8 files, raw loopback and with a simulated 40 ms per-chunk latency (WAN-like),
      each ratio from one repetition, median/min/max over the repetitions;
@@ -118,10 +119,11 @@ def child_uploader(args: argparse.Namespace) -> dict[str, Any]:
             done.set()
 
     up.upload_progress.connect(on_progress, Qt.ConnectionType.DirectConnection)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     up.start()
     done.wait(600)
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     assert queue.totals(db)[0] == 0 or up.is_paused()[0]
     paused = up.is_paused()
     up.stop()
@@ -135,7 +137,7 @@ def child_uploader(args: argparse.Namespace) -> dict[str, Any]:
         phases = {"start": marks["claimed"] - t0, "send": marks["sent"] - marks["claimed"],
                   "verify": t0 + seconds - marks["sent"]}
     return {"seconds": seconds, "bytes": total, "rss": rss, "paused": paused[1], "file_ids": file_ids,
-            "phases": phases}
+            "phases": phases, "cpu": cpu}
 
 
 def child_put(args: argparse.Namespace) -> dict[str, Any]:
@@ -145,7 +147,7 @@ def child_put(args: argparse.Namespace) -> dict[str, Any]:
     size = os.path.getsize(path)
     root = urllib.parse.urlsplit(args.root)
     conn = http.client.HTTPConnection(root.hostname, root.port, timeout=120, blocksize=MIB)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     # Same work as ours does besides sending: hash the file.
     h = hashlib.md5()
     with open(path, "rb") as fh:
@@ -164,14 +166,18 @@ def child_put(args: argparse.Namespace) -> dict[str, Any]:
         resp = conn.getresponse()
         body = json.loads(resp.read())
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     assert body["md5Checksum"] == h.hexdigest(), body
     return {"seconds": seconds, "bytes": size, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "file_ids": [body["id"]], "phases": {"hash": t_hash - t0, "send": seconds - (t_hash - t0)}}
+            "file_ids": [body["id"]], "phases": {"hash": t_hash - t0, "send": seconds - (t_hash - t0)}, "cpu": cpu}
 
 
-def run_child(kind: str, root: str, files: list[Path], work: Path, workers: int = 1, chunk: str = "16MiB") -> dict:
+def run_child(kind: str, root: str, files: list[Path], work: Path, workers: int = 1, chunk: str = "16MiB",
+              server_pid: int | None = None) -> dict:
     """Run one measurement in a child process, then delete what it uploaded (outside its clock), so the
-    server's files never pile up as dirty pages the kernel writes back during later runs."""
+    server's files never pile up as dirty pages the kernel writes back during later runs. With
+    `server_pid`, also the server's CPU seconds during the run (result["server_cpu"])."""
+    server0 = _proc_cpu_s(server_pid) if server_pid else 0.0
     work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, __file__, "--child", kind, "--root", root, "--work", str(work), "--workers", str(workers),
            "--chunk", chunk, *map(str, files)]
@@ -179,6 +185,8 @@ def run_child(kind: str, root: str, files: list[Path], work: Path, workers: int 
     if out.returncode != 0:
         raise RuntimeError(f"{kind} child failed: {out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
+    if server_pid:
+        result["server_cpu"] = _proc_cpu_s(server_pid) - server0
     if result.get("paused"):
         raise RuntimeError(f"uploader paused: {result['paused']}")
     for file_id in result["file_ids"]:
@@ -279,7 +287,7 @@ def main() -> int:
                 for rep in range(reps):
                     pair = {}
                     for kind in (("put", "uploader") if rep % 2 == 0 else ("uploader", "put")):
-                        pair[kind] = run_child(kind, root, [big_f], tmp / f"{kind}{rep}")
+                        pair[kind] = run_child(kind, root, [big_f], tmp / f"{kind}{rep}", server_pid=server.pid)
                     plain.append(pair["put"])
                     ours.append(pair["uploader"])
                     print(f"   rep {rep + 1}: plain {mbs(big / pair['put']['seconds'])}  ours "
@@ -295,6 +303,10 @@ def main() -> int:
                   f"{statistics.median(r['seconds'] for r in ours):.2f} s = start and claim {med(ours, 'start'):.2f}"
                   f" + folders, session and chunks {med(ours, 'send'):.2f} + verify and mark "
                   f"{med(ours, 'verify'):.2f}")
+            cpu = lambda rs, key: f"{statistics.median(r[key] for r in rs) / (big / 1e9):.2f}"  # noqa: E731
+            print(f"   CPU seconds per GB (medians; less sensitive to the load than time): plain client "
+                  f"{cpu(plain, 'cpu')} + server {cpu(plain, 'server_cpu')}; ours client {cpu(ours, 'cpu')} + "
+                  f"server {cpu(ours, 'server_cpu')}")
             print(f"   our uploader's peak RSS {spread([r['rss'] / MIB for r in ours], lambda v: f'{v:.1f} MiB')}",
                   flush=True)
 
