@@ -1,6 +1,6 @@
 """Upload benchmark: ratios measured in one run against the same loopback Drive server (a subprocess).
 
-    python bench/upload.py               # 5 repetitions, about 4 minutes, ~2.5 GB of temp files
+    python bench/upload.py               # 5 repetitions, about 5 minutes, ~2 GB of temp files
     python bench/upload.py --reps 9      # more repetitions, a tighter median
     python bench/upload.py --quick       # smaller files, 3 repetitions, for a smoke run
 
