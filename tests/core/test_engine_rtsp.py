@@ -170,8 +170,11 @@ def test_engine_records_many_cameras_through_failures_and_changes(
     zone = ZoneInfo(ZONE)
     for r in front[1:]:
         start = r.start_time.timestamp()
-        boundary = slot_of_epoch(start, SEGMENT, zone).timestamp()
-        assert 0 <= start - boundary < 2.6  # the first keyframe after the boundary (GOP 2 s)
+        # The cut is on the first keyframe at or after the boundary (GOP 2 s); the start time we store
+        # comes from the wall clock and packet times, so it may read a few ms before the boundary (seen
+        # in CI: 3.4 ms before): measured against the nearest boundary, with 0.1 s of that jitter.
+        boundary = slot_of_epoch(start + 0.1, SEGMENT, zone).timestamp()
+        assert -0.1 <= start - boundary < 2.6, (r.local_path, start - boundary)
         # Local names in the configured zone: <room>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4
         named = datetime.strptime(f"{Path(r.local_path).parent.name} {Path(r.local_path).stem}",
                                   "%Y-%m-%d %H-%M-%S").replace(tzinfo=zone)
