@@ -8,21 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from nvr_console.cli.main import main
 from nvr_console.core.db import migrate
 from nvr_console.core.db.models import Recording
 from nvr_console.core.db.session import Database
+from tests.support.cli_run import run
 
 PASSWORD = "Zq9-very-secret"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cameras_add_and_list_json_round_trip(capsys: pytest.CaptureFixture[str], any_db_url: str) -> None:

@@ -9,24 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nvr_console.cli.main import main
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings, load_settings
 from nvr_console.core.db.session import Database
 from tests.support.av_markers import make_marker_clip
+from tests.support.cli_run import run
 from tests.support.recordings import add_local_recording
 
 MSK = ZoneInfo("Europe/Moscow")
 T0 = datetime(2026, 11, 27, 10, 15, 0, tzinfo=MSK).astimezone(UTC)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

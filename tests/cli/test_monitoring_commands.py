@@ -9,23 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from nvr_console.cli.main import main
 from nvr_console.core import live_status
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import CAMERA_DOWN, UPLOADS_PAUSED, Condition, Status
+from tests.support.cli_run import run
 from tests.support.http_receiver import HttpReceiver
 from tests.support.smtp_peer import SmtpPeer
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

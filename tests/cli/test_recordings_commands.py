@@ -8,24 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nvr_console.cli.main import main
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import CameraEventKind, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.events.store import Event, events_between, write_events
+from tests.support.cli_run import run
 
 MSK = ZoneInfo("Europe/Moscow")
 REFUSED = "Connection refused: nothing listens on that host and port. (FFmpeg: Connection refused)"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def at(hhmm: str) -> datetime:

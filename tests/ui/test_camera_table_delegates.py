@@ -6,14 +6,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QObject, QPoint, QRect, Qt, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
 
 from nvr_console.core.status import CameraState, CameraStatus, UploadProgress, UploadState
 from nvr_console.ui import camera_table_delegates
 from nvr_console.ui.camera_table_delegates import ActionButtonDelegate, LinkDelegate, StateDelegate
 from nvr_console.ui.camera_table_model import CameraTableModel, Column
+from tests.support.url_catcher import catch_urls
 
 FOLDER = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp"
 
@@ -79,16 +80,6 @@ def test_button_needs_press_and_release_on_itself(qtbot, table: Table) -> None:
     assert sig.args == [1, "stop"]
 
 
-class UrlCatcher(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[QUrl] = []
-
-    @Slot(QUrl)
-    def handle(self, url: QUrl) -> None:
-        self.urls.append(url)
-
-
 def test_link_is_underlined_and_opens_its_url_on_click(qtbot, table: Table) -> None:
     table.model.apply_upload(UploadProgress(7, 1, UploadState.UPLOADED, 10, 10, folder_link=FOLDER))
     table.model.flush()
@@ -97,16 +88,12 @@ def test_link_is_underlined_and_opens_its_url_on_click(qtbot, table: Table) -> N
         option = QStyleOptionViewItem()
         table.link.initStyleOption(option, index)
         assert option.font.underline() is underlined  # type: ignore[attr-defined]
-    catcher = UrlCatcher()
-    QDesktopServices.setUrlHandler("https", catcher, "handle")
-    try:
+    with catch_urls("https") as urls:
         with qtbot.waitSignal(table.link.opened) as sig:
             qtbot.mouseClick(table.view.viewport(), Qt.MouseButton.LeftButton, pos=table.rect(0, Column.DRIVE).center())
         qtbot.mouseClick(table.view.viewport(), Qt.MouseButton.LeftButton, pos=table.rect(1, Column.DRIVE).center())
-        qtbot.waitUntil(lambda: bool(catcher.urls), timeout=3000)
-    finally:
-        QDesktopServices.unsetUrlHandler("https")
-    assert sig.args[0].toString() == FOLDER and [u.toString() for u in catcher.urls] == [FOLDER]
+        qtbot.waitUntil(lambda: bool(urls), timeout=3000)
+    assert sig.args[0].toString() == FOLDER and [u.toString() for u in urls] == [FOLDER]
     assert LinkDelegate().open(bare) is False  # no link, nothing opened
 
 

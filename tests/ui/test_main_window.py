@@ -4,8 +4,7 @@ the real engine): row buttons reach the engine and the state comes back; links o
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
@@ -16,6 +15,7 @@ from nvr_console.ui.camera_table_model import Column, Role
 from tests.support.drive_server import FOLDER_MIME, DriveServer
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
+from tests.support.url_catcher import catch_urls
 from tests.ui.engine_double import EngineDouble
 
 FOLDER = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp"
@@ -78,29 +78,15 @@ def test_keyboard_toggles_the_selected_camera(qtbot, console) -> None:
     qtbot.waitUntil(lambda: ("stop_camera", back) in engine.commands, timeout=3000)
 
 
-class UrlCatcher(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[QUrl] = []
-
-    @Slot(QUrl)
-    def handle(self, url: QUrl) -> None:
-        self.urls.append(url)
-
-
 def test_link_column_opens_the_folder_of_the_latest_upload(qtbot, console) -> None:
     c, engine, (back, _front) = console
     engine.status(back, CameraState.RECORDING)
     engine.upload_progress.emit(UploadProgress(7, back, UploadState.UPLOADED, 10, 10, folder_link=FOLDER))
     qtbot.waitUntil(lambda: cell(c, back, Column.DRIVE).data() == "Open folder", timeout=3000)
-    catcher = UrlCatcher()
-    QDesktopServices.setUrlHandler("https", catcher, "handle")
-    try:
+    with catch_urls("https") as urls:
         click(qtbot, c, back, Column.DRIVE)
-        qtbot.waitUntil(lambda: bool(catcher.urls), timeout=3000)
-    finally:
-        QDesktopServices.unsetUrlHandler("https")
-    assert catcher.urls[0].toString() == FOLDER
+        qtbot.waitUntil(lambda: bool(urls), timeout=3000)
+    assert urls[0].toString() == FOLDER
     assert cell(c, back, Column.UPLOAD).data() == "verified"
 
 
@@ -321,14 +307,10 @@ def test_files_going_to_the_local_archive_say_so(qtbot, console, settings: Setti
     qtbot.waitUntil(lambda: cell(c, back, Column.DRIVE).data() == "Local archive", timeout=3000)
     assert cell(c, back, Column.DRIVE).data(Qt.ItemDataRole.ToolTipRole).startswith(
         f"{settings.upload.local_dir / 'A-101' / 'back'}: uploads go to the local archive")
-    catcher = UrlCatcher()
-    QDesktopServices.setUrlHandler("file", catcher, "handle")
-    try:
+    with catch_urls("file") as urls:
         click(qtbot, c, back, Column.DRIVE)  # opens the archive folder, not a Drive page
-        qtbot.waitUntil(lambda: bool(catcher.urls), timeout=3000)
-    finally:
-        QDesktopServices.unsetUrlHandler("file")
-    assert catcher.urls[0].toString() == folder
+        qtbot.waitUntil(lambda: bool(urls), timeout=3000)
+    assert urls[0].toString() == folder
 
 
 @pytest.mark.parametrize(("overrides", "text"), [

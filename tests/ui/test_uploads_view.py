@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QObject, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QItemSelectionModel, QUrl
 
 from nvr_console.core import catalog
 from nvr_console.core.db.models import RecordingStatus
@@ -15,6 +14,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.status import QueueStatus, RecordingEvent, UploadProgress, UploadState
 from nvr_console.ui.uploads_view import UploadsView
 from tests.support.recording_rows import add_recording
+from tests.support.url_catcher import catch_urls
 
 SLOT = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
 PIECE = datetime(2026, 3, 2, 6, 35, 55, tzinfo=UTC)  # a reconnect: the piece began mid-slot
@@ -28,16 +28,6 @@ def shown(ts: float) -> str:
 
 def texts(view: UploadsView, row: int) -> list[str]:
     return [view.model.index(row, col).data() for col in range(view.model.columnCount())]
-
-
-class UrlCatcher(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[QUrl] = []
-
-    @Slot(QUrl)
-    def handle(self, url: QUrl) -> None:
-        self.urls.append(url)
 
 
 @pytest.fixture
@@ -126,17 +116,11 @@ def test_buttons_ask_for_retry_and_resume_and_open_drive_and_the_file(qtbot, vie
 
     select(view, 1)
     assert not view.retry_button.isEnabled() and view.open_button.isEnabled()
-    catcher = UrlCatcher()
-    QDesktopServices.setUrlHandler("https", catcher, "handle")
-    QDesktopServices.setUrlHandler("file", catcher, "handle")
-    try:
+    with catch_urls("https", "file") as urls:
         view.open_button.click()
         view.show_button.click()
-        qtbot.waitUntil(lambda: len(catcher.urls) == 2, timeout=3000)
-    finally:
-        QDesktopServices.unsetUrlHandler("https")
-        QDesktopServices.unsetUrlHandler("file")
-    assert [u.toString() for u in catcher.urls] == [WEB, QUrl.fromLocalFile(str(path.parent)).toString()]
+        qtbot.waitUntil(lambda: len(urls) == 2, timeout=3000)
+    assert [u.toString() for u in urls] == [WEB, QUrl.fromLocalFile(str(path.parent)).toString()]
 
     assert view.resume_button.isHidden()
     view.apply_queue(QueueStatus(3, 3 << 20, 0.0, paused=True, reason="Drive storage is full"))
