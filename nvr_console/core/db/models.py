@@ -52,6 +52,8 @@ class Room(Base):
     drive_folder: Mapped[str | None] = mapped_column(String(256), default=None)
     sound_source_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Placement preference: the node that should record this room's cameras while it is alive.
+    pinned_node: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -70,6 +72,8 @@ class Camera(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # What the camera should be doing; engines reconcile toward it (several engines may share a DB).
     desired_state: Mapped[str] = mapped_column(String(16), default=DesiredState.RECORDING.value)
+    # Placement preference (overrides the room's): the node that should record it while that node is alive.
+    pinned_node: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -83,8 +87,13 @@ class Recording(Base):
         Index("ix_recordings_status_slot", "status", "slot_start"),
         # What is on screen now: the latest recording per camera.
         Index("ix_recordings_camera_slot", "camera_id", "slot_start"),
-        # One row per camera file: a finalizer that runs twice (crash, recovery) updates, never duplicates.
-        UniqueConstraint("local_path_key", name="uq_recordings_local_path_key"),
+        # One row per file of a node: a finalizer that runs twice (crash, recovery) updates, never duplicates;
+        # two nodes may use the same recordings folder path on their own disks.
+        UniqueConstraint("node", "local_path_key", name="uq_recordings_node_local_path_key"),
+        # A node's own queue, recovery and retention: WHERE node = :me AND status = ...
+        Index("ix_recordings_node_status", "node", "status"),
+        # Two different files never share a name at the destination, whichever node uploads them.
+        UniqueConstraint("remote_name_key", name="uq_recordings_remote_name_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -97,6 +106,16 @@ class Recording(Base):
     local_path: Mapped[str] = mapped_column(String(2048))
     # A short unique key of local_path (MySQL cannot index 2048 utf8mb4 characters).
     local_path_key: Mapped[str] = mapped_column(String(64))
+    # The node that recorded it: the file is on that node's disk, and only that node finalizes, uploads and
+    # deletes it. '' for rows from before several nodes shared a database (not NULL, so the unique key
+    # below holds for them too).
+    node: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    # The lease token the node held when the piece started (None: held no lease, e.g. a handover standby).
+    # A stale token is kept as it is: the piece is real video, recorded during a partition.
+    lease_token: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The file name at the destination, chosen once before the first upload (upload.naming.assign_remote_name).
+    remote_name: Mapped[str | None] = mapped_column(String(512), default=None)
+    remote_name_key: Mapped[str | None] = mapped_column(String(64), default=None)
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     duration: Mapped[float | None] = mapped_column(Float, default=None)
     # Stored as the lowercase value in a VARCHAR(16), as before the enum (no CHECK constraint, no migration);
@@ -163,6 +182,9 @@ class CameraLiveStatus(Base):
     file_size: Mapped[int] = mapped_column(BigInteger, default=0)
     bitrate_kbps: Mapped[float] = mapped_column(Float, default=0.0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The writer's lease token: a write carrying an older token than the row's is refused (fencing), so a
+    # node that lost the camera never overwrites its new holder's state.
+    lease_token: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -265,3 +287,63 @@ class CameraEvent(Base):
     node: Mapped[str] = mapped_column(String(128), default="")
     # Who asked, for commands: `user@host (console)`, `user@host (CLI)`.
     actor: Mapped[str] = mapped_column(String(128), default="")
+
+
+class NodeRole(enum.StrEnum):
+    RECORDER = "recorder"  # holds leases and records
+    CONTROL = "control"  # a console that records nothing: reads live state, commands through desired_state
+
+
+class Node(Base):
+    """A node of the fleet: every engine, recorder or control station, registered under `node.name`.
+
+    Times are the database's (fleet.dbtime.db_now), never a node's clock; a node is alive while
+    `expires_at` is in the future. Owned by fleet.registry.
+    """
+
+    __tablename__ = "nodes"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), default=NodeRole.RECORDER.value)
+    # The process running it now (`host:pid`): a restarted node replaces its dead predecessor's row.
+    process: Mapped[str] = mapped_column(String(128))
+    host: Mapped[str] = mapped_column(String(255), default="")
+    version: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lease_ttl: Mapped[float] = mapped_column(Float, default=15.0)
+    max_cameras: Mapped[int] = mapped_column(Integer, default=0)  # 0: no limit
+    cameras_held: Mapped[int] = mapped_column(Integer, default=0)
+    free_disk: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    queue_files: Mapped[int] = mapped_column(Integer, default=0)
+    queue_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # `nodes drain NAME`: hand every camera over to other nodes and take no new ones (until it restarts).
+    draining: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HandoverState(enum.StrEnum):
+    REQUESTED = "requested"  # desired_holder should start its recorder
+    READY = "ready"  # desired_holder records; the holder stops just after handover_boundary
+
+
+class CameraLease(Base):
+    """Who records a unit (one camera, or a room with a sound source as one unit). Owned by fleet.leases.
+
+    `token` grows at every change of holder (fencing): anything a node writes carries the token it held.
+    `expires_at` is database time.
+    """
+
+    __tablename__ = "camera_leases"
+
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)  # "camera:<id>" or "room:<id>"
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), default=None)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), default=None)
+    holder: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    desired_holder: Mapped[str | None] = mapped_column(String(128), default=None)
+    handover_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The segment boundary (wall clock, as FFmpeg cuts it) just after which the holder stops.
+    handover_boundary: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
