@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -441,6 +442,46 @@ OPTIONS += (
            "a path to a PEM CA bundle, or empty for the system's", "Trust this CA for the SMTP server's certificate.",
            kind=Kind.FILE),
 )
+
+# --- several machines on one database (docs/fleet.md) ------------------------------------------------
+
+
+def _node_name(v: Any) -> str:
+    text = _str(v)
+    if not text or len(text) > 128 or any(ord(c) < 32 for c in text):
+        raise ValueError("empty, longer than 128 characters or has control characters")
+    return text
+
+
+def _record(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    text = _str(v).lower()
+    aliases = {"yes": "true", "on": "true", "1": "true", "no": "false", "off": "false", "0": "false", "ask": "auto"}
+    text = aliases.get(text, text)
+    if text not in ("auto", "true", "false"):
+        raise ValueError("not one of the choices")
+    return text
+
+
+OPTIONS += (
+    Option("node", "name", _node_name, lambda d: socket.gethostname(),
+           "a name of up to 128 characters, unique among the machines sharing the database",
+           "This machine's name among the nodes sharing the database (default: the host name)."),
+    Option("node", "record", _record, lambda d: "auto",
+           "true, false or auto",
+           "Whether this machine records (false: a control station). auto: the headless recorder records; "
+           "the console asks once when other recorders share the database."),
+    Option("node", "max_cameras", _int_range(0, 100000), lambda d: 0,
+           "a whole number, 0 for no limit", "The most cameras placement gives this node."),
+    Option("node", "lease_ttl", _positive_duration(2, 600), lambda d: 15.0,
+           "a duration from 2s to 10m such as 15s",
+           "A node's cameras go to other nodes this long after it stops renewing (renewed every fifth of it)."),
+    Option("node", "handover_wait", _positive_duration(0, 86400), lambda d: 60.0,
+           "a duration such as 60s",
+           "A planned handover waits this long at most for a segment boundary; beyond, the two nodes overlap."),
+)
+
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
 OPTIONS_BY_ENV = {o.env: o for o in OPTIONS}
 # Environment variables that are ours but not options.
@@ -534,10 +575,25 @@ class EmailSettings:
     ca_file: Path | None
 
 
+@dataclass(frozen=True)
+class NodeSettings:
+    name: str
+    record: str  # "true", "false" or "auto"
+    max_cameras: int
+    lease_ttl: float
+    handover_wait: float
+
+    @property
+    def renew_every(self) -> float:
+        """Leases and the heartbeat are renewed this often: five chances before they expire."""
+        return self.lease_ttl / 5
+
+
 _SECTIONS = {
     "database": DatabaseSettings, "recording": RecordingSettings, "upload": UploadSettings,
     "retention": RetentionSettings, "drive": DriveSettings, "log": LogSettings,
     "metrics": MetricsSettings, "alerts": AlertsSettings, "webhook": WebhookSettings, "email": EmailSettings,
+    "node": NodeSettings,
 }
 
 
@@ -690,6 +746,7 @@ class Settings:
     alerts: AlertsSettings
     webhook: WebhookSettings
     email: EmailSettings
+    node: NodeSettings
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     files: tuple[Path, ...] = ()
     # What these settings were built from: `inputs.load()` builds them again with the same layers.

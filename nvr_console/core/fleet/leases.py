@@ -1,0 +1,151 @@
+"""Camera leases: which node records a unit, until when (database time), under which fencing token.
+
+Every change is one conditional UPDATE judged by its row count, so two nodes doing the same step at
+once cannot both win, on MariaDB/MySQL with other writers and on SQLite alike:
+- acquire: only from the token the caller saw, and only a free, expired or own unit; token + 1.
+- renew: every unit still held by this node (one UPDATE), then which ones it holds (one SELECT).
+- release: only with the holder's current token.
+A node that finds a unit it records missing from `renew()`'s answer, or held under another token, has
+lost it (it stalled past its TTL, or was cut off from the database) and stops that recorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from nvr_console.core.db.models import CameraLease
+from nvr_console.core.db.session import Database
+from nvr_console.core.fleet.dbtime import db_now
+from nvr_console.core.fleet.units import Unit
+
+
+@dataclass(frozen=True)
+class Lease:
+    unit: str
+    holder: str | None
+    token: int
+    expires_at: datetime | None
+    live: bool  # held and not expired, by the database's clock
+    desired_holder: str | None = None
+    handover_state: str | None = None
+    handover_boundary: datetime | None = None
+
+    @property
+    def free(self) -> bool:
+        return not self.live
+
+
+@dataclass(frozen=True)
+class LeaseTable:
+    """Every lease row and the database's time they were read at."""
+
+    now: datetime
+    leases: dict[str, Lease]
+
+    def held_by(self, node: str) -> dict[str, Lease]:
+        return {k: v for k, v in self.leases.items() if v.live and v.holder == node}
+
+
+def _free_or_mine(node: str):  # type: ignore[no-untyped-def]
+    return or_(CameraLease.holder.is_(None), CameraLease.expires_at.is_(None),
+               CameraLease.expires_at < db_now(), CameraLease.holder == node)
+
+
+def ensure_rows(db: Database, units: Iterable[Unit]) -> int:
+    """Create the lease row of every unit that has none (free, token 0); returns how many were created.
+
+    Two nodes creating the same row: the second gets a duplicate key and carries on. Any thread.
+    """
+    wanted = {u.key: u for u in units}
+    if not wanted:
+        return 0
+    with db.session() as s:
+        have = set(s.scalars(select(CameraLease.unit).where(CameraLease.unit.in_(list(wanted)))))
+    created = 0
+    for key in sorted(set(wanted) - have):
+        unit = wanted[key]
+        try:
+            with db.session() as s:
+                s.add(CameraLease(unit=key, camera_id=unit.camera_id, room_id=unit.room_id if unit.is_room else None,
+                                  holder=None, token=0, expires_at=None))
+            created += 1
+        except IntegrityError:
+            pass  # another node created it first
+    return created
+
+
+def read_table(db: Database) -> LeaseTable:
+    """All lease rows, with liveness judged by the database in the same query. Any thread."""
+    with db.session() as s:
+        now = s.scalar(select(db_now()))
+        rows = s.execute(select(CameraLease, CameraLease.expires_at > db_now())).all()
+    assert now is not None
+    return LeaseTable(now, {
+        r.unit: Lease(r.unit, r.holder, int(r.token), r.expires_at, bool(r.holder) and bool(alive),
+                      r.desired_holder, r.handover_state, r.handover_boundary)
+        for r, alive in rows
+    })
+
+
+def acquire(db: Database, unit: str, node: str, ttl: float, seen_token: int) -> int | None:
+    """Take a free (or expired, or this node's own) unit; the new token, or None if another node was faster
+    or the row changed since it was read with `seen_token`. Any thread."""
+    with db.session() as s:
+        res = s.execute(
+            update(CameraLease)
+            .where(CameraLease.unit == unit, CameraLease.token == seen_token, _free_or_mine(node))
+            .values(holder=node, token=CameraLease.token + 1, expires_at=db_now(ttl), acquired_at=db_now(),
+                    desired_holder=None, handover_state=None, handover_boundary=None)
+            .execution_options(synchronize_session=False)
+        )
+        return seen_token + 1 if res.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def renew(db: Database, node: str, ttl: float) -> dict[str, int]:
+    """Extend every lease this node holds; returns {unit: token} of what it holds now. Any thread.
+
+    A lease that expired but that nobody took yet is renewed too: nobody else recorded it meanwhile.
+    """
+    with db.session() as s:
+        s.execute(update(CameraLease).where(CameraLease.holder == node).values(expires_at=db_now(ttl))
+                  .execution_options(synchronize_session=False))
+        return {unit: int(token) for unit, token in
+                s.execute(select(CameraLease.unit, CameraLease.token).where(CameraLease.holder == node))}
+
+
+def release(db: Database, unit: str, node: str, token: int) -> bool:
+    """Give a unit up (stopped camera, clean stop with nobody to hand over to). Only with the current token."""
+    with db.session() as s:
+        res = s.execute(
+            update(CameraLease)
+            .where(CameraLease.unit == unit, CameraLease.holder == node, CameraLease.token == token)
+            .values(holder=None, expires_at=db_now(), desired_holder=None, handover_state=None,
+                    handover_boundary=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def still_held(db: Database, unit: str, node: str, token: int) -> bool:
+    """Fencing check before acting as the owner: the lease is this node's, under this token, not expired."""
+    with db.session() as s:
+        return s.scalar(select(CameraLease.unit).where(
+            CameraLease.unit == unit, CameraLease.holder == node, CameraLease.token == token,
+            CameraLease.expires_at > db_now())) is not None
+
+
+def drop_unwanted(db: Database, wanted: Iterable[str]) -> int:
+    """Delete lease rows of units nobody needs any more (camera stopped or removed, room regrouped) once
+    nobody holds them live; their holders release them first. Returns how many."""
+    keep = list(wanted)
+    with db.session() as s:
+        q = delete(CameraLease).where(or_(CameraLease.holder.is_(None), CameraLease.expires_at < db_now()))
+        if keep:
+            q = q.where(CameraLease.unit.not_in(keep))
+        res = s.execute(q.execution_options(synchronize_session=False))
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
