@@ -36,7 +36,7 @@ from nvr_console.core.upload.errors import (
     http_error_reason,
 )
 from nvr_console.core.upload.folders import DriveFolders
-from nvr_console.core.upload.naming import remote_name, suffix_of
+from nvr_console.core.upload.naming import remote_name, suffix_of, with_file
 from nvr_console.core.upload.queue import Job
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,8 @@ class DriveDestination:
     def upload(self, job: Job, hooks: Hooks) -> Outcome:
         path = Path(job.local_path)
         size = path.stat().st_size
-        names = remote_name(job.slot_start, job.room, job.camera, self._zone, suffix_of(job.local_path))
+        names = with_file(remote_name(job.slot_start, job.room, job.camera, self._zone, suffix_of(job.local_path),
+                                      job.start_time), job.remote_name)
         folder = self._folders.folder_for(self.service, job.room, job.room_folder, names.day, names.time)
         mimetype = MIME_TYPES.get(suffix_of(job.local_path).lower(), "application/octet-stream")
         uri = job.session_uri
@@ -294,7 +295,8 @@ class LocalDestination:
     def upload(self, job: Job, hooks: Hooks) -> Outcome:
         src = Path(job.local_path)
         size = src.stat().st_size
-        names = remote_name(job.slot_start, job.room, job.camera, self._zone, suffix_of(job.local_path))
+        names = with_file(remote_name(job.slot_start, job.room, job.camera, self._zone, suffix_of(job.local_path),
+                                      job.start_time), job.remote_name)
         folder = self._root / job.room / names.day / names.time_local
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,8 @@ class Job:
     attempts: int
     destination: str | None
     room_folder: str | None  # the room's own Drive folder id, if it names one
+    start_time: datetime | None = None  # when the file itself starts (a piece of its slot is named by it)
+    remote_name: str | None = None  # the destination file name, once assigned (naming.assign_remote_name)
 
 
 class RoundRobin:
@@ -128,6 +130,7 @@ def load_job(db: Database, recording_id: int) -> Job | None:
         return Job(
             r.id, r.camera_id, r.room_name, r.camera_name, r.slot_start, r.local_path, r.size, r.md5,
             r.upload_session_uri, r.bytes_confirmed or 0, r.attempts or 0, r.destination, folder,
+            r.start_time, r.remote_name,
         )
 
 

@@ -29,7 +29,7 @@ from nvr_console.core.db.types import utcnow
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.status import QueueStatus, UploadProgress, UploadState
 from nvr_console.core.stream_url import drive_folder_link
-from nvr_console.core.upload import queue
+from nvr_console.core.upload import naming, queue
 from nvr_console.core.upload.auth import DriveAuthError, load_credentials
 from nvr_console.core.upload.destinations import DriveDestination, LocalDestination, Outcome, backoff
 from nvr_console.core.upload.errors import (
@@ -333,6 +333,9 @@ class Uploader(QObject):
         """Worker thread: one claimed recording to the end (uploaded, retry later, failed, lost or paused)."""
         if job.session_uri and job.destination not in (None, dest.name):
             job = replace(job, session_uri=None, bytes_confirmed=0)  # destination changed
+        if job.remote_name is None:
+            # Chosen once, unique across every node, before the first byte goes out (naming module notes).
+            job = replace(job, remote_name=naming.assign_remote_name(self._db, job.id, self._settings.recording.zone()))
         total = job.size or 0
         active = _Active(job, time.monotonic(), job.bytes_confirmed, job.bytes_confirmed, total)
         self._active[job.id] = active
