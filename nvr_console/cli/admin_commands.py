@@ -6,12 +6,14 @@ import argparse
 import sys
 from dataclasses import asdict
 
+from nvr_console.cli.node_commands import run_nodes
 from nvr_console.cli.output import human_size, print_json, print_table
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db import migrate
 from nvr_console.core.db.session import Database
 from nvr_console.core.events.actor import actor_name
+from nvr_console.core.fleet.leases import Holder, camera_holders
 from nvr_console.core.live_status import read_report
 from nvr_console.core.masking import mask_url
 
@@ -37,7 +39,8 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
             from nvr_console.cli.recordings_commands import run_coverage
 
             return run_coverage(args, settings, db)
-        handlers = {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings, "status": _status}
+        handlers = {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings, "status": _status,
+                    "nodes": run_nodes}
         return handlers[args.command](args, db)
     finally:
         db.dispose()
@@ -86,7 +89,7 @@ def _rooms(args: argparse.Namespace, db: Database) -> int:
         print(f"added room {r.name!r}")
     elif a == "edit":
         r = catalog.edit_room(db, args.name, new_name=args.rename, drive_folder=_opt(args.drive_folder),
-                              sound_source=_opt(args.sound_source), notes=args.notes)
+                              sound_source=_opt(args.sound_source), notes=args.notes, pinned_node=_opt(args.node))
         print(f"updated room {r.name!r}")
     elif a == "remove":
         r = catalog.remove_room(db, args.name, with_cameras=args.with_cameras)
@@ -98,11 +101,13 @@ def _cameras(args: argparse.Namespace, db: Database) -> int:
     a = args.action
     if a == "list":
         cams = catalog.list_cameras(db, args.room)
+        holders = camera_holders(db)
         if args.json:
-            print_json([c.public() for c in cams])
+            print_json([c.public() | _holder_fields(holders.get(c.id)) for c in cams])
         else:
-            print_table(("room", "name", "enabled", "desired", "transport", "url"),
-                        [(c.room, c.name, "yes" if c.enabled else "no", c.desired_state, c.rtsp_transport,
+            print_table(("room", "name", "enabled", "desired", "node", "transport", "url"),
+                        [(c.room, c.name, "yes" if c.enabled else "no", c.desired_state,
+                          _node_cell(holders.get(c.id), c.pinned_node), c.rtsp_transport,
                           mask_url(c.stream_url)) for c in cams],
                         empty="no cameras yet: add one with `nvr-console cameras add --room ROOM --name NAME "
                               "--url URL`, or run `nvr-console --demo`")
@@ -112,7 +117,7 @@ def _cameras(args: argparse.Namespace, db: Database) -> int:
         print(f"added camera {c.name!r} in room {c.room!r} ({mask_url(c.stream_url)})")
     elif a == "edit":
         c = catalog.edit_camera(db, args.room, args.name, new_name=args.rename, url=args.url,
-                                transport=args.transport, new_room=args.move_to)
+                                transport=args.transport, new_room=args.move_to, pinned_node=_opt(args.node))
         print(f"updated camera {c.name!r} in room {c.room!r}")
     elif a == "remove":
         c = catalog.remove_camera(db, args.room, args.name)
@@ -121,6 +126,21 @@ def _cameras(args: argparse.Namespace, db: Database) -> int:
         c = catalog.set_camera_enabled(db, args.room, args.name, a == "enable", actor=actor_name("CLI"))
         print(f"camera {c.name!r} in room {c.room!r} {a}d")
     return 0
+
+
+def _holder_fields(h: Holder | None) -> dict[str, object]:
+    """`node` (who holds the camera's lease, even if it expired) and `lease_expires` for --json."""
+    if h is None or h.node is None:
+        return {"node": None, "lease_expires": None, "node_alive": False}
+    return {"node": h.node, "lease_expires": h.lease_expires.isoformat() if h.lease_expires else None,
+            "node_alive": h.node_alive and h.live}
+
+
+def _node_cell(h: Holder | None, pinned: str | None) -> str:
+    pin = f" (pinned {pinned})" if pinned and (h is None or h.node != pinned) else ""
+    if h is None or h.node is None:
+        return "-" + pin
+    return (h.node if h.live and h.node_alive else f"{h.node} (offline)") + pin
 
 
 def _recordings(args: argparse.Namespace, db: Database) -> int:
@@ -144,12 +164,15 @@ def _status(args: argparse.Namespace, db: Database) -> int:
     if args.json:
         print_json({"cameras": [asdict(c) for c in cameras], "queue": asdict(queue)})
         return 0
-    print_table(("room", "camera", "state", "since", "file", "size", "last error"),
-                [(c.room, c.camera, c.state if c.enabled else "disabled", (c.since or "")[:19], c.current_file,
-                  human_size(c.file_size) if c.file_size else "", c.last_error) for c in cameras],
+    print_table(("room", "camera", "state", "node", "since", "file", "size", "last error"),
+                [(c.room, c.camera, c.state if c.enabled else "disabled", c.node or "", (c.since or "")[:19],
+                  c.current_file, human_size(c.file_size) if c.file_size else "", c.last_error) for c in cameras],
                 empty="no cameras configured")
     print(f"upload queue: {queue.waiting_files} file(s), {human_size(queue.waiting_bytes)} waiting; "
           f"{queue.uploading} uploading, {queue.failed} failed, {queue.uploaded} uploaded")
+    if queue.offline_files:
+        print(f"{queue.offline_files} waiting file(s) are on offline node(s) {', '.join(queue.offline_nodes)}: "
+              "not lost, they upload when their node runs again")
     if queue.paused_reason:
         print(f"uploads PAUSED on {queue.paused_node} since {(queue.paused_since or '')[:19]}: {queue.paused_reason}")
     if queue.last_error:

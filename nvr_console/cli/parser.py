@@ -27,6 +27,8 @@ examples:
   nvr-console status --json                   what every camera is doing, for monitoring
   nvr-console status --check                  Nagios/Icinga check (exit 0 OK, 1 warning, 2 critical)
   nvr-console alerts list                     active and recent alerts
+  nvr-console nodes list                      the machines sharing the database
+  nvr-console nodes drain recorder-1          move its cameras to the others (no frame lost)
   nvr-console config show
 
 settings come from (later wins): defaults, /etc/nvr-console/config.toml or the user's
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--drive-folder", metavar="ID_OR_URL")
     c.add_argument("--sound-source", metavar="URL")
     c.add_argument("--notes")
+    c.add_argument("--node", metavar="NODE", help="pin the room's cameras to this node ('' to unpin)")
     c = cmd(rooms, "remove", "remove a room (its recordings stay)")
     c.add_argument("name", metavar="NAME")
     c.add_argument("--with-cameras", action="store_true", help="also remove the room's cameras")
@@ -102,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--url", metavar="URL")
     c.add_argument("--transport", choices=["tcp", "udp"])
     c.add_argument("--move-to", metavar="ROOM", help="move it to another room")
+    c.add_argument("--node", metavar="NODE", help="pin it to this node ('' to unpin)")
     for action, help_ in (("remove", "remove a camera (its recordings and uploads stay)"),
                           ("enable", "enable a camera (it starts recording)"),
                           ("disable", "disable a camera (it stops cleanly)")):
@@ -144,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from nvr_console.cli.drive_commands import add_drive_parser
     from nvr_console.cli.monitoring_commands import add_alerts_parser
+    from nvr_console.cli.node_commands import add_nodes_parser
 
     add_drive_parser(sub, common)
     add_alerts_parser(sub, common)
+    add_nodes_parser(sub, common)
     return p

@@ -56,6 +56,7 @@ class RoomInfo:
     sound_source_url: str | None
     notes: str
     camera_count: int
+    pinned_node: str | None = None  # placement: the node that should record this room while it can
 
     def public(self) -> dict[str, Any]:
         """For --json and screens: the sound source's password masked."""
@@ -76,6 +77,7 @@ class CameraInfo:
     desired_state: str
     created_at: datetime
     updated_at: datetime
+    pinned_node: str | None = None  # placement: the node that should record this camera while it can
 
     def public(self) -> dict[str, Any]:
         d = asdict(self)
@@ -142,6 +144,15 @@ def _clash_message(existing: str, name: str, prefix: str) -> str:
             "do not count there); pick another name")
 
 
+def validate_node_name(value: str) -> str:
+    """A node name as `node.name` takes it (the node need not have started yet)."""
+    name = value.strip()
+    if not name or len(name) > 128 or any(ord(c) < 32 for c in name):
+        raise InvalidInput(f"node name {value[:40]!r} is empty, too long or has control characters; "
+                           "give a name from `nvr-console nodes list`")
+    return name
+
+
 def _transport(value: str) -> str:
     t = value.strip().lower()
     if t not in {x.value for x in Transport}:
@@ -159,7 +170,8 @@ def path_key(path: str) -> str:
 
 def _room_info(s: Session, room: Room) -> RoomInfo:
     count = s.scalar(select(func.count(Camera.id)).where(Camera.room_id == room.id)) or 0
-    return RoomInfo(room.id, room.name, room.drive_folder, room.sound_source_url, room.notes, count)
+    return RoomInfo(room.id, room.name, room.drive_folder, room.sound_source_url, room.notes, count,
+                    room.pinned_node)
 
 
 MAX_NAMES_SHOWN = 20  # a not-found message lists at most this many names
@@ -218,8 +230,9 @@ def edit_room(
     drive_folder: str | Keep | None = UNSET,
     sound_source: str | Keep | None = UNSET,
     notes: str | None = None,
+    pinned_node: str | None = UNSET,
 ) -> RoomInfo:
-    """Change what is given; pass None (or '') for drive_folder/sound_source to clear them."""
+    """Change what is given; pass None (or '') for drive_folder/sound_source/pinned_node to clear them."""
     with db.session() as s:
         room = _get_room(s, name)
         if new_name is not None:
@@ -234,6 +247,8 @@ def edit_room(
             room.sound_source_url = validate_sound_source(sound_source) if sound_source else None
         if notes is not None:
             room.notes = notes
+        if pinned_node is not UNSET:
+            room.pinned_node = validate_node_name(pinned_node) if pinned_node else None
         _flush_unique(s, f"there is already a room named {room.name!r}; pick another name")
         return _room_info(s, room)
 
@@ -262,7 +277,7 @@ def remove_room(db: Database, name: str, with_cameras: bool = False) -> RoomInfo
 def _camera_info(cam: Camera) -> CameraInfo:
     return CameraInfo(
         cam.id, cam.room_id, cam.room.name, cam.name, cam.stream_url, cam.rtsp_transport, cam.enabled,
-        cam.desired_state, cam.created_at, cam.updated_at,
+        cam.desired_state, cam.created_at, cam.updated_at, cam.pinned_node,
     )
 
 
@@ -322,7 +337,9 @@ def edit_camera(
     url: str | None = None,
     transport: str | None = None,
     new_room: str | None = None,
+    pinned_node: str | None = UNSET,
 ) -> CameraInfo:
+    """Change what is given; pass None (or '') for pinned_node to clear the pin."""
     with db.session() as s:
         cam = _get_camera(s, room, name)
         target_room = _get_room(s, new_room) if new_room is not None else cam.room
@@ -338,6 +355,8 @@ def edit_camera(
             cam.stream_url = validate_stream_url(url, "camera URL")
         if transport is not None:
             cam.rtsp_transport = _transport(transport)
+        if pinned_node is not UNSET:
+            cam.pinned_node = validate_node_name(pinned_node) if pinned_node else None
         _flush_unique(s, f"room {cam.room.name!r} already has a camera named {cam.name!r}")
         return _camera_info(cam)
 

@@ -7,8 +7,18 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from nvr_console.core.db.models import Camera, CameraLiveStatus, EngineStatus, Recording, RecordingStatus, Room
+from nvr_console.core.db.models import (
+    Camera,
+    CameraLiveStatus,
+    EngineStatus,
+    Node,
+    Recording,
+    RecordingStatus,
+    Room,
+)
 from nvr_console.core.db.session import Database
+from nvr_console.core.fleet.dbtime import db_now
+from nvr_console.core.fleet.leases import camera_holders
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name
 from nvr_console.core.status import CameraStatus, QueueStatus
@@ -83,13 +93,16 @@ class CameraReport:
     camera: str
     enabled: bool
     desired_state: str
-    state: str  # the engine's last word, "unknown" if none, "stale" if it stopped reporting
+    state: str  # the engine's last word, "unknown" if none, "stale" if it stopped reporting, "offline" if the
+    # node holding it is offline (its lease not yet taken over)
     since: str | None
-    node: str | None
+    node: str | None  # the node holding the camera's lease (else the last to report on it)
     current_file: str
     file_size: int
     last_error: str
     updated_at: str | None
+    lease_expires: str | None = None  # the holder's lease, database time
+    node_alive: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,11 +116,15 @@ class QueueReport:
     paused_reason: str = ""  # an engine reporting now has its queue paused: why, as an operator sentence
     paused_node: str = ""
     paused_since: str | None = None
+    # Waiting files on the disks of offline nodes: not lost, they upload when their node returns.
+    offline_files: int = 0
+    offline_nodes: tuple[str, ...] = ()
 
 
 def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraReport], QueueReport]:
     """Every camera's reported state and the upload queue, for `nvr-console status`."""
     now = now or datetime.now(UTC)
+    holders = camera_holders(db)
     with db.session() as s:
         rows = s.execute(
             select(Camera, Room.name, CameraLiveStatus)
@@ -124,8 +141,15 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
                 state = live.state if fresh else "stale"
                 since, node, file, size = live.since.isoformat(), live.node, live.current_file, live.file_size
                 err, upd = live.last_error, live.updated_at.isoformat()
+            holder = holders.get(cam.id)
+            lease_expires, node_alive = None, False
+            if holder is not None and holder.node is not None:
+                node, node_alive = holder.node, holder.node_alive and holder.live
+                lease_expires = holder.lease_expires.isoformat() if holder.lease_expires else None
+                if not holder.node_alive:
+                    state = "offline"
             cameras.append(CameraReport(room_name, cam.name, cam.enabled, cam.desired_state, state, since, node,
-                                        file, size, err, upd))
+                                        file, size, err, upd, lease_expires, node_alive))
         counts: dict[str, int] = {
             status: n
             for status, n in s.execute(
@@ -137,6 +161,12 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
                 Recording.status.in_([RecordingStatus.READY.value, RecordingStatus.UPLOADING.value])
             )
         )
+        waiting_by_node = s.execute(
+            select(Recording.node, func.count(Recording.id))
+            .where(Recording.status.in_([RecordingStatus.READY.value, RecordingStatus.UPLOADING.value]))
+            .group_by(Recording.node)
+        ).all()
+        offline = {name for (name,) in s.execute(select(Node.name).where(Node.expires_at <= db_now()))}
         last_error = s.scalar(
             select(Recording.last_error)
             .where(Recording.last_error.is_not(None), Recording.status != RecordingStatus.UPLOADED.value)
@@ -154,5 +184,7 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
         paused_reason=pause.reason if pause else "",
         paused_node=pause.node if pause else "",
         paused_since=pause.since if pause else None,
+        offline_files=sum(n for node, n in waiting_by_node if node in offline),
+        offline_nodes=tuple(sorted(node for node, n in waiting_by_node if node in offline and n)),
     )
     return cameras, queue

@@ -30,6 +30,8 @@ def test_cameras_add_and_list_json_round_trip(capsys: pytest.CaptureFixture[str]
         "id": None, "room_id": None, "room": "A-101", "name": "front",
         "stream_url": "rtsp://admin:***@10.0.0.5/stream", "rtsp_transport": "tcp", "enabled": True,
         "desired_state": "recording", "created_at": None, "updated_at": None,
+        # Several machines: the pin, and who holds the camera's lease (nobody records it yet).
+        "pinned_node": None, "node": None, "lease_expires": None, "node_alive": False,
     }
     assert run(capsys, "cameras", "disable", "--room", "A-101", "--name", "front", *db)[0] == 0
     assert json.loads(run(capsys, "cameras", "list", "--json", *db)[1])[0]["enabled"] is False

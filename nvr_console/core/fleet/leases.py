@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from nvr_console.core.db.models import CameraLease
+from nvr_console.core.db.models import Camera, CameraLease, Node, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet.dbtime import db_now
 from nvr_console.core.fleet.units import Unit
@@ -149,3 +149,32 @@ def drop_unwanted(db: Database, wanted: Iterable[str]) -> int:
             q = q.where(CameraLease.unit.not_in(keep))
         res = s.execute(q.execution_options(synchronize_session=False))
         return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who records a camera now, as `cameras list`, `status` and consoles show it."""
+
+    node: str | None
+    lease_expires: datetime | None
+    token: int
+    live: bool  # the lease has not expired (by the database's clock)
+    node_alive: bool  # the holder's node row has not expired
+
+
+def camera_holders(db: Database) -> dict[int, Holder]:
+    """{camera id: its unit's lease} for every camera, in one query (a room with a sound source is one unit)."""
+    has_sound = and_(Room.sound_source_url.is_not(None), Room.sound_source_url != "")
+    # By id columns, not by building the unit key in SQL (that compares strings of two collations on MySQL).
+    its_unit = or_(and_(has_sound, CameraLease.room_id == Room.id),
+                   and_(not_(has_sound), CameraLease.camera_id == Camera.id))
+    with db.session() as s:
+        rows = s.execute(
+            select(Camera.id, CameraLease.holder, CameraLease.expires_at, CameraLease.token,
+                   CameraLease.expires_at > db_now(), Node.expires_at > db_now())
+            .join(Room, Camera.room_id == Room.id)
+            .outerjoin(CameraLease, its_unit)
+            .outerjoin(Node, Node.name == CameraLease.holder)
+        ).all()
+    return {cid: Holder(holder, expires, int(token or 0), bool(holder) and bool(live), bool(node_alive))
+            for cid, holder, expires, token, live, node_alive in rows}

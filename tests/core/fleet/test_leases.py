@@ -11,8 +11,9 @@ import pytest
 
 from nvr_console.core import catalog
 from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet import leases
+from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.units import wanted_units
 from tests.core.fleet import race_worker
 
@@ -130,3 +131,22 @@ def test_nodes_racing_in_separate_processes_each_unit_won_exactly_once(mariadb_u
     assert sorted(got, key=lambda t: t or 0) == [None, None, 3]
     assert leases.renew(db, holder, 15).get(unit) is None  # the stale holder's renew no longer has it
     db.dispose()
+
+
+def test_camera_holders_in_one_query_follow_the_unit_of_each_camera(fleet_db: Database) -> None:
+    registry.register(fleet_db, "a", NodeRole.RECORDER, lease_ttl=15, process="ha:1")
+    keys = _units(fleet_db)
+    leases.acquire(fleet_db, keys[0], "a", 15, 0)
+    leases.acquire(fleet_db, keys[1], "ghost", 15, 0)  # a holder with no node row (forgotten)
+    holders = leases.camera_holders(fleet_db)
+    assert holders[1].node == "a" and holders[1].live and holders[1].node_alive and holders[1].token == 1
+    assert holders[1].lease_expires is not None
+    assert holders[2].node == "ghost" and holders[2].live and not holders[2].node_alive
+    assert holders[3] == leases.Holder(None, None, 0, False, False)
+    # The room gets a sound source: its cameras are now one unit, free until someone takes it.
+    catalog.edit_room(fleet_db, "R1", sound_source="rtsp://10.0.0.9/audio")
+    assert {h.node for h in leases.camera_holders(fleet_db).values()} == {None}
+    room_units = wanted_units(fleet_db)
+    leases.ensure_rows(fleet_db, room_units)
+    leases.acquire(fleet_db, room_units[0].key, "a", 15, 0)
+    assert {h.node for h in leases.camera_holders(fleet_db).values()} == {"a"}
