@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
