@@ -324,7 +324,8 @@ class Node(Base):
 
 class HandoverState(enum.StrEnum):
     REQUESTED = "requested"  # desired_holder should start its recorder
-    READY = "ready"  # desired_holder records; the holder stops just after handover_boundary
+    READY = "ready"  # desired_holder records; the holder stops just after its segment cut at handover_boundary
+    READY_NOW = "ready_now"  # the same, but no cut comes soon enough (node.handover_wait): the holder stops at once
 
 
 class CameraLease(Base):

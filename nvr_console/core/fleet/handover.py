@@ -1,10 +1,11 @@
 """Planned handover of a unit from its holder A to a node B, so that no frame is lost (docs/fleet.md).
 
 States on the lease row (`handover_state`), each step one conditional UPDATE:
-  (none) --request(A)--> requested --ready(B)--> ready --transfer(A) or take(B)--> (none, holder B, token+1)
+  (none) --request(A)--> requested --ready(B)--> ready|ready_now --transfer(A) or take(B)--> (none, B, token+1)
   requested/ready --cancel(A)--> (none)
 - request: A (draining, stopping, rebalancing, or giving a pinned unit back) names B.
-- ready: B's recorder writes; B names the boundary just after which A stops (wall clock, as FFmpeg cuts).
+- ready: B's recorder writes; B names the boundary just after which A stops (wall clock, as FFmpeg cuts);
+  ready_now when no segment cut comes within node.handover_wait: A stops at once (a few seconds overlap).
 - transfer: A, at the boundary, gives the lease to B, only if B is alive (else A keeps recording).
 - take: B, if A has not transferred well after the boundary (A stalled); fencing then stops A.
 - cancel: A, when B died or never became ready.
@@ -22,6 +23,8 @@ from nvr_console.core.fleet.dbtime import db_now
 
 REQUESTED = HandoverState.REQUESTED.value
 READY = HandoverState.READY.value
+READY_NOW = HandoverState.READY_NOW.value
+READY_STATES = (READY, READY_NOW)
 
 
 def _cleared() -> dict[str, object]:
@@ -41,14 +44,14 @@ def request(db: Database, unit: str, holder: str, token: int, target: str) -> bo
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
-def ready(db: Database, unit: str, target: str, boundary: datetime) -> bool:
-    """B records `unit` now; A is to stop just after `boundary`."""
+def ready(db: Database, unit: str, target: str, boundary: datetime, at_cut: bool = True) -> bool:
+    """B records `unit` now; A is to stop just after its segment cut at `boundary` (`at_cut`), or at once."""
     with db.session() as s:
         res = s.execute(
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.desired_holder == target,
                    CameraLease.handover_state == REQUESTED)
-            .values(handover_state=READY, handover_boundary=boundary)
+            .values(handover_state=READY if at_cut else READY_NOW, handover_boundary=boundary)
             .execution_options(synchronize_session=False)
         )
         return bool(res.rowcount)  # type: ignore[attr-defined]
@@ -61,7 +64,7 @@ def transfer(db: Database, unit: str, holder: str, token: int, ttl: float) -> in
         res = s.execute(
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.holder == holder, CameraLease.token == token,
-                   CameraLease.handover_state == READY, target_alive)
+                   CameraLease.handover_state.in_(READY_STATES), target_alive)
             .values(holder=CameraLease.desired_holder, token=CameraLease.token + 1, expires_at=db_now(ttl),
                     acquired_at=db_now(), **_cleared())
             .execution_options(synchronize_session=False)
@@ -75,7 +78,7 @@ def take(db: Database, unit: str, target: str, seen_token: int, ttl: float) -> i
         res = s.execute(
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.token == seen_token, CameraLease.desired_holder == target,
-                   CameraLease.handover_state == READY)
+                   CameraLease.handover_state.in_(READY_STATES))
             .values(holder=target, token=CameraLease.token + 1, expires_at=db_now(ttl), acquired_at=db_now(),
                     **_cleared())
             .execution_options(synchronize_session=False)

@@ -71,8 +71,9 @@ def ensure_rows(db: Database, units: Iterable[Unit]) -> int:
         unit = wanted[key]
         try:
             with db.session() as s:
+                # expires_at: free since now (placement lets any node take a unit left free too long).
                 s.add(CameraLease(unit=key, camera_id=unit.camera_id, room_id=unit.room_id if unit.is_room else None,
-                                  holder=None, token=0, expires_at=None))
+                                  holder=None, token=0, expires_at=db_now()))
             created += 1
         except IntegrityError:
             pass  # another node created it first
@@ -176,5 +177,6 @@ def camera_holders(db: Database) -> dict[int, Holder]:
             .outerjoin(CameraLease, its_unit)
             .outerjoin(Node, Node.name == CameraLease.holder)
         ).all()
-    return {cid: Holder(holder, expires, int(token or 0), bool(holder) and bool(live), bool(node_alive))
+    return {cid: Holder(holder, expires if holder else None, int(token or 0), bool(holder) and bool(live),
+                        bool(node_alive))
             for cid, holder, expires, token, live, node_alive in rows}

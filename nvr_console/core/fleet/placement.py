@@ -45,12 +45,13 @@ class Move:
 
 
 def loads(units: Iterable[Unit], leases: dict[str, Lease]) -> dict[str, int]:
-    """Cameras each node holds live, by unit weight."""
+    """Cameras each node holds live, by unit weight; a unit being handed over counts for its target already."""
     out: dict[str, int] = {}
     for u in units:
         lease = leases.get(u.key)
         if lease is not None and lease.live and lease.holder:
-            out[lease.holder] = out.get(lease.holder, 0) + u.weight
+            node = lease.desired_holder if lease.handover_state and lease.desired_holder else lease.holder
+            out[node] = out.get(node, 0) + u.weight
     return out
 
 
@@ -83,14 +84,21 @@ def plan_free(units: list[Unit], leases: dict[str, Lease], nodes: dict[str, Cand
     return plan
 
 
-def plan_moves(units: list[Unit], leases: dict[str, Lease], nodes: dict[str, Candidate], holder: str) -> list[Move]:
-    """The handovers `holder` should start now (none while MAX_HANDOVERS_PER_NODE of its own are under way)."""
+def plan_moves(units: list[Unit], leases: dict[str, Lease], nodes: dict[str, Candidate], holder: str,
+               planned: dict[str, str] | None = None) -> list[Move]:
+    """The handovers `holder` should start now (none while MAX_HANDOVERS_PER_NODE of its own are under way).
+
+    `planned` is plan_free()'s answer: free units count for the nodes about to take them, so a node that
+    took its share a moment before the others does not hand it to them and take theirs back."""
     mine = [u for u in units if (lease := leases.get(u.key)) is not None and lease.live and lease.holder == holder]
     busy = sum(1 for u in mine if leases[u.key].handover_state is not None)
     budget = MAX_HANDOVERS_PER_NODE - busy
     if budget <= 0:
         return []
     load = loads(units, leases)
+    weight = {u.key: u.weight for u in units}
+    for key, node in (planned or {}).items():
+        load[node] = load.get(node, 0) + weight.get(key, 1)
     me = nodes.get(holder)
     moves: list[Move] = []
     idle = [u for u in sorted(mine, key=lambda u: (u.weight, u.key)) if leases[u.key].handover_state is None]

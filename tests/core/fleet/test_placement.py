@@ -103,3 +103,23 @@ def test_a_pinned_unit_goes_home_when_its_node_returns() -> None:
     moves = plan_moves(units, leases, nodes("a", "b"), "a")
     assert [(m.unit, m.target, m.why) for m in moves] == [("camera:1", "b", "pinned")]
     assert plan_moves(units, held("b", "camera:1"), nodes("a", "b"), "b") == []
+
+
+def test_free_units_about_to_be_taken_count_against_balance() -> None:
+    """b took its share first: it must not hand it to a and c, which are about to take theirs."""
+    units = cams(6)
+    leases = held("b", "camera:2", "camera:5")
+    n = nodes("a", "b", "c")
+    plan = plan_free(units, leases, n)
+    assert sorted(plan.values()) == ["a", "a", "c", "c"]
+    assert plan_moves(units, leases, n, "b", plan) == []
+    assert plan_moves(units, leases, n, "b") != []  # without the plan it would have
+
+
+def test_units_being_handed_over_count_for_their_target() -> None:
+    units = cams(4)
+    leases = {k: Lease(k, "a", 1, NOW, True, desired_holder="b", handover_state="requested")
+              for k in ("camera:1", "camera:2")} | held("a", "camera:3", "camera:4")
+    assert loads(units, leases) == {"a": 2, "b": 2}
+    assert plan_moves(units, leases, nodes("a", "b"), "a") == []
+    assert plan_moves(units, leases, nodes("a", "b"), "b") == []

@@ -1,0 +1,496 @@
+"""A node's part in the fleet: register, heartbeat, renew, take free units, hand units over, notice losses.
+
+Runs on a thread of its own (never the engine's or the UI's: every statement may wait for the database's
+timeout). What the node should record is published as `Holdings` (plain frozen data) through `on_change`,
+called on the member's thread; the engine starts and stops recorders to match and tells the member what
+its recorders do (`recording`, `stopped`) and its disk and queue figures (`set_stats`), from any thread.
+
+Orders (one per unit the node should record now):
+- held (token set): this node owns the unit;
+- standby (token None): a handover target, recording before the holder stops, so nothing is lost;
+- stop_after set: a handover source: stop just after the segment cut at that instant (`stop_at_cut`), or
+  at once for an immediate handover.
+When the database cannot be reached the last orders stand (a node cut off keeps recording: a duplicate is
+worth more than a gap) with `db_ok` False, and nothing new starts. Design: docs/fleet.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from nvr_console.core.db.models import NodeRole
+from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.fleet import handover, leases, local_cache, registry
+from nvr_console.core.fleet.placement import Candidate, plan_free, plan_moves
+from nvr_console.core.fleet.registry import NodeNameInUse, NodeStats
+from nvr_console.core.fleet.units import Unit, wanted_units
+from nvr_console.core.masking import mask_secrets
+from nvr_console.core.node_identity import node_name
+from nvr_console.core.schedule.boundaries import next_boundary
+
+log = logging.getLogger(__name__)
+
+HANDOVER_LEAD_S = 2.0  # the boundary a handover switches at is at least this far after the target records
+REQUEST_TIMEOUT_S = 30.0  # a target that does not record within this (plus handover_wait) is given up
+DROP_UNWANTED_EVERY_S = 30.0
+FINISH_LIMIT_S = 30.0  # a handed-over unit's recorder is ordered to run at most this long past the boundary
+
+
+@dataclass(frozen=True)
+class Order:
+    unit: str
+    camera_ids: tuple[int, ...]
+    room_id: int
+    token: int | None  # None: a standby (handover target), not the holder yet
+    stop_after: float | None = None  # epoch s: a handover source stops then...
+    stop_at_cut: bool = True  # ...just after its segment cut at that instant (False: at once)
+
+    @property
+    def standby(self) -> bool:
+        return self.token is None and self.stop_after is None
+
+
+@dataclass(frozen=True)
+class Holdings:
+    node: str
+    orders: dict[str, Order] = field(default_factory=dict)
+    db_ok: bool = True
+    renewed_at: float = 0.0  # epoch s of the last renewal the database answered (0: none yet)
+    draining: bool = False
+    error: str = ""  # a reason this node cannot take part (its name is in use): it records nothing
+
+    def order_for(self, camera_id: int) -> Order | None:
+        return next((o for o in self.orders.values() if camera_id in o.camera_ids), None)
+
+    @property
+    def camera_ids(self) -> set[int]:
+        return {c for o in self.orders.values() for c in o.camera_ids}
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    db_url: str
+    name: str
+    role: NodeRole
+    lease_ttl: float = 15.0
+    max_cameras: int = 0
+    handover_wait: float = 60.0
+    segment_length: float = 1800.0
+    zone: ZoneInfo | None = None
+    version: str = ""
+    cache_dir: Path | None = None  # holdings.json lives here (None: no cache)
+    tick_s: float | None = None  # default: a tenth of the TTL, at most 1 s
+
+    @property
+    def renew_every(self) -> float:
+        return self.lease_ttl / 5
+
+    @property
+    def tick(self) -> float:
+        return self.tick_s if self.tick_s is not None else min(1.0, self.lease_ttl / 10)
+
+
+class FleetMember:
+    """Construct, `start()`, `stop()`. `on_change(Holdings)` runs on the member's thread."""
+
+    def __init__(self, cfg: MemberConfig, on_change: Callable[[Holdings], None] | None = None,
+                 process: str | None = None) -> None:
+        self.cfg = cfg
+        self.process = process or node_name()
+        self.name = cfg.name
+        self._on_change = on_change or (lambda _h: None)
+        # Bounded statements: a partition costs at most a third of the TTL per try, never a hung thread.
+        self.db = Database(cfg.db_url, io_timeout_s=max(1.0, cfg.lease_ttl / 3))
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop_requested = False
+        self._handover_on_stop = False
+        self._stop_deadline = 0.0
+        self._thread: threading.Thread | None = None
+        self._recording: dict[str, float] = {}  # unit -> since when the engine's recorder writes (engine reports)
+        self._stats = NodeStats()
+        # Member thread only:
+        self._registered = False
+        self._settle_until = 0.0
+        self._next_renew = 0.0
+        self._next_drop = 0.0
+        self._held: dict[str, int] = {}  # unit -> token
+        self._units: dict[str, Unit] = {}
+        self._orders: dict[str, Order] = {}
+        self._finishing: dict[str, Order] = {}  # handed over: recording until the cut
+        self._requested_at: dict[str, float] = {}  # unit -> when this node asked for its handover (monotonic)
+        self._holdings = Holdings(cfg.name)
+        self._db_ok = False  # until the database has answered once
+        self._db_error_logged = False
+        self._failures = 0
+        self._renewed_at = 0.0
+        self._draining = False
+        self._error = ""
+        self.done = threading.Event()  # set when the thread has ended (after stop())
+        self._load_cache()
+
+    # --- any thread -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"nvr-fleet-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, handover: bool = False, timeout_s: float = 0.0) -> None:
+        """Leave the fleet: with `handover`, hand every unit to other nodes first (for up to `timeout_s`),
+        then release what is left and expire this node's row. Returns at once; `done` is set at the end."""
+        with self._lock:
+            self._stop_requested = True
+            self._handover_on_stop = handover
+            self._stop_deadline = time.monotonic() + timeout_s
+        self._wake.set()
+
+    def join(self, timeout_s: float) -> bool:
+        return self.done.wait(timeout_s)
+
+    def holdings(self) -> Holdings:
+        with self._lock:
+            return self._holdings
+
+    def recording(self, unit: str, since: float | None = None) -> None:
+        """The engine: this node's recorder for `unit` writes (bytes flowing). Any thread."""
+        with self._lock:
+            self._recording.setdefault(unit, since or time.time())
+        self._wake.set()
+
+    def not_recording(self, unit: str) -> None:
+        """The engine: this node's recorder for `unit` stopped (or failed). Any thread."""
+        with self._lock:
+            self._recording.pop(unit, None)
+            finished = self._finishing.pop(unit, None) is not None
+        if finished:
+            self._wake.set()
+
+    def set_stats(self, free_disk: int | None, queue_files: int, queue_bytes: int) -> None:
+        with self._lock:
+            self._stats = replace(self._stats, free_disk=free_disk, queue_files=queue_files, queue_bytes=queue_bytes)
+
+    # --- the member thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._publish()
+            while True:
+                with self._lock:
+                    stopping = self._stop_requested
+                if stopping and self._finish_stop():
+                    return
+                try:
+                    self._tick()
+                    self._db_up()
+                    wait = self.cfg.tick
+                except NodeNameInUse as exc:
+                    self._error = str(exc)
+                    log.error("%s", exc)
+                    self._orders, self._held = {}, {}
+                    self._publish()
+                    wait = self.cfg.renew_every
+                    self._registered = False
+                except (DatabaseUnavailable, SQLAlchemyError) as exc:
+                    wait = self._db_down(exc)
+                except Exception:  # never let the fleet thread die: the node would stop renewing silently
+                    log.exception("fleet: unexpected error")
+                    wait = self.cfg.renew_every
+                self._wake.wait(wait)
+                self._wake.clear()
+        finally:
+            self.db.dispose()
+            self.done.set()
+
+    def _db_up(self) -> None:
+        self._failures = 0
+        if self._db_error_logged:
+            log.info("fleet: the database answers again")
+            self._db_error_logged = False
+        if not self._db_ok:
+            self._db_ok = True
+            self._publish()
+
+    def _db_down(self, exc: BaseException) -> float:
+        self._failures += 1
+        if not self._db_error_logged:
+            log.error("fleet: the database cannot be reached (%s); recording the %d camera unit(s) this node "
+                      "holds and retrying", mask_secrets(str(exc)).split(";")[0], len(self._orders))
+            self._db_error_logged = True
+        if self._db_ok or self._failures == 1:
+            self._db_ok = False
+            self._publish()
+        # Back off, but never past a renewal interval: a node that comes back must renew before its TTL runs out.
+        return min(self.cfg.renew_every, 0.5 * 2 ** min(self._failures, 6))
+
+    def _register(self) -> None:
+        stats = self._stats_now()
+        others = [n for n in registry.list_nodes(self.db)
+                  if n.name != self.name and n.role == NodeRole.RECORDER.value]
+        self.name = registry.register(self.db, self.cfg.name, self.cfg.role, lease_ttl=self.cfg.lease_ttl,
+                                      max_cameras=self.cfg.max_cameras, version=self.cfg.version,
+                                      process=self.process, stats=stats)
+        self._registered = True
+        self._error = ""
+        # Nodes started together see each other before taking free units (a fleet of one needs no wait).
+        self._settle_until = time.monotonic() + (self.cfg.renew_every if others else 0.0)
+        self._next_renew = 0.0
+        log.info("fleet: node %s registered as %s (%s)", self.name, self.cfg.role.value, self.process)
+
+    def _stats_now(self) -> NodeStats:
+        with self._lock:
+            stats = self._stats
+        cameras = sum(u.weight for k, u in self._units.items() if k in self._held)
+        return replace(stats, cameras_held=cameras)
+
+    def _tick(self) -> None:
+        cfg = self.cfg
+        if not self._registered:
+            self._register()
+        mono = time.monotonic()
+        if mono >= self._next_renew:
+            if not registry.heartbeat(self.db, self.name, self.process, cfg.lease_ttl, self._stats_now()):
+                log.warning("fleet: node row %s was taken over or forgotten; registering again", self.name)
+                self._register()
+            if cfg.role is NodeRole.RECORDER:
+                leases.renew(self.db, self.name, cfg.lease_ttl)
+            self._next_renew = mono + cfg.renew_every
+            self._renewed_at = time.time()
+        if cfg.role is not NodeRole.RECORDER:
+            self._publish()
+            return
+
+        units = wanted_units(self.db)
+        self._units = {u.key: u for u in units}
+        leases.ensure_rows(self.db, units)
+        table = leases.read_table(self.db)
+        nodes = {n.name: n for n in registry.list_nodes(self.db)}
+        me = nodes.get(self.name)
+        self._draining = bool(me and me.draining) or (self._stop_requested and self._handover_on_stop)
+        candidates = {n.name: Candidate(n.name, n.alive, n.role == NodeRole.RECORDER.value,
+                                        n.draining or (n.name == self.name and self._draining), n.max_cameras)
+                      for n in nodes.values()}
+        now = time.time()
+
+        # What this node holds now, by the table (a renewal before it revived anything nobody took).
+        held_now = {k: lease.token for k, lease in table.leases.items() if lease.live and lease.holder == self.name}
+        for unit, token in self._held.items():
+            if held_now.get(unit) != token and unit not in self._finishing:
+                lease = table.leases.get(unit)
+                who = lease.holder if lease is not None and lease.live else "nobody"
+                log.warning("fleet: lost %s (token %d) to %s; stopping its recorder", unit, token, who)
+        self._held = held_now
+
+        # Units nobody needs any more (camera stopped or removed): release them.
+        for unit in [u for u in self._held if u not in self._units]:
+            leases.release(self.db, unit, self.name, self._held.pop(unit))
+        if mono >= self._next_drop:
+            leases.drop_unwanted(self.db, list(self._units))
+            self._next_drop = mono + DROP_UNWANTED_EVERY_S
+
+        # Free units: take those the plan gives this node (and its own from before a restart, and any unit
+        # left free too long, whoever the plan named).
+        settling = mono < self._settle_until
+        plan = plan_free(units, table.leases, candidates)
+        load = sum(self._units[k].weight for k in self._held if k in self._units)
+        for key, target in plan.items():
+            lease = table.leases.get(key)
+            seen = lease.token if lease is not None else 0
+            mine_before = lease is not None and lease.holder == self.name
+            stale = (lease is not None and lease.expires_at is not None
+                     and (table.now - lease.expires_at).total_seconds() > 2 * cfg.renew_every)
+            unit = self._units[key]
+            has_room = cfg.max_cameras <= 0 or load + unit.weight <= cfg.max_cameras
+            if self._draining or not (mine_before or (not settling and (target == self.name or (stale and has_room)))):
+                continue
+            token = leases.acquire(self.db, key, self.name, cfg.lease_ttl, seen)
+            if token is not None:
+                self._held[key] = token
+                load += unit.weight
+                log.info("fleet: %s now recorded here (token %d)", key, token)
+
+        if plan:
+            table = leases.read_table(self.db)
+            plan = plan_free(units, table.leases, candidates)  # what is still free after this node's turn
+        self._handovers_out(table, candidates, units, plan, settling, now)
+        self._handovers_in(table, candidates, now)
+        self._build_orders(table)
+        self._publish()
+
+    def _handovers_out(self, table: leases.LeaseTable, candidates: dict[str, Candidate], units: list[Unit],
+                       plan: dict[str, str], settling: bool, now: float) -> None:
+        """As the holder: ask for handovers the plan wants; transfer at the boundary; give up on dead targets."""
+        cfg = self.cfg
+        mono = time.monotonic()
+        for key, token in list(self._held.items()):
+            lease = table.leases.get(key)
+            if lease is None or lease.handover_state is None:
+                self._requested_at.pop(key, None)
+                continue
+            target = candidates.get(lease.desired_holder or "")
+            target_alive = target is not None and target.alive
+            if lease.handover_state == handover.REQUESTED:
+                asked = self._requested_at.setdefault(key, mono)
+                if not target_alive or mono - asked > REQUEST_TIMEOUT_S + cfg.handover_wait:
+                    handover.cancel(self.db, key, self.name, token)
+                    self._requested_at.pop(key, None)
+                    log.warning("fleet: handover of %s to %s called off (%s)", key, lease.desired_holder,
+                                "it is offline" if not target_alive else "it did not start recording")
+            elif lease.handover_state in handover.READY_STATES and lease.handover_boundary is not None:
+                boundary = lease.handover_boundary.timestamp()
+                if now < boundary:
+                    continue
+                new_token = handover.transfer(self.db, key, self.name, token, cfg.lease_ttl)
+                if new_token is None:
+                    handover.cancel(self.db, key, self.name, token)
+                    log.warning("fleet: handover of %s to %s failed (it went offline); recording on", key,
+                                lease.desired_holder)
+                    continue
+                unit = self._units.get(key)
+                order = Order(key, unit.camera_ids if unit else (), unit.room_id if unit else 0, None,
+                              stop_after=boundary, stop_at_cut=lease.handover_state == handover.READY)
+                with self._lock:
+                    self._finishing[key] = order
+                self._held.pop(key, None)
+                self._requested_at.pop(key, None)
+                log.info("fleet: %s handed over to %s at %s (token %d)", key, lease.desired_holder,
+                         datetime.fromtimestamp(boundary).strftime("%H:%M:%S"), new_token)
+        if settling:
+            return
+        for move in plan_moves(units, table.leases, candidates, self.name, plan):
+            token = self._held.get(move.unit)
+            if token is not None and handover.request(self.db, move.unit, self.name, token, move.target):
+                self._requested_at[move.unit] = mono
+                log.info("fleet: handing %s over to %s (%s)", move.unit, move.target, move.why)
+
+    def _handovers_in(self, table: leases.LeaseTable, candidates: dict[str, Candidate], now: float) -> None:
+        """As the target: record first, then name the boundary; take the unit if the holder stalls past it."""
+        cfg = self.cfg
+        with self._lock:
+            recording = dict(self._recording)
+        for key, lease in table.leases.items():
+            if lease.desired_holder != self.name or lease.holder == self.name:
+                continue
+            if lease.handover_state == handover.REQUESTED and key in recording:
+                boundary, at_cut = self._boundary(now)
+                if handover.ready(self.db, key, self.name, datetime.fromtimestamp(boundary, UTC), at_cut):
+                    log.info("fleet: recording %s; its holder %s stops at %s", key, lease.holder,
+                             datetime.fromtimestamp(boundary).strftime("%H:%M:%S"))
+            elif lease.handover_state in handover.READY_STATES and lease.handover_boundary is not None:
+                late = now - lease.handover_boundary.timestamp()
+                holder_alive = candidates.get(lease.holder or "") is not None and candidates[lease.holder or ""].alive
+                if late > max(2 * cfg.renew_every, 2.0) or (late > 0 and not holder_alive):
+                    token = handover.take(self.db, key, self.name, lease.token, cfg.lease_ttl)
+                    if token is not None:
+                        self._held[key] = token
+                        log.warning("fleet: took %s over from %s, which did not hand it over (token %d)", key,
+                                    lease.holder, token)
+
+    def _boundary(self, now: float) -> tuple[float, bool]:
+        """(instant, at a cut) a handover switches at: the first segment cut HANDOVER_LEAD_S ahead, or now if
+        that is further away than handover_wait."""
+        zone = self.cfg.zone
+        moment = datetime.fromtimestamp(now + HANDOVER_LEAD_S, zone) if zone else datetime.fromtimestamp(
+            now + HANDOVER_LEAD_S).astimezone()
+        cut = next_boundary(moment, self.cfg.segment_length).timestamp()
+        return (cut, True) if cut - now <= self.cfg.handover_wait else (now, False)
+
+    def _build_orders(self, table: leases.LeaseTable) -> None:
+        orders: dict[str, Order] = {}
+        for key, token in self._held.items():
+            unit = self._units.get(key)
+            if unit is None:
+                continue
+            lease = table.leases.get(key)
+            stop_after, at_cut = None, True
+            if (lease is not None and lease.handover_state in handover.READY_STATES
+                    and lease.handover_boundary is not None):
+                stop_after, at_cut = lease.handover_boundary.timestamp(), lease.handover_state == handover.READY
+            orders[key] = Order(key, unit.camera_ids, unit.room_id, token, stop_after, at_cut)
+        for key, lease in table.leases.items():
+            unit = self._units.get(key)
+            if unit is not None and key not in orders and lease.desired_holder == self.name and lease.live:
+                orders[key] = Order(key, unit.camera_ids, unit.room_id, None)  # standby
+        with self._lock:
+            now = time.time()
+            for key, order in list(self._finishing.items()):
+                if (order.stop_after or 0) + FINISH_LIMIT_S < now:
+                    self._finishing.pop(key)  # the engine never said it stopped: stop ordering it
+                else:
+                    orders.setdefault(key, order)
+            gone = [k for k in self._recording if k not in orders]
+            for k in gone:
+                self._recording.pop(k, None)
+        self._orders = orders
+
+    def _publish(self) -> None:
+        holdings = Holdings(self.name, dict(self._orders), self._db_ok, self._renewed_at, self._draining, self._error)
+        with self._lock:
+            changed = holdings != self._holdings
+            self._holdings = holdings
+        if changed:
+            self._save_cache()
+            try:
+                self._on_change(holdings)
+            except Exception:
+                log.exception("fleet: the holdings listener failed")
+
+    def _finish_stop(self) -> bool:
+        """True once this node has left the fleet (handed over what it could, released the rest)."""
+        with self._lock:
+            deadline, wants_handover = self._stop_deadline, self._handover_on_stop
+        with self._lock:
+            finishing = bool(self._finishing)
+        if wants_handover and (self._held or finishing) and time.monotonic() < deadline and self._db_ok:
+            return False  # keep ticking: handovers under way, or handed-over recorders not yet at their cut
+        try:
+            if self._registered:
+                for unit, token in list(self._held.items()):
+                    leases.release(self.db, unit, self.name, token)
+                registry.unregister(self.db, self.name, self.process)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            log.warning("fleet: could not release this node's units (%s); they expire in %.0f s",
+                        mask_secrets(str(exc)).split(";")[0], self.cfg.lease_ttl)
+        self._held = {}
+        self._orders = {}
+        with self._lock:
+            self._finishing.clear()
+        self._publish()
+        return True
+
+    # --- local cache ---------------------------------------------------------------------------------
+
+    def _cache_path(self) -> Path | None:
+        return self.cfg.cache_dir / "holdings.json" if self.cfg.cache_dir is not None else None
+
+    def _save_cache(self) -> None:
+        path = self._cache_path()
+        if path is None or not self._db_ok or self.cfg.role is not NodeRole.RECORDER:
+            return  # only what the database confirmed
+        local_cache.save(path, {"node": self.name, "units": {
+            k: {"token": o.token, "camera_ids": list(o.camera_ids), "room_id": o.room_id}
+            for k, o in self._orders.items() if o.token is not None and o.stop_after is None}})
+
+    def _load_cache(self) -> None:
+        """What this node held when it last spoke to the database: recorded until the database answers."""
+        path = self._cache_path()
+        data = local_cache.load(path) if path is not None else None
+        if not isinstance(data, dict) or data.get("node") != self.cfg.name or self.cfg.role is not NodeRole.RECORDER:
+            return
+        try:
+            orders = {k: Order(k, tuple(int(c) for c in v["camera_ids"]), int(v["room_id"]), int(v["token"]))
+                      for k, v in dict(data.get("units", {})).items()}
+        except (KeyError, TypeError, ValueError):
+            log.warning("ignoring the malformed fleet cache %s", path)
+            return
+        self._orders = orders  # published by the thread's first turn
+        self._held = {k: o.token for k, o in orders.items() if o.token is not None}
+

@@ -1,0 +1,315 @@
+"""FleetMember: several nodes (threads of their own, each with its own connections) on one database, with a
+stand-in for the engine that obeys their orders. Short TTLs; the real engine processes are tested elsewhere."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nvr_console.core import catalog
+from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.models import NodeRole
+from nvr_console.core.db.session import Database
+from nvr_console.core.fleet import leases, registry
+from nvr_console.core.fleet.member import FleetMember, Holdings, MemberConfig
+from tests.support.mariadb import MariaDBServer
+from tests.support.tcp_proxy import TcpProxy
+
+TTL = 2.0
+
+
+class Recorders:
+    """Stands in for an engine: records what the orders say, reports it, stops handed-over units at the cut."""
+
+    def __init__(self) -> None:
+        self.member: FleetMember | None = None
+        self.lock = threading.Lock()
+        self.holdings = Holdings("")
+        self.running: dict[str, float] = {}
+        self.history: list[Holdings] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def on_change(self, holdings: Holdings) -> None:
+        with self.lock:
+            self.holdings = holdings
+            self.history.append(holdings)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.05):
+            with self.lock:
+                orders = dict(self.holdings.orders)
+            member = self.member
+            if member is None:
+                continue
+            now = time.time()
+            for unit, order in orders.items():
+                if order.stop_after is not None and now >= order.stop_after + 0.1:
+                    if self.running.pop(unit, None) is not None:
+                        member.not_recording(unit)
+                    continue
+                if unit not in self.running:
+                    self.running[unit] = now
+                    member.recording(unit, now)
+            for unit in [u for u in self.running if u not in orders]:
+                self.running.pop(unit)
+                member.not_recording(unit)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def units(self) -> set[str]:
+        return set(self.running)
+
+
+Spawn = Callable[..., tuple[FleetMember, Recorders]]
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    made: list[tuple[FleetMember, Recorders]] = []
+
+    def make(url: str, name: str, role: NodeRole = NodeRole.RECORDER, **kw: object) -> tuple[FleetMember, Recorders]:
+        rec = Recorders()
+        cfg = MemberConfig(url, name, role, lease_ttl=float(kw.pop("ttl", TTL)), segment_length=2.0,
+                           cache_dir=tmp_path / name, **kw)  # type: ignore[arg-type]
+        member = FleetMember(cfg, rec.on_change, process=f"{name}-host:{len(made) + 1}")
+        rec.member = member
+        member.start()
+        made.append((member, rec))
+        return member, rec
+
+    yield make
+    for member, rec in made:
+        member.stop()
+        member.join(10)
+        rec.close()
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def _db(url: str, cameras: int) -> Database:
+    db = Database(url)
+    prepare_database(db)
+    catalog.add_room(db, "R")
+    for i in range(cameras):
+        catalog.add_camera(db, "R", f"c{i}", f"rtsp://10.0.0.{i}/s")
+    return db
+
+
+def test_a_single_node_takes_every_camera_at_once_and_follows_the_catalog(tmp_path: Path, spawn: Spawn) -> None:
+    url = f"sqlite:///{tmp_path / 'one.sqlite3'}"
+    db = _db(url, 3)
+    member, rec = spawn(url, "solo")
+    assert wait_for(lambda: len(rec.units()) == 3, 5), rec.holdings
+    assert all(o.token == 1 for o in member.holdings().orders.values())
+    catalog.add_camera(db, "R", "c9", "rtsp://10.0.0.9/s")
+    assert wait_for(lambda: len(rec.units()) == 4, 5)
+    catalog.set_camera_enabled(db, "R", "c0", False)
+    assert wait_for(lambda: len(rec.units()) == 3, 5)
+    table = leases.read_table(db)
+    assert sorted(k for k, v in table.leases.items() if v.holder == "solo") == sorted(rec.units())
+    member.stop()
+    assert member.join(10)
+    assert rec.holdings.orders == {} and all(v.holder is None for v in leases.read_table(db).leases.values())
+    assert not registry.get_node(db, "solo").alive
+    db.dispose()
+
+
+@pytest.fixture
+def maria(mariadb_server: MariaDBServer) -> str:
+    return mariadb_server.create_database()
+
+
+@pytest.mark.mariadb
+def test_three_nodes_share_the_cameras_evenly_each_recorded_once(maria: str, spawn: Spawn) -> None:
+    db = _db(maria, 7)
+    nodes = [spawn(maria, name) for name in ("n1", "n2", "n3")]
+    assert wait_for(lambda: sum(len(r.units()) for _, r in nodes) == 7, 15)
+    time.sleep(2 * TTL)  # settled: no more moves
+    counts = sorted(len(r.units()) for _, r in nodes)
+    assert counts == [2, 2, 3], counts
+    all_units = [u for _, r in nodes for u in r.units()]
+    assert len(all_units) == len(set(all_units)) == 7
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_a_late_node_gets_its_share_by_planned_handovers(maria: str, spawn: Spawn) -> None:
+    db = _db(maria, 4)
+    _, first = spawn(maria, "first")
+    assert wait_for(lambda: len(first.units()) == 4, 10)
+    _, late = spawn(maria, "late")
+    assert wait_for(lambda: len(late.units()) == 2 and len(first.units()) == 2, 20), (first.units(), late.units())
+    # Both handovers complete: the leases moved to the late node, each with a new token.
+    assert wait_for(lambda: {k for k, v in leases.read_table(db).leases.items() if v.holder == "late"} == late.units(),
+                    5)
+    assert all(v.token == 2 for v in leases.read_table(db).leases.values() if v.holder == "late")
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_a_dead_nodes_cameras_move_after_the_ttl_with_new_tokens(maria: str, spawn: Spawn) -> None:
+    db = _db(maria, 4)
+    a, rec_a = spawn(maria, "a")
+    _, rec_b = spawn(maria, "b")
+    assert wait_for(lambda: len(rec_a.units()) == 2 and len(rec_b.units()) == 2, 15)
+    lost = set(rec_a.units())
+    _kill(a)  # the node dies: its thread stops without releasing anything (as SIGKILL would)
+    died = time.monotonic()
+    assert wait_for(lambda: len(rec_b.units()) == 4, 3 * TTL + 5)
+    took = time.monotonic() - died
+    assert TTL * 0.5 < took < TTL + 3, took  # after the lease expires, not before
+    table = leases.read_table(db)
+    assert all(table.leases[u].holder == "b" and table.leases[u].token == 2 for u in lost)
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_drain_hands_everything_over_and_takes_nothing_new(maria: str, spawn: Spawn) -> None:
+    db = _db(maria, 4)
+    _, rec_a = spawn(maria, "a")
+    _, rec_b = spawn(maria, "b")
+    assert wait_for(lambda: len(rec_a.units()) == 2 and len(rec_b.units()) == 2, 15)
+    registry.set_draining(db, "a")
+    assert wait_for(lambda: not rec_a.units() and len(rec_b.units()) == 4, 20), (rec_a.units(), rec_b.units())
+    catalog.add_camera(db, "R", "new", "rtsp://10.0.0.99/s")
+    assert wait_for(lambda: len(rec_b.units()) == 5, 10) and not rec_a.units()
+    # Overlap only inside each handover: b started every unit before a stopped it.
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_stop_with_handover_leaves_nothing_unrecorded(maria: str, spawn: Spawn) -> None:
+    db = _db(maria, 3)
+    a, rec_a = spawn(maria, "a")
+    assert wait_for(lambda: len(rec_a.units()) == 3, 10)
+    _, rec_b = spawn(maria, "b")
+    assert wait_for(lambda: rec_b.units(), 20)
+    a.stop(handover=True, timeout_s=20)
+    gaps: list[str] = []
+
+    def watch() -> None:
+        while not a.done.is_set():
+            if len(rec_a.units() | rec_b.units()) < 3:
+                gaps.append(f"{rec_a.units()} {rec_b.units()}")
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert a.join(25)
+    watcher.join(5)
+    assert not gaps, gaps[:3]
+    assert wait_for(lambda: len(rec_b.units()) == 3, 5)
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_a_paused_node_loses_its_units_and_stops_them_when_it_wakes(maria: str, spawn: Spawn) -> None:
+    db = _db(maria, 2)
+    a, rec_a = spawn(maria, "a")
+    assert wait_for(lambda: len(rec_a.units()) == 2, 10)
+    _, rec_b = spawn(maria, "b")
+    time.sleep(0.5)
+    with _paused(a):  # SIGSTOP of the fleet thread: no renewals for longer than the TTL
+        assert wait_for(lambda: len(rec_b.units()) == 2, 3 * TTL + 5)
+        assert len(rec_a.units()) == 2  # still recording while paused: it cannot know yet
+    assert wait_for(lambda: not rec_a.units(), 5)  # woke up, renewed, found them gone: stopped
+    assert {v.holder for v in leases.read_table(db).leases.values()} == {"b"}
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_partitioned_node_keeps_recording_then_gives_up_what_was_taken(mariadb_server: MariaDBServer,
+                                                                        spawn: Spawn) -> None:
+    url = mariadb_server.create_database()
+    db = _db(url, 2)
+    with TcpProxy(mariadb_server.port) as proxy:
+        cut_url = url.replace(f":{mariadb_server.port}/", f":{proxy.port}/")
+        _a, rec_a = spawn(cut_url, "a")
+        _, rec_b = spawn(url, "b")
+        assert wait_for(lambda: len(rec_a.units()) == 1 and len(rec_b.units()) == 1, 15)
+        proxy.cut()
+        assert wait_for(lambda: not rec_a.holdings.db_ok, 10)
+        assert wait_for(lambda: len(rec_b.units()) == 2, 3 * TTL + 5)
+        time.sleep(1)
+        assert len(rec_a.units()) == 1  # cut off: keeps recording (a duplicate is worth more than a gap)
+        proxy.restore()
+        assert wait_for(lambda: rec_a.holdings.db_ok and not rec_a.units(), 15), rec_a.holdings
+    assert len(rec_b.units()) == 2
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_a_node_started_while_the_database_is_down_records_what_it_held(mariadb_server: MariaDBServer,
+                                                                         spawn: Spawn, tmp_path: Path) -> None:
+    url = mariadb_server.create_database()
+    db = _db(url, 2)
+    with TcpProxy(mariadb_server.port) as proxy:
+        cut_url = url.replace(f":{mariadb_server.port}/", f":{proxy.port}/")
+        first, rec = spawn(cut_url, "a")
+        assert wait_for(lambda: len(rec.units()) == 2, 10)
+        _kill(first)  # the node stops (its cache says what it held)
+        proxy.cut("reset")
+        again, rec2 = spawn(cut_url, "a")
+        assert wait_for(lambda: len(rec2.units()) == 2, 2)  # from the cache, with no database
+        assert not rec2.holdings.db_ok
+        time.sleep(TTL)
+        assert len(rec2.units()) == 2  # and the thread keeps retrying, not giving up
+        proxy.restore()
+        assert wait_for(lambda: rec2.holdings.db_ok and registry.get_node(db, "a").process == again.process, 10)
+        assert wait_for(lambda: len(rec2.units()) == 2, 5)
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_control_stations_hold_nothing(maria: str, spawn: Spawn) -> None:
+    db = _db(maria, 2)
+    _, ctl = spawn(maria, "desk", NodeRole.CONTROL)
+    _, rec = spawn(maria, "srv")
+    assert wait_for(lambda: len(rec.units()) == 2, 10)
+    time.sleep(TTL)
+    assert not ctl.units() and registry.get_node(db, "desk").role == "control"
+    db.dispose()
+
+
+def _kill(member: FleetMember) -> None:
+    """The node dies: its thread ends without releasing or unregistering (what SIGKILL leaves behind)."""
+    member._finish_stop = lambda: True  # type: ignore[method-assign]
+    member.stop()
+    assert member.join(10)
+
+
+class _paused:
+    """Freeze a member's thread (its next database call blocks) for the duration of the block."""
+
+    def __init__(self, member: FleetMember) -> None:
+        self.member = member
+        self.gate = threading.Event()
+
+    def __enter__(self) -> None:
+        original = self.member._tick
+        gate = self.gate
+
+        def frozen() -> None:
+            gate.wait()
+            self.member._tick = original  # type: ignore[method-assign]
+            original()
+
+        self.member._tick = frozen  # type: ignore[method-assign]
+
+    def __exit__(self, *exc: object) -> None:
+        self.gate.set()
