@@ -10,6 +10,7 @@ SIGTERM / SIGINT stop it. SIGUSR1 puts every mount's current pipeline into an er
 
 Mounts (all live, shared: every client of one mount shares one encoder to save CPU):
   /cam        H.264 640x360 25 fps, keyframe every 50 frames (2 s), no audio
+  /frames     H.264 192x108 25 fps of noise, keyframe every 2 s: every packet unique (frame-exact comparisons)
   /cam_alaw   the same video + G.711 A-law audio, 8 kHz mono (RTP payload type 8)
   /cam_aac    the same video + AAC-LC audio, 16 kHz mono (only if avenc_aac or voaacenc exists)
   /audio      audio only: AAC-LC 16 kHz mono (the room "sound source"); falls back to G.711
@@ -41,6 +42,13 @@ SECURE_PASSWORD = "s3cret-pass"
 VIDEO = (
     "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=25/1 "
     "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate=600 "
+    "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1"
+)
+# Every frame different (noise), so each packet's hash names one frame: tests count frames lost or recorded
+# twice across two recorders' files (a handover) by matching packet hashes. Small, to keep x264 cheap.
+FRAMES = (
+    "videotestsrc is-live=true pattern=snow ! video/x-raw,width=192,height=108,framerate=25/1 "
+    "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate=300 "
     "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1"
 )
 ALAW = (
@@ -142,6 +150,7 @@ def build_server(port: int) -> tuple[GstRtspServer.RTSPServer, str, dict[str, _H
     enc = _aac_encoder()
     launches: dict[str, tuple[str, dict[str, bool]]] = {
         "/cam": (VIDEO, everyone),
+        "/frames": (FRAMES, everyone),
         "/cam_alaw": (f"{VIDEO} {ALAW.format(pay='pay1')}", everyone),
         # Anonymous may "access" but not "construct": GstRtspServer then answers 401 with
         # WWW-Authenticate (no access at all would answer 404 and hide the mount).
