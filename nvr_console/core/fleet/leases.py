@@ -163,12 +163,18 @@ class Holder:
     node_alive: bool  # the holder's node row has not expired
 
 
+def lease_of_camera():  # type: ignore[no-untyped-def]
+    """Join condition from a camera (joined with its room) to its unit's lease row: the room's when the room
+    has a sound source, else the camera's own. By id columns, not by building the unit key in SQL (that
+    compares strings of two collations on MySQL)."""
+    has_sound = and_(Room.sound_source_url.is_not(None), Room.sound_source_url != "")
+    return or_(and_(has_sound, CameraLease.room_id == Room.id),
+               and_(not_(has_sound), CameraLease.camera_id == Camera.id))
+
+
 def camera_holders(db: Database) -> dict[int, Holder]:
     """{camera id: its unit's lease} for every camera, in one query (a room with a sound source is one unit)."""
-    has_sound = and_(Room.sound_source_url.is_not(None), Room.sound_source_url != "")
-    # By id columns, not by building the unit key in SQL (that compares strings of two collations on MySQL).
-    its_unit = or_(and_(has_sound, CameraLease.room_id == Room.id),
-                   and_(not_(has_sound), CameraLease.camera_id == Camera.id))
+    its_unit = lease_of_camera()
     with db.session() as s:
         rows = s.execute(
             select(Camera.id, CameraLease.holder, CameraLease.expires_at, CameraLease.token,
