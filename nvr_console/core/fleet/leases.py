@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, delete, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from nvr_console.core.db.models import Camera, CameraLease, Node, Room
 from nvr_console.core.db.session import Database
@@ -56,16 +57,18 @@ def _free_or_mine(node: str):  # type: ignore[no-untyped-def]
                CameraLease.expires_at < db_now(), CameraLease.holder == node)
 
 
-def ensure_rows(db: Database, units: Iterable[Unit]) -> int:
+def ensure_rows(db: Database, units: Iterable[Unit], have: set[str] | None = None) -> int:
     """Create the lease row of every unit that has none (free, token 0); returns how many were created.
+    `have`: the units known to have a row already (from a lease table just read), saving a query.
 
     Two nodes creating the same row: the second gets a duplicate key and carries on. Any thread.
     """
     wanted = {u.key: u for u in units}
     if not wanted:
         return 0
-    with db.session() as s:
-        have = set(s.scalars(select(CameraLease.unit).where(CameraLease.unit.in_(list(wanted)))))
+    if have is None:
+        with db.session() as s:
+            have = set(s.scalars(select(CameraLease.unit).where(CameraLease.unit.in_(list(wanted)))))
     created = 0
     for key in sorted(set(wanted) - have):
         unit = wanted[key]
@@ -83,13 +86,17 @@ def ensure_rows(db: Database, units: Iterable[Unit]) -> int:
 def read_table(db: Database) -> LeaseTable:
     """All lease rows, with liveness judged by the database in the same query. Any thread."""
     with db.session() as s:
-        now = s.scalar(select(db_now()))
-        rows = s.execute(select(CameraLease, CameraLease.expires_at > db_now())).all()
+        return table_in(s)
+
+
+def table_in(s: Session) -> LeaseTable:
+    rows = s.execute(select(CameraLease, CameraLease.expires_at > db_now(), db_now())).all()
+    now = rows[0][2] if rows else s.scalar(select(db_now()))
     assert now is not None
     return LeaseTable(now, {
         r.unit: Lease(r.unit, r.holder, int(r.token), r.expires_at, bool(r.holder) and bool(alive),
                       r.desired_holder, r.handover_state, r.handover_boundary)
-        for r, alive in rows
+        for r, alive, _now in rows
     })
 
 
@@ -113,10 +120,14 @@ def renew(db: Database, node: str, ttl: float) -> dict[str, int]:
     A lease that expired but that nobody took yet is renewed too: nobody else recorded it meanwhile.
     """
     with db.session() as s:
-        s.execute(update(CameraLease).where(CameraLease.holder == node).values(expires_at=db_now(ttl))
-                  .execution_options(synchronize_session=False))
+        renew_in(s, node, ttl)
         return {unit: int(token) for unit, token in
                 s.execute(select(CameraLease.unit, CameraLease.token).where(CameraLease.holder == node))}
+
+
+def renew_in(s: Session, node: str, ttl: float) -> None:
+    s.execute(update(CameraLease).where(CameraLease.holder == node).values(expires_at=db_now(ttl))
+              .execution_options(synchronize_session=False))
 
 
 def release(db: Database, unit: str, node: str, token: int) -> bool:

@@ -32,7 +32,7 @@ from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet import handover, leases, local_cache, registry
 from nvr_console.core.fleet.placement import Candidate, plan_free, plan_moves
 from nvr_console.core.fleet.registry import NodeNameInUse, NodeStats
-from nvr_console.core.fleet.units import Unit, wanted_units
+from nvr_console.core.fleet.units import Unit, camera_rows_in, group
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name
 from nvr_console.core.schedule.boundaries import next_boundary
@@ -257,22 +257,27 @@ class FleetMember:
             self._register()
         mono = time.monotonic()
         if mono >= self._next_renew:
-            if not registry.heartbeat(self.db, self.name, self.process, cfg.lease_ttl, self._stats_now()):
+            with self.db.session() as s:  # one round of statements: heartbeat and leases renewed together
+                beat = registry.heartbeat_in(s, self.name, self.process, cfg.lease_ttl, self._stats_now())
+                if beat and cfg.role is NodeRole.RECORDER:
+                    leases.renew_in(s, self.name, cfg.lease_ttl)
+            if not beat:
                 log.warning("fleet: node row %s was taken over or forgotten; registering again", self.name)
                 self._register()
-            if cfg.role is NodeRole.RECORDER:
-                leases.renew(self.db, self.name, cfg.lease_ttl)
+                return
             self._next_renew = mono + cfg.renew_every
             self._renewed_at = time.time()
         if cfg.role is not NodeRole.RECORDER:
             self._publish()
             return
 
-        units = wanted_units(self.db)
+        with self.db.session() as s:  # what placement needs, read in one go
+            units = group(camera_rows_in(s))
+            table = leases.table_in(s)
+            nodes = {n.name: n for n in registry.nodes_in(s)}
         self._units = {u.key: u for u in units}
-        leases.ensure_rows(self.db, units)
-        table = leases.read_table(self.db)
-        nodes = {n.name: n for n in registry.list_nodes(self.db)}
+        if leases.ensure_rows(self.db, units, have=set(table.leases)):
+            table = leases.read_table(self.db)
         me = nodes.get(self.name)
         self._draining = bool(me and me.draining) or (self._stop_requested and self._handover_on_stop)
         candidates = {n.name: Candidate(n.name, n.alive, n.role == NodeRole.RECORDER.value,

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from nvr_console.core.catalog import NotFound
 from nvr_console.core.db.models import CameraLease, EngineStatus, Node, NodeRole, Recording, RecordingStatus
@@ -138,13 +139,17 @@ def heartbeat(db: Database, name: str, process: str, lease_ttl: float, stats: No
     """Renew this node's row; False if it is no longer this process's (forgotten, or taken over after
     this process stalled past its TTL): the caller registers again. Any thread."""
     with db.session() as s:
-        res = s.execute(
-            update(Node).where(Node.name == name, Node.process == process).values(
-                heartbeat_at=db_now(), expires_at=db_now(lease_ttl), cameras_held=stats.cameras_held,
-                free_disk=stats.free_disk, queue_files=stats.queue_files, queue_bytes=stats.queue_bytes,
-            ).execution_options(synchronize_session=False)
-        )
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        return heartbeat_in(s, name, process, lease_ttl, stats)
+
+
+def heartbeat_in(s: Session, name: str, process: str, lease_ttl: float, stats: NodeStats) -> bool:
+    res = s.execute(
+        update(Node).where(Node.name == name, Node.process == process).values(
+            heartbeat_at=db_now(), expires_at=db_now(lease_ttl), cameras_held=stats.cameras_held,
+            free_disk=stats.free_disk, queue_files=stats.queue_files, queue_bytes=stats.queue_bytes,
+        ).execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
 def unregister(db: Database, name: str, process: str) -> None:
@@ -157,11 +162,15 @@ def unregister(db: Database, name: str, process: str) -> None:
 def list_nodes(db: Database) -> list[NodeInfo]:
     """Every node, alive or not, with its upload pause (from its process's engine_status row). Any thread."""
     with db.session() as s:
-        rows = s.execute(
-            select(Node, Node.expires_at > db_now(), db_now(), EngineStatus.uploads_paused, EngineStatus.pause_reason)
-            .outerjoin(EngineStatus, EngineStatus.node == Node.process)
-            .order_by(Node.name)
-        ).all()
+        return nodes_in(s)
+
+
+def nodes_in(s: Session) -> list[NodeInfo]:
+    rows = s.execute(
+        select(Node, Node.expires_at > db_now(), db_now(), EngineStatus.uploads_paused, EngineStatus.pause_reason)
+        .outerjoin(EngineStatus, EngineStatus.node == Node.process)
+        .order_by(Node.name)
+    ).all()
     return [_info(n, bool(alive), now, bool(paused), reason or "") for n, alive, now, paused, reason in rows]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from nvr_console.core.db.models import Camera, DesiredState, Room
 from nvr_console.core.db.session import Database
@@ -90,11 +91,15 @@ def group(cameras: Iterable[CameraRow]) -> list[Unit]:
 def read_camera_rows(db: Database) -> list[CameraRow]:
     """Every camera with what grouping needs: one query. Any thread."""
     with db.session() as s:
-        rows = s.execute(
-            select(Camera.id, Camera.room_id, Camera.enabled, Camera.desired_state, Camera.pinned_node,
-                   Room.pinned_node, Room.sound_source_url)
-            .join(Room, Camera.room_id == Room.id)
-        ).all()
+        return camera_rows_in(s)
+
+
+def camera_rows_in(s: Session) -> list[CameraRow]:
+    rows = s.execute(
+        select(Camera.id, Camera.room_id, Camera.enabled, Camera.desired_state, Camera.pinned_node,
+               Room.pinned_node, Room.sound_source_url)
+        .join(Room, Camera.room_id == Room.id)
+    ).all()
     return [CameraRow(cid, rid, bool(enabled) and desired == DesiredState.RECORDING.value, pin, room_pin,
                       bool(sound)) for cid, rid, enabled, desired, pin, room_pin, sound in rows]
 
