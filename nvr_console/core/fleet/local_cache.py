@@ -10,6 +10,7 @@ database does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -39,7 +40,8 @@ def save(path: Path, data: Any) -> bool:
         return True
     except OSError as exc:
         log.warning("cannot write %s: %s", path, exc.strerror or exc)
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         return False
 
 
