@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -29,6 +30,21 @@ def use_own_session(process: QProcess) -> None:
     params = QProcess.UnixProcessParameters()
     params.flags = QProcess.UnixProcessFlag.CreateNewSession | QProcess.UnixProcessFlag.IgnoreSigPipe
     process.setUnixProcessParameters(params)
+
+
+def parent_death_prefix() -> list[str]:
+    """Arguments to put before FFmpeg's so it gets one SIGINT (and finishes its file) when the engine dies.
+
+    A session of its own keeps FFmpeg alive when its engine is SIGKILLed (the OOM killer, a crash): on a
+    machine that stays up, it would go on recording a camera that another node has taken over by then.
+    Linux: util-linux `setpriv --pdeathsig` (PR_SET_PDEATHSIG survives the exec). The signal comes when
+    the thread that started FFmpeg ends, so recorders are started on the engine thread only, which lives
+    as long as the engine. Elsewhere (or without setpriv): nothing, and the next start stops leftovers.
+    """
+    if not sys.platform.startswith("linux"):
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "INT", "--"] if setpriv else []
 
 
 def remember(run_dir: Path, pid: int, marker: str) -> Path:

@@ -63,3 +63,34 @@ def test_a_folder_among_the_pid_files_is_left_alone(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not process_group.parent_death_prefix(),
+                    reason="setpriv --pdeathsig is Linux (util-linux) only")
+def test_ffmpeg_started_with_the_prefix_finishes_its_file_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """The engine SIGKILLed (OOM killer): its FFmpeg, in a session of its own, stops too, with a whole file."""
+    out = tmp_path / "x.mkv"
+    code = (
+        "import subprocess, sys, threading, time\n"
+        "def run():\n"
+        f"    p = subprocess.Popen({process_group.parent_death_prefix()!r} + ['ffmpeg', '-v', 'error', '-re', '-f', "
+        "'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', "
+        f"'matroska', {str(out)!r}], stdin=subprocess.PIPE, start_new_session=True)\n"
+        "    print(p.pid, flush=True)\n"
+        "    time.sleep(60)\n"
+        "threading.Thread(target=run).start()\n"  # started from a thread that lives on, as the engine's
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    time.sleep(2)
+    parent.kill()
+    parent.wait(5)
+    deadline = time.monotonic() + 10
+    while process_group.pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not process_group.pid_alive(pid)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                            str(out)], capture_output=True, text=True, check=True)
+    assert float(probe.stdout) > 1.0  # SIGINT: FFmpeg wrote its trailer
