@@ -19,6 +19,7 @@ class CameraState(enum.StrEnum):
     RECONNECTING = "reconnecting"  # waiting `next_retry_in` s before the next attempt (backoff 1..30 s)
     FAILED = "failed"  # needs the operator: reason in `last_error` (wrong password, no such path...)
     STOPPING = "stopping"  # finishing the current file
+    OFFLINE = "offline"  # held by a node that stopped reporting; another node takes it when its lease runs out
 
 
 class UploadState(enum.StrEnum):
@@ -46,6 +47,7 @@ class CameraStatus:
     last_error: str = ""  # operator sentence, credentials masked
     next_retry_in: float = 0.0  # seconds, while RECONNECTING
     enabled: bool = True
+    node: str = ""  # the node recording it (several machines on one database); "" when unknown
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ STATE_COLORS: dict[CameraState | None, str] = {
     CameraState.FAILED: "#c62828",
     CameraState.SCHEDULED: "#6a4fb3",
     CameraState.STOPPED: "#6b6b6b",
+    CameraState.OFFLINE: "#c62828",
     None: "#8a8a8a",
 }
 
@@ -95,6 +96,7 @@ STATE_ICONS: dict[CameraState | None, str] = {
     CameraState.FAILED: "mdi6.alert-circle",
     CameraState.SCHEDULED: "mdi6.calendar-clock",
     CameraState.STOPPED: "mdi6.stop-circle-outline",
+    CameraState.OFFLINE: "mdi6.lan-disconnect",
     None: "mdi6.help-circle-outline",
 }
 
