@@ -46,7 +46,7 @@ def test_nodes_list_drain_and_forget(fleet: Fleet, capsys: pytest.CaptureFixture
     lines = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert code == 0 and set(lines) == {"srv1", "old", "desk"}
     assert "recorder" in lines["srv1"] and "alive" in lines["srv1"] and "2/10" in lines["srv1"]
-    assert "50.0 GB" in lines["srv1"] and "3 (7.0 MB)" in lines["srv1"]
+    assert "50 GiB" in lines["srv1"] and "3 (7 MiB)" in lines["srv1"]
     assert "offline" in lines["old"] and "control" in lines["desk"]
     data = {n["name"]: n for n in json.loads(run(capsys, "nodes", "list", "--json", *args)[1])}
     assert data["srv1"]["alive"] and not data["old"]["alive"] and data["srv1"]["free_disk"] == 50 * 1024**3

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from nvr_console.core.config_writer import user_config_path, write_settings
+from nvr_console.core.config_writer import write_settings
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import registry
@@ -42,12 +42,11 @@ def other_live_recorders(db: Database, this_node: str) -> list[str]:
             if n.alive and n.role == NodeRole.RECORDER.value and n.name != this_node]
 
 
-def remember(choice: RoleChoice, settings_files: tuple[Path, ...] = ()) -> Path:
-    """Write the operator's answer as node.record to the user's config.toml; returns the file."""
+def remember(choice: RoleChoice, path: Path) -> None:
+    """Write the operator's answer as node.record into `path` (the console's settings file:
+    Settings.inputs.writable_file())."""
     assert choice is not RoleChoice.ASK
-    path = user_config_path(settings_files)
     write_settings(path, {"node.record": "true" if choice is RoleChoice.RECORD else "false"})
-    return path
 
 
 def node_role(choice: RoleChoice) -> NodeRole:

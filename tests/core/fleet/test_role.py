@@ -37,8 +37,9 @@ def test_other_live_recorders(fleet_db: Database) -> None:
 
 
 def test_the_answer_is_remembered_in_the_users_config(tmp_path: Path) -> None:
-    path = remember(RoleChoice.CONTROL)
+    path = load_settings(env={}, cwd=tmp_path).inputs.writable_file()
+    remember(RoleChoice.CONTROL, path)
     assert load_settings(env={}, cwd=tmp_path).node.record == "false"
-    assert path.read_text(encoding="utf-8").count("record") == 1
-    remember(RoleChoice.RECORD)
+    assert path.read_text(encoding="utf-8").count("record =") == 1
+    remember(RoleChoice.RECORD, path)
     assert load_settings(env={}, cwd=tmp_path).node.record == "true"
