@@ -60,9 +60,11 @@ class DiskGuard(QObject):
 
     _freed = Signal(object)  # internal: retention.SpaceReport, or None after an error, from the worker thread
 
-    def __init__(self, db: Database, recorders: RecorderSet, emit_log: LogFn, parent: QObject | None = None) -> None:
+    def __init__(self, db: Database, recorders: RecorderSet, emit_log: LogFn, parent: QObject | None = None,
+                 node: str = "") -> None:
         super().__init__(parent)
         self.db = db
+        self.node = node  # only this node's verified copies are on this disk
         self._recorders = recorders
         self._emit_log = emit_log
         self._root = Path()
@@ -191,7 +193,7 @@ class DiskGuard(QObject):
         """Worker thread: delete verified copies until `target` is free on `root`'s disk; never raises."""
         report: retention.SpaceReport | None
         try:
-            report = retention.free_space(self.db, root, target)
+            report = retention.free_space(self.db, root, target, self.node)
         except (DatabaseUnavailable, SQLAlchemyError, OSError) as exc:
             log.warning("could not free space on the recordings disk: %s", mask_secrets(str(exc)))
             report = None

@@ -71,10 +71,11 @@ class Engine(QObject):
         self._recorders = RecorderSet(self, self._wire)
         self._reconciler = CameraReconciler(self._recorders, self._on_status)
         self._catalog = CatalogWatch()
-        self._finalizing = FinalizingDispatch(db, self._recorders.sound_state, self._emit_log, self)
+        self._finalizing = FinalizingDispatch(db, self._recorders.sound_state, self._emit_log, self,
+                                              node=settings.node.name)
         self._finalizing.job_done.connect(self._on_job_done)
         self._live = LiveStatusPublisher(db)
-        self._disk = DiskGuard(db, self._recorders, self._emit_log, self)
+        self._disk = DiskGuard(db, self._recorders, self._emit_log, self, node=settings.node.name)
         self._removals = CameraRemovals(db)
         self._timer: QTimer | None = None
         self._ticks = 0

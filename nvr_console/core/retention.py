@@ -28,6 +28,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.db.types import utcnow
+from nvr_console.core.fleet.ownership import adopt_legacy_rows
 from nvr_console.core.sizes import format_size
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,17 @@ def disk_free(path: Path) -> int:
     return shutil.disk_usage(p).free
 
 
-def delete_local_copy(db: Database, recording_id: int) -> int:
+def delete_local_copy(db: Database, recording_id: int, node: str | None = None) -> int:
     """Delete the local file of one verified upload; returns the bytes freed (0 if not allowed or gone).
 
-    Refuses anything whose status is not `uploaded` or that has no MD5 (never verified).
+    Refuses anything whose status is not `uploaded` or that has no MD5 (never verified), and, with `node`,
+    another node's recording (its file is on that node's disk, not this one's).
     """
     with db.session() as s:
         rec = s.get(Recording, recording_id, with_for_update=True)
         if rec is None or rec.status != UPLOADED or not rec.md5 or rec.local_deleted_at is not None:
+            return 0
+        if node is not None and rec.node != node:
             return 0
         path = Path(rec.local_path)
         try:
@@ -92,27 +96,27 @@ def delete_local_copy(db: Database, recording_id: int) -> int:
         return size
 
 
-def verified_copies() -> Select[tuple[int]]:
-    """Recordings whose upload was verified and whose local copy is still there, oldest first: the only ones
-    any rule here may delete."""
+def verified_copies(node: str) -> Select[tuple[int]]:
+    """This node's recordings whose upload was verified and whose local copy is still there, oldest first: the
+    only ones any rule here may delete (another node's files are on its own disk)."""
     return (select(Recording.id)
-            .where(Recording.status == UPLOADED, Recording.local_deleted_at.is_(None))
+            .where(Recording.node == node, Recording.status == UPLOADED, Recording.local_deleted_at.is_(None))
             .order_by(Recording.slot_start, Recording.id))
 
 
-def free_space(db: Database, folder: Path, target: int, *,
+def free_space(db: Database, folder: Path, target: int, node: str, *,
                free_bytes: Callable[[Path], int] = disk_free) -> SpaceReport:
-    """Delete verified copies, oldest first, until `folder`'s disk has `target` bytes free or none is left.
-    Never anything else. Any thread (it blocks on the database and the disk)."""
+    """Delete this node's verified copies, oldest first, until `folder`'s disk has `target` bytes free or none
+    is left. Never anything else. Any thread (it blocks on the database and the disk)."""
     free = before = free_bytes(folder)
     deleted: list[int] = []
     freed = 0
     if free < target:
         with db.session() as s:
-            verified = list(s.scalars(verified_copies()))
+            verified = list(s.scalars(verified_copies(node)))
         report = RetentionReport()
         for rid in verified:
-            _delete(db, rid, report)
+            _delete(db, rid, report, node)
             free = free_bytes(folder)
             if free >= target:
                 break
@@ -122,7 +126,7 @@ def free_space(db: Database, folder: Path, target: int, *,
         with db.session() as s:
             waiting, waiting_bytes = s.execute(
                 select(func.count(Recording.id), func.coalesce(func.sum(Recording.size), 0)).where(
-                    Recording.status != UPLOADED, Recording.local_deleted_at.is_(None)
+                    Recording.node == node, Recording.status != UPLOADED, Recording.local_deleted_at.is_(None)
                 )
             ).one()
     return SpaceReport(target, before, free, tuple(deleted), freed, int(waiting), int(waiting_bytes))
@@ -136,28 +140,31 @@ def sweep(
     free_bytes: Callable[[Path], int] = disk_free,
     space: bool = True,
 ) -> RetentionReport:
-    """Apply both rules once (`space=False`: only delete_after, for an uploader whose engine keeps the disk
-    itself). Returns what was done and any warning for the operator."""
+    """Apply both rules once, to this node's recordings (the files on its own disk; `space=False`: only
+    delete_after, for an uploader whose engine keeps the disk itself). Returns what was done and any warning
+    for the operator."""
     now = now or utcnow()
     report = RetentionReport()
+    node = settings.node.name
+    adopt_legacy_rows(db, node)
     delay = settings.retention.delete_after
     if delay is not None:
         cutoff = now - timedelta(seconds=delay)
         with db.session() as s:
             due = list(s.scalars(
                 select(Recording.id)
-                .where(Recording.status == UPLOADED, Recording.local_deleted_at.is_(None),
+                .where(Recording.node == node, Recording.status == UPLOADED, Recording.local_deleted_at.is_(None),
                        Recording.uploaded_at <= cutoff)
                 .order_by(Recording.slot_start)
             ))
         for rid in due:
-            _delete(db, rid, report)
+            _delete(db, rid, report, node)
 
     minimum = settings.retention.min_free_space
     if minimum <= 0 or not space:
         return report
     folder = settings.recording.dir
-    done = free_space(db, folder, minimum, free_bytes=free_bytes)
+    done = free_space(db, folder, minimum, node, free_bytes=free_bytes)
     report.deleted += done.deleted
     report.freed_bytes += done.freed_bytes
     if done.short:
@@ -173,8 +180,8 @@ def sweep(
     return report
 
 
-def _delete(db: Database, rid: int, report: RetentionReport) -> None:
-    freed = delete_local_copy(db, rid)
+def _delete(db: Database, rid: int, report: RetentionReport, node: str) -> None:
+    freed = delete_local_copy(db, rid, node)
     with db.session() as s:
         gone = s.scalar(select(Recording.local_deleted_at).where(Recording.id == rid)) is not None
     if gone:

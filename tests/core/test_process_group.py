@@ -84,7 +84,9 @@ def test_ffmpeg_started_with_the_prefix_finishes_its_file_when_its_parent_is_kil
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     pid = int(parent.stdout.readline())
-    time.sleep(2)
+    deadline = time.monotonic() + 20
+    while (not out.exists() or out.stat().st_size < 5_000) and time.monotonic() < deadline:
+        time.sleep(0.1)  # a second or two of video written, however loaded the machine
     parent.kill()
     parent.wait(5)
     deadline = time.monotonic() + 10
@@ -93,4 +95,4 @@ def test_ffmpeg_started_with_the_prefix_finishes_its_file_when_its_parent_is_kil
     assert not process_group.pid_alive(pid)
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
                             str(out)], capture_output=True, text=True, check=True)
-    assert float(probe.stdout) > 1.0  # SIGINT: FFmpeg wrote its trailer
+    assert float(probe.stdout) > 0.5  # SIGINT: FFmpeg wrote its trailer (a duration)

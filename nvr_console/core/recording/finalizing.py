@@ -52,9 +52,16 @@ class FinalizingDispatch(QObject):
     _worker_done = Signal(object)  # internal: (RecordingEvent, the job again if it found no room) from a worker
 
     def __init__(self, db: Database, sound_source: SoundSourceState, emit_log: LogFn,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, node: str = "",
+                 token_for: Callable[[int | None], int | None] = lambda _camera_id: None) -> None:
         super().__init__(parent)
         self.db = db
+        self.node = node  # rows are this node's (recordings.node)
+        self._token_for = token_for  # the lease token this node holds for a camera now, if any
+        # Finished segments the database could not take (down, or cut off): registered and finalized as soon as
+        # it answers, oldest first, without waiting for a restart.
+        self._deferred: list[FinishedSegment] = []
+        self._deferred_logged = False
         self._sound_source = sound_source
         self._emit_log = emit_log
         self._tools: Tools | None = None
@@ -78,12 +85,14 @@ class FinalizingDispatch(QObject):
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=FINALIZE_WORKERS, thread_name_prefix="nvr-finalize")
 
-    def recover(self, root: Path) -> None:
-        """Start-up: finalize what a crash left unfinished, keeping its sound segments for those jobs. Engine
-        thread; raises OSError or a database error for the engine to report."""
+    def recover(self, root: Path, before: float | None = None, reap_first: bool = True) -> None:
+        """Finalize what a crash left unfinished on this node, keeping its sound segments for those jobs. At
+        start-up; or later (`before` = this process's start, `reap_first` False) when the database could not be
+        reached at start-up. Engine thread; raises OSError or a database error for the engine to report."""
         if self._tools is None:
             return
-        for job in plan_recovery(self.db, root, self._segment_length, self._zone):
+        for job in plan_recovery(self.db, root, self._segment_length, self._zone, node=self.node, before=before,
+                                 reap_first=reap_first):
             self.submit(job)
         self.pairing.adopt_leftovers(root, self._zone)
 
@@ -99,7 +108,8 @@ class FinalizingDispatch(QObject):
 
     def busy_with(self, camera_id: int) -> bool:
         """Whether a segment of this camera is still waiting or being finalized. Engine thread."""
-        return self.pairing.waiting_for(camera_id) or any(j.camera_id == camera_id for j in self._in_flight.values())
+        return (self.pairing.waiting_for(camera_id) or any(j.camera_id == camera_id for j in self._in_flight.values())
+                or any(seg.camera_id == camera_id for seg in self._deferred))
 
     # --- from the recorders (engine thread) ---------------------------------------------------------
 
@@ -108,12 +118,15 @@ class FinalizingDispatch(QObject):
         spec, raw = item
         if spec.sound_only:
             return
+        if self._deferred:
+            return  # the database was just down: the row comes with the segment's end, in order
         try:
             self._rows[raw] = lifecycle.register_segment(self.db, spec.camera_id, spec.room, spec.name, raw,
-                                                         self._slot(raw))
+                                                         self._slot(raw), node=self.node,
+                                                         lease_token=self._token_for(spec.camera_id))
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
-            self._emit_log("error", f"cannot record {raw.name} in the database: {mask_secrets(str(exc))}",
-                           spec.camera_id)
+            log.info("cannot record %s in the database now (%s); its row comes when it is finished", raw.name,
+                     mask_secrets(str(exc)))
 
     def segment_finished(self, seg: FinishedSegment) -> None:
         """FFmpeg closed a raw segment: finalize it (after its room sound, if the room has a source). Engine thread."""
@@ -121,25 +134,56 @@ class FinalizingDispatch(QObject):
             self.pairing.add_sound(seg.room, SoundPiece(seg.raw_path, seg.wall_start, seg.wall_end))
             self.tick()
             return
+        if self._deferred:
+            self._deferred.append(seg)  # behind the ones waiting for the database
+            self._catch_up()
+            return
+        if not self._finish(seg):
+            self._deferred.append(seg)
+
+    def _finish(self, seg: FinishedSegment) -> bool:
+        """Register a finished segment and send it on; False if the database cannot be reached now."""
         try:
             rid = self._rows.pop(seg.raw_path, None)
             if rid is None:
                 rid = lifecycle.register_segment(self.db, seg.camera_id, seg.room, seg.name, seg.raw_path,
-                                                 self._slot(seg.raw_path))
+                                                 self._slot(seg.raw_path), node=self.node,
+                                                 lease_token=self._token_for(seg.camera_id))
             lifecycle.begin_finalizing(self.db, rid)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
-            self._emit_log("error", f"cannot finalize {seg.raw_path.name} now ({mask_secrets(str(exc))}); "
-                           "it is recovered at the next start", seg.camera_id)
-            return
+            if not self._deferred_logged:
+                self._deferred_logged = True
+                self._emit_log("error", f"cannot finalize {seg.raw_path.name} now ({mask_secrets(str(exc))}); "
+                               "finished segments wait on disk and are finalized as soon as the database answers",
+                               seg.camera_id)
+            return False
         if seg.room in self.rooms_with_sound:
             self.pairing.wait(seg, rid)
             self.tick()
         else:
             self.submit(_job(seg, rid, None, ""))
+        return True
+
+    def _catch_up(self) -> None:
+        """Register and finalize the segments that waited for the database, oldest first. Engine thread."""
+        while self._deferred:
+            if not self._finish(self._deferred[0]):
+                return
+            self._deferred.pop(0)
+        if self._deferred_logged:
+            self._deferred_logged = False
+            self._emit_log("info", "the database answers again: finished segments registered and finalized", None)
+
+    @property
+    def deferred(self) -> int:
+        """Finished segments waiting for the database."""
+        return len(self._deferred)
 
     def tick(self) -> None:
         """Send on the segments whose room sound is complete or will not come, and those that found no room
-        once there is. Engine thread, ~1 Hz."""
+        once there is; retry the ones that waited for the database. Engine thread, ~1 Hz."""
+        if self._deferred:
+            self._catch_up()
         for p in self.pairing.resolve(self._sound_source):
             self.submit(_job(p.segment, p.recording_id, p.sound, p.note))
         if self._no_room:

@@ -133,12 +133,13 @@ def _move(db: Database, t: Transition, recording_id: int, values: dict[str, Any]
 
 
 def register_segment(db: Database, camera_id: int | None, room: str, camera: str, raw: Path,
-                     slot_start: datetime, status: RecordingStatus = RecordingStatus.RECORDING) -> int:
-    """The Recording row for a raw segment, keyed by its FINAL path; idempotent. Any thread.
+                     slot_start: datetime, status: RecordingStatus = RecordingStatus.RECORDING, *,
+                     node: str = "", lease_token: int | None = None) -> int:
+    """The Recording row for a raw segment of node `node`, keyed by its FINAL path; idempotent. Any thread.
 
     `status` is `recording` (FFmpeg is writing it) or `finalizing` (recovery found it closed); an existing
     row in `recording` then begins finalizing. A camera removed meanwhile leaves the row named by room and
-    camera only.
+    camera only. `lease_token`: the token the node held for the camera when the piece began (None: none).
     """
     if status not in (S.RECORDING, S.FINALIZING):
         raise ValueError(f"a new recording starts as recording or finalizing, not {status.value}")
@@ -149,10 +150,11 @@ def register_segment(db: Database, camera_id: int | None, room: str, camera: str
             with db.session() as s:
                 if camera_id is not None and s.get(Camera, camera_id) is None:
                     camera_id = None
-                rid = s.scalar(select(Recording.id).where(Recording.local_path_key == key))
+                rid = s.scalar(select(Recording.id).where(Recording.node == node, Recording.local_path_key == key))
                 if rid is None:
                     row = Recording(camera_id=camera_id, room_name=room, camera_name=camera, slot_start=slot_start,
-                                    local_path=final, local_path_key=key, status=status)
+                                    local_path=final, local_path_key=key, status=status, node=node,
+                                    lease_token=lease_token)
                     s.add(row)
                     s.flush()
                     return int(row.id)

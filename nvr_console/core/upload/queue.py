@@ -21,9 +21,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from nvr_console.core.db.models import Recording, RecordingStatus, Room
+from nvr_console.core.db.models import Node, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.db.types import utcnow
+from nvr_console.core.fleet.dbtime import db_now
+from nvr_console.core.fleet.ownership import adopt_legacy_rows
 from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.recording.lifecycle import upload_eligible
@@ -75,27 +77,38 @@ class RoundRobin:
             self._served[key] = self._tick
 
 
-def claim_next(db: Database, rr: RoundRobin, lease_s: float) -> Job | None:
-    """Claim the next recording to upload (oldest first, round-robin across cameras), or None.
+def _mine(node: str | None):  # type: ignore[no-untyped-def]
+    """Rows of this node (its files are on its disk); every row when `node` is None (a single engine)."""
+    return Recording.node == node if node is not None else Recording.id.is_not(None)
+
+
+def claim_next(db: Database, rr: RoundRobin, lease_s: float, node: str | None = None) -> Job | None:
+    """Claim the next recording of `node` to upload (oldest first, round-robin across cameras), or None.
 
     The claim is one conditional UPDATE checked by its row count, so two workers or two processes never
-    take the same row.
+    take the same row. Only the node whose disk has the file uploads it (recordings.node); rows from before
+    several nodes shared the database are adopted when their file is here (fleet.ownership).
     """
+    adopted = False
     for _ in range(8):  # lost races: try the next candidate
         now = utcnow()
         with db.session() as s:
             cams = s.execute(
                 select(Recording.room_name, Recording.camera_name, func.min(Recording.slot_start))
-                .where(upload_eligible(now))
+                .where(upload_eligible(now), _mine(node))
                 .group_by(Recording.room_name, Recording.camera_name)
             ).all()
         if not cams:
+            if node is not None and not adopted and adopt_legacy_rows(db, node):
+                adopted = True
+                continue
             return None
         for room, camera in rr.order([(r, c, t) for r, c, t in cams]):
             with db.session() as s:
                 rid = s.scalar(
                     select(Recording.id)
-                    .where(upload_eligible(now), Recording.room_name == room, Recording.camera_name == camera)
+                    .where(upload_eligible(now), _mine(node), Recording.room_name == room,
+                           Recording.camera_name == camera)
                     .order_by(Recording.slot_start, Recording.id)
                     .limit(1)
                 )
@@ -109,16 +122,31 @@ def claim_next(db: Database, rr: RoundRobin, lease_s: float) -> Job | None:
     return None
 
 
-def reclaim_dead_claims(db: Database) -> int:
-    """Hand back, at once, uploads claimed by an engine on this host that has died (crash, SIGKILL).
+def reclaim_dead_claims(db: Database, node: str | None = None) -> int:
+    """Hand back, at once, uploads claimed by an engine on this host that has died (crash, SIGKILL), and,
+    with `node`, every claim of an earlier process of this node (this process is its only live one).
 
-    Claims of live engines and of other hosts are left to their lease expiry.
+    Claims of live engines and of other hosts are left to their lease expiry, or to their node's
+    (release_claims_of_dead_nodes).
     """
+    me = node_name()
     with db.session() as s:
-        rows = s.execute(select(Recording.id, Recording.claimed_by).where(Recording.status == UPLOADING)).all()
-        dead = [rid for rid, owner in rows if dead_local_node(owner)]
+        rows = s.execute(select(Recording.id, Recording.claimed_by, Recording.node)
+                         .where(Recording.status == UPLOADING)).all()
+        dead = [rid for rid, owner, row_node in rows
+                if dead_local_node(owner) or (node is not None and row_node == node and owner != me)]
     lifecycle.reclaim_uploads(db, dead)
     return len(dead)
+
+
+def release_claims_of_dead_nodes(db: Database) -> int:
+    """Hand back the upload claims of nodes whose node lease has expired (not after the claim's own 120 s):
+    their files wait for them in the queue, ready the moment they return. Any node may call it."""
+    with db.session() as s:
+        ids = list(s.scalars(
+            select(Recording.id).where(Recording.status == UPLOADING,
+                                       Recording.node.in_(select(Node.name).where(Node.expires_at < db_now())))))
+    return lifecycle.reclaim_uploads(db, ids)
 
 
 def load_job(db: Database, recording_id: int) -> Job | None:
@@ -165,22 +193,22 @@ def renew_leases(db: Database, ids: list[int], lease_s: float) -> None:
         )
 
 
-def next_due(db: Database) -> datetime | None:
-    """When the earliest waiting row becomes eligible (for the workers' sleep), or None."""
+def next_due(db: Database, node: str | None = None) -> datetime | None:
+    """When the earliest waiting row (of `node`) becomes eligible (for the workers' sleep), or None."""
     with db.session() as s:
         return s.scalar(
             select(func.min(Recording.next_attempt_at)).where(
-                Recording.status.in_([READY, UPLOADING]), Recording.next_attempt_at.is_not(None)
+                Recording.status.in_([READY, UPLOADING]), Recording.next_attempt_at.is_not(None), _mine(node)
             )
         )
 
 
-def totals(db: Database) -> tuple[int, int]:
-    """(files, bytes still to send) of the queue: ready + uploading rows."""
+def totals(db: Database, node: str | None = None) -> tuple[int, int]:
+    """(files, bytes still to send) of the queue (of `node`, else every node's): ready + uploading rows."""
     with db.session() as s:
         files, size, sent = s.execute(
             select(func.count(Recording.id), func.coalesce(func.sum(Recording.size), 0),
                    func.coalesce(func.sum(Recording.bytes_confirmed), 0))
-            .where(Recording.status.in_([READY, UPLOADING]))
+            .where(Recording.status.in_([READY, UPLOADING]), _mine(node))
         ).one()
         return int(files or 0), max(int(size or 0) - int(sent or 0), 0)

@@ -138,6 +138,8 @@ class Uploader(QObject):
         self._creds: google.auth.credentials.Credentials | None = None
         self._creds_loaded_gen = -1
         self._destination = settings.effective_destination()
+        # Uploads this node's recordings only: the files on its own disk (recordings.node).
+        self._node = settings.node.name
 
     # ------------------------------------------------------------------ engine-thread API
 
@@ -150,7 +152,7 @@ class Uploader(QObject):
         if self._threads:
             return
         self._stopping = False
-        reclaimed = queue.reclaim_dead_claims(self._db)
+        reclaimed = queue.reclaim_dead_claims(self._db, self._node)
         if reclaimed:
             log.info("resuming %d upload(s) left by a process that stopped without finishing them", reclaimed)
         if self._destination == "none":
@@ -269,7 +271,7 @@ class Uploader(QObject):
     def _idle_wait(self) -> float:
         wait = self._poll_s
         try:
-            due = queue.next_due(self._db)
+            due = queue.next_due(self._db, self._node)
         except (SQLAlchemyError, DatabaseUnavailable):
             return wait
         if due is not None:
@@ -292,7 +294,7 @@ class Uploader(QObject):
                 if dest is None or gen != self._creds_gen:
                     gen = self._creds_gen
                     dest = self._make_destination()
-                job = queue.claim_next(self._db, self._rr, self._lease_s)
+                job = queue.claim_next(self._db, self._rr, self._lease_s, self._node)
             except DriveAuthError as exc:
                 dest = None
                 self._pause(str(exc), probe=False)
@@ -404,7 +406,7 @@ class Uploader(QObject):
                             folder_link=folder_link or "")
         log.info("recording %d uploaded and verified (%s, %d bytes)", job.id, out.destination, out.size)
         if self._settings.retention.delete_after == 0:
-            retention.delete_local_copy(self._db, job.id)
+            retention.delete_local_copy(self._db, job.id, self._node)
 
     # ------------------------------------------------------------------ housekeeping thread
 
@@ -425,6 +427,10 @@ class Uploader(QObject):
                 now = time.monotonic()
                 if now >= next_retention:
                     next_retention = now + self._retention_every
+                    released = queue.release_claims_of_dead_nodes(self._db)
+                    if released:
+                        log.info("%d upload claim(s) of nodes that stopped reporting were handed back to them",
+                                 released)
                     report = retention.sweep(self._settings, self._db, space=self._retention_space)
                     for w in report.warnings:
                         self.warning.emit(w)
@@ -448,7 +454,7 @@ class Uploader(QObject):
 
     def _emit_queue(self) -> None:
         try:
-            files, remaining = queue.totals(self._db)
+            files, remaining = queue.totals(self._db, self._node)
         except (SQLAlchemyError, DatabaseUnavailable):
             return
         paused, reason = self.is_paused()

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nvr_console.core import catalog
+from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.ffmpeg_locate import locate_tools
@@ -106,13 +107,24 @@ def test_start_up_recovery_finalizes_what_a_crash_left(db: Database, tmp_path: P
     rig.dispatch.shutdown()
 
 
-def test_a_database_that_is_down_is_reported_and_the_file_kept(tmp_path: Path, qapp: object) -> None:
+def test_a_database_that_is_down_is_reported_and_the_segments_finalized_once_it_answers(
+        tmp_path: Path, qapp: object) -> None:
     db = Database(f"sqlite:///{tmp_path / 'missing' / 'no.sqlite3'}")  # never migrated: no tables
     rig = _Rig(db)
-    raw = tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv"
-    rig.dispatch.segment_finished(FinishedSegment("camera:3", 3, "R", "cam", raw, None, None))
-    assert [(x.level, x.camera_id) for x in rig.logs] == [("error", 3)]
+    raws = [_make(tmp_path / "R" / "cam" / f"2026-11-24_09-30-0{i}.mkv", 1) for i in (0, 2)]
+    for raw in raws:
+        rig.dispatch.segment_finished(FinishedSegment("camera:3", 3, "R", "cam", raw, None, None))
+    assert [(x.level, x.camera_id) for x in rig.logs] == [("error", 3)]  # said once
     assert "cannot finalize 2026-11-24_09-30-00.mkv now" in rig.logs[0].text
-    assert "it is recovered at the next start" in rig.logs[0].text and not rig.dispatch.busy
+    assert "finalized as soon as the database answers" in rig.logs[0].text and not rig.dispatch.busy
+    assert rig.dispatch.deferred == 2 and all(r.exists() for r in raws)
+    rig.dispatch.tick()
+    assert rig.dispatch.deferred == 2
+    prepare_database(db)  # the database answers again: no restart needed
+    rig.dispatch.tick()
+    assert wait_until(lambda: len(rig.events) == 2, 30)
+    assert [e.status for e in rig.events] == ["ready", "ready"]
+    assert not any("recovered" in e.notes for e in rig.events)  # nothing was unclean about it
+    assert rig.dispatch.deferred == 0 and rig.logs[-1].level == "info"
     rig.dispatch.shutdown()
     db.dispose()

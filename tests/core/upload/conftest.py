@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -68,8 +69,10 @@ def make_recording(db: Database, tmp_path: Path) -> Callable[..., Rec]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         with db.session() as s:
+            # Recorded by this machine's node (node.name defaults to the host name): its file is here.
             r = Recording(room_name=room, camera_name=camera, slot_start=slot, local_path=str(path),
-                          local_path_key=catalog.path_key(str(path)), status=status, size=size)
+                          local_path_key=catalog.path_key(str(path)), status=status, size=size,
+                          node=socket.gethostname())
             s.add(r)
             s.flush()
             rid = r.id
