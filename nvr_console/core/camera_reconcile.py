@@ -2,7 +2,7 @@
 
 What each camera should be doing lives in the database (enabled, desired_state); the engine reads it every
 2 s (at once when the cheap CatalogWatch fingerprint changes) and:
-- `recorded_cameras()` decides which cameras this engine records;
+- `recorded_here()` decides which cameras this engine records (the fleet's leases);
 - `plan()` turns that read into recorder specs and wishes (a pure function);
 - `CameraReconciler.apply()` starts, stops, restarts (an edited URL or name) and retires recorders to match,
   through the RecorderSet that owns them.
@@ -32,11 +32,11 @@ RECONCILE_EVERY = 2  # engine ticks (1 s): a change made by another process take
 FULL_RECONCILE_EVERY = 30  # ticks: the full read even when the cheap fingerprint says nothing changed
 
 
-def recorded_cameras(cams: list[CameraInfo]) -> list[CameraInfo]:
-    """The cameras this engine records. Today: every camera in its database (one recording engine per
-    database). This is the one place a fleet of engines sharing a database decides it instead; a camera
-    left out is stopped here quietly (it is not removed, another engine records it)."""
-    return cams
+def recorded_here(cam: CameraInfo, records: Callable[[int], bool] | None = None) -> bool:
+    """Whether this engine records the camera: this node holds its lease, or is taking it over in a handover
+    (`records`, from the fleet's orders; None: every camera). A camera another node records is stopped here
+    quietly (it is not removed)."""
+    return records is None or records(cam.id)
 
 
 def wants_recording(cam: CameraInfo) -> bool:
@@ -65,21 +65,23 @@ class Plan:
 
 
 def plan(cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: bool,
-         leaving: Set[int] = frozenset()) -> Plan:
+         leaving: Set[int] = frozenset(), records: Callable[[int], bool] | None = None) -> Plan:
     """Specs and wishes for every recorder this engine should have. `leaving`: cameras being removed through
-    this engine (their recorder stops; their row goes once their last segment is finalized)."""
+    this engine (their recorder stops; their row goes once their last segment is finalized). `records`: see
+    recorded_here."""
     planned: list[CameraPlan] = []
     recording_rooms: set[int] = set()
-    for cam in recorded_cameras(cams):
+    for cam in cams:
         if cam.id in leaving:
             continue
         spec = RecorderSpec(f"camera:{cam.id}", cam.id, cam.room_id, cam.room, cam.name, cam.stream_url,
                             cam.rtsp_transport, camera_dir(root, cam.room, cam.name))
         want = wants_recording(cam)
-        if want and in_window:
+        here = recorded_here(cam, records)
+        if want and in_window and here:
             recording_rooms.add(cam.room_id)
-        planned.append(CameraPlan(spec, cam.enabled, want and in_window,
-                                  CameraState.SCHEDULED if want and not in_window else CameraState.STOPPED))
+        planned.append(CameraPlan(spec, cam.enabled, want and in_window and here,
+                                  CameraState.SCHEDULED if want and not in_window and here else CameraState.STOPPED))
     sounds = tuple(
         (RecorderSpec(f"sound:{room.id}", None, room.id, room.name, "sound source", room.sound_source_url, "tcp",
                       sound_dir(root, room.name), sound_only=True), room.id in recording_rooms)
@@ -173,10 +175,21 @@ class CameraReconciler:
         self._enabled: dict[int, bool] = {}
         self.rooms_with_sound: frozenset[str] = frozenset()
 
-    def reconcile(self, db: Database, root: Path, in_window: bool, leaving: Set[int]) -> list[RecorderSpec]:
+    def reconcile(self, db: Database, root: Path, in_window: bool, leaving: Set[int],
+                  records: Callable[[int], bool] | None = None,
+                  seen: Callable[[list[CameraInfo], list[RoomInfo]], None] | None = None) -> list[RecorderSpec]:
         """Read cameras and rooms, plan and apply. Returns the specs of recorders whose camera is no longer in
-        the database. Raises DatabaseUnavailable or SQLAlchemyError (the recorders then keep running)."""
-        p = plan(catalog.list_cameras(db), catalog.list_rooms(db), root, in_window, leaving)
+        the database. Raises DatabaseUnavailable or SQLAlchemyError (the recorders then keep running).
+        `records`: see recorded_here; `seen`: told the catalog read (the fleet keeps a copy on disk)."""
+        cams, rooms = catalog.list_cameras(db), catalog.list_rooms(db)
+        if seen is not None:
+            seen(cams, rooms)
+        return self.reconcile_from(cams, rooms, root, in_window, leaving, records)
+
+    def reconcile_from(self, cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: bool,
+                       leaving: Set[int], records: Callable[[int], bool] | None = None) -> list[RecorderSpec]:
+        """Plan and apply from a catalog already read (or the copy kept on disk while the database is down)."""
+        p = plan(cams, rooms, root, in_window, leaving, records)
         self.rooms_with_sound = p.rooms_with_sound
         return [rec.spec for rec in self.apply(p)]
 

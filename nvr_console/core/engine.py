@@ -7,13 +7,16 @@ the engine reconciles toward it every 2 s, so a change made by another process t
 Each concern has a module of its own: camera_reconcile (which recorders run), recording.recorder_config
 (their settings), recording.finalizing (rows, room sound pairing, the finalizer pool), live_publisher (live
 state in the database), upload.uploader (the upload queue's workers), disk_guard (free space for the
-recorders: deletes verified copies, restarts cameras a full disk stopped).
+recorders: deletes verified copies, restarts cameras a full disk stopped), fleet.engine_link (this node's part
+among the nodes sharing the database: it records only the cameras it holds a lease on, hands them over at
+a segment boundary, and keeps recording what it holds while the database is unreachable).
 
 Thread map:
 - engine thread: every slot, the tick timer, all Recorder objects (QProcess is asynchronous).
 - finalizer worker threads (a small pool): probe + remux of finished segments, their own DB sessions;
   results come back to the engine thread through a queued signal (FinalizingDispatch.job_done).
 - the disk guard's worker thread: deletes verified copies when space runs short, answers through a queued signal.
+- the fleet member's thread: leases and heartbeat; its orders come back queued (FleetLink.changed).
 """
 
 from __future__ import annotations
@@ -33,11 +36,15 @@ from nvr_console.core.db.models import DesiredState, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.disk_guard import DiskGuard
 from nvr_console.core.events.actor import actor_name
+from nvr_console.core.fleet import catalog_cache
+from nvr_console.core.fleet.engine_link import FleetLink
+from nvr_console.core.fleet.local_cache import cache_dir
 from nvr_console.core.live_publisher import LiveStatusPublisher
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.finalizing import FinalizingDispatch
 from nvr_console.core.recording.recorder import Recorder
 from nvr_console.core.recording.recorder_config import RecorderSetup
+from nvr_console.core.recording.recovery import reap
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraStatus, LogLine, RecordingEvent
 from nvr_console.core.upload.upload_service import UploadService
@@ -47,6 +54,7 @@ log = logging.getLogger(__name__)
 TICK_MS = 1000
 DROP_SOUND_EVERY = 30  # ticks
 SHUTDOWN_LIMIT_S = 25.0  # then remaining FFmpeg are killed; recovery finishes their files next start
+HANDOVER_SLACK_S = 20.0  # a stop with handover waits node.handover_wait plus this, at most, for the others
 
 
 class Engine(QObject):
@@ -71,11 +79,20 @@ class Engine(QObject):
         self._recorders = RecorderSet(self, self._wire)
         self._reconciler = CameraReconciler(self._recorders, self._on_status)
         self._catalog = CatalogWatch()
+        self._fleet = FleetLink(settings, self)
+        self._fleet.changed.connect(self._on_orders)
         self._finalizing = FinalizingDispatch(db, self._recorders.sound_state, self._emit_log, self,
-                                              node=settings.node.name)
+                                              node=settings.node.name, token_for=self._fleet.token)
         self._finalizing.job_done.connect(self._on_job_done)
-        self._live = LiveStatusPublisher(db)
+        self._live = LiveStatusPublisher(db, node=settings.node.name, tokens=self._fleet.tokens)
         self._disk = DiskGuard(db, self._recorders, self._emit_log, self, node=settings.node.name)
+        self._started_at = time.time()
+        self._recovered = False  # start-up recovery waits until this node is registered (the database answers)
+        self._last_catalog: tuple[list[catalog.CameraInfo], list[catalog.RoomInfo]] | None = None
+        self._saved_catalog: tuple[list[catalog.CameraInfo], list[catalog.RoomInfo]] | None = None
+        self._fleet_error = ""
+        self._handing_over = False
+        self._handover_deadline = 0.0
         self._removals = CameraRemovals(db)
         self._timer: QTimer | None = None
         self._ticks = 0
@@ -107,9 +124,11 @@ class Engine(QObject):
         self._disk.start()
         try:
             self._root.mkdir(parents=True, exist_ok=True)
-            self._finalizing.recover(self._root)
-        except (OSError, DatabaseUnavailable, SQLAlchemyError) as exc:
+            reap(self._root)  # FFmpeg a previous engine of this machine left running, before any of ours starts
+        except OSError as exc:
             self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}")
+        self._last_catalog = catalog_cache.load(cache_dir(self._root))  # recorded from while the database is down
+        self._fleet.start()  # its first orders (the cameras this node holds) come back through _on_orders
         self._start_uploads()
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -121,9 +140,23 @@ class Engine(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        """Stop every recorder cleanly, finalize finished files, then emit `stopped`. Engine thread."""
-        if self._shutting_down:
+        """Hand this node's cameras over to other nodes (when there are any), stop every recorder cleanly,
+        finalize finished files, then emit `stopped`. Engine thread."""
+        if self._shutting_down or self._handing_over:
             return
+        if self._running and self._fleet.holdings.orders:
+            # Planned handover: the other nodes start recording before this one stops, at a segment boundary.
+            # With no other node to take them, the member releases them at once and this goes straight on.
+            self._handing_over = True
+            wait = self.settings.node.handover_wait + HANDOVER_SLACK_S
+            self._handover_deadline = time.time() + wait
+            self._emit_log("info", "stopping: handing this node's cameras over to the other nodes first")
+            self._fleet.stop(handover=True, timeout_s=wait)
+            return
+        self._stop_recorders()
+
+    def _stop_recorders(self) -> None:
+        self._fleet.stop(handover=False)  # whatever was not handed over is released (or expires)
         self._shutting_down = self._live.stopping = True
         self._shutdown_started = time.time()
         if not self._running:
@@ -252,6 +285,12 @@ class Engine(QObject):
         if self._shutting_down:
             self._check_shutdown_done()
             return
+        self._fleet.tick({r.spec.camera_id for r in self._recorders.active.values()
+                          if r.running and r.spec.camera_id is not None})
+        if self._handing_over and (self._fleet.done or time.time() > self._handover_deadline):
+            self._handing_over = False
+            self._stop_recorders()
+            return
         if self._catalog.due(self._ticks, self.db, self._in_window()):
             self._reconcile()
         self._finish_removals()
@@ -265,22 +304,54 @@ class Engine(QObject):
         return rec.window.contains(now_in(rec.zone()))
 
     def _reconcile(self) -> None:
-        """Bring recorders in line with the database and the recording window. Engine thread."""
-        if not self._running or self._shutting_down or self._recorders.config is None:
-            return
+        """Bring recorders in line with the database, this node's leases and the recording window. Engine
+        thread."""
+        if not self._running or self._shutting_down or self._recorders.config is None or not self._fleet.ready:
+            return  # (before the fleet's first orders every camera would look stopped for a moment)
+        records = self._fleet.records
         try:
-            removed = self._reconciler.reconcile(self.db, self._root, self._in_window(), self._removals.leaving)
+            removed = self._reconciler.reconcile(self.db, self._root, self._in_window(), self._removals.leaving,
+                                                 records, self._catalog_read)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
-            # The database being down never stops recording: keep what runs, retry at the next poll.
+            # The database being down never stops recording: what this node holds goes on from the catalog it
+            # read last (or kept on disk, after a start without the database); nothing new starts.
             if time.time() - self._db_error_logged > 60:
                 self._db_error_logged = time.time()
                 self._emit_log("error", f"{mask_secrets(str(exc))}; recorders keep running")
+            if self._last_catalog is not None:
+                cams, rooms = self._last_catalog
+                self._reconciler.reconcile_from(cams, rooms, self._root, self._in_window(), self._removals.leaving,
+                                                records)
+                self._finalizing.rooms_with_sound = set(self._reconciler.rooms_with_sound)
             return
         self._finalizing.rooms_with_sound = set(self._reconciler.rooms_with_sound)
         for spec in removed:  # by another console or the CLI; a removal through this engine announces itself
             if spec.camera_id is not None and spec.camera_id not in self._removals.leaving:
                 self._emit_log("info", f"camera {spec.room}/{spec.name} was removed", spec.camera_id)
                 self._announce_removed(spec.camera_id)
+
+    def _catalog_read(self, cams: list[catalog.CameraInfo], rooms: list[catalog.RoomInfo]) -> None:
+        """A catalog read from the database: kept, and on disk when it changed (for a start without it)."""
+        self._last_catalog = (cams, rooms)
+        if self._saved_catalog != self._last_catalog and catalog_cache.save(cache_dir(self._root), cams, rooms):
+            self._saved_catalog = self._last_catalog
+
+    @Slot()
+    def _on_orders(self) -> None:
+        """The fleet's orders changed (or an order's time came). Engine thread."""
+        holdings = self._fleet.holdings
+        if holdings.error and holdings.error != self._fleet_error:
+            self._emit_log("error", f"{holdings.error}; this node records nothing until then")
+        self._fleet_error = holdings.error
+        if not self._recovered and holdings.db_ok and self._running and not self._shutting_down:
+            # Now this node is registered: finish what an earlier process of it left (its files only).
+            self._recovered = True
+            try:
+                self._finalizing.recover(self._root, before=self._started_at, reap_first=False)
+            except (OSError, DatabaseUnavailable, SQLAlchemyError) as exc:
+                self._recovered = False
+                self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}")
+        self._reconcile()
 
     def _finish_removals(self) -> None:
         for done in self._removals.finish(self._camera_busy):
@@ -297,6 +368,7 @@ class Engine(QObject):
     def _wire(self, rec: Recorder) -> None:
         rec.status_changed.connect(self._on_status)
         rec.segment_started.connect(self._finalizing.segment_started)
+        rec.segment_started.connect(self._on_segment_opened)
         rec.segment_finished.connect(self._disk.segment_finished)  # first: it reads the raw file's size
         rec.segment_finished.connect(self._finalizing.segment_finished)
         rec.out_of_space.connect(self._disk.out_of_space)
@@ -315,7 +387,14 @@ class Engine(QObject):
         else:
             self._finish_removals()
 
+    def _on_segment_opened(self, item: tuple[object, Path]) -> None:
+        """A recorder opened a segment: if it is the cut a handover waits for, this node stops it now."""
+        spec, raw = item
+        if self._fleet.segment_opened(getattr(spec, "camera_id", None), raw):
+            self._reconcile()
+
     def _on_status(self, status: CameraStatus) -> None:
+        self._fleet.camera_state(status.camera_id, status.state)
         shown = self._reconciler.decorate(status)
         if shown is not None:
             self._live.record(shown)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,9 +28,15 @@ LIVE_STATUS_EVERY = 15  # engine ticks (1 s)
 class LiveStatusPublisher:
     """The latest CameraStatus per camera and the upload queue's word, and their rows. Engine thread."""
 
-    def __init__(self, db: Database, started_at: float | None = None) -> None:
+    def __init__(self, db: Database, started_at: float | None = None, node: str | None = None,
+                 tokens: Callable[[], Mapping[int, int]] | None = None) -> None:
         self.db = db
         self.started_at = started_at if started_at is not None else time.time()
+        self.node = node  # the camera rows' writer (None: this process, host:pid)
+        # Several nodes: the lease tokens this node holds now ({camera: token}); only those cameras are written,
+        # fenced by their token (live_status.write_statuses). None: every camera, as a lone engine.
+        self._tokens = tokens
+        self._last_tokens: dict[int, int] = {}
         self.stopping = False  # a stopping engine no longer speaks for its upload queue
         self._latest: dict[int, CameraStatus] = {}
         self._written_states: tuple[tuple[int, CameraState], ...] = ()
@@ -60,16 +67,21 @@ class LiveStatusPublisher:
             self.write_engine()  # the cameras' rows did not change with it
 
     def all_stopped(self) -> None:
-        """The engine stopped: every camera it reported shows stopped, with no file, and that is written."""
+        """The engine stopped: every camera it reported shows stopped, with no file, and that is written (for
+        the cameras it held last, under their last tokens: a camera another node has taken since keeps that
+        node's word)."""
         now = time.time()
         self._latest = {k: replace(v, state=CameraState.STOPPED, since=now, current_file="", file_size=0,
                                    bitrate_kbps=0.0, fps=0.0) for k, v in self._latest.items()}
-        self.write()
+        self.write(tokens=dict(self._last_tokens) if self._tokens is not None else None)
 
-    def write(self) -> None:
+    def write(self, tokens: Mapping[int, int] | None = None) -> None:
         """Every camera's row and the engine's own. A database that is down is left for the next write."""
+        if tokens is None and self._tokens is not None:
+            tokens = dict(self._tokens())
+            self._last_tokens.update(tokens)
         try:
-            live_status.write_statuses(self.db, list(self._latest.values()))
+            live_status.write_statuses(self.db, list(self._latest.values()), node=self.node, tokens=tokens)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             log.debug("live status not written: %s", exc)
         self.write_engine()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.db.models import (
     Camera,
@@ -17,7 +19,7 @@ from nvr_console.core.db.models import (
     Room,
 )
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet.dbtime import db_now
+from nvr_console.core.fleet.dbtime import db_now, read_now
 from nvr_console.core.fleet.leases import camera_holders
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name
@@ -27,8 +29,14 @@ from nvr_console.core.status import CameraStatus, QueueStatus
 STALE_AFTER_S = 60.0
 
 
-def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None = None) -> None:
-    """Upsert one row per camera (called by the engine every few seconds, on its own thread)."""
+def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None = None,
+                   tokens: Mapping[int, int] | None = None) -> None:
+    """Upsert one row per camera (called by the engine every few seconds, on its own thread).
+
+    `tokens` (several nodes): {camera id: the lease token this node holds}. Only those cameras are written,
+    and a row already written under a newer token is left alone (fencing): a node that lost a camera never
+    overwrites its new holder's state. `updated_at` is the database's time.
+    """
     if not statuses:
         return
     node = node or node_name()
@@ -37,16 +45,28 @@ def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None 
         for st in statuses:
             if st.camera_id not in existing_ids:
                 continue  # removed meanwhile
-            row = s.get(CameraLiveStatus, st.camera_id) or CameraLiveStatus(camera_id=st.camera_id)
-            row.node = node
-            row.state = st.state.value
-            row.since = datetime.fromtimestamp(st.since, UTC)
-            row.current_file = st.current_file
-            row.file_size = st.file_size
-            row.bitrate_kbps = st.bitrate_kbps
-            row.last_error = mask_secrets(st.last_error)
-            row.updated_at = datetime.now(UTC)
-            s.add(row)
+            token = tokens.get(st.camera_id) if tokens is not None else None
+            if tokens is not None and token is None:
+                continue  # not held by this node: its holder speaks for it
+            values: dict[str, object] = {
+                "node": node, "state": st.state.value, "since": datetime.fromtimestamp(st.since, UTC),
+                "current_file": st.current_file, "file_size": st.file_size, "bitrate_kbps": st.bitrate_kbps,
+                "last_error": mask_secrets(st.last_error), "updated_at": db_now(),
+            }
+            fence = [CameraLiveStatus.lease_token <= token] if token is not None else []
+            if token is not None:
+                values["lease_token"] = token
+            res = s.execute(update(CameraLiveStatus).where(CameraLiveStatus.camera_id == st.camera_id, *fence)
+                            .values(**values).execution_options(synchronize_session=False))
+            if res.rowcount:  # type: ignore[attr-defined]
+                continue
+            if s.get(CameraLiveStatus, st.camera_id) is not None:
+                continue  # written under a newer token: not ours any more
+            try:
+                with s.begin_nested():
+                    s.add(CameraLiveStatus(camera_id=st.camera_id, **({"lease_token": 0} | values)))
+            except IntegrityError:
+                pass  # another node wrote its first row at the same moment: its own word stands
 
 
 def write_engine_status(db: Database, started_at: float, queue: QueueStatus | None, node: str | None = None) -> None:
@@ -56,12 +76,12 @@ def write_engine_status(db: Database, started_at: float, queue: QueueStatus | No
     with db.session() as s:
         row = s.get(EngineStatus, node) or EngineStatus(node=node, started_at=datetime.fromtimestamp(started_at, UTC))
         if paused and not row.uploads_paused:
-            row.paused_since = datetime.now(UTC)
+            row.paused_since = db_now()  # type: ignore[assignment]  # the database's clock, as `status` judges it
         elif not paused:
             row.paused_since = None
         row.uploads_paused = paused
         row.pause_reason = mask_secrets(queue.reason) if paused and queue else ""
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = db_now()  # type: ignore[assignment]
         s.add(row)
 
 
@@ -74,8 +94,8 @@ class PauseReport:
 
 def current_pause(db: Database, now: datetime | None = None) -> PauseReport | None:
     """The upload queue of an engine reporting now is paused: which engine, why, since when. Any thread."""
-    now = now or datetime.now(UTC)
     with db.session() as s:
+        now = now or read_now(s)  # the rows' times are the database's
         rows = s.scalars(
             select(EngineStatus).where(EngineStatus.uploads_paused.is_(True)).order_by(EngineStatus.updated_at.desc())
         ).all()
@@ -122,10 +142,11 @@ class QueueReport:
 
 
 def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraReport], QueueReport]:
-    """Every camera's reported state and the upload queue, for `nvr-console status`."""
-    now = now or datetime.now(UTC)
+    """Every camera's reported state and the upload queue, for `nvr-console status`. Staleness is judged by
+    the database's clock (the rows' times are its), unless `now` is given."""
     holders = camera_holders(db)
     with db.session() as s:
+        now = now or read_now(s)
         rows = s.execute(
             select(Camera, Room.name, CameraLiveStatus)
             .join(Room, Camera.room_id == Room.id)

@@ -15,7 +15,7 @@ from nvr_console.core.camera_reconcile import (
     CatalogWatch,
     RecorderSet,
     plan,
-    recorded_cameras,
+    recorded_here,
 )
 from nvr_console.core.catalog import CameraInfo, RoomInfo
 from nvr_console.core.config import Settings
@@ -56,7 +56,14 @@ def test_the_plan_says_which_recorders_run_and_what_idle_cameras_show(tmp_path: 
     outside = plan(cams, rooms, tmp_path, in_window=False)
     assert not any(c.record for c in outside.cameras)
     assert {c.spec.name: c.idle for c in outside.cameras}["front"] is CameraState.SCHEDULED
-    assert recorded_cameras(cams) == cams  # one recording engine per database today
+    assert all(recorded_here(c) for c in cams)  # a lone engine records every camera
+
+    # Several nodes: this one records only what it holds (camera 4); the rest are stopped here, not removed.
+    fleet = plan(cams, rooms, tmp_path, in_window=True, leaving={5}, records=lambda cid: cid == 4)
+    assert [c.spec.name for c in fleet.cameras if c.record] == ["back"]
+    assert {c.spec.name: c.idle for c in fleet.cameras}["front"] is CameraState.STOPPED
+    assert [(spec.key, record) for spec, record in fleet.sounds] == [("sound:1", False), ("sound:3", False)]
+    assert fleet.keys == p.keys and fleet.existing == p.existing
 
 
 def _cfg(tmp_path: Path) -> RecorderConfig:

@@ -134,6 +134,7 @@ class FleetMember:
         self._failures = 0
         self._renewed_at = 0.0
         self._draining = False
+        self._has_targets = False  # another live recorder could take this node's units
         self._error = ""
         self.done = threading.Event()  # set when the thread has ended (after stop())
         self._load_cache()
@@ -182,7 +183,8 @@ class FleetMember:
 
     def _run(self) -> None:
         try:
-            self._publish()
+            if self._orders:
+                self._publish()  # what the cache says this node held: recorded until the database answers
             while True:
                 with self._lock:
                     stopping = self._stop_requested
@@ -283,6 +285,7 @@ class FleetMember:
         candidates = {n.name: Candidate(n.name, n.alive, n.role == NodeRole.RECORDER.value,
                                         n.draining or (n.name == self.name and self._draining), n.max_cameras)
                       for n in nodes.values()}
+        self._has_targets = any(c.eligible for c in candidates.values() if c.name != self.name)
         now = time.time()
 
         # What this node holds now, by the table (a renewal before it revived anything nobody took).
@@ -454,7 +457,8 @@ class FleetMember:
             deadline, wants_handover = self._stop_deadline, self._handover_on_stop
         with self._lock:
             finishing = bool(self._finishing)
-        if wants_handover and (self._held or finishing) and time.monotonic() < deadline and self._db_ok:
+        if (wants_handover and (self._held or finishing) and time.monotonic() < deadline and self._db_ok
+                and (self._has_targets or finishing)):
             return False  # keep ticking: handovers under way, or handed-over recorders not yet at their cut
         try:
             if self._registered:
