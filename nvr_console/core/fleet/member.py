@@ -108,8 +108,8 @@ class FleetMember:
         self.process = process or node_name()
         self.name = cfg.name
         self._on_change = on_change or (lambda _h: None)
-        # Bounded statements: a partition costs at most a third of the TTL per try, never a hung thread.
-        self.db = Database(cfg.db_url, io_timeout_s=max(1.0, cfg.lease_ttl / 3))
+        # Bounded statements (reads a third of the TTL, connecting 5 s): a partition never hangs this thread.
+        self.db = Database(cfg.db_url, read_timeout_s=max(1, int(cfg.lease_ttl / 3)))
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop_requested = False
