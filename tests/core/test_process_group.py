@@ -74,8 +74,8 @@ def test_ffmpeg_started_with_the_prefix_finishes_its_file_when_its_parent_is_kil
         "import subprocess, sys, threading, time\n"
         "def run():\n"
         f"    p = subprocess.Popen({process_group.parent_death_prefix()!r} + ['ffmpeg', '-v', 'error', '-re', '-f', "
-        "'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', "
-        f"'matroska', {str(out)!r}], stdin=subprocess.PIPE, start_new_session=True)\n"
+        "'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-c:v', 'libx264', '-preset', 'ultrafast', "
+        f"'-flush_packets', '1', '-f', 'matroska', {str(out)!r}], stdin=subprocess.PIPE, start_new_session=True)\n"
         "    print(p.pid, flush=True)\n"
         "    time.sleep(60)\n"
         "threading.Thread(target=run).start()\n"  # started from a thread that lives on, as the engine's
@@ -84,7 +84,9 @@ def test_ffmpeg_started_with_the_prefix_finishes_its_file_when_its_parent_is_kil
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     pid = int(parent.stdout.readline())
-    time.sleep(3)  # (the file shows no bytes yet: FFmpeg buffers 256 KiB before its first write)
+    deadline = time.monotonic() + 30
+    while (not out.exists() or out.stat().st_size < 10_000) and time.monotonic() < deadline:
+        time.sleep(0.1)  # recording for a while (however loaded the machine), written as it goes
     parent.kill()
     parent.wait(5)
     deadline = time.monotonic() + 10

@@ -15,6 +15,7 @@ import collections
 import errno
 import logging
 import shlex
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,6 +303,10 @@ class Recorder(QObject):
                 self._fail(f"Cannot start recording: {mask_secrets(str(exc))}", permanent=True)
             return
         process_visibility.NOTICE.once(spec.url, self._log)
+        if shutil.which(argv[0]):
+            # Linux: FFmpeg finishes its file and stops when the engine is killed (process_group notes); a
+            # missing FFmpeg keeps failing to start as itself.
+            argv = process_group.parent_death_prefix() + argv
         proc = QProcess(self)
         proc.setProgram(argv[0])
         proc.setArguments(argv[1:])
