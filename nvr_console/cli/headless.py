@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from PySide6.QtCore import QCoreApplication, QTimer
 
 from nvr_console import __version__
 from nvr_console.core.config import Settings
-from nvr_console.core.db.migrate import prepare_database
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.migrate import SchemaTooNew, prepare_database
+from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.monitoring import health
 from nvr_console.core.monitoring.monitor import Monitor
@@ -20,20 +21,62 @@ from nvr_console.core.systemd_notify import SystemdNotifier
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 40.0
+RETRY_MAX_S = 30.0
+
+
+class DatabaseRetry:
+    """Tries the database again, with backoff (1 s doubling up to RETRY_MAX_S), until it answers and its schema
+    is checked (migrated if need be); then says so once. Its own thread: the main loop keeps feeding the
+    systemd watchdog meanwhile."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="database-retry", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        wait = 1.0
+        while not self._stop.wait(wait):
+            try:
+                prepare_database(self.db)
+            except DatabaseUnavailable:
+                wait = min(RETRY_MAX_S, wait * 2)
+                continue
+            except SchemaTooNew as exc:
+                log.error("%s", exc)
+                return
+            log.info("the database answers: this node takes part again (leases, rows, uploads)")
+            return
 
 
 def run_headless(settings: Settings, demo: bool = False) -> int:
     """Run the engine until SIGTERM/SIGINT; returns the process exit code. Main thread."""
     app = QCoreApplication.instance() or QCoreApplication(["nvr-console"])
     db = Database(settings.database.url)
-    prepare_database(db)
     log.info("nvr-console %s headless; database %s", __version__, db.display_url)
     for name, value, source in settings.display():
         log.info("setting %s = %s (%s)", name, value, source)
-    if demo:
-        added = ensure_demo_cameras(db)
-        if added:
-            log.info("no cameras configured: added %d demo camera(s) from FFmpeg test sources", len(added))
+    retry: DatabaseRetry | None = None
+    try:
+        prepare_database(db)
+    except DatabaseUnavailable as exc:
+        # Not a reason to stop: this node records what it held last time (its copy beside the recordings)
+        # and everything catches up once the database answers. Said once; systemd has nothing to restart.
+        log.error("%s; recording the cameras this node held last time and trying again until it answers", exc)
+        retry = DatabaseRetry(db)
+        retry.start()
+    else:
+        if demo:
+            added = ensure_demo_cameras(db)
+            if added:
+                log.info("no cameras configured: added %d demo camera(s) from FFmpeg test sources", len(added))
 
     host = EngineHost(settings, db, shell="headless")
     engine = host.engine
@@ -90,6 +133,8 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     watchdog.stop()
     monitor.stop()
     ok = host.stop(STOP_TIMEOUT_S)
+    if retry is not None:
+        retry.stop()
     signals.restore()
     db.dispose()
     log.info("stopped" if ok else "stopped (engine did not finish in time; recovery completes it next start)")

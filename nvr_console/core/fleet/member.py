@@ -135,6 +135,7 @@ class FleetMember:
         self._renewed_at = 0.0
         self._draining = False
         self._has_targets = False  # another live recorder could take this node's units
+        self._leaving = False
         self._error = ""
         self.done = threading.Event()  # set when the thread has ended (after stop())
         self._load_cache()
@@ -472,6 +473,7 @@ class FleetMember:
         self._orders = {}
         with self._lock:
             self._finishing.clear()
+        self._leaving = True  # the cache keeps what this node held: a restart without the database records it
         self._publish()
         return True
 
@@ -482,7 +484,7 @@ class FleetMember:
 
     def _save_cache(self) -> None:
         path = self._cache_path()
-        if path is None or not self._db_ok or self.cfg.role is not NodeRole.RECORDER:
+        if path is None or not self._db_ok or self.cfg.role is not NodeRole.RECORDER or self._leaving:
             return  # only what the database confirmed
         local_cache.save(path, {"node": self.name, "units": {
             k: {"token": o.token, "camera_ids": list(o.camera_ids), "room_id": o.room_id}

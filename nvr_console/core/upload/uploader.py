@@ -138,6 +138,7 @@ class Uploader(QObject):
         self._creds: google.auth.credentials.Credentials | None = None
         self._creds_loaded_gen = -1
         self._destination = settings.effective_destination()
+        self._reclaim_pending = False
         # Uploads this node's recordings only: the files on its own disk (recordings.node).
         self._node = settings.node.name
 
@@ -152,9 +153,7 @@ class Uploader(QObject):
         if self._threads:
             return
         self._stopping = False
-        reclaimed = queue.reclaim_dead_claims(self._db, self._node)
-        if reclaimed:
-            log.info("resuming %d upload(s) left by a process that stopped without finishing them", reclaimed)
+        self._reclaim_claims()
         if self._destination == "none":
             log.info("uploads are off (upload.destination = none); recordings stay in the queue")
         else:
@@ -167,6 +166,19 @@ class Uploader(QObject):
         log.info("uploader started: destination %s, %d worker(s)", self._destination,
                  0 if self._destination == "none" else self._settings.upload.workers)
         self._emit_queue()
+
+    def _reclaim_claims(self) -> None:
+        """Claims left by this node's earlier process (or a dead one on this host) go back to the queue. Tried
+        again by the housekeeping thread until the database answers (a start while it is down)."""
+        try:
+            reclaimed = queue.reclaim_dead_claims(self._db, self._node)
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
+            log.info("upload claims of an earlier process not checked yet: %s", exc)
+            self._reclaim_pending = True
+            return
+        self._reclaim_pending = False
+        if reclaimed:
+            log.info("resuming %d upload(s) left by a process that stopped without finishing them", reclaimed)
 
     def stop(self, timeout_s: float = 10) -> None:
         """Stop the workers; each finishes or abandons its current chunk. Engine thread.
@@ -423,6 +435,8 @@ class Uploader(QObject):
                 if self._stopping:
                     return
             try:
+                if self._reclaim_pending:
+                    self._reclaim_claims()
                 queue.renew_leases(self._db, [a.job.id for a in list(self._active.values())], self._lease_s)
                 now = time.monotonic()
                 if now >= next_retention:
