@@ -282,7 +282,10 @@ class FleetMember:
         if leases.ensure_rows(self.db, units, have=set(table.leases)):
             table = leases.read_table(self.db)
         me = nodes.get(self.name)
-        self._draining = bool(me and me.draining) or (self._stop_requested and self._handover_on_stop)
+        leaving = self._stop_requested and self._handover_on_stop
+        if leaving and me is not None and not me.draining:
+            registry.mark_draining(self.db, self.name, self.process)  # so nobody hands it units meanwhile
+        self._draining = bool(me and me.draining) or leaving
         candidates = {n.name: Candidate(n.name, n.alive, n.role == NodeRole.RECORDER.value,
                                         n.draining or (n.name == self.name and self._draining), n.max_cameras)
                       for n in nodes.values()}
@@ -345,14 +348,14 @@ class FleetMember:
                 self._requested_at.pop(key, None)
                 continue
             target = candidates.get(lease.desired_holder or "")
-            target_alive = target is not None and target.alive
+            target_alive = target is not None and target.eligible
             if lease.handover_state == handover.REQUESTED:
                 asked = self._requested_at.setdefault(key, mono)
                 if not target_alive or mono - asked > REQUEST_TIMEOUT_S + cfg.handover_wait:
                     handover.cancel(self.db, key, self.name, token)
                     self._requested_at.pop(key, None)
                     log.warning("fleet: handover of %s to %s called off (%s)", key, lease.desired_holder,
-                                "it is offline" if not target_alive else "it did not start recording")
+                                "it is offline or leaving" if not target_alive else "it did not start recording")
             elif lease.handover_state in handover.READY_STATES and lease.handover_boundary is not None:
                 boundary = lease.handover_boundary.timestamp()
                 if now < boundary:
@@ -388,7 +391,7 @@ class FleetMember:
         for key, lease in table.leases.items():
             if lease.desired_holder != self.name or lease.holder == self.name:
                 continue
-            if lease.handover_state == handover.REQUESTED and key in recording:
+            if lease.handover_state == handover.REQUESTED and key in recording and not self._draining:
                 boundary, at_cut = self._boundary(now)
                 if handover.ready(self.db, key, self.name, datetime.fromtimestamp(boundary, UTC), at_cut):
                     log.info("fleet: recording %s; its holder %s stops at %s", key, lease.holder,
@@ -426,7 +429,8 @@ class FleetMember:
             orders[key] = Order(key, unit.camera_ids, unit.room_id, token, stop_after, at_cut)
         for key, lease in table.leases.items():
             unit = self._units.get(key)
-            if unit is not None and key not in orders and lease.desired_holder == self.name and lease.live:
+            if (unit is not None and key not in orders and lease.desired_holder == self.name and lease.live
+                    and (not self._draining or lease.handover_state in handover.READY_STATES)):
                 orders[key] = Order(key, unit.camera_ids, unit.room_id, None)  # standby
         with self._lock:
             now = time.time()

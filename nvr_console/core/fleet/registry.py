@@ -201,6 +201,13 @@ def set_draining(db: Database, name: str, draining: bool = True) -> NodeInfo:
     return get_node(db, name)
 
 
+def mark_draining(db: Database, name: str, process: str) -> None:
+    """This node is leaving (a stop with handover): others neither hand it units nor count on it."""
+    with db.session() as s:
+        s.execute(update(Node).where(Node.name == name, Node.process == process).values(draining=True)
+                  .execution_options(synchronize_session=False))
+
+
 def unsettled_recordings(db: Database, name: str) -> int:
     """Recordings of this node not yet uploaded (nor given up): files only its disk holds."""
     with db.session() as s:
