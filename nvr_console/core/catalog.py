@@ -230,7 +230,7 @@ def edit_room(
     drive_folder: str | Keep | None = UNSET,
     sound_source: str | Keep | None = UNSET,
     notes: str | None = None,
-    pinned_node: str | None = UNSET,
+    pinned_node: str | Keep | None = UNSET,
 ) -> RoomInfo:
     """Change what is given; pass None (or '') for drive_folder/sound_source/pinned_node to clear them."""
     with db.session() as s:
@@ -337,7 +337,7 @@ def edit_camera(
     url: str | None = None,
     transport: str | None = None,
     new_room: str | None = None,
-    pinned_node: str | None = UNSET,
+    pinned_node: str | Keep | None = UNSET,
 ) -> CameraInfo:
     """Change what is given; pass None (or '') for pinned_node to clear the pin."""
     with db.session() as s:

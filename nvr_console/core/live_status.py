@@ -18,7 +18,7 @@ from nvr_console.core.db.models import (
     RecordingStatus,
     Room,
 )
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.fleet.dbtime import db_now, read_now
 from nvr_console.core.fleet.leases import camera_holders
 from nvr_console.core.masking import mask_secrets
@@ -56,9 +56,8 @@ def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None 
             fence = [CameraLiveStatus.lease_token <= token] if token is not None else []
             if token is not None:
                 values["lease_token"] = token
-            res = s.execute(update(CameraLiveStatus).where(CameraLiveStatus.camera_id == st.camera_id, *fence)
-                            .values(**values).execution_options(synchronize_session=False))
-            if res.rowcount:  # type: ignore[attr-defined]
+            if rows_changed(s, update(CameraLiveStatus).where(CameraLiveStatus.camera_id == st.camera_id, *fence)
+                            .values(**values).execution_options(synchronize_session=False)):
                 continue
             if s.get(CameraLiveStatus, st.camera_id) is not None:
                 continue  # written under a newer token: not ours any more
@@ -76,12 +75,12 @@ def write_engine_status(db: Database, started_at: float, queue: QueueStatus | No
     with db.session() as s:
         row = s.get(EngineStatus, node) or EngineStatus(node=node, started_at=datetime.fromtimestamp(started_at, UTC))
         if paused and not row.uploads_paused:
-            row.paused_since = db_now()  # type: ignore[assignment]  # the database's clock, as `status` judges it
+            row.paused_since = db_now()  # the database's clock, as `status` judges it
         elif not paused:
             row.paused_since = None
         row.uploads_paused = paused
         row.pause_reason = mask_secrets(queue.reason) if paused and queue else ""
-        row.updated_at = db_now()  # type: ignore[assignment]
+        row.updated_at = db_now()
         s.add(row)
 
 

@@ -18,14 +18,14 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def _rec(db: Database, tmp_path: Path, status: str, minutes_ago: int, *, md5: str | None = "ab" * 16,
-         uploaded_minutes_ago: int | None = None, size: int = 1000) -> tuple[int, Path]:
+         uploaded_minutes_ago: int | None = None, size: int = 1000, node: str = "") -> tuple[int, Path]:
     path = tmp_path / "recordings" / f"{status}-{minutes_ago}-{os.urandom(2).hex()}.mp4"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x" * size)
     slot = NOW - timedelta(minutes=minutes_ago)
     with db.session() as s:
         r = Recording(
-            room_name="A", camera_name="c", slot_start=slot, local_path=str(path),
+            room_name="A", camera_name="c", slot_start=slot, local_path=str(path), node=node,
             local_path_key=catalog.path_key(str(path)), status=status, size=size, md5=md5,
             uploaded_at=(NOW - timedelta(minutes=uploaded_minutes_ago)) if uploaded_minutes_ago is not None else None,
         )
@@ -34,11 +34,11 @@ def _rec(db: Database, tmp_path: Path, status: str, minutes_ago: int, *, md5: st
         return r.id, path
 
 
-def _every_status(db: Database, tmp_path: Path) -> dict[str, tuple[int, Path]]:
+def _every_status(db: Database, tmp_path: Path, node: str = "") -> dict[str, tuple[int, Path]]:
     """One row of each unverified status, all old, plus an uploaded-but-md5-less row (never verified)."""
-    rows = {s.value: _rec(db, tmp_path, s.value, 600, uploaded_minutes_ago=600)
+    rows = {s.value: _rec(db, tmp_path, s.value, 600, uploaded_minutes_ago=600, node=node)
             for s in RecordingStatus if s is not RecordingStatus.UPLOADED}
-    rows["uploaded-without-md5"] = _rec(db, tmp_path, "uploaded", 600, md5=None, uploaded_minutes_ago=600)
+    rows["uploaded-without-md5"] = _rec(db, tmp_path, "uploaded", 600, md5=None, uploaded_minutes_ago=600, node=node)
     return rows
 
 
@@ -99,21 +99,23 @@ def test_never_deletes_an_unverified_recording(
 def test_free_space_deletes_verified_copies_oldest_first_down_to_its_target_and_nothing_else(
     db: Database, tmp_path: Path, settings_factory: Callable[..., Settings],
 ) -> None:
-    first = _rec(db, tmp_path, "uploaded", 300, uploaded_minutes_ago=200)
-    second = _rec(db, tmp_path, "uploaded", 200, uploaded_minutes_ago=100)
-    third = _rec(db, tmp_path, "uploaded", 100, uploaded_minutes_ago=50)
-    keep = _every_status(db, tmp_path)
+    first = _rec(db, tmp_path, "uploaded", 300, uploaded_minutes_ago=200, node="here")
+    second = _rec(db, tmp_path, "uploaded", 200, uploaded_minutes_ago=100, node="here")
+    third = _rec(db, tmp_path, "uploaded", 100, uploaded_minutes_ago=50, node="here")
+    # Another node's verified copy, older than all: its file is on that node's disk, never deleted from here.
+    theirs = _rec(db, tmp_path, "uploaded", 900, uploaded_minutes_ago=800, node="there")
+    keep = _every_status(db, tmp_path, node="here")
     verified = (first, second, third)
 
     def free(_: Path) -> int:
         return 500 + sum(1000 for _, p in verified if not p.exists())
 
-    done = retention.free_space(db, tmp_path, 2000, free_bytes=free)
+    done = retention.free_space(db, tmp_path, 2000, "here", free_bytes=free)
     assert (done.free_before, done.free_after, done.freed_bytes) == (500, 2500, 2000)
     assert done.deleted == (first[0], second[0])
     assert not done.short and done.waiting == 0 and third[1].exists()
-    done = retention.free_space(db, tmp_path, 10_000, free_bytes=free)
-    assert done.deleted == (third[0],) and done.short
+    done = retention.free_space(db, tmp_path, 10_000, "here", free_bytes=free)
+    assert done.deleted == (third[0],) and done.short and theirs[1].exists()
     unverified = len(keep) - 1  # every status but uploaded (the md5-less uploaded row is kept, not counted)
     assert done.waiting == unverified and done.waiting_bytes == 1000 * unverified
     assert all(p.exists() for _, p in keep.values())

@@ -20,7 +20,9 @@ def _connect(port: int, timeout: float = 2) -> pymysql.connections.Connection:
 def _select_one(conn: pymysql.connections.Connection) -> int:
     with conn.cursor() as cur:
         cur.execute("SELECT 1")
-        return int(cur.fetchone()[0])
+        row = cur.fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 @pytest.mark.mariadb

@@ -28,6 +28,7 @@ from nvr_console.core.fleet.live_view import LiveView, RemoteCamera, read_live_v
 from nvr_console.core.fleet.member import FleetMember, MemberConfig
 from nvr_console.core.live_status import current_pause
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording import lifecycle
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress, UploadState
 from nvr_console.core.upload import queue
 
@@ -146,7 +147,7 @@ class ControlEngine(QObject):
     def retry_upload(self, recording_id: int) -> None:
         """Operator: upload this recording again; the node that has the file does it. Engine thread."""
         try:
-            queue.retry_now(self.db, recording_id)
+            lifecycle.requeue(self.db, recording_id)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             self._emit_log("error", f"cannot ask for the upload again: {mask_secrets(str(exc))}")
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 
 from nvr_console.core.db.models import CameraLease, HandoverState, Node
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.fleet.dbtime import db_now
 
 REQUESTED = HandoverState.REQUESTED.value
@@ -34,34 +34,34 @@ def _cleared() -> dict[str, object]:
 def request(db: Database, unit: str, holder: str, token: int, target: str) -> bool:
     """A asks B to take `unit` over; only while A holds it under `token` and no handover is under way."""
     with db.session() as s:
-        res = s.execute(
+        res = rows_changed(s,
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.holder == holder, CameraLease.token == token,
                    CameraLease.handover_state.is_(None))
             .values(desired_holder=target, handover_state=REQUESTED, handover_boundary=None)
             .execution_options(synchronize_session=False)
         )
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        return bool(res)
 
 
 def ready(db: Database, unit: str, target: str, boundary: datetime, at_cut: bool = True) -> bool:
     """B records `unit` now; A is to stop just after its segment cut at `boundary` (`at_cut`), or at once."""
     with db.session() as s:
-        res = s.execute(
+        res = rows_changed(s,
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.desired_holder == target,
                    CameraLease.handover_state == REQUESTED)
             .values(handover_state=READY if at_cut else READY_NOW, handover_boundary=boundary)
             .execution_options(synchronize_session=False)
         )
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        return bool(res)
 
 
 def transfer(db: Database, unit: str, holder: str, token: int, ttl: float) -> int | None:
     """A gives the lease to the ready B if B is alive; B's new token, or None (then A keeps recording)."""
     target_alive = exists().where(Node.name == CameraLease.desired_holder, Node.expires_at > db_now())
     with db.session() as s:
-        res = s.execute(
+        res = rows_changed(s,
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.holder == holder, CameraLease.token == token,
                    CameraLease.handover_state.in_(READY_STATES), target_alive)
@@ -69,13 +69,13 @@ def transfer(db: Database, unit: str, holder: str, token: int, ttl: float) -> in
                     acquired_at=db_now(), **_cleared())
             .execution_options(synchronize_session=False)
         )
-        return token + 1 if res.rowcount == 1 else None  # type: ignore[attr-defined]
+        return token + 1 if res == 1 else None
 
 
 def take(db: Database, unit: str, target: str, seen_token: int, ttl: float) -> int | None:
     """B takes a unit whose holder did not transfer it after the boundary; the new token or None."""
     with db.session() as s:
-        res = s.execute(
+        res = rows_changed(s,
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.token == seen_token, CameraLease.desired_holder == target,
                    CameraLease.handover_state.in_(READY_STATES))
@@ -83,20 +83,20 @@ def take(db: Database, unit: str, target: str, seen_token: int, ttl: float) -> i
                     **_cleared())
             .execution_options(synchronize_session=False)
         )
-        return seen_token + 1 if res.rowcount == 1 else None  # type: ignore[attr-defined]
+        return seen_token + 1 if res == 1 else None
 
 
 def cancel(db: Database, unit: str, holder: str, token: int) -> bool:
     """A calls a handover off (B died, or did not become ready in time)."""
     with db.session() as s:
-        res = s.execute(
+        res = rows_changed(s,
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.holder == holder, CameraLease.token == token,
                    CameraLease.handover_state.is_not(None))
             .values(**_cleared())
             .execution_options(synchronize_session=False)
         )
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        return bool(res)
 
 
 def target_of(db: Database, unit: str) -> str | None:

@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nvr_console.core.db.models import Camera, CameraLease, Node, Room
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.fleet.dbtime import db_now
 from nvr_console.core.fleet.units import Unit
 
@@ -52,7 +52,7 @@ class LeaseTable:
         return {k: v for k, v in self.leases.items() if v.live and v.holder == node}
 
 
-def _free_or_mine(node: str):  # type: ignore[no-untyped-def]
+def _free_or_mine(node: str) -> ColumnElement[bool]:
     return or_(CameraLease.holder.is_(None), CameraLease.expires_at.is_(None),
                CameraLease.expires_at < db_now(), CameraLease.holder == node)
 
@@ -104,14 +104,14 @@ def acquire(db: Database, unit: str, node: str, ttl: float, seen_token: int) -> 
     """Take a free (or expired, or this node's own) unit; the new token, or None if another node was faster
     or the row changed since it was read with `seen_token`. Any thread."""
     with db.session() as s:
-        res = s.execute(
+        res = rows_changed(s,
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.token == seen_token, _free_or_mine(node))
             .values(holder=node, token=CameraLease.token + 1, expires_at=db_now(ttl), acquired_at=db_now(),
                     desired_holder=None, handover_state=None, handover_boundary=None)
             .execution_options(synchronize_session=False)
         )
-        return seen_token + 1 if res.rowcount == 1 else None  # type: ignore[attr-defined]
+        return seen_token + 1 if res == 1 else None
 
 
 def renew(db: Database, node: str, ttl: float) -> dict[str, int]:
@@ -133,14 +133,14 @@ def renew_in(s: Session, node: str, ttl: float) -> None:
 def release(db: Database, unit: str, node: str, token: int) -> bool:
     """Give a unit up (stopped camera, clean stop with nobody to hand over to). Only with the current token."""
     with db.session() as s:
-        res = s.execute(
+        res = rows_changed(s,
             update(CameraLease)
             .where(CameraLease.unit == unit, CameraLease.holder == node, CameraLease.token == token)
             .values(holder=None, expires_at=db_now(), desired_holder=None, handover_state=None,
                     handover_boundary=None)
             .execution_options(synchronize_session=False)
         )
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        return bool(res)
 
 
 def still_held(db: Database, unit: str, node: str, token: int) -> bool:
@@ -159,8 +159,8 @@ def drop_unwanted(db: Database, wanted: Iterable[str]) -> int:
         q = delete(CameraLease).where(or_(CameraLease.holder.is_(None), CameraLease.expires_at < db_now()))
         if keep:
             q = q.where(CameraLease.unit.not_in(keep))
-        res = s.execute(q.execution_options(synchronize_session=False))
-        return int(res.rowcount or 0)  # type: ignore[attr-defined]
+        res = rows_changed(s, q.execution_options(synchronize_session=False))
+        return res
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ class Holder:
     node_alive: bool  # the holder's node row has not expired
 
 
-def lease_of_camera():  # type: ignore[no-untyped-def]
+def lease_of_camera() -> ColumnElement[bool]:
     """Join condition from a camera (joined with its room) to its unit's lease row: the room's when the room
     has a sound source, else the camera's own. By id columns, not by building the unit key in SQL (that
     compares strings of two collations on MySQL)."""

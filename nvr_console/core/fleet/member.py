@@ -232,7 +232,7 @@ class FleetMember:
             self._db_ok = False
             self._publish()
         # Back off, but never past a renewal interval: a node that comes back must renew before its TTL runs out.
-        return min(self.cfg.renew_every, 0.5 * 2 ** min(self._failures, 6))
+        return min(self.cfg.renew_every, 0.5 * 2.0 ** min(self._failures, 6))
 
     def _register(self) -> None:
         stats = self._stats_now()
@@ -294,16 +294,16 @@ class FleetMember:
 
         # What this node holds now, by the table (a renewal before it revived anything nobody took).
         held_now = {k: lease.token for k, lease in table.leases.items() if lease.live and lease.holder == self.name}
-        for unit, token in self._held.items():
-            if held_now.get(unit) != token and unit not in self._finishing:
-                lease = table.leases.get(unit)
+        for key, token in self._held.items():
+            if held_now.get(key) != token and key not in self._finishing:
+                lease = table.leases.get(key)
                 who = lease.holder if lease is not None and lease.live else "nobody"
-                log.warning("fleet: lost %s (token %d) to %s; stopping its recorder", unit, token, who)
+                log.warning("fleet: lost %s (token %d) to %s; stopping its recorder", key, token, who)
         self._held = held_now
 
         # Units nobody needs any more (camera stopped or removed): release them.
-        for unit in [u for u in self._held if u not in self._units]:
-            leases.release(self.db, unit, self.name, self._held.pop(unit))
+        for key in [u for u in self._held if u not in self._units]:
+            leases.release(self.db, key, self.name, self._held.pop(key))
         if mono >= self._next_drop:
             leases.drop_unwanted(self.db, list(self._units))
             self._next_drop = mono + DROP_UNWANTED_EVERY_S
@@ -323,11 +323,11 @@ class FleetMember:
             has_room = cfg.max_cameras <= 0 or load + unit.weight <= cfg.max_cameras
             if self._draining or not (mine_before or (not settling and (target == self.name or (stale and has_room)))):
                 continue
-            token = leases.acquire(self.db, key, self.name, cfg.lease_ttl, seen)
-            if token is not None:
-                self._held[key] = token
+            got = leases.acquire(self.db, key, self.name, cfg.lease_ttl, seen)
+            if got is not None:
+                self._held[key] = got
                 load += unit.weight
-                log.info("fleet: %s now recorded here (token %d)", key, token)
+                log.info("fleet: %s now recorded here (token %d)", key, got)
 
         if plan:
             table = leases.read_table(self.db)
@@ -378,8 +378,8 @@ class FleetMember:
         if settling:
             return
         for move in plan_moves(units, table.leases, candidates, self.name, plan):
-            token = self._held.get(move.unit)
-            if token is not None and handover.request(self.db, move.unit, self.name, token, move.target):
+            mine = self._held.get(move.unit)
+            if mine is not None and handover.request(self.db, move.unit, self.name, mine, move.target):
                 self._requested_at[move.unit] = mono
                 log.info("fleet: handing %s over to %s (%s)", move.unit, move.target, move.why)
 

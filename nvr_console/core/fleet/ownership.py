@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.db.models import Recording, RecordingStatus
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.recording.segments import raw_path_for
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,8 @@ def adopt_legacy_rows(db: Database, node: str, limit: int = 1000) -> int:
             continue
         try:
             with db.session() as s:
-                res = s.execute(update(Recording).where(Recording.id == rid, Recording.node == LEGACY)
-                                .values(node=node).execution_options(synchronize_session=False))
-                adopted += int(res.rowcount or 0)  # type: ignore[attr-defined]
+                adopted += rows_changed(s, update(Recording).where(Recording.id == rid, Recording.node == LEGACY)
+                                        .values(node=node).execution_options(synchronize_session=False))
         except IntegrityError:
             log.warning("recording %d: this node already has a row for %s; the older row is left as it is",
                         rid, local_path)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from nvr_console.core.catalog import NotFound
 from nvr_console.core.db.models import CameraLease, EngineStatus, Node, NodeRole, Recording, RecordingStatus
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.fleet.dbtime import db_now
 from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.stream_url import InvalidInput
@@ -128,11 +128,11 @@ def _claim(db: Database, name: str, role: NodeRole, process: str, host: str, ttl
         if role is NodeRole.CONTROL and row.role == NodeRole.RECORDER.value and row.process != process:
             # A recorder's row (maybe offline, with files on its disk) is not a console's to take.
             return f"node name {name!r} belongs to a recorder"
-        res = s.execute(
+        res = rows_changed(s,
             update(Node).where(Node.name == name, Node.process == row.process, Node.heartbeat_at == row.heartbeat_at)
             .values(**values).execution_options(synchronize_session=False)
         )
-        return None if res.rowcount == 1 else _RETRY  # type: ignore[attr-defined]
+        return None if res == 1 else _RETRY
 
 
 def heartbeat(db: Database, name: str, process: str, lease_ttl: float, stats: NodeStats) -> bool:
@@ -143,13 +143,13 @@ def heartbeat(db: Database, name: str, process: str, lease_ttl: float, stats: No
 
 
 def heartbeat_in(s: Session, name: str, process: str, lease_ttl: float, stats: NodeStats) -> bool:
-    res = s.execute(
+    res = rows_changed(s,
         update(Node).where(Node.name == name, Node.process == process).values(
             heartbeat_at=db_now(), expires_at=db_now(lease_ttl), cameras_held=stats.cameras_held,
             free_disk=stats.free_disk, queue_files=stats.queue_files, queue_bytes=stats.queue_bytes,
         ).execution_options(synchronize_session=False)
     )
-    return bool(res.rowcount)  # type: ignore[attr-defined]
+    return bool(res)
 
 
 def unregister(db: Database, name: str, process: str) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.db.models import Recording
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, rows_changed
 
 # A file starting more than this after its slot's boundary is a piece (IP cameras send a keyframe every
 # 1-4 s; the segment muxer cuts at the first one after the boundary).
@@ -122,11 +122,11 @@ def assign_remote_name(db: Database, recording_id: int, zone: ZoneInfo | None, l
             break
         try:
             with db.session() as s:
-                res = s.execute(update(Recording)
-                                .where(Recording.id == recording_id, Recording.remote_name.is_(None))
-                                .values(remote_name=file, remote_name_key=name_key(file))
-                                .execution_options(synchronize_session=False))
-                if res.rowcount == 1:  # type: ignore[attr-defined]
+                named = rows_changed(s, update(Recording)
+                                     .where(Recording.id == recording_id, Recording.remote_name.is_(None))
+                                     .values(remote_name=file, remote_name_key=name_key(file))
+                                     .execution_options(synchronize_session=False))
+                if named == 1:
                     return file
         except IntegrityError:
             continue  # another file has this name

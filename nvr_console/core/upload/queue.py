@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from nvr_console.core.db.models import Node, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database, rows_changed
@@ -77,7 +77,7 @@ class RoundRobin:
             self._served[key] = self._tick
 
 
-def _mine(node: str | None):  # type: ignore[no-untyped-def]
+def _mine(node: str | None) -> ColumnElement[bool]:
     """Rows of this node (its files are on its disk); every row when `node` is None (a single engine)."""
     return Recording.node == node if node is not None else Recording.id.is_not(None)
 
