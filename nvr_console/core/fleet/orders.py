@@ -28,24 +28,33 @@ class OrderBook:
     holdings: Holdings = field(default_factory=lambda: Holdings(""))
     _states: dict[int, CameraState] = field(default_factory=dict)
     _since: dict[str, float] = field(default_factory=dict)  # unit -> when its order first asked to record
-    _cut: set[str] = field(default_factory=set)  # units whose handover cut has come: their recorders stop
+    # unit -> the handover boundary whose cut has come: its recorders stop. Only for that order: a unit handed
+    # out and straight back in (a standby order replacing the source's) records again.
+    _cut: dict[str, float] = field(default_factory=dict)
     _reported: set[str] = field(default_factory=set)  # units reported to the member as recording
+    _last_token: dict[int, int] = field(default_factory=dict)  # camera id -> the last token this node held
 
     def update(self, holdings: Holdings, now: float) -> None:
         self.holdings = holdings
-        for unit in holdings.orders:
+        for unit, order in holdings.orders.items():
             self._since.setdefault(unit, now)
+            if order.token is not None:
+                self._last_token.update(dict.fromkeys(order.camera_ids, order.token))
         for unit in [u for u in self._since if u not in holdings.orders]:
             self._since.pop(unit)
-        self._cut &= set(holdings.orders)
+        self._cut = {u: at for u, at in self._cut.items() if u in holdings.orders
+                     and holdings.orders[u].stop_after == at}
         self._reported &= set(holdings.orders)
 
     def order(self, camera_id: int) -> Order | None:
         return self.holdings.order_for(camera_id)
 
     def token(self, camera_id: int) -> int | None:
+        """The token a piece of this camera is recorded under: its order's (None for a standby), or, once the
+        order is gone (released at a stop, lost), the last one this node held: its recorder's last piece was
+        begun under it."""
         order = self.order(camera_id)
-        return order.token if order is not None else None
+        return order.token if order is not None else self._last_token.get(camera_id)
 
     def should_record(self, camera_id: int, now: float) -> bool:
         order = self.order(camera_id)
@@ -69,7 +78,7 @@ class OrderBook:
         if order is None or order.stop_after is None or not order.stop_at_cut:
             return False
         if opened_at >= order.stop_after - CUT_SLACK_S:
-            self._cut.add(order.unit)
+            self._cut[order.unit] = order.stop_after
             return True
         return False
 

@@ -28,6 +28,8 @@ from tests.support.rtsp_peer import RtspServer
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 
+FAILOVER_BOUND_S = 20  # issue 10: a dead node's cameras record elsewhere within 20 s of its death
+
 
 def _reference(url: str, out: Path) -> subprocess.Popen[bytes]:
     """A plain FFmpeg recording the same mount all along: the frames a handover must not lose."""
@@ -86,9 +88,10 @@ def test_sigkill_failover_within_the_bound(
 
         assert wait_for(lambda: bool(taken_over()), TTL + 20), b.log_tail()
         took = min(taken_over()).timestamp() - died  # b's first frame of c1 (the piece's start)
-        # The bound the product promises is 20 s with the default 15 s TTL (bench/fleet.py measures it); here
-        # the TTL is 4 s: expiry, then the next placement turn, then FFmpeg's connect.
-        assert 0 < took < TTL + 10, took
+        print(f"failover: c1 recorded on b {took:.1f} s after a's SIGKILL (lease TTL {TTL} s)")
+        # The issue's bound (20 s, for the default 15 s TTL; bench/fleet.py measures that case). Here the TTL is
+        # 4 s: expiry, then the next placement turn, then FFmpeg's connect.
+        assert 0 < took < FAILOVER_BOUND_S, took
         assert registry.get_node(db, "a").alive is False
         stopped = time.time()
         b.terminate()
@@ -113,9 +116,13 @@ def test_planned_handover_loses_no_frame(
     reference = _reference(mount, tmp_path / "reference.mkv")
     try:
         with NodeFleet(tmp_path, url, **TIMINGS) as fleet:
-            a, b = fleet.start("a"), fleet.start("b")
+            # a first: the handover under test is the only one (b would take the camera if it came up first).
+            a = fleet.start("a")
             assert wait_for(lambda: holders(db) == {"c1": "a"}, 40), holders(db)
+            b = fleet.start("b")
             assert wait_for(lambda: any(r.node == "a" and r.status == "ready" for r in rows(db)), 30)
+            assert wait_for(lambda: registry.get_node(db, "b").alive, 30), b.log_tail()
+            began = datetime.now(UTC)
             if how == "sigterm":
                 a.terminate()
                 assert a.wait(90) == 0, a.log_tail()
@@ -125,8 +132,8 @@ def test_planned_handover_loses_no_frame(
                 assert code.returncode == 0, code.stdout + code.stderr
             assert wait_for(lambda: holders(db) == {"c1": "b"}, 30)
             # b's piece (before the switch) and its first file after it, finalized.
-            assert wait_for(lambda: sum(1 for r in rows(db) if r.node == "b" and r.status == "ready") >= 2,
-                            30), b.log_tail()
+            assert wait_for(lambda: sum(1 for r in rows(db) if r.node == "b" and r.status == "ready"
+                                        and r.start is not None and r.start > began) >= 2, 30), b.log_tail()
             if how == "drain":
                 a.terminate()
                 assert a.wait(60) == 0
@@ -144,9 +151,12 @@ def test_planned_handover_loses_no_frame(
     assert _opened(b_rows[0]) < _opened(a_last) + timedelta(seconds=SEGMENT)  # b recorded before a stopped
     assert all(r.status == "ready" for r in (a_last, sliver, b_next, b_rows[0]))
     # 0 frames lost: in the continuous reference, the frame after a's last one is b's first after the switch.
-    assert frames_between(a_last.path, b_next.path, [tmp_path / "reference.mkv"]) == 0
+    gap = frames_between(a_last.path, b_next.path, [tmp_path / "reference.mkv"])
+    print(f"planned handover ({how}): {gap} frames between a's last file and b's next")
+    assert gap == 0
     # Recorded twice only inside the handover: b's piece from its start to the switch, and a's last fraction.
-    assert recorded_twice(got).get("c1", 0.0) <= 2 * SEGMENT + 5
+    assert recorded_twice(got).get("c1", 0.0) <= 2 * SEGMENT + 5, [
+        (r.node, r.token, r.start, r.end, r.path.name) for r in got]
     db.dispose()
 
 

@@ -38,6 +38,20 @@ def test_without_a_cut_it_stops_after_the_grace_and_an_immediate_handover_at_onc
     assert not b.segment_opened(2, T + 5)  # immediate: cuts do not matter
 
 
+def test_a_unit_handed_out_and_straight_back_in_records_again() -> None:
+    b = book(Order("camera:1", (1,), 10, 3, stop_after=T + 10))
+    assert b.segment_opened(1, T + 10) and not b.should_record(1, T + 10.5)
+    # Before the member dropped the finished source order, another node asked this one to take the unit back.
+    b.update(Holdings("me", {"camera:1": Order("camera:1", (1,), 10, None)}), T + 11)
+    assert b.should_record(1, T + 11)
+
+
+def test_a_piece_finished_after_its_order_is_gone_keeps_the_last_token_held() -> None:
+    b = book(Order("camera:1", (1,), 10, 3), Order("camera:2", (2,), 10, None))
+    b.update(Holdings("me", {}), T + 1)  # released at a stop, or lost
+    assert b.token(1) == 3 and b.token(2) is None and not b.should_record(1, T + 1)
+
+
 def test_the_member_hears_when_a_unit_writes_and_when_it_stopped() -> None:
     b = book(Order("room:20", (2, 3), 20, None))
     b.camera_state(2, CameraState.RECORDING)
