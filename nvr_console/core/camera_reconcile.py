@@ -23,7 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from nvr_console.core import catalog
 from nvr_console.core.catalog import CameraInfo, RoomInfo
 from nvr_console.core.db.models import Camera, DesiredState, Room
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.fleet.catalog_cache import CatalogMemory
+from nvr_console.core.fleet.local_cache import cache_dir
 from nvr_console.core.recording.recorder import Recorder, RecorderConfig, RecorderSpec
 from nvr_console.core.recording.segments import camera_dir, sound_dir
 from nvr_console.core.status import CameraState, CameraStatus
@@ -106,6 +108,9 @@ class RecorderSet:
     def all(self) -> list[Recorder]:
         return list(self.active.values()) + list(self.retiring.values())
 
+    def running_camera_ids(self) -> set[int]:
+        return {r.spec.camera_id for r in self.active.values() if r.running and r.spec.camera_id is not None}
+
     def any_running(self) -> bool:
         return any(r.running for r in self.all())
 
@@ -174,16 +179,21 @@ class CameraReconciler:
         self._idle: dict[int, CameraState] = {}
         self._enabled: dict[int, bool] = {}
         self.rooms_with_sound: frozenset[str] = frozenset()
+        self.memory = CatalogMemory()  # the catalog read last, also on disk beside the recordings
 
     def reconcile(self, db: Database, root: Path, in_window: bool, leaving: Set[int],
-                  records: Callable[[int], bool] | None = None,
-                  seen: Callable[[list[CameraInfo], list[RoomInfo]], None] | None = None) -> list[RecorderSpec]:
+                  records: Callable[[int], bool] | None = None) -> list[RecorderSpec]:
         """Read cameras and rooms, plan and apply. Returns the specs of recorders whose camera is no longer in
-        the database. Raises DatabaseUnavailable or SQLAlchemyError (the recorders then keep running).
-        `records`: see recorded_here; `seen`: told the catalog read (the fleet keeps a copy on disk)."""
-        cams, rooms = catalog.list_cameras(db), catalog.list_rooms(db)
-        if seen is not None:
-            seen(cams, rooms)
+        the database. `records`: see recorded_here. While the database cannot be read, what this node records
+        goes on from the catalog read last (or kept on disk, after a start without the database) and nothing new
+        starts; then DatabaseUnavailable or SQLAlchemyError is raised for the engine to report."""
+        try:
+            cams, rooms = catalog.list_cameras(db), catalog.list_rooms(db)
+        except (DatabaseUnavailable, SQLAlchemyError):
+            if self.memory.last is not None:
+                self.reconcile_from(*self.memory.last, root, in_window, leaving, records)
+            raise
+        self.memory.remember(cache_dir(root), cams, rooms)
         return self.reconcile_from(cams, rooms, root, in_window, leaving, records)
 
     def reconcile_from(self, cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: bool,

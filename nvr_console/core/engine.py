@@ -36,7 +36,6 @@ from nvr_console.core.db.models import DesiredState, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.disk_guard import DiskGuard
 from nvr_console.core.events.actor import actor_name
-from nvr_console.core.fleet import catalog_cache
 from nvr_console.core.fleet.engine_link import FleetLink
 from nvr_console.core.fleet.local_cache import cache_dir
 from nvr_console.core.live_publisher import LiveStatusPublisher
@@ -47,14 +46,13 @@ from nvr_console.core.recording.recorder_config import RecorderSetup
 from nvr_console.core.recording.recovery import reap
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraStatus, LogLine, RecordingEvent
+from nvr_console.core.stop_sequence import StopSequence
 from nvr_console.core.upload.upload_service import UploadService
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 1000
 DROP_SOUND_EVERY = 30  # ticks
-SHUTDOWN_LIMIT_S = 25.0  # then remaining FFmpeg are killed; recovery finishes their files next start
-HANDOVER_SLACK_S = 20.0  # a stop with handover waits node.handover_wait plus this, at most, for the others
 
 
 class Engine(QObject):
@@ -87,18 +85,11 @@ class Engine(QObject):
         self._live = LiveStatusPublisher(db, node=settings.node.name, tokens=self._fleet.tokens)
         self._disk = DiskGuard(db, self._recorders, self._emit_log, self, node=settings.node.name)
         self._started_at = time.time()
-        self._recovered = False  # start-up recovery waits until this node is registered (the database answers)
-        self._last_catalog: tuple[list[catalog.CameraInfo], list[catalog.RoomInfo]] | None = None
-        self._saved_catalog: tuple[list[catalog.CameraInfo], list[catalog.RoomInfo]] | None = None
         self._fleet_error = ""
-        self._handing_over = False
-        self._handover_deadline = 0.0
         self._removals = CameraRemovals(db)
         self._timer: QTimer | None = None
         self._ticks = 0
         self._running = False
-        self._shutting_down = False
-        self._shutdown_started = 0.0
         self._db_error_logged = 0.0
         self._uploads = UploadService(db, self, enabled=uploads)
         self._uploads.upload_progress.connect(self.upload_progress)
@@ -106,6 +97,8 @@ class Engine(QObject):
         self._uploads.queue_status.connect(self.queue_status)
         self._uploads.queue_status.connect(self._live.queue_changed)
         self._uploads.warning.connect(lambda text: self._emit_log("warning", text))
+        self._stop = StopSequence(self._fleet, self._recorders, self._finalizing, self._disk, self._uploads,
+                                  self._live, self._emit_log)
 
     @property
     def _root(self) -> Path:
@@ -127,7 +120,7 @@ class Engine(QObject):
             reap(self._root)  # FFmpeg a previous engine of this machine left running, before any of ours starts
         except OSError as exc:
             self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}")
-        self._last_catalog = catalog_cache.load(cache_dir(self._root))  # recorded from while the database is down
+        self._reconciler.memory.load(cache_dir(self._root))  # recorded from while the database is down
         self._fleet.start()  # its first orders (the cameras this node holds) come back through _on_orders
         self._start_uploads()
         self._timer = QTimer(self)
@@ -141,31 +134,11 @@ class Engine(QObject):
     @Slot()
     def shutdown(self) -> None:
         """Hand this node's cameras over to other nodes (when there are any), stop every recorder cleanly,
-        finalize finished files, then emit `stopped`. Engine thread."""
-        if self._shutting_down or self._handing_over:
-            return
-        if self._running and self._fleet.holdings.orders:
-            # Planned handover: the other nodes start recording before this one stops, at a segment boundary.
-            # With no other node to take them, the member releases them at once and this goes straight on.
-            self._handing_over = True
-            wait = self.settings.node.handover_wait + HANDOVER_SLACK_S
-            self._handover_deadline = time.time() + wait
-            self._emit_log("info", "stopping: handing this node's cameras over to the other nodes first")
-            self._fleet.stop(handover=True, timeout_s=wait)
-            return
-        self._stop_recorders()
-
-    def _stop_recorders(self) -> None:
-        self._fleet.stop(handover=False)  # whatever was not handed over is released (or expires)
-        self._shutting_down = self._live.stopping = True
-        self._shutdown_started = time.time()
-        if not self._running:
-            self.stopped.emit()
-            return
-        self._emit_log("info", "stopping all recorders")
-        for rec in self._recorders.all():
-            if rec.running or rec.wanted:
-                rec.stop()
+        finalize finished files, then emit `stopped` (stop_sequence.py). Engine thread."""
+        was_stopping = self._stop.stopping
+        self._stop.request(self._running, self.settings.node.handover_wait)
+        if not self._running and not was_stopping:
+            self.stopped.emit()  # never started
         self._check_shutdown_done()
 
     @Slot(object)
@@ -254,20 +227,18 @@ class Engine(QObject):
             self._emit_log("warning", f"camera list unavailable ({mask_secrets(str(exc))}); "
                            "status sent for running cameras only")
             cams = None  # the database is down: at least the cameras this engine runs
-        starting_soon = self._running and not self._shutting_down
+        starting_soon = self._running and not self._stop.stopping
         for status in self._reconciler.statuses(cams, self._in_window(), starting_soon, self._live.latest):
             self._live.record(status)
             self.camera_status.emit(status)
 
     def _desire(self, state: DesiredState, camera_id: int | None = None) -> None:
         """Persist what the operator wants (every console sees it), then reconcile toward it."""
-        try:
-            # Only the console sends the engine operator commands; they are stored with who gave them.
-            actor = actor_name("console")
+        try:  # only the console sends the engine operator commands; they are stored with who gave them
             if camera_id is None:
-                catalog.set_all_desired_state(self.db, state, actor=actor)
+                catalog.set_all_desired_state(self.db, state, actor=actor_name("console"))
             else:
-                catalog.set_desired_state(self.db, camera_id, state, actor=actor)
+                catalog.set_desired_state(self.db, camera_id, state, actor=actor_name("console"))
         except catalog.NotFound as exc:
             self._emit_log("info", str(exc), camera_id)  # removed by another console: the reconcile says so
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
@@ -282,14 +253,12 @@ class Engine(QObject):
         for rec in self._recorders.all():
             rec.poll()
         self._finalizing.tick()
-        if self._shutting_down:
+        if self._stop.stopping:
             self._check_shutdown_done()
             return
-        self._fleet.tick({r.spec.camera_id for r in self._recorders.active.values()
-                          if r.running and r.spec.camera_id is not None})
-        if self._handing_over and (self._fleet.done or time.time() > self._handover_deadline):
-            self._handing_over = False
-            self._stop_recorders()
+        self._fleet.tick(self._recorders.running_camera_ids())
+        if self._stop.handover_over():
+            self._check_shutdown_done()
             return
         if self._catalog.due(self._ticks, self.db, self._in_window()):
             self._reconcile()
@@ -306,35 +275,21 @@ class Engine(QObject):
     def _reconcile(self) -> None:
         """Bring recorders in line with the database, this node's leases and the recording window. Engine
         thread."""
-        if not self._running or self._shutting_down or self._recorders.config is None or not self._fleet.ready:
+        if not self._running or self._stop.stopping or self._recorders.config is None or not self._fleet.ready:
             return  # (before the fleet's first orders every camera would look stopped for a moment)
-        records = self._fleet.records
         try:
             removed = self._reconciler.reconcile(self.db, self._root, self._in_window(), self._removals.leaving,
-                                                 records, self._catalog_read)
-        except (DatabaseUnavailable, SQLAlchemyError) as exc:
-            # The database being down never stops recording: what this node holds goes on from the catalog it
-            # read last (or kept on disk, after a start without the database); nothing new starts.
+                                                 self._fleet.records)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:  # the database being down never stops recording
+            removed = []
             if time.time() - self._db_error_logged > 60:
                 self._db_error_logged = time.time()
                 self._emit_log("error", f"{mask_secrets(str(exc))}; recorders keep running")
-            if self._last_catalog is not None:
-                cams, rooms = self._last_catalog
-                self._reconciler.reconcile_from(cams, rooms, self._root, self._in_window(), self._removals.leaving,
-                                                records)
-                self._finalizing.rooms_with_sound = set(self._reconciler.rooms_with_sound)
-            return
         self._finalizing.rooms_with_sound = set(self._reconciler.rooms_with_sound)
         for spec in removed:  # by another console or the CLI; a removal through this engine announces itself
             if spec.camera_id is not None and spec.camera_id not in self._removals.leaving:
                 self._emit_log("info", f"camera {spec.room}/{spec.name} was removed", spec.camera_id)
                 self._announce_removed(spec.camera_id)
-
-    def _catalog_read(self, cams: list[catalog.CameraInfo], rooms: list[catalog.RoomInfo]) -> None:
-        """A catalog read from the database: kept, and on disk when it changed (for a start without it)."""
-        self._last_catalog = (cams, rooms)
-        if self._saved_catalog != self._last_catalog and catalog_cache.save(cache_dir(self._root), cams, rooms):
-            self._saved_catalog = self._last_catalog
 
     @Slot()
     def _on_orders(self) -> None:
@@ -343,14 +298,8 @@ class Engine(QObject):
         if holdings.error and holdings.error != self._fleet_error:
             self._emit_log("error", f"{holdings.error}; this node records nothing until then")
         self._fleet_error = holdings.error
-        if not self._recovered and holdings.db_ok and self._running and not self._shutting_down:
-            # Now this node is registered: finish what an earlier process of it left (its files only).
-            self._recovered = True
-            try:
-                self._finalizing.recover(self._root, before=self._started_at, reap_first=False)
-            except (OSError, DatabaseUnavailable, SQLAlchemyError) as exc:
-                self._recovered = False
-                self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}")
+        if holdings.db_ok and self._running and not self._stop.stopping:  # registered: recovery may run now
+            self._finalizing.recover_late(self._root, self._started_at)
         self._reconcile()
 
     def _finish_removals(self) -> None:
@@ -376,13 +325,13 @@ class Engine(QObject):
         rec.stopped.connect(self._on_recorder_stopped)
 
     def _on_recorder_stopped(self, key: str) -> None:
-        if self._recorders.stopped(key) and not self._shutting_down:
+        if self._recorders.stopped(key) and not self._stop.stopping:
             self._reconcile()  # start its successor now
         self._work_done()
 
     def _work_done(self) -> None:
         """A recorder stopped or a file was finalized: the shutdown or a removal may be complete."""
-        if self._shutting_down:
+        if self._stop.stopping:
             self._check_shutdown_done()
         else:
             self._finish_removals()
@@ -413,25 +362,13 @@ class Engine(QObject):
     # --- shutdown -------------------------------------------------------------------------------------
 
     def _check_shutdown_done(self) -> None:
-        if not self._shutting_down or not self._running:
+        if not self._stop.stopping or not self._running or not self._stop.finish():
             return
-        busy = self._recorders.any_running() or self._finalizing.busy
-        overdue = time.time() - self._shutdown_started > SHUTDOWN_LIMIT_S
-        if busy and not overdue:
-            return
-        if overdue and busy:
-            self._emit_log("error", "shutdown took too long; unfinished files are recovered at the next start")
         self._running = False
         if self._timer is not None:
             # Before the thread quits: a QTimer still emitting from a finished QThread makes PySide6 6.12 abort
             # at interpreter exit (bool_dealloc, exit 134).
             self._timer.stop()
-        self._recorders.dispose_all()
-        self._finalizing.shutdown()
-        self._disk.shutdown()
-        self._uploads.stop()
-        if not busy:
-            self._finalizing.drop_old_sound(everything=True)
         self._finish_removals()  # a removal asked for just before the stop still completes
         self._live.all_stopped()
         self._emit_log("info", "engine stopped")

@@ -48,3 +48,20 @@ def load(cache_dir: Path) -> tuple[list[CameraInfo], list[RoomInfo]] | None:
         return [_camera(c) for c in data["cameras"]], [_room(r) for r in data["rooms"]]
     except (KeyError, TypeError, ValueError):
         return None
+
+
+class CatalogMemory:
+    """The catalog the engine read last: in memory, and on disk whenever it changed, so that an outage of the
+    database, or a start without it, records what this node held from it. Engine thread."""
+
+    def __init__(self) -> None:
+        self.last: tuple[list[CameraInfo], list[RoomInfo]] | None = None
+        self._saved: tuple[list[CameraInfo], list[RoomInfo]] | None = None
+
+    def load(self, cache_dir: Path) -> None:
+        self.last = load(cache_dir)
+
+    def remember(self, cache_dir: Path, cameras: list[CameraInfo], rooms: list[RoomInfo]) -> None:
+        self.last = (cameras, rooms)
+        if self._saved != self.last and save(cache_dir, cameras, rooms):
+            self._saved = self.last

@@ -73,6 +73,7 @@ class FinalizingDispatch(QObject):
         self._in_flight: dict[int, FinalizeJob] = {}
         self._no_room: list[FinalizeJob] = []  # their MP4 did not fit: again when there is room
         self._executor: ThreadPoolExecutor | None = None
+        self._recovered_late = False
         self._worker_done.connect(self._on_worker_done)
 
     def configure(self, tools: Tools | None, zone: ZoneInfo | None, segment_length: float) -> None:
@@ -95,6 +96,18 @@ class FinalizingDispatch(QObject):
                                  reap_first=reap_first):
             self.submit(job)
         self.pairing.adopt_leftovers(root, self._zone)
+
+    def recover_late(self, root: Path, started_at: float) -> None:
+        """After a start without the database, once this node is registered: finish what an earlier process of
+        this node left (its files only), once. Engine thread; errors are logged and it tries again next time."""
+        if self._recovered_late:
+            return
+        try:
+            self.recover(root, before=started_at, reap_first=False)
+        except (OSError, DatabaseUnavailable, SQLAlchemyError) as exc:
+            self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}", None)
+            return
+        self._recovered_late = True
 
     def shutdown(self) -> None:
         """Close the pool without waiting; jobs not started are dropped (recovery finishes them). Engine thread."""
