@@ -43,9 +43,9 @@ def test_local_archive_is_written_atomically_verified_and_named_like_drive(
         rec = row(db, r.id)
         assert rec.destination == "local" and rec.md5 == r.md5 and rec.web_link == dest.as_uri()
         # Verified, and delete_after = 0: the recording's own file goes at once (right after the upload is marked).
-        qtbot.waitUntil(lambda r=r: not r.path.exists() and row(db, r.id).local_deleted_at is not None)
+        qtbot.waitUntil(lambda r=r: not r.path.exists() and row(db, r.id).local_deleted_at is not None, timeout=20000)
     assert not list(settings.upload.local_dir.rglob("*.part"))
-    qtbot.waitUntil(lambda: sum(p.state is UploadState.UPLOADED for p in seen) == 2)
+    qtbot.waitUntil(lambda: sum(p.state is UploadState.UPLOADED for p in seen) == 2, timeout=20000)
 
 
 def test_unverified_drive_upload_keeps_its_local_file_with_delete_at_once(
@@ -55,11 +55,11 @@ def test_unverified_drive_upload_keeps_its_local_file_with_delete_at_once(
     rec = make_recording()
     drive.fail_next("create_session", "storage_quota")
     up = started(fast_uploader(drive_settings(**{"retention.delete_after": "0"}), db))
-    qtbot.waitUntil(lambda: up.is_paused()[0])
+    qtbot.waitUntil(lambda: up.is_paused()[0], timeout=20000)
     assert rec.path.exists() and row(db, rec.id).status == "ready"
     up.resume()
     wait_all_uploaded(qtbot, db)
-    qtbot.waitUntil(lambda: not rec.path.exists())
+    qtbot.waitUntil(lambda: not rec.path.exists(), timeout=20000)
 
 
 def test_destination_none_uploads_nothing(
@@ -142,7 +142,7 @@ def test_not_signed_in_pauses_the_queue_until_resume(
     make_recording()
     settings = settings_factory(**{"upload.destination": "drive", "drive.api_root": drive.root_url})
     up = started(fast_uploader(settings, db))
-    qtbot.waitUntil(lambda: up.is_paused()[0])
+    qtbot.waitUntil(lambda: up.is_paused()[0], timeout=20000)
     assert "drive login" in up.is_paused()[1]
 
 

@@ -33,7 +33,7 @@ def test_uploads_run_restart_with_new_settings_and_stop(
         qtbot.waitUntil(lambda: row(db, first.id).status == "uploaded", timeout=20_000)
         # The row is marked uploaded a moment before the worker thread emits the signal that says so.
         qtbot.waitUntil(lambda: any(p.recording_id == first.id and p.state is UploadState.UPLOADED
-                                    for p in progress), timeout=5_000)
+                                    for p in progress), timeout=20_000)
         assert list(settings.upload.local_dir.rglob("*.mp4"))
     finally:
         service.stop()

@@ -58,8 +58,10 @@ def test_uploads_into_the_dated_tree_verified_with_links(
         assert r.path.exists()  # retention "never" in these settings
     # 1 root + 1 day + 2 time folders, whatever the order the workers took them in.
     assert sorted(f["name"] for f in drive_folders(drive)) == ["14:30", "15:00", "2026-11-23", "NVR recordings"]
+    # The signals cross threads after the rows changed: under load they may come seconds later (the default 5 s
+    # timed out once on a loaded machine).
     qtbot.waitUntil(lambda: any(p.state is UploadState.UPLOADED for p in progress) and queue_st
-                    and queue_st[-1].files == 0)
+                    and queue_st[-1].files == 0, timeout=30000)
     assert any(p.state is UploadState.UPLOADING and 0 < p.bytes_sent < p.total for p in progress)
 
 
@@ -175,10 +177,10 @@ def test_fatal_error_pauses_the_whole_queue_with_one_message_and_resume_continue
     st: list[QueueStatus] = []
     up.queue_status.connect(st.append)
     started(up)
-    qtbot.waitUntil(lambda: up.is_paused()[0])
+    qtbot.waitUntil(lambda: up.is_paused()[0], timeout=20000)
     reason = up.is_paused()[1]
     assert words in reason
-    qtbot.waitUntil(lambda: any(s.paused and s.reason == reason for s in st))
+    qtbot.waitUntil(lambda: any(s.paused and s.reason == reason for s in st), timeout=20000)
     qtbot.wait(300)
     # Paused: nothing else was tried, nothing was lost, no attempt was charged to the files.
     assert drive_files(drive) == []
@@ -199,7 +201,7 @@ def test_missing_folder_permission_pauses(
     drive.fail_next_with("create_session", 403, "insufficientFilePermissions",
                          "The user does not have sufficient permissions for this file.")
     up = started(fast_uploader(drive_settings(), db))
-    qtbot.waitUntil(lambda: up.is_paused()[0])
+    qtbot.waitUntil(lambda: up.is_paused()[0], timeout=20000)
     assert "permission" in up.is_paused()[1] and "Resume" in up.is_paused()[1]
 
 
@@ -326,11 +328,11 @@ def test_missing_local_file_is_lost_and_failed_upload_can_be_retried(
     gone.path.unlink()
     bad = make_recording(camera="bad", status="failed")
     up = started(fast_uploader(drive_settings(), db))
-    qtbot.waitUntil(lambda: row(db, gone.id).status == "lost")
+    qtbot.waitUntil(lambda: row(db, gone.id).status == "lost", timeout=20000)
     assert "missing" in (row(db, gone.id).last_error or "")
     assert row(db, bad.id).status == "failed"
     up.retry(bad.id)
-    qtbot.waitUntil(lambda: row(db, bad.id).status == "uploaded")
+    qtbot.waitUntil(lambda: row(db, bad.id).status == "uploaded", timeout=20000)
     assert_each_once(drive, [bad])
 
 
@@ -341,7 +343,7 @@ def test_a_paused_queue_tries_again_by_itself_after_the_probe_delay(
     rec = make_recording()
     drive.fail_next("create_session", "daily_limit")
     up = started(fast_uploader(drive_settings(), db, probe_s=0.5))
-    qtbot.waitUntil(lambda: up.is_paused()[0])
+    qtbot.waitUntil(lambda: up.is_paused()[0], timeout=20000)
     wait_all_uploaded(qtbot, db)  # no resume() from the operator
     assert_each_once(drive, [rec])
 
