@@ -43,15 +43,17 @@ class Column(enum.IntEnum):
     ROOM = 1
     CAMERA = 2
     STATE = 3
-    FILE = 4
-    UPLOAD = 5
-    DRIVE = 6
-    ACTION = 7
+    NODE = 4  # the node recording it (several machines on one database); hidden on a single machine
+    FILE = 5
+    UPLOAD = 6
+    DRIVE = 7
+    ACTION = 8
 
 
 HEADERS = {
     Column.PREVIEW: "Preview", Column.ROOM: "Room", Column.CAMERA: "Camera", Column.STATE: "State",
-    Column.FILE: "Current file", Column.UPLOAD: "Latest upload", Column.DRIVE: "Drive", Column.ACTION: "",
+    Column.NODE: "Node", Column.FILE: "Current file", Column.UPLOAD: "Latest upload", Column.DRIVE: "Drive",
+    Column.ACTION: "",
 }
 
 
@@ -170,6 +172,7 @@ class CameraRow:
     status: CameraStatus | None = None
     upload: UploadProgress | None = None
     folder_link: str = ""
+    node: str = ""  # who records it: a node's name, "offline node X", or "" (a single machine, or nobody)
     thumbnail: QImage | None = None
     # Caches, kept by the model: display texts per column (None: to be made), sort key for the sort column.
     texts: list[str | None] | None = field(default=None, repr=False, compare=False)
@@ -196,6 +199,8 @@ def sort_key(r: CameraRow, column: int) -> tuple[Any, ...]:
         primary = r.room.casefold()
     elif column == Column.CAMERA:
         primary = r.camera.casefold()
+    elif column == Column.NODE:
+        primary = r.node.casefold()
     elif column == Column.DRIVE:
         primary = link_text(r.folder_link)
     elif column == Column.ACTION:
@@ -305,6 +310,15 @@ class CameraTableModel(QAbstractTableModel):
         if r.upload is None or ev.recording_id > r.upload.recording_id:
             r.upload = UploadProgress(ev.recording_id, ev.camera_id, UploadState.QUEUED, 0, ev.size)
             self._mark(r)
+
+    def apply_nodes(self, nodes: dict[int, str]) -> None:
+        """Each camera's Node cell (camera id -> text; a camera left out shows nothing), from the fleet overview
+        the Nodes view reads every few seconds. Only rows whose text changed are repainted."""
+        for r in self._rows:
+            text = nodes.get(r.camera_id, "")
+            if r.node != text:
+                r.node = text
+                self._mark(r)
 
     def set_thumbnail(self, camera_id: int, image: QImage) -> None:
         row = self._row_of.get(camera_id)
@@ -441,7 +455,7 @@ class CameraTableModel(QAbstractTableModel):
     def _texts(self, r: CameraRow) -> list[str | None]:
         st, at = r.status, self._at
         action = "Stop" if st is not None and st.state in ACTIVE_STATES else "Start"
-        return [None, r.room, r.camera, state_text(st, at), file_text(st, at), upload_text(r.upload),
+        return [None, r.room, r.camera, state_text(st, at), r.node, file_text(st, at), upload_text(r.upload),
                 link_text(r.folder_link), action]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -496,6 +510,9 @@ class CameraTableModel(QAbstractTableModel):
             return st.current_file
         if col == Column.DRIVE and r.folder_link:
             return link_tip(r.folder_link)
+        if col == Column.NODE and r.node.startswith("offline node "):
+            return ("its node stopped reporting: another node takes the camera once its lease runs out; the files "
+                    "it recorded stay on its disk until it returns")
         if col == Column.UPLOAD and r.upload and r.upload.error:
             return r.upload.error
         return None

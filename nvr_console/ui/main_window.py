@@ -33,6 +33,7 @@ from nvr_console import __version__
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
+from nvr_console.core.fleet.overview import FleetOverview
 from nvr_console.core.schedule.boundaries import next_boundary, now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui import camera_table_delegates
@@ -44,6 +45,7 @@ from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.formatting import human_duration, human_rate, human_size
 from nvr_console.ui.google_account import GoogleAccount, destination_text
 from nvr_console.ui.log_view import LogView
+from nvr_console.ui.nodes_view import NodesView
 from nvr_console.ui.recordings_view import RecordingsView
 from nvr_console.ui.tray import Tray
 from nvr_console.ui.uploads_view import UploadsView
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 60_000  # recorders finish their files; FFmpeg's 'q' normally takes a second or two
 DB_CHECK_MS = 30_000
 DISK_CHECK_MS = 5_000
+HEADER_KEY = "main/cameraHeader2"  # the camera table's columns; "2" since the Node column (old layouts do not fit)
 
 
 def ffmpeg_for(settings: Settings) -> str:
@@ -107,8 +110,8 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.STATE, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((Column.PREVIEW, 76), (Column.ROOM, 110), (Column.CAMERA, 120), (Column.FILE, 190),
-                           (Column.UPLOAD, 190), (Column.DRIVE, 90), (Column.ACTION, 80)):
+        for col, width in ((Column.PREVIEW, 76), (Column.ROOM, 110), (Column.CAMERA, 120), (Column.NODE, 110),
+                           (Column.FILE, 190), (Column.UPLOAD, 190), (Column.DRIVE, 90), (Column.ACTION, 80)):
             header.resizeSection(col, width)
         self.button_delegate, self.link_delegate = camera_table_delegates.install(self.table)
         self.button_delegate.clicked.connect(self.camera_command)
@@ -133,6 +136,10 @@ class MainWindow(QMainWindow):
         # A day's coverage per camera, playback and export; it reads the database (off the UI thread) only once shown.
         self.recordings = RecordingsView(settings, db)
         self.tabs.addTab(self.recordings, "Re&cordings")
+        # The machines sharing the database; its reads also fill the camera table's Node column.
+        self.nodes = NodesView(db)
+        self.nodes.overview_loaded.connect(self.on_fleet_overview)
+        self.tabs.addTab(self.nodes, "&Nodes")
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -261,6 +268,13 @@ class MainWindow(QMainWindow):
             self.logs.add_camera(st.camera_id, f"{st.room} / {st.camera}")
         if st.state is CameraState.FAILED and prev is not CameraState.FAILED:
             self.notify(f"Camera {st.room} / {st.camera} failed", st.last_error or "see the log")
+
+    def on_fleet_overview(self, overview: FleetOverview) -> None:
+        """Who records each camera (Nodes view's read): the Node column, shown only when several machines share
+        the database."""
+        several = overview.several
+        self.model.apply_nodes({cid: holder.text for cid, holder in overview.cameras.items()} if several else {})
+        self.table.setColumnHidden(Column.NODE, not several)
 
     def _camera_names(self, camera_id: int) -> tuple[str, str] | None:
         row = self.model.camera_row(camera_id)
@@ -521,8 +535,9 @@ class MainWindow(QMainWindow):
             self.resize(1180, 720)
         if state := s.value("main/state"):
             self.restoreState(state)
-        if header := s.value("main/cameraHeader"):
+        if header := s.value(HEADER_KEY):
             self.table.horizontalHeader().restoreState(header)
+        self.table.setColumnHidden(Column.NODE, True)  # until the first overview says several machines share it
         if splitter := s.value("main/splitter"):
             self.splitter.restoreState(splitter)
 
@@ -530,7 +545,7 @@ class MainWindow(QMainWindow):
         s = QSettings()
         s.setValue("main/geometry", self.saveGeometry())
         s.setValue("main/state", self.saveState())
-        s.setValue("main/cameraHeader", self.table.horizontalHeader().saveState())
+        s.setValue(HEADER_KEY, self.table.horizontalHeader().saveState())
         s.setValue("main/splitter", self.splitter.saveState())
         s.sync()
 

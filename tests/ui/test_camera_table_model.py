@@ -128,3 +128,18 @@ def test_new_cameras_take_their_sorted_place(qtbot) -> None:
     m.sort(-1)
     m.apply_status(status(8))
     assert names(m)[-1] == "cam8"  # no sort column: appended
+
+
+def test_node_cells_change_only_where_the_holder_changed(qtbot) -> None:
+    m = CameraTableModel(batch_interval_ms=10_000)
+    m.seed([(1, "R", "a"), (2, "R", "b"), (3, "R", "c")])
+    m.flush()
+    m.apply_nodes({1: "srv1", 2: "offline node srv2"})
+    assert m.flush() == [(0, 1)]  # the third row has no holder: unchanged, not repainted
+    assert [m.index(r, Column.NODE).data() for r in range(3)] == ["srv1", "offline node srv2", ""]
+    assert "lease runs out" in m.index(1, Column.NODE).data(Qt.ItemDataRole.ToolTipRole)
+    assert m.index(0, Column.NODE).data(Qt.ItemDataRole.ToolTipRole) is None
+    m.apply_nodes({1: "srv1", 2: "srv1"})
+    assert m.flush() == [(1, 1)]
+    m.sort(Column.NODE, Qt.SortOrder.DescendingOrder)
+    assert names(m) == ["b", "a", "c"]  # by node name; nobody ("") last when descending
