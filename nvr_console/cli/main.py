@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "or set DISPLAY", 2)
         from nvr_console.ui.app import run_gui
 
-        return run_gui(settings, demo=args.demo)
+        return run_gui(settings, demo=args.demo, no_record=args.no_record)
     except (ConfigError, ConfigFileError, InvalidInput) as exc:
         return _fail(str(exc), 2)
     except (DatabaseUnavailable, SchemaTooNew) as exc:

@@ -18,6 +18,7 @@ EPILOG = """\
 examples:
   nvr-console --demo                          console with demo cameras (no hardware needed)
   nvr-console --no-gui                        headless recorder (systemd, containers)
+  nvr-console --no-record                     console as a control station (records nothing here)
   nvr-console rooms add A-101 --drive-folder https://drive.google.com/drive/folders/ID
   nvr-console cameras add --room A-101 --name front --url rtsp://user:pass@10.0.0.5/stream
   nvr-console cameras list --json
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"nvr-console {__version__}")
     p.add_argument("--no-gui", action="store_true", help="run the headless recorder (no window)")
+    p.add_argument("--no-record", action="store_true",
+                   help="console as a control station: record nothing here, show and command the recorder nodes "
+                   "sharing the database (as node.record = false; the headless recorder always records)")
     p.add_argument("--demo", action="store_true",
                    help="with no cameras configured, add demo cameras from FFmpeg test sources")
     _common(p, suppress=False)

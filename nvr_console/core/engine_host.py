@@ -12,6 +12,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.engine import Engine
 from nvr_console.core.events.actor import actor_name
 from nvr_console.core.events.recorder import EventRecorder
+from nvr_console.core.fleet.control_engine import ControlEngine
 
 # Hosts whose thread was started and not yet joined. Qt aborts the whole process if a running QThread
 # is destroyed, so a host dropped without stop() (a crash path, a failed test) must not be collected.
@@ -21,15 +22,19 @@ _LIVE: set[EngineHost] = set()
 class EngineHost:
     """Owns the engine thread. Create, start and stop it from the main (GUI) thread."""
 
-    def __init__(self, settings: Settings, db: Database, engine: Engine | None = None, shell: str = "engine") -> None:
+    def __init__(self, settings: Settings, db: Database, engine: Engine | ControlEngine | None = None,
+                 shell: str = "engine") -> None:
         """`shell` names what runs the engine (console, headless): engine stops are stored as done by
-        `user@host (shell)`."""
+        `user@host (shell)`. A control station's engine stores no camera events: its camera states are the
+        recorder nodes', which store their own."""
         self.thread = QThread()
         self.thread.setObjectName("nvr-engine")
         self.engine = engine or Engine(settings, db)
         # Camera state changes and engine starts/stops, stored as they happen (the reasons behind coverage gaps).
-        self.events = EventRecorder(db, settings.retention.events, actor=actor_name(shell))
-        self.events.attach(self.engine)
+        self.events: EventRecorder | None = None
+        if isinstance(self.engine, Engine):
+            self.events = EventRecorder(db, settings.retention.events, actor=actor_name(shell))
+            self.events.attach(self.engine)
         self.engine.moveToThread(self.thread)
         self._stopped = threading.Event()
         # Direct: runs on the engine thread the moment it emits, so stop() can wait without a main loop.
@@ -55,7 +60,8 @@ class EngineHost:
         process exit never runs with a live engine thread).
         """
         if not self._started:
-            self.events.close()
+            if self.events is not None:
+                self.events.close()
             return True
         ok = True
         if self.thread.isRunning():
@@ -79,7 +85,8 @@ class EngineHost:
             QCoreApplication.processEvents()
         if not self.thread.isRunning():
             _LIVE.discard(self)
-        self.events.close()  # the engine's last states and its stop, written before the process may exit
+        if self.events is not None:
+            self.events.close()  # the engine's last states and its stop, written before the process may exit
         return ok and self._stopped.is_set()
 
     @property

@@ -65,8 +65,10 @@ def welcome(console: Console, db: Database) -> None:
         console.window.add_camera()
 
 
-def run_gui(settings: Settings, demo: bool = False) -> int:
-    """Open the main window and run the Qt event loop. Main (UI) thread."""
+def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> int:
+    """Open the main window and run the Qt event loop. Main (UI) thread.
+
+    `no_record` (--no-record): a control station, which records nothing and commands the recorder nodes."""
     app = QApplication.instance() or QApplication([APP_NAME])
     QCoreApplication.setOrganizationName(APP_NAME)
     QCoreApplication.setApplicationName(APP_NAME)
@@ -79,11 +81,20 @@ def run_gui(settings: Settings, demo: bool = False) -> int:
         ensure_demo_cameras(db)
 
     from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.fleet.role import RoleChoice
     from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.core.shutdown_signals import ShutdownSignals
+    from nvr_console.ui.role_dialog import choose_role
 
-    host = EngineHost(settings, db, shell="console")
-    console = build_console(settings, db, host.engine)
+    if choose_role(settings, db, no_record) is RoleChoice.CONTROL:
+        from nvr_console.core.fleet.control_engine import ControlEngine
+
+        host = EngineHost(settings, db, ControlEngine(settings, db), shell="console")
+        console = build_console(settings, db, host.engine)
+        console.window.set_control_station()
+    else:
+        host = EngineHost(settings, db, shell="console")
+        console = build_console(settings, db, host.engine)
     window = console.window
     monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray
     monitor.attach(host.engine)

@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self._db_check: BackgroundCall | None = None  # the database check in flight
         self._cameras_loaded = False  # the catalog has answered a camera listing at least once
         self._editing = False  # a camera's editor is being opened (its row is on its way from the catalog)
+        self.control_station = False  # this console records nothing; its engine commands the recorder nodes
         self.setWindowTitle(f"nvr-console {__version__}")
 
         self.model = CameraTableModel(self)
@@ -257,6 +258,14 @@ class MainWindow(QMainWindow):
                   self.engine_label):
             bar.addPermanentWidget(w)
         self.update_google_action()
+
+    def set_control_station(self) -> None:
+        """This console records nothing (node.record false, --no-record, or the operator's answer at start): say
+        so, and closing it never asks about stopping recordings (they go on, on the recorder nodes)."""
+        self.control_station = True
+        self.engine_label.setText("Control station: records nothing here")
+        self.engine_label.setToolTip("The cameras are recorded by the recorder nodes (Nodes tab); Start and Stop "
+                                     "ask the node that holds the camera. Settings: Record on this node.")
 
     # --- engine events ---------------------------------------------------------------------------
 
@@ -558,7 +567,7 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         self.save_state()
-        active = self.recording_count() if self.engine_available else 0
+        active = self.recording_count() if self.engine_available and not self.control_station else 0
         if not active:
             event.ignore()
             self.request_quit()

@@ -83,3 +83,32 @@ def test_a_stop_signal_while_the_welcome_dialog_is_open_exits_zero(
             proc.kill()
     assert code == 0, log.read_text()[-3000:]
     assert f"{sig.name} received" in log.read_text() and "engine stopped" in log.read_text()
+
+
+def test_no_record_opens_a_control_station_that_records_nothing(
+    settings_factory: Callable[..., Settings], tmp_path: Path
+) -> None:
+    from nvr_console.core.db.session import Database
+    from nvr_console.core.fleet import registry
+
+    settings = settings_factory()
+    log = tmp_path / "console.log"
+    proc = _console(settings, log, "--demo", "--no-record")
+    db = Database(settings.database.url)
+    try:
+        def station() -> bool:
+            try:
+                return any(n.role == "control" and n.alive for n in registry.list_nodes(db))
+            except Exception:  # the console has not made its tables yet
+                return False
+
+        assert wait_until(station, 40), log.read_text()[-3000:]
+        assert wait_until(lambda: "control station" in log.read_text(), 20), log.read_text()[-3000:]
+        code = _stop(proc, signal.SIGTERM, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        db.dispose()
+    assert code == 0, log.read_text()[-3000:]
+    # The demo cameras exist, but this console holds no lease and started no FFmpeg: no file anywhere.
+    assert not list(settings.recording.dir.rglob("*.mkv")) and not list(settings.recording.dir.rglob("*.mp4"))
