@@ -306,6 +306,8 @@ class Option:
     live: bool = False
     # The Settings dialog offers the options that have a label; the others are edited in config.toml.
     label: str = ""
+    # Kind.CHOICE: the values the Settings dialog offers in a list (it still takes what the parser accepts).
+    choices: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -467,13 +469,16 @@ def _record(v: Any) -> str:
 OPTIONS += (
     Option("node", "name", _node_name, lambda d: socket.gethostname(),
            "a name of up to 128 characters, unique among the machines sharing the database",
-           "This machine's name among the nodes sharing the database (default: the host name)."),
+           "This machine's name among the nodes sharing the database (default: the host name).",
+           label="Node name"),
     Option("node", "record", _record, lambda d: "auto",
            "true, false or auto",
            "Whether this machine records (false: a control station). auto: the headless recorder records; "
-           "the console asks once when other recorders share the database."),
+           "the console asks once when other recorders share the database.",
+           kind=Kind.CHOICE, label="Record on this node", choices=("auto", "true", "false")),
     Option("node", "max_cameras", _int_range(0, 100000), lambda d: 0,
-           "a whole number, 0 for no limit", "The most cameras placement gives this node."),
+           "a whole number, 0 for no limit", "The most cameras placement gives this node.", kind=Kind.COUNT,
+           label="Most cameras on this node"),
     Option("node", "lease_ttl", _positive_duration(2, 600), lambda d: 15.0,
            "a duration from 2s to 10m such as 15s",
            "A node's cameras go to other nodes this long after it stops renewing (renewed every fifth of it)."),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -116,6 +117,15 @@ class SettingsDialog(QDialog):
             browse.setToolTip("Browse")
             browse.clicked.connect(lambda _c=False, o=option: self._browse(o))
             return self._beside(edit, browse)
+        if option.kind is Kind.CHOICE and option.choices:
+            # A list of the values, over the same line edit (what is validated and saved).
+            current = edit.text()
+            combo = QComboBox()
+            combo.setEditable(True)
+            combo.setLineEdit(edit)
+            combo.addItems(list(option.choices))
+            combo.setCurrentText(current)
+            return combo
         return edit
 
     @staticmethod

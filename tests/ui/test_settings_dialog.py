@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
@@ -216,3 +217,22 @@ def test_a_bad_file_after_a_save_is_shown_and_the_running_settings_stay(
         assert console.window.settings is settings and engine.applied == []
     finally:
         db.dispose()
+
+
+def test_record_on_this_node_is_a_list_and_applies_at_the_next_start(qtbot, tmp_path: Path, user_file: Path) -> None:
+    d = SettingsDialog(from_files(tmp_path, user_file), live=True)
+    qtbot.addWidget(d)
+    combo = d.edits["node.record"].parent()
+    assert isinstance(combo, QComboBox)
+    assert [combo.itemText(i) for i in range(combo.count())] == ["auto", "true", "false"]
+    assert d.edits["node.record"].text() == "auto"  # the current value, not the list's first item by chance
+    assert d.changes() == {}
+    combo.setCurrentText("false")
+    d.edits["node.max_cameras"].setText("12")
+    d.edits["node.name"].setText("desk-2")
+    with qtbot.waitSignal(d.saved):
+        d.save()
+    assert "restarts: node.max_cameras, node.name, node.record" in d.outcome.text()
+    assert "Applied now" not in d.outcome.text()
+    node = load_settings(d.path).node
+    assert (node.record, node.max_cameras, node.name) == ("false", 12, "desk-2")
