@@ -12,7 +12,7 @@ from nvr_console.core import catalog
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
 from nvr_console.ui.background import database_pool, run_in_background
-from nvr_console.ui.dialog_widgets import StreamTester, error_label, show_message
+from nvr_console.ui.dialog_widgets import NodeChoice, StreamTester, error_label, show_message
 
 _USERINFO = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?:(?P<user>[^:/@\s]*)(?::(?P<pw>[^\s/]*))?@)?(?P<rest>.*)$"
@@ -38,14 +38,16 @@ def join_password(url: str, password: str) -> str:
 
 
 def save_camera(db: Database, camera: catalog.CameraInfo | None, room: str, name: str, url: str,
-                transport: str) -> catalog.CameraInfo:
-    """Create (camera=None) or update a camera, creating its room when new. Database pool thread."""
+                transport: str, node: str = "") -> catalog.CameraInfo:
+    """Create (camera=None) or update a camera, creating its room when new; `node` pins it to a node ("": any
+    node). Database pool thread."""
     if room and room not in [r.name for r in catalog.list_rooms(db)]:
         catalog.add_room(db, room)
     if camera is None:
-        return catalog.add_camera(db, room, name, url, transport)
+        added = catalog.add_camera(db, room, name, url, transport)
+        return catalog.edit_camera(db, added.room, added.name, pinned_node=node) if node else added
     return catalog.edit_camera(db, camera.room, camera.name, new_name=name, url=url, transport=transport,
-                               new_room=room if room != camera.room else None)
+                               new_room=room if room != camera.room else None, pinned_node=node)
 
 
 class CameraDialog(QDialog):
@@ -67,6 +69,7 @@ class CameraDialog(QDialog):
         self.password.setPlaceholderText("camera password (kept out of the URL field)")
         self.transport = QComboBox()
         self.transport.addItems(["tcp", "udp"])
+        self.node = NodeChoice(db)
         self.error = error_label()
         self.name_error, self.url_error = error_label(), error_label()
         self.tester = StreamTester(ffmpeg, self.full_url, self.transport.currentText, self)
@@ -77,6 +80,7 @@ class CameraDialog(QDialog):
             self.url.setText(shown)
             self.password.setText(pw)
             self.transport.setCurrentText(camera.rtsp_transport)
+            self.node.set_value(camera.pinned_node)
         elif room:
             self.room.setCurrentText(room)
         form = QFormLayout()
@@ -87,6 +91,7 @@ class CameraDialog(QDialog):
         form.addRow("", self.url_error)
         form.addRow("&Password:", self.password)
         form.addRow("Trans&port:", self.transport)
+        form.addRow("Record on nod&e:", self.node)
         form.addRow("", self.tester)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
@@ -141,10 +146,10 @@ class CameraDialog(QDialog):
             return
         db, camera = self.db, self.camera
         room, name, url = self.room.currentText().strip(), self.name.text(), self.full_url()
-        transport = self.transport.currentText()
+        transport, node = self.transport.currentText(), self.node.value()
         self.buttons.setEnabled(False)
         show_message(self.error, "Saving…", ok=True)
-        run_in_background(lambda: save_camera(db, camera, room, name, url, transport), self._saved, self._refused,
+        run_in_background(lambda: save_camera(db, camera, room, name, url, transport, node), self._saved, self._refused,
                           pool=database_pool(), expected=(InvalidInput, DatabaseUnavailable), context=self)
 
     def _saved(self, info: catalog.CameraInfo) -> None:

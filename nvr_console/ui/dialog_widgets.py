@@ -6,12 +6,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.fleet.overview import recorder_names
 from nvr_console.core.masking import mask_url
 from nvr_console.core.snapshot import StreamCheck, check_stream
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
-from nvr_console.ui.background import run_in_background
+from nvr_console.ui.background import database_pool, run_in_background
 
 ERROR_STYLE = "color: #c62828;"
 OK_STYLE = "color: #1b8a3a;"
@@ -33,6 +35,40 @@ def show_message(label: QLabel, text: str, ok: bool = False) -> None:
     label.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
     label.setText(text)
     label.setVisible(bool(text))
+
+
+class NodeChoice(QComboBox):
+    """"Record on node" of the camera and room editors: any node, or one named (a pin, as `--node NAME`).
+
+    Offers the recorder nodes listed on the database pool; a name may also be typed (a node that has not
+    started yet). `value()` is the name, or "" for any node."""
+
+    ANY = "Any node"
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditable(True)
+        self.addItem(self.ANY)
+        self.setToolTip("The node that records this while it is alive, records and has room; otherwise any node "
+                        "does (placement)")
+        self.loaded = False
+        run_in_background(lambda: recorder_names(db), self._listed, lambda _msg: None, pool=database_pool(),
+                          expected=(DatabaseUnavailable,), context=self)
+
+    def _listed(self, names: list[str]) -> None:
+        typed = self.currentText()
+        self.addItems([n for n in names if self.findText(n) < 0])
+        self.setCurrentText(typed)  # what was set or typed meanwhile stays
+        self.loaded = True
+
+    def set_value(self, node: str | None) -> None:
+        if node and self.findText(node) < 0:
+            self.addItem(node)
+        self.setCurrentText(node or self.ANY)
+
+    def value(self) -> str:
+        text = self.currentText().strip()
+        return "" if text in ("", self.ANY) else text
 
 
 class StreamTester(QWidget):

@@ -28,7 +28,15 @@ from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.stream_url import InvalidInput, drive_folder_link, parse_drive_folder
 from nvr_console.core.upload.drive_lookup import DriveItem, FolderProblem, check_room_folder, drive_ready
 from nvr_console.ui.background import database_pool, run_in_background
-from nvr_console.ui.dialog_widgets import ERROR_STYLE, OK_STYLE, WARN_STYLE, StreamTester, error_label, show_message
+from nvr_console.ui.dialog_widgets import (
+    ERROR_STYLE,
+    OK_STYLE,
+    WARN_STYLE,
+    NodeChoice,
+    StreamTester,
+    error_label,
+    show_message,
+)
 
 FOLDER_CHECK_DELAY_MS = 400  # ask Drive once typing or pasting has stopped, not on every keystroke
 _DB_ERRORS = (InvalidInput, DatabaseUnavailable)  # their own sentences, shown as they are
@@ -72,6 +80,7 @@ class RoomsDialog(QDialog):
         self.sound = QLineEdit()
         self.sound.setPlaceholderText("rtsp://… audio-only stream (optional)")
         self.tester = StreamTester(ffmpeg, self.sound.text, parent=self, audio_only=True)
+        self.node = NodeChoice(db)  # a room with a sound source is recorded as one unit, so it is pinned as one
         self.error = error_label()
         self.new_button = QPushButton("&New")
         self.save_button = QPushButton("&Save")
@@ -82,6 +91,7 @@ class RoomsDialog(QDialog):
         form.addRow("", self.folder_info)
         form.addRow("S&ound source:", self.sound)
         form.addRow("", self.tester)
+        form.addRow("Record on nod&e:", self.node)
         actions = QHBoxLayout()
         for b in (self.new_button, self.save_button, self.remove_button):
             actions.addWidget(b)
@@ -152,6 +162,7 @@ class RoomsDialog(QDialog):
         self.name.setText(room.name)
         self.folder.setText(room.drive_folder or "")
         self.sound.setText(room.sound_source_url or "")
+        self.node.set_value(room.pinned_node)
         show_message(self.error, "")
 
     def _new(self) -> None:
@@ -159,6 +170,7 @@ class RoomsDialog(QDialog):
         self.list.clearSelection()
         for w in (self.name, self.folder, self.sound):
             w.clear()
+        self.node.set_value(None)
         self.name.setFocus()
 
     def _check_folder(self, text: str) -> None:
@@ -217,11 +229,14 @@ class RoomsDialog(QDialog):
             return
         db, current = self.db, self._current
         name, folder, sound = self.name.text(), self.folder.text() or None, self.sound.text() or None
+        node = self.node.value()
 
         def store() -> catalog.RoomInfo:  # database pool thread
             if current is None:
-                return catalog.add_room(db, name, folder, sound)
-            return catalog.edit_room(db, current, new_name=name, drive_folder=folder, sound_source=sound)
+                added = catalog.add_room(db, name, folder, sound)
+                return catalog.edit_room(db, added.name, pinned_node=node) if node else added
+            return catalog.edit_room(db, current, new_name=name, drive_folder=folder, sound_source=sound,
+                                     pinned_node=node)
 
         self._set_busy(True)
         run_in_background(store, self._saved, self._refused, pool=database_pool(), expected=_DB_ERRORS, context=self)

@@ -188,3 +188,59 @@ def test_welcome_demo_choice_adds_the_core_demo_cameras(qtbot, settings: Setting
     assert sorted((c.room, c.name, c.stream_url) for c in cams) == sorted((DEMO_ROOM, n, u) for n, u in DEMO_CAMERAS)
     assert console.window.model.rowCount() == len(DEMO_CAMERAS)
     qtbot.waitUntil(lambda: ("reload", None) in engine.commands, timeout=3000)
+
+
+def _nodes(db: Database) -> None:
+    from nvr_console.core.db.models import NodeRole
+    from nvr_console.core.fleet import registry
+
+    registry.register(db, "srv2", NodeRole.RECORDER, lease_ttl=30, process="srv2:1")
+    registry.register(db, "srv1", NodeRole.RECORDER, lease_ttl=30, process="srv1:1")
+    registry.register(db, "desk", NodeRole.CONTROL, lease_ttl=30, process="desk:1")  # records nothing: no choice
+
+
+def test_camera_dialog_pins_the_camera_to_a_node_and_back_to_any(qtbot, db: Database) -> None:
+    catalog.add_room(db, "A-101")
+    _nodes(db)
+    d = CameraDialog(db, FFMPEG, room="A-101")
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.node.loaded, timeout=5_000)
+    assert [d.node.itemText(i) for i in range(d.node.count())] == ["Any node", "srv1", "srv2"]
+    assert d.node.value() == ""
+    d.name.setText("front")
+    d.url.setText("rtsp://10.0.0.5/s")
+    d.node.setCurrentText("srv2")
+    d.save()
+    qtbot.waitUntil(lambda: not d.saving, timeout=5_000)
+    saved = catalog.get_camera(db, "A-101", "front")
+    assert saved.pinned_node == "srv2"  # as `cameras edit --node srv2`
+    edit = CameraDialog(db, FFMPEG, saved)
+    qtbot.addWidget(edit)
+    qtbot.waitUntil(lambda: edit.node.loaded, timeout=5_000)
+    assert edit.node.currentText() == "srv2"
+    edit.node.setCurrentText("Any node")
+    edit.save()
+    qtbot.waitUntil(lambda: not edit.saving, timeout=5_000)
+    assert catalog.get_camera(db, "A-101", "front").pinned_node is None
+
+
+def test_rooms_dialog_pins_the_room_to_a_node(qtbot, db: Database) -> None:
+    catalog.add_room(db, "A-101")
+    _nodes(db)
+    d = RoomsDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.loaded and d.node.loaded, timeout=5_000)
+    assert d.node.currentText() == "Any node"
+    d.node.setCurrentText("srv1")
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy and d.error.text() == "Saved room A-101.", timeout=5_000)
+    assert catalog.get_room(db, "A-101").pinned_node == "srv1"
+    d._new()
+    assert d.node.value() == ""
+    d.name.setText("B-202")
+    d.node.setCurrentText("srv-to-come")  # a node not started yet may be named, as on the command line
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy and d.error.text() == "Saved room B-202.", timeout=5_000)
+    assert catalog.get_room(db, "B-202").pinned_node == "srv-to-come"
+    d.list.setCurrentRow(0)
+    assert d.name.text() == "A-101" and d.node.currentText() == "srv1"

@@ -43,3 +43,8 @@ def read_overview(db: Database) -> FleetOverview:
     cameras = {cid: CameraNode(h.node, h.node_alive) for cid, h in leases.camera_holders(db).items()
                if h.node is not None}
     return FleetOverview(nodes, cameras)
+
+
+def recorder_names(db: Database) -> list[str]:
+    """Every recorder node's name, alive or not (the editors' "Record on node" choices). Any thread."""
+    return [n.name for n in registry.list_nodes(db) if n.role == NodeRole.RECORDER.value]
