@@ -230,6 +230,7 @@ class CameraTableModel(QAbstractTableModel):
         self._row_of: dict[int, int] = {}  # camera id -> row
         self._dirty: set[int] = set()  # camera ids changed since the last flush
         self._names_changed = False
+        self._nodes: dict[int, str] = {}  # camera id -> Node cell, as last given (rows added later take theirs)
         self._sort_column = -1  # -1: rows stay in the order they arrived
         self._descending = False
         self._icons: dict[CameraState | None, QIcon] = {}
@@ -253,6 +254,7 @@ class CameraTableModel(QAbstractTableModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         for r in rows:
+            r.node = self._nodes.get(r.camera_id, "")
             if self._sort_column >= 0:
                 r.key = sort_key(r, self._sort_column)
             self._row_of[r.camera_id] = len(self._rows)
@@ -314,6 +316,7 @@ class CameraTableModel(QAbstractTableModel):
     def apply_nodes(self, nodes: dict[int, str]) -> None:
         """Each camera's Node cell (camera id -> text; a camera left out shows nothing), from the fleet overview
         the Nodes view reads every few seconds. Only rows whose text changed are repainted."""
+        self._nodes = dict(nodes)
         for r in self._rows:
             text = nodes.get(r.camera_id, "")
             if r.node != text:

@@ -19,7 +19,10 @@ from PySide6.QtWidgets import QApplication
 from nvr_console.core import catalog
 from nvr_console.core.config import load_settings
 from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
+from nvr_console.core.fleet import leases, registry
+from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.status import CameraState, LogLine, QueueStatus, RecordingEvent, UploadProgress, UploadState
 from nvr_console.ui.app import build_console
 from tests.ui.engine_double import EngineDouble
@@ -62,6 +65,13 @@ def main(out: Path) -> None:
             catalog.add_room(db, room)
         ids.append(catalog.add_camera(db, room, cam, f"rtsp://10.0.0.{len(ids) + 10}/stream1").id)
     _NAMES.update({i: (r, c) for i, (r, c, *_) in zip(ids, CAMERAS, strict=True)})
+    # Two recorder machines share the database, so the table shows which one records each camera.
+    for node in ("rec-1", "rec-2"):
+        registry.register(db, node, NodeRole.RECORDER, lease_ttl=600, process=f"{node}:1", version="1.0")
+    units = {u.camera_id: u.key for u in wanted_units(db)}
+    leases.ensure_rows(db, wanted_units(db))
+    for cid, node in zip(ids, ("rec-1", "rec-1", "rec-2", "rec-2", "rec-1", "rec-2"), strict=True):
+        leases.acquire(db, units[cid], node, 600, 0)
     engine = EngineDouble(dict(_NAMES))
     console = build_console(settings, db, engine)
     w = console.window
@@ -112,6 +122,7 @@ def main(out: Path) -> None:
     done = local_path(back, boundary - SEGMENT_S)
     engine.log_line.emit(LogLine(now - 5, "info", back, f"uploaded and verified {done}"))
     ffmpeg = shutil.which("ffmpeg")
+    app.processEvents()  # the statuses above arrive queued: the rows the thumbnails go into exist after this
     if ffmpeg:
         from nvr_console.core.snapshot import check_stream
 

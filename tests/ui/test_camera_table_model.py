@@ -143,3 +143,6 @@ def test_node_cells_change_only_where_the_holder_changed(qtbot) -> None:
     assert m.flush() == [(1, 1)]
     m.sort(Column.NODE, Qt.SortOrder.DescendingOrder)
     assert names(m) == ["b", "a", "c"]  # by node name; nobody ("") last when descending
+    m.apply_nodes({4: "srv2"})  # before the camera's row exists (the overview came first)
+    m.apply_status(status(4))
+    assert m.index(m.row_of(4), Column.NODE).data() == "srv2"
