@@ -193,7 +193,9 @@ class NodesView(QWidget):
         n = self.selected_node()
         if n is None:
             return
-        if not self.confirm("Drain node", drain_question(n)):
+        others = [o for o in self.model.nodes if o.name != n.name and o.alive and not o.draining
+                  and o.role == NodeRole.RECORDER.value]
+        if not self.confirm("Drain node", drain_question(n, len(others))):
             return
         name, db = n.name, self.db
         self._act(lambda: registry.set_draining(db, name, True),
@@ -227,7 +229,11 @@ class NodesView(QWidget):
                           expected=(InvalidInput, DatabaseUnavailable), context=self)
 
 
-def drain_question(n: NodeInfo) -> str:
-    return (f"Drain node {n.name}? Its {n.cameras_held} camera(s) move to the other recorders at their next segment "
+def drain_question(n: NodeInfo, other_recorders: int) -> str:
+    """What Drain does, asked before doing it; `other_recorders`: live recorders that could take the cameras."""
+    text = (f"Drain node {n.name}? Its {n.cameras_held} camera(s) move to the other recorders at their next segment "
             "boundary: the other recorder starts before this one stops, so nothing is lost. It takes no new camera "
             "until it restarts or you undrain it.")
+    if not other_recorders:
+        text += f"\n\nNo other recorder is alive now: {n.name} keeps recording its cameras until one starts."
+    return text

@@ -13,7 +13,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import registry
 from nvr_console.core.fleet.overview import FleetOverview
 from nvr_console.core.fleet.registry import NodeStats
-from nvr_console.ui.nodes_view import NodesView
+from nvr_console.ui.nodes_view import NodesView, drain_question
 
 
 def _select(view: NodesView, name: str) -> None:
@@ -47,6 +47,8 @@ def test_nodes_their_figures_and_drain_undrain(qtbot: QtBot, db: Database) -> No
     view.confirm = lambda _title, text: asked.append(text) or False  # type: ignore[method-assign]
     view.drain_selected()
     assert "next segment boundary" in asked[0] and "nothing is lost" in asked[0] and "3 camera(s)" in asked[0]
+    assert "No other recorder is alive now: srv1 keeps recording" in asked[0]  # the station records nothing
+    assert "No other recorder" not in drain_question(view.selected_node(), 1)
     assert not registry.get_node(db, "srv1").draining  # answered No: nothing done
     view.confirm = lambda _title, _text: True  # type: ignore[method-assign]
     view.drain_selected()
