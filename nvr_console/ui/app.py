@@ -80,26 +80,31 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
     if demo:
         ensure_demo_cameras(db)
 
+    from nvr_console.core.engine import Engine
     from nvr_console.core.engine_host import EngineHost
     from nvr_console.core.fleet.role import RoleChoice
     from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.core.shutdown_signals import ShutdownSignals
     from nvr_console.ui.role_dialog import choose_role
 
+    monitor: Monitor | None = None
     if choose_role(settings, db, no_record) is RoleChoice.CONTROL:
         from nvr_console.core.fleet.control_engine import ControlEngine
 
+        # No monitor here: alerts are raised by the recorder nodes about what they record, and the Alerts tab
+        # reads them from the database; a station evaluating every node's cameras would report them twice.
         host = EngineHost(settings, db, ControlEngine(settings, db), shell="console")
         console = build_console(settings, db, host.engine)
         console.window.set_control_station()
     else:
-        host = EngineHost(settings, db, shell="console")
-        console = build_console(settings, db, host.engine)
+        engine = Engine(settings, db)
+        host = EngineHost(settings, db, engine, shell="console")
+        console = build_console(settings, db, engine)
+        monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray
+        monitor.attach(engine)
+        monitor.notice.connect(console.window.on_alert)
+        console.commands.shutdown_requested.connect(monitor.stop_checks)  # stopping is no outage
     window = console.window
-    monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray
-    monitor.attach(host.engine)
-    monitor.notice.connect(window.on_alert)
-    console.commands.shutdown_requested.connect(monitor.stop_checks)  # stopping is no outage
 
     finished = False
 
@@ -109,7 +114,8 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
         if finished:
             return
         finished = True
-        monitor.stop()
+        if monitor is not None:
+            monitor.stop()
         if not host.stop(QUIT_WAIT_S):
             log.warning("the engine did not stop within %.0f s; recovery finishes its files at next start", QUIT_WAIT_S)
         # Leaves every running loop, nested ones too (a modal dialog open when the stop was asked).
@@ -132,7 +138,8 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
     signals.repeated.connect(on_repeated_signal)
     window.start_thumbnails()
     window.show()
-    monitor.start()
+    if monitor is not None:
+        monitor.start()
     host.start()
 
     def first_listing(cameras: int) -> None:
@@ -145,7 +152,8 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
 
     window.cameras_loaded.connect(first_listing)  # the window's first camera listing, off the UI thread
     code = app.exec()
-    monitor.stop()
+    if monitor is not None:
+        monitor.stop()
     if not host.stopped:
         host.stop(QUIT_WAIT_S)
     signals.restore()
