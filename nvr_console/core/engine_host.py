@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Generic, TypeVar, overload
 
 from PySide6.QtCore import QCoreApplication, QMetaObject, Qt, QThread
 
@@ -16,20 +17,32 @@ from nvr_console.core.fleet.control_engine import ControlEngine
 
 # Hosts whose thread was started and not yet joined. Qt aborts the whole process if a running QThread
 # is destroyed, so a host dropped without stop() (a crash path, a failed test) must not be collected.
-_LIVE: set[EngineHost] = set()
+_LIVE: set[EngineHost[Engine] | EngineHost[ControlEngine]] = set()
+
+# The recording engine, or a control station's (records nothing, commands the recorder nodes).
+E = TypeVar("E", Engine, ControlEngine)
 
 
-class EngineHost:
+class EngineHost(Generic[E]):
     """Owns the engine thread. Create, start and stop it from the main (GUI) thread."""
 
-    def __init__(self, settings: Settings, db: Database, engine: Engine | ControlEngine | None = None,
-                 shell: str = "engine") -> None:
+    engine: E
+
+    @overload
+    def __init__(self: EngineHost[Engine], settings: Settings, db: Database, engine: None = None,
+                 shell: str = "engine") -> None: ...
+
+    @overload
+    def __init__(self, settings: Settings, db: Database, engine: E, shell: str = "engine") -> None: ...
+
+    def __init__(self, settings: Settings, db: Database, engine: E | None = None, shell: str = "engine") -> None:
         """`shell` names what runs the engine (console, headless): engine stops are stored as done by
         `user@host (shell)`. A control station's engine stores no camera events: its camera states are the
         recorder nodes', which store their own."""
         self.thread = QThread()
         self.thread.setObjectName("nvr-engine")
-        self.engine = engine or Engine(settings, db)
+        # The first overload makes E Engine when no engine is given; mypy cannot see that inside the body.
+        self.engine = engine if engine is not None else Engine(settings, db)  # type: ignore[assignment]
         # Camera state changes and engine starts/stops, stored as they happen (the reasons behind coverage gaps).
         self.events: EventRecorder | None = None
         if isinstance(self.engine, Engine):

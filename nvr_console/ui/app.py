@@ -82,15 +82,15 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
 
     from nvr_console.core.engine import Engine
     from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.fleet.control_engine import ControlEngine
     from nvr_console.core.fleet.role import RoleChoice
     from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.core.shutdown_signals import ShutdownSignals
     from nvr_console.ui.role_dialog import choose_role
 
     monitor: Monitor | None = None
+    host: EngineHost[Engine] | EngineHost[ControlEngine]
     if choose_role(settings, db, no_record) is RoleChoice.CONTROL:
-        from nvr_console.core.fleet.control_engine import ControlEngine
-
         # No monitor here: alerts are raised by the recorder nodes about what they record, and the Alerts tab
         # reads them from the database; a station evaluating every node's cameras would report them twice.
         host = EngineHost(settings, db, ControlEngine(settings, db), shell="console")
