@@ -58,7 +58,7 @@ def _test(settings: Settings) -> int:
               "(desktop notifications are shown by the console)", file=sys.stderr)
         return 2
     failed = 0
-    msg = test_message(monitor_node())
+    msg = test_message(monitor_node(settings))
     for ch in channels:
         try:
             ch.send(msg)

@@ -414,6 +414,11 @@ OPTIONS += (
            "a duration such as 24h, or 'off'",
            "Alert when the recordings disk is forecast to fill within this time (also: free space under "
            "retention.min_free_space).", kind=Kind.DURATION),
+    Option("alerts", "node_gone_after", _off_or_duration(0, 86400), lambda d: 60.0,
+           "a duration such as 1m, or 'off'",
+           "Alert when a recording node sharing the database has stopped renewing its registration this long "
+           "(it died or lost the network; a clean stop is no alert). Any live node reports it, once.",
+           kind=Kind.DURATION),
     Option("alerts", "repeat_every", _off_or_duration(60, 30 * 86400), lambda d: 14400.0,
            "a duration from 1m such as 4h, or 'off'", "Send a firing alert again at this interval while it lasts.",
            kind=Kind.DURATION),
@@ -558,6 +563,7 @@ class AlertsSettings:
     uploads_paused_after: float | None
     oldest_waiting_after: float | None
     disk_forecast_under: float | None
+    node_gone_after: float | None
     repeat_every: float | None  # None = fire once
     desktop: bool
 

@@ -320,6 +320,8 @@ class Node(Base):
     queue_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     # `nodes drain NAME`: hand every camera over to other nodes and take no new ones (until it restarts).
     draining: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by a clean stop, cleared when the node registers again: a node that expired without it died.
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class HandoverState(enum.StrEnum):

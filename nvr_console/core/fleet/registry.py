@@ -113,7 +113,7 @@ def _claim(db: Database, name: str, role: NodeRole, process: str, host: str, ttl
         role=role.value, process=process, host=host, version=version, started_at=db_now(),
         heartbeat_at=db_now(), expires_at=db_now(ttl), lease_ttl=ttl, max_cameras=max_cameras,
         cameras_held=stats.cameras_held, free_disk=stats.free_disk, queue_files=stats.queue_files,
-        queue_bytes=stats.queue_bytes, draining=False,
+        queue_bytes=stats.queue_bytes, draining=False, stopped_at=None,
     )
     with db.session() as s:
         found = s.execute(select(Node, Node.expires_at > db_now()).where(Node.name == name)).first()
@@ -153,10 +153,12 @@ def heartbeat_in(s: Session, name: str, process: str, lease_ttl: float, stats: N
 
 
 def unregister(db: Database, name: str, process: str) -> None:
-    """A clean stop: the row stays (its files are still this node's) but expires now."""
+    """A clean stop: the row stays (its files are still this node's) but expires now, marked stopped (not
+    dead: no node_gone alert)."""
     with db.session() as s:
         s.execute(update(Node).where(Node.name == name, Node.process == process)
-                  .values(expires_at=db_now(), cameras_held=0).execution_options(synchronize_session=False))
+                  .values(expires_at=db_now(), cameras_held=0, stopped_at=db_now())
+                  .execution_options(synchronize_session=False))
 
 
 def list_nodes(db: Database) -> list[NodeInfo]:

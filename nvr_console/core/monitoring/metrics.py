@@ -100,12 +100,15 @@ class NvrCollector(Collector):
             reconnects.add_metric(labels, float(c.reconnects))
         yield from (up, should, state, trouble, recorded, written, finalized, failed, reconnects)
 
+        if facts is not None and facts.nodes:
+            yield from _node_families(facts)
+
         yield GaugeMetricFamily("nvr_upload_queue_files", "Files waiting for upload (this node's uploader).",
                                 value=obs.queue_files)
         yield GaugeMetricFamily("nvr_upload_queue_bytes", "Bytes still to upload.", value=obs.queue_bytes)
         oldest = facts.oldest_waiting_since if facts is not None else None
         yield GaugeMetricFamily("nvr_upload_queue_oldest_age_seconds",
-                                "Age of the oldest file waiting for upload (0 when none waits).",
+                                "Age of this node's oldest file waiting for upload (0 when none waits).",
                                 value=max(0.0, obs.taken_at - oldest) if oldest else 0.0)
         yield GaugeMetricFamily("nvr_upload_paused", "1 while the upload queue waits for the operator.",
                                 value=1.0 if obs.paused else 0.0)
@@ -140,6 +143,23 @@ class NvrCollector(Collector):
         for (channel, result), n in sorted(notifications.items()):
             sent.add_metric([channel, result], n)
         yield sent
+
+
+def _node_families(facts: NodeFacts) -> Iterator[Metric]:
+    """Every node sharing the database, as the last check read it (the same figures from any node scraped)."""
+    up = GaugeMetricFamily("nvr_node_up", "1 while the node renews its registration in the database.",
+                           labels=("node",))
+    held = GaugeMetricFamily("nvr_node_leases", "Cameras (or rooms with a sound source) the node holds a lease for.",
+                             labels=("node",))
+    oldest = GaugeMetricFamily("nvr_node_queue_oldest_age_seconds",
+                               "Age of the node's oldest file waiting for upload (0 when none waits).",
+                               labels=("node",))
+    for peer in facts.nodes:
+        up.add_metric([peer.name], 1.0 if peer.alive else 0.0)
+        held.add_metric([peer.name], float(peer.leases))
+        since = peer.oldest_waiting_since
+        oldest.add_metric([peer.name], max(0.0, facts.taken_at - since) if since is not None else 0.0)
+    yield from (up, held, oldest)
 
 
 class MetricsServer:

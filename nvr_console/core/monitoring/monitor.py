@@ -12,7 +12,6 @@ thread); `notice` is emitted from the evaluator thread and reaches UI receivers 
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections import Counter
@@ -40,9 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def monitor_node() -> str:
-    """The name node-level alerts carry: stable across restarts (unlike host:pid), so a restart finds them."""
-    return socket.gethostname()
+def monitor_node(settings: Settings) -> str:
+    """The name node-level alerts and metrics carry: the node's (`node.name`, the host name by default), stable
+    across restarts (unlike host:pid) so a restart finds its alerts, and the one `nodes list` shows."""
+    return settings.node.name
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Monitor(QObject):
                  **dispatch_options: Unpack[DispatchOptions]) -> None:
         super().__init__(parent)
         self.settings, self.db = settings, db
-        self.node = node or monitor_node()
+        self.node = node or monitor_node(settings)
         self.observer = EngineObserver()
         self.collector = NvrCollector(self.observer, self.node)
         self.channels = build_channels(settings) if channels is None else channels
@@ -133,7 +133,7 @@ class Monitor(QObject):
         """One evaluation: facts, rules, transitions, owed messages, published figures. Evaluator thread."""
         now = now or time.time()
         obs = self.observer.snapshot()
-        facts = read_facts(self.settings, self.db)
+        facts = read_facts(self.settings, self.db, self.node)
         published = Published(facts=facts)
         if facts.db_ok:
             try:

@@ -12,9 +12,10 @@ import math
 from dataclasses import dataclass
 
 from nvr_console.core.config import AlertsSettings
+from nvr_console.core.db.models import NodeRole
 from nvr_console.core.disk_forecast import forecast_text, seconds_until_full
 from nvr_console.core.durations import format_duration
-from nvr_console.core.monitoring.facts import NodeFacts
+from nvr_console.core.monitoring.facts import NODE_GONE_KEY, NodeFacts
 from nvr_console.core.monitoring.observer import TROUBLE, Observed
 from nvr_console.core.sizes import format_size
 from nvr_console.core.status import CameraState
@@ -22,6 +23,7 @@ from nvr_console.core.status import CameraState
 # Uploads counted as working again after a pause: an upload verified since, an empty queue, or this long unpaused.
 PAUSE_RESOLVE_GRACE_S = 120.0
 RECONNECT_WINDOW_S = 3600.0
+LEGACY_OLDEST_WAITING_KEY = "oldest_waiting:queue"  # one queue for every node, before the fleet
 
 
 class Status(enum.Enum):
@@ -48,12 +50,14 @@ UPLOADS_PAUSED = Rule("uploads_paused", Severity.WARNING, "uploads paused")
 OLDEST_WAITING = Rule("oldest_waiting", Severity.WARNING, "files waiting long for upload")
 DISK_LOW = Rule("disk_low", Severity.CRITICAL, "recordings disk nearly full")
 DISK_FORECAST = Rule("disk_forecast", Severity.WARNING, "recordings disk filling up")
-RULES = {r.name: r for r in (CAMERA_DOWN, CAMERA_RECONNECTS, UPLOADS_PAUSED, OLDEST_WAITING, DISK_LOW, DISK_FORECAST)}
+NODE_GONE = Rule("node_gone", Severity.CRITICAL, "recording node gone")
+RULES = {r.name: r for r in (CAMERA_DOWN, CAMERA_RECONNECTS, UPLOADS_PAUSED, OLDEST_WAITING, DISK_LOW, DISK_FORECAST,
+                             NODE_GONE)}
 
 
 @dataclass(frozen=True)
 class Condition:
-    key: str  # unique per alert: "<rule>:camera:<id>", "<rule>:node:<name>", "oldest_waiting:queue"
+    key: str  # unique per alert: "<rule>:camera:<id>", "<rule>:node:<name>"
     rule: Rule
     subject: str
     status: Status
@@ -78,8 +82,9 @@ def evaluate(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str, no
     out: list[Condition] = []
     out += _cameras(obs, facts, cfg, now)
     out += _uploads(obs, cfg, node, now)
-    out += _queue_age(facts, cfg, now)
+    out += _queue_age(facts, cfg, node, now)
     out += _disk(obs, facts, cfg, node)
+    out += _nodes(facts, cfg, node)
     return out
 
 
@@ -142,18 +147,57 @@ def _uploads(obs: Observed, cfg: AlertsSettings, node: str, now: float) -> list[
     return [Condition(key, UPLOADS_PAUSED, subject, status, "uploading")]
 
 
-def _queue_age(facts: NodeFacts, cfg: AlertsSettings, now: float) -> list[Condition]:
-    key, subject = f"{OLDEST_WAITING.name}:queue", "upload queue"
+def _queue_age(facts: NodeFacts, cfg: AlertsSettings, node: str, now: float) -> list[Condition]:
+    # Per node: each node uploads the files on its own disk. The one key of before the fleet is resolved.
+    key, subject = f"{OLDEST_WAITING.name}:node:{node}", f"upload queue on {node}"
+    out = [Condition(LEGACY_OLDEST_WAITING_KEY, OLDEST_WAITING, "upload queue", Status.INACTIVE, "checked per node")]
     limit = cfg.oldest_waiting_after
     if limit is None:
-        return [Condition(key, OLDEST_WAITING, subject, Status.INACTIVE, "rule off")]
+        return [*out, Condition(key, OLDEST_WAITING, subject, Status.INACTIVE, "rule off")]
     if not facts.db_ok:
         return [Condition(key, OLDEST_WAITING, subject, Status.PENDING, "database unavailable")]
     since = facts.oldest_waiting_since
     if since is not None and now - since >= limit:
-        return [Condition(key, OLDEST_WAITING, subject, Status.ACTIVE,
-                          f"the oldest file has waited {format_duration(round(now - since))} for upload", since)]
-    return [Condition(key, OLDEST_WAITING, subject, Status.INACTIVE, "queue moving")]
+        return [*out, Condition(key, OLDEST_WAITING, subject, Status.ACTIVE,
+                                f"the oldest file has waited {format_duration(round(now - since))} for upload", since)]
+    return [*out, Condition(key, OLDEST_WAITING, subject, Status.INACTIVE, "queue moving")]
+
+
+def node_gone_key(name: str) -> str:
+    return f"{NODE_GONE_KEY}{name}"
+
+
+def _nodes(facts: NodeFacts, cfg: AlertsSettings, node: str) -> list[Condition]:
+    """node_gone for every other recording node: any live node reports it (the alert store opens it once)."""
+    if not facts.db_ok:
+        return []  # nothing known: open alerts stay open, none opens
+    out: list[Condition] = []
+    limit = cfg.node_gone_after
+    for peer in facts.nodes:
+        if peer.name == node:
+            continue
+        key, subject = node_gone_key(peer.name), f"node {peer.name}"
+        if limit is None:
+            status, summary = Status.INACTIVE, "rule off"
+        elif peer.role != NodeRole.RECORDER.value:
+            status, summary = Status.INACTIVE, "control station"
+        elif peer.alive:
+            status, summary = Status.INACTIVE, "alive"
+        elif peer.stopped:
+            status, summary = Status.INACTIVE, "stopped cleanly"
+        elif peer.expired_for >= limit:
+            status = Status.ACTIVE
+            summary = (f"its registration expired {format_duration(round(peer.expired_for))} ago without a clean "
+                       "stop (dead, or cut off from the database); its cameras go to other nodes, its files wait "
+                       "on its disk")
+        else:
+            status, summary = Status.PENDING, "registration expired"
+        out.append(Condition(key, NODE_GONE, subject, status, summary,
+                             facts.taken_at - peer.expired_for if status is Status.ACTIVE else None))
+    known = {p.name for p in facts.nodes}
+    out += [Condition(node_gone_key(name), NODE_GONE, f"node {name}", Status.INACTIVE, "node forgotten")
+            for name in sorted(facts.node_gone_open - known)]
+    return out
 
 
 def _disk(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str) -> list[Condition]:

@@ -6,6 +6,7 @@ import math
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
+from nvr_console.core.db.models import RecordingStatus
 from nvr_console.core.db.session import Database
+from nvr_console.core.fleet import leases, registry
+from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.status import (
     CameraState,
@@ -23,6 +27,7 @@ from nvr_console.core.status import (
     UploadProgress,
     UploadState,
 )
+from tests.support.recording_rows import add_recording
 from tests.ui.engine_double import EngineDouble
 
 PASSWORD = "Cam3raPa55"
@@ -136,3 +141,28 @@ def test_port_in_use_is_reported_and_recording_goes_on(settings_factory: Callabl
             monitor.stop()
             db.dispose()
     assert f"metrics.listen = 127.0.0.1:{port} cannot be used" in caplog.text
+
+
+def test_every_node_sharing_the_database_with_its_leases_and_oldest_file(
+        monitored: tuple[Monitor, EngineDouble]) -> None:
+    monitor, _engine = monitored
+    assert monitor.metrics is not None
+    db = monitor.db
+    registry.register(db, "node-a", "recorder", lease_ttl=30, process="a:1")
+    registry.register(db, "node-b", "recorder", lease_ttl=30, process="b:1")
+    registry.unregister(db, "node-b", "b:1")
+    leases.ensure_rows(db, wanted_units(db))
+    (unit,) = leases.read_table(db).leases
+    assert leases.acquire(db, unit, "node-a", 30, 0) == 1
+    cam = catalog.list_cameras(db)[0]
+    finished = datetime.now(UTC) - timedelta(minutes=10)
+    add_recording(db, cam, RecordingStatus.READY, finished, node="node-b", end_time=finished)
+    checks = monitor.checks
+    assert wait(lambda: monitor.checks > checks + 1)
+    _text, m = scrape(monitor.metrics.url)
+    a, b = (("node", "node-a"),), (("node", "node-b"),)
+    assert (m[("nvr_node_up", a)], m[("nvr_node_up", b)]) == (1.0, 0.0)
+    assert (m[("nvr_node_leases", a)], m[("nvr_node_leases", b)]) == (1.0, 0.0)
+    assert m[("nvr_node_queue_oldest_age_seconds", a)] == 0.0
+    assert 590 < m[("nvr_node_queue_oldest_age_seconds", b)] < 700
+    assert m[("nvr_upload_queue_oldest_age_seconds", ())] == 0.0  # node-b's file is not this node's

@@ -6,14 +6,15 @@ import math
 from dataclasses import replace
 
 from nvr_console.core.config import AlertsSettings
-from nvr_console.core.monitoring.facts import NodeFacts
+from nvr_console.core.monitoring.facts import NodeFacts, PeerNode
 from nvr_console.core.monitoring.observer import CameraFigures, Observed
 from nvr_console.core.monitoring.rules import Condition, Status, evaluate, hours_left
 from nvr_console.core.status import CameraState
 
 NOW = 1_000_000.0
 CFG = AlertsSettings(check_every=15, camera_down_after=120, reconnects_per_hour=10, uploads_paused_after=0,
-                     oldest_waiting_after=7200, disk_forecast_under=86400, repeat_every=14400, desktop=True)
+                     oldest_waiting_after=7200, disk_forecast_under=86400, node_gone_after=60,
+                     repeat_every=14400, desktop=True)
 GIB = 1024**3
 
 
@@ -98,10 +99,12 @@ def test_uploads_paused_fires_and_resolves_on_evidence() -> None:
     assert paused(observed(queue_files=3, since=NOW - 999, resumed_at=NOW - 5)).status is Status.PENDING
 
 
-def test_oldest_waiting() -> None:
-    key = "oldest_waiting:queue"
-    old = by_key(evaluate(observed(), facts(oldest_waiting_since=NOW - 7300), CFG, "n1", NOW))[key]
-    assert old.status is Status.ACTIVE and "2h1m40s" in old.summary
+def test_oldest_waiting_per_node() -> None:
+    key = "oldest_waiting:node:n1"
+    conds = by_key(evaluate(observed(), facts(oldest_waiting_since=NOW - 7300), CFG, "n1", NOW))
+    old = conds[key]
+    assert old.status is Status.ACTIVE and "2h1m40s" in old.summary and old.subject == "upload queue on n1"
+    assert conds["oldest_waiting:queue"].status is Status.INACTIVE  # the one key of before the fleet resolves
     assert by_key(evaluate(observed(), facts(oldest_waiting_since=NOW - 60), CFG, "n1", NOW))[key].status \
         is Status.INACTIVE
     assert by_key(evaluate(observed(), facts(db_ok=False), CFG, "n1", NOW))[key].status is Status.PENDING
@@ -120,3 +123,28 @@ def test_disk_low_counts_what_retention_may_delete_and_forecast() -> None:
     assert idle["disk_forecast:node:n1"].status is Status.INACTIVE
     assert hours_left(facts(disk_free=rate * 3600), rate) == 1.0
     assert math.isinf(hours_left(facts(), 0.0))
+
+
+def peer(name: str, *, alive: bool = False, stopped: bool = False, expired_for: float = 0.0,
+         role: str = "recorder") -> PeerNode:
+    return PeerNode(name, role, alive, stopped, expired_for, 0 if not alive else 2, None)
+
+
+def test_node_gone_for_a_recorder_dead_past_the_threshold_only() -> None:
+    nodes = (peer("n1", alive=True), peer("up", alive=True), peer("dead", expired_for=61),
+             peer("just-expired", expired_for=10), peer("stopped", stopped=True, expired_for=3600),
+             peer("console", role="control", expired_for=3600))
+    conds = by_key(evaluate(observed(), facts(nodes=nodes, node_gone_open=frozenset({"forgotten"})), CFG, "n1", NOW))
+    gone = {k.removeprefix("node_gone:node:"): c for k, c in conds.items() if k.startswith("node_gone:")}
+    assert "n1" not in gone  # a node does not report itself
+    dead = gone["dead"]
+    assert dead.status is Status.ACTIVE and dead.subject == "node dead" and "1m1s" in dead.summary
+    assert dead.since == NOW - 61
+    assert gone["just-expired"].status is Status.PENDING  # a restart may bring it back
+    assert {n: gone[n].status for n in ("up", "stopped", "console", "forgotten")} == dict.fromkeys(
+        ("up", "stopped", "console", "forgotten"), Status.INACTIVE)
+    # Off, or nothing read: nothing opens; what is open stays open when the database cannot be read.
+    off = by_key(evaluate(observed(), facts(nodes=nodes), replace(CFG, node_gone_after=None), "n1", NOW))
+    assert off["node_gone:node:dead"].status is Status.INACTIVE
+    blind = evaluate(observed(), facts(nodes=nodes, db_ok=False), CFG, "n1", NOW)
+    assert not [c for c in blind if c.key.startswith("node_gone:")]

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("queue_files", sa.Integer(), nullable=False),
         sa.Column("queue_bytes", sa.BigInteger(), nullable=False),
         sa.Column("draining", sa.Boolean(), nullable=False),
+        sa.Column("stopped_at", nvr_console.core.db.types.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_index(op.f("ix_nodes_expires_at"), "nodes", ["expires_at"], unique=False)
