@@ -13,7 +13,7 @@ from nvr_console.core import catalog
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Recording
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet import leases
+from nvr_console.core.fleet import leases, registry
 
 SEGMENT = 3  # seconds: handovers switch at the next cut, never far away
 TTL = 4  # seconds: a dead node's cameras move after this
@@ -54,6 +54,11 @@ def holders(db: Database) -> dict[str, str | None]:
     """camera name -> the node holding its lease live."""
     names = {c.id: c.name for c in catalog.list_cameras(db)}
     return {names[cid]: (h.node if h.live else None) for cid, h in leases.camera_holders(db).items() if cid in names}
+
+
+def alive(db: Database, node: str) -> bool:
+    """The node is registered and renewing (False before it registered, unlike registry.get_node)."""
+    return any(n.name == node and n.alive for n in registry.list_nodes(db))
 
 
 def recorded_twice(all_rows: list[Row], since: datetime | None = None,

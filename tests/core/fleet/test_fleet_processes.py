@@ -19,7 +19,18 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.live_status import read_report
 from nvr_console.core.process_group import pid_alive
-from tests.core.fleet.fleet_rig import SEGMENT, TIMINGS, TTL, Row, holders, make_db, recorded_twice, rows, wait_for
+from tests.core.fleet.fleet_rig import (
+    SEGMENT,
+    TIMINGS,
+    TTL,
+    Row,
+    alive,
+    holders,
+    make_db,
+    recorded_twice,
+    rows,
+    wait_for,
+)
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.fleet_nodes import NodeFleet
 from tests.support.frames import frames_between
@@ -121,7 +132,7 @@ def test_planned_handover_loses_no_frame(
             assert wait_for(lambda: holders(db) == {"c1": "a"}, 40), holders(db)
             b = fleet.start("b")
             assert wait_for(lambda: any(r.node == "a" and r.status == "ready" for r in rows(db)), 30)
-            assert wait_for(lambda: registry.get_node(db, "b").alive, 30), b.log_tail()
+            assert wait_for(lambda: alive(db, "b"), 30), b.log_tail()
             began = datetime.now(UTC)
             if how == "sigterm":
                 a.terminate()
@@ -171,10 +182,12 @@ def test_a_paused_node_is_fenced_and_stops_what_it_lost(
     db = make_db(url, 1, rtsp_server.url("/frames"))
     catalog.edit_camera(db, "R", "c1", pinned_node="a")
     with NodeFleet(tmp_path, url, **TIMINGS) as fleet:
-        a, b = fleet.start("a"), fleet.start("b")
+        a = fleet.start("a")  # first: no handover at the start
         assert wait_for(lambda: holders(db) == {"c1": "a"}, 40)
+        assert wait_for(lambda: bool(a.ffmpeg_pids()), 20), a.log_tail()  # the lease comes before FFmpeg
         ffmpeg = a.ffmpeg_pids()
-        assert ffmpeg
+        b = fleet.start("b")
+        assert wait_for(lambda: alive(db, "b"), 30), b.log_tail()
         a.pause()  # SIGSTOP the node (its FFmpeg goes on writing)
         try:
             assert wait_for(lambda: holders(db) == {"c1": "b"}, TTL + 15)
