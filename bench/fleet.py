@@ -223,8 +223,14 @@ def handover_once(server: MariaDBServer, rtsp: RtspServer, root: Path, segment: 
     b_files = sorted((r[4] for r in rows if r[1] == "b"), key=opened)
     # a stops just after its cut at the switch: its last file is the fraction of a second after the cut; the
     # one before it ends where b's file opened at that cut begins.
-    sliver, a_last = a_files[-1], a_files[-2]
-    b_next = next(f for f in b_files if abs(opened(f) - opened(sliver)) <= 1)
+    sliver = a_files[-1]
+    at_cut = [f for f in b_files if abs(opened(f) - opened(sliver)) <= 1]
+    if not at_cut:
+        # Seen with 10 s segments: b's cut opened more than 1 s from a's last file, so which files meet at the
+        # switch is not known from names alone; report it rather than count frames between the wrong pair.
+        raise RuntimeError("cannot pair the files at the switch: a opened "
+                           f"{[Path(f).stem for f in a_files[-3:]]}, b opened {[Path(f).stem for f in b_files[:4]]}")
+    a_last, b_next = a_files[-2], at_cut[0]
     return frames_between(Path(a_last), Path(b_next), [reference])
 
 
