@@ -94,3 +94,11 @@ def wait_for(cond: Callable[[], bool], timeout: float, step: float = 0.2) -> boo
             return True
         time.sleep(step)
     return cond()
+
+
+def cmdline(pid: int) -> str:
+    """A live process's command line (Linux /proc), "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""

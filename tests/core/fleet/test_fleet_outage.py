@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 from nvr_console.core import catalog
-from tests.core.fleet.fleet_rig import SEGMENT, TIMINGS, TTL, holders, make_db, recorded_twice, rows, wait_for
+from tests.core.fleet.fleet_rig import (
+    SEGMENT,
+    TIMINGS,
+    TTL,
+    cmdline,
+    holders,
+    make_db,
+    recorded_twice,
+    rows,
+    wait_for,
+)
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.fleet_nodes import NodeFleet, NodeProcess
 from tests.support.mariadb import MariaDBServer
@@ -88,11 +98,5 @@ def test_a_database_outage_for_every_node_loses_nothing_and_keeps_one_owner_per_
 
 def _records(node: NodeProcess) -> set[str]:
     """The cameras whose recorder FFmpeg runs under this node (from their command lines)."""
-    out = set()
-    for pid in node.ffmpeg_pids():
-        try:
-            line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        out |= {cam for cam in ("c1", "c2") if f"/R/{cam}/" in line and "segment" in line}
-    return out
+    lines = [cmdline(pid) for pid in node.ffmpeg_pids()]
+    return {cam for cam in ("c1", "c2") for line in lines if f"/R/{cam}/" in line and "segment" in line}

@@ -25,6 +25,7 @@ from tests.core.fleet.fleet_rig import (
     TTL,
     Row,
     alive,
+    cmdline,
     holders,
     make_db,
     recorded_twice,
@@ -88,7 +89,7 @@ def test_sigkill_failover_within_the_bound(
         assert wait_for(lambda: holders(db) == {"c1": "a", "c2": "b"}, 40), holders(db)
         assert wait_for(lambda: any(r.camera == "c1" and r.node == "a" for r in rows(db)), 20)
         # Past any handover of the start (a node may take a camera before its pin comes up): b records nothing.
-        assert wait_for(lambda: not any("/R/c1" in _cmdline(pid) for pid in b.ffmpeg_pids()), 20)
+        assert wait_for(lambda: not any("/R/c1" in cmdline(pid) for pid in b.ffmpeg_pids()), 20)
         before = {r.id for r in rows(db)}
         died = a.kill()  # and its FFmpeg, as a power cut would
         assert not a.ffmpeg_pids()
@@ -218,10 +219,3 @@ def _status(url: str):  # type: ignore[no-untyped-def]
         return read_report(db)[0]
     finally:
         db.dispose()
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-    except OSError:
-        return ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.member import FleetMember, Holdings, MemberConfig
+from tests.core.fleet import fleet_rig
 from tests.support.mariadb import MariaDBServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -68,6 +70,8 @@ class Recorders:
         return set(self.running)
 
 
+wait_for = partial(fleet_rig.wait_for, step=0.05)  # in-memory conditions: polled finely
+
 Spawn = Callable[..., tuple[FleetMember, Recorders]]
 
 
@@ -90,15 +94,6 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
         member.stop()
         member.join(10)
         rec.close()
-
-
-def wait_for(cond: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def _db(url: str, cameras: int) -> Database:
