@@ -135,6 +135,7 @@ class FleetMember:
         self._renewed_at = 0.0
         self._draining = False
         self._has_targets = False  # another live recorder could take this node's units
+        self._seen_since_stop = False  # a turn read the nodes after stop(): _has_targets is not from before it
         self._leaving = False
         self._error = ""
         self.done = threading.Event()  # set when the thread has ended (after stop())
@@ -194,6 +195,7 @@ class FleetMember:
                 try:
                     self._tick()
                     self._db_up()
+                    self._seen_since_stop = stopping
                     wait = self.cfg.tick
                 except NodeNameInUse as exc:
                     self._error = str(exc)
@@ -462,8 +464,10 @@ class FleetMember:
             deadline, wants_handover = self._stop_deadline, self._handover_on_stop
         with self._lock:
             finishing = bool(self._finishing)
+        # Whether another node can take over is judged on a turn after the stop: a node that joined since the
+        # last turn (a second before a SIGTERM) would otherwise be missed and the cameras released with a gap.
         if (wants_handover and (self._held or finishing) and time.monotonic() < deadline and self._db_ok
-                and (self._has_targets or finishing)):
+                and (self._has_targets or finishing or not self._seen_since_stop)):
             return False  # keep ticking: handovers under way, or handed-over recorders not yet at their cut
         try:
             if self._registered:
