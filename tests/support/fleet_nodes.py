@@ -111,12 +111,13 @@ class NodeFleet:
     def node(self, name: str, *, db_url: str | None = None, record: bool = True, args: tuple[str, ...] = (),
              **settings: object) -> NodeProcess:
         """A node not yet started. `settings`: `segment_length=3` -> NVR_RECORDING_SEGMENT_LENGTH=3 and so on
-        (`lease_ttl`, `handover_wait`, `max_cameras` are node settings; `destination` is upload.destination)."""
+        (`lease_ttl`, `handover_wait`, `max_cameras` are node settings; `destination` and `local_dir` are upload.*)."""
         home = self.root / name
         opts = {**self.defaults, **settings}
         keys = {"segment_length": "NVR_RECORDING_SEGMENT_LENGTH", "lease_ttl": "NVR_NODE_LEASE_TTL",
                 "handover_wait": "NVR_NODE_HANDOVER_WAIT", "max_cameras": "NVR_NODE_MAX_CAMERAS",
-                "destination": "NVR_UPLOAD_DESTINATION", "stall_timeout": "NVR_RECORDING_STALL_TIMEOUT"}
+                "destination": "NVR_UPLOAD_DESTINATION", "stall_timeout": "NVR_RECORDING_STALL_TIMEOUT",
+                "local_dir": "NVR_UPLOAD_LOCAL_DIR"}
         env = {k: v for k, v in os.environ.items() if not k.startswith("NVR_") and k != "SQLALCHEMY_DATABASE_URI"}
         env.update({
             "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),

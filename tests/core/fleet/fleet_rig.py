@@ -4,7 +4,7 @@ node processes with short timings, and the rows read back per camera and slot.""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
+from tests.support.fleet_nodes import NodeProcess
 
 SEGMENT = 3  # seconds: handovers switch at the next cut, never far away
 TTL = 4  # seconds: a dead node's cameras move after this
@@ -94,6 +95,12 @@ def wait_for(cond: Callable[[], bool], timeout: float, step: float = 0.2) -> boo
             return True
         time.sleep(step)
     return cond()
+
+
+def cameras_of(node: NodeProcess, cameras: Iterable[str] = ("c1", "c2")) -> set[str]:
+    """The cameras whose recorder FFmpeg runs under this node (from their command lines)."""
+    lines = [cmdline(pid) for pid in node.ffmpeg_pids()]
+    return {cam for cam in cameras for line in lines if f"/R/{cam}/" in line and "segment" in line}
 
 
 def cmdline(pid: int) -> str:
