@@ -59,7 +59,7 @@ class DatabaseRetry:
 def run_headless(settings: Settings, demo: bool = False) -> int:
     """Run the engine until SIGTERM/SIGINT; returns the process exit code. Main thread."""
     app = QCoreApplication.instance() or QCoreApplication(["nvr-console"])
-    db = Database(settings.database.url)
+    db = Database(settings.database.url, fail_fast=True)  # its threads record on, never wait out timeouts
     log.info("nvr-console %s headless; database %s", __version__, db.display_url)
     for name, value, source in settings.display():
         log.info("setting %s = %s (%s)", name, value, source)

@@ -77,7 +77,7 @@ class Engine(QObject):
         self._recorders = RecorderSet(self, self._wire)
         self._reconciler = CameraReconciler(self._recorders, self._on_status)
         self._catalog = CatalogWatch()
-        self._fleet = FleetLink(settings, self)
+        self._fleet = FleetLink(settings, self, on_unreachable=db.breaker.failed if db.breaker else None)
         self._fleet.changed.connect(self._on_orders)
         self._finalizing = FinalizingDispatch(db, self._recorders.sound_state, self._emit_log, self,
                                               node=settings.node.name, token_for=self._fleet.token)

@@ -75,7 +75,7 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
     QCoreApplication.setApplicationVersion(__version__)
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)  # the tray keeps recording with no window open
-    db = Database(settings.database.url)
+    db = Database(settings.database.url, fail_fast=True)  # its threads record on, never wait out timeouts
     prepare_database(db)
     if demo:
         ensure_demo_cameras(db)

@@ -36,6 +36,7 @@ class TcpProxy:
         self._cut: Mode | None = None
         self._closing = False
         self.connections = 0  # accepted and forwarded, over the proxy's life
+        self.attempts = 0  # every connection a client opened, cut or not
         self._thread = threading.Thread(target=self._accept_loop, name=f"tcp-proxy-{self.port}", daemon=True)
         self._thread.start()
 
@@ -96,6 +97,7 @@ class TcpProxy:
             except OSError:
                 return
             with self._lock:
+                self.attempts += 1
                 cut = self._cut
                 if cut == "reset" or self._closing:
                     client.close()

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from nvr_console.core.db.outage_breaker import OutageBreaker, is_unreachable, reason_of
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.private_files import PRIVATE_FILE, create_private_file, make_private_dir, narrow_mode
 
@@ -35,7 +36,12 @@ LOCK_WAIT_TIMEOUT_S = 8
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached or opened; `str()` names where and what to do (no password)."""
+    """The database cannot be reached or opened; `str()` names where and what to do (no password).
+    `unreachable`: the server did not answer at all (connection refused, lost, timed out), as opposed to a
+    file or account problem; `reason`: the driver's own words."""
+
+    unreachable = False
+    reason = ""
 
 
 def describe_url(url: str) -> str:
@@ -175,12 +181,18 @@ def _explain_sqlite(database: str, reason: str) -> str:
 
 
 class Database:
-    """An engine plus a session factory. Thread-safe: each thread opens its own sessions."""
+    """An engine plus a session factory. Thread-safe: each thread opens its own sessions.
 
-    def __init__(self, url: str, read_timeout_s: float | None = None) -> None:
+    `fail_fast`: while a MySQL/MariaDB server is out of reach, sessions fail at once with DatabaseUnavailable
+    instead of each waiting out the timeouts (core/db/outage_breaker.py); for a recording engine, whose threads
+    must go on recording and keep what they could not write. Ignored for SQLite."""
+
+    def __init__(self, url: str, read_timeout_s: float | None = None, fail_fast: bool = False) -> None:
         self.url = url
         self.engine = create_db_engine(url, read_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.breaker = (OutageBreaker(self._ping, describe_url(url))
+                        if fail_fast and make_url(url).get_backend_name() != "sqlite" else None)
 
     @property
     def display_url(self) -> str:
@@ -190,13 +202,20 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session committed on success and rolled back on error; driver errors become DatabaseUnavailable
         only when the database itself is unreachable."""
+        why = self.breaker.check() if self.breaker is not None else None
+        if why is not None:
+            raise explain_db_error(self.url, ConnectionError(why))
         s = self._sessions()
         try:
             yield s
             s.commit()
         except OperationalError as exc:
             s.rollback()
-            raise explain_db_error(self.url, exc) from None
+            error = explain_db_error(self.url, exc)
+            error.unreachable, error.reason = is_unreachable(exc), reason_of(exc)
+            if self.breaker is not None and error.unreachable:
+                self.breaker.failed(error.reason)
+            raise error from None
         except DatabaseError as exc:
             s.rollback()
             if _is_damaged(self.url, exc):  # SQLite reports a damaged file as a plain DatabaseError
@@ -216,5 +235,11 @@ class Database:
         except DBAPIError as exc:
             raise explain_db_error(self.url, exc) from None
 
+    def _ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
+        if self.breaker is not None:
+            self.breaker.close()
         self.engine.dispose()

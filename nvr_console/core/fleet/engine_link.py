@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -39,11 +40,12 @@ class FleetLink(QObject):
     changed = Signal()  # the orders changed (or an order's time came): reconcile
     _holdings = Signal(object)  # from the member's thread, queued to the engine thread
 
-    def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QObject | None = None,
+                 on_unreachable: Callable[[str], None] | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.book = OrderBook()
-        self.member = FleetMember(member_config(settings), self._holdings.emit)
+        self.member = FleetMember(member_config(settings), self._holdings.emit, on_unreachable=on_unreachable)
         self._holdings.connect(self._on_holdings, Qt.ConnectionType.QueuedConnection)
         self._recorded: frozenset[int] = frozenset()
         self.ready = False  # the member's first orders have come (from the database, or its cache)

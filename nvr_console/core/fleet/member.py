@@ -103,8 +103,11 @@ class FleetMember:
     """Construct, `start()`, `stop()`. `on_change(Holdings)` runs on the member's thread."""
 
     def __init__(self, cfg: MemberConfig, on_change: Callable[[Holdings], None] | None = None,
-                 process: str | None = None) -> None:
+                 process: str | None = None, on_unreachable: Callable[[str], None] | None = None) -> None:
+        """`on_unreachable(reason)`: told (on the member's thread) when its statements find the server out of
+        reach; the engine's outage breaker, so the engine's threads stop waiting out timeouts at once."""
         self.cfg = cfg
+        self._on_unreachable = on_unreachable
         self.process = process or node_name()
         self.name = cfg.name
         self._on_change = on_change or (lambda _h: None)
@@ -226,6 +229,8 @@ class FleetMember:
 
     def _db_down(self, exc: BaseException) -> float:
         self._failures += 1
+        if self._on_unreachable is not None and isinstance(exc, DatabaseUnavailable) and exc.unreachable:
+            self._on_unreachable(exc.reason)  # this thread renews every few seconds: it notices first
         if not self._db_error_logged:
             log.error("fleet: the database cannot be reached (%s); recording the %d camera unit(s) this node "
                       "holds and retrying", mask_secrets(str(exc)).split(";")[0], len(self._orders))

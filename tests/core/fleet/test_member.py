@@ -14,7 +14,7 @@ import pytest
 from nvr_console.core import catalog
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.member import FleetMember, Holdings, MemberConfig
 from tests.core.fleet import fleet_rig
@@ -81,9 +81,11 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
 
     def make(url: str, name: str, role: NodeRole = NodeRole.RECORDER, **kw: object) -> tuple[FleetMember, Recorders]:
         rec = Recorders()
+        told = kw.pop("on_unreachable", None)
         cfg = MemberConfig(url, name, role, lease_ttl=float(kw.pop("ttl", TTL)), segment_length=2.0,
                            cache_dir=tmp_path / name, **kw)  # type: ignore[arg-type]
-        member = FleetMember(cfg, rec.on_change, process=f"{name}-host:{len(made) + 1}")
+        member = FleetMember(cfg, rec.on_change, process=f"{name}-host:{len(made) + 1}",
+                             on_unreachable=told)  # type: ignore[arg-type]
         rec.member = member
         member.start()
         made.append((member, rec))
@@ -276,6 +278,32 @@ def test_partitioned_node_keeps_recording_then_gives_up_what_was_taken(mariadb_s
         proxy.restore()
         assert wait_for(lambda: rec_a.holdings.db_ok and not rec_a.units(), 15), rec_a.holdings
     assert len(rec_b.units()) == 2
+    db.dispose()
+
+
+@pytest.mark.mariadb
+def test_the_member_opens_the_engines_outage_breaker_when_the_server_goes_silent(
+        mariadb_server: MariaDBServer, spawn: Spawn) -> None:
+    # The member renews every TTL/5 with short timeouts: it notices a dead link first, and the engine's own
+    # statements are refused from then on instead of each waiting out its timeouts.
+    url = mariadb_server.create_database()
+    db = _db(url, 1)
+    with TcpProxy(mariadb_server.port) as proxy:
+        cut_url = url.replace(f":{mariadb_server.port}/", f":{proxy.port}/")
+        engine_db = Database(cut_url, fail_fast=True)
+        assert engine_db.breaker is not None
+        _a, rec_a = spawn(cut_url, "a", on_unreachable=engine_db.breaker.failed)
+        assert wait_for(lambda: len(rec_a.units()) == 1, 15)
+        proxy.cut()
+        assert wait_for(lambda: engine_db.breaker.open, 15)  # type: ignore[union-attr]
+        tried = proxy.attempts
+        with pytest.raises(DatabaseUnavailable, match="checked again in the background"):
+            catalog.list_rooms(engine_db)  # the engine never tried the server itself: refused here
+        assert proxy.attempts - tried <= 2  # the member's and the probe's own attempts, at most
+        proxy.restore()
+        assert wait_for(lambda: not engine_db.breaker.open, 20)  # type: ignore[union-attr]
+        assert [r.name for r in catalog.list_rooms(engine_db)] == ["R"]
+        engine_db.dispose()
     db.dispose()
 
 
