@@ -23,6 +23,7 @@ from nvr_console.core.status import CameraState, CameraStatus, QueueStatus
 log = logging.getLogger(__name__)
 
 LIVE_STATUS_EVERY = 15  # engine ticks (1 s)
+LET_GO_STATES = frozenset({CameraState.STOPPED, CameraState.SCHEDULED})  # a node's last word on a camera it let go
 
 
 class LiveStatusPublisher:
@@ -77,13 +78,23 @@ class LiveStatusPublisher:
 
     def write(self, tokens: Mapping[int, int] | None = None) -> None:
         """Every camera's row and the engine's own. A database that is down is left for the next write."""
+        let_go: dict[int, int] = {}
         if tokens is None and self._tokens is not None:
-            tokens = dict(self._tokens())
-            self._last_tokens.update(tokens)
+            held = dict(self._tokens())
+            self._last_tokens.update(held)
+            # A camera this node let go of once it stopped it (an operator's Stop releases the lease): its
+            # stopped state is written once more, under the last token this node had, or every console would
+            # show it recording until the row went stale. A newer holder's row is fenced off from it.
+            let_go = {cid: token for cid, token in self._last_tokens.items() if cid not in held
+                      and (st := self._latest.get(cid)) is not None and st.state in LET_GO_STATES}
+            tokens = held | let_go
         try:
             live_status.write_statuses(self.db, list(self._latest.values()), node=self.node, tokens=tokens)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             log.debug("live status not written: %s", exc)
+        else:
+            for cid in let_go:
+                self._last_tokens.pop(cid, None)
         self.write_engine()
 
     def write_engine(self) -> None:

@@ -63,3 +63,36 @@ def test_a_database_that_is_down_is_left_for_the_next_write(tmp_path: Path) -> N
     pub.tick(1)  # no tables: nothing raised, the engine keeps running
     pub.queue_changed(QueueStatus(0, 0, 0.0, paused=True, reason="x"))
     db.dispose()
+
+
+def test_a_camera_the_node_let_go_of_shows_stopped_and_a_newer_holders_row_is_left_alone(db: Database) -> None:
+    catalog.add_room(db, "A")
+    front = catalog.add_camera(db, "A", "front", "rtsp://h/1")
+    back = catalog.add_camera(db, "A", "back", "rtsp://h/2")
+    held = {front.id: 3, back.id: 5}
+    pub = LiveStatusPublisher(db, node="a", tokens=lambda: dict(held))
+    for cam in (front, back):
+        pub.record(CameraStatus(cam.id, "A", cam.name, CameraState.RECORDING, time.time(), file_size=10))
+    pub.write()
+    assert _rows(db) == {front.id: ("recording", 10), back.id: ("recording", 10)}
+    # An operator's Stop: the recorder stops and the node releases the lease (the order varies).
+    held.pop(front.id)
+    # back moved to node b (token 6), which wrote its row already.
+    held.pop(back.id)
+    with db.session() as s:
+        row = s.get(CameraLiveStatus, back.id)
+        assert row is not None
+        row.node, row.lease_token, row.state = "b", 6, "recording"
+    for cam in (front, back):
+        pub.record(CameraStatus(cam.id, "A", cam.name, CameraState.STOPPED, time.time()))
+    pub.tick(2)
+    with db.session() as s:
+        rows = {r.camera_id: (r.node, r.state, r.lease_token) for r in s.scalars(select(CameraLiveStatus))}
+    assert rows == {front.id: ("a", "stopped", 3), back.id: ("b", "recording", 6)}
+    # Said once: later writes leave the row to whoever holds the camera next.
+    with db.session() as s:
+        row = s.get(CameraLiveStatus, front.id)
+        assert row is not None
+        row.node, row.state = "b", "starting"  # someone else's word since (the fence aside, a repeat would hide it)
+    pub.tick(LIVE_STATUS_EVERY)
+    assert _rows(db)[front.id] == ("starting", 0)

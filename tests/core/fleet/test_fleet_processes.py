@@ -8,23 +8,31 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Q_ARG, QMetaObject, Qt
 
 from nvr_console.core import catalog
+from nvr_console.core.config import Settings
 from nvr_console.core.db.models import CameraLiveStatus
 from nvr_console.core.db.session import Database
+from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.fleet import leases, registry
+from nvr_console.core.fleet.control_engine import ControlEngine
 from nvr_console.core.live_status import read_report
 from nvr_console.core.process_group import pid_alive
+from nvr_console.core.status import CameraState
+from tests.core.engine_support import Collected
 from tests.core.fleet.fleet_rig import (
     SEGMENT,
     TIMINGS,
     TTL,
     Row,
     alive,
+    cameras_of,
     cmdline,
     holders,
     make_db,
@@ -210,6 +218,45 @@ def test_a_paused_node_is_fenced_and_stops_what_it_lost(
     got = rows(db)
     # a's pieces from its pause carry its old token, as they are: real video, registered and kept.
     assert max(r.token or 0 for r in got if r.node == "a") < token
+    db.dispose()
+
+
+def test_a_control_station_commands_the_recorder_node_that_holds_the_camera(
+        mariadb_server: MariaDBServer, rtsp_server: RtspServer, tmp_path: Path,  # noqa: F811
+        settings_factory: Callable[..., Settings], qapp: object) -> None:
+    """A console that records nothing (its engine in this process) and a recorder node (an OS process): the
+    station sees the node's camera live and its Stop and Start reach the node's FFmpeg."""
+    url = mariadb_server.create_database()
+    db = make_db(url, 1, rtsp_server.url("/frames"))
+    cid = catalog.get_camera(db, "R", "c1").id
+    with NodeFleet(tmp_path, url, **TIMINGS) as fleet:
+        a = fleet.start("a")
+        assert wait_for(lambda: cameras_of(a, ("c1",)) == {"c1"}, 40), a.log_tail()
+        settings = settings_factory(**{"database.url": url, "node.name": "desk", "node.record": False})
+        station = ControlEngine(settings, db)
+        got = Collected()
+        got.attach(station)
+        host = EngineHost(settings, db, station)
+        host.start()
+        try:
+            def shown(state: CameraState, node: str | None = "a") -> bool:
+                latest = got.latest(cid)
+                return latest is not None and latest.state is state and node in (None, latest.node)
+
+            assert wait_for(lambda: shown(CameraState.RECORDING), 15)
+            asked = time.monotonic()
+            QMetaObject.invokeMethod(station, "stop_camera", Qt.ConnectionType.QueuedConnection, Q_ARG(int, cid))
+            assert wait_for(lambda: not a.ffmpeg_pids(), 20), a.log_tail()
+            obeyed = time.monotonic() - asked
+            assert wait_for(lambda: shown(CameraState.STOPPED, None), 15), got.statuses[-3:]  # (no holder then)
+            QMetaObject.invokeMethod(station, "start_camera", Qt.ConnectionType.QueuedConnection, Q_ARG(int, cid))
+            assert wait_for(lambda: cameras_of(a, ("c1",)) == {"c1"} and shown(CameraState.RECORDING), 30)
+            print(f"control station's Stop obeyed by the recorder node in {obeyed:.1f} s (FFmpeg gone)")
+            assert not any(n.name == "desk" and n.role != "control" for n in registry.list_nodes(db))
+        finally:
+            assert host.stop(10)
+        a.terminate()
+        assert a.wait(60) == 0, a.log_tail()
     db.dispose()
 
 
