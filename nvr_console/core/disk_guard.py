@@ -40,7 +40,7 @@ from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.recorder import Recorder
 from nvr_console.core.recording.segments import FinishedSegment
 from nvr_console.core.sizes import format_size
-from nvr_console.core.status import UploadProgress, UploadState
+from nvr_console.core.status import DiskStatus, UploadProgress, UploadState
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ SHORT_RECHECK_S = 5.0  # while short with nothing left to delete: look for newly
 WARN_EVERY_S = 60.0
 MIN_ROOM = 8 * 1024**2  # a camera stopped by a full disk starts again with at least this much free
 RESTART_EVERY_S = 5.0  # and the guard starts it early at most this often (a disk something else keeps full)
+STATUS_EVERY_S = 5.0  # the console's disk figure
 
 # (level, text, camera id or None): the engine's log, which also reaches the console.
 LogFn = Callable[[str, str, int | None], None]
@@ -59,6 +60,7 @@ class DiskGuard(QObject):
     """Free space for the recorders. Create and use on the engine thread."""
 
     _freed = Signal(object)  # internal: retention.SpaceReport, or None after an error, from the worker thread
+    space = Signal(object)  # DiskStatus: when it crosses the line kept free, else every STATUS_EVERY_S
 
     def __init__(self, db: Database, recorders: RecorderSet, emit_log: LogFn, parent: QObject | None = None,
                  node: str = "") -> None:
@@ -80,6 +82,7 @@ class DiskGuard(QObject):
         self._next_pass = 0.0  # monotonic: while short, when to look again unprompted
         self._next_warning = 0.0
         self.free: int | None = None  # bytes free at the last look
+        self._told: tuple[float, bool] | None = None  # (monotonic, short) of the last `space` signal
         self._freed.connect(self._on_freed)
 
     def configure(self, settings: Settings) -> None:
@@ -171,6 +174,7 @@ class DiskGuard(QObject):
         self._restart_waiting(free)
         target, may_delete = self.keep()
         now = time.monotonic()
+        self._tell(free, target, now)
         if free >= target:
             if self._short is not None:
                 self._short = None
@@ -220,6 +224,17 @@ class DiskGuard(QObject):
         if self._again:
             self.check()
 
+    def _tell(self, free: int, keep: int, now: float) -> None:
+        short = free < keep
+        if self._told is not None and self._told[1] == short and now - self._told[0] < STATUS_EVERY_S:
+            return
+        self._told = (now, short)
+        self.space.emit(DiskStatus(free, keep, self._why(keep)))
+
+    def _why(self, keep: int) -> str:
+        return ("retention.min_free_space" if keep == self._min_free and keep > 0
+                else "room to finalize the segments being written")
+
     def _restart_waiting(self, free: int) -> None:
         """Recorders a full disk stopped (cameras, and rooms' sound sources) start again now if there is room for
         a segment and its MP4."""
@@ -241,8 +256,7 @@ class DiskGuard(QObject):
         cameras = self._cameras()
         stopped = [f"{r.spec.room}/{r.spec.name}" for r in cameras if r.waiting_for_space]
         rate = sum(camera_write_rate_bps(r.status()) for r in cameras)
-        why = ("retention.min_free_space" if keep == self._min_free and keep > 0
-               else "room to finalize the segments being written")
+        why = self._why(keep)
         kept = (f"{short.waiting} recording(s) ({format_size(short.waiting_bytes)}) are not uploaded yet and are "
                 "kept" if short is not None else "retention.min_free_space = 0: nothing is deleted to make room")
         if stopped:

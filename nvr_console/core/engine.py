@@ -64,6 +64,7 @@ class Engine(QObject):
     recording_ready = Signal(int)  # recording id with status ready: the uploader listens
     upload_progress = Signal(object)  # UploadProgress (re-emitted from the uploader)
     queue_status = Signal(object)  # QueueStatus
+    disk_status = Signal(object)  # DiskStatus of the recordings disk
     log_line = Signal(object)  # LogLine
     started = Signal()
     stopped = Signal()
@@ -94,6 +95,7 @@ class Engine(QObject):
         self._uploads = UploadService(db, self, enabled=uploads)
         self._uploads.upload_progress.connect(self.upload_progress)
         self._uploads.upload_progress.connect(self._disk.upload_progress)
+        self._disk.space.connect(self.disk_status)
         self._uploads.queue_status.connect(self.queue_status)
         self._uploads.queue_status.connect(self._live.queue_changed)
         self._uploads.warning.connect(lambda text: self._emit_log("warning", text))

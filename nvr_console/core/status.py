@@ -93,6 +93,19 @@ class QueueStatus:
 
 
 @dataclass(frozen=True)
+class DiskStatus:
+    """The recordings disk as the engine's disk guard judges it."""
+
+    free: int  # bytes
+    keep: int  # bytes kept free: the larger of retention.min_free_space and room for every camera's next segment
+    why: str  # what sets `keep`, as an operator sentence
+
+    @property
+    def short(self) -> bool:
+        return self.free < self.keep
+
+
+@dataclass(frozen=True)
 class LogLine:
     time: float
     level: str  # "info", "warning", "error"

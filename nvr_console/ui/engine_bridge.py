@@ -32,7 +32,7 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
 # engine signal -> name of the EngineEvents signal re-emitted on the UI thread
 _EVENTS = (
     "camera_status", "camera_removed", "recording_finished", "recording_ready", "upload_progress",
-    "queue_status", "log_line", "started", "stopped",
+    "queue_status", "disk_status", "log_line", "started", "stopped",
 )
 
 
@@ -85,6 +85,7 @@ class EngineEvents(QObject):
     recording_ready = Signal(int)
     upload_progress = Signal(object)  # UploadProgress
     queue_status = Signal(object)  # QueueStatus
+    disk_status = Signal(object)  # DiskStatus (a recording engine only)
     log_line = Signal(object)  # LogLine
     started = Signal()
     stopped = Signal()

@@ -35,7 +35,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet.overview import FleetOverview
 from nvr_console.core.schedule.boundaries import next_boundary, now_in
-from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
+from nvr_console.core.status import CameraState, CameraStatus, DiskStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui import camera_table_delegates
 from nvr_console.ui.alerts_view import AlertsView
 from nvr_console.ui.background import BackgroundCall, database_pool, run_in_background
@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
         ev.recording_finished.connect(self.uploads.model.apply_recording)
         ev.upload_progress.connect(self.on_upload_progress)
         ev.queue_status.connect(self.on_queue_status)
+        ev.disk_status.connect(self.on_disk_status)
         ev.log_line.connect(self.on_log_line)
         ev.stopped.connect(self._engine_stopped)
 
@@ -251,6 +252,7 @@ class MainWindow(QMainWindow):
         self.rotation_label = QLabel()
         self.queue_label = QLabel("Upload queue: —")
         self.disk_label = QLabel()
+        self._disk_status: DiskStatus | None = None  # the engine's last word on the recordings disk
         self.db_label = QLabel()
         self.destination_label = QLabel()
         self.engine_label = QLabel("" if self.engine_available else "Engine not running: view only")
@@ -335,6 +337,11 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.set_overall(self.model.states())
 
+    def on_disk_status(self, disk: DiskStatus) -> None:
+        """Slot for Engine.disk_status: what the engine keeps free, which says when the disk counts as low."""
+        self._disk_status = disk
+        self.update_disk()
+
     def update_disk(self) -> None:
         folder = Path(self.settings.recording.dir)
         probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
@@ -342,11 +349,17 @@ class MainWindow(QMainWindow):
             self.disk_label.setText("Disk: ?")
             return
         free = shutil.disk_usage(probe).free
-        low = free < self.settings.retention.min_free_space
+        engine = self._disk_status
+        # A recording engine keeps more than retention.min_free_space free when its cameras' next segments need
+        # it; before it has said so (or on a control station), the setting is the line.
+        keep, why = ((engine.keep, engine.why) if engine is not None
+                     else (self.settings.retention.min_free_space, "retention.min_free_space"))
+        low = free < keep
         self.disk_label.setText(f"Disk free: {human_size(free)}")
         self.disk_label.setStyleSheet("color: #c62828; font-weight: bold;" if low else "")
         self.disk_label.setToolTip(
-            f"{probe}: below retention.min_free_space, verified copies are deleted oldest first" if low else str(probe)
+            f"{probe}: under the {human_size(keep)} kept free ({why}); verified copies are deleted oldest first, "
+            "and recording stops if there is still no room" if low else f"{probe}: {human_size(keep)} kept free ({why})"
         )
 
     def check_database(self) -> None:

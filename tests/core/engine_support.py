@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 
-from nvr_console.core.status import CameraState, CameraStatus, LogLine, RecordingEvent
+from nvr_console.core.status import CameraState, CameraStatus, DiskStatus, LogLine, RecordingEvent
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Collected:
     finished: list[RecordingEvent] = field(default_factory=list)
     ready: list[int] = field(default_factory=list)
     logs: list[LogLine] = field(default_factory=list)
+    disk: list[DiskStatus] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attach(self, engine: object) -> None:
@@ -38,6 +39,8 @@ class Collected:
         engine.recording_finished.connect(add(self.finished))  # type: ignore[attr-defined]
         engine.recording_ready.connect(add(self.ready))  # type: ignore[attr-defined]
         engine.log_line.connect(add(self.logs))  # type: ignore[attr-defined]
+        if hasattr(engine, "disk_status"):  # a recording engine (a control station has no disk to mind)
+            engine.disk_status.connect(add(self.disk))
 
     def latest(self, camera_id: int) -> CameraStatus | None:
         with self.lock:

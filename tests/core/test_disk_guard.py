@@ -161,6 +161,8 @@ def test_nothing_to_free_warns_before_full_then_restarts_cameras_as_soon_as_ther
             assert m, warning.text
             assert int(m[1]) > 0 and 2.0 <= float(m[3]) <= 6.0  # two cameras at about 2 Mbit/s each
             assert "not uploaded yet and are kept" in warning.text
+            # The console's disk figure says the same: short of what is kept free.
+            assert wait_until(lambda: any(d.short and d.keep >= 8 * MiB for d in got.disk), 10, 0.2), got.disk[-3:]
 
             # The disk fills: both cameras fail, saying so.
             cams = {c.name: c.id for c in catalog.list_cameras(db)}

@@ -219,3 +219,23 @@ def test_a_paused_upload_queue_is_visible_to_status_and_resume_clears_it(
             assert host.stop(30)
         assert live_status.current_pause(db) is None
         db.dispose()
+
+
+def test_the_engine_tells_the_console_what_it_keeps_free_on_the_recordings_disk(
+    settings_factory: Callable[..., Settings], qapp: object
+) -> None:
+    settings = settings_factory(**{"retention.min_free_space": "1000TiB", "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    host = EngineHost(settings, db)
+    got = Collected()
+    got.attach(host.engine)
+    host.start()
+    try:
+        assert wait_until(lambda: bool(got.disk), 10)
+        disk = got.disk[-1]
+        assert disk.short and disk.keep == 1000 * 1024**4 and disk.why == "retention.min_free_space"
+        assert 0 < disk.free < disk.keep
+    finally:
+        assert host.stop(20)
+    db.dispose()

@@ -17,6 +17,7 @@ class EngineDouble(QObject):
     recording_ready = Signal(int)
     upload_progress = Signal(object)
     queue_status = Signal(object)
+    disk_status = Signal(object)
     log_line = Signal(object)
     started = Signal()
     stopped = Signal()

@@ -3,13 +3,16 @@ the real engine): row buttons reach the engine and the state comes back; links o
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
-from nvr_console.core.status import CameraState, LogLine, QueueStatus, UploadProgress, UploadState
+from nvr_console.core.status import CameraState, DiskStatus, LogLine, QueueStatus, UploadProgress, UploadState
 from nvr_console.ui.app import Console, build_console
 from nvr_console.ui.camera_table_model import Column, Role
 from tests.support.drive_server import FOLDER_MIME, DriveServer
@@ -355,3 +358,16 @@ def test_edit_opens_the_editor_with_the_camera_from_the_catalog_and_reloads_afte
     qtbot.waitUntil(lambda: ("reload", None) in engine.commands, timeout=10_000)
     assert len(opened) == 1 and opened[0].camera is not None and opened[0].camera.id == back
     assert catalog.get_camera_by_id(c.window.db, back).name == "back-left"  # type: ignore[union-attr]
+
+
+def test_the_disk_counts_as_low_by_what_the_engine_keeps_free(qtbot, console) -> None:
+    c, engine, _cams = console
+    label = c.window.disk_label
+    free = shutil.disk_usage(Path(c.window.settings.recording.dir).parent).free
+    # The engine's line, not retention.min_free_space alone: it keeps more for its cameras' next segments.
+    engine.disk_status.emit(DiskStatus(free, free * 4, "room to finalize the segments being written"))
+    qtbot.waitUntil(lambda: "bold" in label.styleSheet(), timeout=3000)
+    assert "room to finalize the segments being written" in label.toolTip()
+    engine.disk_status.emit(DiskStatus(free, 1024, "retention.min_free_space"))
+    qtbot.waitUntil(lambda: label.styleSheet() == "", timeout=3000)
+    assert "kept free (retention.min_free_space)" in label.toolTip()
