@@ -10,8 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QObject
 
+from nvr_console.core.config import Settings
+from nvr_console.core.db.session import Database
+from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.status import CameraState, CameraStatus, DiskStatus, LogLine, RecordingEvent
 
 
@@ -53,6 +56,15 @@ class Collected:
     def files(self, camera: str) -> list[RecordingEvent]:
         with self.lock:
             return sorted((e for e in self.finished if e.camera == camera), key=lambda e: e.path)
+
+
+def start_collecting(settings: Settings, db: Database, engine: QObject) -> tuple[EngineHost, Collected]:
+    """`engine` in its own thread (EngineHost), started, with everything it emits collected."""
+    got = Collected()
+    got.attach(engine)
+    host = EngineHost(settings, db, engine)  # type: ignore[arg-type]
+    host.start()
+    return host, got
 
 
 def wait_until(cond: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:

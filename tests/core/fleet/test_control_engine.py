@@ -13,12 +13,11 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import CameraLiveStatus, NodeRole
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.control_engine import ControlEngine
 from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.status import CameraState
-from tests.core.engine_support import Collected, wait_until
+from tests.core.engine_support import start_collecting, wait_until
 
 
 def test_a_control_station_shows_and_commands_every_node(
@@ -42,10 +41,7 @@ def test_a_control_station_shows_and_commands_every_node(
                                    file_size=10, bitrate_kbps=1.0, last_error="", lease_token=1, updated_at=now))
 
     engine = ControlEngine(settings, db)
-    got = Collected()
-    got.attach(engine)
-    host = EngineHost(settings, db, engine)
-    host.start()
+    host, got = start_collecting(settings, db, engine)
     try:
         assert wait_until(lambda: got.latest(front.id) is not None and got.latest(back.id) is not None, 10)
         assert (got.latest(front.id).state, got.latest(front.id).node) == (CameraState.RECORDING, "srv1")

@@ -19,13 +19,12 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import CameraLiveStatus
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.control_engine import ControlEngine
 from nvr_console.core.live_status import read_report
 from nvr_console.core.process_group import pid_alive
 from nvr_console.core.status import CameraState
-from tests.core.engine_support import Collected
+from tests.core.engine_support import start_collecting
 from tests.core.fleet.fleet_rig import (
     SEGMENT,
     TIMINGS,
@@ -234,10 +233,7 @@ def test_a_control_station_commands_the_recorder_node_that_holds_the_camera(
         assert wait_for(lambda: cameras_of(a, ("c1",)) == {"c1"}, 40), a.log_tail()
         settings = settings_factory(**{"database.url": url, "node.name": "desk", "node.record": False})
         station = ControlEngine(settings, db)
-        got = Collected()
-        got.attach(station)
-        host = EngineHost(settings, db, station)
-        host.start()
+        host, got = start_collecting(settings, db, station)
         try:
             def shown(state: CameraState, node: str | None = "a") -> bool:
                 latest = got.latest(cid)
