@@ -51,6 +51,12 @@ def rows(db: Database) -> list[Row]:
                 for r in s.query(Recording).order_by(Recording.start_time)]
 
 
+def opened(r: Row) -> datetime:
+    """When FFmpeg opened the file (its name, local time; to the second, but exact, unlike a row's start
+    estimate)."""
+    return datetime.strptime(f"{r.path.parent.name} {r.path.stem}", "%Y-%m-%d %H-%M-%S")
+
+
 def holders(db: Database) -> dict[str, str | None]:
     """camera name -> the node holding its lease live."""
     names = {c.id: c.name for c in catalog.list_cameras(db)}

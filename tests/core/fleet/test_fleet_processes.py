@@ -29,12 +29,12 @@ from tests.core.fleet.fleet_rig import (
     SEGMENT,
     TIMINGS,
     TTL,
-    Row,
     alive,
     cameras_of,
     cmdline,
     holders,
     make_db,
+    opened,
     recorded_twice,
     rows,
     wait_for,
@@ -161,13 +161,13 @@ def test_planned_handover_loses_no_frame(
     finally:
         _stop_reference(reference)
     got = rows(db)
-    a_rows = sorted((r for r in got if r.node == "a"), key=_opened)
-    b_rows = sorted((r for r in got if r.node == "b"), key=_opened)
+    a_rows = sorted((r for r in got if r.node == "a"), key=opened)
+    b_rows = sorted((r for r in got if r.node == "b"), key=opened)
     # a stops just after its segment cut at the switch: the fraction of a second it records after the cut (its
     # last file) opens with the same keyframe as b's first file after the switch.
     sliver, a_last = a_rows[-1], a_rows[-2]
-    b_next = next(r for r in b_rows if abs((_opened(r) - _opened(sliver)).total_seconds()) <= 1)
-    assert _opened(b_rows[0]) < _opened(a_last) + timedelta(seconds=SEGMENT)  # b recorded before a stopped
+    b_next = next(r for r in b_rows if abs((opened(r) - opened(sliver)).total_seconds()) <= 1)
+    assert opened(b_rows[0]) < opened(a_last) + timedelta(seconds=SEGMENT)  # b recorded before a stopped
     assert all(r.status == "ready" for r in (a_last, sliver, b_next, b_rows[0]))
     # 0 frames lost: in the continuous reference, the frame after a's last one is b's first after the switch.
     gap = frames_between(a_last.path, b_next.path, [tmp_path / "reference.mkv"])
@@ -177,11 +177,6 @@ def test_planned_handover_loses_no_frame(
     assert recorded_twice(got).get("c1", 0.0) <= 2 * SEGMENT + 5, [
         (r.node, r.token, r.start, r.end, r.path.name) for r in got]
     db.dispose()
-
-
-def _opened(r: Row) -> datetime:
-    """When FFmpeg opened the file (its name; to the second, but exact, unlike a row's start estimate)."""
-    return datetime.strptime(f"{r.path.parent.name} {r.path.stem}", "%Y-%m-%d %H-%M-%S")
 
 
 def test_a_paused_node_is_fenced_and_stops_what_it_lost(
