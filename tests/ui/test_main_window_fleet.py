@@ -75,7 +75,8 @@ def test_a_single_machine_shows_no_node_column(qtbot, settings: Settings, db: Da
     c.window.close_question = lambda _active: "keep"  # type: ignore[method-assign]
     qtbot.addWidget(c.window)
     c.window.show()
-    qtbot.waitUntil(lambda: c.window.nodes.overview is not None, timeout=5_000)
+    # The camera's row (loaded from the database off the UI thread) and the nodes' overview, in either order.
+    qtbot.waitUntil(lambda: c.window.nodes.overview is not None and c.window.model.rowCount() == 1, timeout=10_000)
     assert c.window.table.isColumnHidden(Column.NODE)
     assert c.window.model.index(0, Column.NODE).data() == ""
     registry.register(db, "srv2", NodeRole.RECORDER, lease_ttl=30, process="srv2:1")  # a second machine joins
