@@ -52,9 +52,15 @@ def test_sigkill_mid_file_is_recovered_and_sigterm_exits_zero(
 
     first = _runner(settings, log)
     try:
-        # Mid-file: the raw segment has grown for a few seconds.
+        # Mid-file: the raw segment being written has grown for a few seconds, and the next cut (every minute)
+        # is not about to come: killed just after one, the new file would still be empty (seen in CI).
+        def mid_file() -> bool:
+            segs = raw_segments(cam_dir)
+            return bool(segs) and segs[-1].stat().st_size > 50_000 and 60 - time.time() % 60 > 5
+
         assert wait_until(lambda: any(p.stat().st_size > 50_000 for p in raw_segments(cam_dir)), 40), log.read_text()
         time.sleep(5)
+        assert wait_until(mid_file, 70), log.read_text()
         raw = raw_segments(cam_dir)[-1]
         killed_at = time.time()
         first.send_signal(signal.SIGKILL)
