@@ -4,12 +4,11 @@ control-station engine in its thread (on SQLite and on the throwaway MariaDB).""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
-from nvr_console.core.db.models import CameraLiveStatus, NodeRole
+from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.fleet import leases, registry
@@ -17,6 +16,7 @@ from nvr_console.core.fleet.control_engine import ControlEngine
 from nvr_console.core.fleet.units import wanted_units
 from nvr_console.ui.app import build_console
 from nvr_console.ui.camera_table_model import Column
+from tests.core.fleet.fleet_rig import recorders_reporting
 from tests.ui.engine_double import EngineDouble
 
 
@@ -29,17 +29,7 @@ def test_a_control_station_shows_each_cameras_node(
     front = catalog.add_camera(db, "R", "front", "rtsp://10.0.0.1/s")
     back = catalog.add_camera(db, "R", "back", "rtsp://10.0.0.2/s")
     idle = catalog.add_camera(db, "R", "idle", "rtsp://10.0.0.3/s")
-    registry.register(db, "srv1", NodeRole.RECORDER, lease_ttl=30, process="srv1:1")
-    registry.register(db, "srv2", NodeRole.RECORDER, lease_ttl=1.0, process="srv2:1")  # stops reporting
-    units = {u.camera_id: u.key for u in wanted_units(db)}
-    leases.ensure_rows(db, wanted_units(db))
-    leases.acquire(db, units[front.id], "srv1", 30, 0)
-    leases.acquire(db, units[back.id], "srv2", 30, 0)
-    now = datetime.now(UTC)
-    with db.session() as s:
-        for cam, node in ((front, "srv1"), (back, "srv2")):
-            s.add(CameraLiveStatus(camera_id=cam.id, node=node, state="recording", since=now, current_file="/x.mkv",
-                                   file_size=10, bitrate_kbps=1.0, last_error="", lease_token=1, updated_at=now))
+    recorders_reporting(db, {front.id: "srv1", back.id: "srv2"})  # srv2 stops reporting
     host = EngineHost(settings, db, ControlEngine(settings, db))
     c = build_console(settings, db, host.engine)
     c.window.close_question = lambda _active: "keep"  # type: ignore[method-assign]

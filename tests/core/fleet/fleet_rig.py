@@ -6,14 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nvr_console.core import catalog
 from nvr_console.core.db.migrate import prepare_database
-from nvr_console.core.db.models import Recording
+from nvr_console.core.db.models import CameraLiveStatus, NodeRole, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
+from nvr_console.core.fleet.units import wanted_units
 from tests.support.fleet_nodes import NodeProcess
 
 SEGMENT = 3  # seconds: handovers switch at the next cut, never far away
@@ -42,6 +43,23 @@ def make_db(url: str, cameras: int, rtsp_url: str) -> Database:
     for i in range(1, cameras + 1):
         catalog.add_camera(db, "R", f"c{i}", rtsp_url)
     return db
+
+
+def recorders_reporting(db: Database, recording: dict[int, str]) -> None:
+    """What a control station finds: recorder srv1 renewing, srv2 about to stop reporting (TTL 1 s), each
+    holding the leases of its cameras in `recording` ({camera id: node}) and having written their live rows."""
+    registry.register(db, "srv1", NodeRole.RECORDER, lease_ttl=30, process="srv1:1")
+    registry.register(db, "srv2", NodeRole.RECORDER, lease_ttl=1.0, process="srv2:1")
+    units = {u.camera_id: u.key for u in wanted_units(db)}
+    leases.ensure_rows(db, wanted_units(db))
+    for camera_id, node in recording.items():
+        leases.acquire(db, units[camera_id], node, 30, 0)
+    now = datetime.now(UTC)
+    with db.session() as s:
+        for camera_id, node in recording.items():
+            s.add(CameraLiveStatus(camera_id=camera_id, node=node, state="recording", since=now,
+                                   current_file="/x.mkv", file_size=10, bitrate_kbps=1.0, last_error="",
+                                   lease_token=1, updated_at=now))
 
 
 def rows(db: Database) -> list[Row]:

@@ -4,20 +4,18 @@ commands become desired state; the station is a `control` node; offline holders 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from PySide6.QtCore import Q_ARG, QMetaObject, Qt
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
-from nvr_console.core.db.models import CameraLiveStatus, NodeRole
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet import leases, registry
+from nvr_console.core.fleet import registry
 from nvr_console.core.fleet.control_engine import ControlEngine
-from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import start_collecting, wait_until
+from tests.core.fleet.fleet_rig import recorders_reporting
 
 
 def test_a_control_station_shows_and_commands_every_node(
@@ -28,17 +26,7 @@ def test_a_control_station_shows_and_commands_every_node(
     catalog.add_room(db, "R")
     front = catalog.add_camera(db, "R", "front", "rtsp://10.0.0.1/s")
     back = catalog.add_camera(db, "R", "back", "rtsp://10.0.0.2/s")
-    registry.register(db, "srv1", NodeRole.RECORDER, lease_ttl=15, process="srv1:1")
-    registry.register(db, "srv2", NodeRole.RECORDER, lease_ttl=1.0, process="srv2:1")
-    units = {u.camera_id: u.key for u in wanted_units(db)}
-    leases.ensure_rows(db, wanted_units(db))
-    leases.acquire(db, units[front.id], "srv1", 15, 0)
-    leases.acquire(db, units[back.id], "srv2", 15, 0)
-    now = datetime.now(UTC)
-    with db.session() as s:
-        for cam, node in ((front, "srv1"), (back, "srv2")):
-            s.add(CameraLiveStatus(camera_id=cam.id, node=node, state="recording", since=now, current_file="/x.mkv",
-                                   file_size=10, bitrate_kbps=1.0, last_error="", lease_token=1, updated_at=now))
+    recorders_reporting(db, {front.id: "srv1", back.id: "srv2"})  # srv2 stops reporting
 
     engine = ControlEngine(settings, db)
     host, got = start_collecting(settings, db, engine)
