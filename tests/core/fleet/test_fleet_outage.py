@@ -113,6 +113,10 @@ def test_a_node_cut_off_records_on_then_stops_what_was_taken_and_uploads_every_p
             assert wait_for(lambda: holders(db) == {"c1": "a", "c2": "b"}, 40), holders(db)
             assert wait_for(lambda: cameras_of(a) == {"c1"} and cameras_of(b) == {"c2"}, 30), (
                 cameras_of(a), cameras_of(b))
+            # a writes c1 (a piece of its current FFmpeg finished), not just connecting, when the link dies.
+            running = time.time()
+            assert wait_for(lambda: any(r.node == "a" and r.camera == "c1" and r.status == "uploaded"
+                                        and opened(r).timestamp() >= running - 1 for r in rows(db)), 30)
             before = set(a.ffmpeg_pids())
             began = time.time()
             proxy.cut()
