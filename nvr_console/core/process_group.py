@@ -40,11 +40,36 @@ def parent_death_prefix() -> list[str]:
     Linux: util-linux `setpriv --pdeathsig` (PR_SET_PDEATHSIG survives the exec). The signal comes when
     the thread that started FFmpeg ends, so recorders are started on the engine thread only, which lives
     as long as the engine. Elsewhere (or without setpriv): nothing, and the next start stops leftovers.
+
+    Why the guard in between (coreutils `timeout --foreground 0`: no time limit, forwards INT/TERM to its
+    child once each, exits with its status): the kernel sends the parent-death signal again at every
+    reparenting, and a child whose parent thread dies is first handed to a sibling thread that is still
+    alive. When a many-threaded engine is SIGKILLed, FFmpeg then got SIGINT twice in about 1 of 4 runs
+    under load, and a second signal makes it abort its trailer ("Immediate exit requested"). The guard is
+    single-threaded, so FFmpeg (its child) gets its SIGINT exactly once; the guard itself dies by SIGKILL,
+    which may come twice harmlessly. The process started is the guard: its pid leads FFmpeg's process group.
     """
     if not sys.platform.startswith("linux"):
         return []
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "INT", "--"] if setpriv else []
+    setpriv, guard = shutil.which("setpriv"), shutil.which("timeout")
+    if not setpriv or not guard:
+        return []
+    return [setpriv, "--pdeathsig", "KILL", "--", guard, "--foreground", "0", setpriv, "--pdeathsig", "INT", "--"]
+
+
+def kill_group(process: QProcess) -> None:
+    """SIGKILL a recorder and everything in its process group (the guard and FFmpeg: parent_death_prefix).
+
+    Last resort, when FFmpeg ignored 'q' and SIGTERM or at engine exit. Killing only the guard would leave
+    FFmpeg to its SIGINT, which a hung FFmpeg may not obey. Engine thread."""
+    pid = int(process.processId() or 0)
+    if sys.platform != "win32" and pid:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # use_own_session: the pid leads its own group
+            return
+        except (ProcessLookupError, PermissionError):
+            pass
+    process.kill()
 
 
 def remember(run_dir: Path, pid: int, marker: str) -> Path:

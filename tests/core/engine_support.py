@@ -106,12 +106,16 @@ def ffmpeg_pids_writing_to(folder: Path, *, recorders_only: bool = False) -> lis
         if not proc.name.isdigit():
             continue
         try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
             stat = (proc / "stat").read_text()
         except OSError:
             continue
+        cmd = b" ".join(argv).decode("utf-8", "replace")
         if recorders_only and " -f segment " not in cmd:
             continue
-        if "ffmpeg" in cmd and str(folder) in cmd and ") Z" not in stat:
+        # FFmpeg itself, not the guard that starts it (process_group.parent_death_prefix), whose
+        # command line names the same folder.
+        if Path(argv[0].decode("utf-8", "replace")).name.startswith("ffmpeg") and str(folder) in cmd \
+                and ") Z" not in stat:
             pids.append(int(proc.name))
     return pids

@@ -65,6 +65,19 @@ def test_a_folder_among_the_pid_files_is_left_alone(tmp_path: Path) -> None:
         sleeper.wait()
 
 
+def _session_members(sid: int) -> list[int]:
+    """Live (not zombie) processes of session `sid` (Linux /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            members.append(int(stat.parent.name))
+    return members
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux") or not process_group.parent_death_prefix(),
                     reason="setpriv --pdeathsig is Linux (util-linux) only")
 def test_ffmpeg_started_with_the_prefix_finishes_its_file_when_its_parent_is_killed(tmp_path: Path) -> None:
@@ -90,9 +103,10 @@ def test_ffmpeg_started_with_the_prefix_finishes_its_file_when_its_parent_is_kil
     parent.kill()
     parent.wait(5)
     deadline = time.monotonic() + 10
-    while process_group.pid_alive(pid) and time.monotonic() < deadline:
+    # The pid is the guard's (parent_death_prefix); FFmpeg is its child in the session it leads.
+    while _session_members(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not process_group.pid_alive(pid)
+    assert not _session_members(pid)
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
                             str(out)], capture_output=True, text=True, check=True)
     assert float(probe.stdout) > 0.5  # SIGINT: FFmpeg wrote its trailer (a duration)

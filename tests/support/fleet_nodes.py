@@ -71,9 +71,9 @@ class NodeProcess:
         at = time.time()
         if self.running:
             os.kill(self.pid, signal.SIGKILL)
-        for pid in pids:
+        for pid in pids:  # each leads the group of its guard and FFmpeg (process_group.parent_death_prefix)
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait(10)
         return at

@@ -252,7 +252,7 @@ class Recorder(QObject):
                 self._proc.terminate()
             elif self._terminated and now - self._stop_at > self.cfg.quit_timeout_s + self.cfg.terminate_timeout_s:
                 self._log("warning", "FFmpeg ignored terminate; killing it")
-                self._proc.kill()
+                process_group.kill_group(self._proc)
             return
         # stderr is drained here, not on every readyRead: QProcess keeps reading the pipe into its own
         # buffer (FFmpeg never blocks), and one Python call per poll replaces one per FFmpeg log line.
@@ -281,7 +281,7 @@ class Recorder(QObject):
     def dispose(self) -> None:
         """Kill a still-running process at once (last resort at engine exit) and release the log. Engine thread."""
         if self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning:
-            self._proc.kill()
+            process_group.kill_group(self._proc)
             self._proc.waitForFinished(3000)
         if self._file_log is not None:
             for h in list(self._file_log.handlers):
@@ -348,7 +348,7 @@ class Recorder(QObject):
         if self._proc.state() == QProcess.ProcessState.Running:
             self._proc.write(b"q")  # FFmpeg closes the file and writes the last segment line
         else:
-            self._proc.kill()
+            process_group.kill_group(self._proc)
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self._proc is not None:
