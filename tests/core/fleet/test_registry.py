@@ -113,16 +113,23 @@ def test_two_processes_registering_one_new_name_at_once(mariadb_url: str) -> Non
     """Spawned in separate OS processes: one registers, the other is refused (never both)."""
     db = Database(mariadb_url)
     prepare_database(db)
+    # A barrier, not a start time: each process says it is connected, then waits for the word to go. (A start
+    # line 3 s ahead was already past under load: interpreter start, imports and connect took longer.)
     code = (
-        "import sys, time; from nvr_console.core.db.session import Database; "
+        "import sys; from nvr_console.core.db.session import Database; "
         "from nvr_console.core.fleet import registry; "
-        "db = Database(sys.argv[1]); db.check_connection(); time.sleep(float(sys.argv[2]) - time.time()); "
+        "db = Database(sys.argv[1]); db.check_connection(); print('ready', flush=True); sys.stdin.readline()"
         "\ntry:\n    registry.register(db, 'same', 'recorder', lease_ttl=30); print('ok')"
         "\nexcept registry.NodeNameInUse:\n    print('refused')"
     )
-    start = str(time.time() + 3)
-    procs = [subprocess.Popen([sys.executable, "-c", code, mariadb_url, start], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ}) for _ in range(3)]
+    procs = [subprocess.Popen([sys.executable, "-c", code, mariadb_url], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env={**os.environ}) for _ in range(3)]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
     outs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
     assert outs == ["ok", "refused", "refused"], outs
     with db.session() as s:
