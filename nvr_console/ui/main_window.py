@@ -35,6 +35,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet.overview import FleetOverview
 from nvr_console.core.schedule.boundaries import next_boundary, now_in
+from nvr_console.core.settings_holder import SECTIONS, SettingsHolder
 from nvr_console.core.status import CameraState, CameraStatus, DiskStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui import camera_table_delegates
 from nvr_console.ui.alerts_view import AlertsView
@@ -79,7 +80,9 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, db: Database, commands: EngineCommands, events: EngineEvents,
                  engine_available: bool = True) -> None:
         super().__init__()
-        self.settings, self.db, self.commands, self.events = settings, db, commands, events
+        self.db, self.commands, self.events = db, commands, events
+        # The console's settings: what uses them subscribes (core.settings_holder); a save applies them here.
+        self.settings_holder = SettingsHolder(settings, self)
         self.engine_available = engine_available
         self.ffmpeg = ffmpeg_for(settings)
         self._quitting = False
@@ -243,9 +246,26 @@ class MainWindow(QMainWindow):
         for a in (self.start_all_action, self.stop_all_action):
             a.setEnabled(self.engine_available)
         # Removing goes through the engine (it stops the recorder first); a view-only console cannot.
-        self.remove_action.setEnabled(self.engine_available and self.commands.can("remove_camera_requested"))
+        self.remove_action.setEnabled(self.engine_available and self.commands.removes_cameras)
         self.google = GoogleAccount(self.google_action, lambda: self.settings, self)
-        self.google.signed_in.connect(lambda: self.commands.settings_changed.emit(self.settings))
+        self.google.signed_in.connect(self.commands.account_changed_requested)
+        self._follow_settings()
+
+    @property
+    def settings(self) -> Settings:
+        return self.settings_holder.current
+
+    def _follow_settings(self) -> None:
+        """Who uses which settings on the UI thread; the engine gets every change (it applies the live ones)."""
+        holder = self.settings_holder
+        holder.subscribe(SECTIONS, self.commands.settings_changed.emit)
+        holder.subscribe(("recording",), self._ffmpeg_settings)
+        holder.subscribe(("drive", "upload"), lambda _s: self.update_google_action())
+        holder.subscribe(("recording", "retention"), lambda _s: self.update_disk())
+        self.recordings.follow(holder)
+
+    def _ffmpeg_settings(self, settings: Settings) -> None:
+        self.ffmpeg = ffmpeg_for(settings)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -499,7 +519,7 @@ class MainWindow(QMainWindow):
         deletes the row; its `camera_removed` takes the row off the table. UI thread (no database call)."""
         cid = self.selected_camera()
         row = self.model.camera_row(cid) if cid is not None else None
-        if row is None or not self.engine_available or not self.commands.can("remove_camera_requested"):
+        if row is None or not self.engine_available or not self.commands.removes_cameras:
             return
         answer = QMessageBox.question(self, "Remove camera",
                                       f"Remove camera {row.room} / {row.camera}? Its recordings and uploads stay.")
@@ -517,7 +537,7 @@ class MainWindow(QMainWindow):
     def edit_settings(self) -> None:
         from nvr_console.ui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self, live=self.commands.can("settings_changed"))
+        dialog = SettingsDialog(self.settings, self, live=self.engine_available and not self.control_station)
         dialog.saved.connect(self._settings_saved)
         dialog.exec()
 
@@ -526,13 +546,11 @@ class MainWindow(QMainWindow):
 
         try:
             # The same layers as at start (/etc, the user's file or --config, .env, variables, flags), read again.
-            self.settings = self.settings.inputs.load()
+            loaded = self.settings.inputs.load()
         except (ConfigError, ConfigFileError) as exc:
             QMessageBox.warning(self, "Settings", str(exc))
             return
-        self.commands.settings_changed.emit(self.settings)
-        self.update_google_action()
-        self.update_disk()
+        self.settings_holder.apply(loaded)
 
     def update_google_action(self, refresh: bool = False) -> None:
         """The Google action's label (ui.google_account; `refresh` asks Drive who is signed in again) and the

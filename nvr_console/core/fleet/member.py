@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from nvr_console.core.config import default, renew_interval
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet import handover, leases, local_cache, registry
@@ -81,10 +82,10 @@ class MemberConfig:
     db_url: str
     name: str
     role: NodeRole
-    lease_ttl: float = 15.0
+    lease_ttl: float = field(default_factory=lambda: float(default("node.lease_ttl")))
     max_cameras: int = 0
-    handover_wait: float = 60.0
-    segment_length: float = 1800.0
+    handover_wait: float = field(default_factory=lambda: float(default("node.handover_wait")))
+    segment_length: float = field(default_factory=lambda: float(default("recording.segment_length")))
     zone: ZoneInfo | None = None
     version: str = ""
     cache_dir: Path | None = None  # holdings.json lives here (None: no cache)
@@ -92,7 +93,7 @@ class MemberConfig:
 
     @property
     def renew_every(self) -> float:
-        return self.lease_ttl / 5
+        return renew_interval(self.lease_ttl)
 
     @property
     def tick(self) -> float:
@@ -165,6 +166,14 @@ class FleetMember:
     def holdings(self) -> Holdings:
         with self._lock:
             return self._holdings
+
+    def reconfigure(self, cfg: MemberConfig) -> None:
+        """New settings, from any thread: the segment grid, time zone and handover wait apply from the member's
+        next turn. The database, name, role, TTL and camera limit stay until a restart (not live options)."""
+        with self._lock:
+            # Replaced whole: the member thread reads `self.cfg` once per step.
+            self.cfg = replace(self.cfg, segment_length=cfg.segment_length, zone=cfg.zone,
+                               handover_wait=cfg.handover_wait)
 
     def recording(self, unit: str, since: float | None = None) -> None:
         """The engine: this node's recorder for `unit` writes (bytes flowing). Any thread."""
@@ -416,11 +425,12 @@ class FleetMember:
     def _boundary(self, now: float) -> tuple[float, bool]:
         """(instant, at a cut) a handover switches at: the first segment cut HANDOVER_LEAD_S ahead, or now if
         that is further away than handover_wait."""
-        zone = self.cfg.zone
+        cfg = self.cfg
+        zone = cfg.zone
         moment = datetime.fromtimestamp(now + HANDOVER_LEAD_S, zone) if zone else datetime.fromtimestamp(
             now + HANDOVER_LEAD_S).astimezone()
-        cut = next_boundary(moment, self.cfg.segment_length).timestamp()
-        return (cut, True) if cut - now <= self.cfg.handover_wait else (now, False)
+        cut = next_boundary(moment, cfg.segment_length).timestamp()
+        return (cut, True) if cut - now <= cfg.handover_wait else (now, False)
 
     def _build_orders(self, table: leases.LeaseTable) -> None:
         orders: dict[str, Order] = {}

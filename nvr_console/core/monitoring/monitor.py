@@ -32,6 +32,7 @@ from nvr_console.core.monitoring.facts import read_facts
 from nvr_console.core.monitoring.metrics import MetricsServer, NvrCollector, Published
 from nvr_console.core.monitoring.observer import EngineObserver
 from nvr_console.core.monitoring.rules import evaluate
+from nvr_console.core.settings_holder import SettingsHolder
 
 if TYPE_CHECKING:
     from nvr_console.core.engine import Engine
@@ -77,6 +78,15 @@ class Monitor(QObject):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.checks = 0  # evaluations done (tests wait on it)
+
+    def follow(self, holder: SettingsHolder) -> None:
+        """New alert rules (and the figures they compare with: retention, the recording window) apply from the
+        next evaluation; the channels and the metrics address stay until a restart. The creating thread (the
+        evaluator reads `settings`, replaced whole)."""
+        def take(settings: Settings) -> None:
+            self.settings = settings
+
+        holder.subscribe(("alerts", "retention", "recording"), take)
 
     def attach(self, engine: Engine) -> None:
         """Observe an engine's signals. The creating thread, before the engine starts."""

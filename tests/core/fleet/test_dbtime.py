@@ -31,7 +31,7 @@ def test_stored_db_time_compares_with_db_now(any_db_url: str) -> None:
     prepare_database(db)
     with db.session() as s:
         s.add(Node(name="n1", process="h:1", started_at=datetime.now(UTC), heartbeat_at=datetime.now(UTC),
-                   expires_at=datetime.now(UTC)))
+                   expires_at=datetime.now(UTC), lease_ttl=15.0))
     with db.session() as s:
         s.execute(update(Node).values(expires_at=db_now(0.5), heartbeat_at=db_now()))
     with db.session() as s:
