@@ -1,5 +1,6 @@
-"""A real QObject with the engine's signals and slots (core.engine_api.EngineApi), for console tests that need no FFmpeg: it records
-every command it receives and answers start/stop with the CameraStatus the real engine would emit."""
+"""A real QObject with the engine's signals and slots (core.engine_api.EngineApi), for console tests that need
+no FFmpeg: it records every command it receives (and the thread it ran on) and answers start/stop with the
+CameraStatus the real engine would emit."""
 
 from __future__ import annotations
 
