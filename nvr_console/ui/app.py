@@ -81,9 +81,9 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
     if demo:
         ensure_demo_cameras(db)
 
+    from nvr_console.core.control_engine import ControlEngine
     from nvr_console.core.engine import Engine
     from nvr_console.core.engine_host import EngineHost
-    from nvr_console.core.fleet.control_engine import ControlEngine
     from nvr_console.core.fleet.role import RoleChoice
     from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.core.shutdown_signals import ShutdownSignals

@@ -297,7 +297,7 @@ class NodeRole(enum.StrEnum):
 class Node(Base):
     """A node of the fleet: every engine, recorder or control station, registered under `node.name`.
 
-    Times are the database's (fleet.dbtime.db_now), never a node's clock; a node is alive while
+    Times are the database's (db.dbtime.db_now), never a node's clock; a node is alive while
     `expires_at` is in the future. Owned by fleet.registry.
     """
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Unpack
+from typing import Unpack
 
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import AlertMessage
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.alert_store import AlertRecord
 from nvr_console.core.monitoring.channels import Channel, Message, build_channels
@@ -33,9 +34,6 @@ from nvr_console.core.monitoring.metrics import MetricsServer, NvrCollector, Pub
 from nvr_console.core.monitoring.observer import EngineObserver
 from nvr_console.core.monitoring.rules import evaluate
 from nvr_console.core.settings_holder import SettingsHolder
-
-if TYPE_CHECKING:
-    from nvr_console.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +86,7 @@ class Monitor(QObject):
 
         holder.subscribe(("alerts", "retention", "recording"), take)
 
-    def attach(self, engine: Engine) -> None:
+    def attach(self, engine: EngineApi) -> None:
         """Observe an engine's signals. The creating thread, before the engine starts."""
         self.observer.attach(engine)
 

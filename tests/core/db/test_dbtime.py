@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from nvr_console.core.db.dbtime import db_now, read_now
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Node
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet.dbtime import db_now, read_now
 
 
 def test_db_now_is_utc_with_microseconds_and_takes_offsets(any_db_url: str) -> None:
