@@ -166,7 +166,9 @@ class Engine(QObject):
 
     def _follow_settings(self) -> None:
         """Subscribe the parts to the settings they use, in the order they depend on each other (the finalizer
-        uses the FFmpeg the recorder setup found). Engine thread, once at start."""
+        uses the FFmpeg the recorder setup found). Engine thread, at the first start."""
+        if self._recorders.config is not None:
+            return  # subscribed at an earlier start
         self.holder.subscribe(("recording", "log"), self._recorder_settings, now=True)
         self._finalizing.follow(self.holder, lambda: self._setup.tools)
         self._disk.follow(self.holder)
