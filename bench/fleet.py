@@ -38,8 +38,9 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import registry
+from nvr_console.core.fleet.holdings import Holdings
 from nvr_console.core.fleet.live_view import read_live_view
-from nvr_console.core.fleet.member import FleetMember, Holdings, MemberConfig
+from nvr_console.core.fleet.member import FleetMember, MemberConfig
 from tests.support.fleet_nodes import NodeFleet
 from tests.support.frames import frames_between
 from tests.support.mariadb import MariaDBServer

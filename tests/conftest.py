@@ -104,3 +104,20 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{(tmp_path / 'any.sqlite3').as_posix()}"
     return request.getfixturevalue("mariadb_url")
+
+
+# `scripts/test --quick` (NVRTEST_QUICK=1): the inner loop, without the peers (the RTSP server, MariaDB,
+# node processes) and without the tests marked slow; the full run keeps them all.
+PEER_FIXTURES = frozenset({"rtsp_server", "rtsp_server_session", "fresh_rtsp_server", "mariadb_server", "mariadb_url"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("NVRTEST_QUICK") != "1":
+        return
+    kept, dropped = [], []
+    for item in items:
+        peers = PEER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        marked = item.get_closest_marker("slow") or item.get_closest_marker("mariadb")
+        (dropped if peers or marked else kept).append(item)
+    items[:] = kept
+    config.hook.pytest_deselected(items=dropped)

@@ -302,7 +302,8 @@ class Option:
     help: str
     secret: bool = False
     kind: Kind = Kind.TEXT
-    # A running engine applies a new value at once (Engine.apply_settings); the rest take effect at the next start.
+    # A running engine applies a new value at once (through core.settings_holder to whoever uses it; tests/core/
+    # test_live_options.py proves each); the rest take effect at the next start.
     live: bool = False
     # The Settings dialog offers the options that have a label; the others are edited in config.toml.
     label: str = ""
@@ -494,6 +495,20 @@ OPTIONS += (
 
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
 OPTIONS_BY_ENV = {o.env: o for o in OPTIONS}
+LIVE_OPTIONS = tuple(o for o in OPTIONS if o.live)
+# Leases and the heartbeat are renewed RENEWALS_PER_TTL times per node.lease_ttl: chances before they expire.
+RENEWALS_PER_TTL = 5
+
+
+def default(name: str) -> Any:
+    """An option's built-in default, from the option table (the one place defaults are written)."""
+    return OPTIONS_BY_NAME[name].default(default_dirs())
+
+
+def renew_interval(lease_ttl: float) -> float:
+    """How often leases and the heartbeat are renewed for this TTL."""
+    return lease_ttl / RENEWALS_PER_TTL
+
 # Environment variables that are ours but not options.
 META_ENV = {"NVR_CONFIG"}
 LEGACY_DATABASE_ENV = "SQLALCHEMY_DATABASE_URI"
@@ -596,8 +611,8 @@ class NodeSettings:
 
     @property
     def renew_every(self) -> float:
-        """Leases and the heartbeat are renewed this often: five chances before they expire."""
-        return self.lease_ttl / 5
+        """Leases and the heartbeat are renewed this often (renew_interval)."""
+        return renew_interval(self.lease_ttl)
 
 
 _SECTIONS = {

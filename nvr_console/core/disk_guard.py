@@ -33,12 +33,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nvr_console.core import retention
 from nvr_console.core.camera_reconcile import RecorderSet
-from nvr_console.core.config import Settings
+from nvr_console.core.config import Settings, default
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.disk_forecast import camera_write_rate_bps, forecast_text
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.recorder import Recorder
 from nvr_console.core.recording.segments import FinishedSegment
+from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.core.sizes import format_size
 from nvr_console.core.status import DiskStatus, UploadProgress, UploadState
 
@@ -71,7 +72,7 @@ class DiskGuard(QObject):
         self._emit_log = emit_log
         self._root = Path()
         self._min_free = 0
-        self._segment_s = 1800.0
+        self._segment_s: float = default("recording.segment_length")  # until follow()
         self._sizes: dict[str, deque[int]] = {}  # recorder key -> its recent raw segment sizes
         self._last_rate: dict[str, float] = {}  # recorder key -> bytes/s when it last recorded
         self._restarted: dict[str, float] = {}  # recorder key -> monotonic time the guard last started it
@@ -90,6 +91,10 @@ class DiskGuard(QObject):
         self._root = Path(settings.recording.dir)
         self._min_free = settings.retention.min_free_space
         self._segment_s = float(settings.recording.segment_length)
+
+    def follow(self, holder: SettingsHolder) -> None:
+        """Configure from the holder now and at every change of the recording or retention settings."""
+        holder.subscribe(("recording", "retention"), self.configure, now=True)
 
     def start(self) -> None:
         if self._executor is None:

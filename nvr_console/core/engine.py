@@ -45,6 +45,7 @@ from nvr_console.core.recording.recorder import Recorder
 from nvr_console.core.recording.recorder_config import RecorderSetup
 from nvr_console.core.recording.recovery import reap
 from nvr_console.core.schedule.boundaries import now_in
+from nvr_console.core.settings_holder import SettingsChange, SettingsHolder
 from nvr_console.core.status import CameraStatus, LogLine, RecordingEvent
 from nvr_console.core.stop_sequence import StopSequence
 from nvr_console.core.upload.upload_service import UploadService
@@ -68,11 +69,14 @@ class Engine(QObject):
     log_line = Signal(object)  # LogLine
     started = Signal()
     stopped = Signal()
+    removes_cameras = True  # core.engine_api.EngineApi
 
     def __init__(self, settings: Settings, db: Database, parent: QObject | None = None,
                  quit_timeout_s: float = 5.0, terminate_timeout_s: float = 5.0, uploads: bool = True) -> None:
         super().__init__(parent)
-        self.settings = settings
+        # The current settings: each part below subscribes to the sections it uses (settings_holder.py).
+        self.holder = SettingsHolder(settings, self)
+        self.holder.changed.connect(self._on_settings_changed)
         self.db = db
         self._setup = RecorderSetup(quit_timeout_s, terminate_timeout_s)
         self._recorders = RecorderSet(self, self._wire)
@@ -103,6 +107,10 @@ class Engine(QObject):
                                   self._live, self._emit_log)
 
     @property
+    def settings(self) -> Settings:
+        return self.holder.current
+
+    @property
     def _root(self) -> Path:
         return Path(self.settings.recording.dir)
 
@@ -114,7 +122,7 @@ class Engine(QObject):
         if self._running:
             return
         self._running = True
-        self._configure()
+        self._follow_settings()
         self._finalizing.start()
         self._disk.start()
         try:
@@ -124,7 +132,7 @@ class Engine(QObject):
             self._emit_log("error", f"start-up recovery failed: {mask_secrets(str(exc))}")
         self._reconciler.memory.load(cache_dir(self._root))  # recorded from while the database is down
         self._fleet.start()  # its first orders (the cameras this node holds) come back through _on_orders
-        self._start_uploads()
+        self._uploads.follow(self.holder, self._report_problem)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -145,31 +153,41 @@ class Engine(QObject):
 
     @Slot(object)
     def apply_settings(self, settings: Settings) -> None:
-        """New settings from the console: recorders whose FFmpeg options changed restart (a cut, no loss of
-        data beyond one reconnect), the uploader restarts with the new destination. Engine thread."""
-        self.settings = settings
-        if not self._running or self._recorders.config is None:
-            return
+        """New settings from the console: each part that uses a changed section takes them (recorders whose
+        FFmpeg options changed restart: a cut, no loss of data beyond one reconnect; the uploader restarts with
+        a new destination; the fleet member cuts handovers on the new segment grid). Engine thread."""
+        self.holder.apply(settings)
+
+    @Slot()
+    def account_changed(self) -> None:
+        """Operator: signed in to (or out of) Google; uploads start again with the account. Engine thread."""
+        if self._running and not self._stop.stopping:
+            self._report_problem(self._uploads.start(self.settings))
+
+    def _follow_settings(self) -> None:
+        """Subscribe the parts to the settings they use, in the order they depend on each other (the finalizer
+        uses the FFmpeg the recorder setup found). Engine thread, at the first start."""
+        if self._recorders.config is not None:
+            return  # subscribed at an earlier start
+        self.holder.subscribe(("recording", "log"), self._recorder_settings, now=True)
+        self._finalizing.follow(self.holder, lambda: self._setup.tools)
+        self._disk.follow(self.holder)
+        self._fleet.follow(self.holder)
+
+    def _recorder_settings(self, settings: Settings) -> None:
+        """FFmpeg and the recorders' configuration; recorders whose configuration changed restart."""
         old = self._recorders.config
-        self._configure()
-        if self._recorders.config != old:
-            self._recorders.retire_all()
-        self._start_uploads()
-        self._emit_log("info", "settings applied")
-        self._reconcile()
-
-    def _configure(self) -> None:
-        """FFmpeg and the recorders' configuration from the settings. Engine thread."""
-        problem = self._setup.update(self.settings)
-        if problem:
-            self._emit_log("error", problem)  # every camera then fails with the same sentence
+        self._report_problem(self._setup.update(settings))  # every camera then fails with the same sentence
         self._recorders.config = self._setup.config
-        rec = self.settings.recording
-        self._finalizing.configure(self._setup.tools, rec.zone(), rec.segment_length)
-        self._disk.configure(self.settings)
+        if old is not None and self._recorders.config != old:
+            self._recorders.retire_all()
 
-    def _start_uploads(self) -> None:
-        problem = self._uploads.start(self.settings)
+    def _on_settings_changed(self, change: SettingsChange) -> None:
+        if self._running:
+            self._emit_log("info", f"settings applied: {', '.join(sorted(change.keys))}")
+            self._reconcile()
+
+    def _report_problem(self, problem: str) -> None:
         if problem:
             self._emit_log("error", problem)
 

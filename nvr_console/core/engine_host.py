@@ -9,11 +9,11 @@ from typing import Generic, TypeVar, overload
 from PySide6.QtCore import QCoreApplication, QMetaObject, Qt, QThread
 
 from nvr_console.core.config import Settings
+from nvr_console.core.control_engine import ControlEngine
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine import Engine
 from nvr_console.core.events.actor import actor_name
 from nvr_console.core.events.recorder import EventRecorder
-from nvr_console.core.fleet.control_engine import ControlEngine
 
 # Hosts whose thread was started and not yet joined. Qt aborts the whole process if a running QThread
 # is destroyed, so a host dropped without stop() (a crash path, a failed test) must not be collected.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from nvr_console.core.db.dbtime import db_now, read_now
 from nvr_console.core.db.models import (
     Camera,
     CameraLiveStatus,
@@ -19,7 +20,6 @@ from nvr_console.core.db.models import (
     Room,
 )
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.fleet.dbtime import db_now, read_now
 from nvr_console.core.fleet.leases import camera_holders
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name

@@ -78,7 +78,7 @@ class StopSequence:
         self._recorders.dispose_all()
         self._finalizing.shutdown()
         self._disk.shutdown()
-        self._uploads.stop()
+        self._uploads.shutdown()
         if not busy:
             self._finalizing.drop_old_sound(everything=True)
         return True

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from nvr_console import APP_NAME, __version__
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
+from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
@@ -29,7 +30,7 @@ class Console:
     events: EngineEvents
 
 
-def build_console(settings: Settings, db: Database, engine: QObject | None) -> Console:
+def build_console(settings: Settings, db: Database, engine: EngineApi | None) -> Console:
     """Wire a main window to an engine (in any thread, or a test double; None = view only). Main thread."""
     commands = EngineCommands()
     events = EngineEvents()
@@ -80,9 +81,9 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
     if demo:
         ensure_demo_cameras(db)
 
+    from nvr_console.core.control_engine import ControlEngine
     from nvr_console.core.engine import Engine
     from nvr_console.core.engine_host import EngineHost
-    from nvr_console.core.fleet.control_engine import ControlEngine
     from nvr_console.core.fleet.role import RoleChoice
     from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.core.shutdown_signals import ShutdownSignals
@@ -102,6 +103,7 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
         console = build_console(settings, db, engine)
         monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray
         monitor.attach(engine)
+        monitor.follow(console.window.settings_holder)
         monitor.notice.connect(console.window.on_alert)
         console.commands.shutdown_requested.connect(monitor.stop_checks)  # stopping is no outage
     window = console.window

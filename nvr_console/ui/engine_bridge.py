@@ -2,38 +2,17 @@
 
 `EngineCommands` lives on the UI thread. Its signals are connected to the engine's slots; because the
 engine object lives in its own QThread, Qt queues each call into the engine's event loop. Upload
-commands (retry, resume) go through the same object so the uploads view needs no engine reference.
+commands (retry, resume) go through the same object so the uploads view needs no engine reference. Both
+engines implement core.engine_api.EngineApi: the connections below name attributes, checked by mypy.
 """
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QObject, Qt, Signal
 
-log = logging.getLogger(__name__)
+from nvr_console.core.engine_api import EngineApi
 
-# command signal -> names of the engine slot it may reach (first one that exists wins)
-_COMMANDS: dict[str, tuple[str, ...]] = {
-    "start_requested": ("start",),
-    "shutdown_requested": ("shutdown",),
-    "start_camera_requested": ("start_camera",),
-    "stop_camera_requested": ("stop_camera",),
-    "remove_camera_requested": ("remove_camera",),
-    "start_all_requested": ("start_all",),
-    "stop_all_requested": ("stop_all",),
-    "reload_requested": ("reload",),
-    "status_requested": ("request_status",),
-    "retry_upload_requested": ("retry_upload", "retry"),
-    "resume_uploads_requested": ("resume_uploads", "resume"),
-    "settings_changed": ("apply_settings",),
-}
-
-# engine signal -> name of the EngineEvents signal re-emitted on the UI thread
-_EVENTS = (
-    "camera_status", "camera_removed", "recording_finished", "recording_ready", "upload_progress",
-    "queue_status", "disk_status", "log_line", "started", "stopped",
-)
+QUEUED = Qt.ConnectionType.QueuedConnection
 
 
 class EngineCommands(QObject):
@@ -51,25 +30,28 @@ class EngineCommands(QObject):
     retry_upload_requested = Signal(int)  # recording id
     resume_uploads_requested = Signal()
     settings_changed = Signal(object)  # a new core.config.Settings
+    account_changed_requested = Signal()  # signed in to (or out of) Google: uploads start again
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.missing: list[str] = []  # engine slots that do not exist (yet): the UI greys those actions
+        self.removes_cameras = False  # the engine removes cameras itself (else the console greys Remove)
 
-    def connect_engine(self, engine: QObject) -> None:
+    def connect_engine(self, engine: EngineApi) -> None:
         """Wire every command to the engine's slot with a queued connection. UI thread."""
-        self.missing = []
-        for signal_name, slot_names in _COMMANDS.items():
-            slot = next((getattr(engine, n) for n in slot_names if callable(getattr(engine, n, None))), None)
-            if slot is None:
-                self.missing.append(signal_name)
-                continue
-            getattr(self, signal_name).connect(slot, Qt.ConnectionType.QueuedConnection)
-        if self.missing:
-            log.info("engine has no slot for %s", ", ".join(self.missing))
-
-    def can(self, signal_name: str) -> bool:
-        return signal_name not in self.missing
+        self.removes_cameras = engine.removes_cameras
+        self.start_requested.connect(engine.start, QUEUED)
+        self.shutdown_requested.connect(engine.shutdown, QUEUED)
+        self.start_camera_requested.connect(engine.start_camera, QUEUED)
+        self.stop_camera_requested.connect(engine.stop_camera, QUEUED)
+        self.remove_camera_requested.connect(engine.remove_camera, QUEUED)
+        self.start_all_requested.connect(engine.start_all, QUEUED)
+        self.stop_all_requested.connect(engine.stop_all, QUEUED)
+        self.reload_requested.connect(engine.reload, QUEUED)
+        self.status_requested.connect(engine.request_status, QUEUED)
+        self.retry_upload_requested.connect(engine.retry_upload, QUEUED)
+        self.resume_uploads_requested.connect(engine.resume_uploads, QUEUED)
+        self.settings_changed.connect(engine.apply_settings, QUEUED)
+        self.account_changed_requested.connect(engine.account_changed, QUEUED)
 
 
 class EngineEvents(QObject):
@@ -90,10 +72,16 @@ class EngineEvents(QObject):
     started = Signal()
     stopped = Signal()
 
-    def connect_engine(self, engine: QObject) -> None:
-        """Forward the engine's signals (queued: they arrive from the engine thread). UI thread."""
-        for name in _EVENTS:
-            source = getattr(engine, name, None)
-            if source is not None:
-                # signal-to-signal: the receiver is this object, so delivery happens in the UI thread
-                source.connect(getattr(self, name), Qt.ConnectionType.QueuedConnection)
+    def connect_engine(self, engine: EngineApi) -> None:
+        """Forward the engine's signals (queued: they arrive from the engine thread; signal to signal, so the
+        receiver is this object and delivery happens in the UI thread). UI thread."""
+        engine.camera_status.connect(self.camera_status, QUEUED)
+        engine.camera_removed.connect(self.camera_removed, QUEUED)
+        engine.recording_finished.connect(self.recording_finished, QUEUED)
+        engine.recording_ready.connect(self.recording_ready, QUEUED)
+        engine.upload_progress.connect(self.upload_progress, QUEUED)
+        engine.queue_status.connect(self.queue_status, QUEUED)
+        engine.disk_status.connect(self.disk_status, QUEUED)
+        engine.log_line.connect(self.log_line, QUEUED)
+        engine.started.connect(self.started, QUEUED)
+        engine.stopped.connect(self.stopped, QUEUED)

@@ -30,6 +30,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.coverage import FileSpan, load_day
 from nvr_console.core.db.session import Database
 from nvr_console.core.schedule.boundaries import now_in
+from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.ui.export_dialog import ExportDialog
 from nvr_console.ui.recordings_model import STATUS_COLORS, STATUS_LABELS, Hit, RecordingsModel
 from nvr_console.ui.timeline_widget import ZOOMS, TimelineWidget
@@ -53,8 +54,9 @@ class RecordingsView(QWidget):
         self.settings, self.db = settings, db
         self.opener = opener or QDesktopServices.openUrl
         zone = settings.recording.zone()
-        self.model = RecordingsModel(lambda d, r, c: load_day(db, settings, d, r, c), lambda: _cameras_by_room(db),
-                                     zone, self)
+        # The settings of the moment (follow()), not those of the start: a day is loaded with the current ones.
+        self.model = RecordingsModel(lambda d, r, c: load_day(db, self.settings, d, r, c),
+                                     lambda: _cameras_by_room(db), zone, self)
         self.timeline = TimelineWidget(self.model)
         self.timeline.setObjectName("recordingsTimeline")
         self.export_dialog: ExportDialog | None = None
@@ -143,6 +145,17 @@ class RecordingsView(QWidget):
         super().showEvent(event)
         if not self._started:
             self.start()
+
+    def follow(self, holder: SettingsHolder) -> None:
+        """New recording settings (the segment grid, the window, the time zone): the day is drawn again. UI
+        thread."""
+        holder.subscribe(("recording",), self._settings_changed)
+
+    def _settings_changed(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model.zone = settings.recording.zone()
+        if self._started:
+            self.reload()
 
     def start(self) -> None:
         """Read the filters and the day (the first time the view is shown)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from nvr_console.core import catalog
+from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import CameraLiveStatus, EngineStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.live_publisher import LIVE_STATUS_EVERY, LiveStatusPublisher
@@ -57,11 +58,22 @@ def test_a_paused_queue_reaches_the_database_at_once_and_a_stopping_engine_clear
 
 
 def test_a_database_that_is_down_is_left_for_the_next_write(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}")
+    """Nothing raised while the tables are missing (the engine keeps running); what the engine said meanwhile is
+    kept and written by the next periodic write once the database answers."""
+    db = Database(f"sqlite:///{tmp_path / 'not-yet-migrated.sqlite3'}")
     pub = LiveStatusPublisher(db)
-    pub.record(CameraStatus(1, "A", "front", CameraState.RECORDING, time.time()))
-    pub.tick(1)  # no tables: nothing raised, the engine keeps running
-    pub.queue_changed(QueueStatus(0, 0, 0.0, paused=True, reason="x"))
+    pub.record(CameraStatus(1, "A", "front", CameraState.RECORDING, time.time(), file_size=10))
+    pub.tick(1)  # no tables: nothing raised
+    pub.queue_changed(QueueStatus(0, 0, 0.0, paused=True, reason="Drive storage is full"))
+    pub.record(CameraStatus(1, "A", "front", CameraState.RECORDING, time.time(), file_size=20))
+    prepare_database(db)  # the database answers again
+    catalog.add_room(db, "A")
+    assert catalog.add_camera(db, "A", "front", "rtsp://h/1").id == 1
+    assert _rows(db) == {} and current_pause(db) is None
+    pub.tick(LIVE_STATUS_EVERY)
+    assert _rows(db) == {1: ("recording", 20)}  # the newest word, kept through the outage
+    pause = current_pause(db)
+    assert pause is not None and pause.reason == "Drive storage is full"
     db.dispose()
 
 

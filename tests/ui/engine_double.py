@@ -1,8 +1,10 @@
-"""A real QObject with the engine's signals and slots, for console tests that need no FFmpeg: it records
-every command it receives and answers start/stop with the CameraStatus the real engine would emit."""
+"""A real QObject with the engine's signals and slots (core.engine_api.EngineApi), for console tests that need
+no FFmpeg: it records every command it receives (and the thread it ran on) and answers start/stop with the
+CameraStatus the real engine would emit."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -22,11 +24,18 @@ class EngineDouble(QObject):
     started = Signal()
     stopped = Signal()
 
+    removes_cameras = True
+
     def __init__(self, cameras: dict[int, tuple[str, str]] | None = None) -> None:
         super().__init__()
         self.cameras = dict(cameras or {})  # id -> (room, name)
         self.commands: list[tuple[str, int | None]] = []
         self.applied: list[object] = []  # every Settings received through apply_settings
+        self.threads: list[int] = []  # the thread each command ran on
+
+    def _got(self, command: tuple[str, int | None]) -> None:
+        self.commands.append(command)
+        self.threads.append(threading.get_ident())
 
     def status(self, camera_id: int, state: CameraState, **kw: object) -> CameraStatus:
         room, name = self.cameras[camera_id]
@@ -36,53 +45,61 @@ class EngineDouble(QObject):
 
     @Slot()
     def start(self) -> None:
-        self.commands.append(("start", None))
+        self._got(("start", None))
         self.started.emit()
 
     @Slot()
     def shutdown(self) -> None:
-        self.commands.append(("shutdown", None))
+        self._got(("shutdown", None))
         for cid in self.cameras:
             self.status(cid, CameraState.STOPPED)
         self.stopped.emit()
 
     @Slot(int)
     def start_camera(self, camera_id: int) -> None:
-        self.commands.append(("start_camera", camera_id))
+        self._got(("start_camera", camera_id))
         self.status(camera_id, CameraState.RECORDING, current_file="", file_started=time.time())
 
     @Slot(int)
     def stop_camera(self, camera_id: int) -> None:
-        self.commands.append(("stop_camera", camera_id))
+        self._got(("stop_camera", camera_id))
         self.status(camera_id, CameraState.STOPPED)
 
     @Slot(int)
     def remove_camera(self, camera_id: int) -> None:
-        self.commands.append(("remove_camera", camera_id))
+        self._got(("remove_camera", camera_id))
         self.cameras.pop(camera_id, None)
         self.camera_removed.emit(camera_id)
 
     @Slot()
     def start_all(self) -> None:
-        self.commands.append(("start_all", None))
+        self._got(("start_all", None))
 
     @Slot()
     def stop_all(self) -> None:
-        self.commands.append(("stop_all", None))
+        self._got(("stop_all", None))
 
     @Slot()
     def reload(self) -> None:
-        self.commands.append(("reload", None))
+        self._got(("reload", None))
 
     @Slot()
     def request_status(self) -> None:
-        self.commands.append(("request_status", None))
+        self._got(("request_status", None))
 
     @Slot(object)
     def apply_settings(self, settings: object) -> None:
-        self.commands.append(("apply_settings", None))
+        self._got(("apply_settings", None))
         self.applied.append(settings)
+
+    @Slot()
+    def account_changed(self) -> None:
+        self._got(("account_changed", None))
 
     @Slot(int)
     def retry_upload(self, recording_id: int) -> None:
-        self.commands.append(("retry_upload", recording_id))
+        self._got(("retry_upload", recording_id))
+
+    @Slot()
+    def resume_uploads(self) -> None:
+        self._got(("resume_uploads", None))

@@ -1,5 +1,6 @@
-"""The console's bridge to the engine: commands reach the engine's slots on the engine's own thread, events come
-back on the UI thread, and commands without a slot are known (the UI greys those actions)."""
+"""The console's bridge to the engine: commands reach the engine's slots on the engine's own thread and events
+come back on the UI thread. The bridge connects attributes of core.engine_api.EngineApi (mypy checks that both
+engines implement it), so nothing is looked up by name."""
 
 from __future__ import annotations
 
@@ -7,43 +8,19 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QThread
 
+from nvr_console.core.control_engine import ControlEngine
+from nvr_console.core.engine import Engine
+from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
-from nvr_console.ui.engine_bridge import _COMMANDS, _EVENTS, EngineCommands, EngineEvents
-
-
-class ThreadedEngine(QObject):
-    """Lives in its own QThread like the real engine; records each command with the thread it ran on."""
-
-    camera_status = Signal(object)
-    log_line = Signal(object)
-    started = Signal()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, object, int]] = []  # (slot, argument, thread id)
-
-    def _record(self, name: str, arg: object = None) -> None:
-        self.calls.append((name, arg, threading.get_ident()))
-
-    @Slot(int)
-    def start_camera(self, camera_id: int) -> None:
-        self._record("start_camera", camera_id)
-        self.camera_status.emit(CameraStatus(camera_id, "A-101", "front", CameraState.RECORDING, since=0.0))
-
-    @Slot(int)
-    def stop_camera(self, camera_id: int) -> None:
-        self._record("stop_camera", camera_id)
-
-    @Slot(int)
-    def retry(self, recording_id: int) -> None:  # the older name of retry_upload: still reached
-        self._record("retry", recording_id)
+from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
+from tests.ui.engine_double import EngineDouble
 
 
 @pytest.fixture
-def engine_thread() -> Iterator[tuple[ThreadedEngine, QThread]]:
-    engine = ThreadedEngine()
+def engine_thread() -> Iterator[tuple[EngineDouble, QThread]]:
+    engine = EngineDouble({3: ("A-101", "front"), 4: ("A-101", "back"), 5: ("A-101", "side")})
     thread = QThread()
     engine.moveToThread(thread)
     thread.start()
@@ -52,30 +29,34 @@ def engine_thread() -> Iterator[tuple[ThreadedEngine, QThread]]:
     assert thread.wait(5000)
 
 
-def test_commands_run_on_the_engine_thread_and_missing_slots_are_listed(qtbot, engine_thread) -> None:
+def test_every_command_runs_its_slot_on_the_engine_thread(qtbot, engine_thread) -> None:
     engine, _thread = engine_thread
     commands = EngineCommands()
     commands.connect_engine(engine)
-    assert set(commands.missing) == set(_COMMANDS) - {"start_camera_requested", "stop_camera_requested",
-                                                      "retry_upload_requested"}
-    assert commands.can("stop_camera_requested") and not commands.can("settings_changed")
-
     ui_thread = threading.get_ident()
     commands.start_camera_requested.emit(3)  # returns at once: queued into the engine's event loop
     commands.stop_camera_requested.emit(4)
     commands.retry_upload_requested.emit(9)
-    commands.shutdown_requested.emit()  # no slot: nothing happens, nothing raises
-    qtbot.waitUntil(lambda: len(engine.calls) == 3, timeout=3000)
-    assert [(name, arg) for name, arg, _ in engine.calls] == [("start_camera", 3), ("stop_camera", 4), ("retry", 9)]
-    engine_ids = {tid for _, _, tid in engine.calls}
-    assert len(engine_ids) == 1 and ui_thread not in engine_ids  # every slot ran on the engine's thread
+    commands.resume_uploads_requested.emit()
+    commands.account_changed_requested.emit()
+    commands.settings_changed.emit("new settings")
+    commands.remove_camera_requested.emit(5)
+    for signal in (commands.start_all_requested, commands.stop_all_requested, commands.reload_requested,
+                   commands.status_requested, commands.start_requested, commands.shutdown_requested):
+        signal.emit()
+    qtbot.waitUntil(lambda: len(engine.commands) == 13, timeout=3000)
+    assert [name for name, _ in engine.commands] == [
+        "start_camera", "stop_camera", "retry_upload", "resume_uploads", "account_changed", "apply_settings",
+        "remove_camera", "start_all", "stop_all", "reload", "request_status", "start", "shutdown"]
+    assert engine.applied == ["new settings"]
+    assert len(set(engine.threads)) == 1 and ui_thread not in engine.threads  # every slot on the engine's thread
 
 
 def test_events_from_the_engine_thread_arrive_on_the_ui_thread(qtbot, engine_thread) -> None:
     engine, _thread = engine_thread
     commands, events = EngineCommands(), EngineEvents()
     commands.connect_engine(engine)
-    events.connect_engine(engine)  # signals the engine lacks (recording_finished, ...) are skipped
+    events.connect_engine(engine)
     received: list[tuple[object, QThread]] = []
     events.camera_status.connect(lambda st: received.append((st, QThread.currentThread())))
     commands.start_camera_requested.emit(5)
@@ -91,10 +72,11 @@ def test_events_from_the_engine_thread_arrive_on_the_ui_thread(qtbot, engine_thr
     qtbot.waitUntil(lambda: lines == [LogLine(1.0, "info", 5, "recording")], timeout=3000)
 
 
-def test_every_event_name_is_a_signal_of_the_events_object() -> None:
-    events = EngineEvents()
-    for name in _EVENTS:
-        assert hasattr(events, name) and hasattr(getattr(events, name), "emit"), name
-    commands = EngineCommands()
-    for name in _COMMANDS:
-        assert hasattr(getattr(commands, name), "emit"), name
+@pytest.mark.parametrize("engine_class", [Engine, ControlEngine])
+def test_both_engines_have_every_member_of_the_interface(engine_class: type) -> None:
+    """What mypy checks where the console connects an engine (ui/app.py), also at run time: every slot is
+    callable and every signal a Qt signal; and only the recording engine removes cameras."""
+    members = [m for m in dir(EngineApi) if not m.startswith("_")] + list(EngineApi.__annotations__)
+    for name in members:
+        assert hasattr(engine_class, name), f"{engine_class.__name__} lacks {name}"
+    assert engine_class.removes_cameras is (engine_class is Engine)

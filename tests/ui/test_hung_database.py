@@ -123,7 +123,7 @@ def test_a_stopped_database_never_freezes_the_console_and_recording_goes_on(
             first = segments(folder)
             # What an operator does meanwhile: each of these asks the database (on the console's database
             # thread), and the engine keeps asking it on its own.
-            c.window.check_database()
+            c.window.status.check_database()
             c.window.reload_cameras()
             c.window.uploads.load_history(db)
             deadline = time.monotonic() + STOP_S
@@ -144,8 +144,8 @@ def test_a_stopped_database_never_freezes_the_console_and_recording_goes_on(
 
         # Both recover: the console's check answers, a Stop and a Start issued now take effect, the table
         # refreshes from the catalog.
-        c.window.check_database()
-        qtbot.waitUntil(lambda: c.window.db_label.text() == "Database: OK", timeout=30_000)
+        c.window.status.check_database()
+        qtbot.waitUntil(lambda: c.window.status.db_label.text() == "Database: OK", timeout=30_000)
         qtbot.wait(3000)  # the engine catches up with what queued while it waited on the database
         print(f"camera states reported during and after the stop: {sorted(set(states))}")
         assert set(states) <= {"recording"}, states  # never stalled or restarted: no gap in the recording

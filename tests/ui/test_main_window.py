@@ -101,7 +101,7 @@ def test_problems_notify_and_logs_filter_per_camera(qtbot, console) -> None:
     with qtbot.waitSignal(c.window.notified, timeout=3000) as sig:
         engine.queue_status.emit(QueueStatus(3, 3000, 0.0, paused=True, reason="Drive quota exceeded"))
     assert sig.args[0] == "Uploads paused"
-    qtbot.waitUntil(lambda: "PAUSED" in c.window.queue_label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "PAUSED" in c.window.status.queue_label.text(), timeout=3000)
     engine.log_line.emit(LogLine(0.0, "error", back, "401 Unauthorized"))
     engine.log_line.emit(LogLine(0.0, "info", front, "recording"))
     qtbot.waitUntil(lambda: c.window.logs.model.rowCount() == 2, timeout=3000)
@@ -302,8 +302,8 @@ def test_latest_upload_and_its_folder_are_shown_from_the_database_at_start(qtbot
 def test_files_going_to_the_local_archive_say_so(qtbot, console, settings: Settings, tmp_path) -> None:
     c, engine, (back, _front) = console
     # No sign-in and upload.destination auto: the status bar says where files go, and why.
-    assert c.window.destination_label.text() == "Uploads: local archive (not signed in to Google)"
-    assert str(settings.upload.local_dir) in c.window.destination_label.toolTip()
+    assert c.window.status.destination_label.text() == "Uploads: local archive (not signed in to Google)"
+    assert str(settings.upload.local_dir) in c.window.status.destination_label.toolTip()
     folder = (settings.upload.local_dir / "A-101" / "back").as_uri()
     engine.upload_progress.emit(UploadProgress(7, back, UploadState.UPLOADED, 10, 10, web_link=f"{folder}/x.mp4",
                                                folder_link=folder))
@@ -329,7 +329,7 @@ def test_status_bar_names_the_upload_destination(qtbot, settings_factory, overri
         w = build_console(settings, db, EngineDouble()).window
         w.close_question = lambda _active: "keep"  # type: ignore[method-assign]
         qtbot.addWidget(w)
-        assert w.destination_label.text() == text
+        assert w.status.destination_label.text() == text
     finally:
         db.dispose()
 
@@ -362,7 +362,7 @@ def test_edit_opens_the_editor_with_the_camera_from_the_catalog_and_reloads_afte
 
 def test_the_disk_counts_as_low_by_what_the_engine_keeps_free(qtbot, console) -> None:
     c, engine, _cams = console
-    label = c.window.disk_label
+    label = c.window.status.disk_label
     free = shutil.disk_usage(Path(c.window.settings.recording.dir).parent).free
     # The engine's line, not retention.min_free_space alone: it keeps more for its cameras' next segments.
     engine.disk_status.emit(DiskStatus(free, free * 4, "room to finalize the segments being written"))

@@ -148,7 +148,7 @@ def save_in_the_dialog(qtbot, window, changes: dict[str, str]) -> list[str]:  # 
         dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
 
     QTimer.singleShot(0, operate)
-    window.edit_settings()
+    window.editors.edit_settings()
     return said
 
 
@@ -212,7 +212,7 @@ def test_a_bad_file_after_a_save_is_shown_and_the_running_settings_stay(
     try:
         user_file.write_text(user_file.read_text() + "[upload]\nworkerz = 3\n")  # broken by hand meanwhile
         QTimer.singleShot(0, read_the_warning)
-        console.window._settings_saved(["upload.workers"])
+        console.window.editors._settings_saved(["upload.workers"])
         assert warned and "unknown setting upload.workerz; did you mean upload.workers?" in warned[0]
         assert console.window.settings is settings and engine.applied == []
     finally:

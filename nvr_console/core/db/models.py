@@ -297,7 +297,7 @@ class NodeRole(enum.StrEnum):
 class Node(Base):
     """A node of the fleet: every engine, recorder or control station, registered under `node.name`.
 
-    Times are the database's (fleet.dbtime.db_now), never a node's clock; a node is alive while
+    Times are the database's (db.dbtime.db_now), never a node's clock; a node is alive while
     `expires_at` is in the future. Owned by fleet.registry.
     """
 
@@ -312,7 +312,7 @@ class Node(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    lease_ttl: Mapped[float] = mapped_column(Float, default=15.0)
+    lease_ttl: Mapped[float] = mapped_column(Float)  # always given (registry.register): node.lease_ttl
     max_cameras: Mapped[int] = mapped_column(Integer, default=0)  # 0: no limit
     cameras_held: Mapped[int] = mapped_column(Integer, default=0)
     free_disk: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -18,20 +18,17 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from sqlalchemy.exc import SQLAlchemyError
 
 from nvr_console.core.db.models import CameraEventKind
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.events.store import ENGINE_STARTED, ENGINE_STOPPED, Event, purge_older_than, write_events
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name
 from nvr_console.core.status import CameraState, CameraStatus
-
-if TYPE_CHECKING:
-    from nvr_console.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +62,7 @@ class EventRecorder:
         self._thread = threading.Thread(target=self._run, name="nvr-events", daemon=True)
         self._thread.start()
 
-    def attach(self, engine: Engine) -> None:
+    def attach(self, engine: EngineApi) -> None:
         """Listen to an engine's signals (direct: the slots run on the engine thread and only queue)."""
         direct = Qt.ConnectionType.DirectConnection
         engine.camera_status.connect(self.note_status, direct)

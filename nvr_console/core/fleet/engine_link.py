@@ -17,10 +17,12 @@ from PySide6.QtCore import QObject, Qt, Signal
 from nvr_console import __version__
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import NodeRole
+from nvr_console.core.fleet.holdings import Holdings
 from nvr_console.core.fleet.local_cache import cache_dir
-from nvr_console.core.fleet.member import FleetMember, Holdings, MemberConfig
+from nvr_console.core.fleet.member import FleetMember, MemberConfig
 from nvr_console.core.fleet.orders import OrderBook
 from nvr_console.core.recording.segments import raw_name_time
+from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.core.status import CameraState
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ class FleetLink(QObject):
     def __init__(self, settings: Settings, parent: QObject | None = None,
                  on_unreachable: Callable[[str], None] | None = None) -> None:
         super().__init__(parent)
-        self.settings = settings
+        self._zone = settings.recording.zone()
         self.book = OrderBook()
         self.member = FleetMember(member_config(settings), self._holdings.emit, on_unreachable=on_unreachable)
         self._holdings.connect(self._on_holdings, Qt.ConnectionType.QueuedConnection)
@@ -57,6 +59,15 @@ class FleetLink(QObject):
     @property
     def holdings(self) -> Holdings:
         return self.book.holdings
+
+    def follow(self, holder: SettingsHolder) -> None:
+        """New recording or node settings reach the member (its handover cuts follow a new segment length).
+        Engine thread."""
+        def take(settings: Settings) -> None:
+            self._zone = settings.recording.zone()
+            self.member.reconfigure(member_config(settings))
+
+        holder.subscribe(("recording", "node"), take)
 
     def start(self) -> None:
         self.member.start()
@@ -90,7 +101,7 @@ class FleetLink(QObject):
         """A recorder opened a segment; True if it is a handover's cut and the recorder is to stop now."""
         if camera_id is None:
             return False
-        opened = raw_name_time(raw, self.settings.recording.zone())
+        opened = raw_name_time(raw, self._zone)
         return self.book.segment_opened(camera_id, opened.timestamp() if opened else time.time())
 
     def tick(self, running: set[int]) -> None:

@@ -17,9 +17,9 @@ from datetime import datetime
 
 from sqlalchemy import exists, select, update
 
+from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import CameraLease, HandoverState, Node
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.fleet.dbtime import db_now
 
 REQUESTED = HandoverState.REQUESTED.value
 READY = HandoverState.READY.value

@@ -19,9 +19,9 @@ from sqlalchemy import ColumnElement, and_, delete, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Camera, CameraLease, Node, Room
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.fleet.dbtime import db_now
 from nvr_console.core.fleet.units import Unit
 
 

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Camera, CameraLease, CameraLiveStatus, Node, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet.dbtime import db_now
 from nvr_console.core.fleet.leases import lease_of_camera
 
 # A live row older than this says nothing about now (its writer stopped reporting): the same rule as `status`.

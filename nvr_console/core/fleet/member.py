@@ -5,13 +5,9 @@ timeout). What the node should record is published as `Holdings` (plain frozen d
 called on the member's thread; the engine starts and stops recorders to match and tells the member what
 its recorders do (`recording`, `stopped`) and its disk and queue figures (`set_stats`), from any thread.
 
-Orders (one per unit the node should record now):
-- held (token set): this node owns the unit;
-- standby (token None): a handover target, recording before the holder stops, so nothing is lost;
-- stop_after set: a handover source: stop just after the segment cut at that instant (`stop_at_cut`), or
-  at once for an immediate handover.
-When the database cannot be reached the last orders stand (a node cut off keeps recording: a duplicate is
-worth more than a gap) with `db_ok` False, and nothing new starts. Design: docs/fleet.md.
+What the orders mean: fleet.holdings. When the database cannot be reached the last orders stand (a node cut
+off keeps recording: a duplicate is worth more than a gap) with `db_ok` False, and nothing new starts.
+Design: docs/fleet.md.
 """
 
 from __future__ import annotations
@@ -27,9 +23,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from nvr_console.core.config import default, renew_interval
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.core.fleet import handover, leases, local_cache, registry
+from nvr_console.core.fleet import handover, leases, registry
+from nvr_console.core.fleet.holdings import Holdings, Order, load_held, save_held
 from nvr_console.core.fleet.placement import Candidate, plan_free, plan_moves
 from nvr_console.core.fleet.registry import NodeNameInUse, NodeStats
 from nvr_console.core.fleet.units import Unit, camera_rows_in, group
@@ -46,45 +44,14 @@ FINISH_LIMIT_S = 30.0  # a handed-over unit's recorder is ordered to run at most
 
 
 @dataclass(frozen=True)
-class Order:
-    unit: str
-    camera_ids: tuple[int, ...]
-    room_id: int
-    token: int | None  # None: a standby (handover target), not the holder yet
-    stop_after: float | None = None  # epoch s: a handover source stops then...
-    stop_at_cut: bool = True  # ...just after its segment cut at that instant (False: at once)
-
-    @property
-    def standby(self) -> bool:
-        return self.token is None and self.stop_after is None
-
-
-@dataclass(frozen=True)
-class Holdings:
-    node: str
-    orders: dict[str, Order] = field(default_factory=dict)
-    db_ok: bool = True
-    renewed_at: float = 0.0  # epoch s of the last renewal the database answered (0: none yet)
-    draining: bool = False
-    error: str = ""  # a reason this node cannot take part (its name is in use): it records nothing
-
-    def order_for(self, camera_id: int) -> Order | None:
-        return next((o for o in self.orders.values() if camera_id in o.camera_ids), None)
-
-    @property
-    def camera_ids(self) -> set[int]:
-        return {c for o in self.orders.values() for c in o.camera_ids}
-
-
-@dataclass(frozen=True)
 class MemberConfig:
     db_url: str
     name: str
     role: NodeRole
-    lease_ttl: float = 15.0
+    lease_ttl: float = field(default_factory=lambda: float(default("node.lease_ttl")))
     max_cameras: int = 0
-    handover_wait: float = 60.0
-    segment_length: float = 1800.0
+    handover_wait: float = field(default_factory=lambda: float(default("node.handover_wait")))
+    segment_length: float = field(default_factory=lambda: float(default("recording.segment_length")))
     zone: ZoneInfo | None = None
     version: str = ""
     cache_dir: Path | None = None  # holdings.json lives here (None: no cache)
@@ -92,11 +59,43 @@ class MemberConfig:
 
     @property
     def renew_every(self) -> float:
-        return self.lease_ttl / 5
+        return renew_interval(self.lease_ttl)
 
     @property
     def tick(self) -> float:
         return self.tick_s if self.tick_s is not None else min(1.0, self.lease_ttl / 10)
+
+
+def handover_boundary(now: float, cfg: MemberConfig) -> tuple[float, bool]:
+    """(instant, at a cut) a handover switches at: the first segment cut HANDOVER_LEAD_S ahead on the member's
+    grid, or now if that is further away than handover_wait."""
+    zone = cfg.zone
+    moment = datetime.fromtimestamp(now + HANDOVER_LEAD_S, zone) if zone else datetime.fromtimestamp(
+        now + HANDOVER_LEAD_S).astimezone()
+    cut = next_boundary(moment, cfg.segment_length).timestamp()
+    return (cut, True) if cut - now <= cfg.handover_wait else (now, False)
+
+
+def orders_from(table: leases.LeaseTable, held: dict[str, int], units: dict[str, Unit], node: str,
+                draining: bool) -> dict[str, Order]:
+    """What the lease table says `node` should record: the units it holds (a handover's source stopping at
+    the boundary), and standbys for the handovers it is the target of."""
+    orders: dict[str, Order] = {}
+    for key, token in held.items():
+        unit = units.get(key)
+        if unit is None:
+            continue
+        lease = table.leases.get(key)
+        stop_after, at_cut = None, True
+        if lease is not None and lease.handover_state in handover.READY_STATES and lease.handover_boundary is not None:
+            stop_after, at_cut = lease.handover_boundary.timestamp(), lease.handover_state == handover.READY
+        orders[key] = Order(key, unit.camera_ids, unit.room_id, token, stop_after, at_cut)
+    for key, lease in table.leases.items():
+        unit = units.get(key)
+        if (unit is not None and key not in orders and lease.desired_holder == node and lease.live
+                and (not draining or lease.handover_state in handover.READY_STATES)):
+            orders[key] = Order(key, unit.camera_ids, unit.room_id, None)  # standby
+    return orders
 
 
 class FleetMember:
@@ -165,6 +164,14 @@ class FleetMember:
     def holdings(self) -> Holdings:
         with self._lock:
             return self._holdings
+
+    def reconfigure(self, cfg: MemberConfig) -> None:
+        """New settings, from any thread: the segment grid, time zone and handover wait apply from the member's
+        next turn. The database, name, role, TTL and camera limit stay until a restart (not live options)."""
+        with self._lock:
+            # Replaced whole: the member thread reads `self.cfg` once per step.
+            self.cfg = replace(self.cfg, segment_length=cfg.segment_length, zone=cfg.zone,
+                               handover_wait=cfg.handover_wait)
 
     def recording(self, unit: str, since: float | None = None) -> None:
         """The engine: this node's recorder for `unit` writes (bytes flowing). Any thread."""
@@ -262,22 +269,12 @@ class FleetMember:
         return replace(stats, cameras_held=cameras)
 
     def _tick(self) -> None:
-        cfg = self.cfg
         if not self._registered:
             self._register()
         mono = time.monotonic()
-        if mono >= self._next_renew:
-            with self.db.session() as s:  # one round of statements: heartbeat and leases renewed together
-                beat = registry.heartbeat_in(s, self.name, self.process, cfg.lease_ttl, self._stats_now())
-                if beat and cfg.role is NodeRole.RECORDER:
-                    leases.renew_in(s, self.name, cfg.lease_ttl)
-            if not beat:
-                log.warning("fleet: node row %s was taken over or forgotten; registering again", self.name)
-                self._register()
-                return
-            self._next_renew = mono + cfg.renew_every
-            self._renewed_at = time.time()
-        if cfg.role is not NodeRole.RECORDER:
+        if mono >= self._next_renew and not self._renew(mono):
+            return
+        if self.cfg.role is not NodeRole.RECORDER:
             self._publish()
             return
 
@@ -315,10 +312,36 @@ class FleetMember:
             leases.drop_unwanted(self.db, list(self._units))
             self._next_drop = mono + DROP_UNWANTED_EVERY_S
 
-        # Free units: take those the plan gives this node (and its own from before a restart, and any unit
-        # left free too long, whoever the plan named).
         settling = mono < self._settle_until
         plan = plan_free(units, table.leases, candidates)
+        self._take_free(plan, table, settling)
+        if plan:
+            table = leases.read_table(self.db)
+            plan = plan_free(units, table.leases, candidates)  # what is still free after this node's turn
+        self._handovers_out(table, candidates, units, plan, settling, now)
+        self._handovers_in(table, candidates, now)
+        self._build_orders(table)
+        self._publish()
+
+    def _renew(self, mono: float) -> bool:
+        """Heartbeat and leases, in one round of statements; False if the node had to register again."""
+        cfg = self.cfg
+        with self.db.session() as s:
+            beat = registry.heartbeat_in(s, self.name, self.process, cfg.lease_ttl, self._stats_now())
+            if beat and cfg.role is NodeRole.RECORDER:
+                leases.renew_in(s, self.name, cfg.lease_ttl)
+        if not beat:
+            log.warning("fleet: node row %s was taken over or forgotten; registering again", self.name)
+            self._register()
+            return False
+        self._next_renew = mono + cfg.renew_every
+        self._renewed_at = time.time()
+        return True
+
+    def _take_free(self, plan: dict[str, str], table: leases.LeaseTable, settling: bool) -> None:
+        """Free units: take those the plan gives this node (and its own from before a restart, and any unit
+        left free too long, whoever the plan named)."""
+        cfg = self.cfg
         load = sum(self._units[k].weight for k in self._held if k in self._units)
         for key, target in plan.items():
             lease = table.leases.get(key)
@@ -335,14 +358,6 @@ class FleetMember:
                 self._held[key] = got
                 load += unit.weight
                 log.info("fleet: %s now recorded here (token %d)", key, got)
-
-        if plan:
-            table = leases.read_table(self.db)
-            plan = plan_free(units, table.leases, candidates)  # what is still free after this node's turn
-        self._handovers_out(table, candidates, units, plan, settling, now)
-        self._handovers_in(table, candidates, now)
-        self._build_orders(table)
-        self._publish()
 
     def _handovers_out(self, table: leases.LeaseTable, candidates: dict[str, Candidate], units: list[Unit],
                        plan: dict[str, str], settling: bool, now: float) -> None:
@@ -399,7 +414,7 @@ class FleetMember:
             if lease.desired_holder != self.name or lease.holder == self.name:
                 continue
             if lease.handover_state == handover.REQUESTED and key in recording and not self._draining:
-                boundary, at_cut = self._boundary(now)
+                boundary, at_cut = handover_boundary(now, self.cfg)
                 if handover.ready(self.db, key, self.name, datetime.fromtimestamp(boundary, UTC), at_cut):
                     log.info("fleet: recording %s; its holder %s stops at %s", key, lease.holder,
                              datetime.fromtimestamp(boundary).strftime("%H:%M:%S"))
@@ -413,32 +428,8 @@ class FleetMember:
                         log.warning("fleet: took %s over from %s, which did not hand it over (token %d)", key,
                                     lease.holder, token)
 
-    def _boundary(self, now: float) -> tuple[float, bool]:
-        """(instant, at a cut) a handover switches at: the first segment cut HANDOVER_LEAD_S ahead, or now if
-        that is further away than handover_wait."""
-        zone = self.cfg.zone
-        moment = datetime.fromtimestamp(now + HANDOVER_LEAD_S, zone) if zone else datetime.fromtimestamp(
-            now + HANDOVER_LEAD_S).astimezone()
-        cut = next_boundary(moment, self.cfg.segment_length).timestamp()
-        return (cut, True) if cut - now <= self.cfg.handover_wait else (now, False)
-
     def _build_orders(self, table: leases.LeaseTable) -> None:
-        orders: dict[str, Order] = {}
-        for key, token in self._held.items():
-            unit = self._units.get(key)
-            if unit is None:
-                continue
-            lease = table.leases.get(key)
-            stop_after, at_cut = None, True
-            if (lease is not None and lease.handover_state in handover.READY_STATES
-                    and lease.handover_boundary is not None):
-                stop_after, at_cut = lease.handover_boundary.timestamp(), lease.handover_state == handover.READY
-            orders[key] = Order(key, unit.camera_ids, unit.room_id, token, stop_after, at_cut)
-        for key, lease in table.leases.items():
-            unit = self._units.get(key)
-            if (unit is not None and key not in orders and lease.desired_holder == self.name and lease.live
-                    and (not self._draining or lease.handover_state in handover.READY_STATES)):
-                orders[key] = Order(key, unit.camera_ids, unit.room_id, None)  # standby
+        orders = orders_from(table, self._held, self._units, self.name, self._draining)
         with self._lock:
             now = time.time()
             for key, order in list(self._finishing.items()):
@@ -490,31 +481,17 @@ class FleetMember:
         self._publish()
         return True
 
-    # --- local cache ---------------------------------------------------------------------------------
-
-    def _cache_path(self) -> Path | None:
-        return self.cfg.cache_dir / "holdings.json" if self.cfg.cache_dir is not None else None
+    # --- local cache (fleet.holdings) ------------------------------------------------------------------
 
     def _save_cache(self) -> None:
-        path = self._cache_path()
-        if path is None or not self._db_ok or self.cfg.role is not NodeRole.RECORDER or self._leaving:
+        if (self.cfg.cache_dir is None or not self._db_ok or self.cfg.role is not NodeRole.RECORDER
+                or self._leaving):
             return  # only what the database confirmed
-        local_cache.save(path, {"node": self.name, "units": {
-            k: {"token": o.token, "camera_ids": list(o.camera_ids), "room_id": o.room_id}
-            for k, o in self._orders.items() if o.token is not None and o.stop_after is None}})
+        save_held(self.cfg.cache_dir, self.name, self._orders)
 
     def _load_cache(self) -> None:
         """What this node held when it last spoke to the database: recorded until the database answers."""
-        path = self._cache_path()
-        data = local_cache.load(path) if path is not None else None
-        if not isinstance(data, dict) or data.get("node") != self.cfg.name or self.cfg.role is not NodeRole.RECORDER:
+        if self.cfg.cache_dir is None or self.cfg.role is not NodeRole.RECORDER:
             return
-        try:
-            orders = {k: Order(k, tuple(int(c) for c in v["camera_ids"]), int(v["room_id"]), int(v["token"]))
-                      for k, v in dict(data.get("units", {})).items()}
-        except (KeyError, TypeError, ValueError):
-            log.warning("ignoring the malformed fleet cache %s", path)
-            return
-        self._orders = orders  # published by the thread's first turn
-        self._held = {k: o.token for k, o in orders.items() if o.token is not None}
-
+        self._orders = load_held(self.cfg.cache_dir, self.cfg.name)  # published by the thread's first turn
+        self._held = {k: o.token for k, o in self._orders.items() if o.token is not None}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nvr_console.core.fleet.member import Holdings, Order
+from nvr_console.core.fleet.holdings import Holdings, Order
 from nvr_console.core.status import CameraState
 
 CUT_GRACE_S = 8.0  # longest wait for the segment cut after a handover boundary

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nvr_console.core.catalog import NotFound
+from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import CameraLease, EngineStatus, Node, NodeRole, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.fleet.dbtime import db_now
 from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.stream_url import InvalidInput
 

@@ -18,9 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nvr_console.core.config import Settings
+from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Alert, Camera, CameraLease, DesiredState, Node, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.core.fleet.dbtime import db_now
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.retention import disk_free
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Unpack
+from typing import Unpack
 
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import AlertMessage
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.alert_store import AlertRecord
 from nvr_console.core.monitoring.channels import Channel, Message, build_channels
@@ -32,9 +33,7 @@ from nvr_console.core.monitoring.facts import read_facts
 from nvr_console.core.monitoring.metrics import MetricsServer, NvrCollector, Published
 from nvr_console.core.monitoring.observer import EngineObserver
 from nvr_console.core.monitoring.rules import evaluate
-
-if TYPE_CHECKING:
-    from nvr_console.core.engine import Engine
+from nvr_console.core.settings_holder import SettingsHolder
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,16 @@ class Monitor(QObject):
         self._thread: threading.Thread | None = None
         self.checks = 0  # evaluations done (tests wait on it)
 
-    def attach(self, engine: Engine) -> None:
+    def follow(self, holder: SettingsHolder) -> None:
+        """New alert rules (and the figures they compare with: retention, the recording window) apply from the
+        next evaluation; the channels and the metrics address stay until a restart. The creating thread (the
+        evaluator reads `settings`, replaced whole)."""
+        def take(settings: Settings) -> None:
+            self.settings = settings
+
+        holder.subscribe(("alerts", "retention", "recording"), take)
+
+    def attach(self, engine: EngineApi) -> None:
         """Observe an engine's signals. The creating thread, before the engine starts."""
         self.observer.attach(engine)
 

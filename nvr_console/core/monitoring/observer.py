@@ -12,16 +12,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 
 from nvr_console.core.disk_forecast import camera_write_rate_bps
+from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.status import CameraState, CameraStatus, QueueStatus, RecordingEvent, UploadProgress, UploadState
-
-if TYPE_CHECKING:
-    from nvr_console.core.engine import Engine
 
 # A camera in one of these states is trying to record and not managing to.
 TROUBLE = frozenset({CameraState.STARTING, CameraState.STALLED, CameraState.RECONNECTING, CameraState.FAILED})
@@ -117,7 +114,7 @@ class EngineObserver:
     def _now(self) -> float:
         return self._clock()
 
-    def attach(self, engine: Engine) -> None:
+    def attach(self, engine: EngineApi) -> None:
         """Connect to the engine's signals (direct: handlers run on the emitting thread). Any thread."""
         direct = Qt.ConnectionType.DirectConnection
         engine.camera_status.connect(self.on_camera_status, direct)

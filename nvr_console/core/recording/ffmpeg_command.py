@@ -56,6 +56,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from nvr_console.core.config import default
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.stream_url import is_lavfi, lavfi_graphs
 
@@ -118,7 +119,7 @@ def build_record_command(
     input_url: str,
     output_dir: str | os.PathLike[str],
     *,
-    segment_seconds: int = 1800,
+    segment_seconds: int = int(default("recording.segment_length")),
     rtsp_transport: Literal["tcp", "udp"] = "tcp",
     socket_timeout_s: float = 10.0,
     audio: AudioMode = "copy",

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
+from nvr_console.core.config import Settings, default
 from nvr_console.core.db.models import RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.masking import mask_secrets
@@ -35,6 +36,7 @@ from nvr_console.core.recording.recovery import plan_recovery
 from nvr_console.core.recording.segments import FinishedSegment, raw_name_time
 from nvr_console.core.recording.sound_pairing import SoundPairing, SoundSourceState
 from nvr_console.core.schedule.boundaries import slot_of_epoch
+from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.core.status import RecordingEvent
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ class FinalizingDispatch(QObject):
         self._emit_log = emit_log
         self._tools: Tools | None = None
         self._zone: ZoneInfo | None = None
-        self._segment_length = 1800.0
+        self._segment_length: float = default("recording.segment_length")  # until follow()
         self.pairing = SoundPairing(self._segment_length)
         self.rooms_with_sound: set[str] = set()
         self._rows: dict[Path, int] = {}  # raw file -> its row, from the moment FFmpeg opens it
@@ -80,6 +82,14 @@ class FinalizingDispatch(QObject):
         """Tools and the slot grid (from the settings); again after the settings change. Engine thread."""
         self._tools, self._zone, self._segment_length = tools, zone, segment_length
         self.pairing.segment_length = segment_length
+
+    def follow(self, holder: SettingsHolder, tools: Callable[[], Tools | None]) -> None:
+        """Take the slot grid (and `tools()`, the FFmpeg the recorder setup found) from the holder now and at
+        every change of the recording settings. Engine thread."""
+        def take(settings: Settings) -> None:
+            self.configure(tools(), settings.recording.zone(), settings.recording.segment_length)
+
+        holder.subscribe(("recording",), take, now=True)
 
     def start(self) -> None:
         """Open the worker pool. Engine thread."""

@@ -20,9 +20,9 @@ from nvr_console.core import process_group
 from nvr_console.core.catalog import path_key
 from nvr_console.core.db.models import Camera, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet.ownership import adopt_legacy_rows
 from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece
 from nvr_console.core.recording.lifecycle import register_segment
+from nvr_console.core.recording.ownership import adopt_legacy_rows
 from nvr_console.core.recording.segments import (
     PARTIAL_SUFFIX,
     RUN_DIR,

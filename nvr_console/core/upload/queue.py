@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select, update
 
+from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Node, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.db.types import utcnow
-from nvr_console.core.fleet.dbtime import db_now
-from nvr_console.core.fleet.ownership import adopt_legacy_rows
 from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.recording.lifecycle import upload_eligible
+from nvr_console.core.recording.ownership import adopt_legacy_rows
 
 READY = RecordingStatus.READY
 UPLOADING = RecordingStatus.UPLOADING
@@ -87,7 +87,7 @@ def claim_next(db: Database, rr: RoundRobin, lease_s: float, node: str | None = 
 
     The claim is one conditional UPDATE checked by its row count, so two workers or two processes never
     take the same row. Only the node whose disk has the file uploads it (recordings.node); rows from before
-    several nodes shared the database are adopted when their file is here (fleet.ownership).
+    several nodes shared the database are adopted when their file is here (recording.ownership).
     """
     adopted = False
     for _ in range(8):  # lost races: try the next candidate

@@ -7,12 +7,14 @@ Engine thread (the Uploader's own threads do the work and emit from there).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.core.upload.uploader import Uploader
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,24 @@ class UploadService(QObject):
         self.db = db
         self.enabled = enabled
         self._uploader: Uploader | None = None
+        self._following = False
+
+    def follow(self, holder: SettingsHolder, report: Callable[[str], None]) -> None:
+        """Start with the holder's settings, and again whenever an upload or drive setting changes; a retention
+        change reaches the running uploader. `report` is told why uploads are not running (or "")."""
+        self._following = True
+        holder.subscribe(("upload", "drive"), lambda s: report(self.start(s)) if self._following else None)
+        holder.subscribe(("retention",), self._retention_changed)
+        report(self.start(holder.current))
+
+    def _retention_changed(self, settings: Settings) -> None:
+        if self._uploader is not None:
+            self._uploader.retention_changed(settings)
+
+    def shutdown(self) -> None:
+        """Stop for good: later settings start nothing."""
+        self._following = False
+        self.stop()
 
     def start(self, settings: Settings) -> str:
         """(Re)start uploading with these settings; returns why uploads are not running, or ""."""

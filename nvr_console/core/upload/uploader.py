@@ -148,6 +148,11 @@ class Uploader(QObject):
     def destination(self) -> str:
         return self._destination
 
+    def retention_changed(self, settings: Settings) -> None:
+        """New retention settings, used from the next verified upload and sweep on. Engine thread (the workers
+        read the attribute, replaced whole)."""
+        self._settings = replace(self._settings, retention=settings.retention)
+
     def start(self) -> None:
         """Start the workers and the housekeeping thread. Engine thread."""
         if self._threads:

@@ -17,10 +17,10 @@ from PySide6.QtCore import Q_ARG, QMetaObject, Qt
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
+from nvr_console.core.control_engine import ControlEngine
 from nvr_console.core.db.models import CameraLiveStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.control_engine import ControlEngine
 from nvr_console.core.live_status import read_report
 from nvr_console.core.process_group import pid_alive
 from nvr_console.core.status import CameraState

@@ -16,7 +16,8 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.member import FleetMember, Holdings, MemberConfig
+from nvr_console.core.fleet.holdings import Holdings
+from nvr_console.core.fleet.member import FleetMember, MemberConfig
 from tests.core.fleet import fleet_rig
 from tests.support.mariadb import MariaDBServer
 from tests.support.tcp_proxy import TcpProxy

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nvr_console.core.fleet.member import Holdings, Order
+from nvr_console.core.fleet.holdings import Holdings, Order
 from nvr_console.core.fleet.orders import CUT_GRACE_S, READY_WAIT_S, OrderBook
 from nvr_console.core.status import CameraState
 

@@ -69,9 +69,12 @@ class ControlEngine(QObject):
     recording_ready = Signal(int)
     upload_progress = Signal(object)  # UploadProgress of any node's uploads
     queue_status = Signal(object)  # QueueStatus of the whole fleet
+    disk_status = Signal(object)  # never: a control station has no recordings disk
     log_line = Signal(object)
     started = Signal()
     stopped = Signal()
+    # core.engine_api.EngineApi: removing a camera stops its recorder first, which only its node can do.
+    removes_cameras = False
 
     def __init__(self, settings: Settings, db: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -114,7 +117,20 @@ class ControlEngine(QObject):
 
     @Slot(object)
     def apply_settings(self, settings: Settings) -> None:
+        """New settings saved by the console: a station uses none of the live ones (it records nothing; its
+        member's database, name and TTL take effect at the next start). Engine thread."""
         self.settings = settings
+
+    @Slot()
+    def account_changed(self) -> None:
+        """A station uploads nothing: the nodes upload with their own accounts. Engine thread."""
+
+    @Slot(int)
+    def remove_camera(self, camera_id: int) -> None:
+        """Refused with a sentence (the console greys the action: removes_cameras). Engine thread."""
+        self._emit_log("error", "a control station cannot remove a camera: its node must stop the recorder "
+                       "first; remove it on a recording node's console or with `nvr-console cameras remove`",
+                       camera_id)
 
     @Slot(int)
     def start_camera(self, camera_id: int) -> None:
@@ -123,18 +139,22 @@ class ControlEngine(QObject):
 
     @Slot(int)
     def stop_camera(self, camera_id: int) -> None:
+        """Operator: stop this camera; the node holding it obeys. Engine thread."""
         self._set_desired(camera_id, DesiredState.STOPPED)
 
     @Slot()
     def start_all(self) -> None:
+        """Operator: record every enabled camera. Engine thread."""
         self._set_all(DesiredState.RECORDING)
 
     @Slot()
     def stop_all(self) -> None:
+        """Operator: stop every camera. Engine thread."""
         self._set_all(DesiredState.STOPPED)
 
     @Slot()
     def reload(self) -> None:
+        """Read the fleet's state now. Engine thread."""
         self.refresh()
 
     @Slot()
@@ -153,6 +173,7 @@ class ControlEngine(QObject):
 
     @Slot()
     def resume_uploads(self) -> None:
+        """Said where to do it: the paused queue is a node's. Engine thread."""
         self._emit_log("warning", "uploads are paused on the node that has the files: resume them there (its "
                        "console, or restart its service) after fixing the cause; `nvr-console drive status` "
                        "says which node and why")
@@ -161,6 +182,7 @@ class ControlEngine(QObject):
 
     @Slot()
     def refresh(self) -> None:
+        """Read the fleet's live state and emit what changed. Engine thread."""
         try:
             view = read_live_view(self.db)
             pause = current_pause(self.db) if self._refreshes % QUEUE_EVERY == 0 else None

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from nvr_console.core.db.dbtime import db_now, read_now
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Node
 from nvr_console.core.db.session import Database
-from nvr_console.core.fleet.dbtime import db_now, read_now
 
 
 def test_db_now_is_utc_with_microseconds_and_takes_offsets(any_db_url: str) -> None:
@@ -31,7 +31,7 @@ def test_stored_db_time_compares_with_db_now(any_db_url: str) -> None:
     prepare_database(db)
     with db.session() as s:
         s.add(Node(name="n1", process="h:1", started_at=datetime.now(UTC), heartbeat_at=datetime.now(UTC),
-                   expires_at=datetime.now(UTC)))
+                   expires_at=datetime.now(UTC), lease_ttl=15.0))
     with db.session() as s:
         s.execute(update(Node).values(expires_at=db_now(0.5), heartbeat_at=db_now()))
     with db.session() as s:

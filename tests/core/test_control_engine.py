@@ -9,10 +9,10 @@ from PySide6.QtCore import Q_ARG, QMetaObject, Qt
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
+from nvr_console.core.control_engine import ControlEngine
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import registry
-from nvr_console.core.fleet.control_engine import ControlEngine
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import start_collecting, wait_until
 from tests.core.fleet.fleet_rig import recorders_reporting

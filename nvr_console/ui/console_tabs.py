@@ -1,0 +1,36 @@
+"""The lower half of the console: uploads, log, alerts, recordings and nodes, each a view of its own. UI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QTabWidget
+
+from nvr_console.core.config import Settings
+from nvr_console.core.db.session import Database
+from nvr_console.ui.alerts_view import AlertsView
+from nvr_console.ui.engine_bridge import EngineCommands
+from nvr_console.ui.log_view import LogView
+from nvr_console.ui.nodes_view import NodesView
+from nvr_console.ui.recordings_view import RecordingsView
+from nvr_console.ui.uploads_view import UploadsView
+
+
+class ConsoleTabs(QTabWidget):
+    def __init__(self, settings: Settings, db: Database, commands: EngineCommands,
+                 camera_names: Callable[[int], tuple[str, str] | None]) -> None:
+        """`camera_names(id)`: (room, camera) of a camera the table knows, for upload rows."""
+        super().__init__()
+        self.uploads = UploadsView()
+        self.uploads.model.camera_names = camera_names
+        self.uploads.retry_requested.connect(commands.retry_upload_requested)
+        self.uploads.resume_requested.connect(commands.resume_uploads_requested)
+        self.logs = LogView()
+        self.alerts = AlertsView(db)
+        # A day's coverage per camera, playback and export; it reads the database (off the UI thread) only once shown.
+        self.recordings = RecordingsView(settings, db)
+        # The machines sharing the database; its reads also fill the camera table's Node column.
+        self.nodes = NodesView(db)
+        for view, title in ((self.uploads, "&Uploads"), (self.logs, "&Log"), (self.alerts, "Ale&rts"),
+                            (self.recordings, "Re&cordings"), (self.nodes, "&Nodes")):
+            self.addTab(view, title)
