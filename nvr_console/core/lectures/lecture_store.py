@@ -185,10 +185,11 @@ def _move(db: Database, seen: LectureInfo, state: str, **values: object) -> bool
 
 
 def start_recording(db: Database, now: datetime) -> int:
-    """scheduled -> recording for every lecture that has started and not ended."""
+    """scheduled -> recording for every lecture that has started (it stays so through its post-roll, until it is
+    assembled)."""
     with db.session() as s:
         return rows_changed(s, update(Lecture).where(
-            Lecture.state == LectureState.SCHEDULED.value, Lecture.start <= now, Lecture.end > now)
+            Lecture.state == LectureState.SCHEDULED.value, Lecture.start <= now)
             .values(state=LectureState.RECORDING.value, updated_at=utcnow()))
 
 

@@ -98,9 +98,11 @@ def test_one_calendar_for_several_rooms_by_location() -> None:
 
 
 def test_privacy_by_category_or_keyword_is_marked_not_dropped() -> None:
-    data = calendar(event("p1@uni", "20260305T101500", "20260305T114500", "Exam review", "CATEGORIES:Lecture,No-Recording"),
+    data = calendar(event("p1@uni", "20260305T101500", "20260305T114500", "Exam review",
+                          "CATEGORIES:Lecture,No-Recording"),
                     event("p2@uni", "20260305T121500", "20260305T134500", "Ethics (private)"),
-                    event("p3@uni", "20260305T141500", "20260305T154500", "Algebra", "ORGANIZER;CN=Dr. Noether:mailto:noether@uni.example"))
+                    event("p3@uni", "20260305T141500", "20260305T154500", "Algebra",
+                          "ORGANIZER;CN=Dr. Noether:mailto:noether@uni.example"))
     got = {o.uid: o for o in expand(data, no_record=("no-recording", "private"))}
     assert got["p1@uni"].private_reason == "category 'no-recording'"
     assert got["p2@uni"].private_reason == "keyword 'private'"
@@ -108,8 +110,8 @@ def test_privacy_by_category_or_keyword_is_marked_not_dropped() -> None:
     assert got["p3@uni"].organizer == "Dr. Noether <noether@uni.example>"
 
 
-@pytest.mark.parametrize("garbage", [b"", b"<html><body>Sign in</body></html>", b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n\x00\xff",
-                                     b"\xff\xfe\x00garbage"])
+@pytest.mark.parametrize("garbage", [b"", b"<html><body>Sign in</body></html>",
+                                     b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n\x00\xff", b"\xff\xfe\x00garbage"])
 def test_garbage_is_not_a_calendar(garbage: bytes) -> None:
     with pytest.raises(CalendarUnreadable, match="calendar test"):
         occurrences(parse(garbage, "test"), *YEAR, room="A-101", location_match="", no_record=())
