@@ -270,7 +270,9 @@ class Deliverer:
         where = self.settings.effective_destination()
         if where == "drive":
             return self._upload_drive(room, parts, path, name, description, hooks)
-        root = self.settings.upload.local_dir if where == "local" else Path(self.settings.recording.dir)
+        # upload.destination = none: kept on this machine, in the engine's own folder (never taken for a camera's)
+        root = self.settings.upload.local_dir if where == "local" else \
+            Path(self.settings.recording.dir) / WORK_DIR / "delivered"
         folder = root.joinpath(room, *parts)
         outcome = LocalDestination(self.settings).put_file(path, folder, name, hooks)
         placed = archive_path(outcome.web_link)

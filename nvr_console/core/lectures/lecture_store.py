@@ -334,6 +334,15 @@ def between(db: Database, start: datetime, end: datetime, room: str | None = Non
         return [_info(r) for r in s.scalars(q.order_by(Lecture.start, Lecture.room_name, Lecture.id))]
 
 
+def delivery_seconds(db: Database, post_roll_s: float, since: datetime) -> list[float]:
+    """Seconds from each lecture's end (+ post-roll) to its verified delivery, for lectures delivered since
+    `since`, most recent last (metrics)."""
+    with db.session() as s:
+        rows = s.execute(select(Lecture.end, Lecture.delivered_at).where(
+            Lecture.state.in_(FINISHED), Lecture.delivered_at >= since).order_by(Lecture.delivered_at)).all()
+    return [max(0.0, (at - end).total_seconds() - post_roll_s) for end, at in rows if at is not None]
+
+
 def counts_by_state(db: Database) -> dict[str, int]:
     with db.session() as s:
         return {state: n for state, n in s.execute(select(Lecture.state, func.count()).group_by(Lecture.state))}

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Unpack
 
 from PySide6.QtCore import QObject, Signal
@@ -24,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from nvr_console.core.config import Settings
 from nvr_console.core.db.models import AlertMessage
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.lectures import lecture_store
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.alert_store import AlertRecord
 from nvr_console.core.monitoring.channels import Channel, Message, build_channels
@@ -144,6 +146,9 @@ class Monitor(QObject):
                     if not self.dispatcher.in_flight(rec.id, rec.notify_seq):
                         self.dispatcher.submit(message_of(rec))
                 published.firing = dict(Counter((a.rule, a.severity) for a in alert_store.firing(self.db)))
+                published.lectures = lecture_store.counts_by_state(self.db)
+                published.lecture_delivery_s = lecture_store.delivery_seconds(
+                    self.db, self.settings.lectures.post_roll, datetime.now(UTC) - timedelta(days=1))
             except (DatabaseUnavailable, SQLAlchemyError) as exc:
                 log.warning("alert check: database error (alerts wait for it): %s", exc)
         self.collector.publish(published)
