@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -341,6 +341,21 @@ def delivery_seconds(db: Database, post_roll_s: float, since: datetime) -> list[
         rows = s.execute(select(Lecture.end, Lecture.delivered_at).where(
             Lecture.state.in_(FINISHED), Lecture.delivered_at >= since).order_by(Lecture.delivered_at)).all()
     return [max(0.0, (at - end).total_seconds() - post_roll_s) for end, at in rows if at is not None]
+
+
+def recording_windows(db: Database, room_ids: list[int], start: datetime, end: datetime, pre_roll_s: float,
+                      post_roll_s: float) -> list[tuple[int, datetime, datetime]]:
+    """(room id, from, until) of every lecture of `room_ids` to record whose window (pre-roll before its start
+    to post-roll after its end) overlaps [start, end); skipped and cancelled lectures are not recorded."""
+    if not room_ids:
+        return []
+    pre, post = timedelta(seconds=pre_roll_s), timedelta(seconds=post_roll_s)
+    with db.session() as s:
+        rows = s.execute(select(Lecture.room_id, Lecture.start, Lecture.end).where(
+            Lecture.room_id.in_(room_ids),
+            Lecture.state.not_in([LectureState.CANCELLED.value, LectureState.SKIPPED.value]),
+            Lecture.start < end + pre, Lecture.end > start - post)).all()
+    return [(rid, a - pre, b + post) for rid, a, b in rows]
 
 
 def counts_by_state(db: Database) -> dict[str, int]:
