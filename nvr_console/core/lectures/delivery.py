@@ -34,6 +34,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.durations import format_duration
 from nvr_console.core.export.plan import archive_path
 from nvr_console.core.export.run import Cancelled, ExportFailed, export_range
+from nvr_console.core.fleet import leases
 from nvr_console.core.folder_names import RESERVED_PREFIX
 from nvr_console.core.lectures import lecture_store, naming
 from nvr_console.core.lectures.lecture_store import OPEN, FileInfo, LectureInfo
@@ -133,7 +134,7 @@ class Deliverer:
                 if not self._pieces_final(lec, now):
                     continue
                 cams = [(c.id, c.name) for c in catalog.list_cameras(self.db, lec.room)]
-                if not lecture_store.begin_assembly(self.db, lec, cams):
+                if not lecture_store.begin_assembly(self.db, lec, cams, self.settings.lectures.claim_ttl):
                     continue
                 log.info("lecture %d (%s, %s) ended: assembling %d camera file(s)", lec.id, lec.title, lec.room,
                          len(cams))
@@ -141,8 +142,9 @@ class Deliverer:
                 if fresh is None:
                     continue
                 lec = fresh
+            mine = self._mine()
             while not self.stop.is_set():
-                f = lecture_store.claim_file(self.db, lec.id, self.node, self.settings.lectures.claim_ttl)
+                f = lecture_store.claim_file(self.db, lec.id, self.node, self.settings.lectures.claim_ttl, mine)
                 if f is None:
                     break
                 self._build(lec, f)
@@ -155,6 +157,12 @@ class Deliverer:
                 log.info("lecture %d (%s, %s) %s: coverage %.1f %%%s", done.id, done.title, done.room, done.state,
                          100 * (done.coverage or 0.0), f"; gaps:\n{done.notes}" if done.notes else "")
         return out
+
+    def _mine(self) -> set[int]:
+        """Cameras whose lecture files this node builds at once: those it records (their pieces are on its disk)
+        and those nobody records now; the others' only after lectures.claim_ttl, if their holder has not."""
+        return {cid for cid, h in leases.camera_holders(self.db).items()
+                if h.node == self.node or not (h.live and h.node_alive)}
 
     def _pieces_final(self, lec: LectureInfo, now: datetime) -> bool:
         """No piece of the lecture's time is still being written or finalized (or they were waited for long

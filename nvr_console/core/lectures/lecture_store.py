@@ -15,10 +15,11 @@ of claims are the database's (fleet.dbtime). Blocking (database): any thread but
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.db.models import Lecture, LectureFile, LectureFileState, LectureState
@@ -202,37 +203,44 @@ def due(db: Database, ended_before: datetime, limit: int = 50) -> list[LectureIn
             Lecture.state == LectureState.ASSEMBLING.value)).order_by(Lecture.end, Lecture.id).limit(limit))]
 
 
-def begin_assembly(db: Database, lecture: LectureInfo, camera_ids: list[tuple[int, str]]) -> bool:
-    """scheduled/recording -> assembling, with one pending file row per camera (unique per lecture and camera)."""
-    if lecture.state in OPEN and not _move(db, lecture, LectureState.ASSEMBLING.value):
-        return False
+def begin_assembly(db: Database, lecture: LectureInfo, camera_ids: list[tuple[int, str]],
+                   holder_grace_s: float = 0.0) -> bool:
+    """scheduled/recording -> assembling, with one pending file row per camera (unique per lecture and camera).
+    The rows come first, so a node that sees the lecture assembling sees its files. For `holder_grace_s` (database
+    time) only the node holding a camera claims its file (its pieces are on that node's disk); then any node."""
     for camera_id, name in camera_ids:
         try:
             with db.session() as s:
                 s.add(LectureFile(lecture_id=lecture.id, camera_id=camera_id, camera_name=name,
                                   state=LectureFileState.PENDING.value, lecture_version=lecture.version, gaps="",
-                                  last_error=""))
+                                  last_error="", claim_expires=db_now(holder_grace_s)))
         except IntegrityError:
             pass  # another node made it
-    return True
+    return lecture.state not in OPEN or _move(db, lecture, LectureState.ASSEMBLING.value)
 
 
-def claim_file(db: Database, lecture_id: int, node: str, ttl_s: float) -> FileInfo | None:
+def _claimable(mine: Collection[int] | None) -> ColumnElement[bool]:
+    """Pending (past the holder's grace, unless the camera is one of `mine`: this node holds it, or nobody
+    does; None: any camera), or assembling by a claimant that stopped renewing."""
+    pending: ColumnElement[bool] = LectureFile.state == LectureFileState.PENDING.value
+    if mine is not None:
+        pending = and_(pending, or_(LectureFile.claim_expires.is_(None), LectureFile.claim_expires < db_now(),
+                                    LectureFile.camera_id.in_(sorted(mine) or [-1])))
+    return or_(pending, and_(LectureFile.state == LectureFileState.ASSEMBLING.value,
+                             LectureFile.claim_expires < db_now()))
+
+
+def claim_file(db: Database, lecture_id: int, node: str, ttl_s: float,
+               mine: Collection[int] | None = None) -> FileInfo | None:
     """Claim one file of the lecture that is pending, or whose claimant stopped renewing (died): a conditional
-    update on the token read, so of two nodes claiming at once one wins."""
+    update on the token read, so of two nodes claiming at once one wins. `mine`: see _claimable."""
     with db.session() as s:
         candidates = list(s.execute(select(LectureFile.id, LectureFile.claim_token).where(
-            LectureFile.lecture_id == lecture_id,
-            or_(LectureFile.state == LectureFileState.PENDING.value,
-                and_(LectureFile.state == LectureFileState.ASSEMBLING.value,
-                     LectureFile.claim_expires < db_now()))).order_by(LectureFile.id)).all())
+            LectureFile.lecture_id == lecture_id, _claimable(mine)).order_by(LectureFile.id)).all())
     for file_id, token in candidates:
         with db.session() as s:
             won = rows_changed(s, update(LectureFile).where(
-                LectureFile.id == file_id, LectureFile.claim_token == token,
-                or_(LectureFile.state == LectureFileState.PENDING.value,
-                    and_(LectureFile.state == LectureFileState.ASSEMBLING.value,
-                         LectureFile.claim_expires < db_now())))
+                LectureFile.id == file_id, LectureFile.claim_token == token, _claimable(mine))
                 .values(state=LectureFileState.ASSEMBLING.value, claimed_by=node, claim_token=token + 1,
                         claim_expires=db_now(ttl_s), attempts=LectureFile.attempts + 1, updated_at=utcnow()))
             if won:
