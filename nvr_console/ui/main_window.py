@@ -44,6 +44,7 @@ from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.formatting import human_duration, human_rate, human_size
 from nvr_console.ui.google_account import GoogleAccount, destination_text
+from nvr_console.ui.lectures_view import LecturesView
 from nvr_console.ui.log_view import LogView
 from nvr_console.ui.nodes_view import NodesView
 from nvr_console.ui.recordings_view import RecordingsView
@@ -137,6 +138,9 @@ class MainWindow(QMainWindow):
         # A day's coverage per camera, playback and export; it reads the database (off the UI thread) only once shown.
         self.recordings = RecordingsView(settings, db)
         self.tabs.addTab(self.recordings, "Re&cordings")
+        # Lectures from the rooms' timetables: state, coverage, link; it reads the database only once shown.
+        self.lectures = LecturesView(settings, db)
+        self.tabs.addTab(self.lectures, "Lec&tures")
         # The machines sharing the database; its reads also fill the camera table's Node column.
         self.nodes = NodesView(db)
         self.nodes.overview_loaded.connect(self.on_fleet_overview)

@@ -9,16 +9,19 @@ database): run on a worker thread.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.lectures import lecture_store, timetable_store
 from nvr_console.core.lectures.lecture_store import SyncResult
 from nvr_console.core.lectures.timetable_fetch import CalendarUnreadable, describe, fetch
-from nvr_console.core.lectures.timetable_parse import Occurrence, occurrences, parse
+from nvr_console.core.lectures.timetable_parse import Occurrence, expander, occurrences, parse
 from nvr_console.core.lectures.timetable_store import Timetable
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import CALENDAR_UNREADABLE, Condition, Status
@@ -48,27 +51,55 @@ def _zone(settings: Settings) -> tzinfo:
     return local if local is not None else UTC
 
 
-def expand(settings: Settings, tt: Timetable, body: bytes, start: datetime, end: datetime) -> list[Occurrence]:
-    """The room's occurrences in [start, end) from a calendar's bytes (CalendarUnreadable if they are none)."""
-    cal = parse(body, describe(tt.source))
-    return occurrences(cal, start, end, room=tt.room, location_match=tt.location,
+@dataclass
+class _Known:
+    """What a long-lived refresher remembers of a room between refreshes (TimetableCache)."""
+
+    sha: str
+    query: Any  # the parsed calendar's expander
+    synced: list[Occurrence] | None = None  # what the last sync wrote
+    synced_at: float = 0.0  # monotonic
+    checked_at: float = 0.0  # monotonic: the last `checked_at` written
+    error: str = ""
+
+
+class TimetableCache:
+    """Parsed calendars and the last sync per room, so a refresh where nothing changed costs an expansion and
+    no writes. A full sync and a `checked_at` write still happen every FULL_SYNC_S. One per refreshing thread."""
+
+    FULL_SYNC_S = 600.0
+
+    def __init__(self) -> None:
+        self.rooms: dict[int, _Known] = {}
+
+
+def expand(settings: Settings, tt: Timetable, body: bytes | Any, start: datetime, end: datetime) -> list[Occurrence]:
+    """The room's occurrences in [start, end) from a calendar's bytes, or its expander (CalendarUnreadable)."""
+    source = parse(body, describe(tt.source)) if isinstance(body, bytes) else body
+    return occurrences(source, start, end, room=tt.room, location_match=tt.location,
                        no_record=settings.lectures.no_record, floating_zone=_zone(settings))
 
 
-def refresh_room(db: Database, settings: Settings, tt: Timetable, now: datetime) -> RoomRefresh:
+def refresh_room(db: Database, settings: Settings, tt: Timetable, now: datetime,
+                 cache: TimetableCache | None = None) -> RoomRefresh:
     """Fetch one room's calendar and bring its lectures in line. Never raises for the calendar's faults."""
     body = tt.body
+    sha = tt.body_sha or ""
     fetched = False
     error = ""
+    known = cache.rooms.get(tt.room_id) if cache is not None else None
     try:
         got = fetch(tt.source, tt.etag if tt.body else None, tt.last_modified if tt.body else None,
                     settings.calendar.timeout)
         if got.body is not None:
-            parse(got.body, describe(tt.source))  # garbage never replaces the last good copy
+            new_query = expander(parse(got.body, describe(tt.source)))  # garbage never replaces the good copy
             if timetable_store.save_copy(db, tt.room_id, tt.source, got.body, got.etag, got.last_modified, now):
-                body, fetched = got.body, True
-        else:
+                body, fetched, sha = got.body, True, hashlib.sha256(got.body).hexdigest()
+                known = _Known(sha, new_query)
+        elif known is None or known.error or time.monotonic() - known.checked_at > TimetableCache.FULL_SYNC_S:
             timetable_store.note_checked(db, tt.room_id, tt.source, now)
+            if known is not None:
+                known.checked_at, known.error = time.monotonic(), ""
     except CalendarUnreadable as exc:
         error = str(exc)
         timetable_store.note_checked(db, tt.room_id, tt.source, now, error)
@@ -77,21 +108,32 @@ def refresh_room(db: Database, settings: Settings, tt: Timetable, now: datetime)
     if body is not None:
         span_start, span_end = now - PAST, now + timedelta(seconds=settings.calendar.horizon)
         try:
-            occs = expand(settings, tt, body, span_start, span_end)
-            result = lecture_store.sync(db, tt.room_id, tt.room, occs, span_start, span_end)
+            if known is None or known.sha != sha:
+                known = _Known(sha, expander(parse(body, describe(tt.source))))
+            known.error = error
+            if cache is not None:
+                cache.rooms[tt.room_id] = known
+            occs = expand(settings, tt, known.query, span_start, span_end)
+            if occs == known.synced and time.monotonic() - known.synced_at < TimetableCache.FULL_SYNC_S:
+                result = SyncResult()  # the same lectures as the last sync wrote: nothing to change
+            else:
+                result = lecture_store.sync(db, tt.room_id, tt.room, occs, span_start, span_end)
+                known.synced, known.synced_at = occs, time.monotonic()
         except CalendarUnreadable as exc:  # the stored copy itself no longer expands (should not happen)
             error = error or str(exc)
     return RoomRefresh(tt.room, fetched, error, result)
 
 
-def refresh_all(db: Database, settings: Settings, node: str, now: datetime | None = None) -> list[RoomRefresh]:
+def refresh_all(db: Database, settings: Settings, node: str, now: datetime | None = None,
+                cache: TimetableCache | None = None) -> list[RoomRefresh]:
     """Every room with a calendar, one after the other (one room's failure never stops another), then the
-    alerts: `calendar_unreadable` fires for a room whose calendar failed, and resolves once it reads again."""
+    alerts: `calendar_unreadable` fires for a room whose calendar failed, and resolves once it reads again.
+    `cache`: kept by a long-lived caller (the lecture worker) between refreshes."""
     now = now or datetime.now(UTC)
     out = []
     conditions = []
     for tt in timetable_store.with_calendar(db):
-        r = refresh_room(db, settings, tt, now)
+        r = refresh_room(db, settings, tt, now, cache)
         out.append(r)
         conditions.append(Condition(alert_key(tt.room_id), CALENDAR_UNREADABLE, f"room {tt.room}",
                                     Status.ACTIVE if r.error else Status.INACTIVE,

@@ -30,6 +30,7 @@ class LectureService:
         self.node = node or settings.node.name
         self.clock = clock
         self.deliverer = Deliverer(settings, db, self.node, clock)
+        self.cache = refresh.TimetableCache()  # parsed calendars and the last sync, between refreshes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.refreshes = 0
@@ -58,7 +59,7 @@ class LectureService:
             if time.monotonic() >= next_refresh:
                 next_refresh = time.monotonic() + self.settings.calendar.refresh
                 self._guarded("timetable refresh", lambda: refresh.refresh_all(self.db, self.settings, self.node,
-                                                                               self.clock()))
+                                                                               self.clock(), self.cache))
                 self.refreshes += 1
             self._guarded("lecture delivery", self.deliverer.run_once)
             self.passes += 1

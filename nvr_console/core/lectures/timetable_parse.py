@@ -119,14 +119,25 @@ def belongs(location: str, room: str, match: str) -> bool:
     return bool(wanted) and wanted in location.lower()
 
 
-def occurrences(cal: Calendar, start: datetime, end: datetime, *, room: str, location_match: str,
+def expander(cal: Calendar) -> Any:
+    """The calendar's series, ready to expand any span (building it is a third of an expansion: keep it while
+    the calendar does not change)."""
+    try:
+        return recurring_ical_events.of(cal, skip_bad_series=True)
+    except Exception as exc:  # a broken RRULE and the like
+        raise CalendarUnreadable(f"the calendar's recurrences cannot be read: {exc}") from None
+
+
+def occurrences(cal: Calendar | Any, start: datetime, end: datetime, *, room: str, location_match: str,
                 no_record: tuple[str, ...], floating_zone: tzinfo = UTC) -> list[Occurrence]:
-    """The room's lectures that overlap [start, end), sorted by start. Skips all-day, transparent and cancelled
-    events; marks privacy matches (`private_reason`) rather than dropping them, so the decision is logged."""
+    """The room's lectures that overlap [start, end), sorted by start, from a calendar or its `expander`. Skips
+    all-day, transparent and cancelled events; marks privacy matches (`private_reason`) rather than dropping
+    them, so the decision is logged."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("occurrences needs aware datetimes")
+    query = expander(cal) if isinstance(cal, Calendar) else cal
     try:
-        events = recurring_ical_events.of(cal, skip_bad_series=True).between(start, end)
+        events = query.between(start, end)
     except Exception as exc:  # a broken RRULE and the like
         raise CalendarUnreadable(f"the calendar's recurrences cannot be expanded: {exc}") from None
     out: dict[tuple[str, str], Occurrence] = {}

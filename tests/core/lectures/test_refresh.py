@@ -46,24 +46,27 @@ def firing(db: Database) -> list[str]:
     return [f"{a.rule}: {a.summary}" for a in alert_store.firing(db)]
 
 
-def test_http_calendar_etag_edit_cancel_500_and_garbage(settings: Settings, room_db: Database) -> None:
+@pytest.mark.parametrize("cached", [False, True])
+def test_http_calendar_etag_edit_cancel_500_and_garbage(settings: Settings, room_db: Database, cached: bool) -> None:
     db = room_db
+    # The lecture worker keeps parsed calendars and its last sync between refreshes; the result is the same.
+    cache = refresh.TimetableCache() if cached else None
     with IcsServer() as ics:
         ics.serve(calendar(weekly()))
         timetable_store.configure(db, "A-101", source=ics.url)
-        [r] = refresh.refresh_all(db, settings, "node-1", NOW)
+        [r] = refresh.refresh_all(db, settings, "node-1", cache=cache, now=NOW)
         assert r.fetched and not r.error and r.sync is not None and r.sync.added == 2  # 14 days ahead: 2 weeks
         assert states(db) == [("03-05 10:15", "Algebra", "scheduled"), ("03-12 10:15", "Algebra", "scheduled")]
         first = lecture_store.between(db, NOW, NOW + timedelta(days=14))[0]
         assert first.organizer == "Dr. Noether <noether@uni.example>" and first.uid == "algebra@uni"
 
         # Unchanged: the server is asked conditionally and answers 304; nothing changes.
-        [r] = refresh.refresh_all(db, settings, "node-1", NOW + timedelta(minutes=2))
+        [r] = refresh.refresh_all(db, settings, "node-1", cache=cache, now=NOW + timedelta(minutes=2))
         assert ics.statuses == [200, 304] and not r.fetched and r.sync == lecture_store.SyncResult()
         assert ics.requests[-1].headers.get("If-None-Match", "").startswith('"')
 
         # The clock moves a week: the next occurrence comes into the horizon from the stored copy (304).
-        [r] = refresh.refresh_all(db, settings, "node-1", NOW + timedelta(days=7))
+        [r] = refresh.refresh_all(db, settings, "node-1", cache=cache, now=NOW + timedelta(days=7))
         assert r.sync is not None and r.sync.added == 1 and ics.statuses[-1] == 304
 
         # Edited between two polls: the 12 March lecture moved to 12:15 and shortened, the 19th cancelled.
@@ -71,7 +74,7 @@ def test_http_calendar_etag_edit_cancel_500_and_garbage(settings: Settings, room
                                            "RECURRENCE-ID;TZID=Europe/Berlin:20260312T101500"),
                            event("algebra@uni", "20260319T101500", "20260319T114500", "Algebra", "STATUS:CANCELLED",
                                  "RECURRENCE-ID;TZID=Europe/Berlin:20260319T101500")))
-        [r] = refresh.refresh_all(db, settings, "node-1", NOW + timedelta(days=7, minutes=2))
+        [r] = refresh.refresh_all(db, settings, "node-1", cache=cache, now=NOW + timedelta(days=7, minutes=2))
         assert r.fetched and r.sync == lecture_store.SyncResult(changed=1, cancelled=1)
         assert states(db) == [("03-05 10:15", "Algebra", "scheduled"), ("03-12 12:15", "Algebra (moved)", "scheduled"),
                               ("03-19 10:15", "Algebra", "cancelled")]
@@ -79,7 +82,7 @@ def test_http_calendar_etag_edit_cancel_500_and_garbage(settings: Settings, room
 
         # The server fails: nothing changes, the alert fires with the reason.
         ics.break_with(500)
-        [r] = refresh.refresh_all(db, settings, "node-1", NOW + timedelta(days=7, minutes=4))
+        [r] = refresh.refresh_all(db, settings, "node-1", cache=cache, now=NOW + timedelta(days=7, minutes=4))
         assert "HTTP 500" in r.error and states(db) == before
         assert any("calendar_unreadable" in f and "HTTP 500" in f and "A-101" in f for f in firing(db)), firing(db)
         tt = timetable_store.get(db, "A-101")
@@ -87,13 +90,13 @@ def test_http_calendar_etag_edit_cancel_500_and_garbage(settings: Settings, room
 
         # Garbage (a login page with 200): nothing changes, the copy stays, the alert says why.
         ics.break_with(200, b"<!DOCTYPE html><html><body>Please sign in</body></html>")
-        [r] = refresh.refresh_all(db, settings, "node-1", NOW + timedelta(days=7, minutes=6))
+        [r] = refresh.refresh_all(db, settings, "node-1", cache=cache, now=NOW + timedelta(days=7, minutes=6))
         assert "not an iCalendar file" in r.error and states(db) == before
         assert any("not an iCalendar file" in f for f in firing(db))
 
         # Good again (the 19th back in the calendar): the alert resolves, the lecture is scheduled again.
         ics.serve(calendar(weekly()))
-        [r] = refresh.refresh_all(db, settings, "node-1", NOW + timedelta(days=7, minutes=8))
+        [r] = refresh.refresh_all(db, settings, "node-1", cache=cache, now=NOW + timedelta(days=7, minutes=8))
         assert not r.error and firing(db) == []
         assert states(db) == [("03-05 10:15", "Algebra", "scheduled"), ("03-12 10:15", "Algebra", "scheduled"),
                               ("03-19 10:15", "Algebra", "scheduled")]
