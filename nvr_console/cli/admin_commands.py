@@ -94,11 +94,11 @@ def _rooms(args: argparse.Namespace, db: Database) -> int:
     elif a == "edit":
         r = catalog.edit_room(db, args.name, new_name=args.rename, drive_folder=_opt(args.drive_folder),
                               sound_source=_opt(args.sound_source), notes=args.notes, pinned_node=_opt(args.node))
-        if args.calendar is not None or args.calendar_location is not None or args.record is not None:
+        if any(v is not None for v in (args.calendar, args.calendar_location, args.record, args.lecture_folder)):
             from nvr_console.core.lectures import timetable_store
 
             timetable_store.configure(db, r.name, source=args.calendar, location=args.calendar_location,
-                                      record_mode=args.record)
+                                      record_mode=args.record, lecture_folder=args.lecture_folder)
         print(f"updated room {r.name!r}")
     elif a == "remove":
         r = catalog.remove_room(db, args.name, with_cameras=args.with_cameras)

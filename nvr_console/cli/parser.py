@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the room's events are those whose LOCATION contains TEXT (default: the room's name)")
     c.add_argument("--record", choices=["continuous", "timetable"],
                    help="record all the time (default) or only around the timetable's lectures")
+    c.add_argument("--lecture-folder", metavar="ID_OR_URL",
+                   help="the Drive folder this room's lectures go to (default: lectures.folder inside the room's "
+                   "folder; '' for the default)")
     c = cmd(rooms, "remove", "remove a room (its recordings stay)")
     c.add_argument("name", metavar="NAME")
     c.add_argument("--with-cameras", action="store_true", help="also remove the room's cameras")

@@ -376,6 +376,8 @@ class RoomTimetable(Base):
     # Events whose LOCATION contains this text (or the room's name when empty) belong to the room.
     location: Mapped[str] = mapped_column(String(255), default="")
     record_mode: Mapped[str] = mapped_column(String(16), default=RecordMode.CONTINUOUS.value)
+    # The Drive folder (id) this calendar's lectures go to instead of the room's folder; None = the room's.
+    lecture_folder: Mapped[str | None] = mapped_column(String(256), default=None)
     etag: Mapped[str | None] = mapped_column(String(255), default=None)
     last_modified: Mapped[str | None] = mapped_column(String(64), default=None)
     body: Mapped[str | None] = mapped_column(Text().with_variant(LONGTEXT(), "mysql", "mariadb"), default=None)

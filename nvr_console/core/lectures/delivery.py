@@ -36,7 +36,7 @@ from nvr_console.core.export.plan import archive_path
 from nvr_console.core.export.run import Cancelled, ExportFailed, export_range
 from nvr_console.core.fleet import leases
 from nvr_console.core.folder_names import RESERVED_PREFIX
-from nvr_console.core.lectures import lecture_store, naming
+from nvr_console.core.lectures import lecture_store, naming, timetable_store
 from nvr_console.core.lectures.lecture_store import OPEN, FileInfo, LectureInfo
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring import alert_store
@@ -308,7 +308,9 @@ class Deliverer:
         info = catalog.get_room(self.db, room)
         folders = self._folders
         assert folders is not None
-        folder = folders.base(service, room, info.drive_folder)
+        tt = timetable_store.get(self.db, room)
+        # The calendar's own lecture folder (rooms edit --lecture-folder), else the room's folder (or the root).
+        folder = folders.base(service, room, tt.lecture_folder if tt and tt.lecture_folder else info.drive_folder)
         for part in parts:
             folder = folders.child(service, folder.id, part)
         # A node that died after its upload but before recording it left a copy with this name: replaced below.

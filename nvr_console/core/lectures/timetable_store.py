@@ -18,7 +18,7 @@ from nvr_console.core import catalog
 from nvr_console.core.db.models import RecordMode, Room, RoomTimetable
 from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.lectures.timetable_fetch import describe, kind_of
-from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.stream_url import InvalidInput, parse_drive_folder
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Timetable:
     source: str
     location: str
     record_mode: str
+    lecture_folder: str | None
     etag: str | None
     last_modified: str | None
     body: bytes | None
@@ -38,12 +39,14 @@ class Timetable:
 
     def public(self) -> dict[str, object]:
         return {"room": self.room, "calendar": describe(self.source), "location": self.location,
-                "record": self.record_mode, "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
+                "record": self.record_mode, "lecture_folder": self.lecture_folder,
+                "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
                 "checked_at": self.checked_at.isoformat() if self.checked_at else None, "error": self.error}
 
 
 def _info(row: RoomTimetable, room: str) -> Timetable:
-    return Timetable(row.room_id, room, row.source, row.location, row.record_mode, row.etag, row.last_modified,
+    return Timetable(row.room_id, room, row.source, row.location, row.record_mode, row.lecture_folder, row.etag,
+                     row.last_modified,
                      row.body.encode("utf-8") if row.body is not None else None, row.body_sha, row.fetched_at,
                      row.checked_at, row.error)
 
@@ -56,15 +59,16 @@ def _row(db: Database, room_id: int) -> None:
     try:
         with db.session() as s:
             s.add(RoomTimetable(room_id=room_id, source="", location="", record_mode=RecordMode.CONTINUOUS.value,
-                                error=""))
+                                lecture_folder=None, error=""))
     except IntegrityError:
         pass
 
 
 def configure(db: Database, room: str, *, source: str | None = None, location: str | None = None,
-              record_mode: str | None = None) -> Timetable:
-    """`rooms edit ROOM --calendar/--calendar-location/--record`: None leaves a value as it is, '' clears it.
-    A new source drops the old copy (its lectures are brought in line at the next refresh)."""
+              record_mode: str | None = None, lecture_folder: str | None = None) -> Timetable:
+    """`rooms edit ROOM --calendar/--calendar-location/--record/--lecture-folder`: None leaves a value as it is,
+    '' clears it. A new source drops the old copy (its lectures are brought in line at the next refresh)."""
+    folder_id = parse_drive_folder(lecture_folder) if lecture_folder else lecture_folder
     if source:
         source = source.strip()
         try:
@@ -87,6 +91,8 @@ def configure(db: Database, room: str, *, source: str | None = None, location: s
             row.location = location.strip()
         if record_mode is not None:
             row.record_mode = record_mode
+        if folder_id is not None:
+            row.lecture_folder = folder_id or None
         s.flush()
         return _info(row, info.name)
 

@@ -27,6 +27,7 @@ from nvr_console.core.lectures.delivery import Deliverer
 from nvr_console.core.monitoring import alert_store
 from tests.core.lectures.ics_samples import calendar, event
 from tests.support.av_markers import av_offsets, flash_times, make_marker_clip
+from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import DriveServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -217,3 +218,22 @@ def test_local_archive_destination_and_a_camera_that_recorded_nothing(
         assert not any((settings.recording.dir / ".lectures").glob("*/*"))
     finally:
         rig.db.dispose()
+
+
+def test_the_calendars_own_drive_folder(drive_rig: Rig) -> None:
+    rig = drive_rig
+    assert rig.drive is not None
+    service = drive_client(rig.drive.root_url)
+    course = service.files().create(body={"name": "Algebra course", "mimeType": "application/vnd.google-apps.folder"},
+                                    fields="id").execute()
+    timetable_store.configure(rig.db, "A-101", lecture_folder=f"https://drive.google.com/drive/folders/{course['id']}")
+    _whole_segments(rig)
+    [done] = _deliver(rig)
+    assert done.lecture.state == LectureState.DELIVERED.value
+    folders = {f["id"]: f for f in rig.drive.files() if f["mimeType"] == "application/vnd.google-apps.folder"}
+    for meta in rig.drive.files():
+        if meta["name"].endswith(".mp4"):
+            title_folder = folders[meta["parents"][0]]
+            assert title_folder["name"] == SAFE
+            assert folders[title_folder["parents"][0]]["name"] == "Lectures"
+            assert folders[title_folder["parents"][0]]["parents"] == [course["id"]]

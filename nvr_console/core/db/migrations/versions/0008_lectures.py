@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=2048), nullable=False),
         sa.Column("location", sa.String(length=255), nullable=False),
         sa.Column("record_mode", sa.String(length=16), nullable=False),
+        sa.Column("lecture_folder", sa.String(length=256), nullable=True),
         sa.Column("etag", sa.String(length=255), nullable=True),
         sa.Column("last_modified", sa.String(length=64), nullable=True),
         sa.Column("body", sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), nullable=True),
