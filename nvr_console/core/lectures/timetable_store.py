@@ -112,6 +112,14 @@ def with_calendar(db: Database) -> list[Timetable]:
         return [_info(row, name) for row, name in rows]
 
 
+def all_rooms(db: Database) -> list[Timetable]:
+    """Every room's timetable row (rooms never given one have none)."""
+    with db.session() as s:
+        rows = s.execute(select(RoomTimetable, Room.name).join(Room, Room.id == RoomTimetable.room_id)
+                         .order_by(Room.name)).all()
+        return [_info(row, name) for row, name in rows]
+
+
 def record_modes(db: Database) -> dict[int, str]:
     """room id -> record mode, for rooms that are not continuous."""
     with db.session() as s:
