@@ -108,6 +108,19 @@ class Deliverer:
         self._folders: DriveFolders | None = None
         self.delivered_seconds: list[float] = []  # end (+ post-roll) -> verified, per lecture (metrics)
 
+    def clean_work_dir(self) -> int:
+        """Remove what a previous run of this node left half-built (killed mid-way: its claims have expired or
+        will, and the file is built again). Only at start, before any build. Returns how many were removed."""
+        work = Path(self.settings.recording.dir) / WORK_DIR
+        removed = 0
+        for leftover in work.iterdir() if work.is_dir() else []:
+            if leftover.name != "delivered" and leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+                removed += 1
+        if removed:
+            log.info("removed %d half-built lecture file folder(s) in %s", removed, work)
+        return removed
+
     def request_stop(self) -> None:
         """Stop at the next chunk or FFmpeg poll; the claims expire and another node (or the next start)
         finishes. Any thread."""

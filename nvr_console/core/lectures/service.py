@@ -54,6 +54,7 @@ class LectureService:
     def _run(self) -> None:
         """Worker thread."""
         every = min(DELIVERY_CHECK_S, self.settings.lectures.claim_ttl / 3)
+        self._guarded("cleaning up half-built lecture files", self.deliverer.clean_work_dir)
         next_refresh = 0.0
         while not self._stop.is_set():
             if time.monotonic() >= next_refresh:

@@ -237,3 +237,13 @@ def test_the_calendars_own_drive_folder(drive_rig: Rig) -> None:
             assert title_folder["name"] == SAFE
             assert folders[title_folder["parents"][0]]["name"] == "Lectures"
             assert folders[title_folder["parents"][0]]["parents"] == [course["id"]]
+
+
+def test_a_restarted_node_removes_what_it_left_half_built(settings: Settings, db: Database) -> None:
+    work = settings.recording.dir / ".lectures"
+    (work / "7-2-3" / ".nvr-export-abc").mkdir(parents=True)
+    (work / "7-2-3" / "2026-03-05_10-15_A-101_front_x.mp4").write_bytes(b"half")
+    (work / "delivered" / "A-101").mkdir(parents=True)
+    d = Deliverer(settings, db, "node-1")
+    assert d.clean_work_dir() == 1
+    assert sorted(p.name for p in work.iterdir()) == ["delivered"]
