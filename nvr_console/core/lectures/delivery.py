@@ -328,8 +328,19 @@ class Deliverer:
             folder = folders.child(service, folder.id, part)
         # A node that died after its upload but before recording it left a copy with this name: replaced below.
         q = f"name = '{escape_q(name)}' and '{escape_q(folder.id)}' in parents and trashed = false"
-        before = service.files().list(q=q, fields="files(id)", supportsAllDrives=True,
-                                      includeItemsFromAllDrives=True).execute(num_retries=5).get("files", [])
+        where: dict[str, str] = {}
+        if self.settings.drive.shared_drive:  # as DriveFolders lists a shared drive
+            where = {"corpora": "drive", "driveId": self.settings.drive.shared_drive}
+        before: list[dict[str, Any]] = []
+        token = None
+        while True:  # every page: Drive may return short pages
+            page = service.files().list(q=q, fields="nextPageToken,files(id)", supportsAllDrives=True,
+                                        includeItemsFromAllDrives=True, pageSize=100, pageToken=token,
+                                        **where).execute(num_retries=5)
+            before += page.get("files", [])
+            token = page.get("nextPageToken")
+            if not token:
+                break
         outcome = dest.put_file(path, folder.id, folder.web_link, name, hooks, description=description)
         for old in before:
             if old.get("id") != outcome.file_id:

@@ -150,6 +150,16 @@ def test_not_before_post_roll_then_one_verified_file_per_camera_on_drive(drive_r
     assert done.lecture.web_link and "/drive/folders/" in done.lecture.web_link
     assert _deliver(rig) == []  # delivered once: nothing more to do
     assert len([f for f in rig.drive.files() if f["name"].endswith(".mp4")]) == 2
+    # Copies a node left behind when it died after its upload but before recording it (two more of front's, so
+    # the listing spans pages): delivering again leaves exactly one file per camera.
+    front = next(m for m in files.values() if "_front_" in m["name"])
+    service = drive_client(rig.drive.root_url)
+    for _ in range(2):
+        service.files().create(body={"name": front["name"], "parents": front["parents"]}, fields="id").execute()
+    lecture_store.redo(rig.db, done.lecture.id)
+    [again] = _deliver(rig)
+    assert again.lecture.state == LectureState.DELIVERED.value
+    assert sorted(f["name"] for f in rig.drive.files() if f["name"].endswith(".mp4")) == names
 
 
 def test_camera_reconnect_mid_lecture_is_incomplete_with_the_gap_and_its_reason(drive_rig: Rig,
