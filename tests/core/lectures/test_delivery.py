@@ -26,7 +26,7 @@ from nvr_console.core.lectures import lecture_store, refresh, timetable_store
 from nvr_console.core.lectures.delivery import Deliverer
 from nvr_console.core.monitoring import alert_store
 from tests.core.lectures.ics_samples import calendar, event
-from tests.support.av_markers import av_offsets, flash_times, make_marker_clip
+from tests.support.av_markers import AUDIO, VIDEO, av_offsets, flash_times, make_marker_clip
 from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import DriveServer
 
@@ -257,3 +257,44 @@ def test_a_restarted_node_removes_what_it_left_half_built(settings: Settings, db
     d = Deliverer(settings, db, "node-1")
     assert d.clean_work_dir() == 1
     assert sorted(p.name for p in work.iterdir()) == ["delivered"]
+
+
+def _encoded_clip(path: Path, seconds: float, video: list[str]) -> Path:
+    """A marker clip (tests/support/av_markers) encoded as cameras send it: B-frames, or H.265."""
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", VIDEO, "-f",
+                    "lavfi", "-i", AUDIO, "-t", f"{seconds}", *video, "-g", str(int(GOP * 25)), "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-b:a", "48k", "-movflags", "+faststart", str(path)],
+                   check=True, capture_output=True, timeout=300)
+    return path
+
+
+CODECS = {
+    "h264-bframes": ["-c:v", "libx264", "-preset", "veryfast", "-bf", "2"],
+    "hevc": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1"],
+}
+
+
+@pytest.mark.parametrize("codec", sorted(CODECS))
+def test_pieces_with_b_frames_or_h265_are_delivered_whole_and_in_sync(
+        codec: str, settings_factory: Callable[..., Settings], tmp_path: Path) -> None:
+    clip = _encoded_clip(tmp_path / f"{codec}.mp4", 6.0, CODECS[codec])
+    settings = settings_factory(**{"recording.timezone": "Europe/Berlin", "recording.segment_length": "6",
+                                   "lectures.post_roll": "5s", "upload.destination": "local"})
+    rig = _rig(settings, {6.0: clip}, None, tmp_path)
+    try:
+        _whole_segments(rig)
+        [done] = _deliver(rig)
+        assert done.lecture.state == LectureState.DELIVERED.value and done.lecture.coverage == pytest.approx(1.0)
+        folder = settings.upload.local_dir / "A-101" / "Lectures" / SAFE
+        for out in sorted(folder.iterdir()):
+            probe = _probe(out)
+            video = next(s for s in probe["streams"] if s["codec_type"] == "video")
+            assert video["codec_name"] == ("hevc" if codec == "hevc" else "h264")
+            if codec == "h264-bframes":
+                assert int(video.get("has_b_frames", 0)) > 0  # copied as recorded, not re-encoded
+            length = float(probe["format"]["duration"])
+            assert LECTURE <= length <= LECTURE + GOP + 0.2, (out.name, length)
+            offsets = av_offsets(out)
+            assert len(offsets) >= 17 and max(abs(o) for o in offsets) < 0.045, offsets
+    finally:
+        rig.db.dispose()
