@@ -298,3 +298,37 @@ def test_pieces_with_b_frames_or_h265_are_delivered_whole_and_in_sync(
             assert len(offsets) >= 17 and max(abs(o) for o in offsets) < 0.045, offsets
     finally:
         rig.db.dispose()
+
+
+def test_every_start_second_around_a_segment_boundary(settings_factory: Callable[..., Settings],
+                                                      clips: dict[float, Path], tmp_path: Path) -> None:
+    """Lectures starting at every whole second from 3 s before a segment boundary to 3 s after it: each file
+    starts with the frame of its start (keyframes every second) and holds the asked 9 s."""
+    from nvr_console.core.lectures.timetable_parse import Occurrence
+
+    settings = settings_factory(**{"recording.timezone": "Europe/Berlin", "recording.segment_length": "6",
+                                   "lectures.post_roll": "0s", "upload.destination": "local"})
+    rig = _rig(settings, clips, None, tmp_path)
+    try:
+        for at in (-6, 0, 6, 12, 18):
+            rig.add("front", at, 6.0)
+        catalog.remove_camera(rig.db, "A-101", "side")
+        room = catalog.get_room(rig.db, "A-101")
+        offsets = range(3, 10)  # the boundary at T0 + 6 s: from 3 s before it to 3 s after
+        occs = [Occurrence(f"o{o}@uni", "", f"Offset {o}", "", "", T0 + timedelta(seconds=o),
+                           T0 + timedelta(seconds=o + 9)) for o in offsets]
+        lecture_store.sync(rig.db, room.id, "A-101", occs, T0 - timedelta(hours=2), T0 + timedelta(hours=1))
+        d = Deliverer(settings, rig.db, "node-1", clock=lambda: T0 + timedelta(seconds=30))
+        done = {x.lecture.title: x.lecture for x in d.run_once()}
+        for o in offsets:
+            lec = done[f"Offset {o}"]
+            assert lec.state == LectureState.DELIVERED.value and lec.coverage == pytest.approx(1.0), lec
+            [f] = lecture_store.files_of(rig.db, lec.id)
+            out = settings.upload.local_dir / "A-101" / "Lectures" / f"Offset {o}" / f.name
+            probe = _probe(out)
+            length = float(probe["format"]["duration"])
+            assert 9.0 <= length <= 9.0 + 0.2, (o, length)  # starts on a keyframe: nothing before the start
+            video_start = float(probe["streams"][0]["start_time"])
+            assert flash_times(out)[0] == pytest.approx(video_start, abs=0.001), o
+    finally:
+        rig.db.dispose()
