@@ -35,6 +35,10 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
             from nvr_console.cli.export_commands import run_export
 
             return run_export(args, settings, db)
+        if args.command in ("calendar", "lectures"):
+            from nvr_console.cli.lecture_commands import run_lectures
+
+            return run_lectures(args, settings, db)
         if args.command == "recordings" and args.action == "coverage":
             from nvr_console.cli.recordings_commands import run_coverage
 
@@ -90,6 +94,11 @@ def _rooms(args: argparse.Namespace, db: Database) -> int:
     elif a == "edit":
         r = catalog.edit_room(db, args.name, new_name=args.rename, drive_folder=_opt(args.drive_folder),
                               sound_source=_opt(args.sound_source), notes=args.notes, pinned_node=_opt(args.node))
+        if any(v is not None for v in (args.calendar, args.calendar_location, args.record, args.lecture_folder)):
+            from nvr_console.core.lectures import timetable_store
+
+            timetable_store.configure(db, r.name, source=args.calendar, location=args.calendar_location,
+                                      record_mode=args.record, lecture_folder=args.lecture_folder)
         print(f"updated room {r.name!r}")
     elif a == "remove":
         r = catalog.remove_room(db, args.name, with_cameras=args.with_cameras)

@@ -30,6 +30,9 @@ examples:
   nvr-console alerts list                     active and recent alerts
   nvr-console nodes list                      the machines sharing the database
   nvr-console nodes drain recorder-1          move its cameras to the others (no frame lost)
+  nvr-console rooms edit A-101 --calendar https://uni.example/timetable/A-101.ics
+  nvr-console calendar check A-101            the room's next lectures, fetched now
+  nvr-console lectures list --days 7          this week's lectures: state, coverage, link
   nvr-console config show
 
 settings come from (later wins): defaults, /etc/nvr-console/config.toml or the user's
@@ -88,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sound-source", metavar="URL")
     c.add_argument("--notes")
     c.add_argument("--node", metavar="NODE", help="pin the room's cameras to this node ('' to unpin)")
+    c.add_argument("--calendar", metavar="URL_OR_FILE",
+                   help="the room's timetable: an ICS address (http/https/webcal), caldav+https://HOST/PATH/ for a "
+                   "CalDAV collection, or an .ics file ('' to remove)")
+    c.add_argument("--calendar-location", metavar="TEXT",
+                   help="the room's events are those whose LOCATION contains TEXT (default: the room's name)")
+    c.add_argument("--record", choices=["continuous", "timetable"],
+                   help="record all the time (default) or only around the timetable's lectures")
+    c.add_argument("--lecture-folder", metavar="ID_OR_URL",
+                   help="the Drive folder this room's lectures go to (default: lectures.folder inside the room's "
+                   "folder; '' for the default)")
     c = cmd(rooms, "remove", "remove a room (its recordings stay)")
     c.add_argument("name", metavar="NAME")
     c.add_argument("--with-cameras", action="store_true", help="also remove the room's cameras")
@@ -157,4 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_drive_parser(sub, common)
     add_alerts_parser(sub, common)
     add_nodes_parser(sub, common)
+    from nvr_console.cli.lecture_commands import add_lecture_parsers
+
+    add_lecture_parsers(sub, common)
     return p

@@ -66,11 +66,19 @@ class Plan:
         return frozenset([c.spec.key for c in self.cameras] + [spec.key for spec, _ in self.sounds])
 
 
-def plan(cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: bool,
+Window = bool | Callable[[int], bool]  # inside the recording window: for every room, or per room id
+
+
+def in_window_of(window: Window, room_id: int) -> bool:
+    return window(room_id) if callable(window) else window
+
+
+def plan(cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: Window,
          leaving: Set[int] = frozenset(), records: Callable[[int], bool] | None = None) -> Plan:
-    """Specs and wishes for every recorder this engine should have. `leaving`: cameras being removed through
-    this engine (their recorder stops; their row goes once their last segment is finalized). `records`: see
-    recorded_here."""
+    """Specs and wishes for every recorder this engine should have. `in_window`: the recording window, for every
+    room or per room (a room recording by its timetable is inside only around its lectures). `leaving`: cameras
+    being removed through this engine (their recorder stops; their row goes once their last segment is
+    finalized). `records`: see recorded_here."""
     planned: list[CameraPlan] = []
     recording_rooms: set[int] = set()
     for cam in cams:
@@ -80,10 +88,11 @@ def plan(cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: b
                             cam.rtsp_transport, camera_dir(root, cam.room, cam.name))
         want = wants_recording(cam)
         here = recorded_here(cam, records)
-        if want and in_window and here:
+        inside = in_window_of(in_window, cam.room_id)
+        if want and inside and here:
             recording_rooms.add(cam.room_id)
-        planned.append(CameraPlan(spec, cam.enabled, want and in_window and here,
-                                  CameraState.SCHEDULED if want and not in_window and here else CameraState.STOPPED))
+        planned.append(CameraPlan(spec, cam.enabled, want and inside and here,
+                                  CameraState.SCHEDULED if want and not inside and here else CameraState.STOPPED))
     sounds = tuple(
         (RecorderSpec(f"sound:{room.id}", None, room.id, room.name, "sound source", room.sound_source_url, "tcp",
                       sound_dir(root, room.name), sound_only=True), room.id in recording_rooms)
@@ -181,7 +190,7 @@ class CameraReconciler:
         self.rooms_with_sound: frozenset[str] = frozenset()
         self.memory = CatalogMemory()  # the catalog read last, also on disk beside the recordings
 
-    def reconcile(self, db: Database, root: Path, in_window: bool, leaving: Set[int],
+    def reconcile(self, db: Database, root: Path, in_window: Window, leaving: Set[int],
                   records: Callable[[int], bool] | None = None) -> list[RecorderSpec]:
         """Read cameras and rooms, plan and apply. Returns the specs of recorders whose camera is no longer in
         the database. `records`: see recorded_here. While the database cannot be read, what this node records
@@ -196,7 +205,7 @@ class CameraReconciler:
         self.memory.remember(cache_dir(root), cams, rooms)
         return self.reconcile_from(cams, rooms, root, in_window, leaving, records)
 
-    def reconcile_from(self, cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: bool,
+    def reconcile_from(self, cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: Window,
                        leaving: Set[int], records: Callable[[int], bool] | None = None) -> list[RecorderSpec]:
         """Plan and apply from a catalog already read (or the copy kept on disk while the database is down)."""
         p = plan(cams, rooms, root, in_window, leaving, records)
@@ -248,7 +257,7 @@ class CameraReconciler:
             status = replace(status, state=self._idle.get(status.camera_id, CameraState.STOPPED))
         return replace(status, enabled=self._enabled.get(status.camera_id, True))
 
-    def statuses(self, cams: list[CameraInfo] | None, in_window: bool, starting_soon: bool,
+    def statuses(self, cams: list[CameraInfo] | None, in_window: Window, starting_soon: bool,
                  previous: Callable[[int], CameraStatus | None]) -> list[CameraStatus]:
         """A status for every camera, for a console that just connected: its recorder's, or the idle one of a
         camera with no live recorder (stopped, scheduled, just added, or whose old recorder is still finishing
@@ -266,11 +275,12 @@ class CameraReconciler:
                 out.append(shown)
                 continue
             want = wants_recording(cam)
+            inside = in_window_of(in_window, cam.room_id)
             if self.recorders.holds(f"camera:{cam.id}"):
                 state = CameraState.STOPPING  # edited: the old recorder finishes its file, then the new one starts
-            elif want and in_window and starting_soon:
+            elif want and inside and starting_soon:
                 state = CameraState.STARTING
-            elif want and not in_window:
+            elif want and not inside:
                 state = CameraState.SCHEDULED
             else:
                 state = CameraState.STOPPED
@@ -290,14 +300,15 @@ class CatalogWatch:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[frozenset[tuple[object, ...]], bool] | None = None
+        self._key: tuple[frozenset[tuple[object, ...]], object] | None = None
 
-    def due(self, ticks: int, db: Database, in_window: bool) -> bool:
+    def due(self, ticks: int, db: Database, in_window: object) -> bool:
         """Whether the engine's tick number `ticks` should reconcile: every RECONCILE_EVERY ticks when something
         may have changed, and every FULL_RECONCILE_EVERY ticks anyway."""
         return ticks % RECONCILE_EVERY == 0 and (ticks % FULL_RECONCILE_EVERY == 0 or self.changed(db, in_window))
 
-    def changed(self, db: Database, in_window: bool) -> bool:
+    def changed(self, db: Database, in_window: object) -> bool:
+        """`in_window`: anything comparable that changes when the recording window opens or closes somewhere."""
         try:
             with db.engine.connect() as conn:
                 rows = conn.execute(select(Camera.id, Camera.updated_at).union_all(

@@ -493,6 +493,76 @@ OPTIONS += (
            "A planned handover waits this long at most for a segment boundary; beyond, the two nodes overlap."),
 )
 
+# --- lectures from each room's timetable (docs in README "Lectures") -------------------------------------
+
+
+def _percent(v: Any) -> float | None:
+    """'99 %', '99%' or 99 -> 0.99; 'off' -> None (the rule is off)."""
+    if isinstance(v, str) and v.strip().lower() in ("off", "never", "no", "false"):
+        return None
+    if isinstance(v, bool):
+        raise ValueError("not a percentage")
+    text = str(v).strip().removesuffix("%").strip() if isinstance(v, str) else v
+    try:
+        n = float(text)
+    except (TypeError, ValueError):
+        raise ValueError("not a percentage") from None
+    if not 0 <= n <= 100:
+        raise ValueError("out of range 0..100 %")
+    return n / 100
+
+
+def _words(v: Any) -> tuple[str, ...]:
+    items = v if isinstance(v, list) else _str(v).split(",")
+    return tuple(w for w in (_str(i).lower() for i in items) if w)
+
+
+def _lecture_folder(v: Any) -> str:
+    text = _str(v).strip("/")
+    if not text:
+        raise ValueError("empty")
+    parts = text.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise ValueError("a part of the path is empty, '.' or '..'")
+    unknown = set(re.findall(r"{([^}]*)}", text)) - {"title", "room", "organizer"}
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; use {{title}}, {{room}} or {{organizer}}")
+    return text
+
+
+OPTIONS += (
+    Option("calendar", "refresh", _positive_duration(10, 86400), lambda d: 120.0,
+           "a duration from 10s to 1d such as 2m",
+           "How often each room's timetable is fetched (ETag/If-Modified-Since: an unchanged calendar costs one "
+           "short request).", kind=Kind.DURATION),
+    Option("calendar", "horizon", _positive_duration(3600, 366 * 86400), lambda d: 14 * 86400.0,
+           "a duration from 1h to 1 year such as 14d", "How far ahead timetable events become lecture rows.",
+           kind=Kind.DURATION),
+    Option("calendar", "timeout", _positive_duration(1, 600), lambda d: 20.0,
+           "a duration from 1s to 10m such as 20s", "How long one calendar fetch may take.", kind=Kind.DURATION),
+    Option("lectures", "pre_roll", _positive_duration(0, 3600), lambda d: 300.0,
+           "a duration from 0s to 1h such as 5m",
+           "Timetable mode: cameras start this long before each lecture.", kind=Kind.DURATION),
+    Option("lectures", "post_roll", _positive_duration(0, 3600), lambda d: 600.0,
+           "a duration from 0s to 1h such as 10m",
+           "Cameras record this long after each lecture (timetable mode); the lecture file is built after it.",
+           kind=Kind.DURATION),
+    Option("lectures", "folder", _lecture_folder, lambda d: "Lectures/{title}",
+           "a folder path inside the room's folder such as Lectures/{title} ({title}, {room}, {organizer})",
+           "Where each lecture's files go, inside the room's Drive folder (or its archive folder)."),
+    Option("lectures", "no_record", _words, lambda d: ("no-recording",),
+           "categories or keywords separated by commas, such as no-recording, private",
+           "An event with one of these categories, or with one of them in its title or description, is never "
+           "delivered nor (timetable mode) recorded."),
+    Option("lectures", "claim_ttl", _positive_duration(5, 3600), lambda d: 60.0,
+           "a duration from 5s to 1h such as 60s",
+           "A node assembling a lecture file renews its claim every third of this; another node takes the file "
+           "over this long after the claimant stopped renewing (it died)."),
+    Option("alerts", "lecture_coverage_under", _percent, lambda d: 0.99,
+           "a percentage such as 99 %, or 'off'",
+           "Alert (lecture_incomplete) when a delivered lecture file covers less of its lecture than this."),
+)
+
 OPTIONS_BY_NAME = {o.name: o for o in OPTIONS}
 OPTIONS_BY_ENV = {o.env: o for o in OPTIONS}
 LIVE_OPTIONS = tuple(o for o in OPTIONS if o.live)
@@ -581,6 +651,7 @@ class AlertsSettings:
     node_gone_after: float | None
     repeat_every: float | None  # None = fire once
     desktop: bool
+    lecture_coverage_under: float | None  # 0..1; None = rule off
 
 
 @dataclass(frozen=True)
@@ -602,6 +673,22 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    refresh: float
+    horizon: float
+    timeout: float
+
+
+@dataclass(frozen=True)
+class LecturesSettings:
+    pre_roll: float
+    post_roll: float
+    folder: str
+    no_record: tuple[str, ...]
+    claim_ttl: float
+
+
+@dataclass(frozen=True)
 class NodeSettings:
     name: str
     record: str  # "true", "false" or "auto"
@@ -619,7 +706,7 @@ _SECTIONS = {
     "database": DatabaseSettings, "recording": RecordingSettings, "upload": UploadSettings,
     "retention": RetentionSettings, "drive": DriveSettings, "log": LogSettings,
     "metrics": MetricsSettings, "alerts": AlertsSettings, "webhook": WebhookSettings, "email": EmailSettings,
-    "node": NodeSettings,
+    "node": NodeSettings, "calendar": CalendarSettings, "lectures": LecturesSettings,
 }
 
 
@@ -773,6 +860,8 @@ class Settings:
     webhook: WebhookSettings
     email: EmailSettings
     node: NodeSettings
+    calendar: CalendarSettings
+    lectures: LecturesSettings
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     files: tuple[Path, ...] = ()
     # What these settings were built from: `inputs.load()` builds them again with the same layers.
@@ -819,6 +908,8 @@ def _display_value(option: Option, v: Any) -> str:
         return format_size(v, exact=True)
     if isinstance(v, RecordingWindow):
         return v.text
+    if option.name == "alerts.lecture_coverage_under":
+        return f"{v * 100:g} %"
     if isinstance(v, float):
         return format_duration(v)
     return str(v)

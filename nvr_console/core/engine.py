@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -38,6 +39,7 @@ from nvr_console.core.disk_guard import DiskGuard
 from nvr_console.core.events.actor import actor_name
 from nvr_console.core.fleet.engine_link import FleetLink
 from nvr_console.core.fleet.local_cache import cache_dir
+from nvr_console.core.lectures.recording_windows import LectureWindows
 from nvr_console.core.live_publisher import LiveStatusPublisher
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.finalizing import FinalizingDispatch
@@ -82,6 +84,7 @@ class Engine(QObject):
         self._recorders = RecorderSet(self, self._wire)
         self._reconciler = CameraReconciler(self._recorders, self._on_status)
         self._catalog = CatalogWatch()
+        self._lecture_windows = LectureWindows(db, settings)
         self._fleet = FleetLink(settings, self, on_unreachable=db.breaker.failed if db.breaker else None)
         self._fleet.changed.connect(self._on_orders)
         self._finalizing = FinalizingDispatch(db, self._recorders.sound_state, self._emit_log, self,
@@ -248,7 +251,7 @@ class Engine(QObject):
                            "status sent for running cameras only")
             cams = None  # the database is down: at least the cameras this engine runs
         starting_soon = self._running and not self._stop.stopping
-        for status in self._reconciler.statuses(cams, self._in_window(), starting_soon, self._live.latest):
+        for status in self._reconciler.statuses(cams, self._window(), starting_soon, self._live.latest):
             self._live.record(status)
             self.camera_status.emit(status)
 
@@ -280,7 +283,7 @@ class Engine(QObject):
         if self._stop.handover_over():
             self._check_shutdown_done()
             return
-        if self._catalog.due(self._ticks, self.db, self._in_window()):
+        if self._catalog.due(self._ticks, self.db, (self._in_window(), self._lecture_windows.closed_rooms())):
             self._reconcile()
         self._finish_removals()
         self._disk.tick()
@@ -292,13 +295,18 @@ class Engine(QObject):
         rec = self.settings.recording
         return rec.window.contains(now_in(rec.zone()))
 
+    def _window(self) -> Callable[[int], bool]:
+        """Per room: inside the recording window, and (for a room recording by timetable) around a lecture."""
+        inside, closed = self._in_window(), self._lecture_windows.closed_rooms()
+        return lambda room_id: inside and room_id not in closed
+
     def _reconcile(self) -> None:
         """Bring recorders in line with the database, this node's leases and the recording window. Engine
         thread."""
         if not self._running or self._stop.stopping or self._recorders.config is None or not self._fleet.ready:
             return  # (before the fleet's first orders every camera would look stopped for a moment)
         try:
-            removed = self._reconciler.reconcile(self.db, self._root, self._in_window(), self._removals.leaving,
+            removed = self._reconciler.reconcile(self.db, self._root, self._window(), self._removals.leaving,
                                                  self._fleet.records)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:  # the database being down never stops recording
             removed = []

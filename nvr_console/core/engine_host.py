@@ -14,6 +14,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.engine import Engine
 from nvr_console.core.events.actor import actor_name
 from nvr_console.core.events.recorder import EventRecorder
+from nvr_console.core.lectures.service import LectureService
 
 # Hosts whose thread was started and not yet joined. Qt aborts the whole process if a running QThread
 # is destroyed, so a host dropped without stop() (a crash path, a failed test) must not be collected.
@@ -45,9 +46,12 @@ class EngineHost(Generic[E]):
         self.engine = engine if engine is not None else Engine(settings, db)  # type: ignore[assignment]
         # Camera state changes and engine starts/stops, stored as they happen (the reasons behind coverage gaps).
         self.events: EventRecorder | None = None
+        # A recording node also reads the timetables and delivers lectures (a control station does neither).
+        self.lectures: LectureService | None = None
         if isinstance(self.engine, Engine):
             self.events = EventRecorder(db, settings.retention.events, actor=actor_name(shell))
             self.events.attach(self.engine)
+            self.lectures = LectureService(settings, db)
         self.engine.moveToThread(self.thread)
         self._stopped = threading.Event()
         # Direct: runs on the engine thread the moment it emits, so stop() can wait without a main loop.
@@ -61,6 +65,8 @@ class EngineHost(Generic[E]):
             self._started = True
             _LIVE.add(self)
             self.thread.start()
+            if self.lectures is not None:
+                self.lectures.start()
 
     def request_stop(self) -> None:
         """Ask the engine to shut down without waiting; `engine.stopped` follows. Any thread."""
@@ -76,6 +82,8 @@ class EngineHost(Generic[E]):
             if self.events is not None:
                 self.events.close()
             return True
+        if self.lectures is not None:
+            self.lectures.stop(min(timeout_s, 10.0))
         ok = True
         if self.thread.isRunning():
             self.request_stop()

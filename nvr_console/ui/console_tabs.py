@@ -1,4 +1,4 @@
-"""The lower half of the console: uploads, log, alerts, recordings and nodes, each a view of its own. UI thread."""
+"""The lower half of the console: uploads, log, alerts, recordings, lectures and nodes, each a view. UI thread."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.ui.alerts_view import AlertsView
 from nvr_console.ui.engine_bridge import EngineCommands
+from nvr_console.ui.lectures_view import LecturesView
 from nvr_console.ui.log_view import LogView
 from nvr_console.ui.nodes_view import NodesView
 from nvr_console.ui.recordings_view import RecordingsView
@@ -29,8 +30,11 @@ class ConsoleTabs(QTabWidget):
         self.alerts = AlertsView(db)
         # A day's coverage per camera, playback and export; it reads the database (off the UI thread) only once shown.
         self.recordings = RecordingsView(settings, db)
+        # Lectures from the rooms' timetables: state, coverage, link; it reads the database only once shown.
+        self.lectures = LecturesView(settings, db)
         # The machines sharing the database; its reads also fill the camera table's Node column.
         self.nodes = NodesView(db)
         for view, title in ((self.uploads, "&Uploads"), (self.logs, "&Log"), (self.alerts, "Ale&rts"),
-                            (self.recordings, "Re&cordings"), (self.nodes, "&Nodes")):
+                            (self.recordings, "Re&cordings"), (self.lectures, "Lec&tures"),
+                            (self.nodes, "&Nodes")):
             self.addTab(view, title)

@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         holder.subscribe(("drive", "upload"), lambda _s: self.update_google_action())
         holder.subscribe(("recording", "retention"), lambda _s: self.status.update_disk())
         self.recordings.follow(holder)
+        self.tabs.lectures.follow(holder)
 
     def _ffmpeg_settings(self, settings: Settings) -> None:
         self.ffmpeg = ffmpeg_for(settings)

@@ -9,6 +9,7 @@ import html
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -24,7 +25,10 @@ from PySide6.QtWidgets import (
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
+from nvr_console.core.db.models import RecordMode
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.lectures import timetable_store
+from nvr_console.core.lectures.timetable_store import Timetable
 from nvr_console.core.stream_url import InvalidInput, drive_folder_link, parse_drive_folder
 from nvr_console.core.upload.drive_lookup import DriveItem, FolderProblem, check_room_folder, drive_ready
 from nvr_console.ui.background import database_pool, run_in_background
@@ -81,6 +85,16 @@ class RoomsDialog(QDialog):
         self.sound.setPlaceholderText("rtsp://… audio-only stream (optional)")
         self.tester = StreamTester(ffmpeg, self.sound.text, parent=self, audio_only=True)
         self.node = NodeChoice(db)  # a room with a sound source is recorded as one unit, so it is pinned as one
+        # The room's timetable (lectures): its calendar, the LOCATION text its events carry, how it records.
+        self.calendar = QLineEdit()
+        self.calendar.setPlaceholderText("https://…/timetable.ics, caldav+https://…/collection/ or an .ics file "
+                                         "(optional)")
+        self.calendar_location = QLineEdit()
+        self.calendar_location.setPlaceholderText("events whose LOCATION contains this (empty: the room's name)")
+        self.record_mode = QComboBox()
+        self.record_mode.addItem("All the time", RecordMode.CONTINUOUS.value)
+        self.record_mode.addItem("Around the timetable's lectures only", RecordMode.TIMETABLE.value)
+        self._timetables: dict[str, Timetable] = {}  # room name -> its timetable row, as last listed
         self.error = error_label()
         self.new_button = QPushButton("&New")
         self.save_button = QPushButton("&Save")
@@ -92,6 +106,9 @@ class RoomsDialog(QDialog):
         form.addRow("S&ound source:", self.sound)
         form.addRow("", self.tester)
         form.addRow("Record on nod&e:", self.node)
+        form.addRow("&Timetable:", self.calendar)
+        form.addRow("Calendar &location:", self.calendar_location)
+        form.addRow("Re&cord:", self.record_mode)
         actions = QHBoxLayout()
         for b in (self.new_button, self.save_button, self.remove_button):
             actions.addWidget(b)
@@ -122,8 +139,14 @@ class RoomsDialog(QDialog):
     def _reload(self, select: str | None = None, done: str = "") -> None:
         """List the rooms (database pool), then select `select`, else the first room, and say `done`."""
         self._set_busy(True)
-        run_in_background(lambda: catalog.list_rooms(self.db), lambda rooms: self._listed(rooms, select, done),
-                          self._refused, pool=database_pool(), expected=_DB_ERRORS, context=self)
+        def read() -> tuple[list[catalog.RoomInfo], dict[str, Timetable]]:  # database pool thread
+            return catalog.list_rooms(self.db), {t.room: t for t in timetable_store.all_rooms(self.db)}
+
+        def listed(got: tuple[list[catalog.RoomInfo], dict[str, Timetable]]) -> None:
+            self._timetables = got[1]
+            self._listed(got[0], select, done)
+
+        run_in_background(read, listed, self._refused, pool=database_pool(), expected=_DB_ERRORS, context=self)
 
     def _listed(self, rooms: list[catalog.RoomInfo], select: str | None, done: str = "") -> None:
         self._set_busy(False)
@@ -163,13 +186,18 @@ class RoomsDialog(QDialog):
         self.folder.setText(room.drive_folder or "")
         self.sound.setText(room.sound_source_url or "")
         self.node.set_value(room.pinned_node)
+        tt = self._timetables.get(room.name)
+        self.calendar.setText(tt.source if tt else "")
+        self.calendar_location.setText(tt.location if tt else "")
+        self.record_mode.setCurrentIndex(max(0, self.record_mode.findData(tt.record_mode if tt else "continuous")))
         show_message(self.error, "")
 
     def _new(self) -> None:
         self._current = None
         self.list.clearSelection()
-        for w in (self.name, self.folder, self.sound):
+        for w in (self.name, self.folder, self.sound, self.calendar, self.calendar_location):
             w.clear()
+        self.record_mode.setCurrentIndex(0)
         self.node.set_value(None)
         self.name.setFocus()
 
@@ -230,13 +258,20 @@ class RoomsDialog(QDialog):
         db, current = self.db, self._current
         name, folder, sound = self.name.text(), self.folder.text() or None, self.sound.text() or None
         node = self.node.value()
+        calendar, location = self.calendar.text().strip(), self.calendar_location.text().strip()
+        mode = str(self.record_mode.currentData())
+        had_timetable = current is not None and current in self._timetables
 
         def store() -> catalog.RoomInfo:  # database pool thread
             if current is None:
                 added = catalog.add_room(db, name, folder, sound)
-                return catalog.edit_room(db, added.name, pinned_node=node) if node else added
-            return catalog.edit_room(db, current, new_name=name, drive_folder=folder, sound_source=sound,
-                                     pinned_node=node)
+                room = catalog.edit_room(db, added.name, pinned_node=node) if node else added
+            else:
+                room = catalog.edit_room(db, current, new_name=name, drive_folder=folder, sound_source=sound,
+                                         pinned_node=node)
+            if calendar or location or mode != RecordMode.CONTINUOUS.value or had_timetable:
+                timetable_store.configure(db, room.name, source=calendar, location=location, record_mode=mode)
+            return room
 
         self._set_busy(True)
         run_in_background(store, self._saved, self._refused, pool=database_pool(), expected=_DB_ERRORS, context=self)

@@ -244,3 +244,30 @@ def test_rooms_dialog_pins_the_room_to_a_node(qtbot, db: Database) -> None:
     assert catalog.get_room(db, "B-202").pinned_node == "srv-to-come"
     d.list.setCurrentRow(0)
     assert d.name.text() == "A-101" and d.node.currentText() == "srv1"
+
+
+def test_rooms_dialog_sets_the_timetable_and_the_recording_mode(qtbot, db: Database, tmp_path) -> None:
+    from nvr_console.core.lectures import timetable_store
+
+    catalog.add_room(db, "A-101")
+    d = RoomsDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.loaded, timeout=5_000)
+    assert d.calendar.text() == "" and d.record_mode.currentData() == "continuous"
+    d.calendar.setText("ftp://example.org/timetable.ics")
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy, timeout=5_000)
+    assert "not an http(s) ICS URL" in d.error.text()
+    ics = tmp_path / "a101.ics"
+    d.calendar.setText(str(ics))
+    d.calendar_location.setText("Hörsaal 1")
+    d.record_mode.setCurrentIndex(d.record_mode.findData("timetable"))
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy and d.error.text() == "Saved room A-101.", timeout=5_000)
+    tt = timetable_store.get(db, "A-101")
+    assert tt is not None and (tt.source, tt.location, tt.record_mode) == (str(ics), "Hörsaal 1", "timetable")
+    again = RoomsDialog(db, FFMPEG)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.loaded, timeout=5_000)
+    assert again.calendar.text() == str(ics) and again.calendar_location.text() == "Hörsaal 1"
+    assert again.record_mode.currentData() == "timetable"

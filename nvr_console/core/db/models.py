@@ -10,6 +10,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.mysql import LONGTEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from nvr_console.core.db.types import UTCDateTime, utcnow
@@ -350,3 +351,119 @@ class CameraLease(Base):
     handover_state: Mapped[str | None] = mapped_column(String(16), default=None)
     # The segment boundary (wall clock, as FFmpeg cuts it) just after which the holder stops.
     handover_boundary: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+# --- lectures from each room's timetable (core/lectures) ---------------------------------------------------
+
+
+class RecordMode(enum.StrEnum):
+    CONTINUOUS = "continuous"  # every camera records all the time (inside the recording window)
+    TIMETABLE = "timetable"  # only from lectures.pre_roll before each lecture to lectures.post_roll after it
+
+
+class RoomTimetable(Base):
+    """A room's calendar and the last good copy of it. Owned by core.lectures.timetable_store.
+
+    The copy (`body`) changes only when a fetch returned a calendar that parsed: a server that is down or
+    answers garbage leaves it, and so the lectures, as they were (`error` says why).
+    """
+
+    __tablename__ = "room_timetables"
+
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    # An http(s) ICS URL, a caldav+http(s):// collection URL, or a local .ics path; '' = none.
+    source: Mapped[str] = mapped_column(String(2048), default="")
+    # Events whose LOCATION contains this text (or the room's name when empty) belong to the room.
+    location: Mapped[str] = mapped_column(String(255), default="")
+    record_mode: Mapped[str] = mapped_column(String(16), default=RecordMode.CONTINUOUS.value)
+    # The Drive folder (id) this calendar's lectures go to instead of the room's folder; None = the room's.
+    lecture_folder: Mapped[str | None] = mapped_column(String(256), default=None)
+    etag: Mapped[str | None] = mapped_column(String(255), default=None)
+    last_modified: Mapped[str | None] = mapped_column(String(64), default=None)
+    body: Mapped[str | None] = mapped_column(Text().with_variant(LONGTEXT(), "mysql", "mariadb"), default=None)
+    body_sha: Mapped[str | None] = mapped_column(String(64), default=None)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # the copy's time
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # the last attempt
+    error: Mapped[str] = mapped_column(Text, default="")  # why the last attempt failed ('' = it did not)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LectureState(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    RECORDING = "recording"
+    ASSEMBLING = "assembling"
+    DELIVERED = "delivered"
+    INCOMPLETE = "incomplete"  # delivered with gaps
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # privacy: lectures.no_record
+
+
+class Lecture(Base):
+    """One occurrence of a timetable event in a room. State changed only by core.lectures.lecture_store."""
+
+    __tablename__ = "lectures"
+    __table_args__ = (
+        # Two nodes refreshing the same calendar at once: the second insert loses.
+        UniqueConstraint("room_id", "uid_key", "recurrence_id", name="uq_lectures_room_uid_recurrence"),
+        Index("ix_lectures_state_end", "state", "end"),
+        Index("ix_lectures_room_start", "room_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    room_name: Mapped[str] = mapped_column(String(128))
+    uid: Mapped[str] = mapped_column(Text)
+    uid_key: Mapped[str] = mapped_column(String(64))  # sha256 of uid (MySQL cannot index long text)
+    # The occurrence's original start (UTC, ISO) for a recurring event; '' for a single event.
+    recurrence_id: Mapped[str] = mapped_column(String(40), default="")
+    title: Mapped[str] = mapped_column(String(512), default="")
+    organizer: Mapped[str] = mapped_column(String(512), default="")
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default=LectureState.SCHEDULED.value)
+    private_reason: Mapped[str] = mapped_column(String(255), default="")  # why it is skipped
+    coverage: Mapped[float | None] = mapped_column(Float, default=None)  # the lowest of its cameras, 0..1
+    notes: Mapped[str] = mapped_column(Text, default="")
+    web_link: Mapped[str | None] = mapped_column(String(1024), default=None)  # the lecture folder
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Bumped by every change of the times: a file assembled for older times is not counted as delivered.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LectureFileState(enum.StrEnum):
+    PENDING = "pending"
+    ASSEMBLING = "assembling"  # claimed by `claimed_by` until `claim_expires` (database time)
+    DONE = "done"  # verified at the destination
+    EMPTY = "empty"  # nothing of the lecture was recorded by this camera
+
+
+class LectureFile(Base):
+    """One camera's file of a lecture: the unit a node claims, assembles and uploads."""
+
+    __tablename__ = "lecture_files"
+    __table_args__ = (UniqueConstraint("lecture_id", "camera_id", name="uq_lecture_files_lecture_camera"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lecture_id: Mapped[int] = mapped_column(ForeignKey("lectures.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id", ondelete="SET NULL"), default=None)
+    camera_name: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default=LectureFileState.PENDING.value)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    claim_expires: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    claim_token: Mapped[int] = mapped_column(Integer, default=0)  # bumped by every claim (fencing)
+    lecture_version: Mapped[int] = mapped_column(Integer, default=0)  # the lecture's version it was built for
+    name: Mapped[str] = mapped_column(String(512), default="")
+    coverage: Mapped[float | None] = mapped_column(Float, default=None)
+    gaps: Mapped[str] = mapped_column(Text, default="")  # one gap a line, with its reason
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    md5: Mapped[str | None] = mapped_column(String(32), default=None)
+    destination: Mapped[str | None] = mapped_column(String(16), default=None)
+    drive_file_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    web_link: Mapped[str | None] = mapped_column(String(1024), default=None)
+    folder_link: Mapped[str | None] = mapped_column(String(1024), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -34,6 +34,8 @@ class Published:
 
     facts: NodeFacts | None = None
     firing: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, severity) -> count
+    lectures: dict[str, int] = field(default_factory=dict)  # lecture state -> count (every room)
+    lecture_delivery_s: list[float] = field(default_factory=list)  # end (+ post-roll) -> verified, last 24 h
 
 
 class NvrCollector(Collector):
@@ -64,6 +66,7 @@ class NvrCollector(Collector):
         info = InfoMetricFamily("nvr_node", "This recording node.")
         info.add_metric([], {"node": self.node, "version": __version__})
         yield info
+        yield from _lectures(pub)
 
         up = GaugeMetricFamily("nvr_camera_up", "1 while the camera is recording, else 0.", labels=CAMERA_LABELS)
         should = GaugeMetricFamily("nvr_camera_should_record",
@@ -160,6 +163,27 @@ def _node_families(facts: NodeFacts) -> Iterator[Metric]:
         since = peer.oldest_waiting_since
         oldest.add_metric([peer.name], max(0.0, facts.taken_at - since) if since is not None else 0.0)
     yield from (up, held, oldest)
+
+
+def _lectures(pub: Published) -> Iterator[Metric]:
+    """Lectures by state (from the timetables, every room), and how long delivery took after a lecture."""
+    if not pub.lectures and not pub.lecture_delivery_s:
+        return
+    by_state = GaugeMetricFamily("nvr_lectures", "Lectures by state (every room sharing the database).",
+                                 labels=("state",))
+    for state, n in sorted(pub.lectures.items()):
+        by_state.add_metric([state], float(n))
+    yield by_state
+    if pub.lecture_delivery_s:
+        last = GaugeMetricFamily("nvr_lecture_delivery_seconds_last",
+                                 "Seconds from the last delivered lecture's end (+ post-roll) to its verified "
+                                 "delivery.")
+        last.add_metric([], pub.lecture_delivery_s[-1])
+        worst = GaugeMetricFamily("nvr_lecture_delivery_seconds_max",
+                                  "The longest delay from a lecture's end (+ post-roll) to its verified delivery "
+                                  "over the last 24 hours.")
+        worst.add_metric([], max(pub.lecture_delivery_s))
+        yield from (last, worst)
 
 
 class MetricsServer:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Unpack
 
 from PySide6.QtCore import QObject, Signal
@@ -25,7 +26,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.models import AlertMessage
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.engine_api import EngineApi
-from nvr_console.core.monitoring import alert_store
+from nvr_console.core.monitoring import alert_store, lecture_figures
 from nvr_console.core.monitoring.alert_store import AlertRecord
 from nvr_console.core.monitoring.channels import Channel, Message, build_channels
 from nvr_console.core.monitoring.dispatcher import Dispatcher, DispatchOptions
@@ -152,6 +153,9 @@ class Monitor(QObject):
                     if not self.dispatcher.in_flight(rec.id, rec.notify_seq):
                         self.dispatcher.submit(message_of(rec))
                 published.firing = dict(Counter((a.rule, a.severity) for a in alert_store.firing(self.db)))
+                published.lectures = lecture_figures.counts_by_state(self.db)
+                published.lecture_delivery_s = lecture_figures.delivery_seconds(
+                    self.db, self.settings.lectures.post_roll, datetime.now(UTC) - timedelta(days=1))
             except (DatabaseUnavailable, SQLAlchemyError) as exc:
                 log.warning("alert check: database error (alerts wait for it): %s", exc)
         self.collector.publish(published)

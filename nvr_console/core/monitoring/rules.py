@@ -51,8 +51,11 @@ OLDEST_WAITING = Rule("oldest_waiting", Severity.WARNING, "files waiting long fo
 DISK_LOW = Rule("disk_low", Severity.CRITICAL, "recordings disk nearly full")
 DISK_FORECAST = Rule("disk_forecast", Severity.WARNING, "recordings disk filling up")
 NODE_GONE = Rule("node_gone", Severity.CRITICAL, "recording node gone")
+# Raised by the lectures (core/lectures), not by evaluate(): they know when a calendar or a lecture fails.
+CALENDAR_UNREADABLE = Rule("calendar_unreadable", Severity.WARNING, "timetable cannot be read")
+LECTURE_INCOMPLETE = Rule("lecture_incomplete", Severity.WARNING, "lecture delivered with gaps")
 RULES = {r.name: r for r in (CAMERA_DOWN, CAMERA_RECONNECTS, UPLOADS_PAUSED, OLDEST_WAITING, DISK_LOW, DISK_FORECAST,
-                             NODE_GONE)}
+                             NODE_GONE, CALENDAR_UNREADABLE, LECTURE_INCOMPLETE)}
 
 
 @dataclass(frozen=True)

@@ -170,16 +170,35 @@ class DriveDestination:
         names = with_file(remote_name(job.slot_start, job.room, job.camera, self._zone, suffix_of(job.local_path),
                                       job.start_time), job.remote_name)
         folder = self._folders.folder_for(self.service, job.room, job.room_folder, names.day, names.time)
-        mimetype = MIME_TYPES.get(suffix_of(job.local_path).lower(), "application/octet-stream")
         uri = job.session_uri
         offset = job.bytes_confirmed if uri else 0
+        resp, md5 = self._put(path, size, folder.id, names.file, {}, uri, offset, hooks, f"recording {job.id}")
+        if job.md5 and job.size == size and job.md5 != md5:
+            log.warning("%s changed since it was finalized (MD5 differs); the copy sent is what is on disk now", path)
+        return self._verify(resp, size, md5, folder.id, folder.web_link, names.file, hooks)
+
+    def put_file(self, path: Path, folder_id: str, folder_link: str | None, name: str, hooks: Hooks, *,
+                 description: str = "", session_uri: str | None = None, offset: int = 0) -> Outcome:
+        """Upload any file (a lecture's, say) as `name` into the Drive folder `folder_id`: resumable, chunked,
+        verified by size and MD5 like every recording. Worker thread."""
+        size = path.stat().st_size
+        extra = {"description": description[:25000]} if description else {}
+        resp, md5 = self._put(path, size, folder_id, name, extra, session_uri, offset if session_uri else 0, hooks,
+                              name)
+        return self._verify(resp, size, md5, folder_id, folder_link, name, hooks)
+
+    def _put(self, path: Path, size: int, folder_id: str, name: str, extra: dict[str, str], uri: str | None,
+             offset: int, hooks: Hooks, what: str) -> tuple[dict[str, Any], str]:
+        """Send the file (a new session, or `uri` resumed from `offset`); returns Drive's answer and the MD5 of
+        what was sent."""
+        mimetype = MIME_TYPES.get(suffix_of(str(path)).lower(), "application/octet-stream")
         restarts = 0
         with open(path, "rb") as fh:
             media = ChunkedFileUpload(fh, mimetype, self._settings.upload.chunk_size)
             while True:
                 req = self.service.files().create(
-                    body={"name": names.file, "parents": [folder.id]}, media_body=media, fields=FILE_FIELDS,
-                    supportsAllDrives=True,
+                    body={"name": name, "parents": [folder_id], **extra},  # type: ignore[typeddict-item]
+                    media_body=media, fields=FILE_FIELDS, supportsAllDrives=True,
                 )
                 try:
                     if uri:
@@ -189,7 +208,7 @@ class DriveDestination:
                         req.resumable_progress = offset
                         req._in_error_state = True  # type: ignore[attr-defined]  # private: the stubs omit it
                     else:
-                        uri = self._start_session(req, media, hooks, folder.id)
+                        uri = self._start_session(req, media, hooks, folder_id)
                         hooks.save(uri, 0)
                     resp = self._send(req, size, hooks)
                     break
@@ -197,13 +216,10 @@ class DriveDestination:
                     restarts += 1
                     if restarts > 3:
                         raise Retryable("Google Drive keeps expiring upload sessions; retrying later") from None
-                    log.info("upload session of recording %d expired; starting a new one", job.id)
+                    log.info("upload session of %s expired; starting a new one", what)
                     uri, offset = None, 0
                     hooks.save(None, 0)
-            md5 = media.md5_hex(hooks.check)
-        if job.md5 and job.size == size and job.md5 != md5:
-            log.warning("%s changed since it was finalized (MD5 differs); the copy sent is what is on disk now", path)
-        return self._verify(job, resp, size, md5, folder.id, folder.web_link, names.file, hooks)
+            return resp, media.md5_hex(hooks.check)
 
     def _start_session(self, req: HttpRequest, media: ChunkedFileUpload, hooks: Hooks, folder_id: str) -> str:
         """POST the metadata and get the session URI, so it is saved before the first byte is sent.
@@ -262,7 +278,7 @@ class DriveDestination:
             hooks.save(req.resumable_uri, req.resumable_progress)
             hooks.progress(req.resumable_progress, size)
 
-    def _verify(self, job: Job, resp: dict[str, Any], size: int, md5: str, folder_id: str,
+    def _verify(self, resp: dict[str, Any], size: int, md5: str, folder_id: str,
                 folder_link: str | None, name: str, hooks: Hooks) -> Outcome:
         got_size = int(resp.get("size", -1) or -1)
         got_md5 = str(resp.get("md5Checksum", "")).lower()
@@ -298,11 +314,19 @@ class LocalDestination:
         names = with_file(remote_name(job.slot_start, job.room, job.camera, self._zone, suffix_of(job.local_path),
                                       job.start_time), job.remote_name)
         folder = self._root / job.room / names.day / names.time_local
+        return self._copy(src, size, folder, names.file, hooks, job.md5 if job.size == size else None)
+
+    def put_file(self, src: Path, folder: Path, name: str, hooks: Hooks) -> Outcome:
+        """Copy any file (a lecture's, say) as `name` into `folder` (made if missing): temp file + rename,
+        verified by size and MD5 like every recording. Worker thread."""
+        return self._copy(src, src.stat().st_size, folder, name, hooks, None)
+
+    def _copy(self, src: Path, size: int, folder: Path, name: str, hooks: Hooks, expected_md5: str | None) -> Outcome:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise Retryable(f"cannot create archive folder {folder}: {exc.strerror or exc}") from None
-        tmp = folder / f".{names.file}.{os.getpid()}.{threading.get_ident()}.part"
+        tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.part"
         h = hashlib.md5()
         sent = 0
         try:
@@ -316,9 +340,9 @@ class LocalDestination:
                 fout.flush()
                 os.fsync(fout.fileno())
             md5 = h.hexdigest()
-            if job.md5 and job.size == size and job.md5 != md5:
+            if expected_md5 and expected_md5 != md5:
                 raise FileFailed(f"{src} changed since it was finalized (MD5 differs); check the disk")
-            dest = self._free_name(folder, names.file, size, md5)
+            dest = self._free_name(folder, name, size, md5)
             if dest.exists():  # an identical copy is already there (a run killed after the rename)
                 tmp.unlink()
             else:

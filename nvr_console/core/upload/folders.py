@@ -55,9 +55,12 @@ class DriveFolders:
     # -- public
     def folder_for(self, service: DriveResource, room: str, room_folder: str | None, day: str, time: str) -> Folder:
         """The `<day>/<time>` folder under the room's own folder or the root folder."""
-        base = self._room_folder(service, room, room_folder) if room_folder else self.root(service)
-        day_folder = self.child(service, base.id, day)
+        day_folder = self.child(service, self.base(service, room, room_folder).id, day)
         return self.child(service, day_folder.id, time)
+
+    def base(self, service: DriveResource, room: str, room_folder: str | None) -> Folder:
+        """The room's own folder (checked once per run), or the root folder when it names none."""
+        return self._room_folder(service, room, room_folder) if room_folder else self.root(service)
 
     def root(self, service: DriveResource) -> Folder:
         """The root folder (`drive.root_folder`), created once; its link-sharing made to match `drive.share`

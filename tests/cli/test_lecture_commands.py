@@ -1,0 +1,71 @@
+"""`rooms edit --calendar`, `calendar check` and `lectures list|show|redo` as a newcomer types them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from nvr_console.core.config import load_settings
+from nvr_console.core.db.session import Database
+from nvr_console.core.lectures import refresh
+from tests.core.lectures.ics_samples import calendar, event
+from tests.support.cli_run import run
+from tests.support.ics_server import IcsServer
+from tests.support.ports import closed_url
+
+
+def _weekly_from_tomorrow() -> bytes:
+    day = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y%m%d")
+    return calendar(event("algebra@uni", f"{day}T101500", f"{day}T114500", "Algebra: Groups & Rings",
+                          "RRULE:FREQ=WEEKLY;COUNT=4", "ORGANIZER;CN=Dr. Noether:mailto:noether@uni.example",
+                          "LOCATION:A-101"),
+                    event("exam@uni", f"{day}T140000", f"{day}T150000", "Exam", "CATEGORIES:no-recording"),
+                    event("b@uni", f"{day}T160000", f"{day}T170000", "Biology", "LOCATION:B-2"))
+
+
+def test_calendar_from_http_checked_listed_shown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nvr.sqlite3'}"
+    db = ("--database-url", url)
+    assert run(capsys, "rooms", "add", "A-101", *db)[0] == 0
+    code, _, err = run(capsys, "calendar", "check", "A-101", *db)
+    assert code == 2 and "has no calendar" in err and "rooms edit A-101 --calendar" in err
+    code, _, err = run(capsys, "rooms", "edit", "A-101", "--calendar", "ftp://example.org/x.ics", *db)
+    assert code == 2 and "not an http(s) ICS URL" in err
+    with IcsServer() as ics:
+        ics.serve(_weekly_from_tomorrow())
+        code, out, err = run(capsys, "rooms", "edit", "A-101", "--calendar", ics.url, "--record", "timetable", *db)
+        assert code == 0, err
+        code, out, err = run(capsys, "calendar", "check", "A-101", "--days", "8", *db)
+        assert code == 0, err
+        assert "3 lecture(s) in the next 8 days" in out
+        assert out.count("Algebra: Groups & Rings") == 2 and "Dr. Noether" in out
+        assert "not recorded: category 'no-recording'" in out and "Biology" not in out
+        code, out, _ = run(capsys, "calendar", "check", "A-101", "--days", "8", "--json", *db)
+        assert [o["title"] for o in json.loads(out)] == ["Algebra: Groups & Rings", "Exam", "Algebra: Groups & Rings"]
+        # The rows come from a refresh (the running recorder does it every calendar.refresh).
+        settings = load_settings(overrides={"database.url": url})
+        database = Database(url)
+        try:
+            [r] = refresh.refresh_all(database, settings, "node-1")
+        finally:
+            database.dispose()
+        assert not r.error
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).astimezone().strftime("%Y-%m-%d")
+        code, out, err = run(capsys, "lectures", "list", "--day", tomorrow, "--json", *db)
+        assert code == 0, err
+        rows = json.loads(out)
+        assert [(r["title"], r["state"]) for r in rows] == [("Algebra: Groups & Rings", "scheduled"),
+                                                            ("Exam", "skipped")]
+        code, out, err = run(capsys, "lectures", "show", str(rows[0]["id"]), *db)
+        assert code == 0 and "state: scheduled" in out and "event: algebra@uni (occurrence" in out
+        code, _, err = run(capsys, "lectures", "redo", str(rows[0]["id"]), *db)
+        assert code == 2 and "only a delivered, incomplete or assembling lecture can be redone" in err
+        code, _, err = run(capsys, "lectures", "show", "999", *db)
+        assert code == 2 and "no lecture with id 999" in err
+    # The server gone: `calendar check` says so in one line, exit 1.
+    assert run(capsys, "rooms", "edit", "A-101", "--calendar", closed_url() + "t.ics", *db)[0] == 0
+    code, _, err = run(capsys, "calendar", "check", "A-101", *db)
+    assert code == 1 and "cannot reach calendar http://127.0.0.1:" in err
