@@ -65,8 +65,9 @@ MATRIX: tuple[StreamCase, ...] = (
 )
 
 # A camera sending Motion JPEG: FFmpeg reads it, but an MP4 for browsers cannot hold it as it is.
-MJPEG_LAUNCH = (f"videotestsrc is-live=true ! video/x-raw,width=320,height=180,framerate={FPS}/1 ! jpegenc "
-                "! rtpjpegpay name=pay0 pt=26")
+# RTP/JPEG carries sizes in multiples of 8 only (rtpjpegpay refuses 180 lines: the media never prepares).
+MJPEG_LAUNCH = (f"videotestsrc is-live=true ! video/x-raw,width=320,height=176,framerate={FPS}/1,format=I420 "
+                "! jpegenc ! rtpjpegpay name=pay0 pt=26")
 # A camera whose SDP has only sound.
 SOUND_ONLY_LAUNCH = ("audiotestsrc is-live=true wave=sine freq=440 volume=0.3 ! audio/x-raw,rate=8000,channels=1 "
                      "! alawenc ! rtppcmapay name=pay0 pt=8")

@@ -2,6 +2,8 @@
 
     stopped -> starting -> recording -> (stalled | reconnecting, backoff 1, 2, 4 ... 30 s: restart_backoff) -> recording
                                      -> failed (needs the operator; still retried every 30 s)
+                                     -> failed for good: a stream it cannot write (stream_support), after
+                                        GIVE_UP_AFTER runs in a row; only the operator's Start tries again
     any -> stopping -> stopped
 
 Everything here runs on the engine thread: QProcess is asynchronous, so there is no thread per camera.
@@ -40,6 +42,7 @@ from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot
 from nvr_console.core.recording.restart_backoff import RestartBackoff
 from nvr_console.core.recording.segment_files import SegmentFiles
 from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time
+from nvr_console.core.recording.stream_support import unrecordable_reason
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
 
@@ -61,6 +64,10 @@ PERMANENT = frozenset({
     FfmpegErrorKind.ENCODER_MISSING, FfmpegErrorKind.PERMISSION, FfmpegErrorKind.DISK_FULL,
     FfmpegErrorKind.DNS,
 })
+# What the camera sends cannot be written: a few runs in a row (the camera may have been reconfigured
+# meanwhile), then the recorder stops trying: an endless reconnect loop leaves a file per try.
+UNWRITABLE = frozenset({FfmpegErrorKind.UNRECORDABLE, FfmpegErrorKind.UNWRITABLE})
+GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,9 @@ class Recorder(QObject):
         self.since = time.time()
         self.last_error = ""
         self.failure: FfmpegErrorKind | None = None  # why the last run failed, until it records again
+        self._unwritable_runs = 0  # runs in a row that ended on a stream it cannot write (UNWRITABLE)
+        self.gave_up = False  # failed for good (UNWRITABLE, GIVE_UP_AFTER runs): only the operator restarts it
+        self._unrecordable = ""  # this run's streams cannot be recorded: the reason (stream_support)
         self._wanted = False
         self._proc: QProcess | None = None
         self._pid = 0
@@ -192,8 +202,9 @@ class Recorder(QObject):
         return self._backoff.last_exit
 
     def start(self) -> None:
-        """Begin recording (or keep recording). Engine thread."""
-        if self._wanted and (self._proc is not None or self._backoff.pending):
+        """Begin recording (or keep recording); a recorder that gave up stays failed (see retry_now).
+        Engine thread."""
+        if self._wanted and (self._proc is not None or self._backoff.pending or self.gave_up):
             return
         self._wanted = True
         self._backoff.reset()
@@ -203,13 +214,15 @@ class Recorder(QObject):
 
     def retry_now(self) -> None:
         """Operator asked to start a camera that is failing: try again at once, backoff reset. Engine thread."""
-        if self._wanted and self._proc is None and self._backoff.pending:
+        if self._wanted and self._proc is None and (self._backoff.pending or self.gave_up):
+            self.gave_up, self._unwritable_runs = False, 0
             self._backoff.start_soon(time.time())
             self.poll()
 
     def stop(self) -> None:
         """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
         self._wanted = False
+        self.gave_up, self._unwritable_runs = False, 0
         self._backoff.cancel()
         if self._proc is None:
             self._set_state(CameraState.STOPPED)
@@ -276,6 +289,7 @@ class Recorder(QObject):
         if (self.state is CameraState.RECORDING and self._recording_since is not None
                 and now - self._recording_since > STABLE_AFTER_S):
             self._backoff.reset()
+            self._unwritable_runs = 0
         self._emit_status()
 
     def dispose(self) -> None:
@@ -323,7 +337,7 @@ class Recorder(QObject):
         self._blocks, self._held = 0, []
         self._stderr_tail.clear()
         self._stderr_buf = b""
-        self._header, self._streams = [], None
+        self._header, self._streams, self._unrecordable = [], None, ""
         self._stop_at, self._terminated, self._stall_restart = None, False, False
         self._last_growth = time.time()
         self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
@@ -425,6 +439,13 @@ class Recorder(QObject):
         self._streams = parse_ffmpeg_output_streams(self._header)
         if self._streams is not None or len(self._header) >= HEADER_LINES:
             self._header = []
+        if self._streams is not None and not self.spec.sound_only:
+            reason = unrecordable_reason(self._streams)
+            if reason:
+                # Stop at once: what it writes meanwhile is failed by the finalizer with the same reason.
+                self._unrecordable = reason[0].upper() + reason[1:] + "."
+                self._log("error", self._unrecordable)
+                self._begin_stop()
 
     def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
         proc = self._proc
@@ -457,6 +478,9 @@ class Recorder(QObject):
         if self._stall_restart:
             self._schedule_restart(self.last_error, permanent=False)
             return
+        if self._unrecordable:
+            self._schedule_restart(self._unrecordable, permanent=True, kind=FfmpegErrorKind.UNRECORDABLE)
+            return
         kind, message = classify_ffmpeg_error("\n".join(list(self._stderr_tail)[-30:]))
         self._log("warning", f"FFmpeg exited (code {exit_code}): {message}")
         self._schedule_restart(message, permanent=kind in PERMANENT, kind=kind)
@@ -471,6 +495,19 @@ class Recorder(QObject):
         if not self._wanted:
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
+            return
+        self._unwritable_runs = self._unwritable_runs + 1 if kind in UNWRITABLE else 0
+        if self._unwritable_runs >= GIVE_UP_AFTER:
+            self.gave_up = True
+            self._backoff.cancel()
+            self.last_error = (f"{message} Tried {self._unwritable_runs} times; not retried any more: change the "
+                               "camera's settings, then start the camera again.")
+            self._set_state(CameraState.FAILED)
+            return
+        if kind in UNWRITABLE:
+            # Failed (the camera needs changing), but the next tries come soon so giving up does not take minutes.
+            self._backoff.after_failure(time.time(), permanent=False)
+            self._set_state(CameraState.FAILED)
             return
         self._set_state(self._backoff.after_failure(time.time(), permanent))
         if kind is FfmpegErrorKind.DISK_FULL:
