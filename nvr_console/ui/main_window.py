@@ -111,8 +111,9 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(Column.STATE, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((Column.PREVIEW, 76), (Column.ROOM, 110), (Column.CAMERA, 120), (Column.NODE, 110),
-                           (Column.FILE, 190), (Column.UPLOAD, 190), (Column.DRIVE, 90), (Column.ACTION, 80)):
+        for col, width in ((Column.PREVIEW, 76), (Column.ROOM, 110), (Column.CAMERA, 120), (Column.STREAM, 150),
+                           (Column.NODE, 110), (Column.FILE, 190), (Column.UPLOAD, 190), (Column.DRIVE, 90),
+                           (Column.ACTION, 80)):
             header.resizeSection(col, width)
         self.button_delegate, self.link_delegate = camera_table_delegates.install(self.table)
         self.button_delegate.clicked.connect(self.camera_command)

@@ -74,6 +74,9 @@ def test_engine_records_lecture_hall_streams_and_fails_what_it_cannot(
             assert last.next_retry_in == 0
             starts = [line for line in got.logs if line.camera_id == ids["mjpeg"] and "starting:" in line.text]
             assert len(starts) == GIVE_UP_AFTER
+            # The console's Stream column: what each recorder's FFmpeg saw.
+            assert got.latest(ids["hall"]).stream == "H.264 320x180 · AAC"  # type: ignore[union-attr]
+            assert got.latest(ids["hevc"]).stream == "H.265 320x180 · no audio"  # type: ignore[union-attr]
             # Three boundaries for the good cameras (4 s segments), then stop.
             assert wait_until(lambda: len(got.files("hall")) >= 3 and len(got.files("hevc")) >= 3, 40)
             assert state("mjpeg") is CameraState.FAILED

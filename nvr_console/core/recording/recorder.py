@@ -42,7 +42,7 @@ from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot
 from nvr_console.core.recording.restart_backoff import RestartBackoff
 from nvr_console.core.recording.segment_files import SegmentFiles
 from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time
-from nvr_console.core.recording.stream_support import unrecordable_reason
+from nvr_console.core.recording.stream_support import stream_summary, unrecordable_reason
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
 
@@ -247,6 +247,7 @@ class Recorder(QObject):
             fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
             last_error=self.last_error,
             next_retry_in=self._backoff.countdown(time.time()),
+            stream=stream_summary(self._streams) if self._streams is not None else "",
         )
 
     def poll(self) -> None:

@@ -29,6 +29,17 @@ def codec_label(codec: str | None) -> str:
     return CODEC_LABELS.get(codec, codec.upper())
 
 
+def stream_summary(streams: MediaInfo) -> str:
+    """One line for the console's camera table: "H.264 1280x720 · AAC", "H.265 · no audio", "sound only: G.711
+    A-law"."""
+    video, audio = streams.video, streams.audio
+    sound = codec_label(audio.codec) if audio is not None else "no audio"
+    if video is None:
+        return f"sound only: {sound}"
+    size = f" {video.width}x{video.height}" if video.width and video.height else ""
+    return f"{codec_label(video.codec)}{size} · {sound}"
+
+
 def unrecordable_reason(streams: MediaInfo) -> str | None:
     """Why a camera sending these streams cannot be recorded as is, in words with the fix; None if it can.
     A stream without video (a camera that sends only sound) is recordable."""
