@@ -1,4 +1,4 @@
-"""FFmpeg argument lists for recording, finalizing and recovering camera segments (pure functions).
+r"""FFmpeg argument lists for recording, finalizing and recovering camera segments (pure functions).
 
 Measured facts (Debian FFmpeg 5.1, GStreamer RTSP server on loopback, H.264 640x360 25 fps,
 keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
@@ -53,9 +53,15 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
   (UNTIMED_KEYFRAME_GATE; ``st(0)``/``ld(0)`` keep "seen one" across packets). Measured on a pre-encoded
   High-profile file with 3 B-frames, 1 s GOP, AAC: 10.6 s recorded into 4 files of 25+75+75+67 video
   packets = the 242 frames FFmpeg read, each file starting on a keyframe; the first 1 s (the untimed
-  GOP) is what is lost, as before with any camera (the first keyframe). A stream whose first keyframe is
-  timed (Baseline, H.265 without B-frames) passes untouched. A camera with a 10 s keyframe interval loses
-  up to 10 s per (re)connect: say so to operators (README "Supported streams").
+  GOP) is what is lost. Baseline streams start the same way (``N/A,N/A,K_`` then ``3600,3600``): without
+  B-frames the muxer used to guess the first keyframe's timestamps, so they now lose their first GOP
+  too; a client joining a shared stream mid-GOP already lost up to a GOP before its first keyframe. A
+  camera with a 10 s keyframe interval loses up to 10 s per (re)connect (README "Supported streams").
+  Keeping the first keyframe with ``setts=pts='if(eq(N\,0)*eq(PTS\,NOPTS)\,0\,PTS)'`` does not work: FFmpeg
+  has already shifted the stream so that the first TIMED packet is 0, so the right value is unknown
+  (Baseline: "Non-monotonous DTS ... previous 0, current 0"); 5.1's setts cannot look ahead.
+  The filter passes packets unchanged (``amount`` defaults to 0 when ``drop`` is set; a bare ``noise``
+  corrupts data): the stream matrix decodes every file without a decoder error.
   Rejected: another inner container. The MP4 muxer accepts the untimed packet but writes a guessed dts
   and keeps MP4's SIGKILL problem (no moov); MPEG-TS needs a pts too; keeping Matroska keeps every
   crash-safety measurement above.
@@ -252,8 +258,11 @@ def build_finalize_command(
     sound_offset_s: float = 0.0,
     max_duration_s: float | None = None,
     tolerant: bool = False,
+    has_video: bool = True,
 ) -> list[str]:
     """argv turning a finished segment into the final browser-playable MP4.
+
+    has_video False: a camera that sends only sound (its segment has no video track): an audio-only MP4.
 
     audio_codec: the segment's audio codec from probe (None: no audio). Video is always copied; video_codec
     "hevc" is tagged hvc1 (module notes).
@@ -273,6 +282,8 @@ def build_finalize_command(
             args += ["-ss", f"{-sound_offset_s:.3f}"]
         args += ["-i", str(sound_source), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
         args += _audio_encode_args(sound_codec)
+    elif not has_video:
+        args += ["-map", "0:a:0", *_audio_encode_args(audio_codec)]
     else:
         args += ["-map", "0:v:0", "-c:v", "copy"]
         if audio_codec:

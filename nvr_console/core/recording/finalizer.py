@@ -170,8 +170,12 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             info = _probe(job.raw, tools)
         except ProbeError as exc:
             return _failed(db, job, start, f"unreadable segment (kept as {job.raw.name}): {mask_secrets(str(exc))}")
-        if info.video is None:
-            return _failed(db, job, start, f"segment has no video stream (kept as {job.raw.name})")
+        # No video track at all: the camera announced none (FFmpeg maps every announced stream, with frames or
+        # not), so it sends only sound and the file is an audio recording. A video track without frames is
+        # not that: caught on the written MP4 below.
+        sound_only = info.video is None
+        if sound_only and info.audio is None:
+            return _failed(db, job, start, f"segment has no video or audio stream (kept as {job.raw.name})")
         if why := unrecordable_reason(info):
             return _failed(db, job, start, f"not a recording: {why} (kept as {job.raw.name})")
         if not info.duration_s or info.duration_s <= 0:
@@ -199,7 +203,7 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         partial = partial_path_for(final)
         audio_codec = info.audio.codec if info.audio else None
         attempts: list[tuple[bool, bool]] = []  # (with sound, tolerant)
-        if sound_info is not None:
+        if sound_info is not None and not sound_only:
             attempts.append((True, job.recovery))
         attempts.append((False, job.recovery))
         if not job.recovery:
@@ -207,7 +211,8 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         error = ""
         for with_sound, tolerant in attempts:
             argv = build_finalize_command(
-                str(tools.ffmpeg), job.raw, partial, audio_codec=audio_codec, video_codec=info.video.codec,
+                str(tools.ffmpeg), job.raw, partial, audio_codec=audio_codec,
+                video_codec=info.video.codec if info.video else None, has_video=not sound_only,
                 sound_source=job.sound.path if with_sound and job.sound else None,
                 sound_codec=sound_info.audio.codec if with_sound and sound_info and sound_info.audio else None,
                 sound_offset_s=offset if with_sound else 0.0,
@@ -232,7 +237,7 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             partial.unlink(missing_ok=True)
             _raise_if_no_room(job, str(exc))  # FFmpeg may exit 0 with an MP4 cut short by a full disk
             return _failed(db, job, start, f"the written MP4 is unreadable (kept {job.raw.name}): {exc}")
-        if final_info.video is None or not final_info.video.frames:
+        if not sound_only and (final_info.video is None or not final_info.video.frames):
             # A camera that sends video but whose file got none of it (a run that ended before its first
             # keyframe could be written keeps only sound): never a recording, however it plays.
             partial.unlink(missing_ok=True)

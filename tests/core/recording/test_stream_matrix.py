@@ -117,6 +117,11 @@ def test_stream_records_gap_free_across_boundaries_and_finalizes(case: StreamCas
         assert float(out["format"]["duration"]) < len(packets) / FPS + case.gop_s + 0.2, (final.name, out["format"])
         has_audio = any(s["codec_type"] == "audio" for s in out["streams"])
         assert has_audio == (case.audio is not None)
+        # Every frame decodes: nothing the timestamp gate (a bitstream filter) passes is altered.
+        decoded = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(final), "-f", "null", "-"],
+                                 capture_output=True, text=True, timeout=60)
+        decoder_errors = [ln for ln in decoded.stderr.splitlines() if ln.startswith(("[h264", "[hevc", "[aac"))]
+        assert decoded.returncode == 0 and not decoder_errors, (final.name, decoder_errors[:5])
 
     # Stopped with 'q' mid-GOP, the last B-frames of the final file may not have arrived: not a boundary.
     steps = [b - a for a, b in itertools.pairwise(timeline)][:len(timeline) - 2 - case.bframes]
