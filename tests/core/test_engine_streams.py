@@ -2,7 +2,8 @@
 
   hall   H.264 High with 3 B-frames + AAC, as Epiphan/Matrox/Extron encoders send: recorded, every file ready
   hevc   H.265 with 4 B-frames, parameter sets only in the SDP: recorded, every MP4 tagged hvc1
-  mjpeg  Motion JPEG: failed with the reason in words after GIVE_UP_AFTER tries, no more tries, no file counted
+  mjpeg  Motion JPEG: failed with the reason in words after GIVE_UP_AFTER tries, no more tries, no file counted,
+         and the camera_down alert fires with the same reason
   nokey  H.264 whose only keyframe comes untimed (a keyframe interval far longer than the run) + G.711 sound:
          the files hold sound but no frame of the announced video, so each is failed with the reason
   sound  a camera whose SDP has only sound (G.711): still recorded, audio-only files, ready
@@ -17,12 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Q_ARG, QMetaObject, Qt
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.monitoring import alert_store
+from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.recording.recorder import GIVE_UP_AFTER
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import Collected, codecs, ffprobe_json, wait_until
@@ -53,7 +57,9 @@ def test_engine_records_lecture_hall_streams_and_fails_what_it_cannot(
         encode_file(case, media, 90)
     mounts = {"/hall": launch(HALL, media), "/hevc": launch(HEVC, media), "/mjpeg": MJPEG_LAUNCH, "/nokey": NOKEY,
               "/sound": SOUND_ONLY_LAUNCH}
-    settings = settings_factory(**{"recording.segment_length": "4", "upload.destination": "none"})
+    settings = settings_factory(**{"recording.segment_length": "4", "upload.destination": "none",
+                                   "alerts.check_every": "1s", "alerts.camera_down_after": "3s",
+                                   "alerts.repeat_every": "off"})
     db = Database(settings.database.url)
     prepare_database(db)
     changing = RtspServer(mounts={"/change": launch(BEFORE, media)})
@@ -65,6 +71,9 @@ def test_engine_records_lecture_hall_streams_and_fails_what_it_cannot(
         host = EngineHost(settings, db)
         got = Collected()
         got.attach(host.engine)
+        monitor = Monitor(settings, db)
+        monitor.attach(host.engine)
+        monitor.start()
         host.start()
         try:
             def state(name: str) -> CameraState | None:
@@ -84,6 +93,12 @@ def test_engine_records_lecture_hall_streams_and_fails_what_it_cannot(
             assert last.next_retry_in == 0
             starts = [line for line in got.logs if line.camera_id == ids["mjpeg"] and "starting:" in line.text]
             assert len(starts) == GIVE_UP_AFTER
+
+            def mjpeg_alert() -> list[alert_store.AlertRecord]:
+                return [a for a in alert_store.firing(db) if a.rule == "camera_down" and a.subject == "Hall-1 / mjpeg"]
+
+            assert wait_until(lambda: bool(mjpeg_alert()), 20), alert_store.firing(db)
+            assert "Motion JPEG" in mjpeg_alert()[0].summary and "set its encoder to H.264" in mjpeg_alert()[0].summary
             # The console's Stream column: what each recorder's FFmpeg saw.
             assert got.latest(ids["hall"]).stream == "H.264 320x180 · AAC"  # type: ignore[union-attr]
             assert got.latest(ids["hevc"]).stream == "H.265 320x180 · no audio"  # type: ignore[union-attr]
@@ -99,9 +114,20 @@ def test_engine_records_lecture_hall_streams_and_fails_what_it_cannot(
             before = len(got.files("change"))
             assert wait_until(lambda: len(got.files("change")) >= before + 2, 30)
             assert state("mjpeg") is CameraState.FAILED
-            assert len([ln for ln in got.logs if ln.camera_id == ids["mjpeg"] and "starting:" in ln.text]) \
-                == GIVE_UP_AFTER, "a camera that gave up was started again"
+            def mjpeg_starts() -> int:
+                return len([ln for ln in got.logs if ln.camera_id == ids["mjpeg"] and "starting:" in ln.text])
+
+            assert mjpeg_starts() == GIVE_UP_AFTER, "a camera that gave up was started again"
+            # The operator presses Start (after changing the camera, say): tried again, and again bounded.
+            QMetaObject.invokeMethod(host.engine, "start_camera", Qt.ConnectionType.QueuedConnection,
+                                     Q_ARG(int, ids["mjpeg"]))
+            assert wait_until(lambda: mjpeg_starts() == 2 * GIVE_UP_AFTER
+                              and getattr(got.latest(ids["mjpeg"]), "next_retry_in", 1) == 0
+                              and state("mjpeg") is CameraState.FAILED, 60), got.latest(ids["mjpeg"])
+            wait_until(lambda: False, 3)
+            assert mjpeg_starts() == 2 * GIVE_UP_AFTER
         finally:
+            monitor.stop()
             assert host.stop(60)
 
     rows = catalog.list_recordings(db)
