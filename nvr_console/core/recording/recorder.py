@@ -155,7 +155,7 @@ class Recorder(QObject):
         self.last_error = ""
         self.failure: FfmpegErrorKind | None = None  # why the last run failed, until it records again
         self._unwritable_runs = 0  # runs in a row that ended on a stream it cannot write (UNWRITABLE)
-        self.gave_up = False  # failed for good (UNWRITABLE, GIVE_UP_AFTER runs): only the operator restarts it
+        self._gave_up = False  # failed for good (UNWRITABLE, GIVE_UP_AFTER runs): only the operator restarts it
         self._unrecordable = ""  # this run's streams cannot be recorded: the reason (stream_support)
         self._wanted = False
         self._proc: QProcess | None = None
@@ -201,10 +201,16 @@ class Recorder(QObject):
         """When this recorder's FFmpeg last exited (epoch s; 0: never ran): hand it to a successor. Engine thread."""
         return self._backoff.last_exit
 
+    @property
+    def gave_up(self) -> bool:
+        """Failed for good: what the camera sends cannot be written (GIVE_UP_AFTER runs in a row); nothing but
+        the operator's Start (retry_now) or a changed camera (a new recorder) tries again. Engine thread."""
+        return self._gave_up
+
     def start(self) -> None:
         """Begin recording (or keep recording); a recorder that gave up stays failed (see retry_now).
         Engine thread."""
-        if self._wanted and (self._proc is not None or self._backoff.pending or self.gave_up):
+        if self._wanted and (self._proc is not None or self._backoff.pending or self._gave_up):
             return
         self._wanted = True
         self._backoff.reset()
@@ -214,15 +220,15 @@ class Recorder(QObject):
 
     def retry_now(self) -> None:
         """Operator asked to start a camera that is failing: try again at once, backoff reset. Engine thread."""
-        if self._wanted and self._proc is None and (self._backoff.pending or self.gave_up):
-            self.gave_up, self._unwritable_runs = False, 0
+        if self._wanted and self._proc is None and (self._backoff.pending or self._gave_up):
+            self._gave_up, self._unwritable_runs = False, 0
             self._backoff.start_soon(time.time())
             self.poll()
 
     def stop(self) -> None:
         """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
         self._wanted = False
-        self.gave_up, self._unwritable_runs = False, 0
+        self._gave_up, self._unwritable_runs = False, 0
         self._backoff.cancel()
         if self._proc is None:
             self._set_state(CameraState.STOPPED)
@@ -499,7 +505,7 @@ class Recorder(QObject):
             return
         self._unwritable_runs = self._unwritable_runs + 1 if kind in UNWRITABLE else 0
         if self._unwritable_runs >= GIVE_UP_AFTER:
-            self.gave_up = True
+            self._gave_up = True
             self._backoff.cancel()
             self.last_error = (f"{message} Tried {self._unwritable_runs} times; not retried any more: change the "
                                "camera's settings, then start the camera again.")
