@@ -171,6 +171,9 @@ class Recorder(QObject):
         self._next_file_check = 0.0
         self._backoff = RestartBackoff(last_exit)
         self._recording_since: float | None = None
+        # Size of the run's file when FFmpeg's output opened with nothing written yet (out_time 0: the video's
+        # first timed keyframe had not come; ffmpeg_command's notes); None when not waiting for it.
+        self._open_size: int | None = None
         self._stop_at: float | None = None  # when `q` was sent
         self._terminated = False
         self._stall_restart = False
@@ -277,8 +280,12 @@ class Recorder(QObject):
         # stderr is drained here, not on every readyRead: QProcess keeps reading the pipe into its own
         # buffer (FFmpeg never blocks), and one Python call per poll replaces one per FFmpeg log line.
         self._drain_stderr()
-        if now >= self._next_file_check:
+        waiting = self.state is CameraState.STARTING and self._open_size is not None
+        if now >= self._next_file_check or waiting:
             self._scan_files(now)
+        if waiting and self._open_size is not None and self._files.current_size > self._open_size:
+            # Packets reach the file between two progress blocks (5 s apart): recording now, not at the next block.
+            self._now_recording(now)
         key = (self._files.current_size, self._files.finished_count, (self._parser.last.out_time_us or 0)
                if self._parser.last else 0)
         if key != self._growth_key:
@@ -351,6 +358,7 @@ class Recorder(QObject):
         self._growth_key = (0, 0, 0)
         self._next_file_check = 0.0
         self._recording_since = None
+        self._open_size = None
         self._set_state(CameraState.STARTING)
         self._log("info", f"starting: {command_for_log(argv)}")
         proc.start()
@@ -393,11 +401,14 @@ class Recorder(QObject):
                     self._release_held()
                 if event.fps is not None:
                     self._fps = event.fps
-                if event.out_time_us and event.out_time_us > 0 and self.state is CameraState.STARTING:
-                    self._recording_since = time.time()
-                    self.last_error, self.failure = "", None
-                    self._scan_files(self._recording_since)  # so the first RECORDING status names its file
-                    self._set_state(CameraState.RECORDING)
+                if self.state is not CameraState.STARTING:
+                    pass
+                elif event.out_time_us and event.out_time_us > 0:
+                    self._now_recording(time.time())
+                elif self._open_size is None:
+                    # The output is open but holds nothing yet: poll() watches the file grow (at 1 Hz).
+                    self._scan_files(time.time())
+                    self._open_size = self._files.current_size
             elif isinstance(event, SegmentFinished):
                 if self._blocks < 2:
                     # The first block comes before FFmpeg flushes what it buffered while probing (out_time
@@ -407,6 +418,13 @@ class Recorder(QObject):
                 else:
                     self._report_finished(event)
                 self._next_file_check = 0.0  # the next file is open: name it at the next poll
+
+    def _now_recording(self, now: float) -> None:
+        self._recording_since = now
+        self._open_size = None
+        self.last_error, self.failure = "", None
+        self._scan_files(now)  # so the first RECORDING status names its file
+        self._set_state(CameraState.RECORDING)
 
     def _release_held(self) -> None:
         held, self._held = self._held, []
