@@ -43,6 +43,9 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
 - ``-stats_period 5``: the first progress block still comes as soon as the output is open (out_time
   1 ms, 1.3 s after start), later ones every 5 s instead of every 0.5 s. Each block costs the engine a
   Python wake-up: with 8 cameras its steady CPU went from 0.106-0.111 to 0.085-0.097 % of a core per camera.
+  With the keyframe gate below, that first block says out_time 0 (nothing written yet; measured on /cam:
+  block 1 at 1.3 s with out_time_us=0, block 2 at 6.3 s), so the recorder watches the file grow instead of
+  waiting 5 s for the next block (recorder.py).
 - B-frames (H.264 Main/High, H.265 with B-frames; what lecture-hall encoders send): over RTSP FFmpeg 5.1
   gives the first keyframe no pts and no dts (``ffprobe -show_packets``: ``N/A,N/A,K_``) and the next few
   packets no dts. Matroska refuses the first one (``Can't write packet with unknown timestamp``, exit 1,
