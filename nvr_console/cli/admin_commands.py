@@ -43,6 +43,8 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
             from nvr_console.cli.recordings_commands import run_coverage
 
             return run_coverage(args, settings, db)
+        if args.command == "cameras" and args.action == "probe":
+            return _camera_probe(args, settings, db)
         handlers = {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings, "status": _status,
                     "nodes": run_nodes}
         return handlers[args.command](args, db)
@@ -135,6 +137,35 @@ def _cameras(args: argparse.Namespace, db: Database) -> int:
         c = catalog.set_camera_enabled(db, args.room, args.name, a == "enable", actor=actor_name("CLI"))
         print(f"camera {c.name!r} in room {c.room!r} {a}d")
     return 0
+
+
+def _camera_probe(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    """`cameras probe`: what the camera sends and whether it can be recorded as is (exit 0 yes, 3 no, 1 unread)."""
+    from nvr_console.core.recording.ffmpeg_locate import FFmpegNotFound, locate_tools
+    from nvr_console.core.recording.stream_probe import StreamProbeError, probe_stream
+    from nvr_console.core.stream_url import is_lavfi
+
+    if args.seconds <= 0:
+        print("nvr-console: error: --seconds must be more than 0", file=sys.stderr)
+        return 2
+    cam = catalog.get_camera(db, args.room, args.name)
+    if is_lavfi(cam.stream_url):
+        print(f"camera {cam.name!r} in room {cam.room!r} is a test source ({cam.stream_url}): the recorder encodes "
+              "it as H.264 itself; nothing to probe")
+        return 0
+    try:
+        tools = locate_tools(settings.recording.ffmpeg)
+        report = probe_stream(str(tools.ffmpeg), cam.stream_url, cam.rtsp_transport, seconds=args.seconds)
+    except (FFmpegNotFound, StreamProbeError) as exc:
+        print(f"nvr-console: camera {cam.name!r} in room {cam.room!r}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print_json(asdict(report) | {"recordable": report.recordable})
+    else:
+        print(f"camera {cam.name!r} in room {cam.room!r} ({mask_url(cam.stream_url)}, {cam.rtsp_transport}):")
+        for line in report.lines():
+            print(f"  {line}")
+    return 0 if report.recordable else 3
 
 
 def _holder_fields(h: Holder | None) -> dict[str, object]:

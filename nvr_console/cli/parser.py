@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name", metavar="NAME")
     c.add_argument("--with-cameras", action="store_true", help="also remove the room's cameras")
 
-    cams = group("cameras", "list, add, edit, remove, enable and disable cameras")
+    cams = group("cameras", "list, add, edit, remove, enable, disable and probe cameras")
     c = cmd(cams, "list", "list cameras")
     c.add_argument("--room", metavar="ROOM", help="only this room's cameras")
     c.add_argument("--json", action="store_true", help="print JSON for scripts (passwords masked)")
@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--transport", choices=["tcp", "udp"])
     c.add_argument("--move-to", metavar="ROOM", help="move it to another room")
     c.add_argument("--node", metavar="NODE", help="pin it to this node ('' to unpin)")
+    c = cmd(cams, "probe", "say what a camera sends (codecs, profile, B-frames, resolution, frame rate, keyframe "
+            "interval, audio) and whether it can be recorded as is; exit 0 yes, 3 no, 1 unreachable")
+    c.add_argument("--room", required=True, metavar="ROOM")
+    c.add_argument("--name", required=True, metavar="NAME")
+    c.add_argument("--seconds", type=float, default=12.0, metavar="S",
+                   help="how long to read the stream (default 12; the keyframe interval needs two keyframes)")
+    c.add_argument("--json", action="store_true", help="print JSON for scripts")
     for action, help_ in (("remove", "remove a camera (its recordings and uploads stay)"),
                           ("enable", "enable a camera (it starts recording)"),
                           ("disable", "disable a camera (it stops cleanly)")):

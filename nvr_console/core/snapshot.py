@@ -17,6 +17,7 @@ from pathlib import Path
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import classify_ffmpeg_error
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, parse_ffmpeg_stderr_info
+from nvr_console.core.recording.stream_probe import StreamProbeError, StreamReport, probe_stream
 from nvr_console.core.stream_url import InvalidInput, is_lavfi, lavfi_graphs
 
 MKV_CLUSTER_ID = b"\x1f\x43\xb6\x75"
@@ -34,9 +35,17 @@ class StreamCheck:
 
     info: MediaInfo
     png: bytes
+    report: StreamReport | None = None  # what the camera sends and whether it can be recorded (describe_s > 0)
+
+    @property
+    def recordable(self) -> bool:
+        """False when the stream was described and cannot be recorded as it is."""
+        return self.report is None or self.report.recordable
 
     def summary(self) -> str:
-        """`h264 1920x1080 25 fps · audio aac 48000 Hz` (or `no audio`)."""
+        """`h264 1920x1080 25 fps · audio aac 48000 Hz` (or `no audio`); with a report, its lines."""
+        if self.report is not None:
+            return " · ".join(self.report.lines())
         v, a = self.info.video, self.info.audio
         parts = []
         if v is not None:
@@ -58,9 +67,12 @@ def _png_args(width: int) -> list[str]:
 
 def check_stream(
     ffmpeg: str | os.PathLike[str], url: str, transport: str = "tcp", timeout_s: float = 15.0, width: int = 480,
-    audio_only: bool = False,
+    audio_only: bool = False, describe_s: float = 0.0,
 ) -> StreamCheck:
     """Connect to a stream, read its stream info and one frame; raise SnapshotError saying why not.
+
+    describe_s > 0 (a network camera): then read that many seconds more with ffprobe (stream_probe) to say
+    what it sends (profile, B-frames, keyframe interval) and whether it can be recorded as it is.
 
     audio_only: a room's sound source: a second of its audio is read instead of a frame (no PNG), and a
     stream without audio is refused.
@@ -98,7 +110,13 @@ def check_stream(
         raise SnapshotError(classify_ffmpeg_error(stderr)[1])
     if info is None:
         raise SnapshotError(f"{mask_secrets(url)}: FFmpeg read the stream but described no audio or video")
-    return StreamCheck(info, proc.stdout)
+    report = None
+    if describe_s > 0 and not audio_only and not is_lavfi(url):
+        try:
+            report = probe_stream(ffmpeg, url, transport, seconds=describe_s)
+        except StreamProbeError:
+            report = None  # the frame above says the stream works; the summary falls back to its info
+    return StreamCheck(info, proc.stdout, report)
 
 
 def _last_cluster_blob(path: Path) -> bytes | None:

@@ -48,6 +48,7 @@ class CameraStatus:
     next_retry_in: float = 0.0  # seconds, while RECONNECTING
     enabled: bool = True
     node: str = ""  # the node recording it (several machines on one database); "" when unknown
+    stream: str = ""  # what the camera sends, as this run's FFmpeg saw it: "H.264 1280x720 · AAC" ("": not yet)
 
 
 @dataclass(frozen=True)

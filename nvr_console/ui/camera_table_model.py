@@ -43,17 +43,18 @@ class Column(enum.IntEnum):
     ROOM = 1
     CAMERA = 2
     STATE = 3
-    NODE = 4  # the node recording it (several machines on one database); hidden on a single machine
-    FILE = 5
-    UPLOAD = 6
-    DRIVE = 7
-    ACTION = 8
+    STREAM = 4  # what the camera sends (codecs, size), as the engine's recorder saw it
+    NODE = 5  # the node recording it (several machines on one database); hidden on a single machine
+    FILE = 6
+    UPLOAD = 7
+    DRIVE = 8
+    ACTION = 9
 
 
 HEADERS = {
     Column.PREVIEW: "Preview", Column.ROOM: "Room", Column.CAMERA: "Camera", Column.STATE: "State",
-    Column.NODE: "Node", Column.FILE: "Current file", Column.UPLOAD: "Latest upload", Column.DRIVE: "Drive",
-    Column.ACTION: "",
+    Column.STREAM: "Stream", Column.NODE: "Node", Column.FILE: "Current file", Column.UPLOAD: "Latest upload",
+    Column.DRIVE: "Drive", Column.ACTION: "",
 }
 
 
@@ -201,6 +202,8 @@ def sort_key(r: CameraRow, column: int) -> tuple[Any, ...]:
         primary = r.camera.casefold()
     elif column == Column.NODE:
         primary = r.node.casefold()
+    elif column == Column.STREAM:
+        primary = st.stream if st else ""
     elif column == Column.DRIVE:
         primary = link_text(r.folder_link)
     elif column == Column.ACTION:
@@ -458,7 +461,8 @@ class CameraTableModel(QAbstractTableModel):
     def _texts(self, r: CameraRow) -> list[str | None]:
         st, at = r.status, self._at
         action = "Stop" if st is not None and st.state in ACTIVE_STATES else "Start"
-        return [None, r.room, r.camera, state_text(st, at), r.node, file_text(st, at), upload_text(r.upload),
+        return [None, r.room, r.camera, state_text(st, at), st.stream if st else "", r.node, file_text(st, at),
+                upload_text(r.upload),
                 link_text(r.folder_link), action]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

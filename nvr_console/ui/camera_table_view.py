@@ -13,8 +13,8 @@ from nvr_console.ui import camera_table_delegates
 from nvr_console.ui.camera_table_filter import CameraFilter
 from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
 
-WIDTHS = ((Column.PREVIEW, 76), (Column.ROOM, 110), (Column.CAMERA, 120), (Column.NODE, 110), (Column.FILE, 190),
-          (Column.UPLOAD, 190), (Column.DRIVE, 90), (Column.ACTION, 80))
+WIDTHS = ((Column.PREVIEW, 76), (Column.ROOM, 110), (Column.CAMERA, 120), (Column.STREAM, 150), (Column.NODE, 110),
+          (Column.FILE, 190), (Column.UPLOAD, 190), (Column.DRIVE, 90), (Column.ACTION, 80))
 
 
 class CameraTableView(QTableView):

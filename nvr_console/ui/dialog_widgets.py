@@ -71,6 +71,9 @@ class NodeChoice(QComboBox):
         return "" if text in ("", self.ANY) else text
 
 
+DESCRIBE_S = 5.0  # seconds of stream the camera Test reads to describe it (keyframe intervals up to ~4 s)
+
+
 class StreamTester(QWidget):
     """A Test button, a result line and a snapshot; `url_source()` supplies what to probe. The camera dialog
     tests cameras, the rooms dialog sound sources (`audio_only`: a second of audio is read, no snapshot)."""
@@ -112,13 +115,19 @@ class StreamTester(QWidget):
         self.result.setStyleSheet("")
         self.result.setText(f"Testing {mask_url(url)} …")
         self.snapshot.hide()
-        run_in_background(lambda: check_stream(self.ffmpeg, url, transport, audio_only=self.audio_only),
+        # A camera is also described (a few seconds of ffprobe): B-frames, keyframe interval, recordable or not.
+        describe = 0.0 if self.audio_only else DESCRIBE_S
+        run_in_background(lambda: check_stream(self.ffmpeg, url, transport, audio_only=self.audio_only,
+                                               describe_s=describe),
                           self._done, self._failed, context=self)
 
     def _done(self, check: StreamCheck) -> None:
         self.button.setEnabled(True)
         self.last = check
-        show_message(self.result, f"OK: {check.summary()}", ok=True)
+        if check.recordable:
+            show_message(self.result, f"OK: {check.summary()}", ok=True)
+        else:
+            show_message(self.result, f"Cannot be recorded as it is: {check.summary()}")
         pix = QPixmap()
         if pix.loadFromData(check.png, "PNG"):
             smooth = Qt.TransformationMode.SmoothTransformation

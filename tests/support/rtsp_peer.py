@@ -47,8 +47,10 @@ class RtspServer:
     """A live RTSP server on 127.0.0.1 in its own process group."""
 
     def __init__(self, port: int | None = None, python: str = SYSTEM_PYTHON, ready_timeout_s: float = 20.0,
-                 auto_restart: bool = False) -> None:
+                 auto_restart: bool = False, mounts: dict[str, str] | None = None) -> None:
+        """mounts: extra unshared mounts, path -> gst-launch description (rtsp_server.py --mount)."""
         self.port = port or free_port()
+        self.mounts = dict(mounts or {})
         # GStreamer's RTSP server 1.22 can abort when many clients PLAY one shared media at once
         # (gst_rtsp_media_get_rates assertion): like a rebooting camera, it comes back on the same port.
         self.auto_restart = auto_restart
@@ -81,7 +83,8 @@ class RtspServer:
         deadline = time.monotonic() + self.ready_timeout_s
         while True:
             proc = subprocess.Popen(
-                [self.python, str(SCRIPT), "--port", str(self.port)],
+                [self.python, str(SCRIPT), "--port", str(self.port),
+                 *(f"--mount={path}={launch}" for path, launch in self.mounts.items())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

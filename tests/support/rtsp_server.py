@@ -6,6 +6,8 @@ Run with the SYSTEM python (it needs ``gi`` and gir1.2-gst-rtsp-server-1.0), not
     /usr/bin/python3 tests/support/rtsp_server.py --port 8554
 
 Prints ``READY <port>`` on stdout once serving (``--port 0`` lets the server pick one).
+``--mount /path=LAUNCH`` (repeatable) adds a mount of the caller's own, not shared (every client gets its own
+pipeline, from the start of a file for ``filesrc`` mounts): the stream matrix (tests/support/stream_matrix.py).
 SIGTERM / SIGINT stop it. SIGUSR1 puts every mount's current pipeline into an error (see _HealingFactory).
 
 Mounts (all live, shared: every client of one mount shares one encoder to save CPU):
@@ -133,7 +135,8 @@ def _factory(mount: str, launch: str, roles: dict[str, bool], shared: bool = Tru
     return factory
 
 
-def build_server(port: int) -> tuple[GstRtspServer.RTSPServer, str, dict[str, _HealingFactory]]:
+def build_server(port: int, extra: dict[str, str] | None = None,
+                 ) -> tuple[GstRtspServer.RTSPServer, str, dict[str, _HealingFactory]]:
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(port))
@@ -170,6 +173,8 @@ def build_server(port: int) -> tuple[GstRtspServer.RTSPServer, str, dict[str, _H
         audio_codec = "pcm_alaw"
     factories = {mount: _factory(mount, launch, roles, shared=mount != "/solo")
                  for mount, (launch, roles) in launches.items()}
+    for mount, launch in (extra or {}).items():
+        factories[mount] = _factory(mount, launch, everyone, shared=False)
     mounts = server.get_mount_points()
     for mount, factory in factories.items():
         mounts.add_factory(mount, factory)
@@ -179,10 +184,13 @@ def build_server(port: int) -> tuple[GstRtspServer.RTSPServer, str, dict[str, _H
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8554, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--mount", action="append", default=[], metavar="/PATH=LAUNCH",
+                        help="an extra unshared mount with this gst-launch description (repeatable)")
     args = parser.parse_args(argv)
 
     Gst.init(None)
-    server, audio_codec, factories = build_server(args.port)
+    extra = dict(m.split("=", 1) for m in args.mount)
+    server, audio_codec, factories = build_server(args.port, extra)
     loop = GLib.MainLoop()
     if server.attach(None) == 0:
         print(f"FAILED cannot listen on 127.0.0.1:{args.port}", flush=True)

@@ -146,3 +146,16 @@ def test_node_cells_change_only_where_the_holder_changed(qtbot) -> None:
     m.apply_nodes({4: "srv2"})  # before the camera's row exists (the overview came first)
     m.apply_status(status(4))
     assert m.index(m.row_of(4), Column.NODE).data() == "srv2"
+
+
+def test_stream_column_shows_what_the_engine_says_the_camera_sends(qtbot) -> None:
+    m = CameraTableModel()
+    m.apply_status(status(1, stream="H.265 1920x1080 · AAC"))
+    m.apply_status(status(2, stream="H.264 1280x720 · G.711 A-law"))
+    m.apply_status(status(3, CameraState.STARTING))
+    m.flush()
+    assert m.headerData(Column.STREAM, Qt.Orientation.Horizontal) == "Stream"
+    assert [m.index(r, Column.STREAM).data() for r in range(3)] == ["H.265 1920x1080 · AAC",
+                                                                    "H.264 1280x720 · G.711 A-law", ""]
+    m.sort(Column.STREAM)
+    assert m.camera_ids() == [3, 2, 1]

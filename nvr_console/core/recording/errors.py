@@ -33,6 +33,10 @@ class FfmpegErrorKind(StrEnum):
     DISK_FULL = "disk_full"
     ENCODER_MISSING = "encoder_missing"
     STREAM_ENDED = "stream_ended"
+    # The recorder cannot write what the camera sends (stream_support: its video codec; or packets the file
+    # muxer refuses). Retried a few times, then failed for good until the operator starts it again.
+    UNRECORDABLE = "unrecordable"
+    UNWRITABLE = "unwritable"
     UNKNOWN = "unknown"
 
 
@@ -65,6 +69,10 @@ _RULES: tuple[tuple[FfmpegErrorKind, re.Pattern[str], str], ...] = tuple(
         (FfmpegErrorKind.TIMEOUT, r"timed out|Operation timed out|timeout",
          "The camera stopped answering (timeout). Check its network link and power; recording "
          "restarts by itself when it answers again."),
+        (FfmpegErrorKind.UNWRITABLE, r"Can't write packet with unknown timestamp",
+         "The camera sends video packets without timestamps, which cannot be recorded because the recording "
+         "file needs a time for every frame; set its encoder to a fixed keyframe interval (1-2 s) and, if "
+         "this stays, B-frames off."),
         (FfmpegErrorKind.UNSUPPORTED_CODEC, r"Could not find tag for codec|not currently supported in container|"
          r"Unsupported codec|codec not currently supported|Decoder \(codec .*\) not found|"
          r"unsupported (?:video|audio) codec",
@@ -88,7 +96,7 @@ _RULES: tuple[tuple[FfmpegErrorKind, re.Pattern[str], str], ...] = tuple(
 # Lines that carry the error (FFmpeg also prints banners, stream dumps and progress).
 _ERRORISH = re.compile(
     r"error|failed|refused|timed out|invalid|not found|unauthorized|denied|no such|could not|unable|"
-    r"unsupported|unknown encoder|no space|no route|unreachable|resolve",
+    r"unsupported|unknown encoder|no space|no route|unreachable|resolve|can.t write",
     re.IGNORECASE,
 )
 

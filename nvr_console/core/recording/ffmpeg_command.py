@@ -1,4 +1,4 @@
-"""FFmpeg argument lists for recording, finalizing and recovering camera segments (pure functions).
+r"""FFmpeg argument lists for recording, finalizing and recovering camera segments (pure functions).
 
 Measured facts (Debian FFmpeg 5.1, GStreamer RTSP server on loopback, H.264 640x360 25 fps,
 keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
@@ -43,6 +43,37 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
 - ``-stats_period 5``: the first progress block still comes as soon as the output is open (out_time
   1 ms, 1.3 s after start), later ones every 5 s instead of every 0.5 s. Each block costs the engine a
   Python wake-up: with 8 cameras its steady CPU went from 0.106-0.111 to 0.085-0.097 % of a core per camera.
+  With the keyframe gate below, that first block says out_time 0 (nothing written yet; measured on /cam:
+  block 1 at 1.3 s with out_time_us=0, block 2 at 6.3 s), so the recorder watches the file grow instead of
+  waiting 5 s for the next block (recorder.py).
+- B-frames (H.264 Main/High, H.265 with B-frames; what lecture-hall encoders send): over RTSP FFmpeg 5.1
+  gives the first keyframe no pts and no dts (``ffprobe -show_packets``: ``N/A,N/A,K_``) and the next few
+  packets no dts. Matroska refuses the first one (``Can't write packet with unknown timestamp``, exit 1,
+  a 5 KB file with 4 packets) and the recorder never records; ``+genpts``, ``+igndts`` and
+  ``-use_wallclock_as_timestamps 1`` do not help. The muxing layer fills a missing dts from the pts
+  (reorder buffer) but never a missing pts. So video goes through the ``noise`` bitstream filter with a
+  ``drop`` expression that discards packets until the first keyframe that has both timestamps
+  (UNTIMED_KEYFRAME_GATE; ``st(0)``/``ld(0)`` keep "seen one" across packets). Measured on a pre-encoded
+  High-profile file with 3 B-frames, 1 s GOP, AAC: 10.6 s recorded into 4 files of 25+75+75+67 video
+  packets = the 242 frames FFmpeg read, each file starting on a keyframe; the first 1 s (the untimed
+  GOP) is what is lost. Baseline streams start the same way (``N/A,N/A,K_`` then ``3600,3600``): without
+  B-frames the muxer used to guess the first keyframe's timestamps, so they now lose their first GOP
+  too; a client joining a shared stream mid-GOP already lost up to a GOP before its first keyframe. A
+  camera with a 10 s keyframe interval loses up to 10 s per (re)connect (README "Supported streams").
+  Keeping the first keyframe with ``setts=pts='if(eq(N\,0)*eq(PTS\,NOPTS)\,0\,PTS)'`` does not work: FFmpeg
+  has already shifted the stream so that the first TIMED packet is 0, so the right value is unknown
+  (Baseline: "Non-monotonous DTS ... previous 0, current 0"); 5.1's setts cannot look ahead.
+  The filter passes packets unchanged (``amount`` defaults to 0 when ``drop`` is set; a bare ``noise``
+  corrupts data): the stream matrix decodes every file without a decoder error.
+  Rejected: another inner container. The MP4 muxer accepts the untimed packet but writes a guessed dts
+  and keeps MP4's SIGKILL problem (no moov); MPEG-TS needs a pts too; keeping Matroska keeps every
+  crash-safety measurement above.
+- Open GOP (H.265 CRA with leading RASL pictures, x265's default): a cut at a CRA puts its leading
+  pictures, which reference the previous GOP, into the new file where they cannot be decoded (3 of 76
+  packets per file at bframes=4, "failed to avoid negative pts" warnings). Nothing is lost from the
+  stream, but those frames do not play: cameras send closed GOPs (IDR) by default; the README says so.
+- H.265 in MP4: tagged ``hvc1`` (``-tag:v hvc1``); FFmpeg's default ``hev1`` does not play in Apple's
+  players and Safari.
 - Wall-clock start of a segment (to align a room's sound source): the segment list gives times on
   FFmpeg's output timeline; ProgressParser.timeline_origin estimates that timeline's epoch from when
   progress blocks arrive, so start = origin + list start.
@@ -71,6 +102,12 @@ MP4_AUDIO_COPY_CODECS = frozenset({"aac", "mp3"})
 NARROWBAND_CODECS = frozenset({"pcm_alaw", "pcm_mulaw", "adpcm_g726", "adpcm_g726le", "g723_1", "g729"})
 
 AudioMode = Literal["copy", "aac", "none"]
+
+# Video bitstream filter for copied network streams: drop packets until the first keyframe with a pts and a
+# dts (B-frame streams over RTSP start with an untimed keyframe that Matroska refuses: module notes).
+UNTIMED_KEYFRAME_GATE = r"noise=drop='not(st(0\,ld(0)+key*not(eq(pts\,nopts))*not(eq(dts\,nopts))))'"
+# Video codecs a final MP4 holds as they are, playable in browsers: what the recorder accepts from a camera.
+RECORDABLE_VIDEO_CODECS = frozenset({"h264", "hevc"})
 
 
 def segment_pattern(output_dir: str | os.PathLike[str]) -> str:
@@ -179,6 +216,7 @@ def build_record_command(
             # '?': a camera without audio is fine.
             args += ["-map", "0:a:0?", "-c:v", "copy"]
             args += ["-c:a", "copy"] if audio == "copy" else ["-c:a", "aac", "-b:a", "64k"]
+        args += ["-bsf:v", UNTIMED_KEYFRAME_GATE]
     if stats_period_s is not None:
         # How often a -progress block comes (FFmpeg's default: 0.5 s). See the module notes.
         args += ["-stats_period", f"{stats_period_s:g}"]
@@ -218,15 +256,20 @@ def build_finalize_command(
     target: str | os.PathLike[str],
     *,
     audio_codec: str | None,
+    video_codec: str | None = None,
     sound_source: str | os.PathLike[str] | None = None,
     sound_codec: str | None = None,
     sound_offset_s: float = 0.0,
     max_duration_s: float | None = None,
     tolerant: bool = False,
+    has_video: bool = True,
 ) -> list[str]:
     """argv turning a finished segment into the final browser-playable MP4.
 
-    audio_codec: the segment's audio codec from probe (None: no audio). Video is always copied.
+    has_video False: a camera that sends only sound (its segment has no video track): an audio-only MP4.
+
+    audio_codec: the segment's audio codec from probe (None: no audio). Video is always copied; video_codec
+    "hevc" is tagged hvc1 (module notes).
     sound_source: the room's audio-only recording; it replaces the camera audio. sound_offset_s is
     (sound start - video start) in wall-clock seconds: positive delays the sound, negative trims its
     beginning. max_duration_s caps the output (the sound may run longer than the video).
@@ -243,10 +286,14 @@ def build_finalize_command(
             args += ["-ss", f"{-sound_offset_s:.3f}"]
         args += ["-i", str(sound_source), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
         args += _audio_encode_args(sound_codec)
+    elif not has_video:
+        args += ["-map", "0:a:0", *_audio_encode_args(audio_codec)]
     else:
         args += ["-map", "0:v:0", "-c:v", "copy"]
         if audio_codec:
             args += ["-map", "0:a:0", *_audio_encode_args(audio_codec)]
+    if video_codec == "hevc":
+        args += ["-tag:v", "hvc1"]
     if max_duration_s is not None:
         args += ["-t", f"{max_duration_s:.3f}"]
     # faststart: moov first, so a browser can start playing and seeking before the download ends.
@@ -260,9 +307,11 @@ def build_recovery_command(
     target: str | os.PathLike[str],
     *,
     audio_codec: str | None,
+    video_codec: str | None = None,
 ) -> list[str]:
     """argv remuxing a crash-truncated segment (SIGKILL, power loss) into an MP4."""
-    return build_finalize_command(ffmpeg, source, target, audio_codec=audio_codec, tolerant=True)
+    return build_finalize_command(ffmpeg, source, target, audio_codec=audio_codec, video_codec=video_codec,
+                                  tolerant=True)
 
 
 def command_for_log(argv: Sequence[str]) -> str:

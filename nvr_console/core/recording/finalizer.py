@@ -39,6 +39,7 @@ from nvr_console.core.recording.matroska_media import holds_no_media
 from nvr_console.core.recording.mp4_boxes import read_mp4
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, probe
 from nvr_console.core.recording.segments import final_path_for, partial_path_for, raw_name_time
+from nvr_console.core.recording.stream_support import unrecordable_reason
 from nvr_console.core.sizes import format_size
 from nvr_console.core.status import RecordingEvent
 
@@ -107,7 +108,9 @@ def _quick_remux(job: FinalizeJob, tools: Tools, partial: Path) -> MediaInfo | N
     streams = job.streams
     assert streams is not None
     audio = streams.audio
-    argv = build_finalize_command(str(tools.ffmpeg), job.raw, partial, audio_codec=audio.codec if audio else None)
+    video = streams.video
+    argv = build_finalize_command(str(tools.ffmpeg), job.raw, partial, audio_codec=audio.codec if audio else None,
+                                  video_codec=video.codec if video else None)
     code, error = _run(argv)
     why = f"FFmpeg: {error or f'exit code {code}'}"
     if code == 0:
@@ -152,6 +155,8 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             job.raw.unlink(missing_ok=True)
             return _failed(db, job, start, "empty segment: no video or audio was written before the file was "
                            "closed (removed)")
+        if job.streams is not None and (why := unrecordable_reason(job.streams)):
+            return _failed(db, job, start, f"not a recording: {why} (kept as {job.raw.name})")
         if job.sound is None and job.sound_note:
             notes.append(job.sound_note)
         if (job.streams is not None and job.streams.video is not None and job.sound is None
@@ -165,8 +170,14 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             info = _probe(job.raw, tools)
         except ProbeError as exc:
             return _failed(db, job, start, f"unreadable segment (kept as {job.raw.name}): {mask_secrets(str(exc))}")
-        if info.video is None:
-            return _failed(db, job, start, f"segment has no video stream (kept as {job.raw.name})")
+        # No video track at all: the camera announced none (FFmpeg maps every announced stream, with frames or
+        # not), so it sends only sound and the file is an audio recording. A video track without frames is
+        # not that: caught on the written MP4 below.
+        sound_only = info.video is None
+        if sound_only and info.audio is None:
+            return _failed(db, job, start, f"segment has no video or audio stream (kept as {job.raw.name})")
+        if why := unrecordable_reason(info):
+            return _failed(db, job, start, f"not a recording: {why} (kept as {job.raw.name})")
         if not info.duration_s or info.duration_s <= 0:
             return _failed(db, job, start, f"segment holds no frames (kept as {job.raw.name})")
 
@@ -192,7 +203,7 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         partial = partial_path_for(final)
         audio_codec = info.audio.codec if info.audio else None
         attempts: list[tuple[bool, bool]] = []  # (with sound, tolerant)
-        if sound_info is not None:
+        if sound_info is not None and not sound_only:
             attempts.append((True, job.recovery))
         attempts.append((False, job.recovery))
         if not job.recovery:
@@ -201,6 +212,7 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         for with_sound, tolerant in attempts:
             argv = build_finalize_command(
                 str(tools.ffmpeg), job.raw, partial, audio_codec=audio_codec,
+                video_codec=info.video.codec if info.video else None, has_video=not sound_only,
                 sound_source=job.sound.path if with_sound and job.sound else None,
                 sound_codec=sound_info.audio.codec if with_sound and sound_info and sound_info.audio else None,
                 sound_offset_s=offset if with_sound else 0.0,
@@ -225,6 +237,13 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             partial.unlink(missing_ok=True)
             _raise_if_no_room(job, str(exc))  # FFmpeg may exit 0 with an MP4 cut short by a full disk
             return _failed(db, job, start, f"the written MP4 is unreadable (kept {job.raw.name}): {exc}")
+        if not sound_only and (final_info.video is None or not final_info.video.frames):
+            # A camera that sends video but whose file got none of it (a run that ended before its first
+            # keyframe could be written keeps only sound): never a recording, however it plays.
+            partial.unlink(missing_ok=True)
+            sound = f" (only {final_info.duration_s:.3f} s of sound)" if final_info.duration_s else ""
+            return _failed(db, job, start, f"not a recording: the file holds no frame of the camera's video"
+                           f"{sound} (kept as {job.raw.name})")
         if job.recovery:
             notes.insert(0, "recovered after an unclean stop")
         return _publish(db, job, partial, final_info, start, notes, tools, zone)

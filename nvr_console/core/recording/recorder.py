@@ -2,6 +2,8 @@
 
     stopped -> starting -> recording -> (stalled | reconnecting, backoff 1, 2, 4 ... 30 s: restart_backoff) -> recording
                                      -> failed (needs the operator; still retried every 30 s)
+                                     -> failed for good: a stream it cannot write (stream_support), after
+                                        GIVE_UP_AFTER runs in a row; only the operator's Start tries again
     any -> stopping -> stopped
 
 Everything here runs on the engine thread: QProcess is asynchronous, so there is no thread per camera.
@@ -40,6 +42,7 @@ from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot
 from nvr_console.core.recording.restart_backoff import RestartBackoff
 from nvr_console.core.recording.segment_files import SegmentFiles
 from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time
+from nvr_console.core.recording.stream_support import stream_summary, unrecordable_reason
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
 
@@ -61,6 +64,10 @@ PERMANENT = frozenset({
     FfmpegErrorKind.ENCODER_MISSING, FfmpegErrorKind.PERMISSION, FfmpegErrorKind.DISK_FULL,
     FfmpegErrorKind.DNS,
 })
+# What the camera sends cannot be written: a few runs in a row (the camera may have been reconfigured
+# meanwhile), then the recorder stops trying: an endless reconnect loop leaves a file per try.
+UNWRITABLE = frozenset({FfmpegErrorKind.UNRECORDABLE, FfmpegErrorKind.UNWRITABLE})
+GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,9 @@ class Recorder(QObject):
         self.since = time.time()
         self.last_error = ""
         self.failure: FfmpegErrorKind | None = None  # why the last run failed, until it records again
+        self._unwritable_runs = 0  # runs in a row that ended on a stream it cannot write (UNWRITABLE)
+        self._gave_up = False  # failed for good (UNWRITABLE, GIVE_UP_AFTER runs): only the operator restarts it
+        self._unrecordable = ""  # this run's streams cannot be recorded: the reason (stream_support)
         self._wanted = False
         self._proc: QProcess | None = None
         self._pid = 0
@@ -161,6 +171,9 @@ class Recorder(QObject):
         self._next_file_check = 0.0
         self._backoff = RestartBackoff(last_exit)
         self._recording_since: float | None = None
+        # Size of the run's file when FFmpeg's output opened with nothing written yet (out_time 0: the video's
+        # first timed keyframe had not come; ffmpeg_command's notes); None when not waiting for it.
+        self._open_size: int | None = None
         self._stop_at: float | None = None  # when `q` was sent
         self._terminated = False
         self._stall_restart = False
@@ -191,9 +204,16 @@ class Recorder(QObject):
         """When this recorder's FFmpeg last exited (epoch s; 0: never ran): hand it to a successor. Engine thread."""
         return self._backoff.last_exit
 
+    @property
+    def gave_up(self) -> bool:
+        """Failed for good: what the camera sends cannot be written (GIVE_UP_AFTER runs in a row); nothing but
+        the operator's Start (retry_now) or a changed camera (a new recorder) tries again. Engine thread."""
+        return self._gave_up
+
     def start(self) -> None:
-        """Begin recording (or keep recording). Engine thread."""
-        if self._wanted and (self._proc is not None or self._backoff.pending):
+        """Begin recording (or keep recording); a recorder that gave up stays failed (see retry_now).
+        Engine thread."""
+        if self._wanted and (self._proc is not None or self._backoff.pending or self._gave_up):
             return
         self._wanted = True
         self._backoff.reset()
@@ -203,13 +223,15 @@ class Recorder(QObject):
 
     def retry_now(self) -> None:
         """Operator asked to start a camera that is failing: try again at once, backoff reset. Engine thread."""
-        if self._wanted and self._proc is None and self._backoff.pending:
+        if self._wanted and self._proc is None and (self._backoff.pending or self._gave_up):
+            self._gave_up, self._unwritable_runs = False, 0
             self._backoff.start_soon(time.time())
             self.poll()
 
     def stop(self) -> None:
         """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
         self._wanted = False
+        self._gave_up, self._unwritable_runs = False, 0
         self._backoff.cancel()
         if self._proc is None:
             self._set_state(CameraState.STOPPED)
@@ -234,6 +256,7 @@ class Recorder(QObject):
             fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
             last_error=self.last_error,
             next_retry_in=self._backoff.countdown(time.time()),
+            stream=stream_summary(self._streams) if self._streams is not None else "",
         )
 
     def poll(self) -> None:
@@ -257,8 +280,12 @@ class Recorder(QObject):
         # stderr is drained here, not on every readyRead: QProcess keeps reading the pipe into its own
         # buffer (FFmpeg never blocks), and one Python call per poll replaces one per FFmpeg log line.
         self._drain_stderr()
-        if now >= self._next_file_check:
+        waiting = self.state is CameraState.STARTING and self._open_size is not None
+        if now >= self._next_file_check or waiting:
             self._scan_files(now)
+        if waiting and self._open_size is not None and self._files.current_size > self._open_size:
+            # Packets reach the file between two progress blocks (5 s apart): recording now, not at the next block.
+            self._now_recording(now)
         key = (self._files.current_size, self._files.finished_count, (self._parser.last.out_time_us or 0)
                if self._parser.last else 0)
         if key != self._growth_key:
@@ -276,6 +303,7 @@ class Recorder(QObject):
         if (self.state is CameraState.RECORDING and self._recording_since is not None
                 and now - self._recording_since > STABLE_AFTER_S):
             self._backoff.reset()
+            self._unwritable_runs = 0
         self._emit_status()
 
     def dispose(self) -> None:
@@ -323,13 +351,14 @@ class Recorder(QObject):
         self._blocks, self._held = 0, []
         self._stderr_tail.clear()
         self._stderr_buf = b""
-        self._header, self._streams = [], None
+        self._header, self._streams, self._unrecordable = [], None, ""
         self._stop_at, self._terminated, self._stall_restart = None, False, False
         self._last_growth = time.time()
         self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
         self._growth_key = (0, 0, 0)
         self._next_file_check = 0.0
         self._recording_since = None
+        self._open_size = None
         self._set_state(CameraState.STARTING)
         self._log("info", f"starting: {command_for_log(argv)}")
         proc.start()
@@ -372,11 +401,14 @@ class Recorder(QObject):
                     self._release_held()
                 if event.fps is not None:
                     self._fps = event.fps
-                if event.out_time_us and event.out_time_us > 0 and self.state is CameraState.STARTING:
-                    self._recording_since = time.time()
-                    self.last_error, self.failure = "", None
-                    self._scan_files(self._recording_since)  # so the first RECORDING status names its file
-                    self._set_state(CameraState.RECORDING)
+                if self.state is not CameraState.STARTING:
+                    pass
+                elif event.out_time_us and event.out_time_us > 0:
+                    self._now_recording(time.time())
+                elif self._open_size is None:
+                    # The output is open but holds nothing yet: poll() watches the file grow (at 1 Hz).
+                    self._scan_files(time.time())
+                    self._open_size = self._files.current_size
             elif isinstance(event, SegmentFinished):
                 if self._blocks < 2:
                     # The first block comes before FFmpeg flushes what it buffered while probing (out_time
@@ -386,6 +418,13 @@ class Recorder(QObject):
                 else:
                     self._report_finished(event)
                 self._next_file_check = 0.0  # the next file is open: name it at the next poll
+
+    def _now_recording(self, now: float) -> None:
+        self._recording_since = now
+        self._open_size = None
+        self.last_error, self.failure = "", None
+        self._scan_files(now)  # so the first RECORDING status names its file
+        self._set_state(CameraState.RECORDING)
 
     def _release_held(self) -> None:
         held, self._held = self._held, []
@@ -425,6 +464,13 @@ class Recorder(QObject):
         self._streams = parse_ffmpeg_output_streams(self._header)
         if self._streams is not None or len(self._header) >= HEADER_LINES:
             self._header = []
+        if self._streams is not None and not self.spec.sound_only:
+            reason = unrecordable_reason(self._streams)
+            if reason:
+                # Stop at once: what it writes meanwhile is failed by the finalizer with the same reason.
+                self._unrecordable = reason[0].upper() + reason[1:] + "."
+                self._log("error", self._unrecordable)
+                self._begin_stop()
 
     def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
         proc = self._proc
@@ -457,6 +503,9 @@ class Recorder(QObject):
         if self._stall_restart:
             self._schedule_restart(self.last_error, permanent=False)
             return
+        if self._unrecordable:
+            self._schedule_restart(self._unrecordable, permanent=True, kind=FfmpegErrorKind.UNRECORDABLE)
+            return
         kind, message = classify_ffmpeg_error("\n".join(list(self._stderr_tail)[-30:]))
         self._log("warning", f"FFmpeg exited (code {exit_code}): {message}")
         self._schedule_restart(message, permanent=kind in PERMANENT, kind=kind)
@@ -471,6 +520,19 @@ class Recorder(QObject):
         if not self._wanted:
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
+            return
+        self._unwritable_runs = self._unwritable_runs + 1 if kind in UNWRITABLE else 0
+        if self._unwritable_runs >= GIVE_UP_AFTER:
+            self._gave_up = True
+            self._backoff.cancel()
+            self.last_error = (f"{message} Tried {self._unwritable_runs} times; not retried any more: change the "
+                               "camera's settings, then start the camera again.")
+            self._set_state(CameraState.FAILED)
+            return
+        if kind in UNWRITABLE:
+            # Failed (the camera needs changing), but the next tries come soon so giving up does not take minutes.
+            self._backoff.after_failure(time.time(), permanent=False)
+            self._set_state(CameraState.FAILED)
             return
         self._set_state(self._backoff.after_failure(time.time(), permanent))
         if kind is FfmpegErrorKind.DISK_FULL:

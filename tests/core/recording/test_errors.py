@@ -96,3 +96,23 @@ def test_a_disk_full_message_reads_as_disk_full_again() -> None:
     assert kind is FfmpegErrorKind.DISK_FULL and shown.startswith(DISK_FULL_MESSAGE)
     for last_error in (shown, f"{DISK_FULL_MESSAGE} (No space left on device)"):
         assert classify_ffmpeg_error(last_error)[0] is FfmpegErrorKind.DISK_FULL
+
+
+def test_untimed_b_frame_stream_without_the_gate_is_unwritable(ffmpeg: str, tmp_path: Path) -> None:
+    # What the recorder did before issue 22 (no timestamp gate): a lecture-hall encoder's H.264 High with
+    # B-frames, copied into Matroska. The words say what to change on the camera.
+    from tests.support.fixtures_rtsp import _require_gst
+    from tests.support.stream_matrix import MATRIX, encode_file, launch
+
+    _require_gst()
+    hall = next(c for c in MATRIX if c.name == "h264_high_bf3_aac")
+    encode_file(hall, tmp_path, 20)
+    with RtspServer(mounts={"/hall": launch(hall, tmp_path)}) as server:
+        proc = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", server.url("/hall"),
+                               "-map", "0", "-c", "copy", "-t", "5", "-f", "matroska", str(tmp_path / "x.mkv")],
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 0, proc.stderr[-500:]
+    kind, message = classify_ffmpeg_error(proc.stderr)
+    assert kind is FfmpegErrorKind.UNWRITABLE, message
+    assert message.startswith("The camera sends video packets without timestamps, which cannot be recorded because")
+    assert "B-frames off" in message and "Can't write packet with unknown timestamp" in message

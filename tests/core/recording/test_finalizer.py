@@ -196,10 +196,33 @@ def test_known_streams_keep_the_failure_reasons(db: Database, tmp_path: Path) ->
     junk.write_bytes(b"\x1a\x45\xdf\xa3garbage" * 100)
     e1 = finalize(_job(db, junk, streams=_streams()), locate_tools(), db, None)
     assert e1.status == "failed" and "unreadable" in e1.notes and junk.exists()
+    assert not list(tmp_path.rglob("*.mp4")) and not list(tmp_path.rglob(".*partial"))
+
+
+def test_a_camera_that_sends_only_sound_gets_audio_recordings(db: Database, tmp_path: Path) -> None:
+    # Its stream has no video at all (the recorder maps video only when the camera announces it).
     audio_only = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-10.mkv", 1, video=False)
     e2 = finalize(_job(db, audio_only, streams=_streams(video=None)), locate_tools(), db, None)
-    assert e2.status == "failed" and "no video stream" in e2.notes and audio_only.exists()
+    assert e2.status == "ready", e2.notes
+    assert codecs(Path(e2.path)) == {"audio": "aac"} and not audio_only.exists()
+
+
+def test_a_file_without_the_announced_video_is_not_a_recording(db: Database, tmp_path: Path) -> None:
+    # The camera announced video (the segment has a video track), but no frame of it was written before
+    # the file closed: only sound, as a B-frame camera's files were before issue 22. Not a recording.
+    raw = tmp_path / "R" / "cam" / "2026-11-24_09-30-20.mkv"
+    raw.parent.mkdir(parents=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000:d=1",
+                    "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1", "-map", "0:a", "-map", "1:v",
+                    "-c:a", "pcm_alaw", "-c:v", "libx264", "-frames:v", "0", "-f", "matroska", str(raw)],
+                   check=True, timeout=60)
+    for streams in (_streams(), None):  # from the recorder's header, or unknown (probed)
+        event = finalize(_job(db, raw, streams=streams), locate_tools(), db, None)
+        assert event.status == "failed", event.notes
+        assert "not a recording: the file holds no frame of the camera's video" in event.notes and raw.exists()
     assert not list(tmp_path.rglob("*.mp4")) and not list(tmp_path.rglob(".*partial"))
+    rows = catalog.list_recordings(db)
+    assert rows and all(r.status == "failed" for r in rows)
 
 
 def test_final_mp4_checked_by_its_boxes_on_the_full_path(db: Database, tmp_path: Path,
