@@ -22,7 +22,7 @@ from nvr_console.core.db.models import Camera, DesiredState, Recording, Recordin
 from nvr_console.core.db.session import Database
 from nvr_console.core.events import store as event_store
 from nvr_console.core.events.actor import actor_name
-from nvr_console.core.events.store import DISABLE, ENABLE, START, STOP
+from nvr_console.core.events.store import DISABLE, ENABLE, REMOVE, START, STOP
 from nvr_console.core.folder_names import folder_key, name_problem
 from nvr_console.core.masking import mask_url
 from nvr_console.core.status import UploadProgress, UploadState
@@ -361,23 +361,26 @@ def edit_camera(
         return _camera_info(cam)
 
 
-def remove_camera(db: Database, room: str, name: str) -> CameraInfo:
-    """Remove a camera. Its recordings (and their place in the upload queue) stay."""
+def remove_camera(db: Database, room: str, name: str, actor: str | None = None) -> CameraInfo:
+    """Remove a camera. Its recordings (and their place in the upload queue) stay; the removal is stored as a
+    command (coverage ends the camera's life there)."""
     with db.session() as s:
         cam = _get_camera(s, room, name)
         info = _camera_info(cam)
+        _command(s, cam, REMOVE, actor)
         s.delete(cam)
         return info
 
 
-def remove_camera_by_id(db: Database, camera_id: int) -> CameraInfo | None:
+def remove_camera_by_id(db: Database, camera_id: int, actor: str | None = None) -> CameraInfo | None:
     """Remove a camera by id (the engine does, once its recorder has stopped); None if it is gone already.
-    Its recordings (and their place in the upload queue) stay."""
+    Its recordings (and their place in the upload queue) stay; the removal is stored as a command."""
     with db.session() as s:
         cam = s.get(Camera, camera_id)
         if cam is None:
             return None
         info = _camera_info(cam)
+        _command(s, cam, REMOVE, actor)
         s.delete(cam)
         return info
 
