@@ -110,6 +110,9 @@ class RecordingInfo:
     last_error: str | None
     notes: str
     damaged: str | None = None  # why the file's media cannot be trusted (see recording.duration_check)
+    node: str = ""  # the machine that recorded it (and holds the local file)
+    remote_name: str | None = None  # its file name on Drive or in the archive (chosen before its first upload)
+    destination: str | None = None  # where it was uploaded: drive or local (the archive)
 
     def public(self) -> dict[str, Any]:
         d = asdict(self)
@@ -427,7 +430,7 @@ def recording_info(r: Recording) -> RecordingInfo:
     return RecordingInfo(
         r.id, r.camera_id, r.room_name, r.camera_name, r.slot_start, r.start_time, r.end_time, r.local_path,
         r.size, r.duration, r.status, r.drive_file_id, r.drive_folder_id, r.web_link, r.folder_link, r.md5,
-        r.bytes_confirmed, r.attempts, r.last_error, r.notes, r.damaged,
+        r.bytes_confirmed, r.attempts, r.last_error, r.notes, r.damaged, r.node or "", r.remote_name, r.destination,
     )
 
 
