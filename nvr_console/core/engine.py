@@ -331,6 +331,7 @@ class Engine(QObject):
 
     def _announce_removed(self, camera_id: int) -> None:
         self._live.forget(camera_id)
+        self._fleet.camera_removed(camera_id)
         self.camera_removed.emit(camera_id)
 
     def _wire(self, rec: Recorder) -> None:
