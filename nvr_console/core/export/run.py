@@ -189,7 +189,17 @@ def _export_camera(settings: Settings, ffmpeg: str, plan: CameraPlan, out: Path,
                                   gaps=tuple(sorted(gaps, key=lambda g: g.start)), exact=exact, notes=tuple(notes))
             done_ok = True
             return result
-        result = _join(ffmpeg, plan, pieces, out, temp, exact, gaps, notes, progress, cancel, label)
+        while True:
+            try:
+                result = _join(ffmpeg, plan, pieces, out, temp, exact, gaps, notes, progress, cancel, label)
+                break
+            except _NoFrameInHead:
+                pieces = pieces[1:]  # nothing of the first piece's picture at or after the asked start
+                if not pieces:
+                    done_ok = True
+                    return ExportResult(plan.room, plan.camera, plan.start, plan.end, None, None,
+                                        gaps=tuple(sorted(gaps, key=lambda g: g.start)), exact=exact,
+                                        notes=tuple(notes))
         _write_log(result, settings)
         done_ok = True
         return dataclasses.replace(result, log_path=_log_path(out))
@@ -205,6 +215,10 @@ def _export_camera(settings: Settings, ffmpeg: str, plan: CameraPlan, out: Path,
     finally:
         if done_ok:
             shutil.rmtree(temp, ignore_errors=True)
+
+
+class _NoFrameInHead(Exception):
+    """The exact cut's head holds no video frame."""
 
 
 @dataclass
@@ -331,7 +345,7 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
 
     base = 0.5 if any(r.piece.source and r.piece.source.kind is SourceKind.DRIVE for r in pieces) else 0.0
     partial = out.with_name(f".{out.name}.partial")
-    if exact and k1 is not None and k1 - inpoint < _frame_s(first) - SAME_POINT_S:
+    if exact and k1 is not None and not any(inpoint - SAME_POINT_S <= t < k1 - SAME_POINT_S for t in _frames_s(first)):
         # The asked start is inside the frame before a keyframe: a head would hold no frame; start at the keyframe.
         inpoint = k0 = k1
         k1 = min((k for k in keyframes if k > inpoint + SAME_POINT_S), default=None)
@@ -370,6 +384,10 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
                    f"{label}: re-encoding the first {head_end - inpoint:.2f} s", cancel=cancel,
                    progress=lambda s: progress(base + (1 - base) * 0.2 * s / max(0.01, head_end - inpoint),
                                                f"{label}: re-encoding the first partial GOP"))
+        if read_mp4(head).video is None:
+            # FFmpeg found no frame from the asked start (a piece cut short at an outage, whose timestamps our
+            # box reader and FFmpeg read differently): start from the next piece instead.
+            raise _NoFrameInHead()
         listed = [cut.ListEntry(head, duration=head_end - inpoint)]
         rest = entries(0.0)
         if k1 is not None and head_end >= k1 - SAME_POINT_S:
@@ -403,9 +421,9 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
                         tuple(sorted(gaps, key=lambda g: g.start)), use_exact, tuple(notes))
 
 
-def _frame_s(r: _Ready) -> float:
-    fps = r.info.video.fps if r.info.video else None
-    return 1.0 / fps if fps else 0.04
+def _frames_s(r: _Ready) -> list[float]:
+    """Presentation times of the piece's video frames (its own timeline), sorted."""
+    return sorted(t for t, _key in sample_times(r.path, "video"))
 
 
 def _from_start(pieces: list[_Ready], start: datetime, exact: bool) -> list[_Ready]:
@@ -420,8 +438,12 @@ def _from_start(pieces: list[_Ready], start: datetime, exact: bool) -> list[_Rea
     while pieces:
         first = pieces[0]
         video_end = _wall_video_end(first)
-        left = video_end - timedelta(seconds=_frame_s(first) - SAME_POINT_S) if exact else video_end
-        if left <= edge or (len(pieces) > 1 and pieces[1].piece.start <= edge):
+        no_frame = False
+        if exact and video_end > edge:
+            # No frame starts at or after the asked start: a head would hold none.
+            frames = _frames_s(first)
+            no_frame = not frames or first.piece.start + timedelta(seconds=frames[-1] + SAME_POINT_S) < start
+        if video_end <= edge or no_frame or (len(pieces) > 1 and pieces[1].piece.start <= edge):
             pieces = pieces[1:]
         else:
             break

@@ -50,6 +50,7 @@ class Span:
     start: datetime
     video_end: datetime
     keyframes: tuple[datetime, ...]
+    last_frame: datetime  # when its last frame begins
 
 
 @dataclass
@@ -69,8 +70,17 @@ def _spans(db: Database, camera: str) -> list[Span]:
         assert info.video is not None and info.video.duration_s
         start = r.start_time
         out.append(Span(start, start + timedelta(seconds=info.video.duration_s),
-                        tuple(start + timedelta(seconds=k) for k in video_keyframe_times(r.local_path))))
+                        tuple(start + timedelta(seconds=k) for k in video_keyframe_times(r.local_path)),
+                        start + timedelta(seconds=_last_frame(Path(r.local_path)))))
     return out
+
+
+def _last_frame(path: Path) -> float:
+    """When the last frame FFmpeg decodes from the file begins (FFmpeg's reading: for a piece cut short at an
+    outage it differs from the sample tables' by a frame)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+    return max(float(line.split(",")[0]) for line in out.split() if line and "D" not in line.split(",")[1])
 
 
 def _run_engine(settings: Settings, db: Database, until: object) -> None:
@@ -214,11 +224,16 @@ def _whole(t: datetime) -> datetime:
 
 def _check(spans: list[Span], start: datetime, end: datetime, r: ExportResult, exact: bool) -> str | None:
     """None when the export is right; else what is wrong."""
-    if not any(s.start < end and s.video_end > start for s in spans):
+    # An exact cut starts on a frame at or after the asked start: a piece whose last frame began before the
+    # start (less than a frame of it left there) is nothing to cut from.
+    def usable_end(s: Span) -> datetime:
+        return s.last_frame + timedelta(seconds=0.002) if exact else s.video_end
+
+    if not any(s.start < end and usable_end(s) > start for s in spans):
         return None if r.path is None else "exported from nothing"
     if r.path is None or not r.path.is_file() or r.media_start is None:
         return "nothing exported"
-    covered = [s for s in spans if s.start - timedelta(seconds=SLACK) <= start < s.video_end]
+    covered = [s for s in spans if s.start - timedelta(seconds=SLACK) <= start < usable_end(s)]
     if covered:
         # The keyframe at or before the asked start (the frame itself with --exact).
         earliest = start - timedelta(seconds=(FRAME if exact else GOP) + SLACK)

@@ -30,7 +30,8 @@ def test_a_removed_cameras_state_leaves_the_orders(settings_factory: Callable[..
         assert wait_until(lambda: states.get(keep) is states.get(gone) is CameraState.RECORDING, 30), states
         catalog.remove_camera(db, "A-101", "gone")  # by another process: the engine notices, stops, removes
         assert wait_until(lambda: gone in got.removed, 15)
-        assert wait_until(lambda: gone not in states, 2), states
+        # At once, or (a last status of its recorder arriving after the removal) at the fleet's next turns.
+        assert wait_until(lambda: gone not in states, 10), states
         assert states.get(keep) is CameraState.RECORDING
         assert host.stop(30)
     finally:
