@@ -15,8 +15,41 @@ ensure_debian_packages() {
     fi
     echo "==> installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # A fresh machine is often busy with unattended upgrades: wait for apt's lock rather than fail at once.
+    local wait=${NVR_APT_LOCK_WAIT:-600} holder
+    holder=$(dpkg_lock_holder)
+    if [ -n "$holder" ]; then
+        echo "==> waiting up to ${wait} s for the package manager's lock, held by ${holder} (set NVR_APT_LOCK_WAIT to change)"
+    fi
+    if ! apt-get -o DPkg::Lock::Timeout="$wait" update -qq \
+        || ! apt-get -o DPkg::Lock::Timeout="$wait" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+        holder=$(dpkg_lock_holder)
+        local why=""
+        [ -n "$holder" ] && why=" (the lock of the package manager is still held by ${holder} after ${wait} s)"
+        echo "error: could not install the system packages ${missing[*]}${why}" >&2
+        echo "       run again once it is done, or install them with: apt-get install -y ${missing[*]}" >&2
+        return 1
+    fi
+}
+
+# Who holds dpkg's lock ("process 1234 (unattended-upgr)"), or nothing when it is free. dpkg and apt take an
+# fcntl lock on the file; taking it (and letting go at once) is how to ask. NVR_DPKG_LOCK: another lock file.
+dpkg_lock_holder() {
+    local lock=${NVR_DPKG_LOCK:-/var/lib/dpkg/lock-frontend}
+    [ -e "$lock" ] || return 0
+    python3 - "$lock" <<'PY' 2>/dev/null || true
+import fcntl, struct, sys
+with open(sys.argv[1], "r+b") as f:
+    # F_GETLK: the first lock that would block a write lock on the whole file, with its owner's pid.
+    got = fcntl.fcntl(f, fcntl.F_GETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+    kind, _, _, _, pid = struct.unpack("hhqqi", got)
+    if kind != fcntl.F_UNLCK:
+        try:
+            name = open(f"/proc/{pid}/comm").read().strip()
+        except OSError:
+            name = "?"
+        print(f"process {pid} ({name})")
+PY
 }
 
 # What the product needs to run (FFmpeg; Qt's X11/EGL libraries for the desktop console).

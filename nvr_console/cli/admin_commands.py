@@ -131,7 +131,7 @@ def _cameras(args: argparse.Namespace, db: Database) -> int:
                                 transport=args.transport, new_room=args.move_to, pinned_node=_opt(args.node))
         print(f"updated camera {c.name!r} in room {c.room!r}")
     elif a == "remove":
-        c = catalog.remove_camera(db, args.room, args.name)
+        c = catalog.remove_camera(db, args.room, args.name, actor=actor_name("CLI"))
         print(f"removed camera {c.name!r} from room {c.room!r}; its recordings and uploads stay")
     elif a in ("enable", "disable"):
         c = catalog.set_camera_enabled(db, args.room, args.name, a == "enable", actor=actor_name("CLI"))

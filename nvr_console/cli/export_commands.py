@@ -40,6 +40,10 @@ def add_export_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("--exact", action="store_true",
                    help="start on the asked frame: re-encode only the first partial GOP (default: start at the "
                    "keyframe at or before it)")
+    p.add_argument("--clean", action="store_true",
+                   help="first remove every temporary folder (.nvr-export-*) failed exports left beside the output "
+                   "(they are kept so that a re-run resumes its Drive downloads; without --clean, those older than "
+                   "a day are removed)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -80,7 +84,7 @@ def run_export(args: argparse.Namespace, settings: Settings, db: Database) -> in
 
     try:
         results = export_range(settings, db, args.room, args.camera, start, end, args.output, exact=args.exact,
-                               progress=None if args.json else progress, cancel=cancel)
+                               progress=None if args.json else progress, cancel=cancel, clean=args.clean)
     except KeyboardInterrupt:
         cancel.set()
         raise

@@ -16,7 +16,6 @@ from nvr_console.core.monitoring import health
 from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.core.shutdown_signals import ShutdownSignals
-from nvr_console.core.status import RecordingEvent
 from nvr_console.core.systemd_notify import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -61,8 +60,9 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     app = QCoreApplication.instance() or QCoreApplication(["nvr-console"])
     db = Database(settings.database.url, fail_fast=True)  # its threads record on, never wait out timeouts
     log.info("nvr-console %s headless; database %s", __version__, db.display_url)
+    # What the operator chose at info; the defaults (some fifty) only with -v.
     for name, value, source in settings.display():
-        log.info("setting %s = %s (%s)", name, value, source)
+        log.log(logging.DEBUG if source == "default" else logging.INFO, "setting %s = %s (%s)", name, value, source)
     retry: DatabaseRetry | None = None
     try:
         prepare_database(db)
@@ -82,12 +82,8 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     engine = host.engine
     monitor = Monitor(settings, db)  # metrics, alert rules and channels; off the engine's thread
     monitor.attach(engine)
-    # Engine log lines are already written through `logging` on the engine thread; only camera state
-    # changes are worth a line of their own here.
-    def finished(ev: RecordingEvent) -> None:
-        log.info("%s/%s: %s %s (%.1f s)", ev.room, ev.camera, ev.status, ev.path, ev.duration)
-
-    engine.recording_finished.connect(finished)
+    # Engine log lines, finished files among them (the finalizer's "ready"), are already written through
+    # `logging` on the engine thread: nothing is logged here a second time.
     engine.stopped.connect(app.quit)  # queued to this thread: the loop ends once the engine is done
 
     signals = ShutdownSignals()

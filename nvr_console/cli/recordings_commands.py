@@ -50,6 +50,8 @@ def _print_camera(c: CameraCoverage, zone: ZoneInfo | None) -> None:
     damaged = f", {c.damaged_files} damaged" if c.damaged_files else ""
     print(f"\n{c.room} / {c.camera}: recorded {format_duration(round(c.recorded_seconds))} of "
           f"{format_duration(round(c.window_seconds))} in the window{ratio}; {len(c.files)} file(s){damaged}")
+    for o in c.outside:  # said once: no gap, not counted
+        print(f"  {o.reason}")
     for g in c.gaps:
         print(f"  gap  {_clock(g.start, zone)}-{_clock(g.end, zone)}  {format_duration(round(g.seconds)):>8}  "
               f"{g.reason}")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from nvr_console.core import catalog
 from nvr_console.core.db.models import DesiredState
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.events.actor import actor_name
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class CameraRemovals:
             if busy(cid):
                 continue
             try:
-                info = catalog.remove_camera_by_id(self.db, cid)
+                info = catalog.remove_camera_by_id(self.db, cid, actor=actor_name("console"))
             except (DatabaseUnavailable, SQLAlchemyError) as exc:
                 log.warning("camera #%d: its row is not deleted yet (%s); trying again", cid, exc)
                 continue

@@ -22,7 +22,7 @@ from nvr_console.core.db.models import Camera, DesiredState, Recording, Recordin
 from nvr_console.core.db.session import Database
 from nvr_console.core.events import store as event_store
 from nvr_console.core.events.actor import actor_name
-from nvr_console.core.events.store import DISABLE, ENABLE, START, STOP
+from nvr_console.core.events.store import DISABLE, ENABLE, REMOVE, START, STOP
 from nvr_console.core.folder_names import folder_key, name_problem
 from nvr_console.core.masking import mask_url
 from nvr_console.core.status import UploadProgress, UploadState
@@ -110,6 +110,9 @@ class RecordingInfo:
     last_error: str | None
     notes: str
     damaged: str | None = None  # why the file's media cannot be trusted (see recording.duration_check)
+    node: str = ""  # the machine that recorded it (and holds the local file)
+    remote_name: str | None = None  # its file name on Drive or in the archive (chosen before its first upload)
+    destination: str | None = None  # where it was uploaded: drive or local (the archive)
 
     def public(self) -> dict[str, Any]:
         d = asdict(self)
@@ -361,23 +364,26 @@ def edit_camera(
         return _camera_info(cam)
 
 
-def remove_camera(db: Database, room: str, name: str) -> CameraInfo:
-    """Remove a camera. Its recordings (and their place in the upload queue) stay."""
+def remove_camera(db: Database, room: str, name: str, actor: str | None = None) -> CameraInfo:
+    """Remove a camera. Its recordings (and their place in the upload queue) stay; the removal is stored as a
+    command (coverage ends the camera's life there)."""
     with db.session() as s:
         cam = _get_camera(s, room, name)
         info = _camera_info(cam)
+        _command(s, cam, REMOVE, actor)
         s.delete(cam)
         return info
 
 
-def remove_camera_by_id(db: Database, camera_id: int) -> CameraInfo | None:
+def remove_camera_by_id(db: Database, camera_id: int, actor: str | None = None) -> CameraInfo | None:
     """Remove a camera by id (the engine does, once its recorder has stopped); None if it is gone already.
-    Its recordings (and their place in the upload queue) stay."""
+    Its recordings (and their place in the upload queue) stay; the removal is stored as a command."""
     with db.session() as s:
         cam = s.get(Camera, camera_id)
         if cam is None:
             return None
         info = _camera_info(cam)
+        _command(s, cam, REMOVE, actor)
         s.delete(cam)
         return info
 
@@ -424,7 +430,7 @@ def recording_info(r: Recording) -> RecordingInfo:
     return RecordingInfo(
         r.id, r.camera_id, r.room_name, r.camera_name, r.slot_start, r.start_time, r.end_time, r.local_path,
         r.size, r.duration, r.status, r.drive_file_id, r.drive_folder_id, r.web_link, r.folder_link, r.md5,
-        r.bytes_confirmed, r.attempts, r.last_error, r.notes, r.damaged,
+        r.bytes_confirmed, r.attempts, r.last_error, r.notes, r.damaged, r.node or "", r.remote_name, r.destination,
     )
 
 

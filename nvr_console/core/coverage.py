@@ -16,6 +16,7 @@ window used for "recorded over the window" is the current setting.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Iterable, Sequence
@@ -29,9 +30,18 @@ from sqlalchemy import ColumnElement, or_, select
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
-from nvr_console.core.db.models import CameraEventKind, Recording, RecordingStatus
+from nvr_console.core.db.models import CameraEvent, CameraEventKind, Recording, RecordingStatus
 from nvr_console.core.db.session import Database
-from nvr_console.core.events.store import DISABLE, ENGINE_STARTED, ENGINE_STOPPED, STOP, Event, events_between
+from nvr_console.core.events.store import (
+    DISABLE,
+    ENABLE,
+    ENGINE_STARTED,
+    ENGINE_STOPPED,
+    REMOVE,
+    STOP,
+    Event,
+    events_between,
+)
 from nvr_console.core.recording.errors import FfmpegErrorKind, classify_ffmpeg_error
 from nvr_console.core.schedule.boundaries import localize, now_in
 from nvr_console.core.schedule.window import RecordingWindow
@@ -104,6 +114,25 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class Outside:
+    """Time of the day outside the camera's life: before it was added, after it was removed, or a day it was
+    disabled throughout. No gap, and not counted against its share of the window."""
+
+    start: datetime
+    end: datetime
+    reason: str  # "camera added at 16:41:50"
+
+
+@dataclass(frozen=True)
+class Life:
+    """When the camera existed and was enabled, as the database knows it (None: not within the day)."""
+
+    added: datetime | None = None
+    removed: datetime | None = None
+    off_all_day: str = ""  # why the whole day is outside its life (disabled before it and throughout)
+
+
+@dataclass(frozen=True)
 class CameraCoverage:
     camera_id: int | None
     room: str
@@ -117,6 +146,7 @@ class CameraCoverage:
     window_seconds: float
     damaged_files: int = field(default=0)
     until: datetime | None = None  # the day is known up to here (now, for today); None: the whole day
+    outside: tuple[Outside, ...] = ()  # outside the camera's life (no gaps there; not in window_seconds)
 
     @property
     def ratio(self) -> float | None:
@@ -138,6 +168,7 @@ class CameraCoverage:
                        "web_link": f.web_link} for f in self.files],
             "gaps": [{"start": t(g.start), "end": t(g.end), "seconds": round(g.seconds, 3), "cause": g.cause.value,
                       "reason": g.reason} for g in self.gaps],
+            "outside_life": [{"start": t(o.start), "end": t(o.end), "reason": o.reason} for o in self.outside],
         }
 
 
@@ -368,12 +399,41 @@ def _merge(pieces: list[tuple[float, float, Cause, str]]) -> list[tuple[float, f
     return out
 
 
+def _outside(life: Life | None, day_start: datetime, day_end: datetime,
+             zone: ZoneInfo | None) -> tuple[list[Outside], Interval | None]:
+    """The parts of the day outside the camera's life, and its life within the day (None: all of it)."""
+    if life is None:
+        return [], None
+    if life.off_all_day:
+        return [Outside(day_start, day_end, life.off_all_day)], (day_start.timestamp(), day_start.timestamp())
+
+    def clock(d: datetime) -> str:
+        local = d.astimezone(zone) if zone else d.astimezone()
+        return f"{local:%H:%M:%S}"
+
+    out = []
+    lo, hi = day_start, day_end
+    if life.added is not None and life.added > day_start:
+        lo = min(life.added, day_end)
+        out.append(Outside(day_start, lo, f"camera added at {clock(life.added)}"))
+    if life.removed is not None and life.removed < day_end:
+        hi = max(life.removed, lo)
+        out.append(Outside(hi, day_end, f"camera removed at {clock(life.removed)}"))
+    return out, (lo.timestamp(), hi.timestamp())
+
+
 def compute(camera_id: int | None, room: str, camera: str, day_start: datetime, day_end: datetime,
             window: Sequence[Interval], files: Sequence[FileSpan], events: Sequence[Event],
-            now: datetime) -> CameraCoverage:
-    """One camera's coverage of one day from its files and events (pure; the tests and the loader share it)."""
+            now: datetime, life: Life | None = None, zone: ZoneInfo | None = None) -> CameraCoverage:
+    """One camera's coverage of one day from its files and events (pure; the tests and the loader share it).
+    Time outside the camera's `life` is neither a gap nor part of the window it is measured against."""
     horizon = (day_start.timestamp(), min(day_end, now).timestamp())
     win = _intersect(_union(window), [horizon]) if horizon[1] > horizon[0] else []
+    if life is not None and life.added is not None and any(f.start < life.added for f in files):
+        life = dataclasses.replace(life, added=None)  # files before its row's creation: the files are right
+    outside, alive = _outside(life, day_start, day_end, zone)
+    if alive is not None:
+        win = _intersect(win, [alive]) if alive[1] > alive[0] else []
     good = _union((f.start.timestamp(), f.end.timestamp()) for f in files if f.status in USABLE)
     bad = sorted((((f.start.timestamp(), f.end.timestamp()), f) for f in files if f.status not in USABLE),
                  key=lambda item: item[0])
@@ -397,7 +457,8 @@ def compute(camera_id: int | None, room: str, camera: str, day_start: datetime, 
     gaps.sort(key=lambda g: g.start)
     return CameraCoverage(camera_id, room, camera, day_start, day_end, tuple((_dt(a), _dt(b)) for a, b in win),
                           tuple(sorted(files, key=lambda f: f.start)), tuple(gaps), _length(_intersect(good, win)),
-                          _length(win), sum(1 for f in files if f.damaged), min(day_end, max(day_start, now)))
+                          _length(win), sum(1 for f in files if f.damaged), min(day_end, max(day_start, now)),
+                          tuple(outside))
 
 
 # --- loading from the database ---------------------------------------------------------------------------------
@@ -476,10 +537,46 @@ def load_day(db: Database, settings: Settings, day: date, room: str | None = Non
     known_ids = [w.camera_id for w in who.values() if w.camera_id is not None]
     events = events_between(db, start, end, known_ids)
     window = window_spans(settings.recording.window, start, end, zone)
-    out = [compute(w.camera_id, w.room, w.camera, start, end, window, spans.get(key, []), events, now)
+    lives = _lives(cams, events, start, end)
+    if any(w.camera_id is None for w in who.values()):
+        lives.update(_removals(db, start, end))
+    out = [compute(w.camera_id, w.room, w.camera, start, end, window, spans.get(key, []), events, now,
+                   lives.get(key), zone)
            for key, w in who.items()]
     out.sort(key=lambda c: (c.room.lower(), c.camera.lower()))
     return out
+
+
+def _lives(cams: Sequence[catalog.CameraInfo], events: Sequence[Event], start: datetime,
+           end: datetime) -> dict[object, Life]:
+    """Each camera's life as the database knows it: added when its row was created (a room's cameras are added
+    after it), removed at its `remove` command (a removed camera keeps its events and files, not its row), off
+    all day when disabled before the day and not enabled during it."""
+    out: dict[object, Life] = {}
+    commands: dict[int, list[Event]] = {}
+    for e in events:
+        if e.kind is CameraEventKind.COMMAND and e.camera_id is not None:
+            commands.setdefault(e.camera_id, []).append(e)
+    for c in cams:
+        mine = commands.get(c.id, [])
+        toggles = [e for e in mine if e.state in (ENABLE, DISABLE) and start <= e.at < end]
+        before = [e for e in mine if e.state in (ENABLE, DISABLE) and e.at < start]
+        off = ""
+        if not c.enabled and not toggles and c.created_at < start:
+            since = f" since {before[-1].at.date().isoformat()} by {before[-1].actor}" if before else ""
+            off = f"camera disabled all day{since}"
+        out[c.id] = Life(added=c.created_at, off_all_day=off)
+    return out
+
+
+def _removals(db: Database, start: datetime, end: datetime) -> dict[object, Life]:
+    """Cameras removed during the day, by (room, camera): their files lost their camera id with the row."""
+    with db.session() as s:
+        rows = s.execute(select(CameraEvent.room_name, CameraEvent.camera_name, CameraEvent.at)
+                         .where(CameraEvent.kind == CameraEventKind.COMMAND.value, CameraEvent.state == REMOVE,
+                                CameraEvent.at >= start, CameraEvent.at < end)
+                         .order_by(CameraEvent.at)).all()
+    return {(room, camera): Life(removed=at if at.tzinfo else at.replace(tzinfo=UTC)) for room, camera, at in rows}
 
 
 def parse_day(text: str, zone: ZoneInfo | None = None) -> date:

@@ -48,7 +48,7 @@ from nvr_console.core.recording.recorder_config import RecorderSetup
 from nvr_console.core.recording.recovery import reap
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.settings_holder import SettingsChange, SettingsHolder
-from nvr_console.core.status import CameraStatus, LogLine, RecordingEvent
+from nvr_console.core.status import CameraStatus, DiskStatus, LogLine, QueueStatus, RecordingEvent
 from nvr_console.core.stop_sequence import StopSequence
 from nvr_console.core.upload.upload_service import UploadService
 
@@ -104,6 +104,11 @@ class Engine(QObject):
         self._uploads.upload_progress.connect(self._disk.upload_progress)
         self._disk.space.connect(self.disk_status)
         self._uploads.queue_status.connect(self.queue_status)
+        # This node's figures in the fleet's node rows (`nodes list`, the Nodes tab), sent with each heartbeat.
+        self._node_free: int | None = None
+        self._node_queue = QueueStatus(0, 0, 0.0)
+        self._disk.space.connect(self._on_disk_space)
+        self._uploads.queue_status.connect(self._on_queue_status)
         self._uploads.queue_status.connect(self._live.queue_changed)
         self._uploads.warning.connect(lambda text: self._emit_log("warning", text))
         self._stop = StopSequence(self._fleet, self._recorders, self._finalizing, self._disk, self._uploads,
@@ -153,6 +158,18 @@ class Engine(QObject):
         if not self._running and not was_stopping:
             self.stopped.emit()  # never started
         self._check_shutdown_done()
+
+    @Slot(object)
+    def _on_disk_space(self, disk: DiskStatus) -> None:
+        """The disk guard's latest figure, for this node's row. Engine thread."""
+        self._node_free = disk.free
+        self._fleet.member.set_stats(self._node_free, self._node_queue.files, self._node_queue.bytes)
+
+    @Slot(object)
+    def _on_queue_status(self, queue: QueueStatus) -> None:
+        """This node's upload queue, for its row. Engine thread."""
+        self._node_queue = queue
+        self._fleet.member.set_stats(self._node_free, queue.files, queue.bytes)
 
     @Slot(object)
     def apply_settings(self, settings: Settings) -> None:
@@ -340,6 +357,7 @@ class Engine(QObject):
 
     def _announce_removed(self, camera_id: int) -> None:
         self._live.forget(camera_id)
+        self._fleet.camera_removed(camera_id)
         self.camera_removed.emit(camera_id)
 
     def _wire(self, rec: Recorder) -> None:

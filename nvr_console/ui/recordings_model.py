@@ -55,6 +55,7 @@ class Hit:
     file: FileSpan | None = None
     gap: Gap | None = None
     outside_window: bool = False
+    outside_life: str = ""  # "camera added at 16:41:50": before it existed, after its removal, disabled all day
 
 
 class RecordingsModel(QObject):
@@ -163,6 +164,9 @@ class RecordingsModel(QObject):
         k = bisect.bisect_right(self._gap_starts[row], at) - 1
         if k >= 0 and at < c.gaps[k].end.timestamp():
             return Hit(row, gap=c.gaps[k])
+        life = next((o.reason for o in c.outside if o.start.timestamp() <= at < o.end.timestamp()), "")
+        if life:
+            return Hit(row, outside_life=life)
         if not any(a.timestamp() <= at < b.timestamp() for a, b in c.window):
             return Hit(row, outside_window=True)
         return None
@@ -209,6 +213,8 @@ class RecordingsModel(QObject):
             g = hit.gap
             return (f"{c.room} / {c.camera}: no recording {self._t(g.start)} – {self._t(g.end)} "
                     f"({format_duration(round(g.seconds))})\n{g.reason}")
+        if hit.outside_life:
+            return f"{c.room} / {c.camera}: {hit.outside_life}"
         if hit.outside_window:
             return f"{c.room} / {c.camera}: outside the recording window"
         return ""

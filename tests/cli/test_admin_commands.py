@@ -40,18 +40,29 @@ def test_cameras_add_and_list_json_round_trip(capsys: pytest.CaptureFixture[str]
 
 
 def test_recordings_list_json_fields(capsys: pytest.CaptureFixture[str], settings, db: Database) -> None:
+    from zoneinfo import ZoneInfo
+
+    from nvr_console.core.upload.naming import assign_remote_name
+
     with db.session() as s:
-        s.add(Recording(room_name="A", camera_name="front", slot_start=datetime(2026, 11, 23, 9, 30, tzinfo=UTC),
+        row = Recording(room_name="A", camera_name="front", slot_start=datetime(2026, 11, 23, 9, 30, tzinfo=UTC),
                         local_path="/r/A/front/2026-11-23/12-30-00.mp4", local_path_key="k", status="ready",
-                        size=1234, duration=1800.0, md5="0" * 32))
+                        size=1234, duration=1800.0, md5="0" * 32, node="rec-2")
+        s.add(row)
+        s.flush()
+        row_id = row.id
+    # The name the uploader gives it before its first upload.
+    name = assign_remote_name(db, row_id, ZoneInfo("Europe/Moscow"))
     code, out, _ = run(capsys, "recordings", "list", "--json", "--status", "ready", "--camera", "front",
                        "--database-url", settings.database.url)
     (rec,) = json.loads(out)
     assert code == 0
     for key in ("id", "room", "camera", "slot_start", "local_path", "size", "duration", "status", "drive_file_id",
-                "web_link", "md5", "last_error"):
+                "web_link", "md5", "last_error", "destination"):
         assert key in rec
     assert rec["slot_start"] == "2026-11-23T09:30:00+00:00" and rec["size"] == 1234
+    # Which machine holds it, and what it is called on Drive or in the archive (issue 17).
+    assert rec["node"] == "rec-2" and name and rec["remote_name"] == name and name.endswith(".mp4")
 
 
 @pytest.mark.parametrize(("argv", "needle"), [

@@ -44,6 +44,8 @@ def test_export_one_camera_to_a_file(capsys: pytest.CaptureFixture[str], recorde
     assert f"A-101/front: {out} (" in text and "first frame at 10:15:02.00, the keyframe at or before" in text
     assert "gap 10:15:12.00-10:15:20.00 (8s): no camera events recorded for this time" in text
     assert "100.0 %  done" in err
+    # No log line of the export's amid its own output (the database fixture's migration may log before it).
+    assert not [line for line in err.splitlines() if " INFO " in line and "core.export" in line], err
 
 
 def test_export_a_room_into_a_folder_as_json(capsys: pytest.CaptureFixture[str], recorded: tuple[str, ...],
@@ -72,3 +74,39 @@ def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], re
     code, _, err = run(capsys, *base, "--from", "2026-11-28 10:15", "--to", "10:20")
     assert code == 1 and "nothing of A-101/front was recorded in that range" in err
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_failed_export_says_it_keeps_its_folder_and_the_next_export_removes_stale_ones(
+        capsys: pytest.CaptureFixture[str], recorded: tuple[str, ...], tmp_path: Path) -> None:
+    import os
+    import time
+
+    out = tmp_path / "lecture.mp4"
+    args = ["export", "--room", "A-101", "--camera", "front", "--from", "2026-11-27 10:15:03", "--to", "10:15:10",
+            "-o", str(out), *recorded]
+    # FFmpeg cannot write the output (its partial file is a link into a folder that does not exist): the join
+    # fails (and the failed export removes its partial file, here the link).
+    blocker = tmp_path / ".lecture.mp4.partial"
+    blocker.symlink_to(tmp_path / "no-such-folder" / "x.mp4")
+    code, _, err = run(capsys, *args)
+    (kept,) = tmp_path.glob(".nvr-export-*")
+    last = err.splitlines()[-1]
+    assert code == 1 and last.startswith("nvr-console: error: A-101/front: joining the files failed"), err
+    assert f"its temporary folder {kept} is kept, so that running the same export again resumes its Drive " \
+           "downloads; the next export removes it after 1 day(s), or at once with `export --clean`" in last
+    # Two more left by other exports: one two days old, one from an hour ago.
+    old, recent = tmp_path / ".nvr-export-0123456789ab", tmp_path / ".nvr-export-ba9876543210"
+    for folder, age_h in ((old, 48), (recent, 1)):
+        folder.mkdir()
+        (folder / "1.mp4").write_bytes(b"partial download")
+        for p in (folder / "1.mp4", folder):
+            os.utime(p, (time.time() - age_h * 3600,) * 2)
+    assert not blocker.is_symlink()
+    code, text, err = run(capsys, *args)
+    assert code == 0, err
+    assert not old.exists() and recent.is_dir() and not kept.exists()  # this export's own: used, then removed
+    assert f"note: removed 1 leftover temporary folder(s) (left by failed exports over 1 day(s) ago): {old.name}" \
+        in text
+    code, text, err = run(capsys, *args, "--clean")
+    assert code == 0 and not recent.exists() and f"(--clean): {recent.name}" in text
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -98,3 +98,43 @@ def test_sigkill_mid_file_is_recovered_and_sigterm_exits_zero(
         assert decodes_cleanly(Path(r.local_path)), r.local_path
     assert not raw_segments(cam_dir)  # every raw segment became an MP4
     db.dispose()
+
+
+def _demo_runner(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "NVR_DATABASE_URL": settings.database.url, "NVR_RECORDING_DIR": str(settings.recording.dir),
+           "NVR_LOG_DIR": str(settings.log.dir), "NVR_RECORDING_SEGMENT_LENGTH": "3",
+           "NVR_UPLOAD_DESTINATION": "none"}
+    return subprocess.Popen([sys.executable, "-m", "nvr_console.cli.main", "--demo", "--no-gui"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+
+
+def _ready_paths(text: str) -> list[str]:
+    return [line.split(": ready ", 1)[1].split(" (", 1)[0] for line in text.splitlines() if ": ready /" in line]
+
+
+@pytest.mark.slow
+def test_a_new_users_first_start_and_restart_say_each_thing_once(settings_factory: Callable[..., Settings],
+                                                                 tmp_path: Path) -> None:
+    """`nvr-console --demo --no-gui` as a new user runs it, stopped with Ctrl-C and started again: only the
+    settings the user chose at info (not some fifty defaults), each finished file logged once, and no warning
+    that the node 'lost' its cameras after its own clean stop."""
+    settings = settings_factory()
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    for log in logs:
+        proc = _demo_runner(settings, log)
+        try:
+            assert wait_until(lambda log=log: len(_ready_paths(log.read_text())) >= 3, 60), log.read_text()[-3000:]
+            time.sleep(2)  # a few fleet turns after the files
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(60) == 0, log.read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    first, second = (log.read_text() for log in logs)
+    settings_lines = [line for line in first.splitlines() if ": setting " in line]
+    assert settings_lines and all(" INFO " in line and not line.endswith("(default)") for line in settings_lines)
+    assert any("setting recording.segment_length = 3" in line for line in settings_lines)
+    for text in (first, second):
+        paths = _ready_paths(text)
+        assert paths and len(paths) == len(set(paths)), "\n".join(ln for ln in text.splitlines() if "ready" in ln)
+    assert "lost camera" not in second and " WARNING " not in second, second

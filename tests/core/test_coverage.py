@@ -223,3 +223,65 @@ def test_one_outage_whose_error_changed_is_one_gap_and_a_shutdown_is_the_engine_
         ("10:30:00", "10:40:00", "engine_not_running",
          "engine not running (stopped by ann@desk (console) on rec1:100)"),
     ]
+
+
+def test_time_outside_a_cameras_life_is_no_gap_and_not_counted(settings_factory: Callable[..., Settings],
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: a camera added at 16:41:50 while the engine had run since 16:39:07 showed 'engine not running'
+    and 'no camera events' gaps before it existed, counted against its share. Before a camera was added, after
+    it was removed, and on a day it was disabled throughout, it has no gaps: that time is outside its life,
+    said once."""
+    from sqlalchemy import update
+
+    from nvr_console.cli.main import main
+    from nvr_console.core.db.migrate import prepare_database
+    from nvr_console.core.db.models import Camera, CameraEvent
+    from nvr_console.ui.recordings_model import RecordingsModel
+
+    settings = settings_factory(**{"recording.timezone": "Europe/Moscow", "recording.segment_length": "30m"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "A-101")
+    old = catalog.add_camera(db, "A-101", "front", "rtsp://10.0.0.5/s").id
+    late = catalog.add_camera(db, "A-101", "late", "rtsp://10.0.0.6/s").id
+    gone = catalog.add_camera(db, "A-101", "gone", "rtsp://10.0.0.7/s").id
+    off = catalog.add_camera(db, "A-101", "off", "rtsp://10.0.0.8/s").id
+    catalog.set_camera_enabled(db, "A-101", "off", False, actor="ops@desk (CLI)")
+    _row(db, gone, "A-101", "gone", at("11:00"), at("12:00:30"))
+    catalog.remove_camera(db, "A-101", "gone", actor="ops@desk (CLI)")  # its file stays, without its camera id
+    with db.session() as s:  # when each happened (the catalog stamps them with the real clock)
+        s.execute(update(Camera).where(Camera.id.in_([old, off])).values(created_at=at("10:00") - timedelta(days=3)))
+        s.execute(update(Camera).where(Camera.id == late).values(created_at=at("16:41:50")))
+        s.execute(update(CameraEvent).where(CameraEvent.camera_id == off).values(at=at("11:00") - timedelta(days=2)))
+        s.execute(update(CameraEvent).where(CameraEvent.camera_name == "gone").values(at=at("12:00:30")))
+    write_events(db, [engine("16:39:07", "started")])
+    _row(db, old, "A-101", "front", at("16:39:10"), at("17:00"))
+    _row(db, late, "A-101", "late", at("16:41:50") + timedelta(seconds=0.6), at("17:00"))
+    by = {c.camera: c for c in load_day(db, settings, DAY, room="A-101", now=at("17:00"))}
+
+    late_cov = by["late"]
+    assert [(o.start, o.end, o.reason) for o in late_cov.outside] == [(day_bounds(DAY, MSK)[0], at("16:41:50"),
+                                                                       "camera added at 16:41:50")]
+    assert late_cov.gaps == () and late_cov.window_seconds == 18 * 60 + 10
+    assert late_cov.ratio == pytest.approx((18 * 60 + 9.4) / (18 * 60 + 10))
+    # The camera that was there all along still has its gaps before the engine started.
+    assert by["front"].outside == () and by["front"].gaps[0].cause is Cause.UNKNOWN
+    gone_cov = by["gone"]
+    assert [o.reason for o in gone_cov.outside] == ["camera removed at 12:00:30"]
+    assert all(g.end <= at("12:00:30") for g in gone_cov.gaps) and gone_cov.window_seconds == 12 * 3600 + 30
+    off_cov = by["off"]
+    assert off_cov.gaps == () and off_cov.window_seconds == 0 and off_cov.ratio is None
+    assert [o.reason for o in off_cov.outside] == ["camera disabled all day since 2026-11-25 by ops@desk (CLI)"]
+
+    # The timeline says it when that time is hovered (no gap there); the CLI says it once.
+    model = RecordingsModel(zone=MSK)
+    rows = [by["late"]]
+    model.set_rows(rows)
+    assert model.tooltip(model.hit(0, at("12:00").timestamp())) == "A-101 / late: camera added at 16:41:50"
+    monkeypatch.setenv("NVR_RECORDING_TIMEZONE", "Europe/Moscow")
+    assert main(["recordings", "coverage", "--day", DAY.isoformat(), "--room", "A-101", "--camera", "late",
+                 "--database-url", settings.database.url]) == 0
+    out = capsys.readouterr().out  # (the day is over now: after its file, 17:00 to midnight is a gap)
+    assert out.count("camera added at 16:41:50") == 1 and "gap  17:00:00-00:00:00" in out and out.count("gap") == 1
+    db.dispose()

@@ -21,7 +21,7 @@ from nvr_console.core.masking import mask_secrets
 PURGE_BATCH = 5000  # rows per DELETE: a long retention backlog never holds a lock for long
 
 # Command names stored in `state` for CameraEventKind.COMMAND rows.
-START, STOP, ENABLE, DISABLE = "start", "stop", "enable", "disable"
+START, STOP, ENABLE, DISABLE, REMOVE = "start", "stop", "enable", "disable", "remove"
 # Engine rows.
 ENGINE_STARTED, ENGINE_STOPPED = "started", "stopped"
 

@@ -67,21 +67,41 @@ def copy_command(ffmpeg: str, pieces: Path, out: Path, *, audio: bool) -> list[s
     return argv
 
 
+@dataclass(frozen=True)
+class Silence:
+    """Sound to make for a head whose piece has none in its time (a room's sound source that started late)."""
+
+    codec: str
+    sample_rate: int
+    channels: int
+
+
 def head_command(ffmpeg: str, piece: Path, keyframe_s: float, start_s: float, length_s: float, out: Path,
-                 *, audio_packets: int | None, codec: str = "h264", timescale: int = 90000) -> list[str]:
+                 *, audio_packets: int | None, codec: str = "h264", timescale: int = 90000,
+                 silence: Silence | None = None) -> list[str]:
     """Re-encode the video from `start_s` (inside the GOP that begins at `keyframe_s`) for `length_s`: the
     frames up to the next keyframe, so the export starts on the asked frame. The sound is copied: the
-    `audio_packets` packets from the asked start up to where the copied rest's sound begins (None: no sound)."""
+    `audio_packets` packets from the asked start up to where the copied rest's sound begins (None: no sound;
+    0 with `silence`: the piece has no sound there, so the head gets silence in the same format, as the concat
+    demuxer needs the same streams in every file)."""
     # No B-frames: the head's decode order then equals its presentation order and starts at 0, as the copied
     # camera video does; with them the joined video's timestamps broke right after the head (measured).
     encoder = {"h264": ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-bf", "0", "-pix_fmt", "yuv420p"],
                "hevc": ["-c:v", "libx265", "-preset", "veryfast", "-crf", "20", "-x265-params", "bframes=0",
                         "-tag:v", "hvc1"]}[codec]
     sound = ["-map", "0:a:0", "-frames:a", str(audio_packets), "-c:a", "copy"] if audio_packets else ["-an"]
+    quiet: list[str] = []
+    if audio_packets == 0 and silence is not None:
+        layout = "mono" if silence.channels == 1 else "stereo"
+        # As long as what the output -ss skips plus the head: that -ss skips the silence's start as well.
+        quiet = ["-f", "lavfi", "-t", f"{max(0.0, start_s - keyframe_s) + length_s:.6f}", "-i",
+                 f"anullsrc=r={silence.sample_rate}:cl={layout}"]
+        sound = ["-map", "1:a:0", "-c:a", "aac" if silence.codec == "aac" else silence.codec,
+                 "-ar", str(silence.sample_rate), "-ac", str(silence.channels)]
     # -ss before the input goes to the keyframe; after it, frames are decoded and dropped up to the asked one
-    # (and copied sound packets before it are dropped).
+    # (and copied sound packets before it are dropped; the second -ss applies to the first input only).
     return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-ss", f"{keyframe_s:.6f}", "-i", str(piece), "-ss", f"{max(0.0, start_s - keyframe_s):.6f}",
+            "-ss", f"{keyframe_s:.6f}", "-i", str(piece), *quiet, "-ss", f"{max(0.0, start_s - keyframe_s):.6f}",
             "-t", f"{length_s:.6f}", "-map", "0:v:0", *encoder, "-fps_mode", "passthrough",
             # The encoder's time base at the track's: its default (1/frame rate) moved each frame up to half a
             # frame, out of step with the copied sound (measured: 10-20 ms).

@@ -118,7 +118,10 @@ def plan_camera(db: Database, settings: Settings, cam: CameraInfo, start: dateti
     zone = settings.recording.zone()
     with db.session() as s:
         rows = list(s.scalars(
-            select(Recording).where(Recording.camera_id == cam.id, Recording.slot_start < end,
+            # A piece's first frame may come before its slot's cut (a reconnect, a loaded machine): its slot may
+            # start after the asked end while the piece does not.
+            select(Recording).where(Recording.camera_id == cam.id,
+                                    Recording.slot_start < end + timedelta(seconds=settings.recording.segment_length),
                                     Recording.slot_start >= start - timedelta(days=1))
             .order_by(Recording.slot_start, Recording.id)))
         found: list[tuple[FileSpan, str | None]] = []

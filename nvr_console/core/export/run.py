@@ -20,7 +20,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 END_MARGIN_S = 0.1  # the out point goes a little past the asked end, so the export ends at or after it
 SAME_POINT_S = 0.002  # an asked start this close to a keyframe is that keyframe
 TEMP_PREFIX = ".nvr-export-"
+STALE_AFTER = timedelta(days=1)  # a failed export's downloads kept this long for a re-run to resume
 
 Progress = Callable[[float, str], None]
 
@@ -88,10 +89,13 @@ def _drive_unusable(settings: Settings) -> tuple[str | None, Any]:
 
 def export_range(settings: Settings, db: Database, room: str, camera: str | None, start: datetime, end: datetime,
                  output: Path, *, exact: bool = False, progress: Progress | None = None,
-                 cancel: threading.Event | None = None, now: datetime | None = None) -> list[ExportResult]:
+                 cancel: threading.Event | None = None, now: datetime | None = None,
+                 clean: bool = False) -> list[ExportResult]:
     """Export [start, end) of one camera into `output` (a file, or an existing folder to name it in), or of
-    every camera of `room` (camera None) into the folder `output`. Raises InvalidInput (bad range, unknown
-    room/camera), Cancelled, ExportFailed. Worker thread."""
+    every camera of `room` (camera None) into the folder `output`. Leftover temporary folders of failed exports
+    beside the output are removed first when older than a day, or all of them (but this export's own) with
+    `clean`; the first result's notes say which. Raises InvalidInput (bad range, unknown room/camera),
+    Cancelled, ExportFailed. Worker thread."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("export_range needs aware datetimes")
     if end <= start:
@@ -114,6 +118,8 @@ def export_range(settings: Settings, db: Database, room: str, camera: str | None
     else:
         output.mkdir(parents=True, exist_ok=True)
         targets = [output / output_name(c.room, c.name, start, end, zone) for c in cams]
+    keep = {_temp_for(_temp_key(c.id, start, end), t).name for c, t in zip(cams, targets, strict=True)}
+    removed = remove_leftovers({t.parent for t in targets}, keep, everything=clean, now=now)
     drive_reason, service = _drive_unusable(settings)
     results = []
     for i, (cam, target) in enumerate(zip(cams, targets, strict=True)):
@@ -125,7 +131,45 @@ def export_range(settings: Settings, db: Database, room: str, camera: str | None
         results.append(_export_camera(settings, ffmpeg, plan, target, exact, service, part, cancel))
     if progress is not None:
         progress(1.0, "done")
+    if removed and results:
+        why = "(--clean)" if clean else f"(left by failed exports over {STALE_AFTER.days} day(s) ago)"
+        note = f"removed {len(removed)} leftover temporary folder(s) {why}: {', '.join(p.name for p in removed)}"
+        results[0] = dataclasses.replace(results[0], notes=(*results[0].notes, note))
     return results
+
+
+def _temp_key(camera_id: int, start: datetime, end: datetime) -> str:
+    return hashlib.sha1(f"{camera_id}|{start.isoformat()}|{end.isoformat()}".encode()).hexdigest()[:12]
+
+
+def _temp_for(key: str, out: Path) -> Path:
+    return out.parent / f"{TEMP_PREFIX}{key}"
+
+
+def remove_leftovers(folders: set[Path], keep: set[str], *, everything: bool = False,
+                     now: datetime | None = None) -> list[Path]:
+    """Remove the temporary folders failed exports left in `folders` (their downloads, kept so that a re-run
+    resumes them): those untouched for STALE_AFTER, or every one with `everything`; never one named in `keep`
+    (the running export's own). Returns the removed ones. Blocking (file system)."""
+    limit = (now or datetime.now(UTC)).timestamp() - STALE_AFTER.total_seconds()
+    removed = []
+    for folder in sorted(folders):
+        try:
+            found = [p for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX) and p.is_dir()]
+        except OSError:
+            continue  # not there yet (created by the export) or unreadable: nothing of ours to remove
+        for p in sorted(found):
+            if p.name in keep:
+                continue
+            try:
+                touched = max([p.stat().st_mtime, *(f.stat().st_mtime for f in p.iterdir())])
+            except OSError:
+                continue
+            if everything or touched < limit:
+                shutil.rmtree(p, ignore_errors=True)
+                if not p.exists():
+                    removed.append(p)
+    return removed
 
 
 def _export_camera(settings: Settings, ffmpeg: str, plan: CameraPlan, out: Path, exact: bool, service: Any,
@@ -134,27 +178,47 @@ def _export_camera(settings: Settings, ffmpeg: str, plan: CameraPlan, out: Path,
     gaps = list(plan.gaps)
     notes: list[str] = []
     out.parent.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha1(f"{plan.camera_id}|{plan.start.isoformat()}|{plan.end.isoformat()}".encode()).hexdigest()
-    temp = out.parent / f"{TEMP_PREFIX}{key[:12]}"
+    temp = _temp_for(_temp_key(plan.camera_id, plan.start, plan.end), out)
     done_ok = False
     try:
         pieces = _fetch(plan, temp, service, progress, cancel, gaps, label)
         pieces = _conform(ffmpeg, pieces, temp, gaps, notes, cancel, label, progress)
+        pieces = _to_end(_from_start(pieces, plan.start, exact), plan.end)
         if not pieces:
             result = ExportResult(plan.room, plan.camera, plan.start, plan.end, None, None,
                                   gaps=tuple(sorted(gaps, key=lambda g: g.start)), exact=exact, notes=tuple(notes))
             done_ok = True
             return result
-        result = _join(ffmpeg, plan, pieces, out, temp, exact, gaps, notes, progress, cancel, label)
+        while True:
+            try:
+                result = _join(ffmpeg, plan, pieces, out, temp, exact, gaps, notes, progress, cancel, label)
+                break
+            except _NoFrameInHead:
+                pieces = pieces[1:]  # nothing of the first piece's picture at or after the asked start
+                if not pieces:
+                    done_ok = True
+                    return ExportResult(plan.room, plan.camera, plan.start, plan.end, None, None,
+                                        gaps=tuple(sorted(gaps, key=lambda g: g.start)), exact=exact,
+                                        notes=tuple(notes))
         _write_log(result, settings)
         done_ok = True
         return dataclasses.replace(result, log_path=_log_path(out))
     except Cancelled:
         done_ok = True  # the operator does not want it: nothing is kept
         raise
+    except ExportFailed as exc:
+        if temp.is_dir():
+            raise ExportFailed(f"{exc} (its temporary folder {temp} is kept, so that running the same export "
+                               "again resumes its Drive downloads; the next export removes it after "
+                               f"{STALE_AFTER.days} day(s), or at once with `export --clean`)") from exc
+        raise
     finally:
         if done_ok:
             shutil.rmtree(temp, ignore_errors=True)
+
+
+class _NoFrameInHead(Exception):
+    """The exact cut's head holds no video frame."""
 
 
 @dataclass
@@ -281,6 +345,10 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
 
     base = 0.5 if any(r.piece.source and r.piece.source.kind is SourceKind.DRIVE for r in pieces) else 0.0
     partial = out.with_name(f".{out.name}.partial")
+    if exact and k1 is not None and not any(inpoint - SAME_POINT_S <= t < k1 - SAME_POINT_S for t in _frames_s(first)):
+        # The asked start is inside the frame before a keyframe: a head would hold no frame; start at the keyframe.
+        inpoint = k0 = k1
+        k1 = min((k for k in keyframes if k > inpoint + SAME_POINT_S), default=None)
     media_start_s = k0
     use_exact = exact and inpoint - k0 > SAME_POINT_S
     if exact and not use_exact:
@@ -304,13 +372,22 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
             if k1 is None or head_end < (k1 or 0):
                 until = head_end  # nothing of this piece follows the head
             packets = max(1, sum(1 for t in times if inpoint - SAME_POINT_S <= t < until - SAME_POINT_S))
+            if not any(t >= inpoint - SAME_POINT_S for t in times):
+                packets = 0  # the piece's sound ended before the asked start (a room's sound source): silence
+        sound = first.info.audio
+        silence = (cut.Silence(sound.codec or "aac", sound.sample_rate or 48000, sound.channels or 1)
+                   if sound is not None else None)
         assert first.info.video is not None
         run_ffmpeg(cut.head_command(ffmpeg, first.path, k0, inpoint, head_end - inpoint, head,
                                     audio_packets=packets, codec=first.info.video.codec,
-                                    timescale=first.info.video.timescale or 90000),
+                                    timescale=first.info.video.timescale or 90000, silence=silence),
                    f"{label}: re-encoding the first {head_end - inpoint:.2f} s", cancel=cancel,
                    progress=lambda s: progress(base + (1 - base) * 0.2 * s / max(0.01, head_end - inpoint),
                                                f"{label}: re-encoding the first partial GOP"))
+        if read_mp4(head).video is None:
+            # FFmpeg found no frame from the asked start (a piece cut short at an outage, whose timestamps our
+            # box reader and FFmpeg read differently): start from the next piece instead.
+            raise _NoFrameInHead()
         listed = [cut.ListEntry(head, duration=head_end - inpoint)]
         rest = entries(0.0)
         if k1 is not None and head_end >= k1 - SAME_POINT_S:
@@ -336,11 +413,55 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, out)
-    log.info("exported %s %s-%s to %s (%.1f s)", label, plan.start, plan.end, out, info.duration_s or 0)
+    # debug: the CLI and the console report the result themselves (at info this landed amid the CLI's output).
+    log.debug("exported %s %s-%s to %s (%.1f s)", label, plan.start, plan.end, out, info.duration_s or 0)
     return ExportResult(plan.room, plan.camera, plan.start, plan.end, out, None,
                         first.piece.start + timedelta(seconds=media_start_s), float(info.duration_s or 0.0),
                         tuple(r.piece for r in pieces),
                         tuple(sorted(gaps, key=lambda g: g.start)), use_exact, tuple(notes))
+
+
+def _frames_s(r: _Ready) -> list[float]:
+    """Presentation times of the piece's video frames (its own timeline), sorted."""
+    return sorted(t for t, _key in sample_times(r.path, "video"))
+
+
+def _from_start(pieces: list[_Ready], start: datetime, exact: bool) -> list[_Ready]:
+    """The pieces from the one the asked start lies in. Consecutive recordings overlap by a few frames at a cut:
+    the previous file may run past the boundary (its container's end counting the sound, or a keyframe the cut
+    came after), while the next one's first frame came before it. Starting in the previous file then put the in
+    point at or past its video's end (an in point after the out point: FFmpeg refused the list; the exact head
+    came out with a negative length). So a piece is skipped when the next one starts at or before the asked
+    start, or when its video ends at or before it (for an exact cut, when less than a frame of it is left: a
+    head to re-encode would hold no frame)."""
+    edge = start + timedelta(seconds=SAME_POINT_S)
+    while pieces:
+        first = pieces[0]
+        video_end = _wall_video_end(first)
+        no_frame = False
+        if exact and video_end > edge:
+            # No frame starts at or after the asked start: a head would hold none.
+            frames = _frames_s(first)
+            no_frame = not frames or first.piece.start + timedelta(seconds=frames[-1] + SAME_POINT_S) < start
+        if video_end <= edge or no_frame or (len(pieces) > 1 and pieces[1].piece.start <= edge):
+            pieces = pieces[1:]
+        else:
+            break
+    return pieces
+
+
+def _wall_video_end(r: _Ready) -> datetime:
+    video_s = r.info.video.duration_s if r.info.video else None
+    return r.piece.start + timedelta(seconds=video_s or r.piece.file.seconds)
+
+
+def _to_end(pieces: list[_Ready], end: datetime) -> list[_Ready]:
+    """The pieces up to the one the asked end lies in: when the previous piece runs past the asked end (past a
+    boundary, see _from_start), the next one adds nothing, and the out point (on the last piece only) would
+    leave the previous piece's time past the end in the file."""
+    while len(pieces) > 1 and _wall_video_end(pieces[-2]) >= end:
+        pieces = pieces[:-1]
+    return pieces
 
 
 def _video_end(r: _Ready) -> float | None:

@@ -97,6 +97,10 @@ class FleetLink(QObject):
     def camera_state(self, camera_id: int, state: CameraState) -> None:
         self.book.camera_state(camera_id, state)
 
+    def camera_removed(self, camera_id: int) -> None:
+        """The camera's row is gone and its recorder stopped: its last state is no longer the orders' concern."""
+        self.book.forget_camera(camera_id)
+
     def segment_opened(self, camera_id: int | None, raw: Path) -> bool:
         """A recorder opened a segment; True if it is a handover's cut and the recorder is to stop now."""
         if camera_id is None:

@@ -126,6 +126,7 @@ class FleetMember:
         self._next_renew = 0.0
         self._next_drop = 0.0
         self._held: dict[str, int] = {}  # unit -> token
+        self._from_cache: set[str] = set()  # units in _held only because the local cache said so
         self._units: dict[str, Unit] = {}
         self._orders: dict[str, Order] = {}
         self._finishing: dict[str, Order] = {}  # handed over: recording until the cut
@@ -302,8 +303,14 @@ class FleetMember:
             if held_now.get(key) != token and key not in self._finishing:
                 lease = table.leases.get(key)
                 who = lease.holder if lease is not None and lease.live else "nobody"
+                if key in self._from_cache and who == "nobody":
+                    # Held last time by the cache, released by this node's clean stop: nothing was lost; the
+                    # plan below takes it back (its own from before the restart).
+                    log.debug("fleet: %s (token %d) from the cache is free; taking it back", key, token)
+                    continue
                 log.warning("fleet: lost %s (token %d) to %s; stopping its recorder", key, token, who)
         self._held = held_now
+        self._from_cache = set()  # the database has spoken: from now on what this node holds is what it won
 
         # Units nobody needs any more (camera stopped or removed): release them.
         for key in [u for u in self._held if u not in self._units]:
@@ -495,3 +502,4 @@ class FleetMember:
             return
         self._orders = load_held(self.cfg.cache_dir, self.cfg.name)  # published by the thread's first turn
         self._held = {k: o.token for k, o in self._orders.items() if o.token is not None}
+        self._from_cache = set(self._held)

@@ -104,4 +104,10 @@ class OrderBook:
             elif unit in self._reported and not alive:
                 self._reported.discard(unit)
                 stopped.append(unit)
+        # A removed camera is forgotten when its removal is announced (forget_camera); a last status of its
+        # recorder may still arrive after that. The state of a camera no order holds and no recorder runs for
+        # tells nothing (missing means not writing): dropped, so the map keeps only what the orders can ask.
+        held = {c for o in self.holdings.orders.values() for c in o.camera_ids}
+        for c in [c for c, st in self._states.items() if c not in held and c not in running and st not in WRITING]:
+            del self._states[c]
         return started, stopped

@@ -48,6 +48,3 @@ def remember(choice: RoleChoice, path: Path) -> None:
     assert choice is not RoleChoice.ASK
     write_settings(path, {"node.record": "true" if choice is RoleChoice.RECORD else "false"})
 
-
-def node_role(choice: RoleChoice) -> NodeRole:
-    return NodeRole.RECORDER if choice is RoleChoice.RECORD else NodeRole.CONTROL

@@ -62,11 +62,6 @@ def room_unit(room_id: int) -> str:
     return f"{ROOM_PREFIX}{room_id}"
 
 
-def unit_key_for(camera_id: int, room_id: int, room_has_sound: bool) -> str:
-    """The unit a camera belongs to."""
-    return room_unit(room_id) if room_has_sound else camera_unit(camera_id)
-
-
 def group(cameras: Iterable[CameraRow]) -> list[Unit]:
     """The units of the cameras that should record, ordered by key (every node orders them alike)."""
     rooms: dict[int, list[CameraRow]] = {}

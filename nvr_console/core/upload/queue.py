@@ -177,10 +177,6 @@ def save_progress(db: Database, recording_id: int, session_uri: str | None, offs
     )
 
 
-def save_facts(db: Database, recording_id: int, *, size: int, md5: str, destination: str) -> None:
-    _update(db, recording_id, size=size, md5=md5, destination=destination)
-
-
 def renew_leases(db: Database, ids: list[int], lease_s: float) -> None:
     if not ids:
         return

@@ -207,9 +207,11 @@ class Uploader(QObject):
         self._threads = []
 
     def wake(self) -> None:
-        """A recording became ready: idle workers look at the queue now. Any thread."""
+        """A recording became ready: idle workers look at the queue now, and the queue's figure is sent again
+        (it grew: with uploads off, or all workers busy, nothing else would say so). Any thread."""
         with self._cond:
             self._cond.notify_all()
+        self._emit_queue()
 
     def retry(self, recording_id: int) -> None:
         """Operator retry of a failed (or waiting) upload: it is eligible at once. Engine thread."""

@@ -118,8 +118,11 @@ def test_outage_coverage_and_exports_across_local_and_drive_pieces(
         gap = outage[0]
         assert "refused" in gap.reason.lower() and gap.reason.startswith("camera unreachable: ")
         assert abs((gap.start - outage_start).total_seconds()) < 3
-        # Before the engine started there were no events: that time says so, not something invented.
-        assert cov.gaps[0].cause is Cause.UNKNOWN and cov.gaps[0].reason == "no camera events recorded for this time"
+        # The camera was added just before the engine started: the day before that is outside its life (issue 17),
+        # said once, no gap (it was "no camera events recorded for this time", counted against it).
+        assert [o.reason.split(" at ")[0] for o in cov.outside] == ["camera added"]
+        assert cov.gaps[0].start >= cov.outside[0].end
+        assert cov.window_seconds <= (now - cov.outside[0].end).total_seconds() + 0.001
 
         # The timeline's model says the same when the gap is hovered.
         model = RecordingsModel(zone=zone)
