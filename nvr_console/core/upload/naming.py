@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,12 @@ def _local(t: datetime, zone: ZoneInfo | None) -> datetime:
     return t.astimezone(zone) if zone is not None else t.astimezone()
 
 
+def _second(t: datetime, zone: ZoneInfo | None) -> str:
+    """`HH-MM-SS` of the second `t` belongs to: rounded, not cut (a piece whose first frame came 60 ms before
+    16:37:50 is the 16:37:50 piece, not 16:37:49)."""
+    return _local(t + timedelta(microseconds=500_000), zone).replace(microsecond=0).strftime("%H-%M-%S")
+
+
 def is_piece(slot_start: datetime, start: datetime | None) -> bool:
     """True if a file starting at `start` does not start at its slot's boundary."""
     return start is not None and (start - slot_start).total_seconds() > PIECE_TOLERANCE_S
@@ -62,7 +68,7 @@ def remote_name(
     file itself starts (a piece gets `_HH-MM-SS` of it)."""
     t = _local(slot_start, zone)
     ext = suffix if suffix.startswith(".") else "." + suffix
-    piece = f"_{_local(start, zone).strftime('%H-%M-%S')}" if start is not None and is_piece(slot_start, start) else ""
+    piece = f"_{_second(start, zone)}" if start is not None and is_piece(slot_start, start) else ""
     return RemoteName(
         day=t.strftime("%Y-%m-%d"),
         time=t.strftime("%H:%M"),
@@ -84,7 +90,7 @@ def candidates(slot_start: datetime, room: str, camera: str, zone: ZoneInfo | No
     stem, ext = natural[: -len(PurePath(natural).suffix) or None], PurePath(natural).suffix
     plain = remote_name(slot_start, room, camera, zone, suffix).file
     plain_stem = plain[: -len(ext) or None]
-    at = _local(start or slot_start, zone).strftime("%H-%M-%S")
+    at = _second(start or slot_start, zone)
     timed = f"{plain_stem}_{at}"
     if timed != stem:
         yield f"{timed}{ext}"

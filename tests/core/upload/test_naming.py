@@ -36,6 +36,21 @@ def test_whole_slot_files_keep_the_plain_name_and_pieces_say_where_they_start() 
     assert not is_piece(SLOT, None)
 
 
+def test_a_piece_is_named_by_the_second_it_belongs_to_every_tenth_of_a_second_around_it() -> None:
+    # Issue 17: a piece whose first frame came 60 ms before 16:37:50 was named _16-37-49.
+    second = SLOT + timedelta(minutes=11, seconds=7)
+    for tenths in range(-5, 5):
+        start = second + timedelta(seconds=tenths / 10)
+        want = "14-41-07"
+        assert remote_name(SLOT, "A-101", "front", MSK, start=start).file.endswith(f"_{want}.mp4"), tenths
+        first = next(candidates(SLOT, "A-101", "front", MSK, ".mp4", start, "b"))
+        assert first == f"2026-11-23_14-30_A-101_front_{want}.mp4", tenths
+        # A whole-slot file whose plain name is taken: the timed candidate rounds the same way.
+        near_cut = SLOT + timedelta(seconds=tenths / 10)
+        timed = list(islice(candidates(SLOT, "A-101", "front", MSK, ".mp4", near_cut, "b"), 2))
+        assert timed == ["2026-11-23_14-30_A-101_front.mp4", "2026-11-23_14-30_A-101_front_14-30-00.mp4"], tenths
+
+
 def test_candidates_are_distinct_and_most_natural_first() -> None:
     start = SLOT + timedelta(seconds=1)
     got = list(islice(candidates(SLOT, "A-101", "front", MSK, ".mp4", start, "srv/2"), 5))
