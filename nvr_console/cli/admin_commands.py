@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from nvr_console.cli.node_commands import run_nodes
 from nvr_console.cli.output import human_size, print_json, print_table
@@ -16,6 +17,9 @@ from nvr_console.core.events.actor import actor_name
 from nvr_console.core.fleet.leases import Holder, camera_holders
 from nvr_console.core.live_status import read_report
 from nvr_console.core.masking import mask_url
+
+if TYPE_CHECKING:
+    from nvr_console.core.lectures.timetable_store import Timetable
 
 
 def _opt(value: str | None) -> str | catalog.Keep | None:
@@ -81,14 +85,21 @@ def _db(args: argparse.Namespace, db: Database) -> int:
 def _rooms(args: argparse.Namespace, db: Database) -> int:
     a = args.action
     if a == "list":
+        from nvr_console.core.lectures import timetable_store
+
         rooms = catalog.list_rooms(db)
+        timetables = {t.room_id: t for t in timetable_store.all_rooms(db)}
         if args.json:
-            print_json([r.public() for r in rooms])
+            print_json([r.public() | _timetable_fields(timetables.get(r.id)) for r in rooms])
         else:
-            print_table(("name", "cameras", "drive folder", "sound source"),
-                        [(r.name, r.camera_count, r.drive_folder or "(root)",
-                          mask_url(r.sound_source_url) if r.sound_source_url else "") for r in rooms],
-                        empty="no rooms yet: add one with `nvr-console rooms add NAME`")
+            rows = []
+            for r in rooms:
+                t = _timetable_fields(timetables.get(r.id))
+                rows.append((r.name, r.camera_count, r.drive_folder or "(root)",
+                             mask_url(r.sound_source_url) if r.sound_source_url else "", t["calendar"] or "",
+                             t["calendar_location"] or (r.name if t["calendar"] else ""), t["record"]))
+            print_table(("name", "cameras", "drive folder", "sound source", "calendar", "calendar location", "record"),
+                        rows, empty="no rooms yet: add one with `nvr-console rooms add NAME`")
         return 0
     if a == "add":
         r = catalog.add_room(db, args.name, args.drive_folder, args.sound_source, args.notes)
@@ -106,6 +117,18 @@ def _rooms(args: argparse.Namespace, db: Database) -> int:
         r = catalog.remove_room(db, args.name, with_cameras=args.with_cameras)
         print(f"removed room {r.name!r}; its recordings stay in `nvr-console recordings list`")
     return 0
+
+
+def _timetable_fields(t: Timetable | None) -> dict[str, str | None]:
+    """A room's calendar (secrets masked), the LOCATION text its events match (None: the room's name) and its
+    record mode, for `rooms list`."""
+    from nvr_console.core.db.models import RecordMode
+    from nvr_console.core.lectures.timetable_fetch import describe
+
+    if t is None:
+        return {"calendar": None, "calendar_location": None, "record": RecordMode.CONTINUOUS.value}
+    return {"calendar": describe(t.source) if t.source else None, "calendar_location": t.location or None,
+            "record": t.record_mode}
 
 
 def _cameras(args: argparse.Namespace, db: Database) -> int:

@@ -53,3 +53,46 @@ def redact_url_path(url: str) -> str:
         return mask_secrets(url)
     base = mask_secrets(m["base"] + "/")[:-1]
     return base + ("/" + MASK if m["rest"].strip("/") else "")
+
+
+# A path segment that is a random token rather than a name: 20+ URL-safe characters with a digit in them
+# (Outlook's published-calendar id, iCloud's /published/2/<token>, Nextcloud share tokens are of this kind;
+# names such as `public-calendars` or `A-101.ics` are not).
+_TOKEN_SEGMENT = re.compile(r"(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{20,}")
+_GOOGLE_PRIVATE = re.compile(r"^private-.+$")
+_CALENDAR_URL = re.compile(r"^(?P<base>[A-Za-z][A-Za-z0-9+.\-]*://[^/?#\s]*)(?P<path>[^?#]*)"
+                           r"(?:\?(?P<query>[^#]*))?(?P<frag>#.*)?$")
+
+
+def mask_calendar_url(url: str) -> str:
+    """A calendar address as shown to people: its password, and the secrets a subscription address carries
+    in its path or query, replaced by ***.
+
+    Calendar services put the secret in the address itself: Google's secret iCal address ends in
+    `/private-<key>/basic.ics`, Outlook's and iCloud's published calendars have a random token as a path
+    segment, university timetable exports a `?token=`-like parameter. So the Google key, every token-like
+    path segment and every query value are masked (the query's names, the host and the readable path stay,
+    so people can still tell the calendars apart). A local file path is shown as it is.
+    """
+    m = _CALENDAR_URL.match(url or "")
+    if not m:
+        return mask_secrets(url)
+    base = mask_secrets(m["base"] + "/")[:-1]
+    segments = []
+    for seg in m["path"].split("/"):
+        if _GOOGLE_PRIVATE.match(seg):
+            seg = "private-" + MASK
+        elif _TOKEN_SEGMENT.fullmatch(seg):
+            seg = MASK
+        segments.append(seg)
+    out = base + "/".join(segments)
+    if m["query"] is not None:
+        out += "?" + "&".join(_masked_parameter(p) for p in m["query"].split("&"))
+    return out + (m["frag"] or "")
+
+
+def _masked_parameter(part: str) -> str:
+    """`token=abc` -> `token=***`; a bare flag (`?export`) stays unless it is itself a token."""
+    if "=" in part:
+        return part.split("=", 1)[0] + "=" + MASK
+    return MASK if _TOKEN_SEGMENT.fullmatch(part) else part

@@ -69,3 +69,39 @@ def test_calendar_from_http_checked_listed_shown(capsys: pytest.CaptureFixture[s
     assert run(capsys, "rooms", "edit", "A-101", "--calendar", closed_url() + "t.ics", *db)[0] == 0
     code, _, err = run(capsys, "calendar", "check", "A-101", *db)
     assert code == 1 and "cannot reach calendar http://127.0.0.1:" in err
+
+
+def test_rooms_list_shows_each_rooms_calendar_masked_its_location_and_record_mode(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = ("--database-url", f"sqlite:///{tmp_path / 'nvr.sqlite3'}")
+    key = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    google = f"https://calendar.google.com/calendar/ical/lect%40uni.example/private-{key}/basic.ics"
+    ics = tmp_path / "B-2.ics"
+    ics.write_bytes(_weekly_from_tomorrow())
+    for name in ("A-101", "B-2", "C-3"):
+        assert run(capsys, "rooms", "add", name, *db)[0] == 0
+    assert run(capsys, "rooms", "edit", "A-101", "--calendar", google, "--calendar-location", "Hall A",
+               "--record", "timetable", *db)[0] == 0
+    assert run(capsys, "rooms", "edit", "B-2", "--calendar", str(ics), *db)[0] == 0
+    code, out, err = run(capsys, "rooms", "list", "--json", *db)
+    assert code == 0, err
+    assert [(r["name"], r["calendar"], r["calendar_location"], r["record"]) for r in json.loads(out)] == [
+        ("A-101", "https://calendar.google.com/calendar/ical/lect%40uni.example/private-***/basic.ics", "Hall A",
+         "timetable"),
+        ("B-2", str(ics), None, "continuous"),
+        ("C-3", None, None, "continuous")]
+    code, out, err = run(capsys, "rooms", "list", *db)
+    assert code == 0, err
+    assert key not in out
+    header, *lines = out.splitlines()
+    assert header.split()[-4:] == ["CALENDAR", "CALENDAR", "LOCATION", "RECORD"]
+    a_101, b_2, c_3 = (next(line for line in lines if line.startswith(n)) for n in ("A-101", "B-2", "C-3"))
+    assert "private-***/basic.ics" in a_101 and "Hall A" in a_101 and a_101.rstrip().endswith("timetable")
+    # With no location of its own a room's events are those whose LOCATION names the room: shown as such.
+    assert b_2.split()[-3:] == [str(ics), "B-2", "continuous"]
+    assert c_3.rstrip().endswith("continuous") and "ics" not in c_3
+    # A calendar nobody answers for: the error names the calendar, never its key.
+    refused = closed_url() + f"calendar/ical/lect%40uni.example/private-{key}/basic.ics"
+    assert run(capsys, "rooms", "edit", "C-3", "--calendar", refused, *db)[0] == 0
+    code, out, err = run(capsys, "calendar", "check", "C-3", *db)
+    assert code != 0 and "private-***/basic.ics" in err and key not in out + err

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.masking import mask_calendar_url, mask_secrets
 
 CALDAV_PREFIX = "caldav+"
 MAX_BYTES = 64 * 1024 * 1024  # a timetable is kilobytes; more is not a calendar
@@ -35,13 +34,10 @@ class Fetched:
     last_modified: str | None = None
 
 
-_SECRET_PATH = re.compile(r"(/private-)[0-9A-Za-z]+")
-
-
 def describe(source: str) -> str:
-    """The calendar as shown to people: a URL without its password (nor the secret of a Google Calendar
-    `private-...` address), or the file path."""
-    return _SECRET_PATH.sub(r"\1***", mask_secrets(source))
+    """The calendar as shown to people: a URL without its password nor the secrets in its path or query
+    (masking.mask_calendar_url), or the file path."""
+    return mask_calendar_url(source)
 
 
 def kind_of(source: str) -> str:
