@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor
 
 from nvr_console.core.coverage import CameraCoverage, Cause, FileSpan, Gap
 from nvr_console.core.durations import format_duration
+from nvr_console.core.lectures.lecture_store import LectureInfo
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.formatting import human_size
 
@@ -46,6 +47,20 @@ GAP_COLORS: dict[Cause, QColor] = {
     Cause.UNKNOWN: QColor("#e0e0e0"),
 }
 
+# Lecture brackets, by the lecture's state (the Lectures tab uses the same words).
+LECTURE_COLORS: dict[str, QColor] = {
+    "scheduled": QColor("#455a64"),
+    "recording": QColor("#1565c0"),
+    "assembling": QColor("#1565c0"),
+    "delivered": QColor("#1b8a3a"),
+    "incomplete": QColor("#c46a00"),
+    "cancelled": QColor("#9e9e9e"),
+    "skipped": QColor("#9e9e9e"),
+}
+LECTURE_STATE_LABELS = {"scheduled": "scheduled", "recording": "recording", "assembling": "being assembled",
+                        "delivered": "delivered", "incomplete": "delivered incomplete", "cancelled": "cancelled",
+                        "skipped": "not recorded (privacy)"}
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -56,6 +71,7 @@ class Hit:
     gap: Gap | None = None
     outside_window: bool = False
     outside_life: str = ""  # "camera added at 16:41:50": before it existed, after its removal, disabled all day
+    lecture: LectureInfo | None = None  # the room's lecture at that moment, whatever else is there
 
 
 class RecordingsModel(QObject):
@@ -68,9 +84,11 @@ class RecordingsModel(QObject):
 
     def __init__(self, load_day: Callable[[date, str | None, str | None], list[CameraCoverage]] | None = None,
                  list_cameras: Callable[[], dict[str, list[str]]] | None = None, zone: ZoneInfo | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None,
+                 load_lectures: Callable[[date, str | None], list[LectureInfo]] | None = None) -> None:
         super().__init__(parent)
         self._load_day = load_day
+        self._load_lectures = load_lectures
         self._list_cameras = list_cameras
         self.zone = zone
         self.day: date | None = None
@@ -81,6 +99,7 @@ class RecordingsModel(QObject):
         self._gap_starts: list[list[float]] = []
         self._ends: list[list[float]] = []
         self._gap_ends: list[list[float]] = []
+        self._lectures: dict[str, list[LectureInfo]] = {}  # room -> its lectures of the day, by start
         self._generation = 0
         self.error = ""
 
@@ -94,9 +113,12 @@ class RecordingsModel(QObject):
         self.loading.emit()
         if self._load_day is None:
             return
-        fn = self._load_day
-        run_in_background(lambda: fn(day, room, camera),
-                          lambda rows: self._answer(generation, rows),
+        fn, lectures = self._load_day, self._load_lectures
+
+        def read() -> tuple[list[CameraCoverage], list[LectureInfo]]:  # pool thread: the day and its lectures
+            return fn(day, room, camera), lectures(day, room) if lectures is not None else []
+
+        run_in_background(read, lambda answer: self._answer(generation, *answer),
                           lambda message: self._refused(generation, message), pool=database_pool(), context=self)
 
     def load_filters(self) -> None:
@@ -104,17 +126,20 @@ class RecordingsModel(QObject):
             run_in_background(self._list_cameras, self.filters_loaded.emit, self.failed.emit, pool=database_pool(),
                               context=self)
 
-    def _answer(self, generation: int, rows: list[CameraCoverage]) -> None:
+    def _answer(self, generation: int, rows: list[CameraCoverage], lectures: list[LectureInfo]) -> None:
         if generation == self._generation:
-            self.set_rows(rows)
+            self.set_rows(rows, lectures)
 
     def _refused(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.error = message
             self.failed.emit(message)
 
-    def set_rows(self, rows: list[CameraCoverage]) -> None:
+    def set_rows(self, rows: list[CameraCoverage], lectures: list[LectureInfo] | None = None) -> None:
         self._rows = list(rows)
+        self._lectures = {}
+        for lecture in sorted(lectures or [], key=lambda x: (x.start, x.id)):
+            self._lectures.setdefault(lecture.room, []).append(lecture)
         self._starts = [[f.start.timestamp() for f in r.files] for r in self._rows]
         self._gap_starts = [[g.start.timestamp() for g in r.gaps] for r in self._rows]
         self._ends = [[f.end.timestamp() for f in r.files] for r in self._rows]
@@ -148,8 +173,28 @@ class RecordingsModel(QObject):
             return None
         return self._rows[0].day_start.timestamp(), self._rows[0].day_end.timestamp()
 
+    def lectures(self, row: int) -> list[LectureInfo]:
+        """The lectures of the row's room on the shown day, by start (the timeline draws them as brackets)."""
+        return self._lectures.get(self._rows[row].room, []) if 0 <= row < len(self._rows) else []
+
+    def lecture_at(self, row: int, at: float) -> LectureInfo | None:
+        """The row's room's lecture at epoch `at` (the later one where two meet)."""
+        found = None
+        for x in self.lectures(row):
+            if x.start.timestamp() <= at < x.end.timestamp():
+                found = x
+        return found
+
     def hit(self, row: int, at: float) -> Hit | None:
-        """The file or gap of `row` at epoch `at` (files win over gaps; then the window)."""
+        """The file or gap of `row` at epoch `at` (files win over gaps; then the window), with the room's lecture
+        at that moment."""
+        hit = self._hit(row, at)
+        lecture = self.lecture_at(row, at)
+        if lecture is None:
+            return hit
+        return replace(hit, lecture=lecture) if hit is not None else Hit(row, lecture=lecture)
+
+    def _hit(self, row: int, at: float) -> Hit | None:
         if not 0 <= row < len(self._rows):
             return None
         c = self._rows[row]
@@ -183,9 +228,27 @@ class RecordingsModel(QObject):
         return local.strftime("%H:%M:%S")
 
     def tooltip(self, hit: Hit | None) -> str:
-        """What hovering says: a file's times, size, duration, node, upload state and link; a gap's reason."""
+        """What hovering says: the lecture (title, time, state), then a file's times, size, duration, node,
+        upload state and link, or a gap's reason."""
         if hit is None:
             return ""
+        lecture = self.lecture_tooltip(hit.lecture) if hit.lecture is not None else ""
+        rest = self._tooltip(hit)
+        return f"{lecture}\n\n{rest}" if lecture and rest else lecture or rest
+
+    def lecture_tooltip(self, x: LectureInfo) -> str:
+        lines = [f"Lecture: {x.title or '(untitled)'}, {self._t(x.start)[:5]} – {self._t(x.end)[:5]}",
+                 LECTURE_STATE_LABELS.get(x.state, x.state)
+                 + (f", {100 * x.coverage:.1f} % recorded" if x.coverage is not None else "")]
+        if x.organizer:
+            lines.append(f"by {x.organizer}")
+        if x.private_reason:
+            lines.append(f"not recorded: {x.private_reason}")
+        if x.web_link:
+            lines.append(f"lecture file: {x.web_link}")
+        return "\n".join(lines)
+
+    def _tooltip(self, hit: Hit) -> str:
         c = self._rows[hit.row]
         if hit.file is not None:
             f = hit.file

@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
-from nvr_console.core.coverage import FileSpan, load_day
+from nvr_console.core.coverage import FileSpan, day_bounds, load_day
 from nvr_console.core.db.session import Database
+from nvr_console.core.lectures import lecture_store
+from nvr_console.core.lectures.lecture_store import LectureInfo
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.ui.export_dialog import ExportDialog
@@ -45,6 +47,12 @@ def _cameras_by_room(db: Database) -> dict[str, list[str]]:
     return out
 
 
+def _lectures_of_day(db: Database, settings: Settings, day: date, room: str | None) -> list[LectureInfo]:
+    """The lectures with any part in the day (the recording zone's), for the timeline's brackets. Pool thread."""
+    start, end = day_bounds(day, settings.recording.zone())
+    return lecture_store.overlapping(db, start, end, room)
+
+
 class RecordingsView(QWidget):
     opened = Signal(QUrl)  # every URL handed to the opener (also for the status line)
 
@@ -56,7 +64,8 @@ class RecordingsView(QWidget):
         zone = settings.recording.zone()
         # The settings of the moment (follow()), not those of the start: a day is loaded with the current ones.
         self.model = RecordingsModel(lambda d, r, c: load_day(db, self.settings, d, r, c),
-                                     lambda: _cameras_by_room(db), zone, self)
+                                     lambda: _cameras_by_room(db), zone, self,
+                                     load_lectures=lambda d, r: _lectures_of_day(db, self.settings, d, r))
         self.timeline = TimelineWidget(self.model)
         self.timeline.setObjectName("recordingsTimeline")
         self.export_dialog: ExportDialog | None = None
@@ -239,6 +248,10 @@ class RecordingsView(QWidget):
             row = hit.row
             add("Export this file's time…", lambda: self.export_selection(row, f.start.timestamp(),
                                                                           f.end.timestamp()))
+        if hit is not None and hit.lecture is not None:
+            x, lecture_row = hit.lecture, hit.row
+            add(f"Export the lecture “{x.title}”…",
+                lambda: self.export_selection(lecture_row, x.start.timestamp(), x.end.timestamp()))
         if self.timeline.selection is not None:
             add("Export selected range…", lambda: self.export_selection())
         return actions

@@ -1,13 +1,15 @@
 """The painted coverage timeline: one row per camera, time across, files as bars coloured by status (damaged ones
-hatched), gaps tinted by their reason, time outside the recording window shaded. UI thread.
+hatched), gaps tinted by their reason, time outside the recording window shaded, and each lecture of the camera's
+room drawn as a bracket over its time, coloured by its state. UI thread.
 
 Painting walks only the rows in the exposed rectangle; a row's rectangles (only the files and gaps in the visible
 time span, found by bisect) are laid out once per view and width and drawn with one drawRects per colour, so a
 day of 50 cameras x 48 files repaints in a few milliseconds (bench/export.py).
 
-Mouse: hover shows the model's tooltip, double-click plays a file, drag selects a time range of a row, right
-click asks the view for a context menu. Keyboard: Up/Down pick a camera, Left/Right step through its files and
-gaps, Enter plays, +/- zoom, Page Up/Down scroll, Home/End go to the first/last item.
+Mouse: hover shows the model's tooltip (inside a bracket the lecture's title and state first), double-click
+plays a file, drag selects a time range of a row, right click asks the view for a context menu. Keyboard: Up/Down
+pick a camera, Left/Right step through its files and gaps, Enter plays, +/- zoom, Page Up/Down scroll, Home/End
+go to the first/last item.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import bisect
 import math
 from datetime import datetime
 
-from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -32,7 +34,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from nvr_console.core.coverage import FileSpan, Gap
-from nvr_console.ui.recordings_model import Hit, RecordingsModel
+from nvr_console.ui.recordings_model import LECTURE_COLORS, Hit, RecordingsModel
 
 LABEL_W = 190
 ROW_H = 24
@@ -202,11 +204,47 @@ class TimelineWidget(QWidget):
             p.setBrush(QBrush(QColor("#000000"), Qt.BrushStyle.BDiagPattern))
             p.drawRects(hatched)
         p.setBrush(Qt.BrushStyle.NoBrush)
+        self._paint_lectures(p, row, r)
         item = self.current_item
         if focus and item is not None:
             x0, x1 = self.x_of(item.start.timestamp()), self.x_of(item.end.timestamp())
             p.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
             p.drawRect(QRectF(x0, r.top() + 1, max(2.0, x1 - x0), r.height() - 2))
+
+    def lecture_brackets(self, row: int) -> list[tuple[QRectF, QColor]]:
+        """The brackets of a row's lectures in the current view: (from the start's x to the end's, the row's
+        height; colour). Painting and tests use it."""
+        r = self.row_rect(row)
+        out = []
+        for x in self.model.lectures(row):
+            a, b = x.start.timestamp(), x.end.timestamp()
+            if b <= self.view_start or a >= self.view_end:
+                continue
+            x0, x1 = self.x_of(a), self.x_of(b)
+            out.append((QRectF(x0, r.top() + 1, max(2.0, x1 - x0), r.height() - 2),
+                        LECTURE_COLORS.get(x.state, QColor("#455a64"))))
+        return out
+
+    def _paint_lectures(self, p: QPainter, row: int, r: QRect) -> None:
+        """[ over the lecture's start, ] over its end, a line along the top joining them (a cancelled or
+        skipped lecture dashed)."""
+        p.save()
+        p.setClipRect(QRect(LABEL_W, r.top(), self.width() - LABEL_W, r.height()))
+        lectures = [x for x in self.model.lectures(row)
+                    if x.end.timestamp() > self.view_start and x.start.timestamp() < self.view_end]
+        for (rect, color), x in zip(self.lecture_brackets(row), lectures, strict=True):
+            pen = QPen(color, 2)
+            if x.state in ("cancelled", "skipped"):
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            top, bottom, x0, x1 = rect.top(), rect.bottom(), rect.left(), rect.right()
+            foot = min(5.0, rect.width() / 3)
+            p.drawLine(QPointF(x0, top), QPointF(x1, top))
+            p.drawLine(QPointF(x0, top), QPointF(x0, bottom))
+            p.drawLine(QPointF(x1, top), QPointF(x1, bottom))
+            p.drawLine(QPointF(x0, bottom), QPointF(x0 + foot, bottom))
+            p.drawLine(QPointF(x1, bottom), QPointF(x1 - foot, bottom))
+        p.restore()
 
     def _layout(self, row: int, pal: QPalette) -> tuple[list[tuple[QColor, list[QRectF]]], list[QRectF]]:
         """A row's rectangles grouped by colour (shade, gaps, files) and the damaged ones, for the current view:

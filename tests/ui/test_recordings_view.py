@@ -182,3 +182,75 @@ def test_cancel_stops_the_export_and_keeps_nothing(qtbot, view, tmp_path: Path) 
         dialog.export_button.click()
     assert sig.args[0] == [] and dialog.status.text() == "Cancelled; nothing was kept."
     assert not any(p.suffix == ".mp4" for p in (tmp_path / "c").rglob("*"))
+
+
+def test_the_rooms_lectures_of_the_day_are_brackets_with_title_and_state_on_hover(  # type: ignore[no-untyped-def]
+        qtbot, day) -> None:
+    import threading
+
+    from nvr_console.core.lectures import lecture_store
+    from nvr_console.core.lectures.timetable_parse import Occurrence
+    from nvr_console.ui.recordings_model import LECTURE_COLORS
+
+    settings, db, _ = day
+    a101, b202 = catalog.get_room(db, "A-101"), catalog.get_room(db, "B-202")
+    m = timedelta(minutes=1)
+    midnight = datetime(2026, 11, 27, tzinfo=MSK).astimezone(UTC)
+    lecture_store.sync(db, a101.id, "A-101", [
+        Occurrence("late@uni", "", "Night school", "", "", midnight - 60 * m, midnight + 30 * m),  # from the day before
+        Occurrence("alg@uni", "", "Algebra", "Dr. Noether", "", T0 - 30 * m, T0 + m),
+        Occurrence("exam@uni", "", "Exam", "", "", T0 + 2 * m, T0 + 4 * m, "category 'no-recording'"),
+        Occurrence("next@uni", "", "Tomorrow", "", "", midnight + 24 * 60 * m, midnight + 25 * 60 * m),
+    ], midnight - 120 * m, midnight + 48 * 60 * m)
+    lecture_store.sync(db, b202.id, "B-202", [Occurrence("bio@uni", "", "Biology", "", "", T0, T0 + 45 * m)],
+                       midnight, midnight + 24 * 60 * m)
+
+    opener = Opener()
+    v = RecordingsView(settings, db, opener)
+    qtbot.addWidget(v)
+    v.resize(1200, 500)
+    v.day_edit.blockSignals(True)
+    v.day_edit.setDate(QDate(2026, 11, 27))
+    v.day_edit.blockSignals(False)
+    # The lectures are read with the day, off the UI thread.
+    read_on: list[threading.Thread] = []
+    load = v.model._load_lectures
+    assert load is not None
+    v.model._load_lectures = lambda d, r: (read_on.append(threading.current_thread()), load(d, r))[1]
+    with qtbot.waitSignal(v.model.loaded, timeout=10000):
+        v.show()
+    assert read_on and threading.main_thread() not in read_on
+    assert [(x.title, x.state) for x in v.model.lectures(0)] == [
+        ("Night school", "scheduled"), ("Algebra", "scheduled"), ("Exam", "skipped")]
+    assert [x.title for x in v.model.lectures(1)] == ["Biology"]
+
+    t = v.timeline
+    t.zoom_to(600, (T0 + timedelta(seconds=15)).timestamp())
+    # Each bracket spans its lecture's time on its room's rows, in its state's colour, and is painted so.
+    brackets = t.lecture_brackets(0)
+    assert [c for _, c in brackets] == [LECTURE_COLORS["scheduled"], LECTURE_COLORS["skipped"]]  # Night: not in view
+    algebra, exam = (r for r, _ in brackets)
+    assert algebra.right() == pytest.approx(t.x_of((T0 + m).timestamp()), abs=1)
+    assert (exam.left(), exam.right()) == (pytest.approx(t.x_of((T0 + 2 * m).timestamp()), abs=1),
+                                          pytest.approx(t.x_of((T0 + 4 * m).timestamp()), abs=1))
+    image = t.grab().toImage()
+    on_top = image.pixelColor(round((t.x_of(T0.timestamp()) + algebra.right()) / 2), round(algebra.top()))
+    assert on_top.name() == LECTURE_COLORS["scheduled"].name()
+    assert [c for _, c in t.lecture_brackets(1)] == [LECTURE_COLORS["scheduled"]]
+
+    # Hover: the lecture's title and state first, then what is recorded there.
+    tip = t.tooltip_at(_at(v, 0, 3))
+    assert tip.startswith("Lecture: Algebra, 09:30 – 10:01\nscheduled\nby Dr. Noether\n\nA-101 / front: 10:00:00")
+    assert "ready (waiting to upload)" in tip
+    assert t.tooltip_at(_at(v, 0, 180)).startswith("Lecture: Exam, 10:02 – 10:04\nnot recorded (privacy)\n"
+                                                    "not recorded: category 'no-recording'")
+    assert "Lecture" not in t.tooltip_at(_at(v, 0, 90))  # between the two
+    qtbot.mouseMove(t, _at(v, 0, 3))
+    qtbot.waitUntil(lambda: "Lecture: Algebra" in QToolTip.text(), timeout=3000)
+    # The context menu exports the lecture's time.
+    actions = {a.text(): a for a in v.menu_actions(t.hit_at(_at(v, 0, 180)))}
+    actions["Export the lecture “Exam”…"].trigger()
+    dialog = v.export_dialog
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    assert (dialog._aware(dialog.start_edit), dialog._aware(dialog.end_edit)) == (T0 + 2 * m, T0 + 4 * m)

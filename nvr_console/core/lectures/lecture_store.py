@@ -342,6 +342,16 @@ def between(db: Database, start: datetime, end: datetime, room: str | None = Non
         return [_info(r) for r in s.scalars(q.order_by(Lecture.start, Lecture.room_name, Lecture.id))]
 
 
+def overlapping(db: Database, start: datetime, end: datetime, room: str | None = None) -> list[LectureInfo]:
+    """Lectures with any part in [start, end) (a day's, for the Recordings timeline: also one that began the
+    evening before), by start."""
+    with db.session() as s:
+        q = select(Lecture).where(Lecture.start < end, Lecture.end > start)
+        if room is not None:
+            q = q.where(Lecture.room_name == room)
+        return [_info(r) for r in s.scalars(q.order_by(Lecture.start, Lecture.room_name, Lecture.id))]
+
+
 def recording_windows(db: Database, room_ids: list[int], start: datetime, end: datetime, pre_roll_s: float,
                       post_roll_s: float) -> list[tuple[int, datetime, datetime]]:
     """(room id, from, until) of every lecture of `room_ids` to record whose window (pre-roll before its start
