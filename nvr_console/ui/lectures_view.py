@@ -9,7 +9,7 @@ link opener is injectable (QDesktopServices.openUrl by default), so tests see wh
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QShowEvent
@@ -30,9 +30,9 @@ from nvr_console.core.coverage import day_bounds
 from nvr_console.core.db.session import Database
 from nvr_console.core.lectures import lecture_store
 from nvr_console.core.lectures.lecture_store import LectureInfo
-from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.ui.background import database_pool, run_in_background
+from nvr_console.ui.export_dialog import ExportDialog
 from nvr_console.ui.list_table_model import ListTableModel
 
 REFRESH_MS = 30_000
@@ -82,9 +82,12 @@ class LecturesView(QWidget):
     opened = Signal(QUrl)
 
     def __init__(self, settings: Settings, db: Database, opener: Callable[[QUrl], object] | None = None,
-                 parent: QWidget | None = None, refresh_ms: int = REFRESH_MS) -> None:
+                 parent: QWidget | None = None, refresh_ms: int = REFRESH_MS,
+                 clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(parent)
         self.settings, self.db = settings, db
+        self.clock = clock or (lambda: datetime.now(UTC))  # what "today" and "has started" mean (tests set it)
+        self.export_dialog: ExportDialog | None = None
         self.opener = opener or QDesktopServices.openUrl
         self.zone = settings.recording.zone()
         self.model = LecturesModel(self.zone)
@@ -110,9 +113,13 @@ class LecturesView(QWidget):
         self.redo_button = QPushButton("Redo")
         self.redo_button.setToolTip("Assemble and deliver the lecture again (e.g. after a late piece arrived)")
         self.redo_button.clicked.connect(self.redo_selected)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Export the lecture's time from the room's recordings into a folder of your "
+                                      "choice (one file per camera)")
+        self.export_button.clicked.connect(self.export_selected)
         self.summary = QLabel("Lectures: —")
         bar = QHBoxLayout()
-        for w in (self.span_box, self.room_box, self.open_button, self.redo_button):
+        for w in (self.span_box, self.room_box, self.open_button, self.redo_button, self.export_button):
             bar.addWidget(w)
         bar.addWidget(self.summary, 1)
         layout = QVBoxLayout(self)
@@ -147,7 +154,7 @@ class LecturesView(QWidget):
 
     def span(self) -> tuple[datetime, datetime]:
         """Today, or this week from Monday, in the recordings' time zone."""
-        today = now_in(self.zone).date()
+        today = self.clock().astimezone(self.zone).date()
         if self.span_box.currentIndex() == 1:
             monday = today - timedelta(days=today.weekday())
             start, _ = day_bounds(monday, self.zone)
@@ -199,6 +206,8 @@ class LecturesView(QWidget):
         x = self.selected()
         self.open_button.setEnabled(bool(x and x.web_link))
         self.redo_button.setEnabled(bool(x and x.state in ("delivered", "incomplete", "assembling")))
+        # Nothing is recorded of a lecture that has not begun.
+        self.export_button.setEnabled(bool(x and x.start <= self.clock()))
 
     def open_selected(self) -> None:
         x = self.selected()
@@ -206,6 +215,17 @@ class LecturesView(QWidget):
             url = QUrl(x.web_link)
             self.opener(url)
             self.opened.emit(url)
+
+    def export_selected(self) -> ExportDialog | None:
+        """The export dialog for the selected lecture: its room (every camera), its start and end. UI thread."""
+        x = self.selected()
+        if x is None:
+            return None
+        dialog = ExportDialog(self.settings, self.db, x.room, None, x.start, x.end, self.opener, self)
+        dialog.setWindowTitle(f"Export the lecture “{x.title}”")
+        self.export_dialog = dialog
+        dialog.show()
+        return dialog
 
     def redo_selected(self) -> None:
         x = self.selected()

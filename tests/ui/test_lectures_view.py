@@ -3,8 +3,12 @@ lecture's folder; redo."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
@@ -70,3 +74,58 @@ def test_lectures_tab_lists_opens_and_redoes(qtbot: QtBot, settings: Settings, d
     # The week holds today's lectures too.
     view.span_box.setCurrentIndex(1)
     qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=5000)
+
+
+def test_export_opens_the_export_dialog_preset_to_the_lecture_and_exports_each_camera(
+        qtbot: QtBot, settings_factory: Callable[..., Settings], tmp_path: Path) -> None:
+    from nvr_console.core.db.migrate import prepare_database
+    from tests.support.av_markers import make_marker_clip
+    from tests.support.recordings import add_local_recording
+
+    settings = settings_factory(**{"recording.timezone": "Europe/Moscow", "recording.segment_length": "6",
+                                   "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    try:
+        msk = ZoneInfo("Europe/Moscow")
+        start = datetime(2026, 11, 27, 10, 0, tzinfo=msk).astimezone(UTC)  # on a segment boundary: the common case
+        room = catalog.add_room(db, "A-101")
+        clip = make_marker_clip(tmp_path / "clip.mp4", 6.0)
+        for name in ("front", "side"):
+            cam = catalog.add_camera(db, "A-101", name, "rtsp://127.0.0.1:1/s", enabled=False)
+            for i in range(3):
+                add_local_recording(db, settings, cam.id, "A-101", name, start + timedelta(seconds=6 * i), clip, 6.0)
+        lecture_store.sync(db, room.id, "A-101", [
+            Occurrence("alg@uni", "", "Algebra", "", "", start, start + timedelta(seconds=12)),
+            Occurrence("ana@uni", "", "Analysis", "", "", start + timedelta(hours=4), start + timedelta(hours=5)),
+        ], start - timedelta(hours=10), start + timedelta(hours=14))
+        noon = datetime(2026, 11, 27, 12, 0, tzinfo=msk)
+        view = LecturesView(settings, db, opener=lambda _u: True, clock=lambda: noon)
+        qtbot.addWidget(view)
+        view.show()
+        qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=5000)
+        assert not view.export_button.isEnabled()  # nothing selected
+        view.table.selectRow(1)  # Analysis, at 14:00: not begun, nothing recorded yet
+        assert view.model.lectures[1].title == "Analysis" and not view.export_button.isEnabled()
+        view.table.selectRow(0)
+        assert view.export_button.isEnabled()
+        view.export_button.click()
+        dialog = view.export_dialog
+        assert dialog is not None
+        qtbot.addWidget(dialog)
+        assert dialog.isVisible() and "Algebra" in dialog.windowTitle()
+        # Preset: the lecture's room (every camera), its start and its end.
+        assert dialog.room == "A-101" and dialog.whole_room.isChecked()
+        assert (dialog._aware(dialog.start_edit), dialog._aware(dialog.end_edit)) == (start,
+                                                                                      start + timedelta(seconds=12))
+        dialog.folder_edit.setText(str(tmp_path / "exports"))
+        with qtbot.waitSignal(dialog.finished_export, timeout=60000) as sig:
+            dialog.export_button.click()
+        results = sorted(sig.args[0], key=lambda r: r.camera)
+        assert [(r.camera, r.path.name if r.path else None) for r in results] == [
+            ("front", "A-101_front_2026-11-27_10-00-10-00.mp4"), ("side", "A-101_side_2026-11-27_10-00-10-00.mp4")]
+        for r in results:
+            assert r.path is not None and r.path.is_file() and not r.gaps
+            assert r.seconds == pytest.approx(12.0, abs=0.5)
+    finally:
+        db.dispose()
