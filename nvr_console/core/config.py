@@ -39,6 +39,7 @@ from nvr_console.core.masking import mask_secrets, redact_url_path
 from nvr_console.core.schedule.window import EXPECTED as WINDOW_EXPECTED
 from nvr_console.core.schedule.window import RecordingWindow
 from nvr_console.core.sizes import format_size, parse_size
+from nvr_console.core.stream_url import parse_drive_folder
 
 SYSTEM_CONFIG = Path("/etc/nvr-console/config.toml")
 GOOGLE_API_ROOT = "https://www.googleapis.com/"
@@ -530,6 +531,20 @@ def _lecture_folder(v: Any) -> str:
     return text
 
 
+def _category_folders(v: Any) -> tuple[str, ...]:
+    """`Mathematics=ID_OR_URL, Physics=ID_OR_URL` (or a TOML list of such) -> ('mathematics=ID', ...)."""
+    items = v if isinstance(v, list) else _str(v).split(",")
+    out: list[str] = []
+    for item in (_str(i).strip() for i in items):
+        if not item:
+            continue
+        category, sep, folder = item.partition("=")
+        if not sep or not category.strip() or not folder.strip():
+            raise ValueError(f"{item!r} is not CATEGORY=FOLDER")
+        out.append(f"{category.strip().lower()}={parse_drive_folder(folder)}")
+    return tuple(out)
+
+
 OPTIONS += (
     Option("calendar", "refresh", _positive_duration(10, 86400), lambda d: 120.0,
            "a duration from 10s to 1d such as 2m",
@@ -550,6 +565,10 @@ OPTIONS += (
     Option("lectures", "folder", _lecture_folder, lambda d: "Lectures/{title}",
            "a folder path inside the room's folder such as Lectures/{title} ({title}, {room}, {organizer})",
            "Where each lecture's files go, inside the room's Drive folder (or its archive folder)."),
+    Option("lectures", "category_folders", _category_folders, lambda d: (),
+           "CATEGORY=FOLDER pairs separated by commas, such as Mathematics=https://drive.google.com/drive/folders/<id>",
+           "A lecture whose event has one of these categories goes to that Drive folder (the first pair that "
+           "matches; lectures.folder inside it) instead of the room's or the calendar's folder."),
     Option("lectures", "no_record", _words, lambda d: ("no-recording",),
            "categories or keywords separated by commas, such as no-recording, private",
            "An event with one of these categories, or with one of them in its title or description, is never "
@@ -686,6 +705,16 @@ class LecturesSettings:
     folder: str
     no_record: tuple[str, ...]
     claim_ttl: float
+    category_folders: tuple[str, ...] = ()  # "category=folder id", lower-case category
+
+    def category_folder(self, categories: tuple[str, ...]) -> str | None:
+        """The Drive folder id for an event with these categories (the first configured pair that matches)."""
+        have = {c.strip().lower() for c in categories}
+        for pair in self.category_folders:
+            category, _, folder = pair.partition("=")
+            if category in have:
+                return folder
+        return None
 
 
 @dataclass(frozen=True)

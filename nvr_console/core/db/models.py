@@ -422,6 +422,8 @@ class Lecture(Base):
     end: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), default=LectureState.SCHEDULED.value)
     private_reason: Mapped[str] = mapped_column(String(255), default="")  # why it is skipped
+    # The event's CATEGORIES, comma-separated as written (lectures.category_folders picks a folder by them).
+    categories: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     coverage: Mapped[float | None] = mapped_column(Float, default=None)  # the lowest of its cameras, 0..1
     notes: Mapped[str] = mapped_column(Text, default="")
     web_link: Mapped[str | None] = mapped_column(String(1024), default=None)  # the lecture folder

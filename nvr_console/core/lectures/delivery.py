@@ -290,7 +290,7 @@ class Deliverer:
         hooks = _Hooks(stop)
         where = self.settings.effective_destination()
         if where == "drive":
-            return self._upload_drive(room, parts, path, name, description, hooks)
+            return self._upload_drive(lec, room, parts, path, name, description, hooks)
         # upload.destination = none: kept on this machine, in the engine's own folder (never taken for a camera's)
         root = self.settings.upload.local_dir if where == "local" else \
             Path(self.settings.recording.dir) / WORK_DIR / "delivered"
@@ -314,16 +314,18 @@ class Deliverer:
             self._drive = DriveDestination(self.settings, self._folders, creds)
         return self._drive
 
-    def _upload_drive(self, room: str, parts: list[str], path: Path, name: str, description: str,
-                      hooks: _Hooks) -> Outcome:
+    def _upload_drive(self, lec: LectureInfo, room: str, parts: list[str], path: Path, name: str,
+                      description: str, hooks: _Hooks) -> Outcome:
         dest = self._drive_destination()
         service: Any = dest.service
         info = catalog.get_room(self.db, room)
         folders = self._folders
         assert folders is not None
         tt = timetable_store.get(self.db, room)
-        # The calendar's own lecture folder (rooms edit --lecture-folder), else the room's folder (or the root).
-        folder = folders.base(service, room, tt.lecture_folder if tt and tt.lecture_folder else info.drive_folder)
+        # The event category's folder (lectures.category_folders), else the calendar's own lecture folder (rooms
+        # edit --lecture-folder), else the room's folder (or the root).
+        folder = folders.base(service, room, self.settings.lectures.category_folder(lec.categories)
+                              or (tt.lecture_folder if tt and tt.lecture_folder else info.drive_folder))
         for part in parts:
             folder = folders.child(service, folder.id, part)
         # A node that died after its upload but before recording it left a copy with this name: replaced below.

@@ -52,11 +52,13 @@ class LectureInfo:
     web_link: str | None
     delivered_at: datetime | None
     version: int
+    categories: tuple[str, ...] = ()
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "room": self.room, "uid": self.uid, "recurrence_id": self.recurrence_id,
                 "title": self.title, "organizer": self.organizer, "start": self.start.isoformat(),
                 "end": self.end.isoformat(), "state": self.state, "private_reason": self.private_reason,
+                "categories": list(self.categories),
                 "coverage": self.coverage, "notes": self.notes, "link": self.web_link,
                 "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None}
 
@@ -91,9 +93,19 @@ class FileInfo:
                 "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None}
 
 
+def join_categories(categories: tuple[str, ...]) -> str:
+    """The event's categories as stored (commas inside a category would split it: they become spaces)."""
+    return ",".join(c.replace(",", " ") for c in categories)[:1000]
+
+
+def split_categories(text: str) -> tuple[str, ...]:
+    return tuple(c for c in (text or "").split(",") if c)
+
+
 def _info(r: Lecture) -> LectureInfo:
     return LectureInfo(r.id, r.room_id, r.room_name, r.uid, r.recurrence_id, r.title, r.organizer, r.start, r.end,
-                       r.state, r.private_reason, r.coverage, r.notes, r.web_link, r.delivered_at, r.version)
+                       r.state, r.private_reason, r.coverage, r.notes, r.web_link, r.delivered_at, r.version,
+                       split_categories(r.categories))
 
 
 def _file(f: LectureFile) -> FileInfo:
@@ -137,12 +149,14 @@ def sync(db: Database, room_id: int, room: str, occurrences: list[Occurrence], s
             continue
         state = LectureState.SKIPPED.value if occ.private_reason else (
             seen.state if seen.state in OPEN else LectureState.SCHEDULED.value)
-        same = (seen.start, seen.end, seen.title, seen.organizer, seen.state, seen.private_reason) == (
-            occ.start, occ.end, occ.title[:512], occ.organizer[:512], state, occ.private_reason)
+        cats = join_categories(occ.categories)
+        same = (seen.start, seen.end, seen.title, seen.organizer, seen.state, seen.private_reason,
+                join_categories(seen.categories)) == (
+            occ.start, occ.end, occ.title[:512], occ.organizer[:512], state, occ.private_reason, cats)
         if same:
             continue
         if _move(db, seen, state, start=occ.start, end=occ.end, title=occ.title[:512], organizer=occ.organizer[:512],
-                 private_reason=occ.private_reason[:255], version=seen.version + 1):
+                 private_reason=occ.private_reason[:255], categories=cats, version=seen.version + 1):
             changed += 1
             if state == LectureState.SKIPPED.value and seen.state != state:
                 skipped += 1
@@ -165,7 +179,7 @@ def _insert(db: Database, room_id: int, room: str, occ: Occurrence) -> bool:
             s.add(Lecture(room_id=room_id, room_name=room, uid=occ.uid, uid_key=occ.uid_key,
                           recurrence_id=occ.recurrence_id, title=occ.title[:512], organizer=occ.organizer[:512],
                           start=occ.start, end=occ.end, state=state.value, private_reason=occ.private_reason[:255],
-                          notes="", version=1))
+                          categories=join_categories(occ.categories), notes="", version=1))
     except IntegrityError:
         return False  # another node added it a moment ago
     if occ.private_reason:

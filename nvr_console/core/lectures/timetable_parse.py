@@ -33,6 +33,7 @@ class Occurrence:
     start: datetime
     end: datetime
     private_reason: str = ""  # lectures.no_record matched: why (category or keyword), '' otherwise
+    categories: tuple[str, ...] = ()  # the event's CATEGORIES, as written
 
     @property
     def uid_key(self) -> str:
@@ -168,6 +169,6 @@ def occurrences(cal: Calendar | Any, start: datetime, end: datetime, *, room: st
             # recurring-ical-events gives every occurrence of a series its RECURRENCE-ID (the original start)
             recurrence = _utc(rid.dt, floating_zone).strftime("%Y-%m-%dT%H:%M:%SZ")
         occ = Occurrence(uid, recurrence, _text(ev, "SUMMARY") or "(untitled)", _organizer(ev), location, s, e,
-                         private_reason(ev, no_record))
+                         private_reason(ev, no_record), tuple(_categories(ev)))
         out[(occ.uid, occ.recurrence_id)] = occ
     return sorted(out.values(), key=lambda o: (o.start, o.uid, o.recurrence_id))

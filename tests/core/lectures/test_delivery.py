@@ -249,6 +249,62 @@ def test_the_calendars_own_drive_folder(drive_rig: Rig) -> None:
             assert folders[title_folder["parents"][0]]["parents"] == [course["id"]]
 
 
+def test_a_drive_folder_per_event_category(drive_rig: Rig, settings_factory: Callable[..., Settings],
+                                           tmp_path: Path) -> None:
+    import os
+
+    rig = drive_rig
+    assert rig.drive is not None
+    service = drive_client(rig.drive.root_url)
+    folder = "application/vnd.google-apps.folder"
+    maths, seminars, course = (service.files().create(body={"name": n, "mimeType": folder}, fields="id").execute()
+                               for n in ("Maths courses", "Seminars", "Algebra course"))
+    # The calendar has a folder of its own too: the category's is the more specific, and wins.
+    timetable_store.configure(rig.db, "A-101", lecture_folder=course["id"])
+    # The event gains categories; the next refresh brings them to its lecture.
+    ics = tmp_path / "timetable.ics"
+    ics.write_bytes(calendar(event("algebra@uni", "20260305T101500", "20260305T101518", TITLE,
+                                   "ORGANIZER;CN=Dr. Noether:mailto:noether@uni.example",
+                                   "CATEGORIES:Seminar,MATHEMATICS")))
+    os.utime(ics, ns=(ics.stat().st_mtime_ns + 10**9,) * 2)
+    [r] = refresh.refresh_all(rig.db, rig.settings, "node-1", T0 - timedelta(hours=1))
+    assert r.sync is not None and r.sync.changed == 1
+    [lecture] = lecture_store.between(rig.db, T0, T0 + timedelta(hours=1))
+    assert lecture.categories == ("Seminar", "MATHEMATICS") and lecture.public()["categories"] == list(
+        lecture.categories)
+    # The first configured pair the event carries decides (case does not matter), not the event's order.
+    settings = settings_factory(**{
+        "recording.timezone": "Europe/Berlin", "recording.segment_length": "6", "lectures.post_roll": "5s",
+        "drive.api_root": rig.drive.root_url, "drive.credentials": "anonymous",
+        "lectures.category_folders": f"Physics=1PhysicsFolderIdXyz, Mathematics=https://drive.google.com/drive/folders/"
+                                     f"{maths['id']}?usp=sharing, seminar={seminars['id']}"})
+    assert settings.lectures.category_folders == ("physics=1PhysicsFolderIdXyz", f"mathematics={maths['id']}",
+                                                  f"seminar={seminars['id']}")
+    _whole_segments(rig)
+    d = Deliverer(settings, rig.db, "node-1", clock=lambda: T0 + timedelta(seconds=LECTURE + 6.0))
+    [done] = d.run_once()
+    assert done.lecture.state == LectureState.DELIVERED.value
+    folders = {f["id"]: f for f in rig.drive.files() if f["mimeType"] == folder}
+    uploaded = [m for m in rig.drive.files() if m["name"].endswith(".mp4")]
+    assert len(uploaded) == 2
+    for meta in uploaded:
+        title_folder = folders[meta["parents"][0]]
+        assert title_folder["name"] == SAFE
+        assert folders[title_folder["parents"][0]]["name"] == "Lectures"
+        assert folders[title_folder["parents"][0]]["parents"] == [maths["id"]]
+
+
+def test_a_category_folder_that_is_not_category_equals_folder_is_refused(
+        settings_factory: Callable[..., Settings]) -> None:
+    from nvr_console.core.config import ConfigError
+
+    for bad, why in (("Mathematics", "is not CATEGORY=FOLDER"), ("=1AbCdEfGhIjKlMnOp", "is not CATEGORY=FOLDER"),
+                     ("Mathematics=https://example.org/x", "neither a folder id nor a folder link")):
+        with pytest.raises(ConfigError, match=r"lectures\.category_folders") as err:
+            settings_factory(**{"lectures.category_folders": bad})
+        assert why in str(err.value)
+
+
 def test_a_restarted_node_removes_what_it_left_half_built(settings: Settings, db: Database) -> None:
     work = settings.recording.dir / ".lectures"
     (work / "7-2-3" / ".nvr-export-abc").mkdir(parents=True)
