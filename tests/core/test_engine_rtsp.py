@@ -33,7 +33,14 @@ from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.recording.segments import RUN_DIR
 from nvr_console.core.schedule.boundaries import slot_of_epoch
 from nvr_console.core.status import CameraState
-from tests.core.engine_support import Collected, codecs, decodes_cleanly, ffmpeg_pids_writing_to, wait_until
+from tests.core.engine_support import (
+    Collected,
+    codecs,
+    decodes_cleanly,
+    ffmpeg_pids_writing_to,
+    ffprobe_json,
+    wait_until,
+)
 from tests.support.ports import free_port
 from tests.support.rtsp_peer import SECURE_PASSWORD, SECURE_USER, RtspServer
 
@@ -185,6 +192,13 @@ def test_engine_records_many_cameras_through_failures_and_changes(
     for r in front + files("side"):
         assert codecs(Path(r.local_path)).get("audio") == "aac", r.local_path
         assert "room audio muxed" in r.notes, (r.local_path, r.notes)
+    # ... all through it: a camera cuts at the keyframe after a boundary, the sound at the boundary, so each file
+    # takes the end of one sound segment and the start of the next (the next still being written: 4.0 s of video
+    # had 2.4 s of sound when only one sound segment was muxed). Not the first file (it may start before the
+    # sound source's first packet) nor the last (stopped with the engine).
+    for r in front[1:-1]:
+        streams = {s["codec_type"]: float(s["duration"]) for s in ffprobe_json(Path(r.local_path))["streams"]}
+        assert streams["audio"] >= 0.97 * streams["video"], (r.local_path, streams, r.notes)
     # A broken room sound source never stops or delays video: files go ready, the reason is recorded.
     nosound = files("nosound")
     assert len(nosound) >= 5 and all(r.status == "ready" for r in nosound)

@@ -257,9 +257,8 @@ def build_finalize_command(
     *,
     audio_codec: str | None,
     video_codec: str | None = None,
-    sound_source: str | os.PathLike[str] | None = None,
+    sound: Sequence[tuple[str | os.PathLike[str], float]] = (),
     sound_codec: str | None = None,
-    sound_offset_s: float = 0.0,
     max_duration_s: float | None = None,
     tolerant: bool = False,
     has_video: bool = True,
@@ -270,22 +269,22 @@ def build_finalize_command(
 
     audio_codec: the segment's audio codec from probe (None: no audio). Video is always copied; video_codec
     "hevc" is tagged hvc1 (module notes).
-    sound_source: the room's audio-only recording; it replaces the camera audio. sound_offset_s is
-    (sound start - video start) in wall-clock seconds: positive delays the sound, negative trims its
-    beginning. max_duration_s caps the output (the sound may run longer than the video).
+    sound: the room's audio-only pieces overlapping the video, each with (its start - video start) in
+    wall-clock seconds, in order; they replace the camera audio (sound_filter). max_duration_s caps the
+    output (the sound may run longer than the video).
     tolerant: read a damaged (crash-truncated) source without stopping at the first error.
     """
     args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
     if tolerant:
         args += ["-err_detect", "ignore_err", "-fflags", "+genpts+discardcorrupt"]
     args += ["-i", str(source)]
-    if sound_source is not None:
-        if sound_offset_s > 0:
-            args += ["-itsoffset", f"{sound_offset_s:.3f}"]
-        elif sound_offset_s < 0:
-            args += ["-ss", f"{-sound_offset_s:.3f}"]
-        args += ["-i", str(sound_source), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
-        args += _audio_encode_args(sound_codec)
+    if sound:
+        for path, _ in sound:
+            args += ["-i", str(path)]
+        args += ["-filter_complex", sound_filter([offset for _, offset in sound]), "-map", "0:v:0", "-map", "[sound]",
+                  "-c:v", "copy", "-c:a", "aac", "-b:a", "64k"]
+        if sound_codec in NARROWBAND_CODECS:
+            args += ["-ar", "16000"]
     elif not has_video:
         args += ["-map", "0:a:0", *_audio_encode_args(audio_codec)]
     else:
@@ -299,6 +298,30 @@ def build_finalize_command(
     # faststart: moov first, so a browser can start playing and seeking before the download ends.
     args += ["-movflags", "+faststart", "-f", "mp4", str(target)]
     return args
+
+
+def sound_filter(offsets: Sequence[float]) -> str:
+    """A filtergraph laying the room's sound pieces (inputs 1..n, in order) on the video's timeline as one
+    stream `[sound]`: piece i starts at offsets[i] (its wall-clock start - the video's). A camera cuts at the
+    first keyframe after a boundary and the sound recorder at the boundary itself, so a camera piece spans
+    the end of one sound piece and the start of the next (docs in finalizer.py). Each piece is cut where the
+    next one begins (overlap) or padded with silence up to it (a gap), so every later piece stays in sync;
+    the first is delayed (it starts after the video) or trimmed (it starts before)."""
+    places = [max(0.0, o) for o in offsets]
+    parts, labels = [], []
+    for i, offset in enumerate(offsets):
+        skip = max(0.0, -offset)
+        chain = f"[{i + 1}:a]atrim=start={skip:.6f}"
+        if i + 1 < len(offsets):
+            slot = max(0.0, places[i + 1] - places[i])
+            chain += f":end={skip + slot:.6f},asetpts=PTS-STARTPTS,apad=whole_dur={slot:.6f}"
+        else:
+            chain += ",asetpts=PTS-STARTPTS"
+        if i == 0 and places[0] > 0:
+            chain += f",adelay=delays={places[0] * 1000:.0f}:all=1"
+        parts.append(f"{chain}[s{i}]")
+        labels.append(f"[s{i}]")
+    return ";".join(parts) + ";" + "".join(labels) + f"concat=n={len(offsets)}:v=0:a=1[sound]"
 
 
 def build_recovery_command(

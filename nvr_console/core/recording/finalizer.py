@@ -70,7 +70,8 @@ class FinalizeJob:
     raw: Path
     wall_start: float | None
     wall_end: float | None
-    sound: SoundPiece | None = None
+    # The room's sound pieces overlapping this segment, in wall-clock order (sound_pairing); () for none.
+    sounds: tuple[SoundPiece, ...] = ()
     sound_note: str = ""  # why the room audio is missing, when the room has a sound source
     recovery: bool = False  # the raw file may be crash-truncated
     # The streams the recorder's FFmpeg said it writes (from its stderr header); None: probe the raw file.
@@ -157,9 +158,9 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
                            "closed (removed)")
         if job.streams is not None and (why := unrecordable_reason(job.streams)):
             return _failed(db, job, start, f"not a recording: {why} (kept as {job.raw.name})")
-        if job.sound is None and job.sound_note:
+        if not job.sounds and job.sound_note:
             notes.append(job.sound_note)
-        if (job.streams is not None and job.streams.video is not None and job.sound is None
+        if (job.streams is not None and job.streams.video is not None and not job.sounds
                 and not job.recovery):
             final.parent.mkdir(parents=True, exist_ok=True)
             partial = partial_path_for(final)
@@ -181,29 +182,13 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         if not info.duration_s or info.duration_s <= 0:
             return _failed(db, job, start, f"segment holds no frames (kept as {job.raw.name})")
 
-        sound_info: MediaInfo | None = None
-        offset = 0.0
-        if job.sound is not None:
-            try:
-                sound_info = _probe(job.sound.path, tools)
-                if sound_info.audio is None:
-                    raise ProbeError(f"{job.sound.path.name}: no audio stream")
-                s_start = job.sound.wall_start
-                if s_start is None:
-                    s_named = raw_name_time(job.sound.path, zone)
-                    s_start = s_named.timestamp() if s_named else None
-                if s_start is None or start is None:
-                    raise ProbeError("start time of the sound or the video is unknown")
-                offset = s_start - start
-            except ProbeError as exc:
-                sound_info = None
-                notes.append(f"room audio missing: sound source file unreadable ({mask_secrets(str(exc))})")
+        sound, sound_codec = _sound_layout(job, start, info.duration_s, tools, zone, notes)
 
         final.parent.mkdir(parents=True, exist_ok=True)
         partial = partial_path_for(final)
         audio_codec = info.audio.codec if info.audio else None
         attempts: list[tuple[bool, bool]] = []  # (with sound, tolerant)
-        if sound_info is not None and not sound_only:
+        if sound and not sound_only:
             attempts.append((True, job.recovery))
         attempts.append((False, job.recovery))
         if not job.recovery:
@@ -213,15 +198,15 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             argv = build_finalize_command(
                 str(tools.ffmpeg), job.raw, partial, audio_codec=audio_codec,
                 video_codec=info.video.codec if info.video else None, has_video=not sound_only,
-                sound_source=job.sound.path if with_sound and job.sound else None,
-                sound_codec=sound_info.audio.codec if with_sound and sound_info and sound_info.audio else None,
-                sound_offset_s=offset if with_sound else 0.0,
+                sound=sound if with_sound else (), sound_codec=sound_codec,
                 max_duration_s=info.duration_s if with_sound else None, tolerant=tolerant,
             )
             code, error = _run(argv)
             if code == 0 and partial.exists() and partial.stat().st_size > 0:
                 if with_sound:
-                    notes.append(f"room audio muxed (offset {offset:+.3f} s)")
+                    offsets = ", ".join(f"{o:+.3f} s" for _, o in sound)
+                    many = f"{len(sound)} pieces, offsets" if len(sound) > 1 else "offset"
+                    notes.append(f"room audio muxed ({many} {offsets})")
                 if tolerant and not job.recovery:
                     notes.append("repaired damaged packets while remuxing")
                 break
@@ -241,9 +226,9 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             # A camera that sends video but whose file got none of it (a run that ended before its first
             # keyframe could be written keeps only sound): never a recording, however it plays.
             partial.unlink(missing_ok=True)
-            sound = f" (only {final_info.duration_s:.3f} s of sound)" if final_info.duration_s else ""
+            only = f" (only {final_info.duration_s:.3f} s of sound)" if final_info.duration_s else ""
             return _failed(db, job, start, f"not a recording: the file holds no frame of the camera's video"
-                           f"{sound} (kept as {job.raw.name})")
+                           f"{only} (kept as {job.raw.name})")
         if job.recovery:
             notes.insert(0, "recovered after an unclean stop")
         return _publish(db, job, partial, final_info, start, notes, tools, zone)
@@ -252,6 +237,35 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             partial_path_for(final).unlink(missing_ok=True)
             raise NoRoom(f"no room on the disk for the MP4 ({exc.strerror})") from exc
         return _failed(db, job, start, f"finalizing failed: {mask_secrets(str(exc))}")
+
+
+def _sound_layout(job: FinalizeJob, start: float | None, duration: float, tools: Tools, zone: ZoneInfo | None,
+                  notes: list[str]) -> tuple[list[tuple[Path, float]], str | None]:
+    """The room's sound pieces that reach into the video, each with its offset (its wall-clock start - the
+    video's), in order, and their codec; unreadable ones are left out with a note. Worker thread."""
+    placed: list[tuple[Path, float]] = []
+    codec = None
+    for piece in job.sounds:
+        try:
+            info = _probe(piece.path, tools)
+            if info.audio is None:
+                raise ProbeError(f"{piece.path.name}: no audio stream")
+            s_start = piece.wall_start
+            if s_start is None:
+                s_named = raw_name_time(piece.path, zone)
+                s_start = s_named.timestamp() if s_named else None
+            if s_start is None or start is None:
+                raise ProbeError(f"{piece.path.name}: start time of the sound or the video is unknown")
+        except ProbeError as exc:
+            notes.append(f"room audio missing: sound source file unreadable ({mask_secrets(str(exc))})")
+            continue
+        codec = codec or info.audio.codec
+        placed.append((piece.path, s_start - start))
+    placed.sort(key=lambda p: p[1])
+    # A piece that a later one starts before it is heard, or that starts after the video, adds nothing.
+    kept = [p for i, p in enumerate(placed)
+            if p[1] < duration and (i + 1 == len(placed) or placed[i + 1][1] > max(0.0, p[1]))]
+    return kept, codec
 
 
 def _publish(db: Database, job: FinalizeJob, partial: Path, info: MediaInfo, start: float | None, notes: list[str],

@@ -81,7 +81,7 @@ class FinalizingDispatch(QObject):
     def configure(self, tools: Tools | None, zone: ZoneInfo | None, segment_length: float) -> None:
         """Tools and the slot grid (from the settings); again after the settings change. Engine thread."""
         self._tools, self._zone, self._segment_length = tools, zone, segment_length
-        self.pairing.segment_length = segment_length
+        self.pairing.segment_length, self.pairing.zone = segment_length, zone
 
     def follow(self, holder: SettingsHolder, tools: Callable[[], Tools | None]) -> None:
         """Take the slot grid (and `tools()`, the FFmpeg the recorder setup found) from the holder now and at
@@ -184,7 +184,7 @@ class FinalizingDispatch(QObject):
             self.pairing.wait(seg, rid)
             self.tick()
         else:
-            self.submit(_job(seg, rid, None, ""))
+            self.submit(_job(seg, rid, (), ""))
         return True
 
     def _catch_up(self) -> None:
@@ -208,7 +208,7 @@ class FinalizingDispatch(QObject):
         if self._deferred:
             self._catch_up()
         for p in self.pairing.resolve(self._sound_source):
-            self.submit(_job(p.segment, p.recording_id, p.sound, p.note))
+            self.submit(_job(p.segment, p.recording_id, p.sounds, p.note))
         if self._no_room:
             self._retry_no_room()
 
@@ -233,7 +233,7 @@ class FinalizingDispatch(QObject):
 
     def drop_old_sound(self, everything: bool = False) -> None:
         """Delete sound segments no camera segment can still need. Engine thread."""
-        self.pairing.drop_old({j.sound.path for j in self._in_flight.values() if j.sound is not None}, everything)
+        self.pairing.drop_old({s.path for j in self._in_flight.values() for s in j.sounds}, everything)
 
     def _slot(self, raw: Path) -> datetime:
         named = raw_name_time(raw, self._zone)
@@ -274,6 +274,6 @@ class FinalizingDispatch(QObject):
         self.job_done.emit(event)
 
 
-def _job(seg: FinishedSegment, rid: int, sound: SoundPiece | None, note: str) -> FinalizeJob:
+def _job(seg: FinishedSegment, rid: int, sounds: tuple[SoundPiece, ...], note: str) -> FinalizeJob:
     return FinalizeJob(rid, seg.camera_id, seg.room, seg.name, seg.raw_path, seg.wall_start, seg.wall_end,
-                       sound, note, streams=seg.streams)
+                       sounds, note, streams=seg.streams)

@@ -131,17 +131,20 @@ def _job(rid: int, camera_id: int | None, room: str, camera: str, raw: Path, zon
          sounds: dict[str, list[SoundPiece]]) -> FinalizeJob:
     named = raw_name_time(raw, zone)
     start = named.timestamp() if named else None
-    sound = None
+    chosen: tuple[SoundPiece, ...] = ()
     note = ""
     if sounds.get(room) and start is not None:
-        # Names have 1 s resolution: the best a crash leaves us. The sound piece opened last before
-        # (or within a second after) the video is the one covering it.
-        before = [p for p in sounds[room] if p.wall_start is not None and p.wall_start <= start + 1.0]
-        if before:
-            sound = before[-1]
+        # Names have 1 s resolution: the best a crash leaves us. The sound piece opened last before (or within
+        # a second after) the video covers its start, or the one before it does; the video runs on past the
+        # next boundary (a camera cuts at the keyframe after it) into the piece after that. The finalizer keeps
+        # the ones heard, trimmed to the video.
+        timed = sorted((p for p in sounds[room] if p.wall_start is not None), key=lambda p: p.wall_start or 0.0)
+        first = max((i for i, p in enumerate(timed) if (p.wall_start or 0.0) <= start + 1.0), default=None)
+        if first is not None:
+            chosen = tuple(timed[max(first - 1, 0):first + 2])
         else:
             note = "room audio missing: no sound source file covers this recovered segment"
-    return FinalizeJob(rid, camera_id, room, camera, raw, start, None, sound, note, recovery=True)
+    return FinalizeJob(rid, camera_id, room, camera, raw, start, None, chosen, note, recovery=True)
 
 
 def _sound_pieces(root: Path, zone: ZoneInfo | None) -> dict[str, list[SoundPiece]]:

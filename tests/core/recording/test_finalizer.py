@@ -19,6 +19,7 @@ from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.probe import MediaInfo, StreamInfo
 from tests.core.engine_support import codecs, ffprobe_json
 from tests.core.recording.test_matroska_media import CLUSTER, header_only_mkv, one_frame_mkv
+from tests.support.av_markers import AUDIO, av_offsets, make_marker_clip
 from tests.support.small_disk import small_disk
 
 SLOT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -63,7 +64,7 @@ def test_room_audio_is_muxed_with_offset(db: Database, tmp_path: Path) -> None:
     raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 2, audio=None)
     sound = _make(tmp_path / "R" / ".sound" / "2026-11-24_09-29-59.mkv", 4, video=False, audio="aac")
     piece = SoundPiece(sound, SLOT.timestamp() - 1.0, SLOT.timestamp() + 3.0)
-    event = finalize(_job(db, raw, sound=piece), locate_tools(), db, None)
+    event = finalize(_job(db, raw, sounds=(piece,)), locate_tools(), db, None)
     assert event.status == "ready"
     assert "room audio muxed (offset -1.000 s)" in event.notes
     info = ffprobe_json(Path(event.path))
@@ -71,12 +72,50 @@ def test_room_audio_is_muxed_with_offset(db: Database, tmp_path: Path) -> None:
     assert float(info["format"]["duration"]) < 2.3  # capped at the video's length
 
 
+def _marker_sound(path: Path, source_start: float, seconds: float) -> Path:
+    """A sound piece as the room's recorder writes it from a G.711 source (A-law in Matroska; a fixture
+    encoded to AAC here would start with the encoder's 64 ms of priming), cut from a beep at every whole
+    second of the marker source, from `source_start` on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", AUDIO, "-af",
+                    f"atrim=start={source_start}:duration={seconds},asetpts=PTS-STARTPTS", "-ar", "8000",
+                    "-c:a", "pcm_alaw", "-f", "matroska", str(path)], check=True, timeout=60)
+    return path
+
+
+@pytest.mark.parametrize("cut", [0.04, 0.5, 1.5, 1.96])
+def test_room_audio_covers_a_piece_that_runs_past_a_sound_boundary(db: Database, tmp_path: Path, cut: float) -> None:
+    # Measured with the recorders on loopback: the camera cuts at the keyframe after the wall-clock boundary,
+    # the sound recorder at the boundary, so a 4 s camera piece spans two sound pieces. Wall clock: the
+    # video starts at SLOT with a flash every whole second; the beeps of the sound are at whole seconds too, and
+    # the sound boundary is `cut` s into the video (a keyframe 0.04-1.96 s after it on a 2 s GOP).
+    clip = make_marker_clip(tmp_path / "clip.mkv", 4, gop=100, audio=False)
+    raw = tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv"
+    raw.parent.mkdir(parents=True)
+    clip.rename(raw)
+    t0 = SLOT.timestamp()
+    first = _marker_sound(tmp_path / "R" / ".sound" / "2026-11-24_09-29-57.mkv", 4 + cut - 3, 3)
+    second = _marker_sound(tmp_path / "R" / ".sound" / "2026-11-24_09-30-01.mkv", 4 + cut, 4)
+    pieces = (SoundPiece(first, t0 + cut - 3, t0 + cut), SoundPiece(second, t0 + cut, t0 + cut + 4))
+    job = FinalizeJob(register_segment(db, None, "R", "cam", raw, SLOT), None, "R", "cam", raw, t0, t0 + 4,
+                      sounds=pieces)
+    event = finalize(job, locate_tools(), db, None)
+    assert event.status == "ready", event.notes
+    assert f"room audio muxed (2 pieces, offsets {cut - 3:+.3f} s, {cut:+.3f} s)" in event.notes
+    info = ffprobe_json(Path(event.path))
+    durations = {s["codec_type"]: float(s["duration"]) for s in info["streams"]}
+    assert durations["audio"] >= 0.97 * durations["video"], durations
+    offsets = av_offsets(Path(event.path))
+    # Every second but the first (a beep at 0 has no silence before it to be found by): both pieces in sync.
+    assert len(offsets) >= 3 and all(abs(o) < 0.05 for o in offsets), offsets
+
+
 def test_broken_sound_source_never_stops_video(db: Database, tmp_path: Path) -> None:
     raw = _make(tmp_path / "R" / "cam" / "2026-11-24_09-30-00.mkv", 1, audio=None)
     bogus = tmp_path / "R" / ".sound" / "2026-11-24_09-30-00.mkv"
     bogus.parent.mkdir(parents=True)
     bogus.write_bytes(b"not media at all")
-    event = finalize(_job(db, raw, sound=SoundPiece(bogus, SLOT.timestamp(), None)), locate_tools(), db, None)
+    event = finalize(_job(db, raw, sounds=(SoundPiece(bogus, SLOT.timestamp(), None),)), locate_tools(), db, None)
     assert event.status == "ready"
     assert "room audio missing" in event.notes
     assert catalog.list_recordings(db)[0].notes == event.notes

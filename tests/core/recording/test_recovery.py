@@ -18,6 +18,9 @@ from nvr_console.core.recording.ffmpeg_locate import locate_tools
 from nvr_console.core.recording.finalizer import finalize
 from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.recovery import plan_recovery
+from tests.core.engine_support import ffprobe_json
+from tests.core.recording.test_finalizer import _marker_sound
+from tests.support.av_markers import av_offsets, make_marker_clip
 
 SLOT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
@@ -151,3 +154,27 @@ def test_finished_files_are_registered_again_only_in_a_fresh_database(db: Databa
     register_segment(db, None, "R", "other", root / "R" / "other" / "2026-11-24_09-00-00.mkv", SLOT)
     assert [j.raw.name for j in plan_recovery(db, root, 1800, None)] == ["2026-11-24_09-00-00.mkv"]
     assert (day / "09-30-00.mp4").exists()
+
+
+def test_a_recovered_piece_gets_the_room_sound_of_both_sound_pieces_it_spans(db: Database, settings: Settings) -> None:
+    # Only the names are left to align by (1 s). The camera piece opened at :01 (its keyframe after the
+    # boundary) and runs 4 s; the sound pieces opened at :59 and :02 (3 s each); beeps and flashes at whole
+    # seconds of the wall clock. The one piece chosen before covered 3 of the 4 s.
+    root = settings.recording.dir
+    catalog.add_room(db, "R")
+    raw = root / "R" / "cam" / "2026-11-24_09-30-01.mkv"
+    raw.parent.mkdir(parents=True)
+    make_marker_clip(root / "clip.mkv", 4, gop=100, audio=False).rename(raw)
+    sound = root / "R" / ".sound"
+    _marker_sound(sound / "2026-11-24_09-29-56.mkv", 0, 3)  # ends before the video starts
+    _marker_sound(sound / "2026-11-24_09-29-59.mkv", 3, 3)
+    _marker_sound(sound / "2026-11-24_09-30-02.mkv", 6, 3)
+    _marker_sound(sound / "2026-11-24_09-30-05.mkv", 9, 3)  # starts as the video ends
+    (job,) = plan_recovery(db, root, 3, None)
+    event = finalize(job, locate_tools(), db, None)
+    assert event.status == "ready", event.notes
+    assert "room audio muxed (2 pieces, offsets -2.000 s, +1.000 s)" in event.notes
+    streams = {st["codec_type"]: float(st["duration"]) for st in ffprobe_json(Path(event.path))["streams"]}
+    assert streams["audio"] >= 0.97 * streams["video"], streams
+    offsets = av_offsets(Path(event.path))
+    assert len(offsets) >= 3 and all(abs(o) < 0.05 for o in offsets), offsets

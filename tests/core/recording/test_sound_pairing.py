@@ -1,4 +1,4 @@
-"""Pairing camera segments with the room's sound segment covering them."""
+"""Pairing camera segments with the room's sound segments they overlap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nvr_console.core.recording.finalizer import SoundPiece
 from nvr_console.core.recording.segments import FinishedSegment
-from nvr_console.core.recording.sound_pairing import SOUND_WAIT_S, SoundPairing
+from nvr_console.core.recording.sound_pairing import OPEN_HEAD_S, SOUND_WAIT_S, SoundPairing
 from nvr_console.core.status import CameraState
 
 T = 1_795_500_000.0
@@ -21,7 +21,7 @@ def _recording(room: str) -> tuple[CameraState, str] | None:
     return (CameraState.RECORDING, "")
 
 
-def test_a_segment_goes_with_the_sound_piece_that_covers_it(tmp_path: Path) -> None:
+def test_a_segment_goes_with_the_sound_pieces_it_overlaps(tmp_path: Path) -> None:
     p = SoundPairing(30.0)
     seg = _seg(tmp_path, T, T + 30)
     p.wait(seg, 7, now=T + 30)
@@ -33,7 +33,7 @@ def test_a_segment_goes_with_the_sound_piece_that_covers_it(tmp_path: Path) -> N
     p.add_sound("R", covering)
     p.add_sound("Other", SoundPiece(tmp_path / "other.mkv", T, T + 30))
     (paired,) = p.resolve(_recording, now=T + 32)
-    assert (paired.recording_id, paired.sound, paired.note) == (7, covering, "")
+    assert (paired.recording_id, paired.sounds, paired.note) == (7, (early, covering), "")
     assert not p.waiting
 
 
@@ -42,7 +42,7 @@ def test_without_sound_the_segment_goes_with_the_reason(tmp_path: Path) -> None:
     p.wait(_seg(tmp_path, T, T + 30), 1, now=T)
     failed = (CameraState.FAILED, "No such stream path on the server")
     (paired,) = p.resolve(lambda room: failed, now=T + 1)  # a broken source: no waiting at all
-    assert paired.sound is None
+    assert paired.sounds == ()
     assert paired.note == "room audio missing: the sound source is failed: No such stream path on the server"
 
     p.wait(_seg(tmp_path, T, T + 30), 2, now=T)
@@ -59,11 +59,11 @@ def test_a_partly_covering_piece_is_used_once_the_wait_is_over(tmp_path: Path) -
     p = SoundPairing(30.0)
     half = SoundPiece(tmp_path / "half.mkv", T + 15, None)  # still open: assumed one segment long
     p.add_sound("R", half)
-    assert p.best_sound(_seg(tmp_path, T, T + 30)) == (half, 15.0)
+    assert p.overlapping(_seg(tmp_path, T, T + 30)) == [half]
     p.wait(_seg(tmp_path, T, T + 30), 1, now=T)
     assert p.resolve(_recording, now=T + 1) == []
     (paired,) = p.resolve(_recording, now=T + SOUND_WAIT_S + 1)
-    assert paired.sound == half and paired.note == ""
+    assert paired.sounds == (half,) and paired.note == ""
 
 
 def test_old_sound_pieces_are_deleted_unless_needed(tmp_path: Path) -> None:
@@ -93,5 +93,37 @@ def test_leftover_sound_of_a_crash_is_adopted_by_its_name(tmp_path: Path) -> Non
     p = SoundPairing(30.0)
     p.adopt_leftovers(tmp_path, None)
     start = datetime(2026, 11, 24, 9, 0, 5).timestamp()
-    piece, covered = p.best_sound(FinishedSegment("camera:1", 1, "R", "cam", tmp_path / "x.mkv", start, start + 10))
-    assert piece == SoundPiece(raw, datetime(2026, 11, 24, 9, 0).timestamp(), None) and covered == 10.0
+    pieces = p.overlapping(FinishedSegment("camera:1", 1, "R", "cam", tmp_path / "x.mkv", start, start + 10))
+    assert pieces == [SoundPiece(raw, datetime(2026, 11, 24, 9, 0).timestamp(), None)]
+
+
+def test_a_segment_past_the_boundary_takes_the_next_piece_too(tmp_path: Path) -> None:
+    # The camera cut at the keyframe 1.5 s after the boundary; the sound recorder at the boundary.
+    folder = tmp_path / "R" / ".sound"
+    folder.mkdir(parents=True)
+    b0 = datetime(2026, 11, 24, 9, 0).timestamp()
+    before = SoundPiece(folder / "2026-11-24_09-00-00.mkv", b0, b0 + 30)
+    open_name = folder / "2026-11-24_09-00-30.mkv"
+    p = SoundPairing(30.0)
+    p.add_sound("R", before)
+    seg = _seg(tmp_path, b0 + 1.5, b0 + 31.5)
+    p.wait(seg, 1, now=b0 + 31.6)
+    assert p.resolve(_recording, now=b0 + 31.6) == []  # not complete, and no open file yet
+    open_name.write_bytes(b"x")  # the sound recorder's file after the boundary, still being written
+    assert p.resolve(_recording, now=b0 + 31.5 + OPEN_HEAD_S - 0.1) == []  # its head is not on disk yet
+    (paired,) = p.resolve(_recording, now=b0 + 31.5 + OPEN_HEAD_S)
+    assert paired.sounds == (before, SoundPiece(open_name, b0 + 30, None)) and paired.note == ""
+
+    # Once the next piece has closed, it is taken as it is, at once.
+    after = SoundPiece(open_name, b0 + 30, b0 + 60)
+    p.add_sound("R", after)
+    p.wait(seg, 2, now=b0 + 31.6)
+    (paired,) = p.resolve(_recording, now=b0 + 31.6)
+    assert paired.sounds == (before, after)
+
+    # A source that stopped at the boundary: what there is, without waiting.
+    q = SoundPairing(30.0)
+    q.add_sound("R", before)
+    q.wait(seg, 3, now=b0 + 31.6)
+    (paired,) = q.resolve(lambda room: (CameraState.STOPPED, ""), now=b0 + 31.6)
+    assert paired.sounds == (before,)
