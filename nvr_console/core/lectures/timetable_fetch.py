@@ -7,7 +7,6 @@ calendar (credentials masked) and what to check. Blocking: call from a worker th
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import urllib.error
 import urllib.parse
@@ -156,7 +155,3 @@ def _fetch_caldav(url: str, etag: str | None, timeout_s: float) -> Fetched:
     if tag == etag:
         return Fetched(None, etag)
     return Fetched(data, tag)
-
-
-def http_date(epoch: float) -> str:
-    return email.utils.formatdate(epoch, usegmt=True)
