@@ -76,7 +76,8 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
   players and Safari.
 - Wall-clock start of a segment (to align a room's sound source): the segment list gives times on
   FFmpeg's output timeline; ProgressParser.timeline_origin estimates that timeline's epoch from when
-  progress blocks arrive, so start = origin + list start.
+  progress blocks arrive and when each closed file was last written (its cut, stamped by the kernel, which
+  a late-reading engine thread cannot delay), so start = origin + list start.
 """
 
 from __future__ import annotations

@@ -78,12 +78,25 @@ class ProgressParser:
 
     @property
     def timeline_origin(self) -> float | None:
-        """Estimated epoch seconds of output time 0: min over blocks of (arrival - out_time).
+        """Estimated epoch seconds of output time 0: min over blocks of (arrival - out_time) and observed cuts.
 
         A block arrives at least as late as the media it reports, so the minimum is the tightest
         estimate; the wall-clock start of a segment is then origin + SegmentFinished.start_s.
         """
         return self._origin
+
+    def observe(self, at: float, out_time_s: float) -> None:
+        """Take one more (wall-clock time, output time) pair: media up to out_time_s was written by `at`.
+
+        A finished segment's file was last written when its cut came, stamped by the kernel: a pair that a
+        starved engine thread cannot make late, as it does the blocks it reads late.
+        """
+        if out_time_s > 0:
+            self._lower_origin(at - out_time_s)
+
+    def _lower_origin(self, candidate: float) -> None:
+        if self._origin is None or candidate < self._origin:
+            self._origin = candidate
 
     def feed(self, data: bytes, now: float | None = None) -> list[ProgressEvent]:
         """Consume a chunk; return the progress snapshots and finished segments it completed."""
@@ -125,9 +138,7 @@ class ProgressParser:
             received_at=received,
         )
         if out_time_us is not None and out_time_us > 0 and not snap.ended:
-            candidate = received - out_time_us / 1_000_000
-            if self._origin is None or candidate < self._origin:
-                self._origin = candidate
+            self._lower_origin(received - out_time_us / 1_000_000)
         self.last = snap
         return snap
 

@@ -14,6 +14,7 @@ The engine calls `poll()` about once a second; that drives the stall watchdog, t
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import logging
 import shlex
@@ -549,6 +550,10 @@ class Recorder(QObject):
         self._files.mark_finished(seg.filename)
         if self._streams is None:
             self._drain_stderr()  # the header may still sit in QProcess's buffer (drained at ~1 Hz)
+        with contextlib.suppress(OSError):
+            # Under load the engine thread reads FFmpeg's blocks late and the origin from them is late with it
+            # (files 0.54 s too late, overlapping the next); the file's own last write dates its cut.
+            self._parser.observe(raw.stat().st_mtime, seg.end_s)
         origin = self._parser.timeline_origin
         start: float | None
         end: float | None

@@ -56,3 +56,13 @@ def test_real_ffmpeg_progress_and_segment_list(ffmpeg: str, tmp_path: Path) -> N
     # The live origin estimate is close to when the run started.
     assert run.parser.timeline_origin is not None
     assert abs(run.parser.timeline_origin - run.started_at) < 1.5
+
+
+def test_an_observed_cut_lowers_a_late_origin_and_a_later_one_does_not_raise_it() -> None:
+    parser = ProgressParser()
+    parser.feed(BLOCK, now=103.0)  # read 1.32 s late: origin 103 - 1.68
+    parser.observe(at=104.5, out_time_s=4.5)  # the file the cut closed was written at 104.5
+    assert parser.timeline_origin == 100.0
+    parser.observe(at=110.0, out_time_s=8.0)
+    parser.observe(at=50.0, out_time_s=0.0)  # nothing written yet says nothing
+    assert parser.timeline_origin == 100.0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
+import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,7 +20,7 @@ from nvr_console.core.recording.recorder import (
     build_camera_command,
     build_sound_command,
 )
-from nvr_console.core.recording.segments import FinishedSegment
+from nvr_console.core.recording.segments import FinishedSegment, raw_name_time
 from nvr_console.core.status import CameraState, LogLine
 from tests.core.engine_support import wait_until
 from tests.support.rtsp_peer import RtspServer
@@ -148,3 +151,36 @@ def test_the_password_notice_comes_once_from_the_first_camera_with_a_password(
     assert len(notes) == 1 and len(checks) == 1
     assert notes[0].level == "warning" and notes[0].camera_id == 1
     assert "camera passwords are in FFmpeg's command line while it records: every local user" in notes[0].text
+
+
+def test_a_starved_engine_thread_still_dates_each_file_by_its_cut(tmp_path: Path, qapp: object) -> None:
+    # Under load the engine thread reads FFmpeg's progress blocks late; dating files from them alone made a file
+    # start 0.54 s before the previous one ended (a full run beside others). Starve the thread 1.9 s in every 2 s.
+    cfg = RecorderConfig("ffmpeg", 2, "Europe/Moscow", 20.0, 10.0, tmp_path / "run", tmp_path / "log",
+                         quit_timeout_s=2, terminate_timeout_s=2)
+    rec = Recorder(_spec(tmp_path, url="lavfi:testsrc2=size=320x180:rate=25", output_dir=tmp_path / "R" / "c"), cfg)
+    finished: list[FinishedSegment] = []
+    rec.segment_finished.connect(finished.append)
+    rec.start()
+    try:
+        deadline = time.monotonic() + 25
+        while len(finished) < 6 and time.monotonic() < deadline:
+            wait_until(lambda: False, 0.05)  # the event loop runs...
+            time.sleep(1.9)  # ...and then it does not
+    finally:
+        rec.stop()
+        assert wait_until(lambda: not rec.running, 15)
+        rec.dispose()
+    # The last file is the one the stop closed.
+    cut = [s for s in finished if s.wall_start is not None and s.wall_end is not None][:-1]
+    assert len(cut) >= 5, finished
+    zone = ZoneInfo("Europe/Moscow")
+    for seg in cut[1:]:  # FFmpeg names each file by the wall-clock second it opened it (its cut)
+        named = raw_name_time(seg.raw_path, zone)
+        assert named is not None and seg.wall_start is not None
+        late = seg.wall_start - named.timestamp()
+        assert -0.05 <= late < 1.05, (seg.raw_path.name, late)
+    for before, after in itertools.pairwise(cut):
+        assert before.wall_end is not None and after.wall_start is not None
+        overlap = before.wall_end - after.wall_start
+        assert overlap <= 0.05, (before.raw_path.name, after.raw_path.name, overlap)
