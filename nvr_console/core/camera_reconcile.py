@@ -91,8 +91,10 @@ def plan(cams: list[CameraInfo], rooms: list[RoomInfo], root: Path, in_window: W
         inside = in_window_of(in_window, cam.room_id)
         if want and inside and here:
             recording_rooms.add(cam.room_id)
+        # Wanted outside its window is "scheduled" whichever node will record it, as request_status says: a camera
+        # not placed yet (just added) showed "stopped" until the fleet's next turn.
         planned.append(CameraPlan(spec, cam.enabled, want and inside and here,
-                                  CameraState.SCHEDULED if want and not inside and here else CameraState.STOPPED))
+                                  CameraState.SCHEDULED if want and not inside else CameraState.STOPPED))
     sounds = tuple(
         (RecorderSpec(f"sound:{room.id}", None, room.id, room.name, "sound source", room.sound_source_url, "tcp",
                       sound_dir(root, room.name), sound_only=True), room.id in recording_rooms)

@@ -64,6 +64,11 @@ def test_the_plan_says_which_recorders_run_and_what_idle_cameras_show(tmp_path: 
     assert {c.spec.name: c.idle for c in fleet.cameras}["front"] is CameraState.STOPPED
     assert [(spec.key, record) for spec, record in fleet.sounds] == [("sound:1", False), ("sound:3", False)]
     assert fleet.keys == p.keys and fleet.existing == p.existing
+    # Outside the window a wanted camera is scheduled on every node, placed yet or not (as request_status says).
+    waiting = plan(cams, rooms, tmp_path, in_window=False, records=lambda cid: cid == 4)
+    assert {c.spec.name: c.idle for c in waiting.cameras} == {
+        "front": CameraState.SCHEDULED, "back": CameraState.SCHEDULED, "off": CameraState.STOPPED,
+        "stopped": CameraState.STOPPED, "leaving": CameraState.SCHEDULED}
 
 
 def _cfg(tmp_path: Path) -> RecorderConfig:
