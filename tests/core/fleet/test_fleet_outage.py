@@ -73,7 +73,8 @@ def test_a_database_outage_for_every_node_loses_nothing_and_keeps_one_owner_per_
             assert wait_for(lambda: _covered(db, "c1", lo, hi) and _covered(db, "c2", lo, hi), 45), (
                 a.log_tail(), b.log_tail())
             # One owner per camera once the leases are renewed (the pins hold: nobody took the other's camera).
-            assert wait_for(lambda: holders(db) == {"c1": "a", "c2": "b"}, 3 * TTL + 10), holders(db)
+            assert wait_for(lambda: holders(db) == {"c1": "a", "c2": "b"}, 3 * TTL + 10), (
+                    holders(db), a.log_tail(), b.log_tail())
             settled = time.time()
             time.sleep(2 * SEGMENT)
             for node in (a, b):
