@@ -31,7 +31,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.durations import format_duration
 from nvr_console.core.export import cut
 from nvr_console.core.export.drive_download import Cancelled, DownloadFailed, download
-from nvr_console.core.export.ffmpeg_job import ExportFailed, run_ffmpeg
+from nvr_console.core.export.ffmpeg_step import ExportFailed, run_ffmpeg
 from nvr_console.core.export.plan import CameraPlan, Piece, SourceKind, plan_camera
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.ffmpeg_locate import FFmpegNotFound, locate_tools

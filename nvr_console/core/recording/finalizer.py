@@ -20,7 +20,6 @@ import errno
 import logging
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from sqlalchemy import select
 
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
+from nvr_console.core.ffmpeg.job import JobError, run_job
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording import duration_check, lifecycle
 from nvr_console.core.recording.errors import NO_SPACE
@@ -83,11 +83,10 @@ class FinalizeJob:
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
-    # start_new_session: a Ctrl-C for the console must not break a remux half-way.
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=REMUX_TIMEOUT_S,
-                          check=False, start_new_session=True)
-    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    return proc.returncode, mask_secrets(err[-1] if err else "")
+    """One remux: its exit code and, when it failed, FFmpeg's last error line (masked). Raises JobError.
+    Worker thread."""
+    result = run_job(argv, timeout_s=REMUX_TIMEOUT_S)
+    return result.returncode, "" if result.ok else result.summary()
 
 
 def _probe(path: Path, tools: Tools) -> MediaInfo:
@@ -232,7 +231,7 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         if job.recovery:
             notes.insert(0, "recovered after an unclean stop")
         return _publish(db, job, partial, final_info, start, notes, tools, zone)
-    except (OSError, subprocess.SubprocessError) as exc:
+    except (OSError, JobError) as exc:
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             partial_path_for(final).unlink(missing_ok=True)
             raise NoRoom(f"no room on the disk for the MP4 ({exc.strerror})") from exc
