@@ -298,7 +298,7 @@ class FleetMember:
         now = time.time()
 
         # What this node holds now, by the table (a renewal before it revived anything nobody took).
-        held_now = {k: lease.token for k, lease in table.leases.items() if lease.live and lease.holder == self.name}
+        held_now = {k: lease.token for k, lease in table.held_by(self.name).items()}
         for key, token in self._held.items():
             if held_now.get(key) != token and key not in self._finishing:
                 lease = table.leases.get(key)

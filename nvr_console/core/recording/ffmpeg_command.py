@@ -11,7 +11,7 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
   ``-flush_packets 1`` does NOT reach the inner muxer; ``-segment_format_options flush_packets=1`` does.
   Matroska still holds the open cluster in memory (up to one GOP, ~1.4 s lost in one run), so
   ``cluster_time_limit=500`` closes a cluster every 0.5 s: a SIGKILLed MKV then keeps all but the last
-  half second or so, plays, and remuxes to MP4 (build_recovery_command).
+  half second or so, plays, and remuxes to MP4 (build_finalize_command, tolerant).
   Its container duration is missing (ffprobe says N/A), so probe.py falls back to reading packets.
 - Boundaries: ``-f segment -segment_atclocktime 1 -reset_timestamps 1`` cuts at the first keyframe after
   each wall-clock boundary, so a file starts up to one GOP after the boundary. Nothing is lost between
@@ -119,7 +119,7 @@ def recorder_environment(base: Mapping[str, str], timezone: str | None) -> dict[
     """Environment for a recorder: TZ decides file names and cut points (POSIX and IANA names work on
     Linux/macOS; the Windows C runtime only understands POSIX-style TZ strings)."""
     env = dict(base)
-    if timezone:
+    if timezone and timezone != "local":  # "local": the machine's own zone, which FFmpeg inherits
         env["TZ"] = timezone
     return env
 
@@ -322,19 +322,6 @@ def sound_filter(offsets: Sequence[float]) -> str:
         parts.append(f"{chain}[s{i}]")
         labels.append(f"[s{i}]")
     return ";".join(parts) + ";" + "".join(labels) + f"concat=n={len(offsets)}:v=0:a=1[sound]"
-
-
-def build_recovery_command(
-    ffmpeg: str,
-    source: str | os.PathLike[str],
-    target: str | os.PathLike[str],
-    *,
-    audio_codec: str | None,
-    video_codec: str | None = None,
-) -> list[str]:
-    """argv remuxing a crash-truncated segment (SIGKILL, power loss) into an MP4."""
-    return build_finalize_command(ffmpeg, source, target, audio_codec=audio_codec, video_codec=video_codec,
-                                  tolerant=True)
 
 
 def command_for_log(argv: Sequence[str]) -> str:

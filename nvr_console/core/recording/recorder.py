@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import errno
 import logging
+import os
 import shlex
 import shutil
 import time
@@ -36,7 +37,7 @@ from nvr_console.core.recording.errors import (
     classify_ffmpeg_error,
     last_error_line,
 )
-from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
+from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log, recorder_environment
 from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
 from nvr_console.core.recording.restart_backoff import RestartBackoff
@@ -338,9 +339,9 @@ class Recorder(QObject):
         proc = QProcess(self)
         proc.setProgram(argv[0])
         proc.setArguments(argv[1:])
-        env = QProcessEnvironment.systemEnvironment()
-        if cfg.timezone and cfg.timezone != "local":
-            env.insert("TZ", cfg.timezone)  # FFmpeg's strftime names and clock-time cuts use it
+        env = QProcessEnvironment()
+        for name, value in recorder_environment(os.environ, cfg.timezone).items():
+            env.insert(name, value)  # TZ: FFmpeg's strftime names and clock-time cuts use it
         proc.setProcessEnvironment(env)
         process_group.use_own_session(proc)
         proc.readyReadStandardOutput.connect(self._on_stdout)  # live: segment ends and timeline_origin's clock
