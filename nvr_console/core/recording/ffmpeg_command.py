@@ -182,8 +182,7 @@ def build_record_command(
         raise ValueError("segment_seconds must be positive")
     if rtsp_transport not in ("tcp", "udp"):
         raise ValueError(f"rtsp_transport must be tcp or udp, not {rtsp_transport!r}")
-    lavfi = is_lavfi(input_url)
-    if audio_only and lavfi:
+    if audio_only and is_lavfi(input_url):
         raise ValueError("a room sound source must be a network stream (rtsp://...), not a test source")
     if audio_only and audio == "none":
         raise ValueError("a sound source recorder needs its audio: audio must be copy or aac")
@@ -194,10 +193,22 @@ def build_record_command(
         socket_timeout_s=socket_timeout_s,
         wallclock_timestamps=wallclock_timestamps,
     )
+    args += _stream_args(input_url, audio, audio_only=audio_only)
+    if stats_period_s is not None:
+        # How often a -progress block comes (FFmpeg's default: 0.5 s). See the module notes.
+        args += ["-stats_period", f"{stats_period_s:g}"]
+    args += _segment_args(output_dir, segment_seconds, clocktime_offset_s, segment_list_target, progress_target)
+    return args
+
+
+def _stream_args(input_url: str, audio: AudioMode, *, audio_only: bool) -> list[str]:
+    """Which streams the recorder writes, and how: copied from a camera (its audio as `audio` says), only the
+    audio of a sound source, or encoded from a test source (raw frames)."""
+    args: list[str] = []
     if audio_only:
         args += ["-map", "0:a:0", "-vn"]
         args += ["-c:a", "copy"] if audio == "copy" else ["-c:a", "aac", "-b:a", "64k"]
-    elif lavfi:
+    elif is_lavfi(input_url):
         has_audio = ";" in input_url and audio != "none"
         args += ["-map", "0:v:0", *(["-map", "1:a:0"] if has_audio else [])]
         args += [
@@ -217,9 +228,13 @@ def build_record_command(
             args += ["-map", "0:a:0?", "-c:v", "copy"]
             args += ["-c:a", "copy"] if audio == "copy" else ["-c:a", "aac", "-b:a", "64k"]
         args += ["-bsf:v", UNTIMED_KEYFRAME_GATE]
-    if stats_period_s is not None:
-        # How often a -progress block comes (FFmpeg's default: 0.5 s). See the module notes.
-        args += ["-stats_period", f"{stats_period_s:g}"]
+    return args
+
+
+def _segment_args(output_dir: str | os.PathLike[str], segment_seconds: int, clocktime_offset_s: float,
+                  segment_list_target: str, progress_target: str) -> list[str]:
+    """The segment muxer: MKV pieces cut on the wall clock, named by strftime, each closed one listed."""
+    args: list[str] = []
     args += [
         "-f", "segment",
         "-segment_format", "matroska",
