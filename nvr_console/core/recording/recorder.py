@@ -3,7 +3,8 @@
     stopped -> starting -> recording -> (stalled | reconnecting, backoff 1, 2, 4 ... 30 s: restart_backoff) -> recording
                                      -> failed (needs the operator; still retried every 30 s)
                                      -> failed for good: a stream it cannot write (stream_support), after
-                                        GIVE_UP_AFTER runs in a row; only the operator's Start tries again
+                                        GIVE_UP_AFTER runs in a row (restart_backoff); only the operator's Start
+                                        tries again
     any -> stopping -> stopped
 
 Everything here runs on the engine thread: QProcess is asynchronous, so there is no thread per camera.
@@ -61,7 +62,6 @@ PERMANENT = frozenset({
 # What the camera sends cannot be written: a few runs in a row (the camera may have been reconfigured
 # meanwhile), then the recorder stops trying: an endless reconnect loop leaves a file per try.
 UNWRITABLE = frozenset({FfmpegErrorKind.UNRECORDABLE, FfmpegErrorKind.UNWRITABLE})
-GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,6 @@ class Recorder(QObject):
         self.since = time.time()
         self.last_error = ""
         self.failure: FfmpegErrorKind | None = None  # why the last run failed, until it records again
-        self._unwritable_runs = 0  # runs in a row that ended on a stream it cannot write (UNWRITABLE)
-        self._gave_up = False  # failed for good (UNWRITABLE, GIVE_UP_AFTER runs): only the operator restarts it
         self._unrecordable = ""  # this run's streams cannot be recorded: the reason (stream_support)
         self._wanted = False
         self._proc: QProcess | None = None
@@ -198,12 +196,12 @@ class Recorder(QObject):
     def gave_up(self) -> bool:
         """Failed for good: what the camera sends cannot be written (GIVE_UP_AFTER runs in a row); nothing but
         the operator's Start (retry_now) or a changed camera (a new recorder) tries again. Engine thread."""
-        return self._gave_up
+        return self._backoff.gave_up
 
     def start(self) -> None:
         """Begin recording (or keep recording); a recorder that gave up stays failed (see retry_now).
         Engine thread."""
-        if self._wanted and (self._proc is not None or self._backoff.pending or self._gave_up):
+        if self._wanted and (self._proc is not None or self._backoff.pending or self._backoff.gave_up):
             return
         self._wanted = True
         self._backoff.reset()
@@ -213,15 +211,15 @@ class Recorder(QObject):
 
     def retry_now(self) -> None:
         """Operator asked to start a camera that is failing: try again at once, backoff reset. Engine thread."""
-        if self._wanted and self._proc is None and (self._backoff.pending or self._gave_up):
-            self._gave_up, self._unwritable_runs = False, 0
+        if self._wanted and self._proc is None and (self._backoff.pending or self._backoff.gave_up):
+            self._backoff.clear_failures()
             self._backoff.start_soon(time.time())
             self.poll()
 
     def stop(self) -> None:
         """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
         self._wanted = False
-        self._gave_up, self._unwritable_runs = False, 0
+        self._backoff.clear_failures()
         self._backoff.cancel()
         if self._proc is None:
             self._set_state(CameraState.STOPPED)
@@ -286,8 +284,7 @@ class Recorder(QObject):
             return
         if (self.state is CameraState.RECORDING and self._recording_since is not None
                 and now - self._recording_since > STABLE_AFTER_S):
-            self._backoff.reset()
-            self._unwritable_runs = 0
+            self._backoff.healthy()
         self._emit_status()
 
     def dispose(self) -> None:
@@ -456,12 +453,9 @@ class Recorder(QObject):
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
             return
-        self._unwritable_runs = self._unwritable_runs + 1 if kind in UNWRITABLE else 0
-        if self._unwritable_runs >= GIVE_UP_AFTER:
-            self._gave_up = True
-            self._backoff.cancel()
-            self.last_error = (f"{message} Tried {self._unwritable_runs} times; not retried any more: change the "
-                               "camera's settings, then start the camera again.")
+        if self._backoff.count_run(kind in UNWRITABLE):
+            self.last_error = (f"{message} Tried {self._backoff.unwritable_runs} times; not retried any more: change "
+                               "the camera's settings, then start the camera again.")
             self._set_state(CameraState.FAILED)
             return
         if kind in UNWRITABLE:
