@@ -22,7 +22,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
+
+from figures import spread
+from sample_media import ffmpeg, looped_recordings
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -47,32 +49,6 @@ def timed(fn: Callable[[], object]) -> tuple[float, float]:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0, time.process_time() + _children_cpu() - cpu0
-
-
-def spread(values: list[float]) -> str:
-    """Median (min-max) with three significant digits (ratios well under 0.1 stay readable)."""
-    if len(values) == 1:
-        return f"{values[0]:.3g}"
-    return f"{statistics.median(values):.3g} ({min(values):.3g}-{max(values):.3g})"
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True)
-
-
-def make_recordings(folder: Path, pieces: int, minutes: float) -> list[Path]:
-    clip = folder / "clip.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i",
-           "sine=frequency=440:sample_rate=16000", "-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
-           "-b:v", "800k", "-c:a", "aac", "-b:a", "48k", "-movflags", "+faststart", str(clip))
-    loops = int(minutes * 2) - 1
-    out = []
-    for i in range(pieces):
-        piece = folder / f"piece{i}.mp4"
-        ffmpeg("-stream_loop", str(loops), "-i", str(clip), "-c", "copy", "-t", str(minutes * 60), "-movflags",
-               "+faststart", str(piece))
-        out.append(piece)
-    return out
 
 
 def catalog_of(folder: Path, pieces: list[Path], minutes: float):
@@ -113,7 +89,7 @@ def bench_export(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="nvr-bench-export-", dir=args.tmp))
     try:
         print(f"making 4 x {minutes:g}-minute recordings in {work} ...", flush=True)
-        pieces = make_recordings(work, 4, minutes)
+        pieces = looped_recordings(work, 4, minutes)
         settings, db, t0 = catalog_of(work, pieces, minutes)
         start = t0 + timedelta(minutes=minutes / 2)  # 10:15 .. 11:45 for 30-minute files
         end = start + timedelta(minutes=3 * minutes)

@@ -21,70 +21,23 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import http.client
-import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from figures import spread
+from plain_put import plain_put
+from sample_media import ffmpeg, looped_recordings
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 MIB = 1024 * 1024
-
-
-def spread(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.3g}"
-    return f"{statistics.median(values):.3g} ({min(values):.3g}-{max(values):.3g})"
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True)
-
-
-def make_segments(folder: Path, count: int, minutes: float) -> list[Path]:
-    clip = folder / "clip.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i",
-           "sine=frequency=440:sample_rate=16000", "-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
-           "-b:v", "800k", "-c:a", "aac", "-b:a", "48k", "-movflags", "+faststart", str(clip))
-    out = []
-    for i in range(count):
-        piece = folder / f"seg{i}.mp4"
-        ffmpeg("-stream_loop", str(int(minutes * 2) - 1), "-i", str(clip), "-c", "copy", "-t", str(minutes * 60),
-               "-movflags", "+faststart", str(piece))
-        out.append(piece)
-    return out
-
-
-def plain_put(root: str, path: Path) -> None:
-    """Hash the file, open a resumable session, ONE plain PUT of the whole file; Drive's MD5 must match."""
-    size = path.stat().st_size
-    parts = urllib.parse.urlsplit(root)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=300, blocksize=MIB)
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        while b := fh.read(MIB):
-            h.update(b)
-    conn.request("POST", "/upload/drive/v3/files?uploadType=resumable&fields=id,md5Checksum,size",
-                 body=json.dumps({"name": path.name}).encode(),
-                 headers={"Content-Type": "application/json", "X-Upload-Content-Length": str(size)})
-    resp = conn.getresponse()
-    resp.read()
-    loc = urllib.parse.urlsplit(resp.headers["Location"])
-    with open(path, "rb") as fh:
-        conn.request("PUT", f"{loc.path}?{loc.query}", body=fh,
-                     headers={"Content-Length": str(size), "Content-Range": f"bytes 0-{size - 1}/{size}"})
-        body = json.loads(conn.getresponse().read())
-    conn.close()
-    assert body["md5Checksum"] == h.hexdigest(), body
 
 
 def bench_delivery(args: argparse.Namespace, tmp: Path) -> None:
@@ -105,7 +58,7 @@ def bench_delivery(args: argparse.Namespace, tmp: Path) -> None:
     count = math.ceil((offset + lecture_min) / seg_min) + 2
     print(f"\n1. delivery of a {lecture_min:g}-minute lecture (starting {offset:g} minutes into a segment) over "
           f"{seg_min:g}-minute segments, {args.runs} runs:", flush=True)
-    segs = make_segments(tmp, count, seg_min)
+    segs = looped_recordings(tmp, count, seg_min, stem="seg")
     with DriveServerProcess(tmp / "drive-state", max_page_size=100) as server:
         settings = load_settings(overrides={
             "database.url": f"sqlite:///{tmp / 'bench.sqlite3'}", "recording.dir": str(tmp / "rec"),

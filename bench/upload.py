@@ -22,8 +22,6 @@ Every measurement runs in its own child process (RSS is per process; the server 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import http.client
 import json
 import os
 import resource
@@ -40,6 +38,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from plain_put import plain_put
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -141,35 +141,13 @@ def child_uploader(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def child_put(args: argparse.Namespace) -> dict[str, Any]:
-    """Hash the file, open a resumable session, then ONE plain PUT of the whole file (http.client, 1 MiB
-    blocks); Drive's MD5 must match."""
-    path = args.files[0]
-    size = os.path.getsize(path)
-    root = urllib.parse.urlsplit(args.root)
-    conn = http.client.HTTPConnection(root.hostname, root.port, timeout=120, blocksize=MIB)
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    # Same work as ours does besides sending: hash the file.
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        while b := fh.read(MIB):
-            h.update(b)
-    t_hash = time.perf_counter()
-    meta = json.dumps({"name": os.path.basename(path)}).encode()
-    conn.request("POST", "/upload/drive/v3/files?uploadType=resumable&fields=id,md5Checksum,size", body=meta,
-                 headers={"Content-Type": "application/json", "X-Upload-Content-Length": str(size)})
-    resp = conn.getresponse()
-    resp.read()
-    loc = urllib.parse.urlsplit(resp.headers["Location"])
-    with open(path, "rb") as fh:
-        conn.request("PUT", f"{loc.path}?{loc.query}", body=fh,
-                     headers={"Content-Length": str(size), "Content-Range": f"bytes 0-{size - 1}/{size}"})
-        resp = conn.getresponse()
-        body = json.loads(resp.read())
-    seconds = time.perf_counter() - t0
+    """The baseline (plain_put): hash, one resumable session, ONE plain PUT of the whole file."""
+    cpu0 = time.process_time()
+    put = plain_put(args.root, Path(args.files[0]), timeout_s=120)
     cpu = time.process_time() - cpu0
-    assert body["md5Checksum"] == h.hexdigest(), body
-    return {"seconds": seconds, "bytes": size, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "file_ids": [body["id"]], "phases": {"hash": t_hash - t0, "send": seconds - (t_hash - t0)}, "cpu": cpu}
+    return {"seconds": put.hash_s + put.send_s, "bytes": put.size,
+            "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "file_ids": [put.file_id],
+            "phases": {"hash": put.hash_s, "send": put.send_s}, "cpu": cpu}
 
 
 def run_child(kind: str, root: str, files: list[Path], work: Path, workers: int = 1, chunk: str = "16MiB",

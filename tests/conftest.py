@@ -44,11 +44,13 @@ def no_engine_left_running() -> Iterator[None]:
     """A test that leaves an engine thread running fails here, and the engine is stopped, so the leak
     cannot abort a later test when Qt destroys a running thread."""
     yield
-    from nvr_console.core.engine_host import _LIVE, stop_all_hosts
+    from nvr_console.core.engine_host import _LIVE
 
     if _LIVE:
-        n = stop_all_hosts(10)
-        pytest.fail(f"{n} engine(s) left running by this test; call EngineHost.stop() in a finally block")
+        hosts = list(_LIVE)
+        for host in hosts:
+            host.stop(10)
+        pytest.fail(f"{len(hosts)} engine(s) left running by this test; call EngineHost.stop() in a finally block")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db import migrate
 from nvr_console.core.db.models import DriveFolder, Recording
 from nvr_console.core.db.session import Database
-from nvr_console.core.live_status import current_pause
+from nvr_console.core.live_status import PauseReport, current_pause
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.upload import auth
 from nvr_console.core.upload.where_files_go import where_files_go
@@ -111,24 +111,7 @@ def _where_files_go(settings: Settings) -> str:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database(settings.database.url)
-    try:
-        migrate.prepare_database(db)
-        with db.session() as s:
-            counts = {st: (int(n), int(b or 0)) for st, n, b in s.execute(
-                select(Recording.status, func.count(Recording.id), func.sum(Recording.size))
-                .group_by(Recording.status))}
-            last = s.execute(
-                select(Recording.id, Recording.last_error, Recording.updated_at)
-                .where(Recording.last_error.is_not(None), Recording.status.in_(["ready", "uploading", "failed"]))
-                .order_by(Recording.updated_at.desc()).limit(1)
-            ).first()
-            root = s.scalar(select(DriveFolder).where(
-                DriveFolder.path == f"{settings.drive.shared_drive or 'root'}/{settings.drive.root_folder}"))
-            root_info = {"id": root.folder_id, "link": root.web_link} if root else None
-        pause = current_pause(db)
-    finally:
-        db.dispose()
+    counts, last, root_info, pause = _read_queue(settings)
     sign_in = _sign_in(settings, args.check)
     data = {
         "destination": settings.effective_destination(),
@@ -172,3 +155,30 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     if last:
         print(f"last error:   recording {last[0]}: {last[1]}")
     return 0 if sign_in.get("ok") or data["destination"] != "drive" else 1
+
+
+QueueState = tuple[dict[str, tuple[int, int]], Any, dict[str, Any] | None, PauseReport | None]
+
+
+def _read_queue(settings: Settings) -> QueueState:
+    """The files by upload status (count, bytes), the latest error of one not uploaded (id, error, when), the
+    Drive root folder's id and link once created, and the pause of uploads if any."""
+    db = Database(settings.database.url)
+    try:
+        migrate.prepare_database(db)
+        with db.session() as s:
+            counts = {st: (int(n), int(b or 0)) for st, n, b in s.execute(
+                select(Recording.status, func.count(Recording.id), func.sum(Recording.size))
+                .group_by(Recording.status))}
+            last = s.execute(
+                select(Recording.id, Recording.last_error, Recording.updated_at)
+                .where(Recording.last_error.is_not(None), Recording.status.in_(["ready", "uploading", "failed"]))
+                .order_by(Recording.updated_at.desc()).limit(1)
+            ).first()
+            root = s.scalar(select(DriveFolder).where(
+                DriveFolder.path == f"{settings.drive.shared_drive or 'root'}/{settings.drive.root_folder}"))
+            root_info = {"id": root.folder_id, "link": root.web_link} if root else None
+        pause = current_pause(db)
+    finally:
+        db.dispose()
+    return counts, last, root_info, pause

@@ -11,6 +11,7 @@ from nvr_console import __version__
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import SchemaTooNew, prepare_database
 from nvr_console.core.db.session import Database, DatabaseUnavailable
+from nvr_console.core.engine import Engine
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.monitoring import health
 from nvr_console.core.monitoring.monitor import Monitor
@@ -59,24 +60,7 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     """Run the engine until SIGTERM/SIGINT; returns the process exit code. Main thread."""
     app = QCoreApplication.instance() or QCoreApplication(["nvr-console"])
     db = Database(settings.database.url, fail_fast=True)  # its threads record on, never wait out timeouts
-    log.info("nvr-console %s headless; database %s", __version__, db.display_url)
-    # What the operator chose at info; the defaults (some fifty) only with -v.
-    for name, value, source in settings.display():
-        log.log(logging.DEBUG if source == "default" else logging.INFO, "setting %s = %s (%s)", name, value, source)
-    retry: DatabaseRetry | None = None
-    try:
-        prepare_database(db)
-    except DatabaseUnavailable as exc:
-        # Not a reason to stop: this node records what it held last time (its copy beside the recordings)
-        # and everything catches up once the database answers. Said once; systemd has nothing to restart.
-        log.error("%s; recording the cameras this node held last time and trying again until it answers", exc)
-        retry = DatabaseRetry(db)
-        retry.start()
-    else:
-        if demo:
-            added = ensure_demo_cameras(db)
-            if added:
-                log.info("no cameras configured: added %d demo camera(s) from FFmpeg test sources", len(added))
+    retry = _open_database(settings, db, demo)
 
     host = EngineHost(settings, db, shell="headless")
     engine = host.engine
@@ -105,22 +89,7 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     # wedged main loop gets the service restarted (WatchdogSec=).
     engine.started.connect(lambda: notifier.ready("recording"))
     signals.requested.connect(lambda _name: notifier.stopping())
-    watchdog = QTimer()
-    if notifier.watchdog_interval_s:
-        # The same liveness rule as `status --check`: the engine thread answered a ping within two intervals.
-        liveness = health.EngineLiveness(engine)
-        limit = 2 * notifier.watchdog_interval_s
-
-        def ping() -> None:
-            verdict = health.liveness(liveness.age(), limit, "engine thread")
-            liveness.probe()
-            if verdict.code == health.OK:
-                notifier.watchdog()
-            else:
-                log.error("%s: no watchdog ping, so systemd restarts the service", verdict.line)
-
-        watchdog.timeout.connect(ping)
-        watchdog.start(int(notifier.watchdog_interval_s * 1000))
+    watchdog = _systemd_watchdog(notifier, engine)
     monitor.start()
     host.start()
     log.info("ready")
@@ -137,4 +106,46 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     return 0
 
 
+def _open_database(settings: Settings, db: Database, demo: bool) -> DatabaseRetry | None:
+    """Say what runs with which settings, then make the database ready; a database that does not answer
+    yet is tried again in the background (the DatabaseRetry returned). Main thread."""
+    log.info("nvr-console %s headless; database %s", __version__, db.display_url)
+    # What the operator chose at info; the defaults (some fifty) only with -v.
+    for name, value, source in settings.display():
+        log.log(logging.DEBUG if source == "default" else logging.INFO, "setting %s = %s (%s)", name, value, source)
+    try:
+        prepare_database(db)
+    except DatabaseUnavailable as exc:
+        # Not a reason to stop: this node records what it held last time (its copy beside the recordings)
+        # and everything catches up once the database answers. Said once; systemd has nothing to restart.
+        log.error("%s; recording the cameras this node held last time and trying again until it answers", exc)
+        retry = DatabaseRetry(db)
+        retry.start()
+        return retry
+    if demo:
+        added = ensure_demo_cameras(db)
+        if added:
+            log.info("no cameras configured: added %d demo camera(s) from FFmpeg test sources", len(added))
+    return None
 
+
+def _systemd_watchdog(notifier: SystemdNotifier, engine: Engine) -> QTimer:
+    """The timer that pings systemd's watchdog (WatchdogSec=) while the engine thread answers; idle without
+    one. Main thread."""
+    watchdog = QTimer()
+    if notifier.watchdog_interval_s:
+        # The same liveness rule as `status --check`: the engine thread answered a ping within two intervals.
+        liveness = health.EngineLiveness(engine)
+        limit = 2 * notifier.watchdog_interval_s
+
+        def ping() -> None:
+            verdict = health.liveness(liveness.age(), limit, "engine thread")
+            liveness.probe()
+            if verdict.code == health.OK:
+                notifier.watchdog()
+            else:
+                log.error("%s: no watchdog ping, so systemd restarts the service", verdict.line)
+
+        watchdog.timeout.connect(ping)
+        watchdog.start(int(notifier.watchdog_interval_s * 1000))
+    return watchdog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from nvr_console import __version__
@@ -68,6 +69,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     _common(common, suppress=True)
+    _add_rooms_parser(sub, common)
+    _add_cameras_parser(sub, common)
+    _add_recordings_parser(sub, common)
+    _add_status_parser(sub, common)
+    _add_admin_parsers(sub, common)
+    from nvr_console.cli.export_commands import add_export_parser
+
+    add_export_parser(sub, common)
+
+    from nvr_console.cli.drive_commands import add_drive_parser
+    from nvr_console.cli.monitoring_commands import add_alerts_parser
+    from nvr_console.cli.node_commands import add_nodes_parser
+
+    add_drive_parser(sub, common)
+    add_alerts_parser(sub, common)
+    add_nodes_parser(sub, common)
+    from nvr_console.cli.lecture_commands import add_lecture_parsers
+
+    add_lecture_parsers(sub, common)
+    return p
+
+
+Group = Callable[[str, str], argparse._SubParsersAction]
+Command = Callable[[argparse._SubParsersAction, str, str], argparse.ArgumentParser]
+
+
+def _makers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> tuple[Group, Command]:
+    """`group(name, help)`: a command with actions; `cmd(actions, name, help)`: one action of it."""
 
     def group(name: str, help_: str) -> argparse._SubParsersAction:
         gp = sub.add_parser(name, help=help_, description=help_, parents=[common])
@@ -76,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     def cmd(actions: argparse._SubParsersAction, name: str, help_: str) -> argparse.ArgumentParser:
         return actions.add_parser(name, help=help_, description=help_, parents=[common])
 
+    return group, cmd
+
+
+def _add_rooms_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`rooms list/add/edit/remove`."""
+    group, cmd = _makers(sub, common)
     rooms = group("rooms", "list, add, edit and remove rooms")
     c = cmd(rooms, "list", "list rooms")
     c.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -105,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name", metavar="NAME")
     c.add_argument("--with-cameras", action="store_true", help="also remove the room's cameras")
 
+
+def _add_cameras_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`cameras list/add/edit/probe/remove/enable/disable`."""
+    group, cmd = _makers(sub, common)
     cams = group("cameras", "list, add, edit, remove, enable, disable and probe cameras")
     c = cmd(cams, "list", "list cameras")
     c.add_argument("--room", metavar="ROOM", help="only this room's cameras")
@@ -137,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--room", required=True, metavar="ROOM")
         c.add_argument("--name", required=True, metavar="NAME")
 
+
+def _add_recordings_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`recordings list/coverage`."""
+    group, cmd = _makers(sub, common)
     recs = group("recordings", "list recordings and their upload state; a day's coverage with the reason for every gap")
     c = cmd(recs, "list", "list recordings, newest first")
     c.add_argument("--camera", metavar="NAME")
@@ -148,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_coverage_parser(recs, common)
 
+
+def _add_status_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`status` (and `status --check` for monitoring)."""
     st = sub.add_parser("status", help="every camera's state, the upload queue and the last error (from the database)",
                         description="every camera's state as its engine last reported it, the upload queue and the "
                         "last error, read from the database: for monitoring scripts", parents=[common])
@@ -158,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--liveness", action="store_true",
                     help="with --check: only whether an engine reports (exit 0 alive, 1 not: container health check)")
 
+
+def _add_admin_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`db upgrade/current` and `config show`."""
+    group, cmd = _makers(sub, common)
     db = group("db", "database schema")
     cmd(db, "upgrade", "migrate the database to this version's schema")
     cmd(db, "current", "show the database's schema revision")
@@ -165,19 +215,3 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = group("config", "settings")
     c = cmd(cfg, "show", "print every setting, its value (secrets masked) and where it came from")
     c.add_argument("--json", action="store_true")
-
-    from nvr_console.cli.export_commands import add_export_parser
-
-    add_export_parser(sub, common)
-
-    from nvr_console.cli.drive_commands import add_drive_parser
-    from nvr_console.cli.monitoring_commands import add_alerts_parser
-    from nvr_console.cli.node_commands import add_nodes_parser
-
-    add_drive_parser(sub, common)
-    add_alerts_parser(sub, common)
-    add_nodes_parser(sub, common)
-    from nvr_console.cli.lecture_commands import add_lecture_parsers
-
-    add_lecture_parsers(sub, common)
-    return p

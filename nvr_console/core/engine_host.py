@@ -113,12 +113,3 @@ class EngineHost(Generic[E]):
     @property
     def stopped(self) -> bool:
         return self._stopped.is_set()
-
-
-def stop_all_hosts(timeout_s: float = 30) -> int:
-    """Stop every host still running (the last line of defence at exit). Main thread. Returns how many."""
-    hosts = list(_LIVE)
-    for host in hosts:
-        host.stop(timeout_s)
-    return len(hosts)
-

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from nvr_console.core.db.dbtime import db_now, read_now
 from nvr_console.core.db.models import (
@@ -20,7 +21,7 @@ from nvr_console.core.db.models import (
     Room,
 )
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.fleet.leases import camera_holders
+from nvr_console.core.fleet.leases import Holder, camera_holders
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.node_identity import node_name
 from nvr_console.core.status import CameraStatus, QueueStatus
@@ -146,65 +147,71 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
     holders = camera_holders(db)
     with db.session() as s:
         now = now or read_now(s)
-        rows = s.execute(
-            select(Camera, Room.name, CameraLiveStatus)
-            .join(Room, Camera.room_id == Room.id)
-            .outerjoin(CameraLiveStatus, CameraLiveStatus.camera_id == Camera.id)
-            .order_by(Room.name, Camera.name)
-        ).all()
-        cameras = []
-        for cam, room_name, live in rows:
-            if live is None:
-                state, since, node, file, size, err, upd = "unknown", None, None, "", 0, "", None
-            else:
-                fresh = (now - live.updated_at).total_seconds() <= STALE_AFTER_S
-                state = live.state if fresh else "stale"
-                since, node, file, size = live.since.isoformat(), live.node, live.current_file, live.file_size
-                err, upd = live.last_error, live.updated_at.isoformat()
-            holder = holders.get(cam.id)
-            lease_expires, node_alive = None, False
-            if holder is not None and holder.node is not None:
-                node, node_alive = holder.node, holder.node_alive and holder.live
-                lease_expires = holder.lease_expires.isoformat() if holder.lease_expires else None
-                if not holder.node_alive:
-                    state = "offline"
-            cameras.append(CameraReport(room_name, cam.name, cam.enabled, cam.desired_state, state, since, node,
-                                        file, size, err, upd, lease_expires, node_alive))
-        counts: dict[str, int] = {
-            status: n
-            for status, n in s.execute(
-                select(Recording.status, func.count(Recording.id)).group_by(Recording.status)
-            ).tuples()
-        }
-        waiting_bytes = s.scalar(
-            select(func.coalesce(func.sum(Recording.size), 0)).where(
-                Recording.status.in_([RecordingStatus.READY.value, RecordingStatus.UPLOADING.value])
-            )
-        )
-        waiting_by_node = s.execute(
-            select(Recording.node, func.count(Recording.id))
-            .where(Recording.status.in_([RecordingStatus.READY.value, RecordingStatus.UPLOADING.value]))
-            .group_by(Recording.node)
-        ).all()
-        offline = {name for (name,) in s.execute(select(Node.name).where(Node.expires_at <= db_now()))}
-        last_error = s.scalar(
-            select(Recording.last_error)
-            .where(Recording.last_error.is_not(None), Recording.status != RecordingStatus.UPLOADED.value)
-            .order_by(Recording.updated_at.desc())
-            .limit(1)
-        )
+        cameras = _camera_reports(s, now, holders)
+        queue = _queue_report(s)
     pause = current_pause(db, now)
-    queue = QueueReport(
+    if pause is None:
+        return cameras, queue
+    return cameras, replace(queue, paused_reason=pause.reason, paused_node=pause.node, paused_since=pause.since)
+
+
+def _camera_reports(s: Session, now: datetime, holders: dict[int, Holder]) -> list[CameraReport]:
+    """Each camera with its live row (stale when not written lately) and its holder (offline when that node
+    is gone)."""
+    rows = s.execute(
+        select(Camera, Room.name, CameraLiveStatus)
+        .join(Room, Camera.room_id == Room.id)
+        .outerjoin(CameraLiveStatus, CameraLiveStatus.camera_id == Camera.id)
+        .order_by(Room.name, Camera.name)
+    ).all()
+    cameras = []
+    for cam, room_name, live in rows:
+        if live is None:
+            state, since, node, file, size, err, upd = "unknown", None, None, "", 0, "", None
+        else:
+            fresh = (now - live.updated_at).total_seconds() <= STALE_AFTER_S
+            state = live.state if fresh else "stale"
+            since, node, file, size = live.since.isoformat(), live.node, live.current_file, live.file_size
+            err, upd = live.last_error, live.updated_at.isoformat()
+        holder = holders.get(cam.id)
+        lease_expires, node_alive = None, False
+        if holder is not None and holder.node is not None:
+            node, node_alive = holder.node, holder.node_alive and holder.live
+            lease_expires = holder.lease_expires.isoformat() if holder.lease_expires else None
+            if not holder.node_alive:
+                state = "offline"
+        cameras.append(CameraReport(room_name, cam.name, cam.enabled, cam.desired_state, state, since, node,
+                                    file, size, err, upd, lease_expires, node_alive))
+    return cameras
+
+
+def _queue_report(s: Session) -> QueueReport:
+    """The upload queue's figures (not yet whether it is paused), with the files waiting on offline nodes."""
+    counts: dict[str, int] = {
+        status: n
+        for status, n in s.execute(
+            select(Recording.status, func.count(Recording.id)).group_by(Recording.status)
+        ).tuples()
+    }
+    waiting = [RecordingStatus.READY.value, RecordingStatus.UPLOADING.value]
+    waiting_bytes = s.scalar(select(func.coalesce(func.sum(Recording.size), 0)).where(Recording.status.in_(waiting)))
+    waiting_by_node = s.execute(
+        select(Recording.node, func.count(Recording.id)).where(Recording.status.in_(waiting)).group_by(Recording.node)
+    ).all()
+    offline = {name for (name,) in s.execute(select(Node.name).where(Node.expires_at <= db_now()))}
+    last_error = s.scalar(
+        select(Recording.last_error)
+        .where(Recording.last_error.is_not(None), Recording.status != RecordingStatus.UPLOADED.value)
+        .order_by(Recording.updated_at.desc())
+        .limit(1)
+    )
+    return QueueReport(
         waiting_files=counts.get(RecordingStatus.READY.value, 0) + counts.get(RecordingStatus.UPLOADING.value, 0),
         waiting_bytes=int(waiting_bytes or 0),
         uploading=counts.get(RecordingStatus.UPLOADING.value, 0),
         failed=counts.get(RecordingStatus.FAILED.value, 0),
         uploaded=counts.get(RecordingStatus.UPLOADED.value, 0),
         last_error=mask_secrets(last_error or ""),
-        paused_reason=pause.reason if pause else "",
-        paused_node=pause.node if pause else "",
-        paused_since=pause.since if pause else None,
         offline_files=sum(n for node, n in waiting_by_node if node in offline),
         offline_nodes=tuple(sorted(node for node, n in waiting_by_node if node in offline and n)),
     )
-    return cameras, queue

@@ -1,5 +1,7 @@
 """The one POSIX-only corner: FFmpeg in its own session, and cleanup of FFmpeg left by a crashed engine.
 
+Used by both ways FFmpeg runs: the recorder's long-running QProcess and the short jobs (ffmpeg.job).
+
 Why a session of its own: a Ctrl-C or SIGTERM sent to the console's process group must not also reach
 FFmpeg (two signals break the MP4/MKV trailer about half the time); the engine stops each FFmpeg itself
 with `q` on stdin. The price: if the engine is SIGKILLed its FFmpeg keeps running. So every recorder
@@ -57,19 +59,39 @@ def parent_death_prefix() -> list[str]:
     return [setpriv, "--pdeathsig", "KILL", "--", guard, "--foreground", "0", setpriv, "--pdeathsig", "INT", "--"]
 
 
+def kill_on_parent_death_prefix() -> list[str]:
+    """Arguments to put before a short job's (ffmpeg.job) so the kernel SIGKILLs it when its starter dies.
+
+    A short job (a remux, a probe, a thumbnail) left behind by a dead engine only writes a partial file that
+    nobody will use, so SIGKILL is its right end; and since SIGKILL may come twice harmlessly, no guard is
+    needed (parent_death_prefix explains why a recorder needs one). The signal comes when the thread that
+    started the job ends: ffmpeg.job starts and waits on the same thread. Linux only; elsewhere nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+
+
+def kill_session(pid: int) -> bool:
+    """SIGKILL the process group led by `pid` (a child started in a session of its own); False when that is
+    not possible here (Windows, no such group), so the caller kills the child alone. Any thread."""
+    if sys.platform == "win32" or not pid:
+        return False
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 def kill_group(process: QProcess) -> None:
     """SIGKILL a recorder and everything in its process group (the guard and FFmpeg: parent_death_prefix).
 
     Last resort, when FFmpeg ignored 'q' and SIGTERM or at engine exit. Killing only the guard would leave
     FFmpeg to its SIGINT, which a hung FFmpeg may not obey. Engine thread."""
-    pid = int(process.processId() or 0)
-    if sys.platform != "win32" and pid:
-        try:
-            os.killpg(pid, signal.SIGKILL)  # use_own_session: the pid leads its own group
-            return
-        except (ProcessLookupError, PermissionError):
-            pass
-    process.kill()
+    if not kill_session(int(process.processId() or 0)):  # use_own_session: the pid leads its own group
+        process.kill()
 
 
 def remember(run_dir: Path, pid: int, marker: str) -> Path:

@@ -10,10 +10,10 @@ complete cluster: it decodes a single keyframe from a few hundred KB, however lo
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from nvr_console.core.ffmpeg.job import JobError, JobTimedOut, run_job
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import classify_ffmpeg_error
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, parse_ffmpeg_stderr_info
@@ -90,15 +90,15 @@ def check_stream(
         argv += ["-i", url]
     argv += ["-map", "0:a:0", "-t", "1", "-f", "null", "-"] if audio_only else _png_args(width)
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
+        proc = run_job(argv, timeout_s=timeout_s)
+    except JobTimedOut:
         raise SnapshotError(
             f"no picture from {mask_secrets(url)} within {timeout_s:g} s: the camera accepted the connection but "
             "sent no video; check the stream path and that the camera's stream is enabled"
         ) from None
-    except OSError as exc:
-        raise SnapshotError(f"cannot run FFmpeg ({ffmpeg}): {exc.strerror or exc}; check recording.ffmpeg") from None
-    stderr = proc.stderr.decode("utf-8", "replace")
+    except JobError as exc:
+        raise SnapshotError(str(exc)) from None
+    stderr = proc.stderr
     try:
         info: MediaInfo | None = parse_ffmpeg_stderr_info(stderr)
     except ProbeError:
@@ -154,11 +154,10 @@ def snapshot_file(
     else:  # not Matroska: the file's first keyframe is the best cheap answer
         argv, data = [*base, "-i", str(p), *_png_args(width)], None
     try:
-        proc = subprocess.run(argv, input=data, capture_output=True, timeout=timeout_s, check=False,
-                              stdin=None if data is not None else subprocess.DEVNULL)
-    except (subprocess.TimeoutExpired, OSError) as exc:
-        raise SnapshotError(f"no thumbnail from {p.name}: {exc}") from None
+        proc = run_job(argv, timeout_s=timeout_s, input=data)
+    except JobError as exc:
+        raise SnapshotError(f"no thumbnail from {p.name}: FFmpeg {exc}") from None
     if proc.returncode != 0 or not proc.stdout:
-        reason = classify_ffmpeg_error(proc.stderr.decode("utf-8", "replace"))[1]
+        reason = classify_ffmpeg_error(proc.stderr)[1]
         raise SnapshotError(f"no thumbnail from {p.name}: {reason}")
     return proc.stdout

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
@@ -18,6 +20,13 @@ from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.main_window import MainWindow
 from nvr_console.ui.welcome_dialog import WelcomeChoice, WelcomeDialog
+
+if TYPE_CHECKING:  # imported where used: the window shows before the engine's modules load
+    from nvr_console.core.control_engine import ControlEngine
+    from nvr_console.core.engine import Engine
+    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.monitoring.monitor import Monitor
+    from nvr_console.core.shutdown_signals import ShutdownSignals
 
 log = logging.getLogger(__name__)
 QUIT_WAIT_S = 10.0  # after `stopped`, joining the engine thread takes moments; this only bounds a hang
@@ -80,34 +89,8 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
     prepare_database(db)
     if demo:
         ensure_demo_cameras(db)
-
-    from nvr_console.core.control_engine import ControlEngine
-    from nvr_console.core.engine import Engine
-    from nvr_console.core.engine_host import EngineHost
-    from nvr_console.core.fleet.role import RoleChoice
-    from nvr_console.core.monitoring.monitor import Monitor
-    from nvr_console.core.shutdown_signals import ShutdownSignals
-    from nvr_console.ui.role_dialog import choose_role
-
-    monitor: Monitor | None = None
-    host: EngineHost[Engine] | EngineHost[ControlEngine]
-    if choose_role(settings, db, no_record) is RoleChoice.CONTROL:
-        # No monitor here: alerts are raised by the recorder nodes about what they record, and the Alerts tab
-        # reads them from the database; a station evaluating every node's cameras would report them twice.
-        host = EngineHost(settings, db, ControlEngine(settings, db), shell="console")
-        console = build_console(settings, db, host.engine)
-        console.window.set_control_station()
-    else:
-        engine = Engine(settings, db)
-        host = EngineHost(settings, db, engine, shell="console")
-        console = build_console(settings, db, engine)
-        monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray
-        monitor.attach(engine)
-        monitor.follow(console.window.settings_holder)
-        monitor.notice.connect(console.window.on_alert)
-        console.commands.shutdown_requested.connect(monitor.stop_checks)  # stopping is no outage
+    host, console, monitor = _start_parts(settings, db, no_record)
     window = console.window
-
     finished = False
 
     def finish() -> None:
@@ -124,20 +107,7 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
         app.quit()
 
     window.quit_ready.connect(finish)
-    signals = ShutdownSignals()  # Ctrl+C / SIGTERM: the same clean stop as the Quit action
-
-    def on_signal(name: str) -> None:
-        log.info("%s received: stopping recorders and finishing files", name)
-        window.request_quit()
-
-    def on_repeated_signal(name: str) -> None:
-        # Impatient operator: stop waiting for the window's progress dialog; finish() still gives the
-        # engine QUIT_WAIT_S to finish files, and recovery completes anything left at the next start.
-        log.warning("%s received again: quitting now", name)
-        finish()
-
-    signals.requested.connect(on_signal)
-    signals.repeated.connect(on_repeated_signal)
+    signals = _quit_on_signals(window, finish)
     window.start_thumbnails()
     window.show()
     if monitor is not None:
@@ -161,3 +131,55 @@ def run_gui(settings: Settings, demo: bool = False, no_record: bool = False) -> 
     signals.restore()
     db.dispose()
     return code
+
+
+def _start_parts(settings: Settings, db: Database, no_record: bool) -> tuple[
+        EngineHost[Engine] | EngineHost[ControlEngine], Console, Monitor | None]:
+    """The engine this console runs (the recording engine, or a control station's: choose_role), its window,
+    and the monitor beside a recording engine. Main thread."""
+    from nvr_console.core.control_engine import ControlEngine
+    from nvr_console.core.engine import Engine
+    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.fleet.role import RoleChoice
+    from nvr_console.core.monitoring.monitor import Monitor
+    from nvr_console.ui.role_dialog import choose_role
+
+    monitor: Monitor | None = None
+    host: EngineHost[Engine] | EngineHost[ControlEngine]
+    if choose_role(settings, db, no_record) is RoleChoice.CONTROL:
+        # No monitor here: alerts are raised by the recorder nodes about what they record, and the Alerts tab
+        # reads them from the database; a station evaluating every node's cameras would report them twice.
+        host = EngineHost(settings, db, ControlEngine(settings, db), shell="console")
+        console = build_console(settings, db, host.engine)
+        console.window.set_control_station()
+        return host, console, None
+    engine = Engine(settings, db)
+    host = EngineHost(settings, db, engine, shell="console")
+    console = build_console(settings, db, engine)
+    monitor = Monitor(settings, db)  # metrics, alert rules and channels; desktop notices go to the tray
+    monitor.attach(engine)
+    monitor.follow(console.window.settings_holder)
+    monitor.notice.connect(console.window.on_alert)
+    console.commands.shutdown_requested.connect(monitor.stop_checks)  # stopping is no outage
+    return host, console, monitor
+
+
+def _quit_on_signals(window: MainWindow, finish: Callable[[], None]) -> ShutdownSignals:
+    """Ctrl+C / SIGTERM: the same clean stop as the Quit action; a second one stops waiting. Main thread."""
+    from nvr_console.core.shutdown_signals import ShutdownSignals
+
+    signals = ShutdownSignals()
+
+    def on_signal(name: str) -> None:
+        log.info("%s received: stopping recorders and finishing files", name)
+        window.request_quit()
+
+    def on_repeated_signal(name: str) -> None:
+        # Impatient operator: stop waiting for the window's progress dialog; finish() still gives the
+        # engine QUIT_WAIT_S to finish files, and recovery completes anything left at the next start.
+        log.warning("%s received again: quitting now", name)
+        finish()
+
+    signals.requested.connect(on_signal)
+    signals.repeated.connect(on_repeated_signal)
+    return signals

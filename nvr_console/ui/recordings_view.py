@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QPoint, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QShowEvent
@@ -71,6 +72,24 @@ class RecordingsView(QWidget):
         self.export_dialog: ExportDialog | None = None
         self._rooms: dict[str, list[str]] = {}
 
+        self._make_controls(zone)
+
+        self.day_edit.dateChanged.connect(lambda _d: self.reload())
+        self.room_box.currentTextChanged.connect(self._room_changed)
+        self.camera_box.currentTextChanged.connect(lambda _t: self.reload())
+        self.model.loading.connect(lambda: self.status.setText("Loading…"))
+        self.model.loaded.connect(lambda: self.status.setText(self.model.summary()))
+        self.model.failed.connect(lambda m: self.status.setText(f"Cannot read the recordings: {m}"))
+        self.model.filters_loaded.connect(self._set_filters)
+        self.timeline.play_requested.connect(self.play)
+        self.timeline.context_requested.connect(self.show_menu)
+        self.timeline.range_selected.connect(lambda *_: self.export_button.setEnabled(True))
+        self.timeline.view_changed.connect(self._sync_zoom_buttons)
+        self._started = False
+
+    def _make_controls(self, zone: ZoneInfo | None) -> None:
+        """The bar (day, room, camera, reload; zoom and export), the legend, the timeline's scroll area and the
+        status line, laid out."""
         self.day_edit = QDateEdit(self._qdate(now_in(zone).date()))
         self.day_edit.setCalendarPopup(True)
         self.day_edit.setDisplayFormat("yyyy-MM-dd (ddd)")
@@ -126,19 +145,6 @@ class RecordingsView(QWidget):
         layout.addWidget(legend)
         layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.status)
-
-        self.day_edit.dateChanged.connect(lambda _d: self.reload())
-        self.room_box.currentTextChanged.connect(self._room_changed)
-        self.camera_box.currentTextChanged.connect(lambda _t: self.reload())
-        self.model.loading.connect(lambda: self.status.setText("Loading…"))
-        self.model.loaded.connect(lambda: self.status.setText(self.model.summary()))
-        self.model.failed.connect(lambda m: self.status.setText(f"Cannot read the recordings: {m}"))
-        self.model.filters_loaded.connect(self._set_filters)
-        self.timeline.play_requested.connect(self.play)
-        self.timeline.context_requested.connect(self.show_menu)
-        self.timeline.range_selected.connect(lambda *_: self.export_button.setEnabled(True))
-        self.timeline.view_changed.connect(self._sync_zoom_buttons)
-        self._started = False
 
     # --- loading -----------------------------------------------------------------------------------------------
 

@@ -73,6 +73,22 @@ class RoomsDialog(QDialog):
         self.folder_timer.setInterval(FOLDER_CHECK_DELAY_MS)
         self.folder_timer.timeout.connect(self._start_folder_check)
         self.setWindowTitle("Rooms")
+        self._make_fields(db, ffmpeg)
+        self._lay_out()
+        self.list.currentTextChanged.connect(self._show)
+        self.folder.textChanged.connect(self._check_folder)
+        self.new_button.clicked.connect(self._new)
+        self.save_button.clicked.connect(self.save)
+        self.remove_button.clicked.connect(self.remove)
+        self._current: str | None = None
+        self._rooms: dict[str, catalog.RoomInfo] = {}  # name -> room, as last listed
+        self.loaded = False  # the first listing has arrived
+        self._reload()
+        self.resize(760, 380)
+
+    def _make_fields(self, db: Database, ffmpeg: str) -> None:
+        """The room list and the room's fields: name, Drive folder, sound source (with its Test), node and
+        timetable."""
         self.list = QListWidget()
         self.list.setAccessibleName("Rooms")
         self.name = QLineEdit()
@@ -99,6 +115,9 @@ class RoomsDialog(QDialog):
         self.new_button = QPushButton("&New")
         self.save_button = QPushButton("&Save")
         self.remove_button = QPushButton("&Remove")
+
+    def _lay_out(self) -> None:
+        """The list on the left, the fields, error and buttons on the right, Close below."""
         form = QFormLayout()
         form.addRow("&Name:", self.name)
         form.addRow("&Drive folder:", self.folder)
@@ -125,16 +144,6 @@ class RoomsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(body)
         layout.addWidget(close)
-        self.list.currentTextChanged.connect(self._show)
-        self.folder.textChanged.connect(self._check_folder)
-        self.new_button.clicked.connect(self._new)
-        self.save_button.clicked.connect(self.save)
-        self.remove_button.clicked.connect(self.remove)
-        self._current: str | None = None
-        self._rooms: dict[str, catalog.RoomInfo] = {}  # name -> room, as last listed
-        self.loaded = False  # the first listing has arrived
-        self._reload()
-        self.resize(760, 380)
 
     def _reload(self, select: str | None = None, done: str = "") -> None:
         """List the rooms (database pool), then select `select`, else the first room, and say `done`."""

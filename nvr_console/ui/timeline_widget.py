@@ -102,6 +102,12 @@ class TimelineWidget(QWidget):
         return self.model.hit(self.row_at(pos.y()), self.time_at(pos.x()))
 
     def tooltip_at(self, pos: QPoint) -> str:
+        """What hovering says: over a camera's name, how much of its window it recorded; else the file or gap."""
+        if pos.x() < LABEL_W:
+            row = self.row_at(pos.y())
+            if 0 <= row < len(self.model.rows()):
+                return f"{self.model.row_label(row)}\n{self.model.row_summary(row)}"
+            return ""
         return self.model.tooltip(self.hit_at(pos))
 
     # --- zoom and scroll -------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.units import wanted_units
 from tests.cli.test_admin_commands import run
+from tests.support.fleet_units import wanted_units
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.monitor import Monitor
-from nvr_console.core.recording.recorder import GIVE_UP_AFTER
+from nvr_console.core.recording.restart_backoff import GIVE_UP_AFTER
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import Collected, codecs, ffprobe_json, wait_until
 from tests.support.fixtures_rtsp import _require_gst

@@ -22,9 +22,9 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.status import CameraState, LogLine, QueueStatus, RecordingEvent, UploadProgress, UploadState
 from nvr_console.ui.app import build_console
+from tests.support.fleet_units import wanted_units
 from tests.ui.engine_double import EngineDouble
 
 CAMERAS = (  # room, camera, state, extra

@@ -31,7 +31,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.durations import format_duration
 from nvr_console.core.export import cut
 from nvr_console.core.export.drive_download import Cancelled, DownloadFailed, download
-from nvr_console.core.export.ffmpeg_job import ExportFailed, run_ffmpeg
+from nvr_console.core.export.ffmpeg_step import ExportFailed, run_ffmpeg
 from nvr_console.core.export.plan import CameraPlan, Piece, SourceKind, plan_camera
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.ffmpeg_locate import FFmpegNotFound, locate_tools
@@ -345,80 +345,104 @@ def _join(ffmpeg: str, plan: CameraPlan, pieces: list[_Ready], out: Path, temp: 
 
     base = 0.5 if any(r.piece.source and r.piece.source.kind is SourceKind.DRIVE for r in pieces) else 0.0
     partial = out.with_name(f".{out.name}.partial")
-    if exact and k1 is not None and not any(inpoint - SAME_POINT_S <= t < k1 - SAME_POINT_S for t in _frames_s(first)):
-        # The asked start is inside the frame before a keyframe: a head would hold no frame; start at the keyframe.
-        inpoint = k0 = k1
-        k1 = min((k for k in keyframes if k > inpoint + SAME_POINT_S), default=None)
+    use_exact = False
+    if exact:
+        inpoint, k0, k1, use_exact = _exact_start(first, keyframes, inpoint, k0, k1, notes)
     media_start_s = k0
-    use_exact = exact and inpoint - k0 > SAME_POINT_S
-    if exact and not use_exact:
-        notes.append("exact cut: the asked start is a keyframe; nothing re-encoded")
-    if use_exact and (first.info.video is None or first.info.video.codec not in ("h264", "hevc")):
-        codec = first.info.video.codec if first.info.video else "?"
-        notes.append(f"exact cut needs H.264 or H.265 video, not {codec}; started at the keyframe before the "
-                     "asked start")
-        use_exact = False
     if use_exact:
         head = temp / "head.mp4"
         # The frames from the asked start up to the next keyframe (or the end of what is exported of this piece).
         head_end = k1 if k1 is not None else (_video_end(first) or first.info.duration_s or 0.0)
         if len(pieces) == 1 and out_at is not None:
             head_end = min(head_end, out_at)
-        packets = None
-        if audio:
-            # The rest's sound starts with the last packet at or before K1 (the concat demuxer's seek).
-            times = [t for t, _key in sample_times(first.path, "audio")]
-            until = max((t for t in times if t <= head_end + SAME_POINT_S), default=head_end)
-            if k1 is None or head_end < (k1 or 0):
-                until = head_end  # nothing of this piece follows the head
-            packets = max(1, sum(1 for t in times if inpoint - SAME_POINT_S <= t < until - SAME_POINT_S))
-            if not any(t >= inpoint - SAME_POINT_S for t in times):
-                packets = 0  # the piece's sound ended before the asked start (a room's sound source): silence
-        sound = first.info.audio
-        silence = (cut.Silence(sound.codec or "aac", sound.sample_rate or 48000, sound.channels or 1)
-                   if sound is not None else None)
-        assert first.info.video is not None
-        run_ffmpeg(cut.head_command(ffmpeg, first.path, k0, inpoint, head_end - inpoint, head,
-                                    audio_packets=packets, codec=first.info.video.codec,
-                                    timescale=first.info.video.timescale or 90000, silence=silence),
-                   f"{label}: re-encoding the first {head_end - inpoint:.2f} s", cancel=cancel,
-                   progress=lambda s: progress(base + (1 - base) * 0.2 * s / max(0.01, head_end - inpoint),
-                                               f"{label}: re-encoding the first partial GOP"))
-        if read_mp4(head).video is None:
-            # FFmpeg found no frame from the asked start (a piece cut short at an outage, whose timestamps our
-            # box reader and FFmpeg read differently): start from the next piece instead.
-            raise _NoFrameInHead()
+        _encode_head(ffmpeg, first, head, k0, k1, inpoint, head_end, audio, cancel,
+                     lambda s: progress(base + (1 - base) * 0.2 * s / max(0.01, head_end - inpoint),
+                                        f"{label}: re-encoding the first partial GOP"), label)
         listed = [cut.ListEntry(head, duration=head_end - inpoint)]
         rest = entries(0.0)
         if k1 is not None and head_end >= k1 - SAME_POINT_S:
             listed.append(dataclasses.replace(rest[0], inpoint=k1))
         listed += rest[1:]
-        vlist = temp / "pieces.ffconcat"
-        vlist.write_text(cut.concat_list(listed), encoding="utf-8")
-        argv = cut.copy_command(ffmpeg, vlist, partial, audio=audio)
         media_start_s = inpoint
         start_share = 0.2
     else:
-        vlist = temp / "pieces.ffconcat"
-        vlist.write_text(cut.concat_list(entries(inpoint)), encoding="utf-8")
-        argv = cut.copy_command(ffmpeg, vlist, partial, audio=audio)
-        start_share = 0.0
-    try:
-        run_ffmpeg(argv, f"{label}: joining the files", cancel=cancel,
-                   progress=lambda s: progress(base + (1 - base) * (start_share + (1 - start_share)
-                                                                    * min(1.0, s / max(0.01, expected))),
-                                               f"{label}: joining {len(pieces)} file(s) without re-encoding"))
-        info = read_mp4(partial)
-    except BaseException:  # cancelled, failed, or Ctrl-C: no half-written file stays behind
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, out)
+        listed, start_share = entries(inpoint), 0.0
+    vlist = temp / "pieces.ffconcat"
+    vlist.write_text(cut.concat_list(listed), encoding="utf-8")
+    argv = cut.copy_command(ffmpeg, vlist, partial, audio=audio)
+    info = _write_joined(argv, partial, out, f"{label}: joining the files", cancel,
+                         lambda s: progress(base + (1 - base) * (start_share + (1 - start_share)
+                                                                 * min(1.0, s / max(0.01, expected))),
+                                            f"{label}: joining {len(pieces)} file(s) without re-encoding"))
     # debug: the CLI and the console report the result themselves (at info this landed amid the CLI's output).
     log.debug("exported %s %s-%s to %s (%.1f s)", label, plan.start, plan.end, out, info.duration_s or 0)
     return ExportResult(plan.room, plan.camera, plan.start, plan.end, out, None,
                         first.piece.start + timedelta(seconds=media_start_s), float(info.duration_s or 0.0),
                         tuple(r.piece for r in pieces),
                         tuple(sorted(gaps, key=lambda g: g.start)), use_exact, tuple(notes))
+
+
+def _exact_start(first: _Ready, keyframes: list[float], inpoint: float, k0: float, k1: float | None,
+                 notes: list[str]) -> tuple[float, float, float | None, bool]:
+    """For an exact cut: the start (moved to the keyframe when the asked one lies in the frame before it), the
+    keyframes before and after it, and whether a head must be re-encoded (not when the start is a keyframe, nor
+    for a codec the head cannot be encoded in); says why not in `notes`."""
+    if k1 is not None and not any(inpoint - SAME_POINT_S <= t < k1 - SAME_POINT_S for t in _frames_s(first)):
+        # The asked start is inside the frame before a keyframe: a head would hold no frame; start at the keyframe.
+        inpoint = k0 = k1
+        k1 = min((k for k in keyframes if k > inpoint + SAME_POINT_S), default=None)
+    use_exact = inpoint - k0 > SAME_POINT_S
+    if not use_exact:
+        notes.append("exact cut: the asked start is a keyframe; nothing re-encoded")
+    if use_exact and (first.info.video is None or first.info.video.codec not in ("h264", "hevc")):
+        codec = first.info.video.codec if first.info.video else "?"
+        notes.append(f"exact cut needs H.264 or H.265 video, not {codec}; started at the keyframe before the "
+                     "asked start")
+        use_exact = False
+    return inpoint, k0, k1, use_exact
+
+
+def _encode_head(ffmpeg: str, first: _Ready, head: Path, k0: float, k1: float | None, inpoint: float,
+                 head_end: float, audio: bool, cancel: threading.Event | None, on_progress: Callable[[float], None],
+                 label: str) -> None:
+    """Re-encode the frames from the asked start up to `head_end` (the next keyframe) into `head`, with as many
+    sound packets as the rest does not bring; _NoFrameInHead if FFmpeg found no frame there."""
+    packets = None
+    if audio:
+        # The rest's sound starts with the last packet at or before K1 (the concat demuxer's seek).
+        times = [t for t, _key in sample_times(first.path, "audio")]
+        until = max((t for t in times if t <= head_end + SAME_POINT_S), default=head_end)
+        if k1 is None or head_end < (k1 or 0):
+            until = head_end  # nothing of this piece follows the head
+        packets = max(1, sum(1 for t in times if inpoint - SAME_POINT_S <= t < until - SAME_POINT_S))
+        if not any(t >= inpoint - SAME_POINT_S for t in times):
+            packets = 0  # the piece's sound ended before the asked start (a room's sound source): silence
+    sound = first.info.audio
+    silence = (cut.Silence(sound.codec or "aac", sound.sample_rate or 48000, sound.channels or 1)
+               if sound is not None else None)
+    assert first.info.video is not None
+    run_ffmpeg(cut.head_command(ffmpeg, first.path, k0, inpoint, head_end - inpoint, head,
+                                audio_packets=packets, codec=first.info.video.codec,
+                                timescale=first.info.video.timescale or 90000, silence=silence),
+               f"{label}: re-encoding the first {head_end - inpoint:.2f} s", cancel=cancel, progress=on_progress)
+    if read_mp4(head).video is None:
+        # FFmpeg found no frame from the asked start (a piece cut short at an outage, whose timestamps our
+        # box reader and FFmpeg read differently): start from the next piece instead.
+        raise _NoFrameInHead()
+
+
+def _write_joined(argv: list[str], partial: Path, out: Path, what: str, cancel: threading.Event | None,
+                  on_progress: Callable[[float], None]) -> MediaInfo:
+    """Run the join into `partial`, read it back, and only then give it its name: no half-written file stays
+    behind when it is cancelled, fails, or meets Ctrl-C."""
+    try:
+        run_ffmpeg(argv, what, cancel=cancel, progress=on_progress)
+        info = read_mp4(partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out)
+    return info
 
 
 def _frames_s(r: _Ready) -> list[float]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, update
 
 from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import CameraLease, HandoverState, Node
@@ -97,8 +97,3 @@ def cancel(db: Database, unit: str, holder: str, token: int) -> bool:
             .execution_options(synchronize_session=False)
         )
         return bool(res)
-
-
-def target_of(db: Database, unit: str) -> str | None:
-    with db.session() as s:
-        return s.scalar(select(CameraLease.desired_holder).where(CameraLease.unit == unit))

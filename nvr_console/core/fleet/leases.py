@@ -143,14 +143,6 @@ def release(db: Database, unit: str, node: str, token: int) -> bool:
         return bool(res)
 
 
-def still_held(db: Database, unit: str, node: str, token: int) -> bool:
-    """Fencing check before acting as the owner: the lease is this node's, under this token, not expired."""
-    with db.session() as s:
-        return s.scalar(select(CameraLease.unit).where(
-            CameraLease.unit == unit, CameraLease.holder == node, CameraLease.token == token,
-            CameraLease.expires_at > db_now())) is not None
-
-
 def drop_unwanted(db: Database, wanted: Iterable[str]) -> int:
     """Delete lease rows of units nobody needs any more (camera stopped or removed, room regrouped) once
     nobody holds them live; their holders release them first. Returns how many."""

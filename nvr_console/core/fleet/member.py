@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -298,17 +298,8 @@ class FleetMember:
         now = time.time()
 
         # What this node holds now, by the table (a renewal before it revived anything nobody took).
-        held_now = {k: lease.token for k, lease in table.leases.items() if lease.live and lease.holder == self.name}
-        for key, token in self._held.items():
-            if held_now.get(key) != token and key not in self._finishing:
-                lease = table.leases.get(key)
-                who = lease.holder if lease is not None and lease.live else "nobody"
-                if key in self._from_cache and who == "nobody":
-                    # Held last time by the cache, released by this node's clean stop: nothing was lost; the
-                    # plan below takes it back (its own from before the restart).
-                    log.debug("fleet: %s (token %d) from the cache is free; taking it back", key, token)
-                    continue
-                log.warning("fleet: lost %s (token %d) to %s; stopping its recorder", key, token, who)
+        held_now = {k: lease.token for k, lease in table.held_by(self.name).items()}
+        _log_losses(self._held, held_now, table, self._finishing, self._from_cache)
         self._held = held_now
         self._from_cache = set()  # the database has spoken: from now on what this node holds is what it won
 
@@ -464,9 +455,7 @@ class FleetMember:
     def _finish_stop(self) -> bool:
         """True once this node has left the fleet (handed over what it could, released the rest)."""
         with self._lock:
-            deadline, wants_handover = self._stop_deadline, self._handover_on_stop
-        with self._lock:
-            finishing = bool(self._finishing)
+            deadline, wants_handover, finishing = self._stop_deadline, self._handover_on_stop, bool(self._finishing)
         # Whether another node can take over is judged on a turn after the stop: a node that joined since the
         # last turn (a second before a SIGTERM) would otherwise be missed and the cameras released with a gap.
         if (wants_handover and (self._held or finishing) and time.monotonic() < deadline and self._db_ok
@@ -503,3 +492,19 @@ class FleetMember:
         self._orders = load_held(self.cfg.cache_dir, self.cfg.name)  # published by the thread's first turn
         self._held = {k: o.token for k, o in self._orders.items() if o.token is not None}
         self._from_cache = set(self._held)
+
+
+def _log_losses(held: dict[str, int], held_now: dict[str, int], table: leases.LeaseTable,
+                finishing: Container[str], from_cache: set[str]) -> None:
+    """Say which units this node held at its last turn and holds no more: another node has them now, and their
+    recorders stop. Not a loss: a unit being handed over (`finishing`), or one from the cache that is free again
+    (this node's clean stop released it; the plan takes it back, its own from before the restart)."""
+    for key, token in held.items():
+        if held_now.get(key) == token or key in finishing:
+            continue
+        lease = table.leases.get(key)
+        who = lease.holder if lease is not None and lease.live else "nobody"
+        if key in from_cache and who == "nobody":
+            log.debug("fleet: %s (token %d) from the cache is free; taking it back", key, token)
+            continue
+        log.warning("fleet: lost %s (token %d) to %s; stopping its recorder", key, token, who)

@@ -66,11 +66,6 @@ class OrderBook:
             return now < order.stop_after
         return now < order.stop_after + CUT_GRACE_S
 
-    def room_should_record(self, room_id: int, now: float) -> bool:
-        """A room's sound source records while any of its cameras does under this node's orders."""
-        return any(o.room_id == room_id and any(self.should_record(c, now) for c in o.camera_ids)
-                   for o in self.holdings.orders.values())
-
     def segment_opened(self, camera_id: int, opened_at: float) -> bool:
         """A recorder opened a new segment at `opened_at` (wall clock); True if that was the handover cut and
         the recorder is to stop now."""

@@ -135,14 +135,9 @@ def _claim(db: Database, name: str, role: NodeRole, process: str, host: str, ttl
         return None if res == 1 else _RETRY
 
 
-def heartbeat(db: Database, name: str, process: str, lease_ttl: float, stats: NodeStats) -> bool:
-    """Renew this node's row; False if it is no longer this process's (forgotten, or taken over after
-    this process stalled past its TTL): the caller registers again. Any thread."""
-    with db.session() as s:
-        return heartbeat_in(s, name, process, lease_ttl, stats)
-
-
 def heartbeat_in(s: Session, name: str, process: str, lease_ttl: float, stats: NodeStats) -> bool:
+    """Renew this node's row in `s`; False if it is no longer this process's (forgotten, or taken over after
+    this process stalled past its TTL): the caller registers again. Any thread."""
     res = rows_changed(s,
         update(Node).where(Node.name == name, Node.process == process).values(
             heartbeat_at=db_now(), expires_at=db_now(lease_ttl), cameras_held=stats.cameras_held,

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nvr_console.core.db.models import Camera, DesiredState, Room
-from nvr_console.core.db.session import Database
 
 CAMERA_PREFIX = "camera:"
 ROOM_PREFIX = "room:"
@@ -83,12 +82,6 @@ def group(cameras: Iterable[CameraRow]) -> list[Unit]:
     return sorted(units, key=lambda u: u.key)
 
 
-def read_camera_rows(db: Database) -> list[CameraRow]:
-    """Every camera with what grouping needs: one query. Any thread."""
-    with db.session() as s:
-        return camera_rows_in(s)
-
-
 def camera_rows_in(s: Session) -> list[CameraRow]:
     rows = s.execute(
         select(Camera.id, Camera.room_id, Camera.enabled, Camera.desired_state, Camera.pinned_node,
@@ -97,7 +90,3 @@ def camera_rows_in(s: Session) -> list[CameraRow]:
     ).all()
     return [CameraRow(cid, rid, bool(enabled) and desired == DesiredState.RECORDING.value, pin, room_pin,
                       bool(sound)) for cid, rid, enabled, desired, pin, room_pin, sound in rows]
-
-
-def wanted_units(db: Database) -> list[Unit]:
-    return group(read_camera_rows(db))

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from nvr_console import __version__
 from nvr_console.core.monitoring.facts import NodeFacts
-from nvr_console.core.monitoring.observer import EngineObserver
+from nvr_console.core.monitoring.observer import EngineObserver, Observed
 from nvr_console.core.monitoring.rules import hours_left
 from nvr_console.core.status import CameraState
 
@@ -68,84 +68,100 @@ class NvrCollector(Collector):
         yield info
         yield from _lectures(pub)
 
-        up = GaugeMetricFamily("nvr_camera_up", "1 while the camera is recording, else 0.", labels=CAMERA_LABELS)
-        should = GaugeMetricFamily("nvr_camera_should_record",
-                                   "1 when the camera is enabled, started and inside its recording window.",
-                                   labels=CAMERA_LABELS)
-        state = GaugeMetricFamily("nvr_camera_state", "1 for the camera's current state.",
-                                  labels=(*CAMERA_LABELS, "state"))
-        trouble = GaugeMetricFamily("nvr_camera_trouble_seconds",
-                                    "How long the camera has been trying and failing to record (0 when fine).",
-                                    labels=CAMERA_LABELS)
-        recorded = CounterMetricFamily("nvr_camera_recorded_seconds", "Time spent recording since start.",
-                                       labels=CAMERA_LABELS)
-        written = CounterMetricFamily("nvr_camera_written_bytes", "Bytes FFmpeg wrote (sampled every ~5 s).",
-                                      labels=CAMERA_LABELS)
-        finalized = CounterMetricFamily("nvr_camera_segments_finalized", "Files finalized and queued for upload.",
-                                        labels=CAMERA_LABELS)
-        failed = CounterMetricFamily("nvr_camera_segments_failed", "Files that could not be used.",
-                                     labels=CAMERA_LABELS)
-        reconnects = CounterMetricFamily("nvr_camera_reconnects", "Times the recorder had to reconnect.",
-                                         labels=CAMERA_LABELS)
-        states = list(CameraState)
-        for c in obs.cameras:
-            labels = [c.room, c.camera]
-            up.add_metric(labels, 1.0 if c.state is CameraState.RECORDING else 0.0)
-            wanted = facts.wanted.get(c.camera_id, c.enabled) if facts is not None and facts.db_ok else c.enabled
-            should.add_metric(labels, 1.0 if wanted and c.state is not CameraState.SCHEDULED else 0.0)
-            for s in states:
-                state.add_metric([*labels, s.value], 1.0 if c.state is s else 0.0)
-            trouble.add_metric(labels, max(0.0, obs.taken_at - c.trouble_since) if c.trouble_since else 0.0)
-            recorded.add_metric(labels, c.recorded_seconds)
-            written.add_metric(labels, float(c.written_bytes))
-            finalized.add_metric(labels, float(c.segments_finalized))
-            failed.add_metric(labels, float(c.segments_failed))
-            reconnects.add_metric(labels, float(c.reconnects))
-        yield from (up, should, state, trouble, recorded, written, finalized, failed, reconnects)
-
+        yield from _camera_families(obs, facts)
         if facts is not None and facts.nodes:
             yield from _node_families(facts)
+        yield from _upload_families(obs, facts)
+        yield from _disk_families(obs, facts)
+        yield from _alert_families(pub, notifications)
 
-        yield GaugeMetricFamily("nvr_upload_queue_files", "Files waiting for upload (this node's uploader).",
-                                value=obs.queue_files)
-        yield GaugeMetricFamily("nvr_upload_queue_bytes", "Bytes still to upload.", value=obs.queue_bytes)
-        oldest = facts.oldest_waiting_since if facts is not None else None
-        yield GaugeMetricFamily("nvr_upload_queue_oldest_age_seconds",
-                                "Age of this node's oldest file waiting for upload (0 when none waits).",
-                                value=max(0.0, obs.taken_at - oldest) if oldest else 0.0)
-        yield GaugeMetricFamily("nvr_upload_paused", "1 while the upload queue waits for the operator.",
-                                value=1.0 if obs.paused else 0.0)
-        yield GaugeMetricFamily("nvr_upload_rate_bytes_per_second", "Current upload throughput.",
-                                value=obs.upload_rate_bps)
-        yield CounterMetricFamily("nvr_uploads", "Uploads verified (size and MD5).", value=obs.uploads)
-        yield CounterMetricFamily("nvr_uploaded_bytes", "Bytes of verified uploads.", value=obs.uploaded_bytes)
-        yield CounterMetricFamily("nvr_upload_retries", "Upload attempts that will be retried.",
-                                  value=obs.upload_retries)
-        yield CounterMetricFamily("nvr_upload_failures", "Uploads that failed for good.", value=obs.upload_failures)
 
-        yield GaugeMetricFamily("nvr_disk_write_rate_bytes_per_second", "Bytes per second the cameras write now.",
-                                value=obs.write_rate_bps)
-        if facts is not None and facts.disk_free is not None:
-            yield GaugeMetricFamily("nvr_disk_free_bytes", "Free space on the recordings disk.",
-                                    value=facts.disk_free)
-            yield GaugeMetricFamily("nvr_disk_reclaimable_bytes",
-                                    "Local copies of verified uploads that retention may delete.",
-                                    value=facts.reclaimable_bytes)
-            left = hours_left(facts, obs.write_rate_bps)
-            yield GaugeMetricFamily("nvr_disk_full_in_seconds",
-                                    "Forecast until the recordings disk is full at the current write rate "
-                                    "(+Inf when nothing is written).",
-                                    value=math.inf if math.isinf(left) else left * 3600.0)
+def _camera_families(obs: Observed, facts: NodeFacts | None) -> Iterator[Metric]:
+    """Per camera: up, should record, state, trouble, and its counters."""
+    up = GaugeMetricFamily("nvr_camera_up", "1 while the camera is recording, else 0.", labels=CAMERA_LABELS)
+    should = GaugeMetricFamily("nvr_camera_should_record",
+                               "1 when the camera is enabled, started and inside its recording window.",
+                               labels=CAMERA_LABELS)
+    state = GaugeMetricFamily("nvr_camera_state", "1 for the camera's current state.",
+                              labels=(*CAMERA_LABELS, "state"))
+    trouble = GaugeMetricFamily("nvr_camera_trouble_seconds",
+                                "How long the camera has been trying and failing to record (0 when fine).",
+                                labels=CAMERA_LABELS)
+    recorded = CounterMetricFamily("nvr_camera_recorded_seconds", "Time spent recording since start.",
+                                   labels=CAMERA_LABELS)
+    written = CounterMetricFamily("nvr_camera_written_bytes", "Bytes FFmpeg wrote (sampled every ~5 s).",
+                                  labels=CAMERA_LABELS)
+    finalized = CounterMetricFamily("nvr_camera_segments_finalized", "Files finalized and queued for upload.",
+                                    labels=CAMERA_LABELS)
+    failed = CounterMetricFamily("nvr_camera_segments_failed", "Files that could not be used.",
+                                 labels=CAMERA_LABELS)
+    reconnects = CounterMetricFamily("nvr_camera_reconnects", "Times the recorder had to reconnect.",
+                                     labels=CAMERA_LABELS)
+    states = list(CameraState)
+    for c in obs.cameras:
+        labels = [c.room, c.camera]
+        up.add_metric(labels, 1.0 if c.state is CameraState.RECORDING else 0.0)
+        wanted = facts.wanted.get(c.camera_id, c.enabled) if facts is not None and facts.db_ok else c.enabled
+        should.add_metric(labels, 1.0 if wanted and c.state is not CameraState.SCHEDULED else 0.0)
+        for s in states:
+            state.add_metric([*labels, s.value], 1.0 if c.state is s else 0.0)
+        trouble.add_metric(labels, max(0.0, obs.taken_at - c.trouble_since) if c.trouble_since else 0.0)
+        recorded.add_metric(labels, c.recorded_seconds)
+        written.add_metric(labels, float(c.written_bytes))
+        finalized.add_metric(labels, float(c.segments_finalized))
+        failed.add_metric(labels, float(c.segments_failed))
+        reconnects.add_metric(labels, float(c.reconnects))
+    yield from (up, should, state, trouble, recorded, written, finalized, failed, reconnects)
 
-        firing = GaugeMetricFamily("nvr_alerts_firing", "Built-in alerts firing now.", labels=("rule", "severity"))
-        for (rule, severity), n in sorted(pub.firing.items()):
-            firing.add_metric([rule, severity], n)
-        yield firing
-        sent = CounterMetricFamily("nvr_alert_notifications", "Alert message delivery attempts.",
-                                   labels=("channel", "result"))
-        for (channel, result), n in sorted(notifications.items()):
-            sent.add_metric([channel, result], n)
-        yield sent
+
+def _upload_families(obs: Observed, facts: NodeFacts | None) -> Iterator[Metric]:
+    """This node's upload queue and uploader."""
+    yield GaugeMetricFamily("nvr_upload_queue_files", "Files waiting for upload (this node's uploader).",
+                            value=obs.queue_files)
+    yield GaugeMetricFamily("nvr_upload_queue_bytes", "Bytes still to upload.", value=obs.queue_bytes)
+    oldest = facts.oldest_waiting_since if facts is not None else None
+    yield GaugeMetricFamily("nvr_upload_queue_oldest_age_seconds",
+                            "Age of this node's oldest file waiting for upload (0 when none waits).",
+                            value=max(0.0, obs.taken_at - oldest) if oldest else 0.0)
+    yield GaugeMetricFamily("nvr_upload_paused", "1 while the upload queue waits for the operator.",
+                            value=1.0 if obs.paused else 0.0)
+    yield GaugeMetricFamily("nvr_upload_rate_bytes_per_second", "Current upload throughput.",
+                            value=obs.upload_rate_bps)
+    yield CounterMetricFamily("nvr_uploads", "Uploads verified (size and MD5).", value=obs.uploads)
+    yield CounterMetricFamily("nvr_uploaded_bytes", "Bytes of verified uploads.", value=obs.uploaded_bytes)
+    yield CounterMetricFamily("nvr_upload_retries", "Upload attempts that will be retried.",
+                              value=obs.upload_retries)
+    yield CounterMetricFamily("nvr_upload_failures", "Uploads that failed for good.", value=obs.upload_failures)
+
+
+def _disk_families(obs: Observed, facts: NodeFacts | None) -> Iterator[Metric]:
+    """The recordings disk: write rate, free, reclaimable, and the forecast until full."""
+    yield GaugeMetricFamily("nvr_disk_write_rate_bytes_per_second", "Bytes per second the cameras write now.",
+                            value=obs.write_rate_bps)
+    if facts is not None and facts.disk_free is not None:
+        yield GaugeMetricFamily("nvr_disk_free_bytes", "Free space on the recordings disk.",
+                                value=facts.disk_free)
+        yield GaugeMetricFamily("nvr_disk_reclaimable_bytes",
+                                "Local copies of verified uploads that retention may delete.",
+                                value=facts.reclaimable_bytes)
+        left = hours_left(facts, obs.write_rate_bps)
+        yield GaugeMetricFamily("nvr_disk_full_in_seconds",
+                                "Forecast until the recordings disk is full at the current write rate "
+                                "(+Inf when nothing is written).",
+                                value=math.inf if math.isinf(left) else left * 3600.0)
+
+
+def _alert_families(pub: Published, notifications: dict[tuple[str, str], int]) -> Iterator[Metric]:
+    """Alerts firing now and the delivery attempts of their messages."""
+    firing = GaugeMetricFamily("nvr_alerts_firing", "Built-in alerts firing now.", labels=("rule", "severity"))
+    for (rule, severity), n in sorted(pub.firing.items()):
+        firing.add_metric([rule, severity], n)
+    yield firing
+    sent = CounterMetricFamily("nvr_alert_notifications", "Alert message delivery attempts.",
+                               labels=("channel", "result"))
+    for (channel, result), n in sorted(notifications.items()):
+        sent.add_metric([channel, result], n)
+    yield sent
 
 
 def _node_families(facts: NodeFacts) -> Iterator[Metric]:

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from nvr_console.core.ffmpeg.job import JobError, run_job
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.mp4_boxes import read_mp4
 from nvr_console.core.recording.probe import MediaInfo, ProbeError
@@ -160,13 +160,11 @@ def _retime(mp4: Path, ffmpeg: str, video_step_s: float | None, info: MediaInfo,
     partial = partial_path_for(mp4)
     argv += ["-movflags", "+faststart", "-f", "mp4", str(partial)]
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=REPAIR_TIMEOUT_S,
-                              check=False, start_new_session=True)
-        if proc.returncode != 0:
-            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise _RepairFailed(mask_secrets(lines[-1] if lines else f"FFmpeg exit code {proc.returncode}"))
+        result = run_job(argv, timeout_s=REPAIR_TIMEOUT_S)
+        if not result.ok:
+            raise _RepairFailed(result.summary())
         new = read_mp4(partial)
-    except (OSError, subprocess.SubprocessError, ProbeError) as exc:
+    except (OSError, JobError, ProbeError) as exc:
         partial.unlink(missing_ok=True)
         raise _RepairFailed(mask_secrets(str(exc))) from None
     except _RepairFailed:

@@ -16,7 +16,10 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from nvr_console.core.ffmpeg.error_lines import is_error_line, last_error_line
 from nvr_console.core.masking import mask_secrets
+
+__all__ = ["FfmpegErrorKind", "classify_ffmpeg_error", "last_error_line"]  # last_error_line: ffmpeg.error_lines
 
 
 class FfmpegErrorKind(StrEnum):
@@ -93,23 +96,6 @@ _RULES: tuple[tuple[FfmpegErrorKind, re.Pattern[str], str], ...] = tuple(
     )
 )
 
-# Lines that carry the error (FFmpeg also prints banners, stream dumps and progress).
-_ERRORISH = re.compile(
-    r"error|failed|refused|timed out|invalid|not found|unauthorized|denied|no such|could not|unable|"
-    r"unsupported|unknown encoder|no space|no route|unreachable|resolve|can.t write",
-    re.IGNORECASE,
-)
-
-
-def last_error_line(stderr_text: str) -> str | None:
-    """The last line of stderr that reads like an error, masked; None when there is none."""
-    for line in reversed(stderr_text.splitlines()):
-        line = line.strip()
-        if line and _ERRORISH.search(line):
-            return mask_secrets(line)
-    return None
-
-
 def classify_ffmpeg_error(stderr_text: str) -> tuple[FfmpegErrorKind, str]:
     """Map FFmpeg's stderr to (kind, operator message). The message ends with FFmpeg's own error line
     for support, with any password replaced by ***. No error line at all means the source ended the
@@ -122,7 +108,7 @@ def classify_ffmpeg_error(stderr_text: str) -> tuple[FfmpegErrorKind, str]:
                 "restarts by itself.")
     # Search the error lines only: stream dumps contain words such as "Not Found" rarely, but never
     # classify from a URL path or title.
-    error_lines = [ln.strip() for ln in text.splitlines() if _ERRORISH.search(ln)]
+    error_lines = [ln.strip() for ln in text.splitlines() if is_error_line(ln)]
     for kind, pattern, message in _RULES:
         # The last line that names this cause is the most useful one to show.
         hit = next((ln for ln in reversed(error_lines) if pattern.search(ln)), None)

@@ -11,7 +11,7 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
   ``-flush_packets 1`` does NOT reach the inner muxer; ``-segment_format_options flush_packets=1`` does.
   Matroska still holds the open cluster in memory (up to one GOP, ~1.4 s lost in one run), so
   ``cluster_time_limit=500`` closes a cluster every 0.5 s: a SIGKILLed MKV then keeps all but the last
-  half second or so, plays, and remuxes to MP4 (build_recovery_command).
+  half second or so, plays, and remuxes to MP4 (build_finalize_command, tolerant).
   Its container duration is missing (ffprobe says N/A), so probe.py falls back to reading packets.
 - Boundaries: ``-f segment -segment_atclocktime 1 -reset_timestamps 1`` cuts at the first keyframe after
   each wall-clock boundary, so a file starts up to one GOP after the boundary. Nothing is lost between
@@ -120,7 +120,7 @@ def recorder_environment(base: Mapping[str, str], timezone: str | None) -> dict[
     """Environment for a recorder: TZ decides file names and cut points (POSIX and IANA names work on
     Linux/macOS; the Windows C runtime only understands POSIX-style TZ strings)."""
     env = dict(base)
-    if timezone:
+    if timezone and timezone != "local":  # "local": the machine's own zone, which FFmpeg inherits
         env["TZ"] = timezone
     return env
 
@@ -183,8 +183,7 @@ def build_record_command(
         raise ValueError("segment_seconds must be positive")
     if rtsp_transport not in ("tcp", "udp"):
         raise ValueError(f"rtsp_transport must be tcp or udp, not {rtsp_transport!r}")
-    lavfi = is_lavfi(input_url)
-    if audio_only and lavfi:
+    if audio_only and is_lavfi(input_url):
         raise ValueError("a room sound source must be a network stream (rtsp://...), not a test source")
     if audio_only and audio == "none":
         raise ValueError("a sound source recorder needs its audio: audio must be copy or aac")
@@ -195,10 +194,22 @@ def build_record_command(
         socket_timeout_s=socket_timeout_s,
         wallclock_timestamps=wallclock_timestamps,
     )
+    args += _stream_args(input_url, audio, audio_only=audio_only)
+    if stats_period_s is not None:
+        # How often a -progress block comes (FFmpeg's default: 0.5 s). See the module notes.
+        args += ["-stats_period", f"{stats_period_s:g}"]
+    args += _segment_args(output_dir, segment_seconds, clocktime_offset_s, segment_list_target, progress_target)
+    return args
+
+
+def _stream_args(input_url: str, audio: AudioMode, *, audio_only: bool) -> list[str]:
+    """Which streams the recorder writes, and how: copied from a camera (its audio as `audio` says), only the
+    audio of a sound source, or encoded from a test source (raw frames)."""
+    args: list[str] = []
     if audio_only:
         args += ["-map", "0:a:0", "-vn"]
         args += ["-c:a", "copy"] if audio == "copy" else ["-c:a", "aac", "-b:a", "64k"]
-    elif lavfi:
+    elif is_lavfi(input_url):
         has_audio = ";" in input_url and audio != "none"
         args += ["-map", "0:v:0", *(["-map", "1:a:0"] if has_audio else [])]
         args += [
@@ -218,9 +229,13 @@ def build_record_command(
             args += ["-map", "0:a:0?", "-c:v", "copy"]
             args += ["-c:a", "copy"] if audio == "copy" else ["-c:a", "aac", "-b:a", "64k"]
         args += ["-bsf:v", UNTIMED_KEYFRAME_GATE]
-    if stats_period_s is not None:
-        # How often a -progress block comes (FFmpeg's default: 0.5 s). See the module notes.
-        args += ["-stats_period", f"{stats_period_s:g}"]
+    return args
+
+
+def _segment_args(output_dir: str | os.PathLike[str], segment_seconds: int, clocktime_offset_s: float,
+                  segment_list_target: str, progress_target: str) -> list[str]:
+    """The segment muxer: MKV pieces cut on the wall clock, named by strftime, each closed one listed."""
+    args: list[str] = []
     args += [
         "-f", "segment",
         "-segment_format", "matroska",
@@ -323,19 +338,6 @@ def sound_filter(offsets: Sequence[float]) -> str:
         parts.append(f"{chain}[s{i}]")
         labels.append(f"[s{i}]")
     return ";".join(parts) + ";" + "".join(labels) + f"concat=n={len(offsets)}:v=0:a=1[sound]"
-
-
-def build_recovery_command(
-    ffmpeg: str,
-    source: str | os.PathLike[str],
-    target: str | os.PathLike[str],
-    *,
-    audio_codec: str | None,
-    video_codec: str | None = None,
-) -> list[str]:
-    """argv remuxing a crash-truncated segment (SIGKILL, power loss) into an MP4."""
-    return build_finalize_command(ffmpeg, source, target, audio_codec=audio_codec, video_codec=video_codec,
-                                  tolerant=True)
 
 
 def command_for_log(argv: Sequence[str]) -> str:

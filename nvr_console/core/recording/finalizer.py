@@ -20,7 +20,6 @@ import errno
 import logging
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from sqlalchemy import select
 
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
+from nvr_console.core.ffmpeg.job import JobError, run_job
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording import duration_check, lifecycle
 from nvr_console.core.recording.errors import NO_SPACE
@@ -83,11 +83,10 @@ class FinalizeJob:
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
-    # start_new_session: a Ctrl-C for the console must not break a remux half-way.
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=REMUX_TIMEOUT_S,
-                          check=False, start_new_session=True)
-    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    return proc.returncode, mask_secrets(err[-1] if err else "")
+    """One remux: its exit code and, when it failed, FFmpeg's last error line (masked). Raises JobError.
+    Worker thread."""
+    result = run_job(argv, timeout_s=REMUX_TIMEOUT_S)
+    return result.returncode, "" if result.ok else result.summary()
 
 
 def _probe(path: Path, tools: Tools) -> MediaInfo:
@@ -143,21 +142,9 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
     named = raw_name_time(job.raw, zone)
     start = job.wall_start if job.wall_start is not None else (named.timestamp() if named else None)
     try:
-        if not job.raw.exists():
-            if final.exists():  # finished before a crash, row not yet updated (or no row: a fresh database)
-                try:
-                    info = _read_final(final, tools)
-                except ProbeError as exc:
-                    return _failed(db, job, start, f"unreadable final file (kept): {mask_secrets(str(exc))}")
-                return _done(db, job, final, info, start, ["recovered: final file already written"])
-            return _failed(db, job, start, "the raw segment file vanished before it was finalized")
-        if holds_no_media(job.raw):
-            # Nothing to keep: an empty file, or a header FFmpeg wrote before it was stopped (or the disk filled).
-            job.raw.unlink(missing_ok=True)
-            return _failed(db, job, start, "empty segment: no video or audio was written before the file was "
-                           "closed (removed)")
-        if job.streams is not None and (why := unrecordable_reason(job.streams)):
-            return _failed(db, job, start, f"not a recording: {why} (kept as {job.raw.name})")
+        settled = _settled_without_remux(job, tools, db, start)
+        if settled is not None:
+            return settled
         if not job.sounds and job.sound_note:
             notes.append(job.sound_note)
         if (job.streams is not None and job.streams.video is not None and not job.sounds
@@ -167,52 +154,16 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
             quick = _quick_remux(job, tools, partial)
             if quick is not None:
                 return _publish(db, job, partial, quick, start, notes, tools, zone)
-        try:
-            info = _probe(job.raw, tools)
-        except ProbeError as exc:
-            return _failed(db, job, start, f"unreadable segment (kept as {job.raw.name}): {mask_secrets(str(exc))}")
-        # No video track at all: the camera announced none (FFmpeg maps every announced stream, with frames or
-        # not), so it sends only sound and the file is an audio recording. A video track without frames is
-        # not that: caught on the written MP4 below.
-        sound_only = info.video is None
-        if sound_only and info.audio is None:
-            return _failed(db, job, start, f"segment has no video or audio stream (kept as {job.raw.name})")
-        if why := unrecordable_reason(info):
-            return _failed(db, job, start, f"not a recording: {why} (kept as {job.raw.name})")
-        if not info.duration_s or info.duration_s <= 0:
-            return _failed(db, job, start, f"segment holds no frames (kept as {job.raw.name})")
-
-        sound, sound_codec = _sound_layout(job, start, info.duration_s, tools, zone, notes)
+        info = _probe_segment(job, tools)
+        if isinstance(info, str):
+            return _failed(db, job, start, info)
+        sound_only = info.video is None  # the camera announced no video: an audio recording (_probe_segment)
+        sound, sound_codec = _sound_layout(job, start, info.duration_s or 0.0, tools, zone, notes)
 
         final.parent.mkdir(parents=True, exist_ok=True)
         partial = partial_path_for(final)
-        audio_codec = info.audio.codec if info.audio else None
-        attempts: list[tuple[bool, bool]] = []  # (with sound, tolerant)
-        if sound and not sound_only:
-            attempts.append((True, job.recovery))
-        attempts.append((False, job.recovery))
-        if not job.recovery:
-            attempts.append((False, True))
-        error = ""
-        for with_sound, tolerant in attempts:
-            argv = build_finalize_command(
-                str(tools.ffmpeg), job.raw, partial, audio_codec=audio_codec,
-                video_codec=info.video.codec if info.video else None, has_video=not sound_only,
-                sound=sound if with_sound else (), sound_codec=sound_codec,
-                max_duration_s=info.duration_s if with_sound else None, tolerant=tolerant,
-            )
-            code, error = _run(argv)
-            if code == 0 and partial.exists() and partial.stat().st_size > 0:
-                if with_sound:
-                    offsets = ", ".join(f"{o:+.3f} s" for _, o in sound)
-                    many = f"{len(sound)} pieces, offsets" if len(sound) > 1 else "offset"
-                    notes.append(f"room audio muxed ({many} {offsets})")
-                if tolerant and not job.recovery:
-                    notes.append("repaired damaged packets while remuxing")
-                break
-            if with_sound:
-                notes.append(f"room audio missing: muxing the sound source failed ({error})")
-        else:
+        error = _remux(job, tools, info, partial, sound, sound_codec, notes)
+        if error is not None:
             partial.unlink(missing_ok=True)
             _raise_if_no_room(job, error)
             return _failed(db, job, start, f"could not write the MP4 (kept {job.raw.name}): {error}")
@@ -232,11 +183,88 @@ def finalize(job: FinalizeJob, tools: Tools, db: Database, zone: ZoneInfo | None
         if job.recovery:
             notes.insert(0, "recovered after an unclean stop")
         return _publish(db, job, partial, final_info, start, notes, tools, zone)
-    except (OSError, subprocess.SubprocessError) as exc:
+    except (OSError, JobError) as exc:
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             partial_path_for(final).unlink(missing_ok=True)
             raise NoRoom(f"no room on the disk for the MP4 ({exc.strerror})") from exc
         return _failed(db, job, start, f"finalizing failed: {mask_secrets(str(exc))}")
+
+
+def _settled_without_remux(job: FinalizeJob, tools: Tools, db: Database,
+                           start: float | None) -> RecordingEvent | None:
+    """The cases settled before any remux: the raw file gone (its MP4 written before a crash, or vanished), a
+    file with no media in it (removed), streams the recorder said cannot be recorded. None: go on. Worker
+    thread."""
+    final = job.final
+    if not job.raw.exists():
+        if final.exists():  # finished before a crash, row not yet updated (or no row: a fresh database)
+            try:
+                info = _read_final(final, tools)
+            except ProbeError as exc:
+                return _failed(db, job, start, f"unreadable final file (kept): {mask_secrets(str(exc))}")
+            return _done(db, job, final, info, start, ["recovered: final file already written"])
+        return _failed(db, job, start, "the raw segment file vanished before it was finalized")
+    if holds_no_media(job.raw):
+        # Nothing to keep: an empty file, or a header FFmpeg wrote before it was stopped (or the disk filled).
+        job.raw.unlink(missing_ok=True)
+        return _failed(db, job, start, "empty segment: no video or audio was written before the file was "
+                       "closed (removed)")
+    if job.streams is not None and (why := unrecordable_reason(job.streams)):
+        return _failed(db, job, start, f"not a recording: {why} (kept as {job.raw.name})")
+    return None
+
+
+def _probe_segment(job: FinalizeJob, tools: Tools) -> MediaInfo | str:
+    """The raw segment's streams and duration, or why it cannot become a recording. Worker thread."""
+    try:
+        info = _probe(job.raw, tools)
+    except ProbeError as exc:
+        return f"unreadable segment (kept as {job.raw.name}): {mask_secrets(str(exc))}"
+    # No video track at all: the camera announced none (FFmpeg maps every announced stream, with frames or
+    # not), so it sends only sound and the file is an audio recording. A video track without frames is
+    # not that: finalize catches it on the written MP4.
+    if info.video is None and info.audio is None:
+        return f"segment has no video or audio stream (kept as {job.raw.name})"
+    if why := unrecordable_reason(info):
+        return f"not a recording: {why} (kept as {job.raw.name})"
+    if not info.duration_s or info.duration_s <= 0:
+        return f"segment holds no frames (kept as {job.raw.name})"
+    return info
+
+
+def _remux(job: FinalizeJob, tools: Tools, info: MediaInfo, partial: Path, sound: list[tuple[Path, float]],
+           sound_codec: str | None, notes: list[str]) -> str | None:
+    """Write the MP4 into `partial`: with the room's sound if there is some, then without it, then tolerating
+    damaged packets; None once one worked (what it did goes in `notes`), else FFmpeg's last error. Worker
+    thread."""
+    sound_only = info.video is None
+    audio_codec = info.audio.codec if info.audio else None
+    attempts: list[tuple[bool, bool]] = []  # (with sound, tolerant)
+    if sound and not sound_only:
+        attempts.append((True, job.recovery))
+    attempts.append((False, job.recovery))
+    if not job.recovery:
+        attempts.append((False, True))
+    error = ""
+    for with_sound, tolerant in attempts:
+        argv = build_finalize_command(
+            str(tools.ffmpeg), job.raw, partial, audio_codec=audio_codec,
+            video_codec=info.video.codec if info.video else None, has_video=not sound_only,
+            sound=sound if with_sound else (), sound_codec=sound_codec,
+            max_duration_s=info.duration_s if with_sound else None, tolerant=tolerant,
+        )
+        code, error = _run(argv)
+        if code == 0 and partial.exists() and partial.stat().st_size > 0:
+            if with_sound:
+                offsets = ", ".join(f"{o:+.3f} s" for _, o in sound)
+                many = f"{len(sound)} pieces, offsets" if len(sound) > 1 else "offset"
+                notes.append(f"room audio muxed ({many} {offsets})")
+            if tolerant and not job.recovery:
+                notes.append("repaired damaged packets while remuxing")
+            return None
+        if with_sound:
+            notes.append(f"room audio missing: muxing the sound source failed ({error})")
+    return error
 
 
 def _sound_layout(job: FinalizeJob, start: float | None, duration: float, tools: Tools, zone: ZoneInfo | None,

@@ -272,21 +272,16 @@ def _track(buf: bytes, trak: _Box, index: int, where: str) -> _Track:
     return _Track(stream, samples, sample_bytes, first, last)
 
 
-def read_mp4(path: str | os.PathLike[str]) -> MediaInfo:
-    """Streams and duration of an MP4 from its boxes; ProbeError naming the file if it is malformed,
-    truncated, holds no audio or video track, or its sample data is not all inside the mdat box.
-
-    Blocking file I/O (a few small reads plus the moov box); any thread.
-    """
-    path = Path(path)
-    where = str(path)
+def _top_boxes(path: Path, where: str) -> tuple[list[_Box], bytes]:
+    """The file's top-level boxes (it must start with 'ftyp') and the bytes of its one 'moov' box (b"" when
+    there is none); ProbeError when it is not an MP4 or cannot be read. Blocking file I/O."""
+    tops: list[_Box] = []
+    moov_buf = b""
     try:
         with path.open("rb") as f:
             file_size = os.fstat(f.fileno()).st_size
             if file_size < 8:
                 raise ProbeError(f"{where}: not an MP4 ({file_size} bytes)")
-            tops: list[_Box] = []
-            moov_buf = b""
             pos = 0
             while pos < file_size:
                 box = _read_header(f, pos, file_size, where)
@@ -305,6 +300,18 @@ def read_mp4(path: str | os.PathLike[str]) -> MediaInfo:
         raise ProbeError(f"{where}: no such file") from None
     except OSError as exc:
         raise ProbeError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    return tops, moov_buf
+
+
+def read_mp4(path: str | os.PathLike[str]) -> MediaInfo:
+    """Streams and duration of an MP4 from its boxes; ProbeError naming the file if it is malformed,
+    truncated, holds no audio or video track, or its sample data is not all inside the mdat box.
+
+    Blocking file I/O (a few small reads plus the moov box); any thread.
+    """
+    path = Path(path)
+    where = str(path)
+    tops, moov_buf = _top_boxes(path, where)
     if not moov_buf:
         raise ProbeError(f"{where}: no 'moov' box: the MP4 was not finished")
     mdats = [b for b in tops if b.kind == "mdat"]

@@ -12,13 +12,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
+from nvr_console.core.ffmpeg.error_lines import summarise
+from nvr_console.core.ffmpeg.job import JobError, JobResult, run_job
 from nvr_console.core.recording.progress import ProgressParser
 
 
@@ -238,18 +239,21 @@ def parse_ffmpeg_output_streams(lines: Sequence[str]) -> MediaInfo | None:
                      streams=tuple(dumped[i] for i in sorted(dumped)))
 
 
-def _run(argv: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s, check=False)
+def _run(argv: list[str], timeout_s: float, path: Path) -> JobResult:
+    try:
+        return run_job(argv, timeout_s=timeout_s)
+    except JobError as exc:
+        raise ProbeError(f"{path}: {Path(argv[0]).name} {exc}") from None
 
 
 def measure_duration(ffmpeg: str, path: str | os.PathLike[str], timeout_s: float = 120.0) -> float | None:
     """Duration by reading every packet (copy to the null muxer); for files without a container
-    duration, such as a SIGKILLed MKV."""
+    duration, such as a SIGKILLed MKV. Raises ProbeError when FFmpeg cannot run to its end."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-err_detect", "ignore_err",
             "-i", str(path), "-map", "0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"]
-    proc = _run(argv, timeout_s)
+    result = _run(argv, timeout_s, Path(path))
     parser = ProgressParser()
-    parser.feed(proc.stdout + b"\n")
+    parser.feed(result.stdout + b"\n")
     last = parser.last
     if last is None or not last.out_time_us or last.out_time_us <= 0:
         return None
@@ -272,18 +276,16 @@ def probe(
         raise ProbeError(f"{path}: no such file")
     tool = find_ffprobe(ffmpeg) if ffprobe == "auto" else ffprobe
     if tool:
-        proc = _run([tool, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-                    timeout_s)
-        if proc.returncode != 0:
-            reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise ProbeError(f"{path}: {reason[-1] if reason else 'ffprobe failed'}")
-        info = parse_ffprobe_json(json.loads(proc.stdout or b"{}"))
+        result = _run([tool, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                      timeout_s, path)
+        if not result.ok:
+            raise ProbeError(f"{path}: {summarise(result.stderr) or 'ffprobe failed'}")
+        info = parse_ffprobe_json(json.loads(result.stdout or b"{}"))
     else:
         # `ffmpeg -i` alone exits 1 ("At least one output file must be specified") after the dump.
-        proc = _run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)], timeout_s)
-        text = proc.stderr.decode("utf-8", "replace")
+        result = _run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)], timeout_s, path)
         try:
-            info = parse_ffmpeg_stderr_info(text)
+            info = parse_ffmpeg_stderr_info(result.stderr)
         except ProbeError as exc:
             raise ProbeError(f"{path}: {exc}") from None
     if not info.streams:

@@ -3,7 +3,8 @@
     stopped -> starting -> recording -> (stalled | reconnecting, backoff 1, 2, 4 ... 30 s: restart_backoff) -> recording
                                      -> failed (needs the operator; still retried every 30 s)
                                      -> failed for good: a stream it cannot write (stream_support), after
-                                        GIVE_UP_AFTER runs in a row; only the operator's Start tries again
+                                        GIVE_UP_AFTER runs in a row (restart_backoff); only the operator's Start
+                                        tries again
     any -> stopping -> stopped
 
 Everything here runs on the engine thread: QProcess is asynchronous, so there is no thread per camera.
@@ -13,33 +14,30 @@ The engine calls `poll()` about once a second; that drives the stall watchdog, t
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import errno
 import logging
 import shlex
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, QProcess, Signal
 
 from nvr_console.core import process_group, process_visibility
 from nvr_console.core.folder_names import folder_problem
-from nvr_console.core.logging_setup import PrivateRotatingFileHandler
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import (
     DISK_FULL_MESSAGE,
     NO_SPACE,
     FfmpegErrorKind,
     classify_ffmpeg_error,
-    last_error_line,
 )
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
-from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
+from nvr_console.core.recording.recorder_process import StopLadder, new_process, start_remembered
+from nvr_console.core.recording.recorder_stderr import RecorderStderr
 from nvr_console.core.recording.restart_backoff import RestartBackoff
 from nvr_console.core.recording.segment_files import SegmentFiles
 from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time
@@ -56,9 +54,6 @@ STATS_PERIOD_S = 5.0
 # The folder listing + stat of the current file (size, bitrate, new files) every 5 s rather than every poll,
 # and at once after a segment closes; but at least 4 times per stall timeout, as file growth feeds the watchdog.
 FILE_CHECK_S = 5.0
-# FFmpeg's start-up header (input and output dumps, stream mapping) is some 20-60 lines; stop looking for
-# the output streams after this many lines of a run.
-HEADER_LINES = 300
 # Errors no retry fixes by itself: the camera shows FAILED (and is still retried slowly).
 PERMANENT = frozenset({
     FfmpegErrorKind.AUTH, FfmpegErrorKind.NOT_FOUND, FfmpegErrorKind.UNSUPPORTED_CODEC,
@@ -68,7 +63,6 @@ PERMANENT = frozenset({
 # What the camera sends cannot be written: a few runs in a row (the camera may have been reconfigured
 # meanwhile), then the recorder stops trying: an endless reconnect loop leaves a file per try.
 UNWRITABLE = frozenset({FfmpegErrorKind.UNRECORDABLE, FfmpegErrorKind.UNWRITABLE})
-GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -155,17 +149,11 @@ class Recorder(QObject):
         self.since = time.time()
         self.last_error = ""
         self.failure: FfmpegErrorKind | None = None  # why the last run failed, until it records again
-        self._unwritable_runs = 0  # runs in a row that ended on a stream it cannot write (UNWRITABLE)
-        self._gave_up = False  # failed for good (UNWRITABLE, GIVE_UP_AFTER runs): only the operator restarts it
         self._unrecordable = ""  # this run's streams cannot be recorded: the reason (stream_support)
         self._wanted = False
         self._proc: QProcess | None = None
         self._pid = 0
         self._parser = ProgressParser()
-        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
-        self._stderr_buf = b""
-        self._header: list[str] = []  # this run's first stderr lines, until its output streams are known
-        self._streams: MediaInfo | None = None  # what this run writes into its segments, from the header
         self._last_status: CameraStatus | None = None
         self._blocks = 0  # progress blocks seen in this run
         self._held: list[SegmentFinished] = []
@@ -175,14 +163,14 @@ class Recorder(QObject):
         # Size of the run's file when FFmpeg's output opened with nothing written yet (out_time 0: the video's
         # first timed keyframe had not come; ffmpeg_command's notes); None when not waiting for it.
         self._open_size: int | None = None
-        self._stop_at: float | None = None  # when `q` was sent
-        self._terminated = False
+        self._stopping = StopLadder(cfg.quit_timeout_s, cfg.terminate_timeout_s)
         self._stall_restart = False
         self._last_growth = 0.0
         self._growth_key: tuple[int, int, int] = (0, 0, 0)
         self._files = SegmentFiles(spec.output_dir, _zone(cfg.timezone))
         self._fps = 0.0
-        self._file_log = self._make_file_log()
+        self._stderr = RecorderStderr(cfg.log_dir, spec.key,
+                                      f"{'sound-' if spec.sound_only else ''}{spec.room}-{spec.name}")
 
     # --- public, engine thread -----------------------------------------------------------------
 
@@ -209,12 +197,12 @@ class Recorder(QObject):
     def gave_up(self) -> bool:
         """Failed for good: what the camera sends cannot be written (GIVE_UP_AFTER runs in a row); nothing but
         the operator's Start (retry_now) or a changed camera (a new recorder) tries again. Engine thread."""
-        return self._gave_up
+        return self._backoff.gave_up
 
     def start(self) -> None:
         """Begin recording (or keep recording); a recorder that gave up stays failed (see retry_now).
         Engine thread."""
-        if self._wanted and (self._proc is not None or self._backoff.pending or self._gave_up):
+        if self._wanted and (self._proc is not None or self._backoff.pending or self._backoff.gave_up):
             return
         self._wanted = True
         self._backoff.reset()
@@ -224,15 +212,15 @@ class Recorder(QObject):
 
     def retry_now(self) -> None:
         """Operator asked to start a camera that is failing: try again at once, backoff reset. Engine thread."""
-        if self._wanted and self._proc is None and (self._backoff.pending or self._gave_up):
-            self._gave_up, self._unwritable_runs = False, 0
+        if self._wanted and self._proc is None and (self._backoff.pending or self._backoff.gave_up):
+            self._backoff.clear_failures()
             self._backoff.start_soon(time.time())
             self.poll()
 
     def stop(self) -> None:
         """Stop cleanly: `q` on stdin, escalating in poll(); `stopped` is emitted when it is gone. Engine thread."""
         self._wanted = False
-        self._gave_up, self._unwritable_runs = False, 0
+        self._backoff.clear_failures()
         self._backoff.cancel()
         if self._proc is None:
             self._set_state(CameraState.STOPPED)
@@ -257,7 +245,7 @@ class Recorder(QObject):
             fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
             last_error=self.last_error,
             next_retry_in=self._backoff.countdown(time.time()),
-            stream=stream_summary(self._streams) if self._streams is not None else "",
+            stream=stream_summary(self._stderr.streams) if self._stderr.streams is not None else "",
         )
 
     def poll(self) -> None:
@@ -269,14 +257,8 @@ class Recorder(QObject):
             elif self._backoff.pending:
                 self._emit_status()  # the countdown moves
             return
-        if self._stop_at is not None:
-            if not self._terminated and now - self._stop_at > self.cfg.quit_timeout_s:
-                self._terminated = True
-                self._log("warning", f"FFmpeg did not stop on 'q' within {self.cfg.quit_timeout_s:g}s; terminating")
-                self._proc.terminate()
-            elif self._terminated and now - self._stop_at > self.cfg.quit_timeout_s + self.cfg.terminate_timeout_s:
-                self._log("warning", "FFmpeg ignored terminate; killing it")
-                process_group.kill_group(self._proc)
+        if self._stopping.stopping:
+            self._stopping.step(self._proc, now, self._log)
             return
         # stderr is drained here, not on every readyRead: QProcess keeps reading the pipe into its own
         # buffer (FFmpeg never blocks), and one Python call per poll replaces one per FFmpeg log line.
@@ -303,8 +285,7 @@ class Recorder(QObject):
             return
         if (self.state is CameraState.RECORDING and self._recording_since is not None
                 and now - self._recording_since > STABLE_AFTER_S):
-            self._backoff.reset()
-            self._unwritable_runs = 0
+            self._backoff.healthy()
         self._emit_status()
 
     def dispose(self) -> None:
@@ -312,10 +293,7 @@ class Recorder(QObject):
         if self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning:
             process_group.kill_group(self._proc)
             self._proc.waitForFinished(3000)
-        if self._file_log is not None:
-            for h in list(self._file_log.handlers):
-                h.close()
-                self._file_log.removeHandler(h)
+        self._stderr.close()
 
     # --- process handling -----------------------------------------------------------------------
 
@@ -332,28 +310,17 @@ class Recorder(QObject):
                 self._fail(f"Cannot start recording: {mask_secrets(str(exc))}", permanent=True)
             return
         process_visibility.NOTICE.once(spec.url, self._log)
-        if shutil.which(argv[0]):
-            # Linux: FFmpeg finishes its file and stops when the engine is killed (process_group notes); a
-            # missing FFmpeg keeps failing to start as itself.
-            argv = process_group.parent_death_prefix() + argv
-        proc = QProcess(self)
-        proc.setProgram(argv[0])
-        proc.setArguments(argv[1:])
-        env = QProcessEnvironment.systemEnvironment()
-        if cfg.timezone and cfg.timezone != "local":
-            env.insert("TZ", cfg.timezone)  # FFmpeg's strftime names and clock-time cuts use it
-        proc.setProcessEnvironment(env)
-        process_group.use_own_session(proc)
+        proc = new_process(self, argv, cfg.timezone)
         proc.readyReadStandardOutput.connect(self._on_stdout)  # live: segment ends and timeline_origin's clock
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc = proc
         self._parser = ProgressParser()
         self._blocks, self._held = 0, []
-        self._stderr_tail.clear()
-        self._stderr_buf = b""
-        self._header, self._streams, self._unrecordable = [], None, ""
-        self._stop_at, self._terminated, self._stall_restart = None, False, False
+        self._stderr.new_run()
+        self._unrecordable = ""
+        self._stopping.reset()
+        self._stall_restart = False
         self._last_growth = time.time()
         self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
         self._growth_key = (0, 0, 0)
@@ -362,23 +329,11 @@ class Recorder(QObject):
         self._open_size = None
         self._set_state(CameraState.STARTING)
         self._log("info", f"starting: {command_for_log(argv)}")
-        proc.start()
-        pid = int(proc.processId() or 0)
-        if pid:
-            self._pid = pid
-            try:
-                process_group.remember(cfg.run_dir, pid, str(strftime_safe(spec.output_dir)))
-            except OSError as exc:
-                log.warning("cannot write pid file in %s: %s", cfg.run_dir, exc)
+        self._pid = start_remembered(proc, cfg.run_dir, str(strftime_safe(spec.output_dir)))
 
     def _begin_stop(self) -> None:
-        if self._proc is None or self._stop_at is not None:
-            return
-        self._stop_at = time.time()
-        if self._proc.state() == QProcess.ProcessState.Running:
-            self._proc.write(b"q")  # FFmpeg closes the file and writes the last segment line
-        else:
-            process_group.kill_group(self._proc)
+        if self._proc is not None:
+            self._stopping.begin(self._proc, time.time())
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self._proc is not None:
@@ -438,40 +393,17 @@ class Recorder(QObject):
         data = self._proc.readAllStandardError().data()
         if not data:
             return
-        self._stderr_buf += bytes(data)
-        *lines, self._stderr_buf = self._stderr_buf.split(b"\n")
-        kept: list[str] = []
-        for raw in lines:
-            line = raw.decode("utf-8", "replace").rstrip()
-            if not line:
-                continue
-            if "://" in line or "=" in line:  # all mask_secrets can change; most lines have neither
-                line = mask_secrets(line)
-            self._stderr_tail.append(line)
-            kept.append(line)
-            if last_error_line(line):
-                self._emit_log("warning", f"FFmpeg: {line}")
-                if NO_SPACE in line:
-                    self.out_of_space.emit(self.spec.key)  # before FFmpeg exits: the disk guard frees space now
-        self._write_file_log(kept)
-        self._read_header(kept)
-
-    def _read_header(self, lines: list[str]) -> None:
-        """Learn this run's output streams from FFmpeg's start-up header, so the finalizer need not
-        probe each segment (an ffprobe start is ~0.1 CPU-s per file). Engine thread."""
-        if self._streams is not None or len(self._header) >= HEADER_LINES or not lines:
-            return
-        self._header += lines[:HEADER_LINES - len(self._header)]
-        self._streams = parse_ffmpeg_output_streams(self._header)
-        if self._streams is not None or len(self._header) >= HEADER_LINES:
-            self._header = []
-        if self._streams is not None and not self.spec.sound_only:
-            reason = unrecordable_reason(self._streams)
-            if reason:
-                # Stop at once: what it writes meanwhile is failed by the finalizer with the same reason.
-                self._unrecordable = reason[0].upper() + reason[1:] + "."
-                self._log("error", self._unrecordable)
-                self._begin_stop()
+        errors, learnt = self._stderr.feed(bytes(data))
+        for line in errors:
+            self._emit_log("warning", f"FFmpeg: {line}")
+            if NO_SPACE in line:
+                self.out_of_space.emit(self.spec.key)  # before FFmpeg exits: the disk guard frees space now
+        streams = self._stderr.streams
+        if learnt and streams is not None and not self.spec.sound_only and (reason := unrecordable_reason(streams)):
+            # Stop at once: what it writes meanwhile is failed by the finalizer with the same reason.
+            self._unrecordable = reason[0].upper() + reason[1:] + "."
+            self._log("error", self._unrecordable)
+            self._begin_stop()
 
     def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
         proc = self._proc
@@ -494,7 +426,7 @@ class Recorder(QObject):
             started = raw_name_time(raw, _zone(self.cfg.timezone))
             self.segment_finished.emit(FinishedSegment(
                 self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw,
-                started.timestamp() if started else None, now, self._streams))
+                started.timestamp() if started else None, now, self._stderr.streams))
         self._files.end_run()
         if not self._wanted:
             self._log("info", f"stopped (exit code {exit_code})")
@@ -507,7 +439,7 @@ class Recorder(QObject):
         if self._unrecordable:
             self._schedule_restart(self._unrecordable, permanent=True, kind=FfmpegErrorKind.UNRECORDABLE)
             return
-        kind, message = classify_ffmpeg_error("\n".join(list(self._stderr_tail)[-30:]))
+        kind, message = classify_ffmpeg_error(self._stderr.tail_text(30))
         self._log("warning", f"FFmpeg exited (code {exit_code}): {message}")
         self._schedule_restart(message, permanent=kind in PERMANENT, kind=kind)
 
@@ -522,12 +454,9 @@ class Recorder(QObject):
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
             return
-        self._unwritable_runs = self._unwritable_runs + 1 if kind in UNWRITABLE else 0
-        if self._unwritable_runs >= GIVE_UP_AFTER:
-            self._gave_up = True
-            self._backoff.cancel()
-            self.last_error = (f"{message} Tried {self._unwritable_runs} times; not retried any more: change the "
-                               "camera's settings, then start the camera again.")
+        if self._backoff.count_run(kind in UNWRITABLE):
+            self.last_error = (f"{message} Tried {self._backoff.unwritable_runs} times; not retried any more: change "
+                               "the camera's settings, then start the camera again.")
             self._set_state(CameraState.FAILED)
             return
         if kind in UNWRITABLE:
@@ -548,23 +477,16 @@ class Recorder(QObject):
         if self._files.mark_started(raw):
             self.segment_started.emit((self.spec, raw))
         self._files.mark_finished(seg.filename)
-        if self._streams is None:
+        if self._stderr.streams is None:
             self._drain_stderr()  # the header may still sit in QProcess's buffer (drained at ~1 Hz)
         with contextlib.suppress(OSError):
             # Under load the engine thread reads FFmpeg's blocks late and the origin from them is late with it
             # (files 0.54 s too late, overlapping the next); the file's own last write dates its cut.
             self._parser.observe(raw.stat().st_mtime, seg.end_s)
-        origin = self._parser.timeline_origin
-        start: float | None
-        end: float | None
-        if origin is not None:
-            start, end = origin + seg.start_s, origin + seg.end_s
-        else:
-            named = raw_name_time(raw, _zone(self.cfg.timezone))
-            start = named.timestamp() if named else None
-            end = start + seg.duration_s if start is not None else None
+        start, end = segment_span(seg, raw, self._parser.timeline_origin, _zone(self.cfg.timezone))
         self.segment_finished.emit(FinishedSegment(
-            self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw, start, end, self._streams))
+            self.spec.key, self.spec.camera_id, self.spec.room, self.spec.name, raw, start, end,
+            self._stderr.streams))
 
     def _scan_files(self, now: float) -> None:
         self._next_file_check = now + min(FILE_CHECK_S, self.cfg.stall_timeout_s / 4)
@@ -592,38 +514,23 @@ class Recorder(QObject):
     def _log(self, level: str, text: str) -> None:
         text = mask_secrets(text)
         log.log(getattr(logging, level.upper()), "%s/%s: %s", self.spec.room, self.spec.name, text)
-        self._write_file_log([f"[nvr] {text}"])
+        self._stderr.write([f"[nvr] {text}"])
         self._emit_log(level, text)
-
-    def _write_file_log(self, lines: list[str]) -> None:
-        """One log record per batch, each line stamped: logging per line was most of the stderr cost."""
-        if self._file_log is not None and lines:
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-            self._file_log.info("\n".join(f"{stamp} {line}" for line in lines))
 
     def _emit_log(self, level: str, text: str) -> None:
         self.log_line.emit(LogLine(time.time(), level, self.spec.camera_id,
                                    mask_secrets(f"{self.spec.room}/{self.spec.name}: {text}")))
 
-    def _make_file_log(self) -> logging.Logger | None:
-        """FFmpeg's stderr, per camera, in `<log dir>/ffmpeg/<room>-<camera>.log` (rotating, masked)."""
-        if self.cfg.log_dir is None:
-            return None
-        try:
-            folder = self.cfg.log_dir / "ffmpeg"
-            folder.mkdir(parents=True, exist_ok=True)
-            logger = logging.getLogger(f"nvr_console.ffmpeg.{self.spec.key}.{id(self)}")
-            logger.propagate = False
-            logger.setLevel(logging.INFO)
-            prefix = "sound-" if self.spec.sound_only else ""
-            handler = PrivateRotatingFileHandler(
-                folder / f"{prefix}{self.spec.room}-{self.spec.name}.log", maxBytes=1024 * 1024, backupCount=2,
-                encoding="utf-8", delay=True)
-            handler.setFormatter(logging.Formatter("%(message)s"))  # lines come stamped
-            logger.addHandler(handler)
-            return logger
-        except OSError:
-            return None
+
+def segment_span(seg: SegmentFinished, raw: Path, origin: float | None,
+                 zone: ZoneInfo | None) -> tuple[float | None, float | None]:
+    """A closed segment's wall-clock start and end (epoch s): on FFmpeg's timeline once its origin is known,
+    else from the file's name (1 s resolution) and its duration."""
+    if origin is not None:
+        return origin + seg.start_s, origin + seg.end_s
+    named = raw_name_time(raw, zone)
+    start = named.timestamp() if named else None
+    return start, (start + seg.duration_s if start is not None else None)
 
 
 def _zone(name: str) -> ZoneInfo | None:

@@ -1,6 +1,8 @@
 """When a recorder may start FFmpeg again: at once, after a backoff (1, 2, 4 ... 30 s), or every 30 s while
 failed; never in the same second as the previous run's exit (FFmpeg names files by the second and the
-segment muxer overwrites silently). Plain logic on the engine thread; the recorder owns one.
+segment muxer overwrites silently); and no more after GIVE_UP_AFTER runs in a row ended on a stream the
+recorder cannot write (an endless reconnect loop leaves a file per try), until the operator starts it again.
+Plain logic on the engine thread; the recorder owns one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from nvr_console.core.status import CameraState
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 FAILED_RETRY_S = 30.0
 SAME_SECOND_GAP_S = 1.05
+GIVE_UP_AFTER = 3
 
 
 class RestartBackoff:
@@ -19,6 +22,8 @@ class RestartBackoff:
         self.last_exit = last_exit  # epoch s when the previous FFmpeg of this recorder exited (0: never ran)
         self.restart_at: float | None = None
         self._step = 0
+        self.unwritable_runs = 0  # runs in a row that ended on a stream the recorder cannot write
+        self.gave_up = False  # after GIVE_UP_AFTER of them: nothing is scheduled until clear_failures()
 
     @property
     def pending(self) -> bool:
@@ -33,6 +38,25 @@ class RestartBackoff:
     def reset(self) -> None:
         """The recording ran long enough to count as healthy: the next failure waits the shortest delay."""
         self._step = 0
+
+    def healthy(self) -> None:
+        """The recording ran long enough to count as healthy: the shortest delay next, and unwritable runs
+        count from zero again."""
+        self._step = 0
+        self.unwritable_runs = 0
+
+    def clear_failures(self) -> None:
+        """The operator starts (or stops) the recorder: it may try again however often it gave up."""
+        self.unwritable_runs, self.gave_up = 0, False
+
+    def count_run(self, unwritable: bool) -> bool:
+        """A run ended on a failure: count it; True once GIVE_UP_AFTER in a row were unwritable (nothing is
+        scheduled then)."""
+        self.unwritable_runs = self.unwritable_runs + 1 if unwritable else 0
+        if self.unwritable_runs >= GIVE_UP_AFTER:
+            self.gave_up = True
+            self.restart_at = None
+        return self.gave_up
 
     def cancel(self) -> None:
         self.restart_at = None

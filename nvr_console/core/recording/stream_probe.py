@@ -12,11 +12,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from nvr_console.core.ffmpeg.job import JobError, JobTimedOut, run_job
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import classify_ffmpeg_error
 from nvr_console.core.recording.probe import MediaInfo, StreamInfo, find_ffprobe
@@ -130,17 +130,16 @@ def probe_stream(ffmpeg: str | os.PathLike[str], url: str, transport: str = "tcp
         argv += ["-rtsp_transport", transport, "-timeout", str(int(socket_timeout_s * 1_000_000))]
     argv.append(url)
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False,
-                              timeout=seconds + socket_timeout_s + 20)
-    except subprocess.TimeoutExpired:
+        result = run_job(argv, timeout_s=seconds + socket_timeout_s + 20)
+    except JobTimedOut:
         raise StreamProbeError(f"{mask_secrets(url)} sent too little within {seconds + socket_timeout_s + 20:g} s "
                                "to describe; check that the camera's stream is enabled") from None
-    except OSError as exc:
-        raise StreamProbeError(f"cannot run {ffprobe}: {exc.strerror or exc}") from None
+    except JobError as exc:
+        raise StreamProbeError(str(exc)) from None
     try:
-        data = json.loads(proc.stdout.decode("utf-8", "replace") or "{}")
+        data = json.loads(result.stdout.decode("utf-8", "replace") or "{}")
     except json.JSONDecodeError:
         data = {}
     if not data.get("streams"):
-        raise StreamProbeError(classify_ffmpeg_error(proc.stderr.decode("utf-8", "replace"))[1])
+        raise StreamProbeError(classify_ffmpeg_error(result.stderr)[1])
     return report_from(data, seconds)

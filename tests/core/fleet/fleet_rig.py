@@ -14,8 +14,8 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import CameraLiveStatus, NodeRole, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.units import wanted_units
 from tests.support.fleet_nodes import NodeProcess
+from tests.support.fleet_units import wanted_units
 
 SEGMENT = 3  # seconds: handovers switch at the next cut, never far away
 TTL = 4  # seconds: a dead node's cameras move after this

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import handover, leases, registry
-from nvr_console.core.fleet.units import wanted_units
+from tests.support.fleet_units import handover_target, holds, wanted_units
 
 BOUNDARY = datetime(2026, 11, 23, 10, 0, 30, tzinfo=UTC)
 
@@ -28,7 +28,7 @@ def test_request_ready_transfer(fleet_db: Database) -> None:
     assert not handover.request(fleet_db, unit, "a", 0, "b")  # stale token
     assert handover.request(fleet_db, unit, "a", 1, "b")
     assert not handover.request(fleet_db, unit, "a", 1, "c")  # one handover at a time
-    assert handover.target_of(fleet_db, unit) == "b"
+    assert handover_target(fleet_db, unit) == "b"
     assert not handover.transfer(fleet_db, unit, "a", 1, 15)  # b is not recording yet
     assert not handover.ready(fleet_db, unit, "c", BOUNDARY)
     assert handover.ready(fleet_db, unit, "b", BOUNDARY)
@@ -61,4 +61,4 @@ def test_the_target_takes_over_when_the_holder_stalls_and_fencing_stops_the_hold
     assert handover.take(fleet_db, unit, "c", 1, 15) is None  # not c's
     assert handover.take(fleet_db, unit, "b", 1, 15) == 2
     assert handover.transfer(fleet_db, unit, "a", 1, 15) is None  # a wakes up late: nothing to transfer
-    assert not leases.still_held(fleet_db, unit, "a", 1) and leases.still_held(fleet_db, unit, "b", 2)
+    assert not holds(fleet_db, unit, "a", 1) and holds(fleet_db, unit, "b", 2)

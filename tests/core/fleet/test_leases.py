@@ -14,8 +14,8 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.units import wanted_units
 from tests.core.fleet import race_worker
+from tests.support.fleet_units import holds, wanted_units
 
 
 def _units(db: Database) -> list[str]:
@@ -39,7 +39,7 @@ def test_acquire_renew_release(fleet_db: Database) -> None:
     assert leases.acquire(fleet_db, unit, "b", 15, 1) is None  # live and not b's
     assert leases.acquire(fleet_db, unit, "b", 15, 0) is None  # stale view
     assert leases.renew(fleet_db, "a", 15) == {unit: 1}
-    assert leases.still_held(fleet_db, unit, "a", 1) and not leases.still_held(fleet_db, unit, "a", 0)
+    assert holds(fleet_db, unit, "a", 1) and not holds(fleet_db, unit, "a", 0)
     table = leases.read_table(fleet_db)
     assert table.held_by("a") == {unit: table.leases[unit]} and table.leases[unit].live
     assert not leases.release(fleet_db, unit, "a", 0)  # wrong token
@@ -58,7 +58,7 @@ def test_an_expired_lease_goes_to_the_next_node_with_token_plus_one_and_the_old_
     assert leases.acquire(fleet_db, unit, "b", 15, 1) == 2
     # a wakes up (SIGSTOP/SIGCONT, a partition healing): its renew no longer includes the unit.
     assert leases.renew(fleet_db, "a", 15) == {}
-    assert not leases.still_held(fleet_db, unit, "a", 1)
+    assert not holds(fleet_db, unit, "a", 1)
     assert not leases.release(fleet_db, unit, "a", 1)
     assert leases.read_table(fleet_db).leases[unit].holder == "b"
 

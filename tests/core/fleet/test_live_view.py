@@ -14,7 +14,7 @@ from nvr_console.core.db.models import CameraLiveStatus, NodeRole, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.live_view import read_live_view
-from nvr_console.core.fleet.units import wanted_units
+from tests.support.fleet_units import wanted_units
 
 
 @contextmanager

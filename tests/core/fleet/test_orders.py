@@ -20,7 +20,6 @@ def test_held_and_standby_units_record_and_others_do_not() -> None:
     assert b.should_record(1, T) and b.should_record(2, T) and b.should_record(3, T)
     assert not b.should_record(4, T)
     assert b.token(1) == 3 and b.token(2) is None and b.token(4) is None
-    assert b.room_should_record(20, T) and not b.room_should_record(10 + 1, T)
 
 
 def test_a_handover_source_stops_at_its_first_cut_after_the_boundary() -> None:

@@ -9,7 +9,7 @@ from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.overview import CameraNode, read_overview
-from nvr_console.core.fleet.units import wanted_units
+from tests.support.fleet_units import wanted_units
 
 
 def test_a_single_machine_is_not_several(fleet_db: Database) -> None:

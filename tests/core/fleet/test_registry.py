@@ -16,25 +16,29 @@ from nvr_console.core.db.models import Node, NodeRole, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.registry import NodeNameInUse, NodeStats
-from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.live_status import write_engine_status
 from nvr_console.core.node_identity import node_name
 from nvr_console.core.status import QueueStatus
 from nvr_console.core.stream_url import InvalidInput
+from tests.support.fleet_units import wanted_units
 
+
+def _heartbeat(db: Database, name: str, process: str, lease_ttl: float, stats: NodeStats) -> bool:
+    with db.session() as s:
+        return registry.heartbeat_in(s, name, process, lease_ttl, stats)
 
 def test_register_heartbeat_and_list(fleet_db: Database) -> None:
     name = registry.register(fleet_db, "srv1", NodeRole.RECORDER, lease_ttl=15, max_cameras=8, version="1.2",
                              process="srv1:100")
     assert name == "srv1"
-    assert registry.heartbeat(fleet_db, "srv1", "srv1:100", 15, NodeStats(3, 10**9, 2, 5000))
+    assert _heartbeat(fleet_db, "srv1", "srv1:100", 15, NodeStats(3, 10**9, 2, 5000))
     [info] = registry.list_nodes(fleet_db)
     assert (info.name, info.role, info.process, info.version, info.max_cameras) == (
         "srv1", "recorder", "srv1:100", "1.2", 8)
     assert info.alive and info.seconds_since_heartbeat < 5
     assert (info.cameras_held, info.free_disk, info.queue_files, info.queue_bytes) == (3, 10**9, 2, 5000)
     assert info.public()["started_at"].startswith(str(datetime.now(UTC).year))
-    assert not registry.heartbeat(fleet_db, "srv1", "srv1:999", 15, NodeStats())  # not that process's row
+    assert not _heartbeat(fleet_db, "srv1", "srv1:999", 15, NodeStats())  # not that process's row
 
 
 def test_a_live_recorder_name_is_not_taken_by_another_process(fleet_db: Database) -> None:
@@ -57,7 +61,7 @@ def test_an_expired_node_is_taken_over_and_its_old_process_loses_its_heartbeat(f
     time.sleep(0.5)
     assert not registry.get_node(fleet_db, "srv1").alive
     assert registry.register(fleet_db, "srv1", NodeRole.RECORDER, lease_ttl=15, process="otherhost:101") == "srv1"
-    assert not registry.heartbeat(fleet_db, "srv1", "otherhost:100", 15, NodeStats())
+    assert not _heartbeat(fleet_db, "srv1", "otherhost:100", 15, NodeStats())
 
 
 def test_a_console_sharing_a_recorders_name_registers_beside_it(fleet_db: Database) -> None:

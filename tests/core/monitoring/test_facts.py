@@ -13,8 +13,8 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.monitoring.facts import read_facts
+from tests.support.fleet_units import wanted_units
 from tests.support.recording_rows import add_recording
 
 SLOT = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

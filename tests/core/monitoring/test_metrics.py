@@ -18,7 +18,6 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.fleet.units import wanted_units
 from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.status import (
     CameraState,
@@ -27,6 +26,7 @@ from nvr_console.core.status import (
     UploadProgress,
     UploadState,
 )
+from tests.support.fleet_units import wanted_units
 from tests.support.recording_rows import add_recording
 from tests.ui.engine_double import EngineDouble
 

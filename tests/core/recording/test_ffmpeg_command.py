@@ -15,7 +15,6 @@ from nvr_console.core.recording.ffmpeg_command import (
     DEMO_URL,
     build_finalize_command,
     build_record_command,
-    build_recovery_command,
     command_for_log,
     recorder_environment,
     segment_pattern,
@@ -104,7 +103,7 @@ def test_finalize_argv_audio_rules() -> None:
     assert sound_filter([-1.5, 0.75]) == (
         "[1:a]atrim=start=1.500000:end=2.250000,asetpts=PTS-STARTPTS,apad=whole_dur=0.750000[s0];"
         "[2:a]atrim=start=0.000000,asetpts=PTS-STARTPTS[s1];[s0][s1]concat=n=2:v=0:a=1[sound]")
-    assert "-err_detect" in build_recovery_command("ff", "a.mkv", "b.mp4", audio_codec="aac")
+    assert "-err_detect" in build_finalize_command("ff", "a.mkv", "b.mp4", audio_codec="aac", tolerant=True)
 
 
 def test_command_for_log_masks_password() -> None:
@@ -115,6 +114,7 @@ def test_command_for_log_masks_password() -> None:
 def test_recorder_environment_sets_tz() -> None:
     assert recorder_environment({"A": "1"}, "Europe/Moscow") == {"A": "1", "TZ": "Europe/Moscow"}
     assert recorder_environment({"A": "1"}, None) == {"A": "1"}
+    assert recorder_environment({"A": "1"}, "local") == {"A": "1"}  # the machine's zone: FFmpeg inherits it
 
 
 # ---------- real recordings ----------
@@ -221,7 +221,7 @@ def test_sigkill_leaves_a_playable_segment_and_recovery_gives_mp4(
     assert info.duration_s is not None and info.duration_s > 2.5 and info.duration_s >= read - 1.0, (info, read)
     assert info.audio is not None and info.audio.codec == "pcm_alaw"
     fixed = tmp_path / "recovered.mp4"
-    proc = subprocess.run(build_recovery_command(ffmpeg, partial, fixed, audio_codec=info.audio.codec),
+    proc = subprocess.run(build_finalize_command(ffmpeg, partial, fixed, audio_codec=info.audio.codec, tolerant=True),
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     out = probe(fixed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nvr_console.core.recording.restart_backoff import BACKOFF_S, FAILED_RETRY_S, RestartBackoff
+from nvr_console.core.recording.restart_backoff import BACKOFF_S, FAILED_RETRY_S, GIVE_UP_AFTER, RestartBackoff
 from nvr_console.core.status import CameraState
 
 
@@ -45,3 +45,21 @@ def test_cancel_and_countdown() -> None:
     assert b.countdown(10.44) == 0.6
     b.cancel()
     assert not b.pending and b.countdown(10.0) == 0.0
+
+
+def test_it_gives_up_after_unwritable_runs_in_a_row_until_the_operator_clears_it() -> None:
+    b = RestartBackoff()
+    for _ in range(GIVE_UP_AFTER - 1):
+        assert not b.count_run(unwritable=True)
+        b.after_failure(10.0, permanent=False)
+    assert not b.count_run(unwritable=False)  # another failure breaks the row
+    for _ in range(GIVE_UP_AFTER - 1):
+        assert not b.count_run(unwritable=True)
+    b.healthy()  # a run that recorded long enough: the row starts again
+    for _ in range(GIVE_UP_AFTER - 1):
+        assert not b.count_run(unwritable=True)
+        b.after_failure(10.0, permanent=False)
+    assert b.count_run(unwritable=True) and b.gave_up and b.unwritable_runs == GIVE_UP_AFTER
+    assert not b.pending and b.countdown(10.0) == 0.0  # nothing scheduled
+    b.clear_failures()
+    assert not b.gave_up and b.unwritable_runs == 0
