@@ -66,8 +66,11 @@ def test_four_cameras_play_and_only_while_the_wall_is_on_screen(qtbot, settings:
     qtbot.waitUntil(lambda: all(_grab(t) != firsts[cid] for cid, t in wall.tiles.items()), timeout=5_000)
     tile = wall.tiles[ids[0]]
     assert all(d.busy() for d in wall.decoders.values())
-    # Scaled on the decode thread to the tile, not decoded at the camera's size and scaled here.
-    assert tile.image is not None and abs(tile.image.width() - tile.picture_size().width()) <= 1
+    # Scaled on the decode thread to fit the tile (the stream's proportions kept), not scaled here.
+    box = tile.picture_size()
+    assert tile.image is not None and tile.image.width() <= 640 and tile.image.height() <= 360
+    assert abs(tile.image.width() - box.width()) <= 2 or abs(tile.image.height() - box.height()) <= 2
+    assert abs(tile.image.width() / tile.image.height() - 16 / 9) < 0.02
     # Names and state drawn over the picture; the state follows the engine.
     assert (tile.name, tile.room) == ("cam0", "A-101")
 

@@ -191,13 +191,21 @@ class TileDecoder(QObject):
         with self._lock:
             if self._latest is not None:
                 return
-            width, height = self._size
+            box = self._size
+        width, height = fit(frame.width, frame.height, box)
         out = frame.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR")
         plane = out.planes[0]
         picture = LiveFrame(self.camera_id, width, height, plane.line_size, bytes(plane), self._last_frame_at)
         with self._lock:
             self._latest = picture
         self.frame_ready.emit(self.camera_id)
+
+
+def fit(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
+    """The largest even size with the picture's proportions inside `box` (never larger than the picture: a tile
+    bigger than the stream shows it scaled up by the painter, at no decoding cost)."""
+    scale = min(box[0] / width, box[1] / height, 1.0)
+    return _even(round(width * scale)), _even(round(height * scale))
 
 
 def _reason(exc: Exception) -> str:
