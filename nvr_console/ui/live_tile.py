@@ -4,7 +4,7 @@ own stream is lost. UI thread."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -38,11 +38,16 @@ class LiveTile(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 90)
         self.image: QImage | None = None
-        self._pixels: bytes = b""  # the frame's bytes the QImage reads (QImage does not copy them)
+        self._pixels: memoryview | None = None  # the frame's pixels the QImage reads (QImage does not copy them)
         self._grey: QImage | None = None
         self.live = LiveStatus(camera_id, LiveState.STOPPED)
         self.camera_status: CameraStatus | None = None
         self.frames_shown = 0
+        # The texts over the picture change once a second at most; the picture 25 times: they are drawn once
+        # into this overlay and blitted with each frame.
+        self._overlay: QImage | None = None
+        self._overlay_key: tuple[object, ...] = ()
+        self._overlay_rects: list[QRect] = []
 
     def sizeHint(self) -> QSize:
         return QSize(320, 180)
@@ -51,7 +56,7 @@ class LiveTile(QWidget):
 
     def show_frame(self, frame: LiveFrame) -> None:
         self._pixels = frame.rgb
-        self.image = QImage(self._pixels, frame.width, frame.height, frame.stride, QImage.Format.Format_RGB888)
+        self.image = QImage(self._pixels, frame.width, frame.height, frame.stride, QImage.Format.Format_RGB32)
         self._grey = None
         self.frames_shown += 1
         self.update()
@@ -80,25 +85,57 @@ class LiveTile(QWidget):
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#111"))
         image = self.image
         if image is not None and self.stalled():
             if self._grey is None:
                 self._grey = image.convertToFormat(QImage.Format.Format_Grayscale8)
             image = self._grey
         if image is not None:
-            scaled = image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, scaled.width(), scaled.height())
+            ratio = self.devicePixelRatioF()
+            scaled = image.size().scaled(self.size() * ratio, Qt.AspectRatioMode.KeepAspectRatio)
+            if abs(scaled.width() - image.width()) <= 2 and abs(scaled.height() - image.height()) <= 2:
+                scaled = image.size()  # decoded at the tile's size: drawn as is, no scaling here
+            else:
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            target = QRect(0, 0, round(scaled.width() / ratio), round(scaled.height() / ratio))
             target.moveCenter(self.rect().center())
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, image.width() != scaled.width())
+            w, h = self.width(), self.height()
+            for margin in (QRect(0, 0, target.left(), h), QRect(target.right() + 1, 0, w, h),
+                           QRect(0, 0, w, target.top()), QRect(0, target.bottom() + 1, w, h)):
+                if margin.isValid():  # bars only where there is no picture
+                    p.fillRect(margin, QColor("#111"))
             p.drawImage(target, image)
-        self._paint_texts(p)
-        alarm = self.alarm
-        if alarm:
-            p.setPen(QPen(ALARM_RED, FRAME_WIDTH))
-            half = FRAME_WIDTH // 2
-            p.drawRect(self.rect().adjusted(half, half, -half, -half))
+        else:
+            p.fillRect(self.rect(), QColor("#111"))
+        overlay, ratio = self._overlay_image(), self.devicePixelRatioF()
+        for rect in self._overlay_rects:  # only where there is something drawn: blending costs per pixel
+            source = QRectF(rect.x() * ratio, rect.y() * ratio, rect.width() * ratio, rect.height() * ratio)
+            p.drawImage(QRectF(rect), overlay, source)
         p.end()
+
+    def _overlay_image(self) -> QImage:
+        """The texts and the red frame, redrawn only when what they say or the tile's size changed."""
+        st, alarm = self.camera_status, self.alarm
+        key = (self.size(), self.devicePixelRatioF(), self.name, self.room, state_text(st, now()),
+               st.state if st else None, alarm, self._picture_note())
+        if self._overlay is None or key != self._overlay_key:
+            ratio = self.devicePixelRatioF()
+            image = QImage(self.size() * ratio, QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+            image.fill(Qt.GlobalColor.transparent)
+            p = QPainter(image)
+            self._overlay_rects = []
+            self._paint_texts(p)
+            if alarm:
+                p.setPen(QPen(ALARM_RED, FRAME_WIDTH))
+                half = FRAME_WIDTH // 2
+                p.drawRect(self.rect().adjusted(half, half, -half, -half))
+                w, h = self.width(), self.height()
+                self._overlay_rects += [QRect(0, 0, FRAME_WIDTH, h), QRect(w - FRAME_WIDTH, 0, FRAME_WIDTH, h),
+                                        QRect(0, 0, w, FRAME_WIDTH), QRect(0, h - FRAME_WIDTH, w, FRAME_WIDTH)]
+            p.end()
+            self._overlay, self._overlay_key = image, key
+        return self._overlay
 
     def _paint_texts(self, p: QPainter) -> None:
         font = QFont(self.font())
@@ -130,7 +167,9 @@ class LiveTile(QWidget):
 
     def _band(self, p: QPainter, y: int, text: str, color: QColor, height: int,
               background: QColor | None = None) -> None:
-        p.fillRect(QRect(0, y, self.width(), height), background or QColor(0, 0, 0, 150))
+        band = QRect(0, y, self.width(), height)
+        self._overlay_rects.append(band)
+        p.fillRect(band, background or QColor(0, 0, 0, 150))
         p.setPen(color)
         shown = p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, self.width() - 12)
         p.drawText(QRect(6, y, self.width() - 12, height), Qt.AlignmentFlag.AlignVCenter, shown)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ READ_TIMEOUT_S = 3.0  # a camera silent this long is stalled: the tile greys its
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)  # waits between attempts; the last repeats
 
 
+# 32-bit pixels in the byte order of Qt's RGB32 (0xffRRGGBB in native order): the painter draws them without a
+# conversion (24-bit RGB888 cost the UI thread a conversion per frame drawn).
+PIXEL_FORMAT = "bgra" if sys.byteorder == "little" else "argb"
+
+
 class LiveState(enum.StrEnum):
     CONNECTING = "connecting"
     PLAYING = "playing"
@@ -43,13 +49,13 @@ class LiveState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class LiveFrame:
-    """A decoded picture scaled to the tile: RGB888 rows of `stride` bytes."""
+    """A decoded picture scaled to the tile: 32-bit pixels (PIXEL_FORMAT, Qt's RGB32), rows of `stride` bytes."""
 
     camera_id: int
     width: int
     height: int
     stride: int
-    rgb: bytes
+    rgb: memoryview  # read-only: the UI draws from it
     decoded_at: float  # epoch seconds
 
 
@@ -193,9 +199,10 @@ class TileDecoder(QObject):
                 return
             box = self._size
         width, height = fit(frame.width, frame.height, box)
-        out = frame.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+        out = frame.reformat(width=width, height=height, format=PIXEL_FORMAT, interpolation="BILINEAR")
         plane = out.planes[0]
-        picture = LiveFrame(self.camera_id, width, height, plane.line_size, bytes(plane), self._last_frame_at)
+        # A view of the converted frame's own buffer (it keeps the frame alive): no copy of the pixels.
+        picture = LiveFrame(self.camera_id, width, height, plane.line_size, memoryview(plane), self._last_frame_at)
         with self._lock:
             self._latest = picture
         self.frame_ready.emit(self.camera_id)
