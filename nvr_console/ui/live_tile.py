@@ -93,8 +93,10 @@ class LiveTile(QWidget):
         if image is not None:
             ratio = self.devicePixelRatioF()
             scaled = image.size().scaled(self.size() * ratio, Qt.AspectRatioMode.KeepAspectRatio)
-            if abs(scaled.width() - image.width()) <= 2 and abs(scaled.height() - image.height()) <= 2:
-                scaled = image.size()  # decoded at the tile's size: drawn as is, no scaling here
+            if image.width() - 2 <= scaled.width() < max(image.width() * 1.25, image.width() + 3):
+                # Decoded at the tile's size, or a stream a little smaller than the tile: drawn as is. Scaling
+                # every frame on this thread cost more than decoding it.
+                scaled = image.size()
             else:
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             target = QRect(0, 0, round(scaled.width() / ratio), round(scaled.height() / ratio))
