@@ -178,3 +178,17 @@ def test_layout_is_remembered_and_a_double_click_shows_one_camera_large(qtbot, s
     assert c.window.tabs.currentWidget() is wall and wall.focused == ids[7]
     # Another console start (same QSettings): the layout chosen comes back.
     assert LiveWall().grid_choice.currentText() == "3x3"
+
+
+def test_a_control_station_reads_the_cameras_itself(qtbot, settings: Settings, db: Database,
+                                                     server: RtspServer) -> None:
+    """A console that records nothing (no recording engine here at all) plays the wall all the same."""
+    catalog.add_room(db, "A-101")
+    cid = catalog.add_camera(db, "A-101", "front", server.url("/frames")).id
+    c = build_console(settings, db, None)
+    c.window.set_control_station()
+    qtbot.addWidget(c.window)
+    c.window.show()
+    qtbot.waitUntil(lambda: len(c.window.live.cameras) == 1, timeout=5_000)
+    c.window.tabs.setCurrentWidget(c.window.live)
+    qtbot.waitUntil(lambda: c.window.live.tiles[cid].frames_shown > 1, timeout=15_000)
