@@ -5,6 +5,7 @@ decoder (core.live.tile_decoder; each on a thread of its own, never this one). U
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
@@ -219,8 +220,9 @@ class LiveWall(QWidget):
             self._retire(cid)
         self.second.stop()
         if wait_s:
+            deadline = time.monotonic() + wait_s
             for d in self._retired:
-                d.wait(wait_s)
+                d.wait(max(0.0, deadline - time.monotonic()))
         self._retired = [d for d in self._retired if d.busy()]
         return not self._retired
 

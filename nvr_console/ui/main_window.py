@@ -47,6 +47,9 @@ if TYPE_CHECKING:  # imported when thumbnails start: FFmpeg snapshots are not ne
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 60_000  # recorders finish their files; FFmpeg's 'q' normally takes a second or two
+# The live wall's decode threads end within a frame while playing, within their read timeout while connecting:
+# waited for (bounded) so none is inside FFmpeg when the interpreter exits.
+LIVE_STOP_WAIT_S = 3.0
 
 
 def ffmpeg_for(settings: Settings) -> str:
@@ -437,7 +440,7 @@ class MainWindow(QMainWindow):
         self._quitting = True
         self.save_state()
         if not self.engine_available:
-            self.live.stop_all()
+            self.live.stop_all(wait_s=LIVE_STOP_WAIT_S)
             self.quit_ready.emit()
             return
         progress = QProgressDialog("Stopping recorders and finishing the current files…", "", 0, 0, self)
@@ -456,7 +459,7 @@ class MainWindow(QMainWindow):
         self._shutdown_progress.close()
         self._shutdown_progress = None
         self.thumbnails_stop()
-        self.live.stop_all()
+        self.live.stop_all(wait_s=LIVE_STOP_WAIT_S)
         self.quit_ready.emit()
 
     def thumbnails_stop(self) -> None:
