@@ -37,6 +37,8 @@ class LiveTile(QWidget):
         self.setObjectName(f"liveTile{camera_id}")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 90)
+        # Every pixel is painted here (picture, bars, texts): Qt need not paint the wall underneath 25 times a second.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.image: QImage | None = None
         self._pixels: memoryview | None = None  # the frame's pixels the QImage reads (QImage does not copy them)
         self._grey: QImage | None = None
