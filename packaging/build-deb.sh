@@ -213,6 +213,34 @@ else
     say "no xvfb-run: desktop console not started"
 fi
 
+# The live wall's decoder (PyAV, FFmpeg's libraries in its wheel) plays a tile from the installed files: the
+# launcher's own sys.path (app/, then app_packages/), a decode thread, frames scaled for the tile.
+grep -q '/app_packages/av/__init__.py$' <<<"$CONTENTS" || die "the package lacks the live wall's decoder (PyAV)"
+say "live tile from the installed package"
+LIB=$(dirname "$(dirname "$NVR")")/lib/nvr-console
+LIVE_OUT=$(run_bare /usr/bin/python3 -I -B -c '
+import sys, time
+lib = sys.argv[1]
+sys.path[0:0] = [lib + "/app", lib + "/app_packages"]
+from PySide6.QtCore import QCoreApplication
+from nvr_console.core.live.tile_decoder import TileDecoder
+import av
+app = QCoreApplication([])
+tile = TileDecoder(1, "lavfi:testsrc2=size=640x360:rate=25", size=(320, 180))
+tile.start()
+deadline, frame = time.monotonic() + 30, None
+while frame is None and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.05)
+    frame = tile.take_frame()
+tile.stop()
+tile.wait(5)
+if frame is None:
+    sys.exit("no frame within 30 s")
+print(f"{frame.width}x{frame.height} frame after {tile.frames_decoded} decoded; PyAV {av.__version__} from {av.__file__}")
+' "$LIB" 2>&1) || { echo "$LIVE_OUT" >&2; die "the installed package could not play a live tile"; }
+say "live tile: $LIVE_OUT"
+
 # The package's FFmpeg is Debian's: the dependency must actually provide a working binary.
 run_bare ffmpeg -hide_banner -version | head -n1 | sed 's/^/    /'
 

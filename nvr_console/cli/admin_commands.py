@@ -151,8 +151,10 @@ def _cameras(args: argparse.Namespace, db: Database) -> int:
         print(f"added camera {c.name!r} in room {c.room!r} ({mask_url(c.stream_url)})")
     elif a == "edit":
         c = catalog.edit_camera(db, args.room, args.name, new_name=args.rename, url=args.url,
-                                transport=args.transport, new_room=args.move_to, pinned_node=_opt(args.node))
-        print(f"updated camera {c.name!r} in room {c.room!r}")
+                                transport=args.transport, new_room=args.move_to, pinned_node=_opt(args.node),
+                                live_url=_opt(args.live_url))
+        live = f"; live wall plays {mask_url(c.live_url)}" if c.live_url else ""
+        print(f"updated camera {c.name!r} in room {c.room!r}{live}")
     elif a == "remove":
         c = catalog.remove_camera(db, args.room, args.name, actor=actor_name("CLI"))
         print(f"removed camera {c.name!r} from room {c.room!r}; its recordings and uploads stay")

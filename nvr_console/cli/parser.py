@@ -162,6 +162,8 @@ def _add_cameras_parser(sub: argparse._SubParsersAction, common: argparse.Argume
     c.add_argument("--transport", choices=["tcp", "udp"])
     c.add_argument("--move-to", metavar="ROOM", help="move it to another room")
     c.add_argument("--node", metavar="NODE", help="pin it to this node ('' to unpin)")
+    c.add_argument("--live-url", metavar="URL",
+                   help="a sub-stream the console's live wall plays instead of the recorded one ('' to clear)")
     c = cmd(cams, "probe", "say what a camera sends (codecs, profile, B-frames, resolution, frame rate, keyframe "
             "interval, audio) and whether it can be recorded as is; exit 0 yes, 3 no, 1 unreachable")
     c.add_argument("--room", required=True, metavar="ROOM")

@@ -78,10 +78,17 @@ class CameraInfo:
     created_at: datetime
     updated_at: datetime
     pinned_node: str | None = None  # placement: the node that should record this camera while it can
+    live_url: str | None = None  # the sub-stream the live wall plays (None: stream_url)
+
+    @property
+    def wall_url(self) -> str:
+        """What the live wall plays: the sub-stream when the camera has one, else the recorded stream."""
+        return self.live_url or self.stream_url
 
     def public(self) -> dict[str, Any]:
         d = asdict(self)
         d["stream_url"] = mask_url(self.stream_url)
+        d["live_url"] = mask_url(self.live_url) if self.live_url else None
         d["created_at"] = self.created_at.isoformat()
         d["updated_at"] = self.updated_at.isoformat()
         return d
@@ -280,7 +287,7 @@ def remove_room(db: Database, name: str, with_cameras: bool = False) -> RoomInfo
 def _camera_info(cam: Camera) -> CameraInfo:
     return CameraInfo(
         cam.id, cam.room_id, cam.room.name, cam.name, cam.stream_url, cam.rtsp_transport, cam.enabled,
-        cam.desired_state, cam.created_at, cam.updated_at, cam.pinned_node,
+        cam.desired_state, cam.created_at, cam.updated_at, cam.pinned_node, cam.live_url,
     )
 
 
@@ -341,8 +348,10 @@ def edit_camera(
     transport: str | None = None,
     new_room: str | None = None,
     pinned_node: str | Keep | None = UNSET,
+    live_url: str | Keep | None = UNSET,
 ) -> CameraInfo:
-    """Change what is given; pass None (or '') for pinned_node to clear the pin."""
+    """Change what is given; pass None (or '') for pinned_node to clear the pin, for live_url to play the recorded
+    stream on the live wall again."""
     with db.session() as s:
         cam = _get_camera(s, room, name)
         target_room = _get_room(s, new_room) if new_room is not None else cam.room
@@ -360,6 +369,8 @@ def edit_camera(
             cam.rtsp_transport = _transport(transport)
         if pinned_node is not UNSET:
             cam.pinned_node = validate_node_name(pinned_node) if pinned_node else None
+        if live_url is not UNSET:
+            cam.live_url = validate_stream_url(live_url, "live URL") if live_url else None
         _flush_unique(s, f"room {cam.room.name!r} already has a camera named {cam.name!r}")
         return _camera_info(cam)
 

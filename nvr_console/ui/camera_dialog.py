@@ -38,16 +38,19 @@ def join_password(url: str, password: str) -> str:
 
 
 def save_camera(db: Database, camera: catalog.CameraInfo | None, room: str, name: str, url: str,
-                transport: str, node: str = "") -> catalog.CameraInfo:
+                transport: str, node: str = "", live_url: str = "") -> catalog.CameraInfo:
     """Create (camera=None) or update a camera, creating its room when new; `node` pins it to a node ("": any
-    node). Database pool thread."""
+    node); `live_url` is the sub-stream the live wall plays ("": the recorded stream). Database pool thread."""
     if room and room not in [r.name for r in catalog.list_rooms(db)]:
         catalog.add_room(db, room)
     if camera is None:
         added = catalog.add_camera(db, room, name, url, transport)
-        return catalog.edit_camera(db, added.room, added.name, pinned_node=node) if node else added
+        if not node and not live_url:
+            return added
+        return catalog.edit_camera(db, added.room, added.name, pinned_node=node, live_url=live_url)
     return catalog.edit_camera(db, camera.room, camera.name, new_name=name, url=url, transport=transport,
-                               new_room=room if room != camera.room else None, pinned_node=node)
+                               new_room=room if room != camera.room else None, pinned_node=node,
+                               live_url=live_url)
 
 
 class CameraDialog(QDialog):
@@ -69,9 +72,15 @@ class CameraDialog(QDialog):
         self.password.setPlaceholderText("camera password (kept out of the URL field)")
         self.transport = QComboBox()
         self.transport.addItems(["tcp", "udp"])
+        # The live wall's sub-stream: its password also goes to a masked field of its own.
+        self.live_url = QLineEdit()
+        self.live_url.setPlaceholderText("optional sub-stream for the live wall, e.g. rtsp://user@10.0.0.5/stream2")
+        self.live_password = QLineEdit()
+        self.live_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.live_password.setPlaceholderText("the sub-stream's password")
         self.node = NodeChoice(db)
         self.error = error_label()
-        self.name_error, self.url_error = error_label(), error_label()
+        self.name_error, self.url_error, self.live_error = error_label(), error_label(), error_label()
         self.tester = StreamTester(ffmpeg, self.full_url, self.transport.currentText, self)
         if camera is not None:
             self.room.setCurrentText(camera.room)
@@ -81,6 +90,9 @@ class CameraDialog(QDialog):
             self.password.setText(pw)
             self.transport.setCurrentText(camera.rtsp_transport)
             self.node.set_value(camera.pinned_node)
+            live_shown, live_pw = split_password(camera.live_url or "")
+            self.live_url.setText(live_shown)
+            self.live_password.setText(live_pw)
         elif room:
             self.room.setCurrentText(room)
         form = QFormLayout()
@@ -89,6 +101,9 @@ class CameraDialog(QDialog):
         form.addRow("", self.name_error)
         form.addRow("&URL:", self.url)
         form.addRow("", self.url_error)
+        form.addRow("&Live URL:", self.live_url)
+        form.addRow("", self.live_error)
+        form.addRow("Live pass&word:", self.live_password)
         form.addRow("&Password:", self.password)
         form.addRow("Trans&port:", self.transport)
         form.addRow("Record on nod&e:", self.node)
@@ -103,6 +118,8 @@ class CameraDialog(QDialog):
         self.name.textChanged.connect(self._check_name)
         self.url.textChanged.connect(self._check_url)
         self.password.textChanged.connect(self._check_url)
+        self.live_url.textChanged.connect(self._check_live_url)
+        self.live_password.textChanged.connect(self._check_live_url)
         self.resize(560, self.sizeHint().height())
         self.rooms_loaded = False  # the room list arrives from the database pool
         run_in_background(lambda: [r.name for r in catalog.list_rooms(db)], self._rooms_listed,
@@ -119,6 +136,17 @@ class CameraDialog(QDialog):
 
     def full_url(self) -> str:
         return join_password(self.url.text(), self.password.text())
+
+    def full_live_url(self) -> str:
+        return join_password(self.live_url.text(), self.live_password.text()) if self.live_url.text().strip() else ""
+
+    def _check_live_url(self) -> None:
+        try:
+            if self.full_live_url():
+                validate_stream_url(self.full_live_url(), "live URL")
+            show_message(self.live_error, "")
+        except InvalidInput as exc:
+            show_message(self.live_error, str(exc))
 
     def _check_name(self) -> None:
         try:
@@ -146,11 +174,12 @@ class CameraDialog(QDialog):
             return
         db, camera = self.db, self.camera
         room, name, url = self.room.currentText().strip(), self.name.text(), self.full_url()
-        transport, node = self.transport.currentText(), self.node.value()
+        transport, node, live_url = self.transport.currentText(), self.node.value(), self.full_live_url()
         self.buttons.setEnabled(False)
         show_message(self.error, "Saving…", ok=True)
-        run_in_background(lambda: save_camera(db, camera, room, name, url, transport, node), self._saved, self._refused,
-                          pool=database_pool(), expected=(InvalidInput, DatabaseUnavailable), context=self)
+        run_in_background(lambda: save_camera(db, camera, room, name, url, transport, node, live_url),
+                          self._saved, self._refused, pool=database_pool(),
+                          expected=(InvalidInput, DatabaseUnavailable), context=self)
 
     def _saved(self, info: catalog.CameraInfo) -> None:
         self.buttons.setEnabled(True)

@@ -1,4 +1,5 @@
-"""The lower half of the console: uploads, log, alerts, recordings, lectures and nodes, each a view. UI thread."""
+"""The lower half of the console: uploads, log, alerts, recordings, lectures, nodes and the live wall, each a view.
+UI thread."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.ui.alerts_view import AlertsView
 from nvr_console.ui.engine_bridge import EngineCommands
 from nvr_console.ui.lectures_view import LecturesView
+from nvr_console.ui.live_wall import LiveWall
 from nvr_console.ui.log_view import LogView
 from nvr_console.ui.nodes_view import NodesView
 from nvr_console.ui.recordings_view import RecordingsView
@@ -34,7 +36,9 @@ class ConsoleTabs(QTabWidget):
         self.lectures = LecturesView(settings, db)
         # The machines sharing the database; its reads also fill the camera table's Node column.
         self.nodes = NodesView(db)
+        # Every camera's picture; it decodes only while shown (a control station reads the cameras directly too).
+        self.live = LiveWall()
         for view, title in ((self.uploads, "&Uploads"), (self.logs, "&Log"), (self.alerts, "Ale&rts"),
                             (self.recordings, "Re&cordings"), (self.lectures, "Lec&tures"),
-                            (self.nodes, "&Nodes")):
+                            (self.nodes, "&Nodes"), (self.live, "Li&ve")):
             self.addTab(view, title)

@@ -47,6 +47,9 @@ if TYPE_CHECKING:  # imported when thumbnails start: FFmpeg snapshots are not ne
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_MS = 60_000  # recorders finish their files; FFmpeg's 'q' normally takes a second or two
+# The live wall's decode threads end within a frame while playing, within their read timeout while connecting:
+# waited for (bounded) so none is inside FFmpeg when the interpreter exits.
+LIVE_STOP_WAIT_S = 3.0
 
 
 def ffmpeg_for(settings: Settings) -> str:
@@ -91,7 +94,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = ConsoleTabs(settings, db, commands, self._camera_names)
         self.uploads, self.logs, self.alerts = self.tabs.uploads, self.tabs.logs, self.tabs.alerts
-        self.recordings, self.nodes = self.tabs.recordings, self.tabs.nodes
+        self.recordings, self.nodes, self.live = self.tabs.recordings, self.tabs.nodes, self.tabs.live
         self.nodes.overview_loaded.connect(self.table.show_nodes)
 
         self._build_central()
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         ev = self.events
         ev.camera_status.connect(self.on_camera_status)
         ev.camera_removed.connect(self.model.remove_camera)
+        ev.camera_removed.connect(self.live.remove_camera)
         ev.recording_finished.connect(self.model.apply_recording)
         ev.recording_finished.connect(self.uploads.model.apply_recording)
         ev.upload_progress.connect(self.on_upload_progress)
@@ -226,6 +230,7 @@ class MainWindow(QMainWindow):
 
     def on_camera_status(self, st: CameraStatus) -> None:
         self.model.apply_status(st)
+        self.live.apply_status(st)
         prev = self._last_state.get(st.camera_id)
         self._last_state[st.camera_id] = st.state
         if prev is None:
@@ -301,10 +306,17 @@ class MainWindow(QMainWindow):
             self.link_delegate.open(index)
 
     def _double_clicked(self, index: QModelIndex) -> None:
-        if index.column() == Column.STATE and index.data(Role.LAST_ERROR):
+        if index.column() == Column.PREVIEW:
+            self.show_live(int(index.data(Role.CAMERA_ID)))
+        elif index.column() == Column.STATE and index.data(Role.LAST_ERROR):
             self.show_selected_log()
         elif index.column() not in (Column.ACTION, Column.DRIVE):
             self.edit_selected()
+
+    def show_live(self, camera_id: int) -> None:
+        """One camera large on the Live tab (a double-click on its preview)."""
+        self.tabs.setCurrentWidget(self.live)
+        self.live.show_camera(camera_id)
 
     def show_selected_log(self) -> None:
         cid = self.selected_camera()
@@ -329,6 +341,7 @@ class MainWindow(QMainWindow):
     def _cameras_listed(self, listing: tuple[list[catalog.CameraInfo], list[UploadProgress]]) -> None:
         cams, uploads = listing
         self.model.seed([(c.id, c.room, c.name) for c in cams])
+        self.live.set_cameras(cams)
         for c in cams:
             self.logs.add_camera(c.id, f"{c.room} / {c.name}")
         for up in uploads:
@@ -427,6 +440,7 @@ class MainWindow(QMainWindow):
         self._quitting = True
         self.save_state()
         if not self.engine_available:
+            self.live.stop_all(wait_s=LIVE_STOP_WAIT_S)
             self.quit_ready.emit()
             return
         progress = QProgressDialog("Stopping recorders and finishing the current files…", "", 0, 0, self)
@@ -445,6 +459,7 @@ class MainWindow(QMainWindow):
         self._shutdown_progress.close()
         self._shutdown_progress = None
         self.thumbnails_stop()
+        self.live.stop_all(wait_s=LIVE_STOP_WAIT_S)
         self.quit_ready.emit()
 
     def thumbnails_stop(self) -> None:

@@ -31,12 +31,35 @@ def test_cameras_add_and_list_json_round_trip(capsys: pytest.CaptureFixture[str]
         "stream_url": "rtsp://admin:***@10.0.0.5/stream", "rtsp_transport": "tcp", "enabled": True,
         "desired_state": "recording", "created_at": None, "updated_at": None,
         # Several machines: the pin, and who holds the camera's lease (nobody records it yet).
-        "pinned_node": None, "node": None, "lease_expires": None, "node_alive": False,
+        "pinned_node": None, "node": None, "lease_expires": None, "node_alive": False, "live_url": None,
     }
     assert run(capsys, "cameras", "disable", "--room", "A-101", "--name", "front", *db)[0] == 0
     assert json.loads(run(capsys, "cameras", "list", "--json", *db)[1])[0]["enabled"] is False
     rooms = json.loads(run(capsys, "rooms", "list", "--json", *db)[1])
     assert rooms[0]["camera_count"] == 1 and PASSWORD not in json.dumps(rooms)
+
+
+def test_cameras_edit_live_url_sets_masks_and_clears_it(capsys: pytest.CaptureFixture[str], any_db_url: str) -> None:
+    db = ("--database-url", any_db_url)
+    assert run(capsys, "rooms", "add", "A-101", *db)[0] == 0
+    code = run(capsys, "cameras", "add", "--room", "A-101", "--name", "front", "--url", "rtsp://10.0.0.5/main", *db)[0]
+    assert code == 0
+    live = f"rtsp://admin:{PASSWORD}@10.0.0.5/sub"
+    code, out, err = run(capsys, "cameras", "edit", "--room", "A-101", "--name", "front", "--live-url", live, *db)
+    assert code == 0, err
+    assert "live wall plays rtsp://admin:***@10.0.0.5/sub" in out and PASSWORD not in out + err
+    code, out, _ = run(capsys, "cameras", "list", "--json", *db)
+    (cam,) = json.loads(out)
+    assert cam["live_url"] == "rtsp://admin:***@10.0.0.5/sub" and cam["stream_url"] == "rtsp://10.0.0.5/main"
+    assert PASSWORD not in out
+    # A bad live URL is refused with the field's name; the one set stays.
+    code, _, err = run(capsys, "cameras", "edit", "--room", "A-101", "--name", "front", "--live-url", "ftp://h/x", *db)
+    assert code != 0 and "live URL" in err
+    # Another edit leaves it alone; '' clears it (the wall plays the recorded stream again).
+    assert run(capsys, "cameras", "edit", "--room", "A-101", "--name", "front", "--transport", "udp", *db)[0] == 0
+    assert json.loads(run(capsys, "cameras", "list", "--json", *db)[1])[0]["live_url"] == "rtsp://admin:***@10.0.0.5/sub"
+    assert run(capsys, "cameras", "edit", "--room", "A-101", "--name", "front", "--live-url", "", *db)[0] == 0
+    assert json.loads(run(capsys, "cameras", "list", "--json", *db)[1])[0]["live_url"] is None
 
 
 def test_recordings_list_json_fields(capsys: pytest.CaptureFixture[str], settings, db: Database) -> None:

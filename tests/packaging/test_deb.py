@@ -40,3 +40,5 @@ def test_deb_builds_installs_and_runs(tmp_path: Path) -> None:
     assert len(debs) == 1, output[-3000:]
     assert "nvr-console --version: nvr-console " in output
     assert "headless run exited 0 after SIGTERM" in output
+    # The live wall's decoder came with the package and played a tile from it.
+    assert "live tile: 320x180 frame after" in output and "/app_packages/av/" in output

@@ -19,6 +19,8 @@ Mounts (all live, shared: every client of one mount shares one encoder to save C
               A-law when no AAC encoder is installed. The line ``AUDIO <codec>`` on stdout says which.
   /secure     same as /cam but needs user ``admin`` password ``s3cret-pass`` (basic auth);
               wrong or missing credentials get 401.
+  /clock      H.264 640x360 25 fps whose frames carry their send time as a bar code (tests/support/clock_code.py),
+              NOT shared: glass-to-glass latency (bench/live.py)
   /solo       like /frames, but NOT shared: every client gets an encoder of its own. On a shared mount a
               client that joins compresses the timestamps of the clients already playing for a few seconds
               (50 frames in 0.09 s, measured with two plain FFmpeg); tests where a second node joins a camera
@@ -31,13 +33,18 @@ import argparse
 import signal
 import sys
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: the checkout's root
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+from tests.support import clock_code  # noqa: E402
 
 SECURE_USER = "admin"
 SECURE_PASSWORD = "s3cret-pass"
@@ -57,6 +64,33 @@ FRAMES = (
     "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate=300 "
     "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1"
 )
+# Frames made here, each stamped with the wall-clock time it is handed to the encoder.
+CLOCK = (
+    f"appsrc name=clocksrc is-live=true format=time do-timestamp=true block=false max-bytes=1000000 "
+    f"caps=video/x-raw,format=I420,width={clock_code.WIDTH},height={clock_code.HEIGHT},framerate=25/1 "
+    "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate=800 "
+    "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1"
+)
+FRAME_S = 0.04
+
+
+def _feed_clock(_factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
+    """Each client's /clock pipeline: frames paced at 25 fps on the streaming thread, stamped as they go."""
+    src = media.get_element().get_by_name("clocksrc")
+    state = {"next": time.monotonic(), "n": 0}
+
+    def need_data(appsrc: Gst.Element, _length: int) -> None:
+        wait = state["next"] - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        state["next"] = max(state["next"] + FRAME_S, time.monotonic() - FRAME_S)
+        state["n"] += 1
+        frame = clock_code.frame_i420(int(time.time() * 1000), int(state["n"]))
+        appsrc.emit("push-buffer", Gst.Buffer.new_wrapped(frame))
+
+    src.connect("need-data", need_data)
+
+
 ALAW = (
     "audiotestsrc is-live=true wave=sine freq=440 volume=0.3 ! audio/x-raw,rate=8000,channels=1 "
     "! alawenc ! rtppcmapay name={pay} pt=8"
@@ -171,8 +205,10 @@ def build_server(port: int, extra: dict[str, str] | None = None,
     else:
         launches["/audio"] = (ALAW.format(pay="pay0"), everyone)
         audio_codec = "pcm_alaw"
-    factories = {mount: _factory(mount, launch, roles, shared=mount != "/solo")
+    launches["/clock"] = (CLOCK, everyone)
+    factories = {mount: _factory(mount, launch, roles, shared=mount not in ("/solo", "/clock"))
                  for mount, (launch, roles) in launches.items()}
+    factories["/clock"].connect("media-configure", _feed_clock)
     for mount, launch in (extra or {}).items():
         factories[mount] = _factory(mount, launch, everyone, shared=False)
     mounts = server.get_mount_points()

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMessageBox
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
@@ -271,3 +271,30 @@ def test_rooms_dialog_sets_the_timetable_and_the_recording_mode(qtbot, db: Datab
     qtbot.waitUntil(lambda: again.loaded, timeout=5_000)
     assert again.calendar.text() == str(ics) and again.calendar_location.text() == "Hörsaal 1"
     assert again.record_mode.currentData() == "timetable"
+
+
+def test_camera_dialog_sets_the_live_url_with_its_password_masked_and_clears_it(qtbot, db: Database) -> None:
+    catalog.add_room(db, "A-101")
+    d = CameraDialog(db, FFMPEG, room="A-101")
+    qtbot.addWidget(d)
+    d.name.setText("front")
+    d.url.setText("rtsp://10.0.0.5/main")
+    d.live_url.setText("ftp://10.0.0.5/sub")
+    assert "live URL" in d.live_error.text()  # checked by core as typed, as the camera URL is
+    d.live_url.setText("rtsp://admin@10.0.0.5/sub")
+    d.live_password.setText("sub-secret")
+    assert not d.live_error.isVisibleTo(d)
+    d.save()
+    qtbot.waitUntil(lambda: d.saved is not None, timeout=5_000)
+    saved = catalog.get_camera(db, "A-101", "front")
+    assert saved.live_url == "rtsp://admin:sub-secret@10.0.0.5/sub" and saved.wall_url == saved.live_url
+    edit = CameraDialog(db, FFMPEG, saved)
+    qtbot.addWidget(edit)
+    # The password is only in the masked field, never in the URL field.
+    assert edit.live_url.text() == "rtsp://admin@10.0.0.5/sub" and edit.live_password.text() == "sub-secret"
+    assert edit.live_password.echoMode() is QLineEdit.EchoMode.Password
+    edit.live_url.setText("")
+    edit.save()
+    qtbot.waitUntil(lambda: edit.saved is not None, timeout=5_000)
+    cleared = catalog.get_camera(db, "A-101", "front")
+    assert cleared.live_url is None and cleared.wall_url == "rtsp://10.0.0.5/main"

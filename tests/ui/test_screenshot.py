@@ -40,3 +40,15 @@ def test_screenshot_of_the_recordings_view_under_xvfb(tmp_path: Path) -> None:
                     "tests.ui.recordings_screenshot_scene", str(out)], cwd=ROOT, env=env, check=True, timeout=120)
     image = QImage(str(out))
     assert not image.isNull() and image.width() >= 1200 and image.height() >= 250
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (apt-get install xvfb)")
+def test_screenshot_of_the_live_wall_under_xvfb(tmp_path: Path) -> None:
+    """docs/live.png: the Live tab, tiles playing through the real decoder, a failed camera framed red."""
+    update = os.environ.get("UPDATE_README_SCREENSHOT") == "1"
+    out = ROOT / "docs" / "live.png" if update else tmp_path / "l.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "PYTHONPATH": str(ROOT)}
+    subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1440x900x24", sys.executable, "-m",
+                    "tests.ui.live_screenshot_scene", str(out)], cwd=ROOT, env=env, check=True, timeout=120)
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() >= 1200 and image.height() >= 700

@@ -75,6 +75,8 @@ class Camera(Base):
     desired_state: Mapped[str] = mapped_column(String(16), default=DesiredState.RECORDING.value)
     # Placement preference (overrides the room's): the node that should record it while that node is alive.
     pinned_node: Mapped[str | None] = mapped_column(String(128), default=None)
+    # A sub-stream the live wall plays instead of stream_url (cheaper to decode); None: the wall plays stream_url.
+    live_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
