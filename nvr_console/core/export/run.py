@@ -387,10 +387,15 @@ def _exact_start(first: _Ready, keyframes: list[float], inpoint: float, k0: floa
     """For an exact cut: the start (moved to the keyframe when the asked one lies in the frame before it), the
     keyframes before and after it, and whether a head must be re-encoded (not when the start is a keyframe, nor
     for a codec the head cannot be encoded in); says why not in `notes`."""
-    if k1 is not None and not any(inpoint - SAME_POINT_S <= t < k1 - SAME_POINT_S for t in _frames_s(first)):
+    frames = _frames_s(first)
+    if k1 is not None and not any(inpoint - SAME_POINT_S <= t < k1 - SAME_POINT_S for t in frames):
         # The asked start is inside the frame before a keyframe: a head would hold no frame; start at the keyframe.
         inpoint = k0 = k1
         k1 = min((k for k in keyframes if k > inpoint + SAME_POINT_S), default=None)
+    # A frame that began at most SAME_POINT_S before the asked start is the asked one: start the head on it, as
+    # FFmpeg's -ss drops a frame before its time (the head began a frame late, or held none and the export
+    # began in the next piece).
+    inpoint = min((t for t in frames if inpoint - SAME_POINT_S <= t < inpoint), default=inpoint)
     use_exact = inpoint - k0 > SAME_POINT_S
     if not use_exact:
         notes.append("exact cut: the asked start is a keyframe; nothing re-encoded")
