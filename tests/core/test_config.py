@@ -201,7 +201,8 @@ def test_every_option_declares_its_kind_and_the_dialog_options_their_label() -> 
         "recording.segment_length", "recording.window", "recording.stall_timeout", "upload.workers",
         "retention.delete_after", "retention.min_free_space"}
     assert all(isinstance(o.kind, Kind) for o in OPTIONS)
-    assert {o.name for o in OPTIONS if o.kind is Kind.SIZE} == {"upload.chunk_size", "retention.min_free_space"}
+    assert {o.name for o in OPTIONS if o.kind is Kind.SIZE} == {"upload.chunk_size", "retention.min_free_space",
+                                                              "drive.daily_limit"}
 
 
 # ------------------------------------------------------------------------------ inputs and reload

@@ -1,0 +1,151 @@
+"""Several Google accounts and Drive's daily cap, end to end: the real client against the Drive test server
+enforcing a small cap per account (its day is the test's clock), real SQLite, real upload threads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from nvr_console.core import catalog
+from nvr_console.core.config import Settings
+from nvr_console.core.db.models import DriveUsage
+from nvr_console.core.db.session import Database
+from nvr_console.core.upload.uploader import Uploader
+from tests.core.upload.conftest import KIB256, Rec, drive_files, fast_uploader, later, row, statuses, wait_all_uploaded
+from tests.support.drive_server import DriveServer
+from tests.support.drive_token import write_fresh_token
+
+Start = Callable[[Uploader], Uploader]
+TOKENS = {"default": "ya29.token-of-default", "campus2": "ya29.token-of-campus2"}
+FILE = 3 * KIB256 + 1234  # four chunks of 256 KiB (the last one short)
+
+
+@pytest.fixture
+def two_accounts(tmp_path: Path, db: Database, drive_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+    """Rooms A-101 on account "default" and B-202 on "campus2", each signed in with its own token."""
+    paths = {}
+    for name, token in TOKENS.items():
+        paths[name] = tmp_path / "tokens" / f"{name}.json"
+        write_fresh_token(paths[name], token)
+    catalog.add_room(db, "A-101")
+    catalog.add_room(db, "B-202")
+    catalog.edit_room(db, "B-202", drive_account="campus2", accounts=("default", "campus2"))
+
+    def make(**extra: Any) -> Settings:
+        return drive_settings(**{
+            "drive.credentials": "", "drive.token": str(paths["default"]),
+            "drive.accounts": json.dumps({"campus2": {"token": str(paths["campus2"])}}), "drive.cap_probe_every": "1s",
+            **extra})
+
+    return make
+
+
+def counted(db: Database) -> dict[str, int]:
+    """What the uploaders counted per account, every day together."""
+    with db.session() as s:
+        return {a: int(n) for a, n in s.execute(
+            select(DriveUsage.account, func.sum(DriveUsage.bytes)).group_by(DriveUsage.account))}
+
+
+def sent_once_each(drive: DriveServer, recs: list[Rec]) -> None:
+    """Every recording is on Drive exactly once, byte-identical, and each went up in one upload session."""
+    files = drive_files(drive)
+    assert sorted(f["md5Checksum"] for f in files) == sorted(r.md5 for r in recs)
+    for r in recs:
+        assert drive.file_bytes(next(f["id"] for f in files if f["md5Checksum"] == r.md5)) == r.data
+    names = [s["name"] for s in drive.sessions()]
+    assert len(names) == len(set(names)) == len(recs), names
+
+
+def accounts_used(drive: DriveServer) -> dict[str, set[str]]:
+    """File name -> the bearer tokens its upload session was opened and fed with."""
+    by_session = {s["id"]: s["name"] for s in drive.sessions()}
+    out: dict[str, set[str]] = {}
+    for r in drive.requests():
+        if r.get("session") in by_session and r["kind"] in ("create_session", "upload_chunk"):
+            out.setdefault(by_session[r["session"]], set()).add(r["authorization"])
+    return out
+
+
+def test_the_capped_account_alone_waits_and_resumes_soon_after_the_cap_lifts(
+    qtbot: Any, db: Database, drive: DriveServer, two_accounts: Callable[..., Settings],
+    make_recording: Callable[..., Rec], started: Start,
+) -> None:
+    # The cap lets "default" take one file and two chunks a day: its second file stops half-way on day 0, the
+    # rest fits in day 1.
+    drive.set_daily_cap(FILE + 2 * KIB256)
+    a = [make_recording(room="A-101", camera="front", slot=later(30 * i)) for i in range(3)]
+    up = fast_uploader(two_accounts(**{"upload.workers": 1}), db)
+    started(up)
+    qtbot.waitUntil(lambda: "default" in up.held_accounts(), timeout=20000)
+    why = up.held_accounts()["default"]
+    assert "default" in why and "750 GB/day" in why
+    assert up.is_paused() == (False, "")  # campus2 still uploads: the queue is not paused
+    # While default waits, campus2's files go up (made now: they are the only work left).
+    b = [make_recording(room="B-202", camera="front")]
+    up.wake()
+    qtbot.waitUntil(lambda: all(row(db, r.id).status == "uploaded" for r in b), timeout=20000)
+    # Tries again every drive.cap_probe_every (1 s here), and is refused as long as the day lasts.
+    refused = sum(1 for r in drive.requests() if r.get("status") == 403)
+    qtbot.waitUntil(lambda: sum(1 for r in drive.requests() if r.get("status") == 403) >= refused + 2, timeout=20000)
+    st = statuses(db)
+    # The half-way file is "uploading" while a try of it is on the wire (then handed back), "ready" between.
+    assert (st[a[0].id], st[a[2].id]) == ("uploaded", "ready") and st[a[1].id] in ("ready", "uploading")
+    assert all(row(db, r.id).attempts == 0 for r in a)  # waiting for the cap costs a file nothing
+    half = row(db, a[1].id)
+    assert half.upload_session_uri and half.bytes_confirmed == 2 * KIB256  # its session kept for later
+    assert "default" in up.held_accounts()
+
+    drive.next_day()  # Drive's day turns: the cap lifts
+    wait_all_uploaded(qtbot, db, timeout_ms=20000)
+    assert up.held_accounts() == {}
+    sent_once_each(drive, a + b)
+    used = accounts_used(drive)
+    for r in a:
+        assert used[row(db, r.id).remote_name or ""] == {f"Bearer {TOKENS['default']}"}
+    for r in b:
+        assert used[row(db, r.id).remote_name or ""] == {f"Bearer {TOKENS['campus2']}"}
+    # What the uploader counted is what Drive kept, per account.
+    server = drive.usage(every_day=True)
+    assert counted(db) == {"default": server[f"Bearer {TOKENS['default']}"],
+                           "campus2": server[f"Bearer {TOKENS['campus2']}"]}
+    assert counted(db) == {"default": 3 * FILE, "campus2": FILE}
+
+
+def test_two_accounts_share_a_day_no_file_sent_twice(
+    qtbot: Any, db: Database, drive: DriveServer, two_accounts: Callable[..., Settings],
+    make_recording: Callable[..., Rec], started: Start,
+) -> None:
+    """Six files, a cap of three and a bit per account: one account could not take them in a day, two can.
+    Two uploaders (two processes' worth) share the queue."""
+    drive.set_daily_cap(3 * FILE + KIB256)
+    recs = [make_recording(room=room, camera=cam) for room in ("A-101", "B-202") for cam in ("front", "back", "side")]
+    settings = two_accounts()
+    for _ in range(2):
+        started(fast_uploader(settings, db))
+    wait_all_uploaded(qtbot, db)
+    sent_once_each(drive, recs)
+    server = drive.usage()
+    assert all(n <= 3 * FILE + 2 * KIB256 for n in server.values()), server
+    assert counted(db) == {"default": 3 * FILE, "campus2": 3 * FILE}
+
+
+def test_one_account_at_the_cap_pauses_the_queue_and_resume_clears_it(
+    qtbot: Any, db: Database, drive: DriveServer, drive_settings: Callable[..., Settings],
+    make_recording: Callable[..., Rec], started: Start,
+) -> None:
+    """A single-account config (no drive.accounts): the cap holds every upload, so the queue reads paused."""
+    drive.set_daily_cap(FILE)
+    recs = [make_recording(slot=later(30 * i)) for i in range(2)]
+    up = started(fast_uploader(drive_settings(**{"upload.workers": 1, "drive.cap_probe_every": "1h"}), db))
+    qtbot.waitUntil(lambda: up.is_paused()[0], timeout=20000)
+    assert "750 GB/day" in up.is_paused()[1] and list(up.held_accounts()) == ["default"]
+    drive.next_day()
+    up.resume()
+    wait_all_uploaded(qtbot, db)
+    sent_once_each(drive, recs)
