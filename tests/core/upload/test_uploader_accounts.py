@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
-from nvr_console.core.db.models import DriveUsage
+from nvr_console.core.db.models import DriveUsage, Recording
 from nvr_console.core.db.session import Database
+from nvr_console.core.monitoring import alert_store
+from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.upload.uploader import Uploader
 from tests.core.upload.conftest import KIB256, Rec, drive_files, fast_uploader, later, row, statuses, wait_all_uploaded
 from tests.support.drive_server import DriveServer
@@ -149,3 +152,49 @@ def test_one_account_at_the_cap_pauses_the_queue_and_resume_clears_it(
     up.resume()
     wait_all_uploaded(qtbot, db)
     sent_once_each(drive, recs)
+
+
+def test_the_forecast_alert_fires_before_drive_refuses_and_resolves_when_the_day_turns(
+    qtbot: Any, db: Database, drive: DriveServer, drive_settings: Callable[..., Settings],
+    make_recording: Callable[..., Rec], started: Start,
+) -> None:
+    """Cameras recording fast enough to pass the limit before Drive's day ends: the monitor warns while every
+    upload still succeeds; the cap then comes as forecast; the next day (nothing sent, nothing recorded since)
+    the alert resolves."""
+    cap = 5 * FILE
+    drive.set_daily_cap(cap)
+    settings = drive_settings(**{"drive.daily_limit": str(cap), "drive.cap_probe_every": "1s"})
+    now = datetime.now(UTC)
+    # The last three hours: 10 files of 100 MB finished (uploaded before): 333 MB an hour.
+    with db.session() as s:
+        for i in range(10):
+            end = now - timedelta(minutes=10 + 15 * i)
+            path = f"/elsewhere/{i}.mp4"
+            s.add(Recording(room_name="A-101", camera_name="front", slot_start=end - timedelta(minutes=15),
+                            end_time=end, local_path=path, local_path_key=catalog.path_key(path),
+                            status="uploaded", size=100_000_000, node="earlier"))
+    first = [make_recording(camera="front", slot=later(30 * i)) for i in range(3)]
+    monitor = Monitor(settings, db, channels=[])
+    monitor.check()
+    key = "drive_daily_limit_forecast:account:default"
+    alert = next(a for a in alert_store.firing(db) if a.key == key)
+    assert "reached at about" in alert.summary and "drive.daily_limit" in alert.summary
+    up = started(fast_uploader(settings, db))
+    wait_all_uploaded(qtbot, db)
+    assert not any(r.get("status") == 403 for r in drive.requests())  # warned, and no refusal yet
+    # The cameras go on: the cap comes as forecast.
+    more = [make_recording(camera="back", slot=later(30 * i)) for i in range(3)]
+    up.wake()
+    qtbot.waitUntil(lambda: "default" in up.held_accounts(), timeout=20000)
+    monitor.check()
+    assert [a.id for a in alert_store.firing(db) if a.key == key] == [alert.id]  # the one, opened before
+    drive.next_day()
+    wait_all_uploaded(qtbot, db)
+    sent_once_each(drive, first + more)
+    # Drive's next day, as the product counts it: nothing sent yet, nothing recorded in the window.
+    with db.session() as s:
+        s.execute(delete(DriveUsage))
+        s.execute(delete(Recording).where(Recording.node == "earlier"))
+        s.execute(update(Recording).values(end_time=now - timedelta(days=1)))
+    monitor.check()
+    assert not any(a.key == key for a in alert_store.firing(db))
