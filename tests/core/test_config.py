@@ -266,3 +266,55 @@ def test_inputs_keep_only_our_variables(tmp_path: Path) -> None:
     inputs = SettingsInputs.capture(env={"NVR_UPLOAD_WORKERS": "3", "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db",
                                          "AWS_SECRET_ACCESS_KEY": "not ours"}, cwd=tmp_path)
     assert dict(inputs.env) == {"NVR_UPLOAD_WORKERS": "3", "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}
+
+
+ACCOUNTS_TOML = """[drive]
+credentials = "client.json"
+token = "default-token.json"
+
+[drive.accounts.campus2]
+credentials = "/etc/nvr-console/campus2-service-account.json"
+token = "tokens/campus2.json"
+
+[drive.accounts.lab-3]
+token = "lab3.json"
+"""
+
+
+def test_drive_accounts_are_tables_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(ACCOUNTS_TOML)
+    s = load_settings(config_path=cfg)
+    assert s.drive.account_names() == ("default", "campus2", "lab-3")
+    assert s.drive.accounts[0].credentials == "/etc/nvr-console/campus2-service-account.json"
+    assert s.drive.accounts[0].token == tmp_path / "tokens" / "campus2.json"
+    assert s.for_drive_account("lab-3").drive.token == tmp_path / "lab3.json"
+    assert s.for_drive_account("lab-3").drive.credentials == ""
+    assert s.for_drive_account("default") == s and s.for_drive_account(None) == s
+    assert s.for_drive_account("campus2").drive.root_folder == s.drive.root_folder  # the rest is shared
+    with pytest.raises(KeyError, match=r"\[drive.accounts.nope\]"):
+        s.for_drive_account("nope")
+    shown = dict((name, value) for name, value, _src in s.display())["drive.accounts"]
+    assert shown == (f"campus2: credentials /etc/nvr-console/campus2-service-account.json, token "
+                     f"{tmp_path / 'tokens' / 'campus2.json'}; lab-3: credentials (none), token {tmp_path / 'lab3.json'}")
+    # A single-account config is unchanged: account "default" only.
+    assert load_settings(env={}).drive.account_names() == ("default",)
+    # The Settings dialog's save leaves the tables as they are.
+    write_settings(cfg, {"drive.credentials": str(tmp_path / "other.json")})
+    again = load_settings(config_path=cfg)
+    assert again.drive.accounts == s.drive.accounts and again.drive.credentials == str(tmp_path / "other.json")
+
+
+@pytest.mark.parametrize(("toml", "needle"), [
+    ('[drive.accounts.default]\ntoken = "x.json"', "is the account of [drive]"),
+    ('[drive.accounts."bad name"]\ntoken = "x.json"', "letters, digits"),
+    ('[drive.accounts.c2]\ncredentials = "c.json"', "needs a token file"),
+    ('[drive.accounts.c2]\ntoken = "x.json"\ntokn = "y"', "unknown key(s) tokn"),
+    ('[drive]\naccounts = "campus2"', "JSON object"),
+])
+def test_bad_drive_accounts_name_the_key_and_the_fix(tmp_path: Path, toml: str, needle: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(toml)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_path=cfg)
+    assert "drive.accounts" in str(exc.value) and needle in str(exc.value), str(exc.value)
