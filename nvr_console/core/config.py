@@ -229,10 +229,9 @@ def _drive_accounts(v: Any) -> tuple[DriveAccount, ...]:
         if unknown:
             raise ValueError(f"account {name!r}: unknown key(s) {', '.join(sorted(unknown))} (credentials, token)")
         cred = _credentials(entry.get("credentials", ""))
-        token = entry.get("token")
-        if not token and cred and cred != "anonymous":
-            raise ValueError(f"account {name!r} needs a token file (token = \"/path/{name}-token.json\")")
-        out.append(DriveAccount(str(name), cred, Path(str(token or f"{name}-token.json")).expanduser()))
+        # No token given: <name>-token.json beside the config file (a service account needs none).
+        token = str(entry.get("token") or f"{name}-token.json")
+        out.append(DriveAccount(str(name), cred, Path(token).expanduser()))
     return tuple(sorted(out, key=lambda a: a.name))
 
 
