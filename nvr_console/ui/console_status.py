@@ -84,8 +84,11 @@ class ConsoleStatus(QObject):
             text += f", {human_rate(q.rate_bps)}"
         if q.paused:
             text += " — PAUSED"
-        self.queue_label.setStyleSheet("color: #c46a00; font-weight: bold;" if q.paused else "")
-        self.queue_label.setToolTip(q.reason if q.paused else "")
+        elif q.accounts_waiting:
+            text += " — an account waits"
+        self.queue_label.setStyleSheet("color: #c46a00; font-weight: bold;" if q.paused else
+                                       ATTENTION if q.accounts_waiting else "")
+        self.queue_label.setToolTip(q.reason if q.paused else q.accounts_waiting)
         self.queue_label.setText(text)
 
     def show_control_station(self) -> None:

@@ -392,5 +392,8 @@ def test_the_status_bar_shows_what_went_to_drive_today(qtbot, settings_factory, 
     assert "bold" in label.styleSheet()  # 95 % of the limit
     assert "default: 19.1 MiB" in label.toolTip() and "campus2: 90.6 MiB" in label.toolTip()
     assert "Pacific" in label.toolTip()
+    c.window.status.show_queue(QueueStatus(3, 3000, 0.0, accounts_waiting="Google account campus2: daily cap"))
+    assert c.window.status.queue_label.text().endswith("— an account waits")
+    assert c.window.status.queue_label.toolTip() == "Google account campus2: daily cap"
     c.window.status.show_drive_usage({"default": 1_000}, ("default",), 750 * 1000**3)
     assert label.text() == "Drive today: 1000 B of 698.5 GiB" and label.styleSheet() == ""

@@ -592,5 +592,7 @@ class Uploader(QObject):
         if not paused and self._destination == "none":
             reason = "uploads are off (upload.destination = none)"
         rate = sum(a.rate for a in list(self._active.values()))
-        self.queue_status.emit(QueueStatus(files=files, bytes=remaining, rate_bps=rate, paused=paused, reason=reason))
+        held = "" if paused else "; ".join(self.held_accounts().values())
+        self.queue_status.emit(QueueStatus(files=files, bytes=remaining, rate_bps=rate, paused=paused, reason=reason,
+                                           accounts_waiting=held))
 

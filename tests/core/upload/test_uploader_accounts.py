@@ -18,6 +18,7 @@ from nvr_console.core.db.models import DriveUsage, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.monitor import Monitor
+from nvr_console.core.status import QueueStatus
 from nvr_console.core.upload.uploader import Uploader
 from tests.core.upload.conftest import KIB256, Rec, drive_files, fast_uploader, later, row, statuses, wait_all_uploaded
 from tests.support.drive_server import DriveServer
@@ -84,8 +85,13 @@ def test_the_capped_account_alone_waits_and_resumes_soon_after_the_cap_lifts(
     drive.set_daily_cap(FILE + 2 * KIB256)
     a = [make_recording(room="A-101", camera="front", slot=later(30 * i)) for i in range(3)]
     up = fast_uploader(two_accounts(**{"upload.workers": 1}), db)
+    queue_st: list[QueueStatus] = []
+    up.queue_status.connect(queue_st.append)
     started(up)
     qtbot.waitUntil(lambda: "default" in up.held_accounts(), timeout=20000)
+    # The queue is not paused; it says which account waits and why.
+    qtbot.waitUntil(lambda: any(not q.paused and "Google account default" in q.accounts_waiting for q in queue_st),
+                    timeout=20000)
     why = up.held_accounts()["default"]
     assert "default" in why and "750 GB/day" in why
     assert up.is_paused() == (False, "")  # campus2 still uploads: the queue is not paused
