@@ -26,6 +26,9 @@ DRIVE_ZONE = ZoneInfo("America/Los_Angeles")
 # Recording rate: what finished in this window, per hour. Three hours holds several files of every camera
 # (30-minute segments) without lagging a change of the day's load for long.
 RATE_WINDOW = timedelta(hours=3)
+_LONGEST_SEGMENT = timedelta(days=1)  # recording.segment_length's upper bound
+# Files that were or will be uploaded (not failed, not lost).
+_COUNTED = [RecordingStatus.FINALIZING, RecordingStatus.READY, RecordingStatus.UPLOADING, RecordingStatus.UPLOADED]
 
 
 def drive_day(at: datetime | None = None) -> date:
@@ -112,10 +115,11 @@ def budgets(settings: Settings, db: Database, now: datetime | None = None) -> li
         waiting = {a: int(b or 0) - int(c or 0) for a, b, c in s.execute(
             select(acct, func.sum(Recording.size), func.sum(Recording.bytes_confirmed))
             .where(Recording.status.in_([RecordingStatus.READY, RecordingStatus.UPLOADING])).group_by(acct))}
+        # Bounded by the (status, slot_start) index: a file's slot starts at most a segment (24 h) before it ends.
         recorded = {a: int(b or 0) for a, b in s.execute(
             select(acct, func.sum(Recording.size))
-            .where(Recording.end_time >= since, Recording.end_time <= now, Recording.size.is_not(None),
-                   Recording.status.not_in([RecordingStatus.FAILED, RecordingStatus.LOST]))
+            .where(Recording.status.in_(_COUNTED), Recording.slot_start >= since - _LONGEST_SEGMENT,
+                   Recording.end_time >= since, Recording.end_time <= now, Recording.size.is_not(None))
             .group_by(acct))}
         named = {str(a) for a in s.scalars(
             select(Room.drive_account).where(Room.drive_account.is_not(None)).distinct())}
