@@ -97,8 +97,17 @@ def _recording(db: Database, room: str, end: datetime, size: int, status: str, c
 
 
 def test_budgets_split_rate_waiting_and_usage_by_the_rooms_account(
-    db: Database, settings_factory: Callable[..., Settings], tmp_path: Path,
+    any_db_url: str, settings_factory: Callable[..., Settings], tmp_path: Path,
 ) -> None:
+    db = Database(any_db_url)
+    prepare_database(db)
+    try:
+        _budgets(db, settings_factory, tmp_path)
+    finally:
+        db.dispose()
+
+
+def _budgets(db: Database, settings_factory: Callable[..., Settings], tmp_path: Path) -> None:
     settings = settings_factory(**{
         "drive.accounts": '{"campus2": {"token": "%s"}}' % (tmp_path / "c2.json"), "drive.daily_limit": "10MB"})
     catalog.add_room(db, "A-101")
