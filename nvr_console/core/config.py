@@ -715,6 +715,8 @@ class DriveSettings:
     accounts: tuple[DriveAccount, ...] = ()
     daily_limit: int = 750 * 1000**3
     cap_probe_every: float = 300.0
+    # Which account credentials/token are (for_account); not an option of its own.
+    account: str = field(default=DEFAULT_DRIVE_ACCOUNT, metadata={"option": False})
 
     def account_names(self) -> tuple[str, ...]:
         """Every account uploads may use: "default" ([drive] credentials/token) first."""
@@ -727,7 +729,7 @@ class DriveSettings:
             return self
         for a in self.accounts:
             if a.name == name:
-                return replace(self, credentials=a.credentials, token=a.token)
+                return replace(self, credentials=a.credentials, token=a.token, account=a.name)
         raise KeyError(f"Google account {name!r} is not in drive.accounts; add [drive.accounts.{name}] with "
                        "credentials and token to config.toml, or assign the room another account")
 
@@ -958,7 +960,8 @@ class SettingsInputs:
 
         sections = {}
         for section, cls in _SECTIONS.items():
-            sections[section] = cls(**{f.name: values[f"{section}.{f.name}"] for f in fields(cls)})
+            sections[section] = cls(**{f.name: values[f"{section}.{f.name}"] for f in fields(cls)
+                                       if f.metadata.get("option", True)})
         return Settings(**sections, sources=sources, files=files, inputs=self)
 
 
@@ -1027,6 +1030,8 @@ def _display_value(option: Option, v: Any) -> str:
     if isinstance(v, tuple):
         return ", ".join(v)
     if option.kind is Kind.SIZE:
+        if v and v % 1000**3 == 0 and v % 1024**2:  # written in decimal units (750GB): shown so
+            return f"{v // 1000**3}GB"
         return format_size(v, exact=True)
     if isinstance(v, RecordingWindow):
         return v.text

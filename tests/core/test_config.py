@@ -188,7 +188,7 @@ def test_sizes_are_shown_in_iec_units_that_read_back() -> None:
     s = load_settings(env={"NVR_UPLOAD_CHUNK_SIZE": "512KiB", "NVR_RETENTION_MIN_FREE_SPACE": "5GB"})
     shown = {name: value for name, value, _ in s.display()}
     assert shown["upload.chunk_size"] == "512 KiB"
-    assert shown["retention.min_free_space"] == "5000000000 B"  # decimal GB is no whole number of GiB
+    assert shown["retention.min_free_space"] == "5GB"  # decimal GB (no whole number of GiB) is shown as written
     again = load_settings(env={"NVR_UPLOAD_CHUNK_SIZE": shown["upload.chunk_size"],
                                "NVR_RETENTION_MIN_FREE_SPACE": shown["retention.min_free_space"]})
     assert (again.upload.chunk_size, again.retention.min_free_space) == (512 * 1024, 5 * 1000**3)
@@ -294,6 +294,13 @@ def test_drive_accounts_are_tables_with_paths_relative_to_the_file(tmp_path: Pat
     assert s.drive.accounts[0].token == tmp_path / "tokens" / "campus2.json"
     assert s.for_drive_account("lab-3").drive.token == tmp_path / "lab3.json"
     assert s.for_drive_account("lab-3").drive.credentials == ""
+    assert (s.drive.account, s.for_drive_account("lab-3").drive.account) == ("default", "lab-3")
+    from nvr_console.core.upload.auth import DriveAuthError, load_credentials
+
+    with pytest.raises(DriveAuthError, match="run `nvr-console drive login --account lab-3` or copy a token made "
+                                             "elsewhere with `nvr-console drive import-token --account lab-3 FILE`"):
+        load_credentials(s.for_drive_account("lab-3"))
+    assert s.shown("drive.daily_limit") == "750GB"  # as written, and read back the same
     assert s.for_drive_account("default") == s and s.for_drive_account(None) == s
     assert s.for_drive_account("campus2").drive.root_folder == s.drive.root_folder  # the rest is shared
     with pytest.raises(KeyError, match=r"\[drive.accounts.nope\]"):
