@@ -46,10 +46,12 @@ FOLDER_CHECK_DELAY_MS = 400  # ask Drive once typing or pasting has stopped, not
 _DB_ERRORS = (InvalidInput, DatabaseUnavailable)  # their own sentences, shown as they are
 
 
-def check_folder(settings: Settings, folder_id: str) -> tuple[str, str, DriveItem | str]:
-    """(folder_id, 'ok' | 'problem' | 'unknown', DriveItem or the sentence). Pool thread (network)."""
+def check_folder(settings: Settings, folder_id: str, account: str = DEFAULT_DRIVE_ACCOUNT,
+                 ) -> tuple[str, str, DriveItem | str]:
+    """(folder_id, 'ok' | 'problem' | 'unknown', DriveItem or the sentence), asked as the room's Google account
+    (the one that will upload into it). Pool thread (network)."""
     try:
-        return folder_id, "ok", check_room_folder(settings, folder_id)
+        return folder_id, "ok", check_room_folder(settings.for_drive_account(account), folder_id)
     except FolderProblem as exc:
         return folder_id, "problem", str(exc)
     except Exception as exc:  # offline, sign-in trouble: nothing is known about the folder, saving stays allowed
@@ -238,10 +240,10 @@ class RoomsDialog(QDialog):
 
     def _start_folder_check(self) -> None:
         """Typing stopped: ask Drive on a pool thread; `_folder_checked` gets the answer."""
-        fid, settings = self._folder_id, self._settings
+        fid, settings, account = self._folder_id, self._settings, self.account.currentText()
         if fid is None or settings is None:
             return
-        run_in_background(lambda: check_folder(settings, fid), self._folder_checked, context=self)
+        run_in_background(lambda: check_folder(settings, fid, account), self._folder_checked, context=self)
 
     def _folder_checked(self, result: tuple[str, str, DriveItem | str]) -> None:
         """A check's answer; dropped when the field has changed since it was asked."""
