@@ -49,7 +49,9 @@ def run_admin(args: argparse.Namespace, settings: Settings) -> int:
             return run_coverage(args, settings, db)
         if args.command == "cameras" and args.action == "probe":
             return _camera_probe(args, settings, db)
-        handlers = {"rooms": _rooms, "cameras": _cameras, "recordings": _recordings, "status": _status,
+        if args.command == "rooms":
+            return _rooms(args, db, settings)
+        handlers = {"cameras": _cameras, "recordings": _recordings, "status": _status,
                     "nodes": run_nodes}
         return handlers[args.command](args, db)
     finally:
@@ -82,7 +84,7 @@ def _db(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
-def _rooms(args: argparse.Namespace, db: Database) -> int:
+def _rooms(args: argparse.Namespace, db: Database, settings: Settings) -> int:
     a = args.action
     if a == "list":
         from nvr_console.core.lectures import timetable_store
@@ -95,10 +97,11 @@ def _rooms(args: argparse.Namespace, db: Database) -> int:
             rows = []
             for r in rooms:
                 t = _timetable_fields(timetables.get(r.id))
-                rows.append((r.name, r.camera_count, r.drive_folder or "(root)",
+                rows.append((r.name, r.camera_count, r.drive_folder or "(root)", r.drive_account,
                              mask_url(r.sound_source_url) if r.sound_source_url else "", t["calendar"] or "",
                              t["calendar_location"] or (r.name if t["calendar"] else ""), t["record"]))
-            print_table(("name", "cameras", "drive folder", "sound source", "calendar", "calendar location", "record"),
+            print_table(("name", "cameras", "drive folder", "drive account", "sound source", "calendar",
+                         "calendar location", "record"),
                         rows, empty="no rooms yet: add one with `nvr-console rooms add NAME`")
         return 0
     if a == "add":
@@ -106,7 +109,8 @@ def _rooms(args: argparse.Namespace, db: Database) -> int:
         print(f"added room {r.name!r}")
     elif a == "edit":
         r = catalog.edit_room(db, args.name, new_name=args.rename, drive_folder=_opt(args.drive_folder),
-                              sound_source=_opt(args.sound_source), notes=args.notes, pinned_node=_opt(args.node))
+                              sound_source=_opt(args.sound_source), notes=args.notes, pinned_node=_opt(args.node),
+                              drive_account=_opt(args.drive_account), accounts=settings.drive.account_names())
         if any(v is not None for v in (args.calendar, args.calendar_location, args.record, args.lecture_folder)):
             from nvr_console.core.lectures import timetable_store
 

@@ -9,19 +9,21 @@ import argparse
 import stat
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from nvr_console.cli.output import human_size, print_json
-from nvr_console.core.config import Settings
+from nvr_console.core.config import DEFAULT_DRIVE_ACCOUNT, Settings
 from nvr_console.core.db import migrate
 from nvr_console.core.db.models import DriveFolder, Recording
 from nvr_console.core.db.session import Database
+from nvr_console.core.db.types import utcnow
 from nvr_console.core.live_status import PauseReport, current_pause
 from nvr_console.core.masking import mask_secrets
-from nvr_console.core.upload import auth
+from nvr_console.core.upload import auth, drive_usage
 from nvr_console.core.upload.where_files_go import where_files_go
 
 LOGIN_HELP = """\
@@ -44,21 +46,35 @@ def add_drive_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentP
     c.add_argument("--port", type=int, default=0, metavar="PORT",
                    help="local port for Google's redirect (fix it to tunnel it over ssh; default: any free port)")
     c.add_argument("--no-browser", action="store_true", help="only print the URL (servers, SSH sessions)")
+    _account_option(c)
     c = actions.add_parser("import-token", help="install a token file made by `drive login` on another machine",
                            description="install a token file made by `drive login` on another machine",
                            parents=[common])
     c.add_argument("file", type=Path, metavar="FILE")
+    _account_option(c)
     c = actions.add_parser("status", help="sign-in, destination and upload queue state",
                            description="sign-in, destination and upload queue state", parents=[common])
     c.add_argument("--check", action="store_true", help="also refresh the sign-in with Google (network)")
     c.add_argument("--json", action="store_true", help="print JSON for scripts")
-    actions.add_parser("logout", help="forget the saved token", description="forget the saved token",
-                       parents=[common])
+    c = actions.add_parser("logout", help="forget the saved token", description="forget the saved token",
+                           parents=[common])
+    _account_option(c)
+
+
+def _account_option(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--account", metavar="NAME", default=None,
+                   help="the Google account of drive.accounts to act for (default: [drive] credentials and token)")
 
 
 def run_drive(args: argparse.Namespace, settings: Settings) -> int:
     """Run one `drive` action; returns the exit code (2 = fix the input/settings, 1 = anything else)."""
     try:
+        if getattr(args, "account", None):
+            try:
+                settings = settings.for_drive_account(args.account)
+            except KeyError as exc:
+                print(f"nvr-console: error: {exc.args[0]}", file=sys.stderr)
+                return 2
         if args.action == "login":
             auth.login(settings, port=args.port, open_browser=not args.no_browser,
                        announce=lambda text: print(text, flush=True))
@@ -112,7 +128,18 @@ def _where_files_go(settings: Settings) -> str:
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     counts, last, root_info, pause = _read_queue(settings)
+    now = utcnow()
+    budget = _read_budgets(settings, now)
     sign_in = _sign_in(settings, args.check)
+    accounts: list[dict[str, Any]] = []
+    for b in budget:
+        try:
+            account_sign_in = sign_in if b.account == DEFAULT_DRIVE_ACCOUNT else _sign_in(
+                settings.for_drive_account(b.account), args.check)
+        except KeyError as exc:  # a room names an account config.toml lacks
+            account_sign_in = {"ok": False, "kind": "invalid", "problem": str(exc.args[0])}
+        # The exit code and the sign-in line stay those of [drive]'s account (scripts read them).
+        accounts.append({**b.as_dict(now), "sign_in": account_sign_in})
     data = {
         "destination": settings.effective_destination(),
         "files_go_to": _where_files_go(settings),
@@ -124,6 +151,9 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         "queue": {k: {"files": n, "bytes": b} for k, (n, b) in sorted(counts.items())},
         "last_error": {"recording_id": last[0], "error": last[1]} if last else None,
         "paused": asdict(pause) if pause else None,
+        # Drive's daily budget per Google account: its day is Pacific time.
+        "drive_day": drive_usage.drive_day(now).isoformat(),
+        "accounts": accounts,
     }
     if args.json:
         print_json(data)
@@ -152,12 +182,31 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         print("queue:        empty")
     if pause:
         print(f"uploads:      PAUSED on {pause.node} since {(pause.since or '')[:19]}: {pause.reason}")
+    print(f"today:        Drive's day {data['drive_day']} (Pacific time), daily limit "
+          f"{human_size(settings.drive.daily_limit)} per account")
+    for b, acc in zip(budget, accounts, strict=True):
+        reached = b.reached_at(now)
+        when = ("" if reached is None else "; the limit is reached NOW" if reached <= now
+                else f"; the limit is reached at about {reached.astimezone():%H:%M} at this rate")
+        problem = "" if acc["sign_in"].get("ok") else f"; sign-in: {acc['sign_in'].get('problem', 'not ready')}"
+        print(f"  {b.account}: {human_size(b.uploaded)} uploaded, {human_size(b.waiting)} waiting, recording "
+              f"{human_size(round(b.rate_per_hour))}/h{when}{problem}")
     if last:
         print(f"last error:   recording {last[0]}: {last[1]}")
     return 0 if sign_in.get("ok") or data["destination"] != "drive" else 1
 
 
 QueueState = tuple[dict[str, tuple[int, int]], Any, dict[str, Any] | None, PauseReport | None]
+
+
+def _read_budgets(settings: Settings, now: datetime) -> list[drive_usage.AccountBudget]:
+    """Each Google account's bytes sent today, waiting and forecast (drive_usage.budgets)."""
+    db = Database(settings.database.url)
+    try:
+        migrate.prepare_database(db)
+        return drive_usage.budgets(settings, db, now)
+    finally:
+        db.dispose()
 
 
 def _read_queue(settings: Settings) -> QueueState:

@@ -126,6 +126,9 @@ def _add_rooms_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     c.add_argument("--sound-source", metavar="URL")
     c.add_argument("--notes")
     c.add_argument("--node", metavar="NODE", help="pin the room's cameras to this node ('' to unpin)")
+    c.add_argument("--drive-account", metavar="NAME",
+                   help="the Google account (drive.accounts) its files upload with; every node uploading them uses "
+                   "that account's token ('' or default: [drive]'s)")
     c.add_argument("--calendar", metavar="URL_OR_FILE",
                    help="the room's timetable: an ICS address (http/https/webcal), caldav+https://HOST/PATH/ for a "
                    "CalDAV collection, or an .ics file ('' to remove)")

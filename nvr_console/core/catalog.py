@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nvr_console.core.close_matches import close_matches
+from nvr_console.core.config import DEFAULT_DRIVE_ACCOUNT
 from nvr_console.core.db.models import Camera, DesiredState, Recording, RecordingStatus, Room, Transport
 from nvr_console.core.db.session import Database
 from nvr_console.core.events import store as event_store
@@ -57,6 +58,7 @@ class RoomInfo:
     notes: str
     camera_count: int
     pinned_node: str | None = None  # placement: the node that should record this room while it can
+    drive_account: str = DEFAULT_DRIVE_ACCOUNT  # the Google account its files upload with (drive.accounts)
 
     def public(self) -> dict[str, Any]:
         """For --json and screens: the sound source's password masked."""
@@ -181,7 +183,7 @@ def path_key(path: str) -> str:
 def _room_info(s: Session, room: Room) -> RoomInfo:
     count = s.scalar(select(func.count(Camera.id)).where(Camera.room_id == room.id)) or 0
     return RoomInfo(room.id, room.name, room.drive_folder, room.sound_source_url, room.notes, count,
-                    room.pinned_node)
+                    room.pinned_node, room.drive_account or DEFAULT_DRIVE_ACCOUNT)
 
 
 MAX_NAMES_SHOWN = 20  # a not-found message lists at most this many names
@@ -241,8 +243,12 @@ def edit_room(
     sound_source: str | Keep | None = UNSET,
     notes: str | None = None,
     pinned_node: str | Keep | None = UNSET,
+    drive_account: str | Keep | None = UNSET,
+    accounts: tuple[str, ...] | None = None,
 ) -> RoomInfo:
-    """Change what is given; pass None (or '') for drive_folder/sound_source/pinned_node to clear them."""
+    """Change what is given; pass None (or '') for drive_folder/sound_source/pinned_node to clear them.
+    `drive_account`: the Google account the room's files upload with (None, '' or "default": [drive]'s);
+    with `accounts` (the configured ones) an unknown name is refused."""
     with db.session() as s:
         room = _get_room(s, name)
         if new_name is not None:
@@ -259,6 +265,13 @@ def edit_room(
             room.notes = notes
         if pinned_node is not UNSET:
             room.pinned_node = validate_node_name(pinned_node) if pinned_node else None
+        if drive_account is not UNSET:
+            account = (drive_account or "").strip() or DEFAULT_DRIVE_ACCOUNT
+            if accounts is not None and account not in accounts:
+                raise InvalidInput(
+                    f"no Google account named {account!r} in drive.accounts (configured: {', '.join(accounts)}); "
+                    f"add [drive.accounts.{account}] with credentials and token to config.toml first")
+            room.drive_account = None if account == DEFAULT_DRIVE_ACCOUNT else account
         _flush_unique(s, f"there is already a room named {room.name!r}; pick another name")
         return _room_info(s, room)
 

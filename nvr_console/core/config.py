@@ -20,7 +20,7 @@ import re
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -181,6 +181,60 @@ def _credentials(v: Any) -> str:
     return str(Path(text).expanduser()) if text else ""
 
 
+DEFAULT_DRIVE_ACCOUNT = "default"  # the account of [drive] credentials/token; rooms with no account use it
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class DriveAccount:
+    """One Google account (or service account) of `drive.accounts`: its own credentials and token file."""
+
+    name: str
+    credentials: str
+    token: Path
+
+    def resolved(self, base: Path) -> DriveAccount:
+        """Relative paths taken from the folder of the file that named them (as every other path option)."""
+        cred = self.credentials
+        if cred and cred != "anonymous" and not Path(cred).is_absolute():
+            cred = str(base / cred)
+        return DriveAccount(self.name, cred, self.token if self.token.is_absolute() else base / self.token)
+
+
+def _drive_accounts(v: Any) -> tuple[DriveAccount, ...]:
+    """`[drive.accounts.NAME]` tables (credentials, token) in config.toml; a JSON object of the same shape in
+    the environment or on the command line."""
+    if isinstance(v, str):
+        import json
+
+        try:
+            v = json.loads(v) if v.strip() else {}
+        except ValueError:
+            raise ValueError("not a JSON object of name -> {credentials, token}") from None
+    if isinstance(v, list):  # [[drive.accounts]] with a name key
+        if not all(isinstance(e, dict) and "name" in e for e in v):
+            raise ValueError("every [[drive.accounts]] entry needs a name")
+        v = {str(e["name"]): {k: x for k, x in e.items() if k != "name"} for e in v}
+    if not isinstance(v, dict):
+        raise ValueError("not a table of accounts")
+    out = []
+    for name, entry in v.items():
+        if not _ACCOUNT_NAME.match(str(name)):
+            raise ValueError(f"account name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
+        if name == DEFAULT_DRIVE_ACCOUNT:
+            raise ValueError(f"{name!r} is the account of [drive] credentials and token; give this one another name")
+        if not isinstance(entry, dict):
+            raise ValueError(f"account {name!r} must be a table with credentials and token")
+        unknown = set(entry) - {"credentials", "token"}
+        if unknown:
+            raise ValueError(f"account {name!r}: unknown key(s) {', '.join(sorted(unknown))} (credentials, token)")
+        cred = _credentials(entry.get("credentials", ""))
+        # No token given: <name>-token.json beside the config file (a service account needs none).
+        token = str(entry.get("token") or f"{name}-token.json")
+        out.append(DriveAccount(str(name), cred, Path(token).expanduser()))
+    return tuple(sorted(out, key=lambda a: a.name))
+
+
 def _share(v: Any) -> str:
     text = _str(v)
     if text.lower() in ("private", "anyone"):
@@ -288,6 +342,7 @@ class Kind(StrEnum):
     BOOL = "bool"
     TIME_ZONE = "time_zone"
     WINDOW = "window"
+    ACCOUNTS = "accounts"
 
 
 @dataclass(frozen=True)
@@ -388,6 +443,17 @@ OPTIONS: tuple[Option, ...] = (
            "Who may read the root folder (its link-sharing is made to match at every start)."),
     Option("drive", "shared_drive", _str, lambda d: "",
            "a shared drive id, or empty", "Shared drive to upload into (service accounts need one)."),
+    Option("drive", "accounts", _drive_accounts, lambda d: (),
+           "[drive.accounts.NAME] tables with credentials and token (a JSON object of them in NVR_DRIVE_ACCOUNTS)",
+           "More Google accounts to spread uploads over (Drive takes 750 GB a day per account); a room is "
+           "assigned one with `rooms edit ROOM --drive-account NAME`.", kind=Kind.ACCOUNTS),
+    Option("drive", "daily_limit", parse_size, lambda d: 750 * 1000**3,
+           "a size such as 750GB", "Bytes Google Drive accepts per account per day (Pacific time): the budget "
+           "the forecast alert warns about.", kind=Kind.SIZE),
+    Option("drive", "cap_probe_every", _positive_duration(1, 3600), lambda d: 300.0,
+           "a duration from 1s to 1h such as 5m",
+           "While an account is at Drive's daily cap, how often one of its uploads tries again.",
+           kind=Kind.DURATION),
     Option("log", "dir", _path, lambda d: d["log"], "a folder path", "Rotating log files.", kind=Kind.FOLDER),
     Option("log", "level", _choice("debug", "info", "warning", "error"), lambda d: "info",
            "one of debug, info, warning, error", "Log detail.", kind=Kind.CHOICE),
@@ -646,6 +712,26 @@ class DriveSettings:
     root_folder: str
     share: str
     shared_drive: str
+    accounts: tuple[DriveAccount, ...] = ()
+    daily_limit: int = 750 * 1000**3
+    cap_probe_every: float = 300.0
+    # Which account credentials/token are (for_account); not an option of its own.
+    account: str = field(default=DEFAULT_DRIVE_ACCOUNT, metadata={"option": False})
+
+    def account_names(self) -> tuple[str, ...]:
+        """Every account uploads may use: "default" ([drive] credentials/token) first."""
+        return (DEFAULT_DRIVE_ACCOUNT, *(a.name for a in self.accounts))
+
+    def for_account(self, name: str | None) -> DriveSettings:
+        """These settings with the credentials and token of account `name` (None: "default"); KeyError names
+        the fix when it is not configured."""
+        if not name or name == DEFAULT_DRIVE_ACCOUNT:
+            return self
+        for a in self.accounts:
+            if a.name == name:
+                return replace(self, credentials=a.credentials, token=a.token, account=a.name)
+        raise KeyError(f"Google account {name!r} is not in drive.accounts; add [drive.accounts.{name}] with "
+                       "credentials and token to config.toml, or assign the room another account")
 
 
 @dataclass(frozen=True)
@@ -864,6 +950,8 @@ class SettingsInputs:
                     raise ConfigError(o.name, value, o.expected, source, str(exc)) from None
                 if isinstance(parsed, Path) and not parsed.is_absolute() and base is not None:
                     parsed = base / parsed
+                if o.kind is Kind.ACCOUNTS and base is not None:
+                    parsed = tuple(a.resolved(base) for a in parsed)
                 values[o.name] = parsed
                 sources[o.name] = source
             else:
@@ -872,7 +960,8 @@ class SettingsInputs:
 
         sections = {}
         for section, cls in _SECTIONS.items():
-            sections[section] = cls(**{f.name: values[f"{section}.{f.name}"] for f in fields(cls)})
+            sections[section] = cls(**{f.name: values[f"{section}.{f.name}"] for f in fields(cls)
+                                       if f.metadata.get("option", True)})
         return Settings(**sections, sources=sources, files=files, inputs=self)
 
 
@@ -915,11 +1004,16 @@ class Settings:
             text = redact_url_path(text)
         return mask_secrets(text)
 
+    def for_drive_account(self, name: str | None) -> Settings:
+        """These settings signed in as Google account `name` (drive.accounts; None or "default": [drive]'s).
+        KeyError names the fix when it is not configured."""
+        return replace(self, drive=self.drive.for_account(name))
+
     def effective_destination(self) -> str:
         """`auto` resolved: Drive when credentials or a token exist, else the local archive."""
         if self.upload.destination != "auto":
             return self.upload.destination
-        if self.drive.credentials or self.drive.token.exists():
+        if self.drive.credentials or self.drive.token.exists() or self.drive.accounts:
             return "drive"
         return "local"
 
@@ -931,9 +1025,13 @@ def _display_value(option: Option, v: Any) -> str:
         return "off" if option.section == "alerts" else ""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if option.kind is Kind.ACCOUNTS:
+        return "; ".join(f"{a.name}: credentials {a.credentials or '(none)'}, token {a.token}" for a in v)
     if isinstance(v, tuple):
         return ", ".join(v)
     if option.kind is Kind.SIZE:
+        if v and v % 1000**3 == 0 and v % 1024**2:  # written in decimal units (750GB): shown so
+            return f"{v // 1000**3}GB"
         return format_size(v, exact=True)
     if isinstance(v, RecordingWindow):
         return v.text

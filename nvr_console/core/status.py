@@ -91,6 +91,8 @@ class QueueStatus:
     rate_bps: float
     paused: bool = False
     reason: str = ""  # why paused, as an operator sentence
+    # Google accounts whose uploads wait (Drive's daily cap) while the others go on, as an operator sentence.
+    accounts_waiting: str = ""
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         self.uploads.load_history(db)
         self.status.update_disk()
         self.status.check_database()
+        self.status.check_drive_usage()
         self._every_second()
         restore_layout(self, self.table, self.splitter)
 
@@ -204,6 +205,7 @@ class MainWindow(QMainWindow):
         holder.subscribe(SECTIONS, self.commands.settings_changed.emit)
         holder.subscribe(("recording",), self._ffmpeg_settings)
         holder.subscribe(("drive", "upload"), lambda _s: self.update_google_action())
+        holder.subscribe(("drive", "upload"), lambda _s: self.status.check_drive_usage())
         holder.subscribe(("recording", "retention"), lambda _s: self.status.update_disk())
         self.recordings.follow(holder)
         self.tabs.lectures.follow(holder)

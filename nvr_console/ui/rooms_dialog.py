@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from nvr_console.core import catalog
-from nvr_console.core.config import Settings
+from nvr_console.core.config import DEFAULT_DRIVE_ACCOUNT, Settings
 from nvr_console.core.db.models import RecordMode
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.lectures import timetable_store
@@ -46,10 +46,12 @@ FOLDER_CHECK_DELAY_MS = 400  # ask Drive once typing or pasting has stopped, not
 _DB_ERRORS = (InvalidInput, DatabaseUnavailable)  # their own sentences, shown as they are
 
 
-def check_folder(settings: Settings, folder_id: str) -> tuple[str, str, DriveItem | str]:
-    """(folder_id, 'ok' | 'problem' | 'unknown', DriveItem or the sentence). Pool thread (network)."""
+def check_folder(settings: Settings, folder_id: str, account: str = DEFAULT_DRIVE_ACCOUNT,
+                 ) -> tuple[str, str, DriveItem | str]:
+    """(folder_id, 'ok' | 'problem' | 'unknown', DriveItem or the sentence), asked as the room's Google account
+    (the one that will upload into it). Pool thread (network)."""
     try:
-        return folder_id, "ok", check_room_folder(settings, folder_id)
+        return folder_id, "ok", check_room_folder(settings.for_drive_account(account), folder_id)
     except FolderProblem as exc:
         return folder_id, "problem", str(exc)
     except Exception as exc:  # offline, sign-in trouble: nothing is known about the folder, saving stays allowed
@@ -101,6 +103,14 @@ class RoomsDialog(QDialog):
         self.sound.setPlaceholderText("rtsp://… audio-only stream (optional)")
         self.tester = StreamTester(ffmpeg, self.sound.text, parent=self, audio_only=True)
         self.node = NodeChoice(db)  # a room with a sound source is recorded as one unit, so it is pinned as one
+        # The Google account its files upload with (drive.accounts); offered when there is more than one.
+        self._accounts = (self._settings.drive.account_names() if self._settings is not None
+                          else (DEFAULT_DRIVE_ACCOUNT,))
+        self.account = QComboBox()
+        self.account.setAccessibleName("Google account")
+        self.account.addItems(list(self._accounts))
+        self.account.setToolTip("Drive takes 750 GB a day per account: rooms on different accounts share the load. "
+                                "Accounts are listed in config.toml ([drive.accounts.NAME]).")
         # The room's timetable (lectures): its calendar, the LOCATION text its events carry, how it records.
         self.calendar = QLineEdit()
         self.calendar.setPlaceholderText("https://…/timetable.ics, caldav+https://…/collection/ or an .ics file "
@@ -125,6 +135,8 @@ class RoomsDialog(QDialog):
         form.addRow("S&ound source:", self.sound)
         form.addRow("", self.tester)
         form.addRow("Record on nod&e:", self.node)
+        if len(self._accounts) > 1:
+            form.addRow("Google &account:", self.account)
         form.addRow("&Timetable:", self.calendar)
         form.addRow("Calendar &location:", self.calendar_location)
         form.addRow("Re&cord:", self.record_mode)
@@ -195,6 +207,9 @@ class RoomsDialog(QDialog):
         self.folder.setText(room.drive_folder or "")
         self.sound.setText(room.sound_source_url or "")
         self.node.set_value(room.pinned_node)
+        if self.account.findText(room.drive_account) < 0:  # named by a room, missing from config.toml
+            self.account.addItem(room.drive_account)
+        self.account.setCurrentText(room.drive_account)
         tt = self._timetables.get(room.name)
         self.calendar.setText(tt.source if tt else "")
         self.calendar_location.setText(tt.location if tt else "")
@@ -207,6 +222,7 @@ class RoomsDialog(QDialog):
         for w in (self.name, self.folder, self.sound, self.calendar, self.calendar_location):
             w.clear()
         self.record_mode.setCurrentIndex(0)
+        self.account.setCurrentIndex(0)
         self.node.set_value(None)
         self.name.setFocus()
 
@@ -234,10 +250,10 @@ class RoomsDialog(QDialog):
 
     def _start_folder_check(self) -> None:
         """Typing stopped: ask Drive on a pool thread; `_folder_checked` gets the answer."""
-        fid, settings = self._folder_id, self._settings
+        fid, settings, account = self._folder_id, self._settings, self.account.currentText()
         if fid is None or settings is None:
             return
-        run_in_background(lambda: check_folder(settings, fid), self._folder_checked, context=self)
+        run_in_background(lambda: check_folder(settings, fid, account), self._folder_checked, context=self)
 
     def _folder_checked(self, result: tuple[str, str, DriveItem | str]) -> None:
         """A check's answer; dropped when the field has changed since it was asked."""
@@ -267,6 +283,10 @@ class RoomsDialog(QDialog):
         db, current = self.db, self._current
         name, folder, sound = self.name.text(), self.folder.text() or None, self.sound.text() or None
         node = self.node.value()
+        account: str | catalog.Keep = self.account.currentText()
+        if current is not None and current in self._rooms and account == self._rooms[current].drive_account:
+            account = catalog.UNSET  # unchanged: kept even when config.toml no longer lists it
+        accounts = self._accounts
         calendar, location = self.calendar.text().strip(), self.calendar_location.text().strip()
         mode = str(self.record_mode.currentData())
         had_timetable = current is not None and current in self._timetables
@@ -274,10 +294,11 @@ class RoomsDialog(QDialog):
         def store() -> catalog.RoomInfo:  # database pool thread
             if current is None:
                 added = catalog.add_room(db, name, folder, sound)
-                room = catalog.edit_room(db, added.name, pinned_node=node) if node else added
+                room = catalog.edit_room(db, added.name, pinned_node=node or None, drive_account=account,
+                                         accounts=accounts)
             else:
                 room = catalog.edit_room(db, current, new_name=name, drive_folder=folder, sound_source=sound,
-                                         pinned_node=node)
+                                         pinned_node=node, drive_account=account, accounts=accounts)
             if calendar or location or mode != RecordMode.CONTINUOUS.value or had_timetable:
                 timetable_store.configure(db, room.name, source=calendar, location=location, record_mode=mode)
             return room

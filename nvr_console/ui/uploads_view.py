@@ -203,6 +203,8 @@ class UploadsView(QWidget):
             text += f", {human_rate(q.rate_bps)}"
         if q.paused:
             text += f" — paused: {q.reason}"
+        elif q.accounts_waiting:
+            text += f" — waiting: {q.accounts_waiting}"
         self.queue_label.setText(text)
         self.resume_button.setVisible(q.paused)
 

@@ -151,3 +151,54 @@ def test_status_says_where_files_go_when_nobody_signed_in(
     monkeypatch.setenv("NVR_UPLOAD_DESTINATION", "none")
     assert main(["drive", "status", "--database-url", db]) == 0
     assert "files go to:  nowhere: uploads are off" in capsys.readouterr().out
+
+
+def test_status_json_reports_each_accounts_bytes_today_and_rooms_take_an_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two accounts: each its sign-in and today's bytes (every node's, Drive's Pacific day); a room is moved to
+    the second account, and an account config.toml lacks is refused with the fix."""
+    from nvr_console.core.db.migrate import prepare_database
+    from nvr_console.core.db.session import Database
+    from nvr_console.core.upload import drive_usage
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[drive]\ntoken = "default-token.json"\ndaily_limit = "750GB"\n\n'
+        '[drive.accounts.campus2]\ntoken = "campus2-token.json"\n')
+    common = ["--config", str(config), "--database-url", url]
+    src = tmp_path / "token.json"
+    src.write_text(json.dumps({"client_id": "cid", "client_secret": "csecret", "refresh_token": "1//ref",
+                               "token": "acc"}))
+    assert main(["drive", "import-token", str(src), *common]) == 0
+    assert main(["drive", "import-token", str(src), "--account", "campus2", *common]) == 0
+    assert (tmp_path / "campus2-token.json").exists() and (tmp_path / "default-token.json").exists()
+    assert main(["drive", "login", "--account", "nope", *common]) == 2
+    assert "'nope' is not in drive.accounts" in capsys.readouterr().err
+    assert main(["rooms", "add", "A-101", *common]) == 0
+    assert main(["rooms", "add", "B-202", *common]) == 0
+    assert main(["rooms", "edit", "B-202", "--drive-account", "campus2", *common]) == 0
+    assert main(["rooms", "edit", "A-101", "--drive-account", "campus3", *common]) == 2
+    assert "campus3" in capsys.readouterr().err
+    db = Database(url)
+    prepare_database(db)
+    drive_usage.add(db, "default", 2_000_000)
+    drive_usage.add(db, "campus2", 3_000_000)
+    drive_usage.add(db, "campus2", 4_000_000)  # another node's upload, same day
+    db.dispose()
+    capsys.readouterr()
+    assert main(["drive", "status", "--json", *common]) == 0
+    data = json.loads(capsys.readouterr().out)
+    got = {a["account"]: a for a in data["accounts"]}
+    assert list(got) == ["default", "campus2"]
+    assert got["default"]["uploaded_today"] == 2_000_000 and got["campus2"]["uploaded_today"] == 7_000_000
+    assert got["campus2"]["daily_limit"] == 750 * 1000**3 and got["campus2"]["limit_reached_at"] is None
+    assert got["campus2"]["sign_in"]["ok"] and got["campus2"]["sign_in"]["token"].endswith("campus2-token.json")
+    assert data["drive_day"] == drive_usage.drive_day().isoformat()
+    assert main(["drive", "status", *common]) == 0
+    text = capsys.readouterr().out
+    assert "  campus2: 6.7 MiB uploaded, 0 B waiting" in text, text
+    assert main(["rooms", "list", "--json", *common]) == 0
+    rooms = {r["name"]: r["drive_account"] for r in json.loads(capsys.readouterr().out)}
+    assert rooms == {"A-101": "default", "B-202": "campus2"}

@@ -188,7 +188,7 @@ def test_sizes_are_shown_in_iec_units_that_read_back() -> None:
     s = load_settings(env={"NVR_UPLOAD_CHUNK_SIZE": "512KiB", "NVR_RETENTION_MIN_FREE_SPACE": "5GB"})
     shown = {name: value for name, value, _ in s.display()}
     assert shown["upload.chunk_size"] == "512 KiB"
-    assert shown["retention.min_free_space"] == "5000000000 B"  # decimal GB is no whole number of GiB
+    assert shown["retention.min_free_space"] == "5GB"  # decimal GB (no whole number of GiB) is shown as written
     again = load_settings(env={"NVR_UPLOAD_CHUNK_SIZE": shown["upload.chunk_size"],
                                "NVR_RETENTION_MIN_FREE_SPACE": shown["retention.min_free_space"]})
     assert (again.upload.chunk_size, again.retention.min_free_space) == (512 * 1024, 5 * 1000**3)
@@ -201,7 +201,8 @@ def test_every_option_declares_its_kind_and_the_dialog_options_their_label() -> 
         "recording.segment_length", "recording.window", "recording.stall_timeout", "upload.workers",
         "retention.delete_after", "retention.min_free_space"}
     assert all(isinstance(o.kind, Kind) for o in OPTIONS)
-    assert {o.name for o in OPTIONS if o.kind is Kind.SIZE} == {"upload.chunk_size", "retention.min_free_space"}
+    assert {o.name for o in OPTIONS if o.kind is Kind.SIZE} == {"upload.chunk_size", "retention.min_free_space",
+                                                              "drive.daily_limit"}
 
 
 # ------------------------------------------------------------------------------ inputs and reload
@@ -265,3 +266,67 @@ def test_inputs_keep_only_our_variables(tmp_path: Path) -> None:
     inputs = SettingsInputs.capture(env={"NVR_UPLOAD_WORKERS": "3", "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db",
                                          "AWS_SECRET_ACCESS_KEY": "not ours"}, cwd=tmp_path)
     assert dict(inputs.env) == {"NVR_UPLOAD_WORKERS": "3", "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}
+
+
+ACCOUNTS_TOML = """[drive]
+credentials = "client.json"
+token = "default-token.json"
+
+[drive.accounts.campus2]
+credentials = "/etc/nvr-console/campus2-service-account.json"
+token = "tokens/campus2.json"
+
+[drive.accounts.lab-3]
+token = "lab3.json"
+
+[drive.accounts.sa]
+credentials = "/etc/nvr-console/sa.json"
+"""
+
+
+def test_drive_accounts_are_tables_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(ACCOUNTS_TOML)
+    s = load_settings(config_path=cfg)
+    assert s.drive.account_names() == ("default", "campus2", "lab-3", "sa")
+    assert s.for_drive_account("sa").drive.token == tmp_path / "sa-token.json"  # service accounts need none
+    assert s.drive.accounts[0].credentials == "/etc/nvr-console/campus2-service-account.json"
+    assert s.drive.accounts[0].token == tmp_path / "tokens" / "campus2.json"
+    assert s.for_drive_account("lab-3").drive.token == tmp_path / "lab3.json"
+    assert s.for_drive_account("lab-3").drive.credentials == ""
+    assert (s.drive.account, s.for_drive_account("lab-3").drive.account) == ("default", "lab-3")
+    from nvr_console.core.upload.auth import DriveAuthError, load_credentials
+
+    with pytest.raises(DriveAuthError, match="run `nvr-console drive login --account lab-3` or copy a token made "
+                                             "elsewhere with `nvr-console drive import-token --account lab-3 FILE`"):
+        load_credentials(s.for_drive_account("lab-3"))
+    assert s.shown("drive.daily_limit") == "750GB"  # as written, and read back the same
+    assert s.for_drive_account("default") == s and s.for_drive_account(None) == s
+    assert s.for_drive_account("campus2").drive.root_folder == s.drive.root_folder  # the rest is shared
+    with pytest.raises(KeyError, match=r"\[drive.accounts.nope\]"):
+        s.for_drive_account("nope")
+    shown = dict((name, value) for name, value, _src in s.display())["drive.accounts"]
+    assert shown == (f"campus2: credentials /etc/nvr-console/campus2-service-account.json, token "
+                     f"{tmp_path / 'tokens' / 'campus2.json'}; "
+                     f"lab-3: credentials (none), token {tmp_path / 'lab3.json'}; "
+                     f"sa: credentials /etc/nvr-console/sa.json, token {tmp_path / 'sa-token.json'}")
+    # A single-account config is unchanged: account "default" only.
+    assert load_settings(env={}).drive.account_names() == ("default",)
+    # The Settings dialog's save leaves the tables as they are.
+    write_settings(cfg, {"drive.credentials": str(tmp_path / "other.json")})
+    again = load_settings(config_path=cfg)
+    assert again.drive.accounts == s.drive.accounts and again.drive.credentials == str(tmp_path / "other.json")
+
+
+@pytest.mark.parametrize(("toml", "needle"), [
+    ('[drive.accounts.default]\ntoken = "x.json"', "is the account of [drive]"),
+    ('[drive.accounts."bad name"]\ntoken = "x.json"', "letters, digits"),
+    ('[drive.accounts.c2]\ntoken = "x.json"\ntokn = "y"', "unknown key(s) tokn"),
+    ('[drive]\naccounts = "campus2"', "JSON object"),
+])
+def test_bad_drive_accounts_name_the_key_and_the_fix(tmp_path: Path, toml: str, needle: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(toml)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_path=cfg)
+    assert "drive.accounts" in str(exc.value) and needle in str(exc.value), str(exc.value)

@@ -66,6 +66,11 @@ Faults (queued, applied to the next matching requests; ``kind`` selects which):
   ``times`` (how many requests it applies to) and ``skip`` (let that many matching requests through
   first) shape when it fires.
 
+Daily upload cap (Drive's 750 GB per account a day, made small): ``set_daily_cap(n)`` refuses a new upload
+session, a chunk or a multipart upload with 403 userRateLimitExceeded "User rate limit exceeded." once the
+account (its ``Authorization`` header; "anonymous" without one) has had ``n`` bytes kept today. The server's day
+is the test's clock: ``set_day(d)`` / ``next_day()`` (a new day lifts the cap); ``usage()`` reports today's bytes.
+
 Introspection: ``files()`` (resources with ``path`` of the stored bytes), ``file_bytes(id)``,
 ``sessions_created()``, ``sessions()``, ``requests()`` (method, kind, path, status, content_range,
 body_bytes, session, fault, authorization; an entry is logged when its request arrives, status is
@@ -107,6 +112,9 @@ from typing import Any
 
 FOLDER_MIME = "application/vnd.google-apps.folder"
 CHUNK_ALIGN = 256 * 1024
+# What Drive answers once an account's 750 GB of the day are used (403, domain usageLimits, reason
+# userRateLimitExceeded, this message; as reported in labbots/google-drive-upload#192 and rclone#1591).
+UPLOAD_CAP_MESSAGE = "User rate limit exceeded."
 _BLOCK = 1 << 20
 
 # (status, domain, reason, message) as Google sends them.
@@ -125,7 +133,7 @@ ERROR_PRESETS: dict[str, tuple[int, str, str, str]] = {
     ),
     "daily_limit": (403, "usageLimits", "dailyLimitExceeded", "Daily Limit Exceeded"),
     # The undocumented 750 GB/day upload cap: looks like a (retryable) user rate limit.
-    "upload_limit_750gb": (403, "usageLimits", "userRateLimitExceeded", "User rate limit exceeded."),
+    "upload_limit_750gb": (403, "usageLimits", "userRateLimitExceeded", UPLOAD_CAP_MESSAGE),
     "unauthorized": (401, "global", "authError", "Invalid Credentials"),
     "not_found": (404, "global", "notFound", "File not found."),
 }
@@ -411,7 +419,23 @@ class _State:
         self.in_flight = 0  # requests being handled (idle keep-alive connections don't count)
         self.max_page_size = max_page_size
         self._last_created_ms = 0
+        # The daily upload cap (Drive's 750 GB per account a day, made small): bytes kept per (account, day);
+        # the day is the test's clock (``set_day`` / ``next_day``), not the wall clock.
+        self.daily_cap: int | None = None
+        self.day = 0
+        self.usage: dict[tuple[str, int], int] = {}
         self._load()
+
+    def check_cap(self, account: str) -> None:
+        """Refuse a new upload, or a chunk of one, once `account` reached today's cap: 403 as Drive sends it
+        (a file that crosses the cap finishes only if its bytes arrive before the next check)."""
+        with self.lock:
+            if self.daily_cap is not None and self.usage.get((account, self.day), 0) >= self.daily_cap:
+                raise _HttpError(403, UPLOAD_CAP_MESSAGE, "userRateLimitExceeded", "usageLimits")
+
+    def count(self, account: str, n: int) -> None:
+        with self.lock:
+            self.usage[(account, self.day)] = self.usage.get((account, self.day), 0) + n
 
     # -- persistence (only metadata; offsets are the sizes of the part files)
     def _load(self) -> None:
@@ -728,8 +752,13 @@ class _Handler(BaseHTTPRequestHandler):
         return rec
 
     # -- uploads
+    def _account(self) -> str:
+        """Whose upload this is: the bearer token (one per signed-in account), else anonymous."""
+        return self.headers.get("Authorization") or "anonymous"
+
     def _create_session(self) -> None:
         self._apply_fault("create_session")
+        self.server.state.check_cap(self._account())
         metadata = self._json_body()
         st = self.server.state
         st.check_parents(list(metadata.get("parents") or []))
@@ -782,7 +811,12 @@ class _Handler(BaseHTTPRequestHandler):
             if is_query:
                 self._send_json(308, None, headers=self._range_headers(sess), reason="Resume Incomplete")
                 return
-            self._write_chunk(sess, content_range, length, fault)
+            st.check_cap(self._account())
+            before = sess.offset
+            try:
+                self._write_chunk(sess, content_range, length, fault)
+            finally:
+                st.count(self._account(), sess.offset - before)
 
     def _write_chunk(self, sess: _Session, content_range: str, length: int, fault: Fault | None) -> None:
         st = self.server.state
@@ -873,7 +907,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "corrupt" and media:
             media = bytes([media[0] ^ 0xFF]) + media[1:]
         st = self.server.state
+        st.check_cap(self._account())
         st.check_parents(list(metadata.get("parents") or []))
+        st.count(self._account(), len(media))
         tmp = st.dir / "sessions" / f"multipart-{secrets.token_hex(8)}"
         tmp.write_bytes(media)
         rec = st.add_file(metadata, media_type, tmp, hashlib.md5(media).hexdigest(), len(media))
@@ -1110,6 +1146,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/_control/expire_sessions" and method == "POST":
             self._read_small_body()
             self._send_json(200, {"expired": srv.expire_sessions()})
+        elif path == "/_control/cap" and method == "POST":
+            body = json.loads(self._read_small_body() or b"{}")
+            if "cap" in body:
+                srv.set_daily_cap(body["cap"])
+            if "day" in body:
+                srv.set_day(int(body["day"]))
+            self._send_json(200, {"usage": srv.usage()})
         elif path == "/_control/reset_log" and method == "POST":
             self._read_small_body()
             srv.reset_log()
@@ -1361,6 +1404,30 @@ class DriveServer(_FaultApi):
         st.save()
         return n
 
+    # -- the daily upload cap
+    def set_daily_cap(self, cap: int | None) -> None:
+        """Enforce a cap of `cap` bytes per account per day (None: no cap, the default)."""
+        with self._state.lock:
+            self._state.daily_cap = cap
+
+    def set_day(self, day: int) -> None:
+        """Move the server's clock to day `day` (each day starts with nothing used: the cap lifts)."""
+        with self._state.lock:
+            self._state.day = day
+
+    def next_day(self) -> None:
+        with self._state.lock:
+            self._state.day += 1
+
+    def usage(self, every_day: bool = False) -> dict[str, int]:
+        """Bytes kept today (or on every day) per account (its Authorization header, or "anonymous")."""
+        out: dict[str, int] = {}
+        with self._state.lock:
+            for (a, d), n in self._state.usage.items():
+                if every_day or d == self._state.day:
+                    out[a] = out.get(a, 0) + n
+        return out
+
     # -- introspection
     def files(self) -> list[dict[str, Any]]:
         """Every file and folder, all fields, plus ``path`` (stored bytes) for non-folders."""
@@ -1494,6 +1561,15 @@ class DriveServerProcess(_FaultApi):
 
     def reset_log(self) -> None:
         self._call("POST", "/_control/reset_log", {})
+
+    def set_daily_cap(self, cap: int | None) -> None:
+        self._call("POST", "/_control/cap", {"cap": cap})
+
+    def set_day(self, day: int) -> None:
+        self._call("POST", "/_control/cap", {"day": day})
+
+    def usage(self) -> dict[str, int]:
+        return dict(self._call("POST", "/_control/cap", {})["usage"])
 
     def state(self) -> dict[str, Any]:
         return dict(self._call("GET", "/_control/state"))

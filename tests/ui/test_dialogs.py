@@ -298,3 +298,34 @@ def test_camera_dialog_sets_the_live_url_with_its_password_masked_and_clears_it(
     qtbot.waitUntil(lambda: edit.saved is not None, timeout=5_000)
     cleared = catalog.get_camera(db, "A-101", "front")
     assert cleared.live_url is None and cleared.wall_url == "rtsp://10.0.0.5/main"
+
+
+def test_rooms_dialog_assigns_the_google_account(qtbot, db: Database, settings_factory, tmp_path) -> None:
+    """With several accounts (drive.accounts) the dialog offers them; a room's account config.toml lacks is shown
+    and kept."""
+    settings = settings_factory(**{"drive.accounts": '{"campus2": {"token": "%s"}}' % (tmp_path / "c2.json")})
+    catalog.add_room(db, "A-101")
+    d = RoomsDialog(db, FFMPEG, settings=settings)
+    qtbot.addWidget(d)
+    qtbot.waitUntil(lambda: d.loaded, timeout=5_000)
+    assert [d.account.itemText(i) for i in range(d.account.count())] == ["default", "campus2"]
+    assert d.account.currentText() == "default"
+    d.account.setCurrentText("campus2")
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy and d.error.text() == "Saved room A-101.", timeout=5_000)
+    assert catalog.get_room(db, "A-101").drive_account == "campus2"
+    d._new()
+    d.name.setText("B-202")
+    assert d.account.currentText() == "default"
+    d.save()
+    qtbot.waitUntil(lambda: not d.busy and d.error.text() == "Saved room B-202.", timeout=5_000)
+    assert catalog.get_room(db, "B-202").drive_account == "default"
+    # A single-account config: nothing to choose, nothing shown.
+    one = RoomsDialog(db, FFMPEG, settings=settings_factory())
+    qtbot.addWidget(one)
+    qtbot.waitUntil(lambda: one.loaded, timeout=5_000)
+    one.show()
+    assert not one.account.isVisible()
+    one.save()
+    qtbot.waitUntil(lambda: not one.busy and one.error.text() == "Saved room A-101.", timeout=5_000)
+    assert catalog.get_room(db, "A-101").drive_account == "campus2"  # kept: it is in the database, not offered

@@ -371,3 +371,29 @@ def test_the_disk_counts_as_low_by_what_the_engine_keeps_free(qtbot, console) ->
     engine.disk_status.emit(DiskStatus(free, 1024, "retention.min_free_space"))
     qtbot.waitUntil(lambda: label.styleSheet() == "", timeout=3000)
     assert "kept free (retention.min_free_space)" in label.toolTip()
+
+
+def test_the_status_bar_shows_what_went_to_drive_today(qtbot, settings_factory, db: Database, tmp_path: Path) -> None:
+    """Drive's daily budget in the status bar: the fullest account's bytes today (every node's), each account in the
+    tooltip, a warning near drive.daily_limit; nothing while files do not go to Drive."""
+    from nvr_console.core.upload import drive_usage
+    from tests.support.drive_token import write_fresh_token
+
+    settings = settings_factory(**{"upload.destination": "drive", "drive.daily_limit": "100MB",
+                                   "drive.accounts": '{"campus2": {"token": "%s"}}' % (tmp_path / "c2.json")})
+    write_fresh_token(settings.drive.token)
+    drive_usage.add(db, "default", 20_000_000)
+    drive_usage.add(db, "campus2", 95_000_000)
+    c = build_console(settings, db, EngineDouble({}))
+    c.window.close_question = lambda _active: "keep"
+    qtbot.addWidget(c.window)
+    label = c.window.status.drive_label
+    qtbot.waitUntil(lambda: label.text() == "Drive today (campus2): 90.6 MiB of 95.4 MiB", timeout=5_000)
+    assert "bold" in label.styleSheet()  # 95 % of the limit
+    assert "default: 19.1 MiB" in label.toolTip() and "campus2: 90.6 MiB" in label.toolTip()
+    assert "Pacific" in label.toolTip()
+    c.window.status.show_queue(QueueStatus(3, 3000, 0.0, accounts_waiting="Google account campus2: daily cap"))
+    assert c.window.status.queue_label.text().endswith("— an account waits")
+    assert c.window.status.queue_label.toolTip() == "Google account campus2: daily cap"
+    c.window.status.show_drive_usage({"default": 1_000}, ("default",), 750 * 1000**3)
+    assert label.text() == "Drive today: 1000 B of 698.5 GiB" and label.styleSheet() == ""

@@ -7,9 +7,21 @@ queue even when its camera is renamed or removed (nothing about an upload lives 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.mysql import LONGTEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -55,6 +67,8 @@ class Room(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # Placement preference: the node that should record this room's cameras while it is alive.
     pinned_node: Mapped[str | None] = mapped_column(String(128), default=None)
+    # The Google account (drive.accounts) whose token uploads this room's files; None = "default".
+    drive_account: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -165,6 +179,20 @@ class DriveFolder(Base):
     folder_id: Mapped[str] = mapped_column(String(256))
     web_link: Mapped[str | None] = mapped_column(String(1024), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DriveUsage(Base):
+    """Bytes sent to Google Drive per account per Drive day (the Pacific date): the 750 GB/day budget.
+
+    Every node adds to the same row with one `bytes = bytes + n` upsert, so concurrent writers lose nothing.
+    """
+
+    __tablename__ = "drive_usage"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class CameraLiveStatus(Base):

@@ -75,11 +75,16 @@ def output_name(room: str, camera: str, start: datetime, end: datetime, zone: An
     return f"{room}_{camera}_{a:%Y-%m-%d_%H-%M}-{tail}.mp4"
 
 
-def _drive_unusable(settings: Settings) -> tuple[str | None, Any]:
-    """(None, a Drive service) when Drive can be asked, else (why not, None). Network-free."""
+def _drive_unusable(settings: Settings, account: str) -> tuple[str | None, Any]:
+    """(None, a Drive service signed in as the room's Google account) when Drive can be asked, else (why not,
+    None). Network-free."""
     from nvr_console.core.upload.auth import DriveAuthError, load_credentials
     from nvr_console.core.upload.drive_service import build_drive_service
 
+    try:
+        settings = settings.for_drive_account(account)
+    except KeyError as exc:
+        return str(exc.args[0]), None
     try:
         creds = load_credentials(settings)
         return None, build_drive_service(settings.drive.api_root, creds, timeout=120)
@@ -120,7 +125,8 @@ def export_range(settings: Settings, db: Database, room: str, camera: str | None
         targets = [output / output_name(c.room, c.name, start, end, zone) for c in cams]
     keep = {_temp_for(_temp_key(c.id, start, end), t).name for c, t in zip(cams, targets, strict=True)}
     removed = remove_leftovers({t.parent for t in targets}, keep, everything=clean, now=now)
-    drive_reason, service = _drive_unusable(settings)
+    # The room's account uploaded its files: with the drive.file scope only it can read them back.
+    drive_reason, service = _drive_unusable(settings, catalog.get_room(db, room).drive_account)
     results = []
     for i, (cam, target) in enumerate(zip(cams, targets, strict=True)):
         def part(fraction: float, text: str, i: int = i) -> None:

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.coverage import Gap
 from nvr_console.core.db.models import LectureFileState, Recording, RecordingStatus
-from nvr_console.core.db.session import Database
+from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.durations import format_duration
 from nvr_console.core.export.plan import archive_path
 from nvr_console.core.export.run import Cancelled, ExportFailed, export_range
@@ -42,6 +43,7 @@ from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import LECTURE_INCOMPLETE, Condition, Status
 from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.upload import drive_usage
 from nvr_console.core.upload.auth import DriveAuthError, load_credentials
 from nvr_console.core.upload.destinations import DriveDestination, LocalDestination, Outcome
 from nvr_console.core.upload.errors import Stopped, UploadError
@@ -92,6 +94,33 @@ class _Hooks:
             raise Stopped("the lecture file's claim was lost or the service is stopping")
 
 
+class _CountingHooks:
+    """A lecture upload's hooks that also count what Drive confirms against the account's daily budget."""
+
+    def __init__(self, inner: _Hooks, db: Database, account: str) -> None:
+        self._inner, self._db, self._account, self._counted = inner, db, account, 0
+
+    def save(self, session_uri: str | None, offset: int) -> None:
+        self._inner.save(session_uri, offset)
+        if offset < self._counted:  # a new session: its bytes count again
+            self._counted = offset
+            return
+        try:
+            drive_usage.add(self._db, self._account, offset - self._counted)
+            self._counted = offset
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
+            log.warning("Drive usage of account %s not counted yet: %s", self._account, exc)
+
+    def progress(self, sent: int, total: int) -> None:
+        self._inner.progress(sent, total)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+    def check(self) -> None:
+        self._inner.check()
+
+
 class Deliverer:
     """Finds lectures due, claims their files and delivers them. One per node; the lecture worker thread."""
 
@@ -104,8 +133,7 @@ class Deliverer:
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._active: set[threading.Event] = set()  # one per file being built: set to stop it
-        self._drive: DriveDestination | None = None
-        self._folders: DriveFolders | None = None
+        self._drive: dict[str, tuple[DriveDestination, DriveFolders]] = {}  # per Google account
         self.delivered_seconds: list[float] = []  # end (+ post-roll) -> verified, per lecture (metrics)
 
     def clean_work_dir(self) -> int:
@@ -304,23 +332,25 @@ class Deliverer:
                               outcome.size)
         return outcome
 
-    def _drive_destination(self) -> DriveDestination:
-        if self._drive is None:
+    def _drive_destination(self, account: str) -> tuple[DriveDestination, DriveFolders]:
+        """The destination signed in as the room's Google account (drive.accounts), made once."""
+        if account not in self._drive:
             try:
-                creds = load_credentials(self.settings)
+                settings = self.settings.for_drive_account(account)
+                creds = load_credentials(settings)
+            except KeyError as exc:
+                raise ExportFailed(f"cannot upload lectures to Drive: {exc.args[0]}") from None
             except (DriveAuthError, ValueError) as exc:
-                raise ExportFailed(f"cannot upload lectures to Drive: {exc}") from None
-            self._folders = DriveFolders(self.settings, self.db)
-            self._drive = DriveDestination(self.settings, self._folders, creds)
-        return self._drive
+                raise ExportFailed(f"cannot upload lectures to Drive (account {account}): {exc}") from None
+            folders = DriveFolders(settings, self.db, account)
+            self._drive[account] = (DriveDestination(settings, folders, creds), folders)
+        return self._drive[account]
 
     def _upload_drive(self, lec: LectureInfo, room: str, parts: list[str], path: Path, name: str,
                       description: str, hooks: _Hooks) -> Outcome:
-        dest = self._drive_destination()
-        service: Any = dest.service
         info = catalog.get_room(self.db, room)
-        folders = self._folders
-        assert folders is not None
+        dest, folders = self._drive_destination(info.drive_account)
+        service: Any = dest.service
         tt = timetable_store.get(self.db, room)
         # The event category's folder (lectures.category_folders), else the calendar's own lecture folder (rooms
         # edit --lecture-folder), else the room's folder (or the root).
@@ -343,7 +373,8 @@ class Deliverer:
             token = page.get("nextPageToken")
             if not token:
                 break
-        outcome = dest.put_file(path, folder.id, folder.web_link, name, hooks, description=description)
+        counting = _CountingHooks(hooks, self.db, info.drive_account)
+        outcome = dest.put_file(path, folder.id, folder.web_link, name, counting, description=description)
         for old in before:
             if old.get("id") != outcome.file_id:
                 with contextlib.suppress(Exception):

@@ -23,6 +23,7 @@ from nvr_console.core.db.models import Alert, Camera, CameraLease, DesiredState,
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.retention import disk_free
+from nvr_console.core.upload.drive_usage import AccountBudget, budgets
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class NodeFacts:
     min_free_space: int = 0
     nodes: tuple[PeerNode, ...] = ()
     node_gone_open: frozenset[str] = frozenset()  # nodes a node_gone alert is open for
+    # Drive's daily budget per Google account (every node's uploads and cameras), when files go to Drive.
+    drive: tuple[AccountBudget, ...] = ()
 
 
 def read_facts(settings: Settings, db: Database, node: str | None = None) -> NodeFacts:
@@ -80,6 +83,7 @@ def read_facts(settings: Settings, db: Database, node: str | None = None) -> Nod
             nodes = _nodes(s, oldest_by_node)
             gone_open = frozenset(k.removeprefix(NODE_GONE_KEY) for k in s.scalars(
                 select(Alert.open_key).where(Alert.open_key.like(f"{NODE_GONE_KEY}%"))) if k)
+        drive = tuple(budgets(settings, db)) if settings.effective_destination() == "drive" else ()
     except (DatabaseUnavailable, SQLAlchemyError) as exc:
         log.debug("monitoring facts: database error: %s", exc)
         return NodeFacts(now, db_ok=False, db_error=mask_secrets(str(exc))[:300], disk_free=free,
@@ -90,6 +94,7 @@ def read_facts(settings: Settings, db: Database, node: str | None = None) -> Nod
         reclaimable_bytes=int(reclaimable or 0) if (settings.retention.delete_after is not None
                                                     or settings.retention.min_free_space > 0) else 0,
         disk_free=free, min_free_space=settings.retention.min_free_space, nodes=nodes, node_gone_open=gone_open,
+        drive=drive,
     )
 
 

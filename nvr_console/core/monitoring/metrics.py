@@ -73,6 +73,8 @@ class NvrCollector(Collector):
             yield from _node_families(facts)
         yield from _upload_families(obs, facts)
         yield from _disk_families(obs, facts)
+        if facts is not None and facts.drive:
+            yield from _drive_families(facts)
         yield from _alert_families(pub, notifications)
 
 
@@ -162,6 +164,23 @@ def _alert_families(pub: Published, notifications: dict[tuple[str, str], int]) -
     for (channel, result), n in sorted(notifications.items()):
         sent.add_metric([channel, result], n)
     yield sent
+
+
+def _drive_families(facts: NodeFacts) -> Iterator[Metric]:
+    """Drive's daily budget per Google account (every node's uploads together: the same from any node)."""
+    today = GaugeMetricFamily("nvr_drive_uploaded_bytes_today",
+                              "Bytes sent to Google Drive today (Drive's day: Pacific time) by the account.",
+                              labels=("account",))
+    limit = GaugeMetricFamily("nvr_drive_daily_limit_bytes", "Bytes Drive takes per account a day (drive.daily_limit).",
+                              labels=("account",))
+    rate = GaugeMetricFamily("nvr_drive_recorded_bytes_per_hour",
+                             "Bytes recorded per hour (last 3 hours) by the cameras of the rooms uploading with the "
+                             "account.", labels=("account",))
+    for b in facts.drive:
+        today.add_metric([b.account], float(b.uploaded))
+        limit.add_metric([b.account], float(b.limit))
+        rate.add_metric([b.account], b.rate_per_hour)
+    yield from (today, limit, rate)
 
 
 def _node_families(facts: NodeFacts) -> Iterator[Metric]:

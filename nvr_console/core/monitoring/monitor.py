@@ -85,7 +85,7 @@ class Monitor(QObject):
         def take(settings: Settings) -> None:
             self.settings = settings
 
-        holder.subscribe(("alerts", "retention", "recording"), take)
+        holder.subscribe(("alerts", "retention", "recording", "drive"), take)
 
     def attach(self, engine: EngineApi) -> None:
         """Observe an engine's signals. The creating thread, before the engine starts."""

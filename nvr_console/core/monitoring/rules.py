@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from nvr_console.core.config import AlertsSettings
 from nvr_console.core.db.models import NodeRole
@@ -51,11 +52,12 @@ OLDEST_WAITING = Rule("oldest_waiting", Severity.WARNING, "files waiting long fo
 DISK_LOW = Rule("disk_low", Severity.CRITICAL, "recordings disk nearly full")
 DISK_FORECAST = Rule("disk_forecast", Severity.WARNING, "recordings disk filling up")
 NODE_GONE = Rule("node_gone", Severity.CRITICAL, "recording node gone")
+DRIVE_FORECAST = Rule("drive_daily_limit_forecast", Severity.WARNING, "Drive's daily upload limit ahead")
 # Raised by the lectures (core/lectures), not by evaluate(): they know when a calendar or a lecture fails.
 CALENDAR_UNREADABLE = Rule("calendar_unreadable", Severity.WARNING, "timetable cannot be read")
 LECTURE_INCOMPLETE = Rule("lecture_incomplete", Severity.WARNING, "lecture delivered with gaps")
 RULES = {r.name: r for r in (CAMERA_DOWN, CAMERA_RECONNECTS, UPLOADS_PAUSED, OLDEST_WAITING, DISK_LOW, DISK_FORECAST,
-                             NODE_GONE, CALENDAR_UNREADABLE, LECTURE_INCOMPLETE)}
+                             NODE_GONE, DRIVE_FORECAST, CALENDAR_UNREADABLE, LECTURE_INCOMPLETE)}
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,31 @@ def evaluate(obs: Observed, facts: NodeFacts, cfg: AlertsSettings, node: str, no
     out += _queue_age(facts, cfg, node, now)
     out += _disk(obs, facts, cfg, node)
     out += _nodes(facts, cfg, node)
+    out += drive_forecast(facts)
+    return out
+
+
+def drive_forecast(facts: NodeFacts) -> list[Condition]:
+    """drive_daily_limit_forecast per Google account: firing while today's uploads (sent, waiting, and what its
+    cameras record until Drive's day ends) will pass drive.daily_limit, resolved when they will not. Any node
+    reports it (the alert store opens one per account)."""
+    out: list[Condition] = []
+    now = datetime.fromtimestamp(facts.taken_at, UTC)
+    for b in facts.drive:
+        key, subject = f"{DRIVE_FORECAST.name}:account:{b.account}", f"Google account {b.account}"
+        at = b.reached_at(now)
+        if at is None:
+            out.append(Condition(key, DRIVE_FORECAST, subject, Status.INACTIVE, "within the daily limit"))
+            continue
+        ahead = format_duration(round((at - now).total_seconds()))
+        when = "reached now" if at <= now else f"reached at about {at.astimezone():%H:%M} (in {ahead})"
+        out.append(Condition(
+            key, DRIVE_FORECAST, subject, Status.ACTIVE,
+            f"{format_size(b.uploaded)} uploaded today, {format_size(b.waiting)} waiting, recording "
+            f"{format_size(round(b.rate_per_hour))}/h: the {format_size(b.limit)} daily limit (drive.daily_limit) is "
+            f"{when}, before Drive's day ends at {b.day_ends.astimezone().strftime('%H:%M')}; then this account's "
+            "uploads wait for the next day. Assign some rooms to another account "
+            "(drive.accounts, `nvr-console rooms edit ROOM --drive-account NAME`)", facts.taken_at))
     return out
 
 

@@ -29,7 +29,7 @@ import google.oauth2.credentials
 from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import Request
 
-from nvr_console.core.config import Settings
+from nvr_console.core.config import DEFAULT_DRIVE_ACCOUNT, Settings
 from nvr_console.core.upload.drive_service import is_google_api_root
 from nvr_console.core.upload.errors import SIGN_IN_AGAIN
 
@@ -151,9 +151,10 @@ def load_credentials(settings: Settings) -> google.auth.credentials.Credentials 
                 "download a new JSON key"
             ) from None
     if kind == "none" or not settings.drive.token.exists():
+        flag = "" if settings.drive.account == DEFAULT_DRIVE_ACCOUNT else f" --account {settings.drive.account}"
         raise DriveAuthError(
-            f"not signed in to Google Drive (no token at {settings.drive.token}); run `nvr-console drive login` "
-            "or copy a token made elsewhere with `nvr-console drive import-token FILE`"
+            f"not signed in to Google Drive (no token at {settings.drive.token}); run `nvr-console drive login{flag}` "
+            f"or copy a token made elsewhere with `nvr-console drive import-token{flag} FILE`"
         )
     return load_token(settings.drive.token)
 

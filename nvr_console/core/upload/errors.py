@@ -37,6 +37,12 @@ class Fatal(UploadError):
     the whole queue pauses with this message."""
 
 
+class DailyCapReached(Fatal):
+    """Drive's daily upload cap (750 GB per account per Pacific day) for the signed-in account: only that
+    account's uploads wait, and try again every `drive.cap_probe_every` (the cap lifts at an hour nobody
+    is told)."""
+
+
 class FileFailed(UploadError):
     """This one file cannot be uploaded as it is (unreadable, rejected request); others go on."""
 
@@ -105,7 +111,7 @@ def classify(exc: BaseException, what: str = "Google Drive") -> UploadError:
             if reason == "dailyLimitExceeded":
                 return Fatal(f"{what} daily API limit reached ({shown}); uploads resume after the limit resets")
             if reason == "userRateLimitExceeded" and message.strip() == _UPLOAD_CAP_MESSAGE:
-                return Fatal(
+                return DailyCapReached(
                     f"{what} daily upload cap (750 GB/day per account) reached ({shown}); "
                     "uploads resume within 24 hours"
                 )

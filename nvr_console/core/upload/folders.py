@@ -17,7 +17,7 @@ from googleapiclient.errors import HttpError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from nvr_console.core.config import Settings
+from nvr_console.core.config import DEFAULT_DRIVE_ACCOUNT, Settings
 from nvr_console.core.db.models import DriveFolder
 from nvr_console.core.db.session import Database
 from nvr_console.core.upload.errors import Fatal, http_error_reason
@@ -46,9 +46,12 @@ class Folder:
 class DriveFolders:
     """Find-or-create of folders; methods run on the calling upload worker with that worker's service."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, account: str = DEFAULT_DRIVE_ACCOUNT) -> None:
+        """`settings` signed in as `account` (Settings.for_drive_account): each account has its own root folder,
+        since an app with the drive.file scope sees only the folders it made as that account."""
         self._settings = settings
         self._db = db
+        self._account = account
         self._checked_rooms: dict[str, Folder] = {}
         self._share_applied: tuple[str, str] | None = None  # (root folder id, drive.share) done this run
 
@@ -66,7 +69,8 @@ class DriveFolders:
         """The root folder (`drive.root_folder`), created once; its link-sharing made to match `drive.share`
         once per run, so changing the setting takes effect at the next start."""
         parent = self._settings.drive.shared_drive or "root"
-        folder = self.child(service, parent, self._settings.drive.root_folder)
+        scope = "" if self._account == DEFAULT_DRIVE_ACCOUNT else f"@{self._account}"
+        folder = self.child(service, parent, self._settings.drive.root_folder, cache_parent=parent + scope)
         wanted = (folder.id, self._settings.drive.share)
         if self._share_applied != wanted:
             with _LOCK:
@@ -147,9 +151,10 @@ class DriveFolders:
                 break
         return sorted(found, key=lambda f: (f.get("createdTime", ""), f["id"]))
 
-    def child(self, service: DriveResource, parent: str, name: str) -> Folder:
-        """The folder `name` inside `parent`, found or created; never a duplicate."""
-        key = f"{parent}/{name}"[:512]
+    def child(self, service: DriveResource, parent: str, name: str, cache_parent: str | None = None) -> Folder:
+        """The folder `name` inside `parent`, found or created; never a duplicate. `cache_parent`: the parent's
+        name in the cache when `parent` means a different folder per account ("root")."""
+        key = f"{cache_parent or parent}/{name}"[:512]
         with _LOCK:
             cached = self._cached(key)
             if cached is not None:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select, update
 
+from nvr_console.core.config import DEFAULT_DRIVE_ACCOUNT
 from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Node, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database, rows_changed
@@ -29,6 +30,7 @@ from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.recording.lifecycle import upload_eligible
 from nvr_console.core.recording.ownership import adopt_legacy_rows
+from nvr_console.core.upload.drive_usage import room_account
 
 READY = RecordingStatus.READY
 UPLOADING = RecordingStatus.UPLOADING
@@ -53,6 +55,7 @@ class Job:
     room_folder: str | None  # the room's own Drive folder id, if it names one
     start_time: datetime | None = None  # when the file itself starts (a piece of its slot is named by it)
     remote_name: str | None = None  # the destination file name, once assigned (naming.assign_remote_name)
+    account: str = DEFAULT_DRIVE_ACCOUNT  # the Google account its room uploads with (rooms.drive_account)
 
 
 class RoundRobin:
@@ -82,20 +85,23 @@ def _mine(node: str | None) -> ColumnElement[bool]:
     return Recording.node == node if node is not None else Recording.id.is_not(None)
 
 
-def claim_next(db: Database, rr: RoundRobin, lease_s: float, node: str | None = None) -> Job | None:
+def claim_next(db: Database, rr: RoundRobin, lease_s: float, node: str | None = None,
+               skip_accounts: frozenset[str] = frozenset()) -> Job | None:
     """Claim the next recording of `node` to upload (oldest first, round-robin across cameras), or None.
+    Rooms uploading with an account in `skip_accounts` (at Drive's daily cap) wait; the others go on.
 
     The claim is one conditional UPDATE checked by its row count, so two workers or two processes never
     take the same row. Only the node whose disk has the file uploads it (recordings.node); rows from before
     several nodes shared the database are adopted when their file is here (recording.ownership).
     """
     adopted = False
+    held = [room_account(Recording.room_name).not_in(sorted(skip_accounts))] if skip_accounts else []
     for _ in range(8):  # lost races: try the next candidate
         now = utcnow()
         with db.session() as s:
             cams = s.execute(
                 select(Recording.room_name, Recording.camera_name, func.min(Recording.slot_start))
-                .where(upload_eligible(now), _mine(node))
+                .where(upload_eligible(now), _mine(node), *held)
                 .group_by(Recording.room_name, Recording.camera_name)
             ).all()
         if not cams:
@@ -154,11 +160,12 @@ def load_job(db: Database, recording_id: int) -> Job | None:
         r = s.get(Recording, recording_id)
         if r is None:
             return None
-        folder = s.scalar(select(Room.drive_folder).where(Room.name == r.room_name))
+        room = s.execute(select(Room.drive_folder, Room.drive_account).where(Room.name == r.room_name)).first()
+        folder, account = (room[0], room[1]) if room is not None else (None, None)
         return Job(
             r.id, r.camera_id, r.room_name, r.camera_name, r.slot_start, r.local_path, r.size, r.md5,
             r.upload_session_uri, r.bytes_confirmed or 0, r.attempts or 0, r.destination, folder,
-            r.start_time, r.remote_name,
+            r.start_time, r.remote_name, account or DEFAULT_DRIVE_ACCOUNT,
         )
 
 

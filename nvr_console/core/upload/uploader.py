@@ -26,13 +26,15 @@ from nvr_console.core import retention
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.db.types import utcnow
+from nvr_console.core.durations import format_duration
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.status import QueueStatus, UploadProgress, UploadState
 from nvr_console.core.stream_url import drive_folder_link
-from nvr_console.core.upload import naming, queue
+from nvr_console.core.upload import drive_usage, naming, queue
 from nvr_console.core.upload.auth import DriveAuthError, load_credentials
 from nvr_console.core.upload.destinations import DriveDestination, LocalDestination, Outcome, backoff
 from nvr_console.core.upload.errors import (
+    DailyCapReached,
     Fatal,
     FileFailed,
     FolderMissing,
@@ -60,6 +62,8 @@ class _Active:
     total: int
     rate: float = 0.0
     last_emit: float = 0.0
+    counted: int = 0  # bytes of this file already added to its account's Drive usage (drive_usage)
+    count_usage: bool = False  # a Drive upload: what the server confirms counts against the daily cap
 
 
 class _WorkerHooks:
@@ -80,6 +84,24 @@ class _WorkerHooks:
     def save(self, session_uri: str | None, offset: int) -> None:
         if not queue.save_progress(self._up._db, self._a.job.id, session_uri, offset, self._up._lease_s):
             raise Stopped("the claim on this recording was lost (another process took it over)")
+        self._count(offset)
+
+    def _count(self, offset: int) -> None:
+        """Add what Drive newly confirmed to the account's usage of the day. A failed write is carried to the
+        next chunk (`counted` moves only when it was written)."""
+        a = self._a
+        if not a.count_usage:
+            return
+        if offset < a.counted:  # a new session (expired, or a bad copy deleted): its bytes count again
+            a.counted = offset
+            return
+        if offset > a.counted:
+            self._up._account_worked(a.job.account)
+        try:
+            drive_usage.add(self._up._db, a.job.account, offset - a.counted)
+            a.counted = offset
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
+            log.warning("Drive usage of account %s not counted yet: %s", a.job.account, exc)
 
     def progress(self, sent: int, total: int) -> None:
         a, now = self._a, time.monotonic()
@@ -133,10 +155,17 @@ class Uploader(QObject):
         self._active: dict[int, _Active] = {}
         self._threads: list[threading.Thread] = []
         self._rr = RoundRobin()
-        self._folders = DriveFolders(settings, db)
+        self._folders: dict[str, DriveFolders] = {}  # per account
         self._creds_gen = 0
-        self._creds: google.auth.credentials.Credentials | None = None
+        self._creds: dict[str, google.auth.credentials.Credentials | None] = {}  # per account, this generation
         self._creds_loaded_gen = -1
+        # Accounts whose uploads wait (Drive's daily cap, a sign-in of theirs missing): account -> (monotonic
+        # time of the next try, None = until resume(); the operator sentence). The other accounts go on.
+        self._held: dict[str, tuple[float | None, str]] = {}
+        # Held accounts whose upload is trying again (account -> why it was held): a refusal is not news, a
+        # confirmed chunk is.
+        self._probing: dict[str, str] = {}
+        self._cap_probe_s = settings.drive.cap_probe_every
         self._destination = settings.effective_destination()
         self._reclaim_pending = False
         # Uploads this node's recordings only: the files on its own disk (recordings.node).
@@ -227,6 +256,9 @@ class Uploader(QObject):
             self._paused_reason = ""
             self._pause_until = None
             self._probe_s = self._probe_first
+            was = was or "; ".join(r for _, r in self._held.values())
+            self._held.clear()
+            self._probing.clear()
             self._creds_gen += 1  # a new sign-in may have been saved: reload it
             self._cond.notify_all()
         if was:
@@ -234,8 +266,20 @@ class Uploader(QObject):
         self._emit_queue()
 
     def is_paused(self) -> tuple[bool, str]:
+        """(paused, why): the whole queue, or every account it uploads with, waits."""
         with self._cond:
-            return bool(self._paused_reason), self._paused_reason
+            if self._paused_reason:
+                return True, self._paused_reason
+            names = self._settings.drive.account_names() if self._destination == "drive" else ()
+            waiting = {**self._probing, **{a: why for a, (_, why) in self._held.items()}}
+            if names and all(n in waiting for n in names):
+                return True, "; ".join(waiting[n] for n in names)
+            return False, ""
+
+    def held_accounts(self) -> dict[str, str]:
+        """Accounts whose uploads wait now (or are trying again after waiting), with why (any thread)."""
+        with self._cond:
+            return {**self._probing, **{a: why for a, (_, why) in self._held.items()}}
 
     def is_idle(self) -> bool:
         """No upload running right now (any thread)."""
@@ -257,6 +301,44 @@ class Uploader(QObject):
             log.error("uploads paused: %s", reason)
         self._emit_queue()
 
+    def _hold(self, account: str, reason: str, probe: bool) -> None:
+        """Only `account`'s uploads wait: for `drive.cap_probe_every` (then one tries again), or until
+        resume(). Any thread."""
+        with self._cond:
+            first = account not in self._held and account not in self._probing
+            self._probing.pop(account, None)
+            self._held[account] = (time.monotonic() + self._cap_probe_s if probe else None, reason)
+            self._cond.notify_all()
+        if first:
+            log.error("uploads of Google account %s wait (trying again every %s): %s", account,
+                      format_duration(self._cap_probe_s) if probe else "resume", reason)
+        else:
+            log.info("uploads of Google account %s still wait: %s", account, reason)
+        self._emit_queue()
+
+    def _account_worked(self, account: str) -> None:
+        """Drive took bytes of `account` again (any worker thread)."""
+        with self._cond:
+            if self._probing.pop(account, None) is None:
+                return
+        log.warning("uploads of Google account %s go on: Drive takes its files again", account)
+        self._emit_queue()
+
+    def _held_now(self) -> frozenset[str]:
+        """Accounts still held; those whose time to try again has come are let go (condition not held)."""
+        now = time.monotonic()
+        with self._cond:
+            due = [a for a, (until, _) in self._held.items() if until is not None and until <= now]
+            for a in due:
+                self._probing[a] = self._held.pop(a)[1]
+            return frozenset(self._held)
+
+    def _hold_wait(self) -> float | None:
+        """Seconds until the next held account tries again (None: none will by itself)."""
+        with self._cond:
+            times = [until for until, _ in self._held.values() if until is not None]
+        return max(min(times) - time.monotonic(), 0.05) if times else None
+
     def _pause_wait(self) -> float | None:
         """Seconds to wait while paused (None = not paused). Call with the condition held."""
         if not self._paused_reason:
@@ -272,18 +354,30 @@ class Uploader(QObject):
             return None
         return left
 
-    def _credentials(self) -> google.auth.credentials.Credentials | None:
+    def _account_settings(self, account: str) -> Settings:
+        try:
+            return self._settings.for_drive_account(account)
+        except KeyError as exc:
+            raise DriveAuthError(str(exc.args[0])) from None
+
+    def _credentials(self, account: str) -> google.auth.credentials.Credentials | None:
+        """One Credentials per account, shared by the workers (token saving is serialised in auth)."""
         with self._cond:
             if self._creds_loaded_gen != self._creds_gen:
-                self._creds = load_credentials(self._settings)
+                self._creds.clear()
                 self._creds_loaded_gen = self._creds_gen
-            return self._creds
+            if account not in self._creds:
+                self._creds[account] = load_credentials(self._account_settings(account))
+            return self._creds[account]
 
-    def _make_destination(self) -> DriveDestination | LocalDestination:
+    def _make_destination(self, account: str) -> DriveDestination | LocalDestination:
         if self._destination == "local":
             return LocalDestination(self._settings)
+        settings = self._account_settings(account)
+        with self._cond:
+            folders = self._folders.setdefault(account, DriveFolders(settings, self._db, account))
         return DriveDestination(
-            self._settings, self._folders, self._credentials(),
+            settings, folders, self._credentials(account),
             retry_base_s=self._retry_base / 2, max_inline_retries=self._max_inline,
         )
 
@@ -295,11 +389,12 @@ class Uploader(QObject):
             return wait
         if due is not None:
             wait = min(wait, max((due - utcnow()).total_seconds(), 0.05))
-        return wait
+        hold = self._hold_wait()
+        return wait if hold is None else min(wait, hold)
 
     def _worker_main(self) -> None:
         """Worker thread: claim, upload, verify, record; forever until stop()."""
-        dest = None
+        dests: dict[str, DriveDestination | LocalDestination] = {}  # per account: each has its own sign-in
         gen = -1
         while True:
             with self._cond:
@@ -309,15 +404,11 @@ class Uploader(QObject):
                 if wait is not None:
                     self._cond.wait(wait)
                     continue
+            if gen != self._creds_gen:
+                gen, dests = self._creds_gen, {}
             try:
-                if dest is None or gen != self._creds_gen:
-                    gen = self._creds_gen
-                    dest = self._make_destination()
-                job = queue.claim_next(self._db, self._rr, self._lease_s, self._node)
-            except DriveAuthError as exc:
-                dest = None
-                self._pause(str(exc), probe=False)
-                continue
+                held = self._held_now() if self._destination == "drive" else frozenset()
+                job = queue.claim_next(self._db, self._rr, self._lease_s, self._node, skip_accounts=held)
             except (SQLAlchemyError, DatabaseUnavailable) as exc:
                 log.warning("upload queue: database error: %s", exc)
                 with self._cond:
@@ -328,6 +419,15 @@ class Uploader(QObject):
                 with self._cond:
                     if not self._stopping:
                         self._cond.wait(wait)
+                continue
+            try:
+                dest = dests.get(job.account) or dests.setdefault(job.account, self._make_destination(job.account))
+            except DriveAuthError as exc:
+                self._release_quietly(job.id, None, None, count=False)
+                if len(self._settings.drive.account_names()) == 1:
+                    self._pause(str(exc), probe=False)  # one account: the whole queue waits for a sign-in
+                else:
+                    self._hold(job.account, f"Google account {job.account}: {exc}", probe=False)
                 continue
             try:
                 self._run(job, dest)
@@ -358,7 +458,8 @@ class Uploader(QObject):
             # Chosen once, unique across every node, before the first byte goes out (naming module notes).
             job = replace(job, remote_name=naming.assign_remote_name(self._db, job.id, self._settings.recording.zone()))
         total = job.size or 0
-        active = _Active(job, time.monotonic(), job.bytes_confirmed, job.bytes_confirmed, total)
+        active = _Active(job, time.monotonic(), job.bytes_confirmed, job.bytes_confirmed, total,
+                         counted=job.bytes_confirmed if job.session_uri else 0, count_usage=dest.name == "drive")
         self._active[job.id] = active
         self._emit_progress(active, UploadState.UPLOADING)
         self._emit_queue()
@@ -382,6 +483,12 @@ class Uploader(QObject):
 
     def _failed(self, job: Job, active: _Active, err: UploadError) -> None:
         text = str(err)
+        if isinstance(err, DailyCapReached):
+            # Only this account waits; its session stays valid for a week, so nothing is sent twice.
+            self._release_quietly(job.id, text, None, count=False)
+            self._hold(job.account, f"Google account {job.account}: {text}", probe=True)
+            self._emit_progress(active, UploadState.PAUSED, text)
+            return
         if isinstance(err, Fatal):
             # Hand the row back untouched (its session stays valid for a week) and pause everything.
             self._release_quietly(job.id, text, None, count=False)
@@ -389,7 +496,9 @@ class Uploader(QObject):
             self._emit_progress(active, UploadState.PAUSED, text)
             return
         if isinstance(err, FolderMissing):
-            self._folders.forget(err.folder_id)
+            folders = self._folders.get(job.account)
+            if folders is not None:
+                folders.forget(err.folder_id)
             self._release_quietly(job.id, text, None, count=True, keep_session=False)
             self._emit_progress(active, UploadState.RETRYING, text)
             return
@@ -420,6 +529,7 @@ class Uploader(QObject):
             return
         with self._cond:
             self._probe_s = self._probe_first  # a success: the next fatal pause starts short again
+        self._account_worked(job.account)
         active.sent = active.total = out.size
         self._emit_progress(active, UploadState.UPLOADED, web_link=out.web_link or "",
                             folder_link=folder_link or "")
@@ -482,5 +592,7 @@ class Uploader(QObject):
         if not paused and self._destination == "none":
             reason = "uploads are off (upload.destination = none)"
         rate = sum(a.rate for a in list(self._active.values()))
-        self.queue_status.emit(QueueStatus(files=files, bytes=remaining, rate_bps=rate, paused=paused, reason=reason))
+        held = "" if paused else "; ".join(self.held_accounts().values())
+        self.queue_status.emit(QueueStatus(files=files, bytes=remaining, rate_bps=rate, paused=paused, reason=reason,
+                                           accounts_waiting=held))
 

@@ -25,6 +25,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.lectures import lecture_store, refresh, timetable_store
 from nvr_console.core.lectures.delivery import Deliverer
 from nvr_console.core.monitoring import alert_store
+from nvr_console.core.upload import drive_usage
 from tests.core.lectures.ics_samples import calendar, event
 from tests.support.av_markers import AUDIO, VIDEO, av_offsets, flash_times, make_marker_clip
 from tests.support.drive_client_factory import drive_client
@@ -148,6 +149,8 @@ def test_not_before_post_roll_then_one_verified_file_per_camera_on_drive(drive_r
         ("front", "done", 1.0, "drive"), ("side", "done", 1.0, "drive")]
     assert {f.md5 for f in rows} == {m["md5Checksum"] for m in files.values()}
     assert done.lecture.web_link and "/drive/folders/" in done.lecture.web_link
+    # What went to Drive counts against the room's account's daily budget, as recordings do.
+    assert drive_usage.used_today(rig.db) == {"default": sum(int(m["size"]) for m in files.values())}
     assert _deliver(rig) == []  # delivered once: nothing more to do
     assert len([f for f in rig.drive.files() if f["name"].endswith(".mp4")]) == 2
     # Copies a node left behind when it died after its upload but before recording it (two more of front's, so

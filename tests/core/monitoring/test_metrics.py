@@ -166,3 +166,32 @@ def test_every_node_sharing_the_database_with_its_leases_and_oldest_file(
     assert m[("nvr_node_queue_oldest_age_seconds", a)] == 0.0
     assert 590 < m[("nvr_node_queue_oldest_age_seconds", b)] < 700
     assert m[("nvr_upload_queue_oldest_age_seconds", ())] == 0.0  # node-b's file is not this node's
+
+
+def test_drive_bytes_today_per_account(settings_factory: Callable[..., Settings], tmp_path: Path) -> None:
+    """Every node's uploads together, per Google account, for Drive's day (Pacific time)."""
+    from nvr_console.core.upload import drive_usage
+    from tests.support.drive_token import write_fresh_token
+
+    write_fresh_token(tmp_path / "default.json")
+    settings = settings_factory(**{
+        "metrics.listen": "127.0.0.1:0", "upload.destination": "drive", "drive.token": tmp_path / "default.json",
+        "drive.accounts": '{"campus2": {"token": "c2.json"}}', "drive.daily_limit": "750GB"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    drive_usage.add(db, "default", 123_000)
+    drive_usage.add(db, "default", 1_000)  # another node's upload of the same day
+    drive_usage.add(db, "campus2", 5_000)
+    drive_usage.add(db, "campus2", 7_000, datetime.now(UTC) - timedelta(days=1))  # yesterday's: not counted
+    monitor = Monitor(settings, db, node="node-a", channels=[])
+    monitor.start()
+    try:
+        assert monitor.metrics is not None
+        assert wait(lambda: monitor.checks > 0)
+        _text, m = scrape(monitor.metrics.url)
+        assert m[("nvr_drive_uploaded_bytes_today", (("account", "default"),))] == 124_000.0
+        assert m[("nvr_drive_uploaded_bytes_today", (("account", "campus2"),))] == 5_000.0
+        assert m[("nvr_drive_daily_limit_bytes", (("account", "campus2"),))] == 750e9
+    finally:
+        monitor.stop()
+        db.dispose()

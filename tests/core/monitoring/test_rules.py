@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from nvr_console.core.config import AlertsSettings
 from nvr_console.core.monitoring.facts import NodeFacts, PeerNode
 from nvr_console.core.monitoring.observer import CameraFigures, Observed
-from nvr_console.core.monitoring.rules import Condition, Status, evaluate, hours_left
+from nvr_console.core.monitoring.rules import Condition, Status, drive_forecast, evaluate, hours_left
 from nvr_console.core.status import CameraState
+from nvr_console.core.upload.drive_usage import AccountBudget
 
 NOW = 1_000_000.0
 CFG = AlertsSettings(check_every=15, camera_down_after=120, reconnects_per_hour=10, uploads_paused_after=0,
@@ -148,3 +152,38 @@ def test_node_gone_for_a_recorder_dead_past_the_threshold_only() -> None:
     assert off["node_gone:node:dead"].status is Status.INACTIVE
     blind = evaluate(observed(), facts(nodes=nodes, db_ok=False), CFG, "n1", NOW)
     assert not [c for c in blind if c.key.startswith("node_gone:")]
+
+
+def _budget(uploaded: int, waiting: int, rate: float, hours_left: float, account: str = "default") -> AccountBudget:
+    now = datetime.fromtimestamp(NOW, UTC)
+    return AccountBudget(account, uploaded, waiting, rate, 750 * GB, now + timedelta(hours=hours_left))
+
+
+GB = 1000**3
+
+
+@pytest.mark.parametrize(("uploaded", "waiting", "rate", "hours_left", "status", "words"), [
+    (0, 0, 0.0, 24, Status.INACTIVE, "within"),  # nothing recorded
+    (100 * GB, 10 * GB, 20 * GB, 24, Status.INACTIVE, "within"),  # 110 + 480 = 590 GB by the day's end
+    (300 * GB, 50 * GB, 20 * GB, 24, Status.ACTIVE, "at about"),  # 400 GB left at 20 GB/h: 20 h, before 24 h
+    (300 * GB, 50 * GB, 20 * GB, 19.9, Status.INACTIVE, "within"),  # ...the day ends first: a new budget
+    (300 * GB, 50 * GB, 20 * GB, 20.1, Status.ACTIVE, "in 20h"),
+    (700 * GB, 50 * GB, 0.0, 3, Status.ACTIVE, "reached now"),  # sent + waiting are the limit already
+    (760 * GB, 0, 1 * GB, 3, Status.ACTIVE, "reached now"),
+])
+def test_drive_forecast_fires_while_the_day_will_pass_the_limit(
+    uploaded: int, waiting: int, rate: float, hours_left: float, status: Status, words: str,
+) -> None:
+    got = by_key(drive_forecast(facts(drive=(_budget(uploaded, waiting, rate, hours_left),))))
+    cond = got["drive_daily_limit_forecast:account:default"]
+    assert cond.status is status and words in cond.summary, cond.summary
+    if status is Status.ACTIVE:
+        assert "drive.daily_limit" in cond.summary and "--drive-account" in cond.summary
+
+
+def test_drive_forecast_per_account_and_through_evaluate() -> None:
+    f = facts(drive=(_budget(0, 0, 0.0, 10), _budget(700 * GB, 0, 10 * GB, 10, "campus2")))
+    got = by_key(evaluate(observed(), f, CFG, "n1", NOW))
+    assert got["drive_daily_limit_forecast:account:default"].status is Status.INACTIVE
+    assert got["drive_daily_limit_forecast:account:campus2"].status is Status.ACTIVE
+    assert got["drive_daily_limit_forecast:account:campus2"].subject == "Google account campus2"
