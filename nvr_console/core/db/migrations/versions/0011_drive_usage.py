@@ -29,6 +29,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("rooms") as batch:
+    # In place (SQLite >= 3.35 drops a column itself): copying the table, as batch mode does by default, meant
+    # dropping `rooms`, which the cameras' foreign keys refuse while cameras exist.
+    with op.batch_alter_table("rooms", recreate="never") as batch:
         batch.drop_column("drive_account")
     op.drop_table("drive_usage")
