@@ -430,6 +430,13 @@ class Lecture(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Bumped by every change of the times: a file assembled for older times is not counted as delivered.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The delivery notice (lectures.notify_organizer): the version whose notice a node claimed (claimed before
+    # sending, so it goes out at most once per version even with several nodes; redo bumps the version).
+    notice_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notice_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notice_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # next try (database time)
+    notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    notice_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

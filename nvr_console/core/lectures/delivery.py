@@ -38,6 +38,7 @@ from nvr_console.core.fleet import leases
 from nvr_console.core.folder_names import RESERVED_PREFIX
 from nvr_console.core.lectures import lecture_store, naming, timetable_store
 from nvr_console.core.lectures.lecture_store import OPEN, FileInfo, LectureInfo
+from nvr_console.core.lectures.notice import Notifier
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import LECTURE_INCOMPLETE, Condition, Status
@@ -107,6 +108,7 @@ class Deliverer:
         self._drive: DriveDestination | None = None
         self._folders: DriveFolders | None = None
         self.delivered_seconds: list[float] = []  # end (+ post-roll) -> verified, per lecture (metrics)
+        self.notifier = Notifier(settings, db, node)
 
     def clean_work_dir(self) -> int:
         """Remove what a previous run of this node left half-built (killed mid-way: its claims have expired or
@@ -169,6 +171,11 @@ class Deliverer:
                 self._alert(done)
                 log.info("lecture %d (%s, %s) %s: coverage %.1f %%%s", done.id, done.title, done.room, done.state,
                          100 * (done.coverage or 0.0), f"; gaps:\n{done.notes}" if done.notes else "")
+        if not self.stop.is_set():
+            try:  # also the notices of lectures another node finished, or whose sending failed before
+                self.notifier.run_once(self.clock())
+            except Exception as exc:  # a notice is worth a warning, never a lost delivery
+                log.warning("lecture delivery notices: %s", mask_secrets(str(exc)))
         return out
 
     def _mine(self) -> set[int]:
