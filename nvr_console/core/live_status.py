@@ -51,7 +51,7 @@ def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None 
             values: dict[str, object] = {
                 "node": node, "state": st.state.value, "since": datetime.fromtimestamp(st.since, UTC),
                 "current_file": st.current_file, "file_size": st.file_size, "bitrate_kbps": st.bitrate_kbps,
-                "last_error": mask_secrets(st.last_error), "updated_at": db_now(),
+                "last_error": mask_secrets(st.last_error), "stream": st.stream[:200], "updated_at": db_now(),
             }
             fence = [CameraLiveStatus.lease_token <= token] if token is not None else []
             if token is not None:
@@ -122,6 +122,7 @@ class CameraReport:
     updated_at: str | None
     lease_expires: str | None = None  # the holder's lease, database time
     node_alive: bool = False
+    stream: str = ""  # what the camera sends, as its recorder's FFmpeg saw it ("" when not fresh)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
         ).all()
         cameras = []
         for cam, room_name, live in rows:
+            stream = ""
             if live is None:
                 state, since, node, file, size, err, upd = "unknown", None, None, "", 0, "", None
             else:
@@ -161,6 +163,7 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
                 state = live.state if fresh else "stale"
                 since, node, file, size = live.since.isoformat(), live.node, live.current_file, live.file_size
                 err, upd = live.last_error, live.updated_at.isoformat()
+                stream = live.stream if fresh else ""
             holder = holders.get(cam.id)
             lease_expires, node_alive = None, False
             if holder is not None and holder.node is not None:
@@ -169,7 +172,7 @@ def read_report(db: Database, now: datetime | None = None) -> tuple[list[CameraR
                 if not holder.node_alive:
                     state = "offline"
             cameras.append(CameraReport(room_name, cam.name, cam.enabled, cam.desired_state, state, since, node,
-                                        file, size, err, upd, lease_expires, node_alive))
+                                        file, size, err, upd, lease_expires, node_alive, stream))
         counts: dict[str, int] = {
             status: n
             for status, n in s.execute(

@@ -183,6 +183,8 @@ class CameraLiveStatus(Base):
     file_size: Mapped[int] = mapped_column(BigInteger, default=0)
     bitrate_kbps: Mapped[float] = mapped_column(Float, default=0.0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # What the camera sends as the recorder's FFmpeg saw it ("H.264 1280x720 · AAC"): the Stream column.
+    stream: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # The writer's lease token: a write carrying an older token than the row's is refused (fencing), so a
     # node that lost the camera never overwrites its new holder's state.
     lease_token: Mapped[int] = mapped_column(BigInteger, default=0)
