@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from nvr_console.core import process_group, process_visibility
 from nvr_console.core.folder_names import folder_problem
@@ -37,6 +37,7 @@ from nvr_console.core.recording.errors import (
     last_error_line,
 )
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
+from nvr_console.core.recording.parameter_sets import TRACE_MARK, SpsWatch
 from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
 from nvr_console.core.recording.restart_backoff import RestartBackoff
@@ -165,6 +166,9 @@ class Recorder(QObject):
         self._stderr_buf = b""
         self._header: list[str] = []  # this run's first stderr lines, until its output streams are known
         self._streams: MediaInfo | None = None  # what this run writes into its segments, from the header
+        self._sps = SpsWatch()  # the camera's in-band parameter sets (FFmpeg's second output traces them)
+        self._picture_change = ""  # this run stops because the picture changed in-band: a new run, a new file
+        self.picture_changes = 0  # runs ended so (tests, logs)
         self._last_status: CameraStatus | None = None
         self._blocks = 0  # progress blocks seen in this run
         self._held: list[SegmentFinished] = []
@@ -256,7 +260,7 @@ class Recorder(QObject):
             fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
             last_error=self.last_error,
             next_retry_in=self._backoff.countdown(time.time()),
-            stream=stream_summary(self._streams) if self._streams is not None else "",
+            stream=stream_summary(self._streams, self._sps.picture()) if self._streams is not None else "",
         )
 
     def poll(self) -> None:
@@ -344,6 +348,9 @@ class Recorder(QObject):
         proc.setProcessEnvironment(env)
         process_group.use_own_session(proc)
         proc.readyReadStandardOutput.connect(self._on_stdout)  # live: segment ends and timeline_origin's clock
+        # Live too: an in-band picture change (SPS trace lines, a burst per keyframe) cuts the file within ~0.1 s,
+        # not at the next 1 Hz poll (docs/streams.md, "In-band changes").
+        proc.readyReadStandardError.connect(self._drain_stderr)
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc = proc
@@ -352,6 +359,7 @@ class Recorder(QObject):
         self._stderr_tail.clear()
         self._stderr_buf = b""
         self._header, self._streams, self._unrecordable = [], None, ""
+        self._sps, self._picture_change = SpsWatch(), ""
         self._stop_at, self._terminated, self._stall_restart = None, False, False
         self._last_growth = time.time()
         self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
@@ -444,6 +452,11 @@ class Recorder(QObject):
             line = raw.decode("utf-8", "replace").rstrip()
             if not line:
                 continue
+            if (at := line.find(TRACE_MARK)) >= 0:  # the SPS watch's trace: read here, never logged
+                self._watch_sps(line[at:])
+                line = line[:at].rstrip()
+                if not line:
+                    continue
             if "://" in line or "=" in line:  # all mask_secrets can change; most lines have neither
                 line = mask_secrets(line)
             self._stderr_tail.append(line)
@@ -454,6 +467,15 @@ class Recorder(QObject):
                     self.out_of_space.emit(self.spec.key)  # before FFmpeg exits: the disk guard frees space now
         self._write_file_log(kept)
         self._read_header(kept)
+
+    def _watch_sps(self, line: str) -> None:
+        change = self._sps.feed(line)
+        if change and not self._picture_change and self._stop_at is None and self._wanted:
+            # The segment muxer would copy the new SPS into the open file: stop this run (the file closes whole)
+            # and start the next at once; its first file holds only the new picture.
+            self._picture_change = change[0].upper() + change[1:]
+            self._log("info", f"{self._picture_change}: a new file begins (the recorder restarts)")
+            self._begin_stop()
 
     def _read_header(self, lines: list[str]) -> None:
         """Learn this run's output streams from FFmpeg's start-up header, so the finalizer need not
@@ -499,6 +521,14 @@ class Recorder(QObject):
             self._log("info", f"stopped (exit code {exit_code})")
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
+            return
+        if self._picture_change:
+            # Not a failure: as soon as a new FFmpeg may start (never in the exit's second: file names).
+            self.picture_changes += 1
+            self._backoff.start_soon(now)
+            self._set_state(CameraState.STARTING)
+            delay = max(0.0, (self._backoff.restart_at or now) - now)
+            QTimer.singleShot(int(delay * 1000) + 20, self.poll)
             return
         if self._stall_restart:
             self._schedule_restart(self.last_error, permanent=False)
