@@ -477,4 +477,9 @@ class LectureFile(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The claimant's Drive upload session (URI, bytes confirmed, the file's size): a node taking the file over
+    # resumes it when the file it builds has that size (a wrong guess fails Drive's MD5 check and starts over).
+    upload_session_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    upload_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    upload_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -73,13 +73,18 @@ def covered(start: datetime, end: datetime, gaps: tuple[Gap, ...] | list[Gap]) -
 
 
 class _Hooks:
-    """What an upload destination asks of its worker: stop when the claim is lost or the service stops."""
+    """What an upload destination asks of its worker: stop when the claim is lost or the service stops; the
+    upload session is kept on the file's row (`persist`), so a node taking the file over resumes it."""
 
-    def __init__(self, stop: threading.Event) -> None:
+    def __init__(self, stop: threading.Event, persist: Callable[[str | None, int], bool] | None = None) -> None:
         self._stop = stop
+        self._persist = persist
 
     def save(self, session_uri: str | None, offset: int) -> None:
         self.check()
+        if self._persist is not None and not self._persist(session_uri, offset):
+            self._stop.set()
+            raise Stopped("the lecture file's claim was lost")
 
     def progress(self, sent: int, total: int) -> None:
         pass
@@ -262,7 +267,7 @@ class Deliverer:
                                     lecture_version=f.lecture_version)
             return
         description = self._description(lec, cam.name, coverage, gaps, zone)
-        outcome = self._upload(lec, cam.room, result.path, name, description, stop)
+        outcome = self._upload(lec, f, cam.room, result.path, name, description, stop)
         if not lecture_store.file_done(self.db, f.id, f.claim_token, state=LectureFileState.DONE, name=name,
                                        coverage=coverage, gaps=gaps, size=outcome.size, md5=outcome.md5,
                                        destination=outcome.destination, drive_file_id=outcome.file_id,
@@ -291,13 +296,22 @@ class Deliverer:
 
     # --- upload -----------------------------------------------------------------------------------------------
 
-    def _upload(self, lec: LectureInfo, room: str, path: Path, name: str, description: str,
+    def _upload(self, lec: LectureInfo, f: FileInfo, room: str, path: Path, name: str, description: str,
                 stop: threading.Event) -> Outcome:
         parts = naming.folder_parts(self.settings.lectures.folder, lec.title, room, lec.organizer)
-        hooks = _Hooks(stop)
         where = self.settings.effective_destination()
         if where == "drive":
-            return self._upload_drive(lec, room, parts, path, name, description, hooks)
+            size = path.stat().st_size
+            hooks = _Hooks(stop, lambda uri, offset: lecture_store.save_upload(self.db, f.id, f.claim_token, uri,
+                                                                              offset, size))
+            # A claimant that died (or stopped) mid-upload left its session: resumed when this file has its size
+            # (the export is deterministic for the same pieces and FFmpeg; Drive's MD5 check catches the rest).
+            resume = f.upload_session_uri if f.upload_session_uri and f.upload_size == size else None
+            if resume:
+                log.info("lecture %d, camera %s: resuming the upload session left at %d of %d bytes", lec.id,
+                         f.camera, f.upload_offset, size)
+            return self._upload_drive(lec, room, parts, path, name, description, hooks, resume, f.upload_offset)
+        hooks = _Hooks(stop)
         # upload.destination = none: kept on this machine, in the engine's own folder (never taken for a camera's)
         root = self.settings.upload.local_dir if where == "local" else \
             Path(self.settings.recording.dir) / WORK_DIR / "delivered"
@@ -322,7 +336,7 @@ class Deliverer:
         return self._drive
 
     def _upload_drive(self, lec: LectureInfo, room: str, parts: list[str], path: Path, name: str,
-                      description: str, hooks: _Hooks) -> Outcome:
+                      description: str, hooks: _Hooks, session_uri: str | None = None, offset: int = 0) -> Outcome:
         dest = self._drive_destination()
         service: Any = dest.service
         info = catalog.get_room(self.db, room)
@@ -350,7 +364,8 @@ class Deliverer:
             token = page.get("nextPageToken")
             if not token:
                 break
-        outcome = dest.put_file(path, folder.id, folder.web_link, name, hooks, description=description)
+        outcome = dest.put_file(path, folder.id, folder.web_link, name, hooks, description=description,
+                                session_uri=session_uri, offset=offset)
         for old in before:
             if old.get("id") != outcome.file_id:
                 with contextlib.suppress(Exception):

@@ -84,6 +84,9 @@ class FileInfo:
     attempts: int
     last_error: str
     delivered_at: datetime | None
+    upload_session_uri: str | None = None  # the claimant's Drive session (resumed by a node taking over)
+    upload_offset: int = 0
+    upload_size: int | None = None
 
     def public(self) -> dict[str, object]:
         return {"camera": self.camera, "state": self.state, "name": self.name, "coverage": self.coverage,
@@ -111,7 +114,8 @@ def _info(r: Lecture) -> LectureInfo:
 def _file(f: LectureFile) -> FileInfo:
     return FileInfo(f.id, f.lecture_id, f.camera_id, f.camera_name, f.state, f.claimed_by, f.claim_token,
                     f.lecture_version, f.name, f.coverage, f.gaps, f.size, f.md5, f.destination, f.web_link,
-                    f.folder_link, f.attempts, f.last_error, f.delivered_at)
+                    f.folder_link, f.attempts, f.last_error, f.delivered_at, f.upload_session_uri, f.upload_offset,
+                    f.upload_size)
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,18 @@ def file_done(db: Database, file_id: int, token: int, *, state: LectureFileState
             LectureFile.id == file_id, LectureFile.claim_token == token,
             LectureFile.state == LectureFileState.ASSEMBLING.value).values(
             state=state.value, claimed_by=None, claim_expires=None, delivered_at=utcnow(), last_error="",
-            updated_at=utcnow(), **values)))
+            upload_session_uri=None, upload_offset=0, upload_size=None, updated_at=utcnow(), **values)))
+
+
+def save_upload(db: Database, file_id: int, token: int, session_uri: str | None, offset: int, size: int) -> bool:
+    """The claimant's upload session and the bytes Drive confirmed (None: none open); False when the claim was
+    lost (the caller stops)."""
+    with db.session() as s:
+        return bool(rows_changed(s, update(LectureFile).where(
+            LectureFile.id == file_id, LectureFile.claim_token == token,
+            LectureFile.state == LectureFileState.ASSEMBLING.value).values(
+            upload_session_uri=session_uri, upload_offset=offset if session_uri else 0,
+            upload_size=size if session_uri else None)))
 
 
 def file_failed(db: Database, file_id: int, token: int, error: str, retry_in_s: float) -> None:
@@ -327,7 +342,8 @@ def redo(db: Database, lecture_id: int) -> LectureInfo:
     with db.session() as s:
         s.execute(update(LectureFile).where(LectureFile.lecture_id == lecture_id).values(
             state=LectureFileState.PENDING.value, claimed_by=None, claim_expires=None,
-            claim_token=LectureFile.claim_token + 1, lecture_version=seen.version + 1, updated_at=utcnow()))
+            claim_token=LectureFile.claim_token + 1, lecture_version=seen.version + 1, upload_session_uri=None,
+            upload_offset=0, upload_size=None, updated_at=utcnow()))
     out = get(db, lecture_id)
     assert out is not None
     return out
