@@ -233,9 +233,10 @@ def _status(args: argparse.Namespace, db: Database) -> int:
     if args.json:
         print_json({"cameras": [asdict(c) for c in cameras], "queue": asdict(queue)})
         return 0
-    print_table(("room", "camera", "state", "node", "since", "file", "size", "last error"),
+    print_table(("room", "camera", "state", "node", "since", "stream", "file", "size", "last error"),
                 [(c.room, c.camera, c.state if c.enabled else "disabled", c.node or "", (c.since or "")[:19],
-                  c.current_file, human_size(c.file_size) if c.file_size else "", c.last_error) for c in cameras],
+                  c.stream, c.current_file, human_size(c.file_size) if c.file_size else "", c.last_error)
+                 for c in cameras],
                 empty="no cameras configured")
     print(f"upload queue: {queue.waiting_files} file(s), {human_size(queue.waiting_bytes)} waiting; "
           f"{queue.uploading} uploading, {queue.failed} failed, {queue.uploaded} uploaded")

@@ -76,8 +76,11 @@ def run_lectures(args: argparse.Namespace, settings: Settings, db: Database) -> 
               "again by a running recorder node")
         return 0
     files = lecture_store.files_of(db, lecture.id)
+    sent_at, notice_error, notice_tries = lecture_store.notice_status(db, lecture.id)
     if args.json:
-        print_json({**lecture.public(), "files": [f.public() for f in files]})
+        print_json({**lecture.public(), "files": [f.public() for f in files],
+                    "notice": {"sent_at": sent_at.isoformat() if sent_at else None, "error": notice_error,
+                               "attempts": notice_tries}})
         return 0
     print(f"{lecture.title}  ({lecture.room}, {_local(lecture.start, zone)}-{_local(lecture.end, zone, '%H:%M')})")
     print(f"state: {lecture.state}" + (f" ({lecture.private_reason})" if lecture.private_reason else ""))
@@ -86,6 +89,8 @@ def run_lectures(args: argparse.Namespace, settings: Settings, db: Database) -> 
     print(f"coverage: {_pct(lecture.coverage) or '-'}")
     if lecture.web_link:
         print(f"folder: {lecture.web_link}")
+    if notice_tries:  # lectures.notify_organizer / notice_to
+        print("delivery notice: " + (f"sent {_local(sent_at, zone)}" if sent_at else f"not sent ({notice_error})"))
     if lecture.notes:
         print("notes:\n" + "\n".join(f"  {line}" for line in lecture.notes.splitlines()))
     if files:

@@ -643,6 +643,13 @@ OPTIONS += (
            "a duration from 5s to 1h such as 60s",
            "A node assembling a lecture file renews its claim every third of this; another node takes the file "
            "over this long after the claimant stopped renewing (it died)."),
+    Option("lectures", "notify_organizer", _bool, lambda d: False,
+           "true or false",
+           "When a lecture is delivered (verified), e-mail its organizer (the event's ORGANIZER) the title, the "
+           "link and its completeness, once (again after a redo); through the email.* server.", kind=Kind.BOOL),
+    Option("lectures", "notice_to", _addresses, lambda d: (),
+           "e-mail addresses separated by commas, or empty",
+           "Also send every lecture's delivery notice to these addresses (with or without notify_organizer)."),
     Option("alerts", "lecture_coverage_under", _percent, lambda d: 0.99,
            "a percentage such as 99 %, or 'off'",
            "Alert (lecture_incomplete) when a delivered lecture file covers less of its lecture than this."),
@@ -792,6 +799,8 @@ class LecturesSettings:
     no_record: tuple[str, ...]
     claim_ttl: float
     category_folders: tuple[str, ...] = ()  # "category=folder id", lower-case category
+    notify_organizer: bool = False
+    notice_to: tuple[str, ...] = ()
 
     def category_folder(self, categories: tuple[str, ...]) -> str | None:
         """The Drive folder id for an event with these categories (the first configured pair that matches)."""

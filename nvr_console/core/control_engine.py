@@ -57,6 +57,7 @@ def to_status(cam: RemoteCamera, previous: CameraStatus | None = None) -> Camera
     return CameraStatus(
         cam.camera_id, cam.room, cam.camera, state, since, current_file=cam.current_file, file_size=cam.file_size,
         bitrate_kbps=cam.bitrate_kbps, last_error=cam.last_error, enabled=cam.enabled, node=cam.node or "",
+        stream=cam.stream,
     )
 
 

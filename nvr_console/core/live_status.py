@@ -52,7 +52,7 @@ def write_statuses(db: Database, statuses: list[CameraStatus], node: str | None 
             values: dict[str, object] = {
                 "node": node, "state": st.state.value, "since": datetime.fromtimestamp(st.since, UTC),
                 "current_file": st.current_file, "file_size": st.file_size, "bitrate_kbps": st.bitrate_kbps,
-                "last_error": mask_secrets(st.last_error), "updated_at": db_now(),
+                "last_error": mask_secrets(st.last_error), "stream": st.stream[:200], "updated_at": db_now(),
             }
             fence = [CameraLiveStatus.lease_token <= token] if token is not None else []
             if token is not None:
@@ -123,6 +123,7 @@ class CameraReport:
     updated_at: str | None
     lease_expires: str | None = None  # the holder's lease, database time
     node_alive: bool = False
+    stream: str = ""  # what the camera sends, as its recorder's FFmpeg saw it ("" when not fresh)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def _camera_reports(s: Session, now: datetime, holders: dict[int, Holder]) -> li
     ).all()
     cameras = []
     for cam, room_name, live in rows:
+        stream = ""
         if live is None:
             state, since, node, file, size, err, upd = "unknown", None, None, "", 0, "", None
         else:
@@ -173,6 +175,7 @@ def _camera_reports(s: Session, now: datetime, holders: dict[int, Holder]) -> li
             state = live.state if fresh else "stale"
             since, node, file, size = live.since.isoformat(), live.node, live.current_file, live.file_size
             err, upd = live.last_error, live.updated_at.isoformat()
+            stream = live.stream if fresh else ""
         holder = holders.get(cam.id)
         lease_expires, node_alive = None, False
         if holder is not None and holder.node is not None:
@@ -181,7 +184,7 @@ def _camera_reports(s: Session, now: datetime, holders: dict[int, Holder]) -> li
             if not holder.node_alive:
                 state = "offline"
         cameras.append(CameraReport(room_name, cam.name, cam.enabled, cam.desired_state, state, since, node,
-                                    file, size, err, upd, lease_expires, node_alive))
+                                    file, size, err, upd, lease_expires, node_alive, stream))
     return cameras
 
 

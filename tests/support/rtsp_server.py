@@ -25,6 +25,10 @@ Mounts (all live, shared: every client of one mount shares one encoder to save C
               client that joins compresses the timestamps of the clients already playing for a few seconds
               (50 frames in 0.09 s, measured with two plain FFmpeg); tests where a second node joins a camera
               that is recording and that check files' durations use this mount.
+  /resize     a camera changing its picture inside its stream: noise like /frames at 192x108, then from
+              RESIZE_AFTER_S after the media starts at 320x176, switched at the new encoder's keyframe (a new
+              in-band SPS with the IDR, as a camera does; the SDP keeps the first). Shared and live: a client that
+              reconnects joins the new picture. Prints ``RESIZED`` on stderr at the switch.
 """
 
 from __future__ import annotations
@@ -91,6 +95,16 @@ def _feed_clock(_factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.R
     src.connect("need-data", need_data)
 
 
+RESIZE_AFTER_S = 15  # after the clients joining with the media have probed (FFmpeg: ~5 s) and record
+RESIZE = (
+    "videotestsrc is-live=true pattern=snow ! video/x-raw,width=192,height=108,framerate=25/1 "
+    "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=300 "
+    "! video/x-h264,profile=baseline ! sel.sink_0 "
+    "videotestsrc is-live=true pattern=snow ! video/x-raw,width=320,height=176,framerate=25/1 "
+    "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=400 "
+    "! video/x-h264,profile=baseline ! sel.sink_1 "
+    "input-selector name=sel ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1"
+)
 ALAW = (
     "audiotestsrc is-live=true wave=sine freq=440 volume=0.3 ! audio/x-raw,rate=8000,channels=1 "
     "! alawenc ! rtppcmapay name={pay} pt=8"
@@ -137,6 +151,8 @@ class _HealingFactory(GstRtspServer.RTSPMediaFactory):
     def _on_configure(self, _factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
         with self._lock:
             self._media = media
+        if self._mount == "/resize":
+            _switch_later(media.get_element().get_by_name("sel"))
 
     def do_gen_key(self, url: Any) -> str:  # a GstRtsp.RTSPUrl (gi has no types)
         with self._lock:
@@ -149,6 +165,28 @@ class _HealingFactory(GstRtspServer.RTSPMediaFactory):
                       "pipeline", file=sys.stderr, flush=True)
             query = f"?{url.query}" if url.query else ""
             return f"{url.abspath}{query}#{self._generation}"
+
+
+def _switch_later(sel: Gst.Element) -> None:
+    """/resize: after RESIZE_AFTER_S, make the second encoder's stream the output at its next keyframe."""
+    sel.set_property("active-pad", sel.get_static_pad("sink_0"))
+    armed = threading.Event()
+
+    def probe(pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        buf = info.get_buffer()
+        if armed.is_set() and buf is not None and not buf.has_flags(Gst.BufferFlags.DELTA_UNIT):
+            sel.set_property("active-pad", pad)
+            print("RESIZED", file=sys.stderr, flush=True)
+            return Gst.PadProbeReturn.REMOVE
+        return Gst.PadProbeReturn.OK
+
+    sel.get_static_pad("sink_1").add_probe(Gst.PadProbeType.BUFFER, probe)
+
+    def arm() -> bool:
+        armed.set()
+        return GLib.SOURCE_REMOVE
+
+    GLib.timeout_add(RESIZE_AFTER_S * 1000, arm)
 
 
 def _factory(mount: str, launch: str, roles: dict[str, bool], shared: bool = True) -> GstRtspServer.RTSPMediaFactory:
@@ -193,6 +231,7 @@ def build_server(port: int, extra: dict[str, str] | None = None,
         "/cam": (VIDEO, everyone),
         "/frames": (FRAMES, everyone),
         "/solo": (FRAMES, everyone),
+        "/resize": (RESIZE, everyone),
         "/cam_alaw": (f"{VIDEO} {ALAW.format(pay='pay1')}", everyone),
         # Anonymous may "access" but not "construct": GstRtspServer then answers 401 with
         # WWW-Authenticate (no access at all would answer 404 and hide the mount).

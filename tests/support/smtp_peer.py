@@ -65,6 +65,7 @@ class _Handler:
         msg = email.message_from_bytes(content, policy=email.policy.default)
         with self.peer.lock:
             self.peer.messages.append(msg)
+            self.peer.envelopes.append(tuple(envelope.rcpt_tos))
             self.peer.raw.append(content)
             self.peer.logins_seen.append(getattr(session, "auth_data", None))
         return "250 OK"
@@ -74,6 +75,7 @@ class SmtpPeer:
     def __init__(self, security: str = "starttls", username: str | None = None, password: str | None = None) -> None:
         self.security, self.username, self.password = security, username, password
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, ...]] = []  # each message's RCPT TO addresses, as the server got them
         self.raw: list[bytes] = []
         self.logins_seen: list[object] = []
         self.failed_logins = 0

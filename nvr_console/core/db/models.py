@@ -213,6 +213,8 @@ class CameraLiveStatus(Base):
     file_size: Mapped[int] = mapped_column(BigInteger, default=0)
     bitrate_kbps: Mapped[float] = mapped_column(Float, default=0.0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # What the camera sends as the recorder's FFmpeg saw it ("H.264 1280x720 · AAC"): the Stream column.
+    stream: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # The writer's lease token: a write carrying an older token than the row's is refused (fencing), so a
     # node that lost the camera never overwrites its new holder's state.
     lease_token: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -460,6 +462,13 @@ class Lecture(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Bumped by every change of the times: a file assembled for older times is not counted as delivered.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The delivery notice (lectures.notify_organizer): the version whose notice a node claimed (claimed before
+    # sending, so it goes out at most once per version even with several nodes; redo bumps the version).
+    notice_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notice_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notice_after: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # next try (database time)
+    notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    notice_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -498,4 +507,9 @@ class LectureFile(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The claimant's Drive upload session (URI, bytes confirmed, the file's size): a node taking the file over
+    # resumes it when the file it builds has that size (a wrong guess fails Drive's MD5 check and starts over).
+    upload_session_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    upload_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    upload_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -40,6 +40,7 @@ class RemoteCamera:
     bitrate_kbps: float
     last_error: str
     updated_at: datetime | None
+    stream: str = ""  # what the camera sends, as its holder's FFmpeg saw it: the Stream column
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def read_live_view(db: Database) -> LiveView:
             bool(node_alive) if holder is not None else fresh, expires if holder else None,
             live.current_file if live and fresh else "", live.file_size if live and fresh else 0,
             live.bitrate_kbps if live and fresh else 0.0, live.last_error if live else "",
-            live.updated_at if live else None,
+            live.updated_at if live else None, live.stream if live and fresh else "",
         ))
     assert now is not None
     return LiveView(now, cameras, uploads, links)

@@ -39,6 +39,7 @@ from nvr_console.core.fleet import leases
 from nvr_console.core.folder_names import RESERVED_PREFIX
 from nvr_console.core.lectures import lecture_store, naming, timetable_store
 from nvr_console.core.lectures.lecture_store import OPEN, FileInfo, LectureInfo
+from nvr_console.core.lectures.notice import Notifier
 from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import LECTURE_INCOMPLETE, Condition, Status
@@ -74,13 +75,18 @@ def covered(start: datetime, end: datetime, gaps: tuple[Gap, ...] | list[Gap]) -
 
 
 class _Hooks:
-    """What an upload destination asks of its worker: stop when the claim is lost or the service stops."""
+    """What an upload destination asks of its worker: stop when the claim is lost or the service stops; the
+    upload session is kept on the file's row (`persist`), so a node taking the file over resumes it."""
 
-    def __init__(self, stop: threading.Event) -> None:
+    def __init__(self, stop: threading.Event, persist: Callable[[str | None, int], bool] | None = None) -> None:
         self._stop = stop
+        self._persist = persist
 
     def save(self, session_uri: str | None, offset: int) -> None:
         self.check()
+        if self._persist is not None and not self._persist(session_uri, offset):
+            self._stop.set()
+            raise Stopped("the lecture file's claim was lost")
 
     def progress(self, sent: int, total: int) -> None:
         pass
@@ -135,6 +141,7 @@ class Deliverer:
         self._active: set[threading.Event] = set()  # one per file being built: set to stop it
         self._drive: dict[str, tuple[DriveDestination, DriveFolders]] = {}  # per Google account
         self.delivered_seconds: list[float] = []  # end (+ post-roll) -> verified, per lecture (metrics)
+        self.notifier = Notifier(settings, db, node)
 
     def clean_work_dir(self) -> int:
         """Remove what a previous run of this node left half-built (killed mid-way: its claims have expired or
@@ -197,6 +204,11 @@ class Deliverer:
                 self._alert(done)
                 log.info("lecture %d (%s, %s) %s: coverage %.1f %%%s", done.id, done.title, done.room, done.state,
                          100 * (done.coverage or 0.0), f"; gaps:\n{done.notes}" if done.notes else "")
+        if not self.stop.is_set():
+            try:  # also the notices of lectures another node finished, or whose sending failed before
+                self.notifier.run_once(self.clock())
+            except Exception as exc:  # a notice is worth a warning, never a lost delivery
+                log.warning("lecture delivery notices: %s", mask_secrets(str(exc)))
         return out
 
     def _mine(self) -> set[int]:
@@ -283,7 +295,7 @@ class Deliverer:
                                     lecture_version=f.lecture_version)
             return
         description = self._description(lec, cam.name, coverage, gaps, zone)
-        outcome = self._upload(lec, cam.room, result.path, name, description, stop)
+        outcome = self._upload(lec, f, cam.room, result.path, name, description, stop)
         if not lecture_store.file_done(self.db, f.id, f.claim_token, state=LectureFileState.DONE, name=name,
                                        coverage=coverage, gaps=gaps, size=outcome.size, md5=outcome.md5,
                                        destination=outcome.destination, drive_file_id=outcome.file_id,
@@ -312,13 +324,22 @@ class Deliverer:
 
     # --- upload -----------------------------------------------------------------------------------------------
 
-    def _upload(self, lec: LectureInfo, room: str, path: Path, name: str, description: str,
+    def _upload(self, lec: LectureInfo, f: FileInfo, room: str, path: Path, name: str, description: str,
                 stop: threading.Event) -> Outcome:
         parts = naming.folder_parts(self.settings.lectures.folder, lec.title, room, lec.organizer)
-        hooks = _Hooks(stop)
         where = self.settings.effective_destination()
         if where == "drive":
-            return self._upload_drive(lec, room, parts, path, name, description, hooks)
+            size = path.stat().st_size
+            hooks = _Hooks(stop, lambda uri, offset: lecture_store.save_upload(self.db, f.id, f.claim_token, uri,
+                                                                              offset, size))
+            # A claimant that died (or stopped) mid-upload left its session: resumed when this file has its size
+            # (the export is deterministic for the same pieces and FFmpeg; Drive's MD5 check catches the rest).
+            resume = f.upload_session_uri if f.upload_session_uri and f.upload_size == size else None
+            if resume:
+                log.info("lecture %d, camera %s: resuming the upload session left at %d of %d bytes", lec.id,
+                         f.camera, f.upload_offset, size)
+            return self._upload_drive(lec, room, parts, path, name, description, hooks, resume, f.upload_offset)
+        hooks = _Hooks(stop)
         # upload.destination = none: kept on this machine, in the engine's own folder (never taken for a camera's)
         root = self.settings.upload.local_dir if where == "local" else \
             Path(self.settings.recording.dir) / WORK_DIR / "delivered"
@@ -347,7 +368,7 @@ class Deliverer:
         return self._drive[account]
 
     def _upload_drive(self, lec: LectureInfo, room: str, parts: list[str], path: Path, name: str,
-                      description: str, hooks: _Hooks) -> Outcome:
+                      description: str, hooks: _Hooks, session_uri: str | None = None, offset: int = 0) -> Outcome:
         info = catalog.get_room(self.db, room)
         dest, folders = self._drive_destination(info.drive_account)
         service: Any = dest.service
@@ -374,7 +395,8 @@ class Deliverer:
             if not token:
                 break
         counting = _CountingHooks(hooks, self.db, info.drive_account)
-        outcome = dest.put_file(path, folder.id, folder.web_link, name, counting, description=description)
+        outcome = dest.put_file(path, folder.id, folder.web_link, name, counting, description=description,
+                                session_uri=session_uri, offset=offset)
         for old in before:
             if old.get("id") != outcome.file_id:
                 with contextlib.suppress(Exception):

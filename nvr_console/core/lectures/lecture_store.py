@@ -84,6 +84,9 @@ class FileInfo:
     attempts: int
     last_error: str
     delivered_at: datetime | None
+    upload_session_uri: str | None = None  # the claimant's Drive session (resumed by a node taking over)
+    upload_offset: int = 0
+    upload_size: int | None = None
 
     def public(self) -> dict[str, object]:
         return {"camera": self.camera, "state": self.state, "name": self.name, "coverage": self.coverage,
@@ -111,7 +114,8 @@ def _info(r: Lecture) -> LectureInfo:
 def _file(f: LectureFile) -> FileInfo:
     return FileInfo(f.id, f.lecture_id, f.camera_id, f.camera_name, f.state, f.claimed_by, f.claim_token,
                     f.lecture_version, f.name, f.coverage, f.gaps, f.size, f.md5, f.destination, f.web_link,
-                    f.folder_link, f.attempts, f.last_error, f.delivered_at)
+                    f.folder_link, f.attempts, f.last_error, f.delivered_at, f.upload_session_uri, f.upload_offset,
+                    f.upload_size)
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,18 @@ def file_done(db: Database, file_id: int, token: int, *, state: LectureFileState
             LectureFile.id == file_id, LectureFile.claim_token == token,
             LectureFile.state == LectureFileState.ASSEMBLING.value).values(
             state=state.value, claimed_by=None, claim_expires=None, delivered_at=utcnow(), last_error="",
-            updated_at=utcnow(), **values)))
+            upload_session_uri=None, upload_offset=0, upload_size=None, updated_at=utcnow(), **values)))
+
+
+def save_upload(db: Database, file_id: int, token: int, session_uri: str | None, offset: int, size: int) -> bool:
+    """The claimant's upload session and the bytes Drive confirmed (None: none open); False when the claim was
+    lost (the caller stops)."""
+    with db.session() as s:
+        return bool(rows_changed(s, update(LectureFile).where(
+            LectureFile.id == file_id, LectureFile.claim_token == token,
+            LectureFile.state == LectureFileState.ASSEMBLING.value).values(
+            upload_session_uri=session_uri, upload_offset=offset if session_uri else 0,
+            upload_size=size if session_uri else None)))
 
 
 def file_failed(db: Database, file_id: int, token: int, error: str, retry_in_s: float) -> None:
@@ -321,15 +336,70 @@ def redo(db: Database, lecture_id: int) -> LectureInfo:
     if seen.state not in (*FINISHED, LectureState.ASSEMBLING.value):
         raise ValueError(f"lecture {lecture_id} is {seen.state}: only a delivered, incomplete or assembling lecture "
                          "can be redone")
-    if not _move(db, seen, LectureState.ASSEMBLING.value, version=seen.version + 1, delivered_at=None):
+    if not _move(db, seen, LectureState.ASSEMBLING.value, version=seen.version + 1, delivered_at=None,
+                 notice_attempts=0, notice_after=None, notice_error=None):
         raise ValueError(f"lecture {lecture_id} changed meanwhile; try again")
     with db.session() as s:
         s.execute(update(LectureFile).where(LectureFile.lecture_id == lecture_id).values(
             state=LectureFileState.PENDING.value, claimed_by=None, claim_expires=None,
-            claim_token=LectureFile.claim_token + 1, lecture_version=seen.version + 1, updated_at=utcnow()))
+            claim_token=LectureFile.claim_token + 1, lecture_version=seen.version + 1, upload_session_uri=None,
+            upload_offset=0, upload_size=None, updated_at=utcnow()))
     out = get(db, lecture_id)
     assert out is not None
     return out
+
+
+# --- the delivery notice (lectures.notify_organizer) ---------------------------------------------------------
+
+
+def _notice_owed() -> ColumnElement[bool]:
+    return and_(Lecture.state.in_(FINISHED), Lecture.notice_version < Lecture.version,
+                or_(Lecture.notice_after.is_(None), Lecture.notice_after < db_now()))
+
+
+def notices_owed(db: Database, delivered_since: datetime, max_attempts: int, limit: int = 20) -> list[LectureInfo]:
+    """Finished lectures (delivered since `delivered_since`) whose current version's notice was neither sent nor
+    given up (`max_attempts`), and not waiting for a retry."""
+    with db.session() as s:
+        return [_info(r) for r in s.scalars(select(Lecture).where(
+            _notice_owed(), Lecture.notice_attempts < max_attempts, Lecture.delivered_at >= delivered_since)
+            .order_by(Lecture.delivered_at, Lecture.id).limit(limit))]
+
+
+def claim_notice(db: Database, lecture: LectureInfo, max_attempts: int) -> bool:
+    """Take the right to send this version's notice: of several nodes one wins, and a version's notice is
+    claimed before it is sent, so it goes out at most once (a node dying mid-send loses it, never doubles it)."""
+    with db.session() as s:
+        return bool(rows_changed(s, update(Lecture).where(
+            Lecture.id == lecture.id, Lecture.version == lecture.version, _notice_owed(),
+            Lecture.notice_attempts < max_attempts)
+            .values(notice_version=lecture.version, notice_attempts=Lecture.notice_attempts + 1,
+                    updated_at=utcnow())))
+
+
+def notice_sent(db: Database, lecture: LectureInfo) -> None:
+    with db.session() as s:
+        s.execute(update(Lecture).where(Lecture.id == lecture.id, Lecture.notice_version == lecture.version)
+                  .values(notice_sent_at=utcnow(), notice_error="", updated_at=utcnow()))
+
+
+def notice_failed(db: Database, lecture: LectureInfo, error: str, retry_in_s: float | None) -> None:
+    """Not sent (the server refused or was away): owed again after `retry_in_s` (None: given up, the error
+    kept for `lectures show`)."""
+    values: dict[str, object] = {"notice_error": error[:4000], "updated_at": utcnow()}
+    if retry_in_s is not None:
+        values.update(notice_version=lecture.version - 1, notice_after=db_now(retry_in_s))
+    with db.session() as s:
+        s.execute(update(Lecture).where(Lecture.id == lecture.id, Lecture.notice_version == lecture.version)
+                  .values(**values))
+
+
+def notice_status(db: Database, lecture_id: int) -> tuple[datetime | None, str, int]:
+    """(sent at, last error, attempts) of the lecture's notice."""
+    with db.session() as s:
+        row = s.execute(select(Lecture.notice_sent_at, Lecture.notice_error, Lecture.notice_attempts)
+                        .where(Lecture.id == lecture_id)).one_or_none()
+    return (row[0], row[1] or "", row[2]) if row is not None else (None, "", 0)
 
 
 # --- reading -------------------------------------------------------------------------------------------------

@@ -90,6 +90,22 @@ class Message:
         }
 
 
+@dataclass(frozen=True)
+class Mail:
+    """An e-mail to chosen recipients that is not an alert (a lecture's delivery notice): the e-mail channel's
+    per-message recipients. `headers`: extra (name, value) pairs, e.g. to tell notices apart."""
+
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _one_line(text: str) -> str:
+    """A header value from calendar text: no line breaks (they would end the header)."""
+    return " ".join(text.split())
+
+
 def _ago(delta: timedelta) -> str:
     seconds = max(0, int(delta.total_seconds()))
     h, rest = divmod(seconds, 3600)
@@ -165,14 +181,18 @@ class EmailChannel(Channel):
     def _context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cfg.ca_file) if self.cfg.ca_file else None)
 
-    def compose(self, msg: Message) -> EmailMessage:
+    def _envelope(self, subject: str, recipients: tuple[str, ...]) -> EmailMessage:
         sender = self.cfg.sender or f"nvr-console@{socket.gethostname()}"
         em = EmailMessage()
-        em["Subject"] = f"[nvr-console] {msg.title}"
+        em["Subject"] = _one_line(f"[nvr-console] {subject}")
         em["From"] = sender
-        em["To"] = ", ".join(self.cfg.recipients)
+        em["To"] = ", ".join(recipients)
         em["Date"] = formatdate(localtime=False)
         em["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+        return em
+
+    def compose(self, msg: Message) -> EmailMessage:
+        em = self._envelope(msg.title, self.cfg.recipients)
         em["X-NVR-Alert"] = f"{msg.key} {msg.kind}"
         lines = [msg.text, ""]
         if msg.kind != "test":
@@ -184,10 +204,26 @@ class EmailChannel(Channel):
         em.set_content("\n".join(lines) + "\n")
         return em
 
+    def compose_mail(self, mail: Mail) -> EmailMessage:
+        if not mail.recipients:
+            raise ChannelError(f"{self.name}: the message {mail.subject!r} has no recipient")
+        em = self._envelope(mail.subject, mail.recipients)
+        for name, value in mail.headers:
+            em[name] = _one_line(value)
+        em.set_content(mail.text if mail.text.endswith("\n") else mail.text + "\n")
+        return em
+
     def send(self, msg: Message) -> None:
-        """Connect, encrypt as configured, log in, send, quit. Dispatcher thread."""
+        """An alert to email.recipients: connect, encrypt as configured, log in, send, quit. Dispatcher thread."""
+        self._transmit(self.compose(msg))
+
+    def send_mail(self, mail: Mail) -> None:
+        """A message to its own recipients (not email.recipients), the same way. Blocks (network): any thread
+        but the UI's."""
+        self._transmit(self.compose_mail(mail))
+
+    def _transmit(self, em: EmailMessage) -> None:
         login = self._login()
-        em = self.compose(msg)
         try:
             if self.cfg.security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.cfg.host, self.port, timeout=self.timeout_s,

@@ -74,6 +74,11 @@ keyframe every 2 s; see tests/core/recording/test_ffmpeg_command.py):
   stream, but those frames do not play: cameras send closed GOPs (IDR) by default; the README says so.
 - H.265 in MP4: tagged ``hvc1`` (``-tag:v hvc1``); FFmpeg's default ``hev1`` does not play in Apple's
   players and Safari.
+- In-band picture change (a new SPS inside one session): the segment muxer copies it into the open file. A
+  second output, ``-map 0:v:0? -c:v copy -bsf:v filter_units=pass_types=7|33,trace_headers -f null -``, traces
+  only the SPS on stderr (~65 lines per keyframe; +0.01 CPU-s per 40 s of 640x360); parameter_sets.py reads it
+  and the recorder restarts at a change (docs/streams.md "In-band changes": the old file ends 6-10 frames into
+  the new picture, 1.3-1.6 s lost). stderr must be read continuously: a pipe left unread fills and blocks FFmpeg.
 - Wall-clock start of a segment (to align a room's sound source): the segment list gives times on
   FFmpeg's output timeline; ProgressParser.timeline_origin estimates that timeline's epoch from when
   progress blocks arrive and when each closed file was last written (its cut, stamped by the kernel, which
@@ -90,6 +95,7 @@ from typing import Literal
 
 from nvr_console.core.config import default
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording.parameter_sets import SPS_WATCH_BSF
 from nvr_console.core.stream_url import is_lavfi, lavfi_graphs
 
 RECORDING_EXTENSION = "mkv"
@@ -168,6 +174,7 @@ def build_record_command(
     loglevel: str = "info",
     stats_period_s: float | None = None,
     audio_only: bool = False,
+    watch_parameter_sets: bool = True,
 ) -> list[str]:
     """argv of one camera's continuous recorder: copy, cut on wall-clock boundaries, MKV segments.
 
@@ -177,6 +184,8 @@ def build_record_command(
     graph that is not allowed (stream_url.lavfi_graphs) raises InvalidInput, a ValueError.
     audio_only: a room's sound source: its first audio stream (required) and no video, with the same
     segment options as the cameras so the cut points line up; a network stream only, not a test source.
+    watch_parameter_sets: a second output (null) tracing the camera's in-band SPS on stderr, so the recorder
+    cuts a new file when the picture changes inside the session (parameter_sets.py); copied network video only.
     Stop the process with b"q" on stdin.
     """
     if segment_seconds <= 0:
@@ -199,6 +208,9 @@ def build_record_command(
         # How often a -progress block comes (FFmpeg's default: 0.5 s). See the module notes.
         args += ["-stats_period", f"{stats_period_s:g}"]
     args += _segment_args(output_dir, segment_seconds, clocktime_offset_s, segment_list_target, progress_target)
+    if watch_parameter_sets and not audio_only and not is_lavfi(input_url):
+        # '?': a camera that sends only sound has nothing to watch (FFmpeg 5.1 accepts the empty output).
+        args += ["-map", "0:v:0?", "-c:v", "copy", "-bsf:v", SPS_WATCH_BSF, "-f", "null", "-"]
     return args
 
 

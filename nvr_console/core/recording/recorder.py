@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from nvr_console.core import process_group, process_visibility
 from nvr_console.core.folder_names import folder_problem
@@ -35,6 +35,7 @@ from nvr_console.core.recording.errors import (
     classify_ffmpeg_error,
 )
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
+from nvr_console.core.recording.parameter_sets import SpsWatch
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
 from nvr_console.core.recording.recorder_process import StopLadder, new_process, start_remembered
 from nvr_console.core.recording.recorder_stderr import RecorderStderr
@@ -154,6 +155,9 @@ class Recorder(QObject):
         self._proc: QProcess | None = None
         self._pid = 0
         self._parser = ProgressParser()
+        self._sps = SpsWatch()  # the camera's in-band parameter sets (FFmpeg's second output traces them)
+        self._picture_change = ""  # this run stops because the picture changed in-band: a new run, a new file
+        self.picture_changes = 0  # runs ended so (tests, logs)
         self._last_status: CameraStatus | None = None
         self._blocks = 0  # progress blocks seen in this run
         self._held: list[SegmentFinished] = []
@@ -245,7 +249,8 @@ class Recorder(QObject):
             fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
             last_error=self.last_error,
             next_retry_in=self._backoff.countdown(time.time()),
-            stream=stream_summary(self._stderr.streams) if self._stderr.streams is not None else "",
+            stream=(stream_summary(self._stderr.streams, self._sps.picture())
+                    if self._stderr.streams is not None else ""),
         )
 
     def poll(self) -> None:
@@ -260,8 +265,9 @@ class Recorder(QObject):
         if self._stopping.stopping:
             self._stopping.step(self._proc, now, self._log)
             return
-        # stderr is drained here, not on every readyRead: QProcess keeps reading the pipe into its own
-        # buffer (FFmpeg never blocks), and one Python call per poll replaces one per FFmpeg log line.
+        # stderr is drained here and on readyRead (set in _launch for the SPS watch): QProcess reads the pipe into
+        # its own buffer (FFmpeg never blocks); the trace comes as one burst per keyframe, so a camera recording
+        # /cam (2 s keyframes) costs 2.05 drains per second in all (measured over 20 s), not one per log line.
         self._drain_stderr()
         waiting = self.state is CameraState.STARTING and self._open_size is not None
         if now >= self._next_file_check or waiting:
@@ -312,6 +318,9 @@ class Recorder(QObject):
         process_visibility.NOTICE.once(spec.url, self._log)
         proc = new_process(self, argv, cfg.timezone)
         proc.readyReadStandardOutput.connect(self._on_stdout)  # live: segment ends and timeline_origin's clock
+        # Live too: an in-band picture change (SPS trace lines, a burst per keyframe) cuts the file within ~0.3 s,
+        # not at the next 1 Hz poll (docs/streams.md, "In-band changes").
+        proc.readyReadStandardError.connect(self._drain_stderr)
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc = proc
@@ -321,6 +330,7 @@ class Recorder(QObject):
         self._unrecordable = ""
         self._stopping.reset()
         self._stall_restart = False
+        self._sps, self._picture_change = SpsWatch(), ""
         self._last_growth = time.time()
         self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
         self._growth_key = (0, 0, 0)
@@ -394,6 +404,8 @@ class Recorder(QObject):
         if not data:
             return
         errors, learnt = self._stderr.feed(bytes(data))
+        for trace in self._stderr.take_traces():
+            self._watch_sps(trace)
         for line in errors:
             self._emit_log("warning", f"FFmpeg: {line}")
             if NO_SPACE in line:
@@ -403,6 +415,15 @@ class Recorder(QObject):
             # Stop at once: what it writes meanwhile is failed by the finalizer with the same reason.
             self._unrecordable = reason[0].upper() + reason[1:] + "."
             self._log("error", self._unrecordable)
+            self._begin_stop()
+
+    def _watch_sps(self, line: str) -> None:
+        change = self._sps.feed(line)
+        if change and not self._picture_change and not self._stopping.stopping and self._wanted:
+            # The segment muxer would copy the new SPS into the open file: stop this run (the file closes whole)
+            # and start the next at once; its first file holds only the new picture.
+            self._picture_change = change[0].upper() + change[1:]
+            self._log("info", f"{self._picture_change}: a new file begins (the recorder restarts)")
             self._begin_stop()
 
     def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
@@ -432,6 +453,14 @@ class Recorder(QObject):
             self._log("info", f"stopped (exit code {exit_code})")
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
+            return
+        if self._picture_change:
+            # Not a failure: as soon as a new FFmpeg may start (never in the exit's second: file names).
+            self.picture_changes += 1
+            self._backoff.start_soon(now)
+            self._set_state(CameraState.STARTING)
+            delay = max(0.0, (self._backoff.restart_at or now) - now)
+            QTimer.singleShot(int(delay * 1000) + 20, self.poll)
             return
         if self._stall_restart:
             self._schedule_restart(self.last_error, permanent=False)

@@ -14,6 +14,7 @@ from pathlib import Path
 from nvr_console.core.ffmpeg.error_lines import is_error_line
 from nvr_console.core.logging_setup import PrivateRotatingFileHandler
 from nvr_console.core.masking import mask_secrets
+from nvr_console.core.recording.parameter_sets import TRACE_MARK
 from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
 
 # FFmpeg's start-up header (input and output dumps, stream mapping) is some 20-60 lines; stop looking for
@@ -31,6 +32,7 @@ class RecorderStderr:
         self.streams: MediaInfo | None = None  # what this run writes into its segments, from the header
         self._buf = b""
         self._header: list[str] = []  # this run's first lines, until its output streams are known
+        self._traces: list[str] = []  # the SPS watch's trace lines (parameter_sets), not yet taken
         self._file_log = _file_log(log_dir, f"{key}.{id(self)}", file_name)
 
     def new_run(self) -> None:
@@ -38,6 +40,7 @@ class RecorderStderr:
         self.tail.clear()
         self._buf = b""
         self._header, self.streams = [], None
+        self._traces = []
 
     def feed(self, data: bytes) -> tuple[list[str], bool]:
         """Take what FFmpeg wrote since the last call: its whole lines are masked, kept in the tail and written
@@ -50,12 +53,22 @@ class RecorderStderr:
             line = raw.decode("utf-8", "replace").rstrip()
             if not line:
                 continue
+            if (at := line.find(TRACE_MARK)) >= 0:  # the SPS watch's trace: for the recorder, never logged
+                self._traces.append(line[at:])
+                line = line[:at].rstrip()
+                if not line:
+                    continue
             if "://" in line or "=" in line:  # all mask_secrets can change; most lines have neither
                 line = mask_secrets(line)
             kept.append(line)
         self.tail.extend(kept)
         self.write(kept)
         return [line for line in kept if is_error_line(line)], self._read_header(kept)
+
+    def take_traces(self) -> list[str]:
+        """The parameter-set trace lines fed since the last call (parameter_sets.SpsWatch reads them)."""
+        traces, self._traces = self._traces, []
+        return traces
 
     def tail_text(self, lines: int = 30) -> str:
         """The last `lines` lines, for classifying why FFmpeg exited."""

@@ -29,14 +29,15 @@ def codec_label(codec: str | None) -> str:
     return CODEC_LABELS.get(codec, codec.upper())
 
 
-def stream_summary(streams: MediaInfo) -> str:
+def stream_summary(streams: MediaInfo, picture: tuple[int, int] | None = None) -> str:
     """One line for the console's camera table: "H.264 1280x720 · AAC", "H.265 · no audio", "sound only: G.711
-    A-law"."""
+    A-law". `picture`: the size the camera's in-band parameter sets say (they win over the SDP's)."""
     video, audio = streams.video, streams.audio
     sound = codec_label(audio.codec) if audio is not None else "no audio"
     if video is None:
         return f"sound only: {sound}"
-    size = f" {video.width}x{video.height}" if video.width and video.height else ""
+    width, height = picture or (video.width, video.height)
+    size = f" {width}x{height}" if width and height else ""
     return f"{codec_label(video.codec)}{size} · {sound}"
 
 

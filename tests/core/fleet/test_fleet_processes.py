@@ -5,6 +5,7 @@ fencing of a paused node, a database outage, a partition, a control station. Sho
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Q_ARG, QMetaObject, Qt
+from sqlalchemy import update
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
@@ -23,7 +25,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.live_status import read_report
 from nvr_console.core.process_group import pid_alive
-from nvr_console.core.status import CameraState
+from nvr_console.core.status import CameraState, CameraStatus
 from tests.core.engine_support import start_collecting
 from tests.core.fleet.fleet_rig import (
     SEGMENT,
@@ -257,3 +259,47 @@ def _status(url: str):  # type: ignore[no-untyped-def]
         return read_report(db)[0]
     finally:
         db.dispose()
+
+
+def test_a_control_station_shows_what_the_recorder_nodes_camera_sends(
+        mariadb_server: MariaDBServer, rtsp_server: RtspServer, tmp_path: Path,  # noqa: F811
+        settings_factory: Callable[..., Settings], qapp: object) -> None:
+    """The Stream column (codec, size, sound as the recorder node's FFmpeg saw them) reaches a console on another
+    machine and `nvr-console status` there: it is published with the camera's live row."""
+    url = mariadb_server.create_database()
+    mount = rtsp_server.url("/frames")
+    probed = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_streams", "-of", "json", mount],
+        capture_output=True, text=True, timeout=30, check=True).stdout)["streams"]
+    [video] = probed  # the mount sends no sound
+    expected = f"H.264 {video['width']}x{video['height']} · no audio"
+    assert video["codec_name"] == "h264"
+    db = make_db(url, 1, mount)
+    cid = catalog.get_camera(db, "R", "c1").id
+    with NodeFleet(tmp_path, url, **TIMINGS) as fleet:
+        a = fleet.start("a")
+        assert wait_for(lambda: cameras_of(a, ("c1",)) == {"c1"}, 40), a.log_tail()
+        settings = settings_factory(**{"database.url": url, "node.name": "desk", "node.record": False})
+        station = ControlEngine(settings, db)
+        host, got = start_collecting(settings, db, station)
+        try:
+            def shown() -> CameraStatus | None:
+                latest = got.latest(cid)
+                return latest if latest is not None and latest.state is CameraState.RECORDING else None
+
+            assert wait_for(lambda: (s := shown()) is not None and s.stream == expected, 30), \
+                (got.statuses[-3:], a.log_tail())
+            status = shown()
+            assert status is not None and status.node == "a"
+            [report] = _status(url)
+            assert (report.camera, report.state, report.stream) == ("c1", "recording", expected)
+        finally:
+            assert host.stop(10)
+        a.terminate()
+        assert a.wait(60) == 0, a.log_tail()
+    # The node stopped: its last word is no longer fresh news of what the camera sends.
+    with db.session() as s:
+        s.execute(update(CameraLiveStatus).values(updated_at=datetime.now(UTC) - timedelta(minutes=5)))
+    [report] = _status(url)
+    assert report.state == "stale" and report.stream == ""
+    db.dispose()

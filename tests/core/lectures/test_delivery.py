@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,14 +24,14 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import CameraEvent, LectureState, Recording, RecordingStatus
 from nvr_console.core.db.session import Database
-from nvr_console.core.lectures import lecture_store, refresh, timetable_store
+from nvr_console.core.lectures import delivery, lecture_store, refresh, timetable_store
 from nvr_console.core.lectures.delivery import Deliverer
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.upload import drive_usage
 from tests.core.lectures.ics_samples import calendar, event
 from tests.support.av_markers import AUDIO, VIDEO, av_offsets, flash_times, make_marker_clip
 from tests.support.drive_client_factory import drive_client
-from tests.support.drive_server import DriveServer
+from tests.support.drive_server import DriveServer, Fault
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 3, 5, 10, 15, 0, tzinfo=BERLIN).astimezone(UTC)  # the lecture starts on the hour's quarter
@@ -391,3 +393,78 @@ def test_every_start_second_around_a_segment_boundary(settings_factory: Callable
             assert flash_times(out)[0] == pytest.approx(video_start, abs=0.001), o
     finally:
         rig.db.dispose()
+
+
+@pytest.mark.parametrize("damaged", [False, True], ids=["same-bytes", "drive-prefix-damaged"])
+def test_a_node_taking_a_file_over_resumes_the_upload_session_it_left(
+        damaged: bool, settings_factory: Callable[..., Settings], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Node 1 stops (as if it died: the same rows as SIGKILL) after Drive confirmed the first 256 KiB of the front
+    camera's file; node 2 takes the file over after lectures.claim_ttl, builds it again (same bytes) and resumes
+    node 1's session: no new session for that file, nothing sent twice, one verified copy."""
+    cbr = ["-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2M", "-minrate", "2M", "-maxrate", "2M",
+           "-bufsize", "1M", "-x264-params", "nal-hrd=cbr"]  # ~4.5 MB lecture files: many 256 KiB chunks
+    clip = _encoded_clip(tmp_path / "cbr.mp4", 6.0, cbr)
+    with DriveServer() as drive:
+        settings = settings_factory(**{"recording.timezone": "Europe/Berlin", "recording.segment_length": "6",
+                                       "lectures.post_roll": "5s", "lectures.claim_ttl": "5s",
+                                       "upload.chunk_size": "256KiB", "drive.api_root": drive.root_url,
+                                       "drive.credentials": "anonymous"})
+        rig = _rig(settings, {6.0: clip}, drive, tmp_path)
+        try:
+            _whole_segments(rig)
+            if damaged:  # the bytes Drive holds are not the rebuilt file's: the MD5 check must catch it
+                drive.add_fault(Fault(kind="upload_chunk", action="corrupt"))
+            drive.add_fault(Fault(kind="upload_chunk", action="delay", seconds=3.0, skip=0 if damaged else 1))
+            node1 = Deliverer(settings, rig.db, "node-1", clock=lambda: T0 + timedelta(seconds=LECTURE + 6))
+            # Stopped while its second chunk is on the wire: Drive confirmed the first; the claim stays (it expires).
+            # (the second chunk's PUT has arrived: the first was confirmed and saved before it was sent)
+            stopper = threading.Thread(target=lambda: (_wait_for(lambda: len(
+                [r for r in drive.requests() if r.get("kind") == "upload_chunk"]) >= 2), node1.request_stop()))
+            stopper.start()
+            assert node1.run_once() == []
+            stopper.join(30)
+            [left] = [f for f in lecture_store.files_of(rig.db, 1) if f.upload_session_uri]
+            assert left.camera == "front" and left.upload_offset == 256 * 1024 and left.state == "assembling"
+            assert left.upload_size and left.upload_size > 8 * 256 * 1024
+            assert drive.sessions_created() == 1 and not [f for f in drive.files() if f["name"].endswith(".mp4")]
+            time.sleep(5.5)  # lectures.claim_ttl: node 1's claim expires
+            before = len(drive.requests())
+            node2 = Deliverer(settings, rig.db, "node-2", clock=lambda: T0 + timedelta(seconds=LECTURE + 20))
+            if damaged:
+                monkeypatch.setattr(delivery, "RETRY_S", 0.0)
+                # Resumed, refused by the MD5 check (the copy deleted, the session dropped), then sent again
+                # from the start in a new session: delivered, verified.
+                [done] = node2.run_once()
+                assert "did not match the local file" in caplog.text
+                assert done.lecture.state == LectureState.DELIVERED.value and drive.sessions_created() == 3
+                files = {f["name"]: f for f in drive.files() if f["name"].endswith(".mp4")}
+                rows = {r.camera: r for r in lecture_store.files_of(rig.db, done.lecture.id)}
+                assert len(files) == 2 and {r.md5 for r in rows.values()} == {f["md5Checksum"] for f in files.values()}
+                return
+            [done] = node2.run_once()
+            assert done.lecture.state == LectureState.DELIVERED.value
+            # One new session (the side camera's); the front file's first PUT starts where node 1 stopped.
+            assert drive.sessions_created() == 2
+            front_puts = [r for r in drive.requests()[before:] if r.get("kind") == "upload_chunk"
+                          and r.get("session") == left.upload_session_uri.rsplit("upload_id=", 1)[-1]]
+            assert front_puts, drive.requests()[before:]
+            first = next(r["content_range"] for r in front_puts if not r["content_range"].startswith("bytes */"))
+            # From what Drive holds: node 1's second chunk completed on the server after node 1 stopped (it had
+            # saved 256 KiB); the resumed session asks Drive first, so not a byte is sent twice.
+            assert first.startswith(f"bytes {2 * 256 * 1024}-"), first
+            files = {f["name"]: f for f in drive.files() if f["name"].endswith(".mp4")}
+            rows = {r.camera: r for r in lecture_store.files_of(rig.db, done.lecture.id)}
+            assert len(files) == 2 and {r.md5 for r in rows.values()} == {f["md5Checksum"] for f in files.values()}
+            assert rows["front"].size == left.upload_size and rows["front"].upload_session_uri is None
+        finally:
+            rig.db.dispose()
+
+
+def _wait_for(cond: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nvr_console.core.config import EmailSettings, WebhookSettings
-from nvr_console.core.monitoring.channels import ChannelError, EmailChannel, Message, WebhookChannel
+from nvr_console.core.monitoring.channels import ChannelError, EmailChannel, Mail, Message, WebhookChannel
 from tests.support.http_receiver import HttpReceiver
 from tests.support.smtp_peer import SilentSmtp, SmtpPeer
 
@@ -120,3 +120,25 @@ def test_webhook_error_names_host_not_the_secret_path() -> None:
             ch.send(message())
     assert "HTTP 500" in str(err.value) and "SECRETTOKEN" not in str(err.value)
     assert f"127.0.0.1:{rx.port}/***" in str(err.value)
+
+
+def test_a_mail_with_its_own_recipients_goes_only_to_them_and_alerts_still_to_email_recipients(
+        tmp_path: Path) -> None:
+    with SmtpPeer("starttls", "nvr", PASSWORD) as peer:
+        channel = EmailChannel(email_settings(peer, secrets_file(tmp_path)))
+        # A calendar's title may hold a line break: it must not end the header (header injection).
+        channel.send_mail(Mail(("noether@uni.example",), "Lecture delivered: Algebra\r\nBcc: evil@example.com",
+                               "The recording is delivered.", headers=(("X-NVR-Lecture", "7 v1"),)))
+        channel.send(message())
+        notice, alert = peer.wait_for(2)
+    assert peer.envelopes == [("noether@uni.example",), ("ops@example.edu", "av@example.edu")]
+    assert notice["To"] == "noether@uni.example" and notice["From"] == "nvr@example.edu"
+    assert notice["Subject"] == "[nvr-console] Lecture delivered: Algebra Bcc: evil@example.com"
+    assert notice["Bcc"] is None and notice["X-NVR-Lecture"] == "7 v1"
+    assert notice.get_content().rstrip() == "The recording is delivered." and notice["X-NVR-Alert"] is None
+    assert alert["To"] == "ops@example.edu, av@example.edu" and alert["X-NVR-Alert"] == "camera_down:camera:3 firing"
+
+
+def test_a_mail_without_recipients_is_an_error_naming_it() -> None:
+    with pytest.raises(ChannelError, match="'Lecture delivered: Algebra' has no recipient"):
+        EmailChannel(email_settings(None, None)).send_mail(Mail((), "Lecture delivered: Algebra", "text"))

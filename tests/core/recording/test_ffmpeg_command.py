@@ -38,7 +38,10 @@ def test_rtsp_argv_copies_into_flushed_mkv_segments_and_never_uses_nostdin(tmp_p
     assert "-segment_format_options flush_packets=1:cluster_time_limit=500" in joined
     assert "-segment_time 1800 -segment_atclocktime 1" in joined
     assert "-segment_list pipe:1 -segment_list_type csv -progress pipe:1" in joined
-    assert argv[-1] == segment_pattern(tmp_path) == str(tmp_path / "%Y-%m-%d_%H-%M-%S.mkv")
+    assert segment_pattern(tmp_path) == str(tmp_path / "%Y-%m-%d_%H-%M-%S.mkv")
+    # The segments are output #0 (the header the recorder reads); the SPS watch is output #1, to nowhere.
+    assert argv[-10:] == [segment_pattern(tmp_path), "-map", "0:v:0?", "-c:v", "copy", "-bsf:v",
+                          "filter_units=pass_types=7|33,trace_headers", "-f", "null", "-"]
     assert "-use_wallclock_as_timestamps" not in argv
 
 
@@ -68,7 +71,9 @@ def test_audio_only_argv_keeps_the_first_audio_stream_and_the_cameras_segment_op
     cam = build_record_command("ff", "rtsp://u:p@mic/x", "d", segment_seconds=5)
     assert [snd[i + 1] for i, a in enumerate(snd) if a == "-map"] == ["0:a:0"]  # no '?': audio is required
     assert "-vn" in snd and "-c:v" not in snd and snd[snd.index("-c:a") + 1] == "copy"
-    assert snd[snd.index("-f"):] == cam[cam.index("-f"):]  # the same cut points
+    segment = snd[snd.index("-f"):]
+    assert segment == cam[cam.index("-f"):cam.index("-f") + len(segment)]  # the same cut points
+    assert "null" not in snd  # no SPS watch: no video
     with pytest.raises(ValueError, match="must be a network stream"):
         build_record_command("ff", DEMO_URL, "d", audio_only=True)
     with pytest.raises(ValueError, match="needs its audio"):

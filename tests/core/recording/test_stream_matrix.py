@@ -61,8 +61,10 @@ def matrix_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             argv = build_record_command("ffmpeg", server.url(case.mount), folder, segment_seconds=SEGMENT_S,
                                         rtsp_transport=case.transport,
                                         segment_list_target=str(folder / "list.csv"), progress_target=os.devnull)
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
+            # stderr into a file: read only at the end, a pipe would fill (the SPS watch traces ~5 KB/s) and
+            # block FFmpeg.
+            with (folder / "stderr.log").open("wb") as log:
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
             procs[case.name] = (proc, folder, start + case.record_s)
         runs: dict[str, CaseRun] = {}
         for case in sorted(MATRIX, key=lambda c: c.record_s):
@@ -71,7 +73,8 @@ def matrix_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             if proc.poll() is None:
                 proc.stdin.write(b"q")  # type: ignore[union-attr]
                 proc.stdin.flush()  # type: ignore[union-attr]
-            _, err = proc.communicate(timeout=30)
+            proc.communicate(timeout=30)
+            err = (folder / "stderr.log").read_bytes()
             runs[case.name] = CaseRun(case, folder, proc.returncode, err.decode("utf-8", "replace"))
         yield runs
 
