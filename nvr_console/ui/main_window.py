@@ -28,6 +28,8 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.settings_holder import SECTIONS, SettingsHolder
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
+from nvr_console.ui.alarm_display import AlarmDisplay
+from nvr_console.ui.alert_banner import AlertBanner
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.camera_table_filter import CameraFilter
 from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
@@ -105,6 +107,8 @@ class MainWindow(QMainWindow):
         if Tray.available():
             self.tray = Tray(self, [self.start_all_action, self.stop_all_action], self.quit_action)
             self.tray.show()
+        self.alarms = AlarmDisplay(self, self.banner, self.tabs, self.alerts, self.tray,
+                                   lambda: self.settings.alerts.sound)
 
         self._connect_events()
         self.second = QTimer(self)
@@ -132,6 +136,8 @@ class MainWindow(QMainWindow):
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
+        self.banner = AlertBanner()  # shown while an alert fires that nobody acknowledged (ui.alarm_display)
+        top_layout.addWidget(self.banner)
         top_layout.addWidget(self.filter_edit)
         top_layout.addWidget(self.table)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
