@@ -181,7 +181,8 @@ class MainWindow(QMainWindow):
                                        "Show the selected camera's log and its last FFmpeg error")
         self.filter_action = self._action("Filter", "mdi6.magnify", QKeySequence.StandardKey.Find,
                                           lambda: self.filter_edit.setFocus())
-        self.quit_action = self._action("&Quit", "mdi6.power", QKeySequence.StandardKey.Quit, self.request_quit,
+        # Ctrl+Q itself: StandardKey.Quit is empty on Windows and under some platform themes (Cmd+Q on macOS).
+        self.quit_action = self._action("&Quit", "mdi6.power", "Ctrl+Q", self.ask_and_quit,
                                         "Stop recording cleanly and quit")
         main_toolbar(self, (self.start_all_action, self.stop_all_action, None, self.add_camera_action,
                             self.rooms_action, self.settings_action, None, self.google_action))
@@ -420,6 +421,27 @@ class MainWindow(QMainWindow):
         if keep is not None and box.clickedButton() is keep:
             return "keep"
         return "stop" if box.clickedButton() is stop else "cancel"
+
+    def ask_and_quit(self) -> None:
+        """The Quit action (Ctrl+Q, the tray's menu): while cameras record, ask first, as closing the window does."""
+        if self._quitting:
+            return
+        active = self.recording_count() if self.engine_available and not self.control_station else 0
+        if active and not self.quit_question(active):
+            return
+        self.request_quit()
+
+    def quit_question(self, active: int) -> bool:
+        """Whether to quit although `active` cameras record (quitting stops them). Tests replace it."""
+        box = QMessageBox(self)
+        box.setWindowTitle("Quit nvr-console")
+        box.setText(f"{active} camera(s) are recording. Quitting stops them; their current files are finished "
+                    "and uploaded later.")
+        stop = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is stop
 
     @property
     def quitting(self) -> bool:
