@@ -371,3 +371,17 @@ def test_the_disk_counts_as_low_by_what_the_engine_keeps_free(qtbot, console) ->
     engine.disk_status.emit(DiskStatus(free, 1024, "retention.min_free_space"))
     qtbot.waitUntil(lambda: label.styleSheet() == "", timeout=3000)
     assert "kept free (retention.min_free_space)" in label.toolTip()
+
+
+def test_a_first_start_sizes_the_window_to_the_screen(qtbot, console) -> None:
+    from nvr_console.ui.window_layout import FIRST_SIZE
+
+    c, _engine, _ids = console
+    area = c.window.screen().availableGeometry()
+    # No geometry saved yet (a fresh home): most of the screen, centred, not a fixed 1180x720 (on a screen too
+    # small for it, e.g. the offscreen platform's 800x600, the window's own minimum).
+    least = c.window.minimumSizeHint()
+    assert abs(c.window.width() - max(least.width(), area.width() * FIRST_SIZE)) <= 2
+    assert abs(c.window.height() - max(least.height(), area.height() * FIRST_SIZE)) <= 2
+    assert c.window.width() != 1180
+    assert abs(c.window.frameGeometry().center().y() - area.center().y()) <= 2
