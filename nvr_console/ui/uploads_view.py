@@ -173,8 +173,8 @@ class UploadsView(QWidget):
         for col in (1, 2):  # Started, Size
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         metrics = self.table.fontMetrics()
-        header.resizeSection(3, metrics.horizontalAdvance("100% · 999.9 MiB/s") + 24)  # Upload
-        header.resizeSection(4, metrics.horizontalAdvance("retrying: HTTP 503 from Drive") + 24)  # State
+        header.resizeSection(3, metrics.horizontalAdvance("100% · 999.9 MiB/s") + 48)  # Upload (a progress bar)
+        header.resizeSection(4, metrics.horizontalAdvance("retrying: HTTP 503 from Drive, retry in 8 s") + 16)  # State
         self.table.setItemDelegateForColumn(3, UploadProgressDelegate(self.table))
         self.queue_label = QLabel("Queue: empty")
         self.retry_button = QPushButton("&Retry")
