@@ -37,6 +37,7 @@ class Tray(QSystemTrayIcon):
         super().__init__(window)
         self._level = ""
         self._alerts = (0, "")  # unacknowledged alerts firing, and their badge's colour
+        self._text = ""  # the cameras' overall state, in words
         self._icons: dict[str, QIcon] = {}
         menu = QMenu(window)
         self.window = window
@@ -70,8 +71,8 @@ class Tray(QSystemTrayIcon):
         if level != self._level:
             self._level = level
             self._update_icon()
-        count = self._alerts[0]
-        self.setToolTip(f"nvr-console: {text}" + (f"; {count} alert(s) not acknowledged" if count else ""))
+        self._text = text
+        self._update_tooltip()
         return level
 
     def set_alerts(self, count: int, color: str) -> None:
@@ -79,6 +80,11 @@ class Tray(QSystemTrayIcon):
         if (count, color) != self._alerts:
             self._alerts = (count, color)
             self._update_icon()
+            self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        count = self._alerts[0]
+        self.setToolTip(f"nvr-console: {self._text}" + (f"; {count} alert(s) not acknowledged" if count else ""))
 
     def _update_icon(self) -> None:
         level = self._level

@@ -118,3 +118,29 @@ def test_no_sound_unless_alerts_sound_is_on(qtbot: QtBot, settings: Settings, db
     qtbot.waitUntil(lambda: c.window.banner.isVisible(), timeout=5000)
     assert beeps == []
     c.window.request_quit()
+
+
+def test_the_tray_icon_carries_the_badge_too(qtbot: QtBot, settings: Settings, db: Database,
+                                            monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from nvr_console.ui import tray as tray_module
+
+    # Offscreen Qt has no system tray; the console must still be tested as on a desktop that has one.
+    monkeypatch.setattr(tray_module.Tray, "available", staticmethod(lambda: True))
+    c = console_on(qtbot, settings, db)
+    tray = c.window.tray
+    assert tray is not None
+
+    def corner() -> QColor:
+        image = tray.icon().pixmap(32, 32).toImage()
+        return image.pixelColor(image.width() - 6, image.height() - 6)
+
+    qtbot.waitUntil(lambda: c.window.alerts.summary.text().startswith("No alert firing"), timeout=5000)
+    quiet = corner()
+    alert_store.apply(db, [down("front")], "rec-1", None)
+    c.window.alerts.refresh()
+    qtbot.waitUntil(lambda: corner() == QColor("#c62828"), timeout=5000)
+    assert quiet != QColor("#c62828") and "1 alert(s) not acknowledged" in tray.toolTip()
+    alert_store.apply(db, [down("front", Status.INACTIVE)], "rec-1", None)
+    c.window.alerts.refresh()
+    qtbot.waitUntil(lambda: corner() == quiet, timeout=5000)
+    c.window.request_quit()
