@@ -40,6 +40,7 @@ from nvr_console.ui.console_status import ConsoleStatus
 from nvr_console.ui.console_tabs import ConsoleTabs
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.google_account import GoogleAccount
+from nvr_console.ui.quit_questions import ask_close, ask_quit
 from nvr_console.ui.tray import Tray
 from nvr_console.ui.window_layout import restore_layout, save_layout
 
@@ -409,39 +410,17 @@ class MainWindow(QMainWindow):
 
     def close_question(self, active: int) -> str:
         """Ask what closing means while cameras record: 'keep' (tray), 'stop' or 'cancel'. Tests replace it."""
-        box = QMessageBox(self)
-        box.setWindowTitle("Close nvr-console")
-        box.setText(f"{active} camera(s) are recording.")
-        keep = None
-        if self.tray is not None:
-            keep = box.addButton("Keep recording in the tray", QMessageBox.ButtonRole.AcceptRole)
-        stop = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if keep is not None and box.clickedButton() is keep:
-            return "keep"
-        return "stop" if box.clickedButton() is stop else "cancel"
+        return ask_close(self, active, self.tray is not None)
 
     def ask_and_quit(self) -> None:
-        """The Quit action (Ctrl+Q, the tray's menu): while cameras record, ask first, as closing the window does."""
-        if self._quitting:
-            return
+        """The Quit action (Ctrl+Q, the tray's menu): while cameras record, ask first, as closing does."""
         active = self.recording_count() if self.engine_available and not self.control_station else 0
-        if active and not self.quit_question(active):
-            return
-        self.request_quit()
+        if not self._quitting and (not active or self.quit_question(active)):
+            self.request_quit()
 
     def quit_question(self, active: int) -> bool:
         """Whether to quit although `active` cameras record (quitting stops them). Tests replace it."""
-        box = QMessageBox(self)
-        box.setWindowTitle("Quit nvr-console")
-        box.setText(f"{active} camera(s) are recording. Quitting stops them; their current files are finished "
-                    "and uploaded later.")
-        stop = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is stop
+        return ask_quit(self, active)
 
     @property
     def quitting(self) -> bool:

@@ -34,7 +34,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from nvr_console.core.coverage import FileSpan, Gap
+from nvr_console.core.coverage import CameraCoverage, FileSpan, Gap
 from nvr_console.ui.recordings_model import LECTURE_COLORS, Hit, RecordingsModel
 
 LABEL_W = 190
@@ -44,6 +44,19 @@ BAR_PAD = 5
 GAP_BRUSH = Qt.BrushStyle.Dense3Pattern  # gaps are stippled in their cause's colour: never read as a file
 MIN_SPAN_S = 10 * 60.0  # the closest zoom: ten minutes across
 ZOOMS = {"day": 24 * 3600.0, "hours": 2 * 3600.0}
+
+
+def row_now(before: list[tuple[str, str]], now: list[tuple[str, str]], row: int, missing: int = 0) -> int:
+    """Where the camera (room, camera) of `row` in the rows `before` is in the rows `now`; `missing` if gone."""
+    return now.index(before[row]) if 0 <= row < len(before) and before[row] in now else missing
+
+
+def same_item(rows: list[CameraCoverage], row: int, item: FileSpan | Gap) -> FileSpan | Gap | None:
+    """The file or gap of `rows[row]` that starts where `item` did (a file still being recorded has grown)."""
+    if not 0 <= row < len(rows):
+        return None
+    pool: Sequence[FileSpan | Gap] = rows[row].files if isinstance(item, FileSpan) else rows[row].gaps
+    return next((x for x in pool if x.start == item.start), None)
 
 
 class TimelineWidget(QWidget):
@@ -117,13 +130,13 @@ class TimelineWidget(QWidget):
         before, self._row_keys = self._row_keys, [(c.room, c.camera) for c in self.model.rows()]
         if self.model.same_view and span is not None and span[0] <= self.view_start < self.view_end <= span[1]:
             # Rows follow their camera (a camera added meanwhile may sort before it).
-            self.current_row = self._row_now(before, self.current_row)
+            self.current_row = row_now(before, self._row_keys, self.current_row)
             if self.selection is not None:
                 row, a, b = self.selection
-                moved = self._row_now(before, row, -1)
+                moved = row_now(before, self._row_keys, row, -1)
                 self.selection = (moved, a, b) if moved >= 0 else None
             if self.current_item is not None:
-                self.current_item = self._same_item(self.current_item)
+                self.current_item = same_item(self.model.rows(), self.current_row, self.current_item)
             self.updateGeometry()
             self.update()
             return
@@ -135,22 +148,6 @@ class TimelineWidget(QWidget):
         self.updateGeometry()
         self.update()
         self.view_changed.emit()
-
-    def _row_now(self, before: list[tuple[str, str]], row: int, missing: int = 0) -> int:
-        """Where the camera of `row` (in the rows `before`) is now; `missing` if gone."""
-        if 0 <= row < len(before) and before[row] in self._row_keys:
-            return self._row_keys.index(before[row])
-        return missing
-
-    def _same_item(self, item: FileSpan | Gap) -> FileSpan | Gap | None:
-        """The current row's file or gap that starts where `item` did, in the new rows (a file still being
-        recorded has grown)."""
-        rows = self.model.rows()
-        if not 0 <= self.current_row < len(rows):
-            return None
-        c = rows[self.current_row]
-        pool: Sequence[FileSpan | Gap] = c.files if isinstance(item, FileSpan) else c.gaps
-        return next((x for x in pool if x.start == item.start), None)
 
     def zoom_to(self, seconds: float, center: float | None = None) -> None:
         day = self.model.day_span()
