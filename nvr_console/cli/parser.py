@@ -28,7 +28,8 @@ examples:
   nvr-console export --room A-101 --camera front --from "2026-11-27 10:15" --to 11:45 -o lecture.mp4
   nvr-console status --json                   what every camera is doing, for monitoring
   nvr-console status --check                  Nagios/Icinga check (exit 0 OK, 1 warning, 2 critical)
-  nvr-console alerts list                     active and recent alerts
+  nvr-console alerts list                     active and recent alerts, with their ids
+  nvr-console alerts ack 12 --note "on my way"  take alert 12 on: every console shows it, repeats stop
   nvr-console nodes list                      the machines sharing the database
   nvr-console nodes drain recorder-1          move its cameras to the others (no frame lost)
   nvr-console rooms edit A-101 --calendar https://uni.example/timetable/A-101.ics

@@ -492,6 +492,9 @@ OPTIONS += (
            kind=Kind.DURATION),
     Option("alerts", "desktop", _bool, lambda d: True,
            "true or false", "Show alerts as desktop notifications (the console only).", kind=Kind.BOOL),
+    Option("alerts", "sound", _bool, lambda d: False,
+           "true or false", "Sound the system bell when a critical alert fires and nobody has acknowledged it "
+           "(the console only).", kind=Kind.BOOL),
     Option("webhook", "url", _http_url, lambda d: "",
            "an http(s) URL, or empty for off", "POST every alert as JSON to this URL.", secret=True, kind=Kind.URL),
     Option("webhook", "format", _choice("plain", "slack", "telegram"), lambda d: "plain",
@@ -763,6 +766,7 @@ class AlertsSettings:
     node_gone_after: float | None
     repeat_every: float | None  # None = fire once
     desktop: bool
+    sound: bool
     lecture_coverage_under: float | None  # 0..1; None = rule off
 
 

@@ -54,10 +54,16 @@ def to_status(cam: RemoteCamera, previous: CameraStatus | None = None) -> Camera
     since = cam.since.timestamp() if cam.since is not None else time.time()
     if previous is not None and previous.state is state:
         since = previous.since
+    # The database keeps each state's start only: an outage runs from the first state read that was not
+    # recording, through the retries (starting, reconnecting) read after it.
+    down_since = 0.0
+    if state not in (CameraState.RECORDING, CameraState.STOPPED, CameraState.STOPPING, CameraState.SCHEDULED):
+        down_since = previous.down_since if previous is not None and previous.down_since else since
     return CameraStatus(
         cam.camera_id, cam.room, cam.camera, state, since, current_file=cam.current_file, file_size=cam.file_size,
         bitrate_kbps=cam.bitrate_kbps, last_error=cam.last_error, enabled=cam.enabled, node=cam.node or "",
         stream=cam.stream,
+        down_since=down_since,
     )
 
 

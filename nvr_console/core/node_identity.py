@@ -6,6 +6,7 @@ tell its dead predecessor's claims from a live neighbour's.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 
@@ -14,6 +15,15 @@ from nvr_console.core.process_group import pid_alive
 
 def node_name(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def operator_name(node: str) -> str:
+    """Who is acting, as an acknowledge records it: the OS user at the node (`node.name`): "anna@desk-2"."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container), no USER/LOGNAME: the uid then
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown user"
+    return f"{user}@{node}"
 
 
 def dead_local_node(name: str | None) -> bool:

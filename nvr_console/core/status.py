@@ -49,6 +49,45 @@ class CameraStatus:
     enabled: bool = True
     node: str = ""  # the node recording it (several machines on one database); "" when unknown
     stream: str = ""  # what the camera sends, as this run's FFmpeg saw it: "H.264 1280x720 · AAC" ("": not yet)
+    # Epoch seconds since the camera, wanted, has not been recording (kept across its retries; 0: recording, or
+    # not wanted). Set by its recorder; a control station reckons it from the states it reads.
+    down_since: float = 0.0
+
+    @property
+    def is_down(self) -> bool:
+        """Should record and does not: failing, stalled, retrying, held by a silent node, or starting again
+        after a failure (a first start is not down)."""
+        if self.state in DOWN_STATES:
+            return True
+        return self.state is CameraState.STARTING and bool(self.last_error) and self.down_since > 0
+
+    @property
+    def reason(self) -> str:
+        """Why it is down, in a few words: the first clause of `last_error` ("connection refused"), else what its
+        state says."""
+        return short_reason(self.last_error) or _STATE_REASONS.get(self.state, self.state.value)
+
+
+# States in which a camera that should record does not.
+DOWN_STATES = frozenset({CameraState.STALLED, CameraState.RECONNECTING, CameraState.FAILED, CameraState.OFFLINE})
+# Unused in a down camera's words unless its recorder said nothing more.
+_STATE_REASONS = {CameraState.STALLED: "no new data", CameraState.RECONNECTING: "reconnecting",
+                  CameraState.FAILED: "failed", CameraState.OFFLINE: "its node stopped reporting",
+                  CameraState.STARTING: "connecting"}
+
+
+def short_reason(error: str) -> str:
+    """The first clause of an operator sentence, lower-cased: "Connection refused: nothing listens..." ->
+    "connection refused". Error sentences lead with what happened and follow with the fix (recording.errors)."""
+    text = error.strip()
+    for i, ch in enumerate(text):
+        if ch in ":;." and (i + 1 == len(text) or text[i + 1] == " "):  # not "rtsp://", "2.5 s"
+            text = text[:i]
+            break
+    text = text.strip()
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]  # "The camera..." -> "the camera...", but "FFmpeg", "DNS" stay
+    return text
 
 
 @dataclass(frozen=True)

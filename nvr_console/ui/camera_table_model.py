@@ -32,7 +32,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QImage
 
 from nvr_console.core.status import CameraState, CameraStatus, RecordingEvent, UploadProgress, UploadState
-from nvr_console.ui.formatting import human_duration, human_rate, human_size, now
+from nvr_console.ui.formatting import compact_duration, human_duration, human_rate, human_size, now
 
 BATCH_INTERVAL_MS = 150  # between 100 and 250 ms: fast to the eye, cheap for 500 rows
 ICON_SIDES = (16, 24, 32, 48)  # state icon pixmaps: the table's icon size at 1x and 2x screens, and larger
@@ -102,12 +102,22 @@ STATE_ICONS: dict[CameraState | None, str] = {
     CameraState.OFFLINE: "mdi6.lan-disconnect",
     None: "mdi6.help-circle-outline",
 }
+DOWN_COLOR = "#c62828"  # a camera that should record and does not: its State cell, and a tint over its row
+DOWN_TINT = (198, 40, 40, 48)  # RGBA: light enough to read any text over, in light and dark themes
+DOWN_ICON = "mdi6.alert-circle"
+
+
+def down_text(st: CameraStatus, at: float) -> str:
+    """A down camera's words: for how long, and why ("down 2m31s: connection refused")."""
+    return f"down {compact_duration(at - (st.down_since or st.since))}: {st.reason}"
 
 
 def state_text(st: CameraStatus | None, at: float) -> str:
     """What the State cell says: the state, and the one detail the operator needs next."""
     if st is None:
         return "waiting for engine"
+    if st.is_down:
+        return down_text(st, at)
     if st.state is CameraState.RECONNECTING:
         left = max(0, round(st.next_retry_in - (at - st.since)))
         return f"reconnecting in {left} s"
@@ -218,6 +228,7 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
 _OWN_ROLES = frozenset(int(r) for r in Role)
 _TIMED_STATES = frozenset({CameraState.RECORDING, CameraState.RECONNECTING, CameraState.STALLED})
 
@@ -236,8 +247,9 @@ class CameraTableModel(QAbstractTableModel):
         self._nodes: dict[int, str] = {}  # camera id -> Node cell, as last given (rows added later take theirs)
         self._sort_column = -1  # -1: rows stay in the order they arrived
         self._descending = False
-        self._icons: dict[CameraState | None, QIcon] = {}
+        self._icons: dict[CameraState | str | None, QIcon] = {}
         self._colors = {k: QColor(v) for k, v in STATE_COLORS.items()}
+        self._down_color, self._down_tint = QColor(DOWN_COLOR), QColor(*DOWN_TINT)
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)  # armed only while something is dirty: no idle wake-ups
         self._flush_timer.setInterval(batch_interval_ms)
@@ -334,9 +346,9 @@ class CameraTableModel(QAbstractTableModel):
             self._mark(r)
 
     def tick(self) -> None:
-        """Once a second: cells that show a running clock (elapsed, countdown) need repainting."""
+        """Once a second: cells that show a running clock (elapsed, countdown, how long down) need repainting."""
         for r in self._rows:
-            if r.status is not None and r.status.state in _TIMED_STATES:
+            if r.status is not None and (r.status.state in _TIMED_STATES or r.status.is_down):
                 self._dirty.add(r.camera_id)
         if self._dirty and not self._flush_timer.isActive():
             self._flush_timer.start()
@@ -444,14 +456,18 @@ class CameraTableModel(QAbstractTableModel):
             return HEADERS[Column(section)]
         return None
 
-    def state_icon(self, state: CameraState | None) -> QIcon:
-        """The state's icon as pixmaps: qtawesome paints its glyphs in Python on every paint (about 0.1 ms a
-        cell), a pixmap icon is drawn by Qt alone."""
+    def state_icon(self, state: CameraState | str | None) -> QIcon:
+        """The state's icon ("down": a camera down) as pixmaps: qtawesome paints its glyphs in Python on every paint
+        (about 0.1 ms a cell), a pixmap icon is drawn by Qt alone."""
         icon = self._icons.get(state)
         if icon is None:
             import qtawesome  # needs a QGuiApplication; imported late so model tests stay light
 
-            glyph = qtawesome.icon(STATE_ICONS[state], color=STATE_COLORS[state])
+            if state is None or isinstance(state, CameraState):
+                name, color = STATE_ICONS[state], STATE_COLORS[state]
+            else:
+                name, color = DOWN_ICON, DOWN_COLOR
+            glyph = qtawesome.icon(name, color=color)
             icon = QIcon()
             for side in ICON_SIDES:
                 icon.addPixmap(glyph.pixmap(QSize(side, side)))
@@ -477,12 +493,17 @@ class CameraTableModel(QAbstractTableModel):
                 texts = r.texts = self._texts(r)
             return texts[col]
         st = r.status
+        down = st is not None and st.is_down
         if role == _DECORATION:
             if col == Column.STATE:
-                return self.state_icon(st.state if st else None)
+                return self.state_icon("down" if down else st.state if st else None)
             return r.thumbnail if col == Column.PREVIEW else None
         if role == _FOREGROUND:
-            return self._colors[st.state if st else None] if col == Column.STATE else None
+            if col != Column.STATE:
+                return None
+            return self._down_color if down else self._colors[st.state if st else None]
+        if role == _BACKGROUND:
+            return self._down_tint if down else None
         if role == _TOOLTIP:
             return self._tooltip(r, col)
         if role in _OWN_ROLES:
@@ -512,7 +533,9 @@ class CameraTableModel(QAbstractTableModel):
     def _tooltip(r: CameraRow, col: int) -> str | None:
         st = r.status
         if col == Column.STATE and st and st.last_error:
-            return st.last_error
+            retry = (f"\nnext attempt in {max(0, round(st.next_retry_in - (now() - st.since)))} s"
+                     if st.state is CameraState.RECONNECTING else "")
+            return st.last_error + retry
         if col == Column.FILE and st and st.current_file:
             return st.current_file
         if col == Column.DRIVE and r.folder_link:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
+from nvr_console.core.node_identity import operator_name
 from nvr_console.ui.alerts_view import AlertsView
 from nvr_console.ui.engine_bridge import EngineCommands
 from nvr_console.ui.lectures_view import LecturesView
@@ -29,7 +30,7 @@ class ConsoleTabs(QTabWidget):
         self.uploads.retry_requested.connect(commands.retry_upload_requested)
         self.uploads.resume_requested.connect(commands.resume_uploads_requested)
         self.logs = LogView()
-        self.alerts = AlertsView(db)
+        self.alerts = AlertsView(db, operator=lambda: operator_name(settings.node.name))
         # A day's coverage per camera, playback and export; it reads the database (off the UI thread) only once shown.
         self.recordings = RecordingsView(settings, db)
         # Lectures from the rooms' timetables: state, coverage, link; it reads the database only once shown.

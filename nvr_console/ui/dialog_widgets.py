@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from nvr_console.core.db.session import Database, DatabaseUnavailable
@@ -20,10 +20,41 @@ OK_STYLE = "color: #1b8a3a;"
 WARN_STYLE = "color: #c46a00;"
 
 
+class WrappingLabel(QLabel):
+    """A word-wrapped label as tall as its text needs at its width. A layout in a top-level window gives a
+    wrapping label the height of its size hint (one line at a wider width: QLabel's height-for-width is not
+    asked), so a long message was cut off; this one asks for its height and grows its window to fit."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.width() if self.width() > 1 else self.sizeHint().width()
+        need = self.heightForWidth(width) if self.text() else 0
+        if need == self.minimumHeight():
+            return
+        self.setMinimumHeight(max(0, need))
+        top = self.window()
+        if top is not self and top.isVisible():
+            layout = top.layout()
+            if layout is not None:
+                layout.activate()
+            if top.height() < top.minimumSizeHint().height():
+                top.resize(top.width(), top.minimumSizeHint().height())
+
+
 def error_label() -> QLabel:
-    """A hidden, selectable, word-wrapped label for one inline message."""
-    label = QLabel()
-    label.setWordWrap(True)
+    """A hidden, selectable, word-wrapped label for one inline message, shown whole."""
+    label = WrappingLabel()
     label.setStyleSheet(ERROR_STYLE)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
@@ -87,8 +118,7 @@ class StreamTester(QWidget):
         self.button = QPushButton("&Test")
         self.button.setToolTip("Connect to the stream and read a second of its audio (runs in the background)"
                                if audio_only else "Connect to the stream and grab one frame (runs in the background)")
-        self.result = QLabel()
-        self.result.setWordWrap(True)
+        self.result = WrappingLabel()
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.snapshot = QLabel()
         self.snapshot.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -28,6 +28,8 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.settings_holder import SECTIONS, SettingsHolder
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
+from nvr_console.ui.alarm_display import AlarmDisplay
+from nvr_console.ui.alert_banner import AlertBanner
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.camera_table_filter import CameraFilter
 from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
@@ -38,6 +40,7 @@ from nvr_console.ui.console_status import ConsoleStatus
 from nvr_console.ui.console_tabs import ConsoleTabs
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.google_account import GoogleAccount
+from nvr_console.ui.quit_questions import ask_close, ask_quit
 from nvr_console.ui.tray import Tray
 from nvr_console.ui.window_layout import restore_layout, save_layout
 
@@ -108,6 +111,8 @@ class MainWindow(QMainWindow):
         if Tray.available():
             self.tray = Tray(self, [self.start_all_action, self.stop_all_action], self.quit_action)
             self.tray.show()
+        self.alarms = AlarmDisplay(self, self.banner, self.tabs, self.alerts, self.tray,
+                                   lambda: self.settings.alerts.sound)
 
         self._connect_events()
         self.second = QTimer(self)
@@ -136,6 +141,8 @@ class MainWindow(QMainWindow):
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
+        self.banner = AlertBanner()  # shown while an alert fires that nobody acknowledged (ui.alarm_display)
+        top_layout.addWidget(self.banner)
         top_layout.addWidget(self.filter_edit)
         top_layout.addWidget(self.table)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -180,7 +187,8 @@ class MainWindow(QMainWindow):
                                        "Show the selected camera's log and its last FFmpeg error")
         self.filter_action = self._action("Filter", "mdi6.magnify", QKeySequence.StandardKey.Find,
                                           lambda: self.filter_edit.setFocus())
-        self.quit_action = self._action("&Quit", "mdi6.power", QKeySequence.StandardKey.Quit, self.request_quit,
+        # Ctrl+Q itself: StandardKey.Quit is empty on Windows and under some platform themes (Cmd+Q on macOS).
+        self.quit_action = self._action("&Quit", "mdi6.power", "Ctrl+Q", self.ask_and_quit,
                                         "Stop recording cleanly and quit")
         main_toolbar(self, (self.start_all_action, self.stop_all_action, None, self.add_camera_action,
                             self.rooms_action, self.settings_action, None, self.google_action))
@@ -417,18 +425,17 @@ class MainWindow(QMainWindow):
 
     def close_question(self, active: int) -> str:
         """Ask what closing means while cameras record: 'keep' (tray), 'stop' or 'cancel'. Tests replace it."""
-        box = QMessageBox(self)
-        box.setWindowTitle("Close nvr-console")
-        box.setText(f"{active} camera(s) are recording.")
-        keep = None
-        if self.tray is not None:
-            keep = box.addButton("Keep recording in the tray", QMessageBox.ButtonRole.AcceptRole)
-        stop = box.addButton("Stop recording and quit", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if keep is not None and box.clickedButton() is keep:
-            return "keep"
-        return "stop" if box.clickedButton() is stop else "cancel"
+        return ask_close(self, active, self.tray is not None)
+
+    def ask_and_quit(self) -> None:
+        """The Quit action (Ctrl+Q, the tray's menu): while cameras record, ask first, as closing does."""
+        active = self.recording_count() if self.engine_available and not self.control_station else 0
+        if not self._quitting and (not active or self.quit_question(active)):
+            self.request_quit()
+
+    def quit_question(self, active: int) -> bool:
+        """Whether to quit although `active` cameras record (quitting stops them). Tests replace it."""
+        return ask_quit(self, active)
 
     @property
     def quitting(self) -> bool:

@@ -94,6 +94,7 @@ class RecordingsModel(QObject):
         self.day: date | None = None
         self.room: str | None = None
         self.camera: str | None = None
+        self.same_view = False  # the rows loaded last are the same day and filters again (see load)
         self._rows: list[CameraCoverage] = []
         self._starts: list[list[float]] = []  # per row: file start epochs, for hit tests
         self._gap_starts: list[list[float]] = []
@@ -106,7 +107,9 @@ class RecordingsModel(QObject):
     # --- loading ------------------------------------------------------------------------------------------
 
     def load(self, day: date, room: str | None = None, camera: str | None = None) -> None:
-        """Ask for a day (off the UI thread); `loaded` or `failed` follows."""
+        """Ask for a day (off the UI thread); `loaded` or `failed` follows. The same day and filters again (the
+        view following the clock, ⟳): `same_view` says the timeline keeps its zoom and scroll."""
+        self.same_view = (day, room, camera) == (self.day, self.room, self.camera) and bool(self._rows)
         self.day, self.room, self.camera = day, room, camera
         self._generation += 1
         generation = self._generation

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QPoint, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QShowEvent
+from PySide6.QtCore import QDate, QPoint, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -39,6 +39,7 @@ from nvr_console.ui.recordings_model import STATUS_COLORS, STATUS_LABELS, Hit, R
 from nvr_console.ui.timeline_widget import ZOOMS, TimelineWidget
 
 ALL = "(all)"
+LIVE_MS = 30_000  # while shown, the view reads the day (and the camera list) again: it follows the clock
 
 
 def _cameras_by_room(db: Database) -> dict[str, list[str]]:
@@ -86,6 +87,9 @@ class RecordingsView(QWidget):
         self.timeline.range_selected.connect(lambda *_: self.export_button.setEnabled(True))
         self.timeline.view_changed.connect(self._sync_zoom_buttons)
         self._started = False
+        self.live_timer = QTimer(self)
+        self.live_timer.setInterval(LIVE_MS)
+        self.live_timer.timeout.connect(self._follow_clock)
 
     def _make_controls(self, zone: ZoneInfo | None) -> None:
         """The bar (day, room, camera, reload; zoom and export), the legend, the timeline's scroll area and the
@@ -122,7 +126,7 @@ class RecordingsView(QWidget):
         reload_button.setText("⟳")
         reload_button.setToolTip("Read the day again (F5)")
         reload_button.setShortcut("F5")
-        reload_button.clicked.connect(self.reload)
+        reload_button.clicked.connect(self.refresh)
         self.status = QLabel()
         self.status.setObjectName("recordingsStatus")
 
@@ -135,7 +139,7 @@ class RecordingsView(QWidget):
         for w in (QLabel("Zoom"), self.day_button, self.hours_button, self.export_button):
             bar.addWidget(w)
         legend = QLabel("  ".join(f"<span style='color:{STATUS_COLORS[s].name()}'>■</span> {s}"
-                                  for s in STATUS_LABELS) + "  ▨ damaged · tinted: gap (hover for why) · "
+                                  for s in STATUS_LABELS) + "  ▨ damaged · ░ thin, stippled: gap (hover for why) · "
                         "shaded: outside the recording window")
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
@@ -160,6 +164,23 @@ class RecordingsView(QWidget):
         super().showEvent(event)
         if not self._started:
             self.start()
+        else:
+            self.refresh()  # back on screen: what happened meanwhile
+        self.live_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.live_timer.stop()  # nobody looks: no reads
+
+    def _follow_clock(self) -> None:
+        """Every LIVE_MS while shown: today's rows grow to now, a camera added meanwhile appears."""
+        if self.isVisible() and self.day() == now_in(self.model.zone).date():
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the camera list and the day again, keeping the zoom, the scroll and the selection (⟳, F5)."""
+        self.model.load_filters()
+        self.reload()
 
     def follow(self, holder: SettingsHolder) -> None:
         """New recording settings (the segment grid, the window, the time zone): the day is drawn again. UI

@@ -88,8 +88,13 @@ class SettingsDialog(QDialog):
             self.edits[option.name] = edit
             self.errors[option.name] = error_label()
             edit.textChanged.connect(lambda _t, n=option.name: self._check(n))
-            form.addRow(label + ":", self._editor(option, edit))
+            # A label of our own with its buddy: a row whose field is a layout (edit and button) gets no buddy
+            # from addRow, and its '&' then shows as a literal ampersand.
+            caption = QLabel(label + ":")
+            caption.setBuddy(edit)
+            form.addRow(caption, self._editor(option, edit))
             form.addRow("", self.errors[option.name])
+            self._show_outranking(option, edit)
         self.db_result = error_label()
         form.addRow("", self.db_result)
         self.outcome = error_label()  # not `result`: that is QDialog.result()
@@ -105,10 +110,31 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(640, self.sizeHint().height())
 
+    def outranked_by(self, option: Option) -> str:
+        """Who sets `option` over the file the dialog saves to, in words ("" when nobody): an environment
+        variable, `.env` or a command-line flag."""
+        src = self.settings.sources.get(option.name, "default")
+        if src == "default" or src in {str(f) for f in self.settings.files} | {str(self.path)}:
+            return ""
+        if src == "command line":
+            return "the command line"
+        if src == ".env":
+            return f"{option.env} in .env"
+        return f"the environment variable {src}"
+
+    def _show_outranking(self, option: Option, edit: QLineEdit) -> None:
+        """A value set by the environment (or a flag) is shown read-only, with who sets it, from the start."""
+        who = self.outranked_by(option)
+        if who:
+            edit.setReadOnly(True)
+            edit.setToolTip(f"Set by {who}, which wins over the file.\n{edit.toolTip()}")
+            show_message(self.errors[option.name], f"Set by {who}, which wins over the file: unset it to change "
+                         "it here.", ok=True)
+
     def _editor(self, option: Option, edit: QLineEdit) -> QWidget | QLayout:
         """The widget(s) for one option, by its declared kind: a line edit, plus Browse or Test where they help."""
         if option.kind is Kind.DATABASE_URL:
-            edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)  # may hold a MySQL password
+            # Shown in clear but for a password inside the URL, masked as everywhere (Settings.shown).
             self.test_db = QPushButton("Test &connection")
             self.test_db.clicked.connect(self.test_connection)
             return self._beside(edit, self.test_db)
@@ -146,7 +172,8 @@ class SettingsDialog(QDialog):
         except ConfigError as exc:
             show_message(self.errors[name], str(exc))
             return False
-        show_message(self.errors[name], "")
+        if not self.edits[name].isReadOnly():
+            show_message(self.errors[name], "")
         return True
 
     def _browse(self, option: Option) -> None:

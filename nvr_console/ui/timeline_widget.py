@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
@@ -33,15 +34,29 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from nvr_console.core.coverage import FileSpan, Gap
+from nvr_console.core.coverage import CameraCoverage, FileSpan, Gap
 from nvr_console.ui.recordings_model import LECTURE_COLORS, Hit, RecordingsModel
 
 LABEL_W = 190
-ROW_H = 24
+ROW_H = 32  # 24 px rows were cramped: a file's bar, a gap's and a lecture's bracket share the row
 HEADER_H = 22
-BAR_PAD = 4
+BAR_PAD = 5
+GAP_BRUSH = Qt.BrushStyle.Dense3Pattern  # gaps are stippled in their cause's colour: never read as a file
 MIN_SPAN_S = 10 * 60.0  # the closest zoom: ten minutes across
 ZOOMS = {"day": 24 * 3600.0, "hours": 2 * 3600.0}
+
+
+def row_now(before: list[tuple[str, str]], now: list[tuple[str, str]], row: int, missing: int = 0) -> int:
+    """Where the camera (room, camera) of `row` in the rows `before` is in the rows `now`; `missing` if gone."""
+    return now.index(before[row]) if 0 <= row < len(before) and before[row] in now else missing
+
+
+def same_item(rows: list[CameraCoverage], row: int, item: FileSpan | Gap) -> FileSpan | Gap | None:
+    """The file or gap of `rows[row]` that starts where `item` did (a file still being recorded has grown)."""
+    if not 0 <= row < len(rows):
+        return None
+    pool: Sequence[FileSpan | Gap] = rows[row].files if isinstance(item, FileSpan) else rows[row].gaps
+    return next((x for x in pool if x.start == item.start), None)
 
 
 class TimelineWidget(QWidget):
@@ -63,8 +78,9 @@ class TimelineWidget(QWidget):
         self.current_item: FileSpan | Gap | None = None
         self.selection: tuple[int, float, float] | None = None
         self._drag_from: tuple[int, float] | None = None
+        self._row_keys: list[tuple[str, str]] = []  # (room, camera) of each row shown
         self._layout_key: tuple[object, ...] | None = None
-        self._layouts: dict[int, tuple[list[tuple[QColor, list[QRectF]]], list[QRectF]]] = {}
+        self._layouts: dict[int, tuple[list[tuple[QColor | QBrush, list[QRectF]]], list[QRectF]]] = {}
         model.loaded.connect(self._reset)
 
     # --- geometry ------------------------------------------------------------------------------------------
@@ -113,7 +129,23 @@ class TimelineWidget(QWidget):
     # --- zoom and scroll -------------------------------------------------------------------------------------
 
     def _reset(self) -> None:
+        """New rows: a new day (or filter) shows the whole day; a refresh of the same day (the view following
+        the clock, ⟳) keeps the zoom, the scroll, the selected range and the current row."""
         span = self.model.day_span()
+        self._layout_key = None
+        before, self._row_keys = self._row_keys, [(c.room, c.camera) for c in self.model.rows()]
+        if self.model.same_view and span is not None and span[0] <= self.view_start < self.view_end <= span[1]:
+            # Rows follow their camera (a camera added meanwhile may sort before it).
+            self.current_row = row_now(before, self._row_keys, self.current_row)
+            if self.selection is not None:
+                row, a, b = self.selection
+                moved = row_now(before, self._row_keys, row, -1)
+                self.selection = (moved, a, b) if moved >= 0 else None
+            if self.current_item is not None:
+                self.current_item = same_item(self.model.rows(), self.current_row, self.current_item)
+            self.updateGeometry()
+            self.update()
+            return
         if span is not None:
             self.view_start, self.view_end = span
         self.current_row = min(self.current_row, max(0, len(self.model.rows()) - 1))
@@ -252,7 +284,7 @@ class TimelineWidget(QWidget):
             p.drawLine(QPointF(x1, bottom), QPointF(x1 - foot, bottom))
         p.restore()
 
-    def _layout(self, row: int, pal: QPalette) -> tuple[list[tuple[QColor, list[QRectF]]], list[QRectF]]:
+    def _layout(self, row: int, pal: QPalette) -> tuple[list[tuple[QColor | QBrush, list[QRectF]]], list[QRectF]]:
         """A row's rectangles grouped by colour (shade, gaps, files) and the damaged ones, for the current view:
         computed once per view and width, so a repaint is one drawRects call per colour."""
         key = (self.view_start, self.view_end, self.width(), id(self.model.rows()))
@@ -266,18 +298,18 @@ class TimelineWidget(QWidget):
         top = HEADER_H + row * ROW_H + BAR_PAD
         height = ROW_H - 2 * BAR_PAD
         # Keyed by the colour object: the status and gap colours are the model's constants.
-        groups: dict[int, tuple[QColor, list[QRectF]]] = {}
+        groups: dict[tuple[int, bool], tuple[QColor | QBrush, list[QRectF]]] = {}
         v0, v1, left, right = self.view_start, self.view_end, float(LABEL_W), float(self.width())
         scale = self._bars_width() / max(1e-6, v1 - v0)
 
-        def add(color: QColor, a: float, b: float, y: int, h: int) -> QRectF | None:
+        def add(color: QColor, a: float, b: float, y: int, h: int, gap: bool = False) -> QRectF | None:
             if b <= v0 or a >= v1:
                 return None
             x0 = max(left, LABEL_W + (a - v0) * scale)
             rect = QRectF(x0, y, max(1.0, min(LABEL_W + (b - v0) * scale, right) - x0), h)
-            entry = groups.get(id(color))
+            entry = groups.get((id(color), gap))
             if entry is None:
-                groups[id(color)] = entry = (color, [])
+                groups[(id(color), gap)] = entry = (QBrush(color.darker(140), GAP_BRUSH) if gap else color, [])
             entry[1].append(rect)
             return rect
 
@@ -291,11 +323,12 @@ class TimelineWidget(QWidget):
             if a > edge:
                 add(shade, edge, min(a, known), top, height)
             edge = max(edge, b)
-        inset = height // 3
+        inset = height // 4
         gap_ends = self.model.gap_ends(row)
         for i in self._visible(row, gaps=True):
             g = c.gaps[i]
-            add(self.model.color(g), self.model._gap_starts[row][i], gap_ends[i], top + inset, height - 2 * inset)
+            add(self.model.color(g), self.model._gap_starts[row][i], gap_ends[i], top + inset, height - 2 * inset,
+                gap=True)
         hatched = []
         ends = self.model.file_ends(row)
         for i in self._visible(row, gaps=False):

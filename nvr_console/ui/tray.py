@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from nvr_console.core.status import CameraState
+from nvr_console.ui.alert_badge import badged
 
 PROBLEM_STATES = frozenset({CameraState.FAILED, CameraState.STALLED, CameraState.RECONNECTING})
 
@@ -35,6 +36,8 @@ class Tray(QSystemTrayIcon):
     def __init__(self, window: QWidget, actions: Iterable[QAction], quit_action: QAction) -> None:
         super().__init__(window)
         self._level = ""
+        self._alerts = (0, "")  # unacknowledged alerts firing, and their badge's colour
+        self._text = ""  # the cameras' overall state, in words
         self._icons: dict[str, QIcon] = {}
         menu = QMenu(window)
         self.window = window
@@ -66,15 +69,32 @@ class Tray(QSystemTrayIcon):
     def set_overall(self, states: Iterable[CameraState | None]) -> str:
         level, text = overall(states)
         if level != self._level:
-            if level not in self._icons:
-                import qtawesome
-
-                name, color = _ICONS[level]
-                self._icons[level] = qtawesome.icon(name, color=color)
-            self.setIcon(self._icons[level])
             self._level = level
-        self.setToolTip(f"nvr-console: {text}")
+            self._update_icon()
+        self._text = text
+        self._update_tooltip()
         return level
+
+    def set_alerts(self, count: int, color: str) -> None:
+        """Unacknowledged firing alerts: a badge with their count over the icon (ui.alarm_display)."""
+        if (count, color) != self._alerts:
+            self._alerts = (count, color)
+            self._update_icon()
+            self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        count = self._alerts[0]
+        self.setToolTip(f"nvr-console: {self._text}" + (f"; {count} alert(s) not acknowledged" if count else ""))
+
+    def _update_icon(self) -> None:
+        level = self._level
+        if level not in self._icons:
+            import qtawesome
+
+            name, color = _ICONS[level]
+            self._icons[level] = qtawesome.icon(name, color=color)
+        count, color = self._alerts
+        self.setIcon(badged(self._icons[level], count, color) if count else self._icons[level])
 
     def notify(self, title: str, message: str, problem: bool = True) -> None:
         icon = QSystemTrayIcon.MessageIcon.Warning if problem else QSystemTrayIcon.MessageIcon.Information

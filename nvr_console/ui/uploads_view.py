@@ -163,10 +163,18 @@ class UploadsView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
+        # One line a row; the File column takes the room (it holds "room / camera · name"), the short ones fit
+        # their content, State keeps a width of its own (its long error is in the tooltip).
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 250), (1, 150), (2, 90), (3, 230)):  # File, Started, Size, Upload
-            header.resizeSection(col, width)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2):  # Started, Size
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        metrics = self.table.fontMetrics()
+        header.resizeSection(3, metrics.horizontalAdvance("100% · 999.9 MiB/s") + 48)  # Upload (a progress bar)
+        header.resizeSection(4, metrics.horizontalAdvance("retrying: HTTP 503 from Drive, retry in 8 s") + 16)  # State
         self.table.setItemDelegateForColumn(3, UploadProgressDelegate(self.table))
         self.queue_label = QLabel("Queue: empty")
         self.retry_button = QPushButton("&Retry")

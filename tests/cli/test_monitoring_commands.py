@@ -111,3 +111,37 @@ ca_file = "{smtp.cert_path}"
 def test_alerts_test_without_channels_says_what_to_set(capsys: pytest.CaptureFixture[str], url: str) -> None:
     code, _out, err = run(capsys, "alerts", "test", "--database-url", url)
     assert code == 2 and "set webhook.url or email.host" in err
+
+
+def test_alerts_list_shows_ids_and_ack_takes_one_by_its_id(capsys: pytest.CaptureFixture[str], url: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER", "anna")
+    monkeypatch.setenv("LOGNAME", "anna")
+    monkeypatch.setenv("NVR_NODE_NAME", "desk")
+    db = database(url)
+    try:
+        fire(db, Condition("camera_down:camera:1", CAMERA_DOWN, "A-101 / front", Status.ACTIVE, "down 2m"))
+        [alert] = alert_store.firing(db)
+        code, out, _ = run(capsys, "alerts", "list", "--database-url", url)
+        header, row = out.strip().splitlines()[:2]
+        assert code == 0 and header.split()[0] == "ID" and row.split()[0] == str(alert.id)
+
+        code, out, _ = run(capsys, "alerts", "ack", str(alert.id), "--note", "on my way", "--database-url", url)
+        assert code == 0, out
+        assert out.startswith(f"alert {alert.id} (A-101 / front) acknowledged by anna@desk at ")
+        assert "(on my way)" in out
+        code, out, _ = run(capsys, "alerts", "list", "--database-url", url)
+        assert "anna@desk" in out and "[note: on my way]" in out
+        code, out, _ = run(capsys, "alerts", "list", "--json", "--database-url", url)
+        [listed] = json.loads(out)
+        assert listed["acked_by"] == "anna@desk" and listed["ack_note"] == "on my way" and listed["acked_at"]
+
+        # A second operator: told who took it, exit 1.
+        code, out, _ = run(capsys, "alerts", "ack", str(alert.id), "--database-url", url)
+        assert code == 1 and "was already acknowledged by anna@desk" in out
+        code, _out, err = run(capsys, "alerts", "ack", "999", "--database-url", url)
+        assert code == 2 and "no alert 999" in err and "alerts list" in err
+        code, _out, err = run(capsys, "alerts", "ack", "front", "--database-url", url)
+        assert code == 2 and "invalid int value" in err
+    finally:
+        db.dispose()

@@ -47,3 +47,28 @@ def test_a_control_station_shows_and_commands_every_node(
     finally:
         assert host.stop(10)
     db.dispose()
+
+
+def test_a_control_station_reckons_an_outage_from_the_first_state_it_read_through_the_retries() -> None:
+    from datetime import UTC, datetime
+
+    from nvr_console.core.control_engine import to_status
+    from nvr_console.core.fleet.live_view import RemoteCamera
+
+    def read(state: str, since: float, error: str = "") -> RemoteCamera:
+        return RemoteCamera(1, "R", "front", True, "recording", state, datetime.fromtimestamp(since, UTC), "srv1",
+                            True, None, "", 0, 0.0, error, None)
+
+    refused = "Connection refused: nothing listens on that host and port."
+    first = to_status(read("reconnecting", 1000.0, refused))
+    assert first is not None and first.is_down and first.down_since == 1000.0
+    # The node's next attempt (starting), then its next wait: still the one outage that began at 1000.
+    retry = to_status(read("starting", 1004.0, refused), first)
+    again = to_status(read("reconnecting", 1006.0, refused), retry)
+    assert retry is not None and again is not None
+    assert (retry.down_since, again.down_since) == (1000.0, 1000.0) and retry.is_down and again.is_down
+    recording = to_status(read("recording", 1010.0), again)
+    assert recording is not None and recording.down_since == 0.0 and not recording.is_down
+    offline = to_status(read("offline", 1020.0), recording)
+    assert offline is not None and offline.is_down and offline.down_since == 1020.0 and offline.reason == \
+        "its node stopped reporting"

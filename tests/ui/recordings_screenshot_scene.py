@@ -121,7 +121,7 @@ def main(out: Path) -> None:
 
     view = RecordingsView(settings, db, opener=lambda _url: True)
     view.setWindowTitle("nvr-console: Recordings")
-    view.resize(1280, 300)
+    view.resize(1280, 350)  # six 32 px rows under the bar, the legend and the header
     view.day_edit.blockSignals(True)
     view.day_edit.setDate(QDate(*DAY))
     view.day_edit.blockSignals(False)

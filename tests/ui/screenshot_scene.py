@@ -22,16 +22,22 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
+from nvr_console.core.monitoring import alert_store
+from nvr_console.core.monitoring.rules import CAMERA_DOWN, Condition, Status
 from nvr_console.core.status import CameraState, LogLine, QueueStatus, RecordingEvent, UploadProgress, UploadState
 from nvr_console.ui.app import build_console
 from tests.support.fleet_units import wanted_units
 from tests.ui.engine_double import EngineDouble
 
 CAMERAS = (  # room, camera, state, extra
-    ("A-101", "front", CameraState.RECORDING, {"bitrate_kbps": 4100}),
-    ("A-101", "back", CameraState.RECORDING, {"bitrate_kbps": 2050}),
-    ("A-102", "board", CameraState.RECONNECTING, {"next_retry_in": 12}),
-    ("B-201", "lectern", CameraState.FAILED, {"last_error": "The camera refused the login: wrong user or password."}),
+    ("A-101", "front", CameraState.RECORDING, {"bitrate_kbps": 4100, "stream": "H.264 1920x1080 · AAC"}),
+    ("A-101", "back", CameraState.RECORDING, {"bitrate_kbps": 2050, "stream": "H.265 1280x720 · G.711"}),
+    # Down for a while: the table says for how long and why (the recorder's outage clock, its last error).
+    ("A-102", "board", CameraState.RECONNECTING, {"next_retry_in": 12, "down_offset": 151, "last_error": (
+        "Connection refused: nothing listens on that host and port. Check the port in the URL and that the "
+        "camera's RTSP service is on.")}),
+    ("B-201", "lectern", CameraState.FAILED, {"down_offset": 1260,
+                                              "last_error": "The camera refused the login: wrong user or password."}),
     ("B-202", "hall", CameraState.STOPPED, {}),
     ("C-301", "lab", CameraState.SCHEDULED, {}),
 )
@@ -72,11 +78,16 @@ def main(out: Path) -> None:
     leases.ensure_rows(db, wanted_units(db))
     for cid, node in zip(ids, ("rec-1", "rec-1", "rec-2", "rec-2", "rec-1", "rec-2"), strict=True):
         leases.acquire(db, units[cid], node, 600, 0)
+    # The camera-down alert the recorder node raised for the board camera: the banner above the table.
+    board_id = ids[2]
+    alert_store.apply(db, [Condition(f"camera_down:camera:{board_id}", CAMERA_DOWN, "A-102 / board", Status.ACTIVE,
+                                     "not recording for 2m31s (reconnecting: connection refused)",
+                                     time.time() - 151)], "rec-2", None)
     engine = EngineDouble(dict(_NAMES))
     console = build_console(settings, db, engine)
     w = console.window
     w.close_question = lambda _n: "keep"  # type: ignore[method-assign]
-    w.resize(1280, 720)
+    w.resize(1400, 760)
     w.show()
     now = time.time()
     # Files are cut on the clock every 30 min: the current ones began at the last boundary.
@@ -84,6 +95,8 @@ def main(out: Path) -> None:
     rates = {cid: extra.get("bitrate_kbps", 0) for cid, (_r, _c, _s, extra) in zip(ids, CAMERAS, strict=True)}
     for cid, (_r, _c, state, extra) in zip(ids, CAMERAS, strict=True):
         kw = dict(extra)
+        if "down_offset" in kw:
+            kw["down_since"] = now - float(kw.pop("down_offset"))
         if state is CameraState.RECORDING:
             kw.update(current_file=str(local_path(cid, boundary)).replace(".mp4", ".mkv"), file_started=boundary,
                       file_size=int(rates[cid] * 125 * (now - boundary)))
@@ -131,9 +144,12 @@ def main(out: Path) -> None:
                 png = check_stream(ffmpeg, f"lavfi:{src}=size=320x180:rate=5", width=112).png
                 w.model.set_thumbnail(cid, QImage.fromData(png, "PNG"))
     w.tabs.setCurrentWidget(w.uploads)
-    w.splitter.setSizes([330, 250])  # room for six upload rows under the six cameras
+    w.splitter.setSizes([360, 250])  # room for six upload rows under the six cameras
 
     def shoot() -> None:
+        if not w.banner.isVisible():  # the alerts are read on the database pool: wait for the banner
+            QTimer.singleShot(200, shoot)
+            return
         w.model.flush()
         w.grab().save(str(out))
         app.quit()

@@ -30,18 +30,18 @@ def test_roles_say_state_action_and_details(qtbot) -> None:
     m = CameraTableModel()
     m.apply_status(status(1, file_size=5_000_000, current_file="/r/a.mkv", file_started=time.time() - 65,
                           bitrate_kbps=2100))
-    m.apply_status(status(2, CameraState.FAILED, last_error="wrong password for rtsp://admin:***@cam"))
+    m.apply_status(status(2, CameraState.FAILED, last_error="Wrong password for rtsp://admin:***@cam"))
     m.apply_status(status(3, CameraState.STOPPED))
     m.apply_status(status(4, CameraState.RECONNECTING, next_retry_in=8))
     m.flush()
     idx = lambda r, c: m.index(r, c)  # noqa: E731
     assert idx(0, Column.STATE).data() == "recording"
     assert "1:0" in idx(0, Column.FILE).data() and "4.8 MiB" in idx(0, Column.FILE).data()  # IEC, as everywhere
-    assert idx(1, Column.STATE).data().startswith("failed: wrong password")
-    assert idx(1, Column.STATE).data(Qt.ItemDataRole.ToolTipRole).startswith("wrong password")
+    assert idx(1, Column.STATE).data() == "down 0s: wrong password for rtsp://admin:***@cam"
+    assert idx(1, Column.STATE).data(Qt.ItemDataRole.ToolTipRole).startswith("Wrong password")
     assert idx(2, Column.ACTION).data() == "Start" and idx(2, Column.ACTION).data(Role.ACTION) == "start"
     assert idx(0, Column.ACTION).data(Role.ACTION) == "stop"
-    assert idx(3, Column.STATE).data() in ("reconnecting in 8 s", "reconnecting in 7 s")
+    assert idx(3, Column.STATE).data() in ("down 0s: reconnecting", "down 1s: reconnecting")
     assert idx(0, Column.STATE).data(Role.STATE) == CameraState.RECORDING.value  # through QVariant: text
     assert isinstance(idx(1, Column.STATE).data(Qt.ItemDataRole.ForegroundRole), QColor)
     assert not idx(1, Column.STATE).data(Qt.ItemDataRole.DecorationRole).isNull()
@@ -159,3 +159,54 @@ def test_stream_column_shows_what_the_engine_says_the_camera_sends(qtbot) -> Non
                                                                     "H.264 1280x720 · G.711 A-law", ""]
     m.sort(Column.STREAM)
     assert m.camera_ids() == [3, 2, 1]
+
+
+def test_a_camera_that_should_record_and_does_not_is_red_with_how_long_and_why(qtbot, monkeypatch) -> None:
+    from nvr_console.ui import camera_table_model
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(camera_table_model, "now", lambda: clock[0])
+    m = CameraTableModel(batch_interval_ms=10)
+    down_since = clock[0] - 151  # 2 min 31 s ago
+    m.apply_status(CameraStatus(1, "A-101", "front", CameraState.RECONNECTING, since=clock[0], next_retry_in=0,
+                                down_since=down_since,
+                                last_error="Connection refused: nothing listens on that host and port. Check the "
+                                "port in the URL and that the camera's RTSP service is on."))
+    m.apply_status(CameraStatus(2, "A-101", "back", CameraState.RECORDING, since=clock[0]))
+    m.flush()
+    cell = m.index(0, Column.STATE)
+    assert cell.data() == "down 2m31s: connection refused"  # not "reconnecting in 0 s"
+    assert cell.data(Qt.ItemDataRole.ForegroundRole) == QColor(camera_table_model.DOWN_COLOR)
+    assert cell.data(Qt.ItemDataRole.ToolTipRole).startswith("Connection refused: nothing listens")
+    # The whole row is tinted; a recording row is not.
+    assert all(isinstance(m.index(0, c).data(Qt.ItemDataRole.BackgroundRole), QColor) for c in Column)
+    assert m.index(1, Column.STATE).data(Qt.ItemDataRole.BackgroundRole) is None
+    # Between two attempts the recorder says nothing new: the table's own clock moves the text every second.
+    changed: list[int] = []
+    m.dataChanged.connect(lambda a, _b, _r=None: changed.append(a.row()))
+    clock[0] += 1
+    m.tick()
+    qtbot.waitUntil(lambda: 0 in changed, timeout=2000)
+    assert cell.data() == "down 2m32s: connection refused"
+    # The retry (starting again) keeps the outage's clock and its reason.
+    m.apply_status(CameraStatus(1, "A-101", "front", CameraState.STARTING, since=clock[0], down_since=down_since,
+                                last_error="Connection refused: nothing listens."))
+    m.flush()
+    assert cell.data() == "down 2m32s: connection refused"
+    clock[0] += 3600
+    m.tick()
+    m.flush()
+    assert cell.data() == "down 1h02m: connection refused"
+    # Recording again: the state's own words and colour, no tint.
+    m.apply_status(CameraStatus(1, "A-101", "front", CameraState.RECORDING, since=clock[0]))
+    m.flush()
+    assert cell.data() == "recording" and cell.data(Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_a_first_start_is_not_down_and_a_stopped_camera_is_not_down(qtbot) -> None:
+    m = CameraTableModel()
+    m.apply_status(status(1, CameraState.STARTING))
+    m.apply_status(status(2, CameraState.STOPPED))
+    m.flush()
+    assert [m.index(r, Column.STATE).data() for r in range(2)] == ["starting", "stopped"]
+    assert m.index(0, Column.STATE).data(Qt.ItemDataRole.BackgroundRole) is None

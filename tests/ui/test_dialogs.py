@@ -329,3 +329,28 @@ def test_rooms_dialog_assigns_the_google_account(qtbot, db: Database, settings_f
     one.save()
     qtbot.waitUntil(lambda: not one.busy and one.error.text() == "Saved room A-101.", timeout=5_000)
     assert catalog.get_room(db, "A-101").drive_account == "campus2"  # kept: it is in the database, not offered
+
+
+def _shown_whole(label) -> bool:  # type: ignore[no-untyped-def]
+    """The label is as tall as its wrapped text needs at its width (no line cut off)."""
+    return label.isVisible() and label.height() >= label.heightForWidth(label.width()) > label.fontMetrics().height()
+
+
+@pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs ffmpeg")
+def test_the_url_error_and_the_test_result_are_shown_whole(qtbot, db: Database) -> None:
+    d = CameraDialog(db, FFMPEG)
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    d.url.setText("ftp://10.0.0.5/x")  # the long "(also rtsps, http, https, udp, srt...)" message
+    qtbot.waitUntil(lambda: _shown_whole(d.url_error), timeout=3000)
+    assert "srt" in d.url_error.text()
+    d.url.setText("rtsp://admin@127.0.0.1:1/live")
+    d.tester.button.click()
+    qtbot.waitUntil(lambda: d.tester.button.isEnabled(), timeout=20_000)
+    assert "(FFmpeg: " in d.tester.result.text()
+    qtbot.waitUntil(lambda: _shown_whole(d.tester.result), timeout=3000)
+    # The dialog grew to hold them: every label lies inside it.
+    for label in (d.url_error, d.tester.result):
+        bottom = label.mapTo(d, label.rect().bottomLeft()).y()
+        assert bottom <= d.height(), (bottom, d.height())

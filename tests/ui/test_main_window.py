@@ -397,3 +397,60 @@ def test_the_status_bar_shows_what_went_to_drive_today(qtbot, settings_factory, 
     assert c.window.status.queue_label.toolTip() == "Google account campus2: daily cap"
     c.window.status.show_drive_usage({"default": 1_000}, ("default",), 750 * 1000**3)
     assert label.text() == "Drive today: 1000 B of 698.5 GiB" and label.styleSheet() == ""
+
+
+def test_a_first_start_sizes_the_window_to_the_screen(qtbot, console) -> None:
+    from nvr_console.ui.window_layout import FIRST_SIZE
+
+    c, _engine, _ids = console
+    area = c.window.screen().availableGeometry()
+    # No geometry saved yet (a fresh home): most of the screen, centred, not a fixed 1180x720 (on a screen too
+    # small for it, e.g. the offscreen platform's 800x600, the window's own minimum).
+    least = c.window.minimumSizeHint()
+    assert abs(c.window.width() - max(least.width(), area.width() * FIRST_SIZE)) <= 2
+    assert abs(c.window.height() - max(least.height(), area.height() * FIRST_SIZE)) <= 2
+    assert c.window.width() != 1180
+    assert abs(c.window.frameGeometry().center().y() - area.center().y()) <= 2
+
+
+def test_a_camera_at_a_closed_port_turns_red_with_how_long_and_why_against_the_real_engine(
+        qtbot, settings_factory) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor
+
+    from nvr_console.core.db.migrate import prepare_database
+    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.ui.camera_table_model import DOWN_COLOR
+    from tests.support.ports import free_port
+
+    settings = settings_factory(**{"recording.segment_length": "1h", "upload.destination": "none"})
+    db = Database(settings.database.url)
+    prepare_database(db)
+    catalog.add_room(db, "Lab")
+    good = catalog.add_camera(db, "Lab", "demo", "lavfi:testsrc2=size=320x180:rate=10")
+    closed = catalog.add_camera(db, "Lab", "door", f"rtsp://admin:Secret-42@127.0.0.1:{free_port()}/s")
+    host = EngineHost(settings, db)
+    c = build_console(settings, db, host.engine)
+    c.window.close_question = lambda _active: "keep"  # type: ignore[method-assign]
+    qtbot.addWidget(c.window)
+    c.window.show()
+    host.start()
+    try:
+        state = lambda cid: cell(c, cid, Column.STATE).data() or ""  # noqa: E731
+        qtbot.waitUntil(lambda: state(closed.id).startswith("down ")
+                        and state(closed.id).endswith(": connection refused"), timeout=15_000)
+        first = state(closed.id)
+        assert cell(c, closed.id, Column.STATE).data(Qt.ItemDataRole.ForegroundRole) == QColor(DOWN_COLOR)
+        assert isinstance(cell(c, closed.id, Column.CAMERA).data(Qt.ItemDataRole.BackgroundRole), QColor)
+        assert "Secret-42" not in first
+        # The outage's clock moves on its own, through the engine's retries (never "reconnecting in 0 s").
+        qtbot.waitUntil(lambda: state(closed.id) != first and state(closed.id).startswith("down "), timeout=5_000)
+        seen = {state(closed.id)}
+        for _ in range(8):
+            qtbot.wait(500)
+            seen.add(state(closed.id))
+        assert all(s.startswith("down ") and s.endswith(": connection refused") for s in seen), seen
+        qtbot.waitUntil(lambda: state(good.id) == "recording", timeout=30_000)  # the other camera records on
+        assert cell(c, good.id, Column.STATE).data(Qt.ItemDataRole.BackgroundRole) is None
+    finally:
+        assert host.stop(30)
+        db.dispose()

@@ -125,3 +125,37 @@ def test_without_a_tray_the_question_offers_no_keep_choice(qtbot, settings: Sett
     assert not any("tray" in b for b in seen["buttons"])  # type: ignore[union-attr]
     assert any("Stop recording and quit" in b for b in seen["buttons"])  # type: ignore[union-attr]
     c.window.close_question = lambda _active: "keep"
+
+
+def test_ctrl_q_while_recording_asks_as_closing_does_and_says_how_many_stop(
+        qtbot, settings: Settings, db: Database) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+
+    c, engine = _recording_console(qtbot, settings, db)
+    assert c.window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    c.window.activateWindow()
+    qtbot.waitActive(c.window)
+    c.window.table.setFocus()
+    seen: dict[str, object] = {}
+    _answer_question(qtbot, "Cancel", seen)
+    qtbot.keyClick(c.window.table, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "buttons" in seen, timeout=3000)
+    assert str(seen["text"]).startswith("1 camera(s) are recording. Quitting stops them")
+    assert not c.window.quitting and _nothing_stopped(engine)
+
+    # The same action (the tray menu's Quit too), answered "stop": recorders stop cleanly.
+    seen.clear()
+    _answer_question(qtbot, "Stop recording and quit", seen)
+    with qtbot.waitSignal(c.window.quit_ready, timeout=5000):
+        c.window.quit_action.trigger()
+    assert sorted(seen["buttons"]) == ["Cancel", "Stop recording and quit"]  # type: ignore[call-overload]
+    assert ("shutdown", None) in engine.commands
+
+
+def test_ctrl_q_with_nothing_recording_quits_without_asking(qtbot, settings: Settings, db: Database) -> None:  # type: ignore[no-untyped-def]
+    c, engine, _cam = _console(qtbot, settings, db)
+    c.window.quit_question = lambda _n: pytest.fail("asked with nothing recording")  # type: ignore[method-assign]
+    with qtbot.waitSignal(c.window.quit_ready, timeout=5000):
+        c.window.quit_action.trigger()
+    assert ("shutdown", None) in engine.commands

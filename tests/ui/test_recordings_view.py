@@ -254,3 +254,68 @@ def test_the_rooms_lectures_of_the_day_are_brackets_with_title_and_state_on_hove
     assert dialog is not None
     qtbot.addWidget(dialog)
     assert (dialog._aware(dialog.start_edit), dialog._aware(dialog.end_edit)) == (T0 + 2 * m, T0 + 4 * m)
+
+
+def test_the_view_follows_the_clock_keeping_zoom_and_scroll_and_shows_a_new_camera(
+        qtbot, view, day, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from nvr_console.ui import recordings_view
+
+    v, _ = view
+    settings, db, paths = day
+    monkeypatch.setattr(recordings_view, "now_in", lambda zone: (T0 + timedelta(minutes=5)).astimezone(zone))
+    v.timeline.setFocus()
+    qtbot.keyClick(v.timeline, Qt.Key.Key_Right)  # a file or gap chosen (the view scrolls to it)
+    chosen = v.timeline.current_item
+    assert chosen is not None
+    shown = (v.timeline.view_start, v.timeline.view_end)
+    assert shown[1] - shown[0] == 600  # zoomed in (the fixture)
+    # Meanwhile: a camera is added, and the front camera records its next piece.
+    catalog.add_camera(db, "A-101", "back", "rtsp://10.0.0.6/s")
+    add_local_recording(db, settings, catalog.get_camera(db, "A-101", "front").id, "A-101", "front",
+                        T0 + timedelta(seconds=CLIP * 5), paths[0], CLIP)
+    files_before = len(v.model.rows()[0].files)
+    assert v.live_timer.isActive()
+    v.live_timer.setInterval(200)  # LIVE_MS, shortened
+    qtbot.waitUntil(lambda: "A-101 / back" in [v.model.row_label(i) for i in range(len(v.model.rows()))],
+                    timeout=10_000)
+    assert len(v.model.rows()[v.model.rows().index(next(r for r in v.model.rows() if r.camera == "front"))].files) \
+        == files_before + 1
+    assert (v.timeline.view_start, v.timeline.view_end) == shown  # zoom and scroll kept
+    # The chosen row and item follow their camera, though the new camera sorts before it.
+    assert v.model.row_label(v.timeline.current_row) == "A-101 / front"
+    assert v.timeline.current_item is not None and v.timeline.current_item.start == chosen.start
+    assert "back" in [v.camera_box.itemText(i) for i in range(v.camera_box.count())]
+    # ⟳ keeps them too.
+    with qtbot.waitSignal(v.model.loaded, timeout=10_000):
+        v.refresh()
+    assert (v.timeline.view_start, v.timeline.view_end) == shown
+    # Hidden: no reads.
+    v.hide()
+    assert not v.live_timer.isActive()
+
+
+def test_rows_are_roomy_and_gaps_do_not_look_like_files(qtbot, view) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QBrush
+
+    from nvr_console.ui.recordings_model import STATUS_COLORS
+    from nvr_console.ui.timeline_widget import GAP_BRUSH
+
+    v, _ = view
+    assert v.timeline.row_rect(0).height() >= 2 * v.timeline.fontMetrics().height()
+    layers, _hatched = v.timeline._layout(0, v.timeline.palette())
+    gap_layers = [(fill, rects) for fill, rects in layers if isinstance(fill, QBrush)]
+    file_layers = [(fill, rects) for fill, rects in layers if not isinstance(fill, QBrush)]
+    assert gap_layers and file_layers  # the fixture's day has a gap (reconnecting) and files
+    assert all(fill.style() == GAP_BRUSH for fill, _ in gap_layers)  # stippled, never a solid status colour
+    assert all(fill in STATUS_COLORS.values() or fill.alpha() < 255 for fill, _ in file_layers)
+    gap_rect = gap_layers[0][1][0]
+    file_rect = next(rects[0] for fill, rects in file_layers if fill in STATUS_COLORS.values())
+    assert gap_rect.height() < file_rect.height()  # and thinner than a file's bar
+    # On screen: a gap's pixels are not all one colour (the stipple), a file's are.
+    image = v.timeline.grab().toImage()
+
+    def colours(rect) -> set[int]:  # type: ignore[no-untyped-def]
+        return {image.pixel(int(x), int(y)) for x in range(int(rect.left()) + 1, int(rect.right()) - 1)
+                for y in range(int(rect.top()) + 1, int(rect.bottom()) - 1)}
+
+    assert len(colours(gap_rect)) > 1 and len(colours(file_rect)) == 1

@@ -62,12 +62,17 @@ def test_fields_are_the_declared_options_with_their_labels_and_kinds(qtbot, sett
         texts = [b.text() for b in buttons if isinstance(b, QPushButton)]
         if option.kind is Kind.DATABASE_URL:
             assert texts == ["Test &connection"]
-            assert d.edits[option.name].echoMode() is QLineEdit.EchoMode.PasswordEchoOnEdit
+            # Not dots: an SQLite path has no password; a password inside a URL is masked in the text.
+            assert d.edits[option.name].echoMode() is QLineEdit.EchoMode.Normal
         elif option.kind in (Kind.FOLDER, Kind.JSON_FILE):
             assert texts == ["…"]
         else:
             assert texts == []
         assert option.help in d.edits[option.name].toolTip()
+        # Every label's '&' is a mnemonic, never a literal ampersand: its buddy is the field's edit.
+        label = form.itemAt(2 * row, QFormLayout.ItemRole.LabelRole).widget()
+        assert label.buddy() is d.edits[option.name], option.name
+    assert d.edits["database.url"].text() == settings.database.url  # the SQLite URL in clear
 
 
 def test_mnemonics_take_free_letters() -> None:
@@ -104,6 +109,25 @@ def test_a_value_a_flag_sets_is_saved_but_said_to_stay(qtbot, tmp_path: Path, us
     d.edits["database.url"].setText(f"sqlite:///{tmp_path / 'other.sqlite3'}")
     d.save()
     assert d.outcome.text() == "Saved. database.url stays as the command line sets it, which wins over the file."
+
+
+def test_a_value_the_environment_sets_is_shown_read_only_with_the_variable_when_the_dialog_opens(
+        qtbot, tmp_path: Path, user_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NVR_RECORDING_SEGMENT_LENGTH", "10m")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    (tmp_path / "cwd" / ".env").write_text("NVR_UPLOAD_WORKERS=3\n")
+    d = SettingsDialog(from_files(tmp_path, user_file))
+    qtbot.addWidget(d)
+    edit = d.edits["recording.segment_length"]
+    assert edit.isReadOnly() and edit.text() == "10m"
+    assert d.errors["recording.segment_length"].text() == ("Set by the environment variable "
+                                                           "NVR_RECORDING_SEGMENT_LENGTH, which wins over the file: "
+                                                           "unset it to change it here.")
+    assert not d.errors["recording.segment_length"].isHidden()
+    assert d.edits["upload.workers"].isReadOnly()
+    assert "NVR_UPLOAD_WORKERS in .env" in d.errors["upload.workers"].text()
+    assert not d.edits["recording.dir"].isReadOnly() and d.errors["recording.dir"].text() == ""
 
 
 def test_a_masked_password_is_kept_when_the_url_is_edited(qtbot, tmp_path: Path, user_file: Path) -> None:

@@ -130,3 +130,23 @@ def test_buttons_ask_for_retry_and_resume_and_open_drive_and_the_file(qtbot, vie
         view.resume_button.click()
     view.apply_queue(QueueStatus(0, 0, 0.0))
     assert view.resume_button.isHidden() and view.queue_label.text() == "Queue: 0 file(s), 0 B"
+
+
+def test_the_file_column_shows_names_whole_on_one_line_and_state_is_not_wide(qtbot, view: UploadsView) -> None:
+    view.resize(1300, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    name = "/srv/nvr/recordings/Lecture Hall B-201/lectern/2026-03-02/06-35-55.mp4"
+    view.model.apply_recording(RecordingEvent(7, 3, "Lecture Hall B-201", "lectern", name, "ready",
+                                              SLOT.timestamp(), 1800, 900_000_000, start_time=PIECE.timestamp()))
+    view.model.apply_upload(UploadProgress(7, 3, UploadState.UPLOADING, 300_000_000, 900_000_000, rate_bps=11e6))
+    qtbot.wait(50)
+    table, header = view.table, view.table.horizontalHeader()
+    assert not table.wordWrap()
+    index = view.proxy.index(0, 0)
+    needed = table.fontMetrics().horizontalAdvance(str(index.data()))
+    assert header.sectionSize(0) > needed  # the whole "room / camera · name", not clipped
+    started = view.proxy.index(0, 1)
+    assert header.sectionSize(1) >= table.fontMetrics().horizontalAdvance(str(started.data()))
+    assert header.sectionSize(4) < header.sectionSize(0) and header.sectionSize(4) < 400
+    assert table.rowHeight(0) < 2 * table.fontMetrics().height() + 12  # one line a row

@@ -282,6 +282,10 @@ class Alert(Base):
     notify_seq: Mapped[int] = mapped_column(Integer, default=0)  # bumped with every message owed
     outbox: Mapped[str | None] = mapped_column(String(16), default=None)  # AlertMessage still to deliver
     delivery_error: Mapped[str] = mapped_column(Text, default="")  # channels that gave up, and why (masked)
+    # An operator took it on (who: "user@node", when, an optional note): every console shows it, repeats stop.
+    acked_by: Mapped[str | None] = mapped_column(String(255), default=None)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    ack_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -144,9 +144,11 @@ class FinalizingDispatch(QObject):
         if self._deferred:
             return  # the database was just down: the row comes with the segment's end, in order
         try:
+            named = raw_name_time(raw, self._zone)  # the piece's own start (a reconnect begins mid-slot)
             self._rows[raw] = lifecycle.register_segment(self.db, spec.camera_id, spec.room, spec.name, raw,
                                                          self._slot(raw), node=self.node,
-                                                         lease_token=self._token_for(spec.camera_id))
+                                                         lease_token=self._token_for(spec.camera_id),
+                                                         start_time=named.astimezone(UTC) if named else None)
         except (DatabaseUnavailable, SQLAlchemyError) as exc:
             log.info("cannot record %s in the database now (%s); its row comes when it is finished", raw.name,
                      mask_secrets(str(exc)))

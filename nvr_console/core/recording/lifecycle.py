@@ -134,12 +134,14 @@ def _move(db: Database, t: Transition, recording_id: int, values: dict[str, Any]
 
 def register_segment(db: Database, camera_id: int | None, room: str, camera: str, raw: Path,
                      slot_start: datetime, status: RecordingStatus = RecordingStatus.RECORDING, *,
-                     node: str = "", lease_token: int | None = None) -> int:
+                     node: str = "", lease_token: int | None = None, start_time: datetime | None = None) -> int:
     """The Recording row for a raw segment of node `node`, keyed by its FINAL path; idempotent. Any thread.
 
     `status` is `recording` (FFmpeg is writing it) or `finalizing` (recovery found it closed); an existing
     row in `recording` then begins finalizing. A camera removed meanwhile leaves the row named by room and
     camera only. `lease_token`: the token the node held for the camera when the piece began (None: none).
+    `start_time`: when the piece began as its raw name says (1 s), shown while it is recorded; finalizing sets
+    the exact one.
     """
     if status not in (S.RECORDING, S.FINALIZING):
         raise ValueError(f"a new recording starts as recording or finalizing, not {status.value}")
@@ -154,7 +156,7 @@ def register_segment(db: Database, camera_id: int | None, room: str, camera: str
                 if rid is None:
                     row = Recording(camera_id=camera_id, room_name=room, camera_name=camera, slot_start=slot_start,
                                     local_path=final, local_path_key=key, status=status, node=node,
-                                    lease_token=lease_token)
+                                    lease_token=lease_token, start_time=start_time)
                     s.add(row)
                     s.flush()
                     return int(row.id)

@@ -148,6 +148,7 @@ class Recorder(QObject):
         self.cfg = cfg
         self.state = CameraState.STOPPED
         self.since = time.time()
+        self.down_since = 0.0  # CameraStatus.down_since: wanted and not recording since (0: recording or unwanted)
         self.last_error = ""
         self.failure: FfmpegErrorKind | None = None  # why the last run failed, until it records again
         self._unrecordable = ""  # this run's streams cannot be recorded: the reason (stream_support)
@@ -251,6 +252,7 @@ class Recorder(QObject):
             next_retry_in=self._backoff.countdown(time.time()),
             stream=(stream_summary(self._stderr.streams, self._sps.picture())
                     if self._stderr.streams is not None else ""),
+            down_since=self.down_since,
         )
 
     def poll(self) -> None:
@@ -535,6 +537,11 @@ class Recorder(QObject):
         if state is not self.state:
             self.state = state
             self.since = time.time()
+            # The outage runs from the first attempt that did not record through every retry, not per state.
+            if state is CameraState.RECORDING or not self._wanted:
+                self.down_since = 0.0
+            elif not self.down_since:
+                self.down_since = self.since
             self._log("info", f"state {state.value}" + (f": {self.last_error}" if self.last_error and state in (
                 CameraState.FAILED, CameraState.RECONNECTING, CameraState.STALLED) else ""))
         self._last_status = self.status()

@@ -68,3 +68,92 @@ def test_two_nodes_open_and_resolve_one_alert_once(any_db_url: str) -> None:
     finally:
         a.dispose()
         b.dispose()
+
+
+def test_an_acknowledged_alert_repeats_no_more_until_it_resolves(any_db_url: str) -> None:
+    db = Database(any_db_url)
+    prepare_database(db)
+    try:
+        [fired] = alert_store.apply(db, [cond(Status.ACTIVE)], "n1", 3600, T0)
+        aid = fired.alert.id
+        assert alert_store.settle(db, aid, 1)
+        ack = alert_store.acknowledge(db, aid, "anna@desk", "  on my way to A-101 ", T0 + timedelta(minutes=5))
+        assert ack.outcome is alert_store.AckOutcome.ACKNOWLEDGED
+        assert ack.alert is not None and ack.alert.acked_by == "anna@desk"
+        assert ack.alert.ack_note == "on my way to A-101"
+        assert ack.alert.acked_at == T0 + timedelta(minutes=5)
+        assert "acknowledged by anna@desk" in ack.sentence(aid)
+        # Hours later, still firing: no repeat owed; the summary still follows the condition.
+        assert alert_store.apply(db, [cond(Status.ACTIVE, "for 5h")], "n1", 3600, T0 + timedelta(hours=5)) == []
+        assert alert_store.owed(db) == []
+        [listed] = alert_store.list_alerts(db, now=T0 + timedelta(hours=5))
+        assert listed.summary == "for 5h" and listed.acknowledged and listed.public()["acked_at"] is not None
+        # It resolves: the resolved message still goes out; acknowledging it now says so.
+        assert kinds(alert_store.apply(db, [cond(Status.INACTIVE)], "n1", 3600, T0 + timedelta(hours=6))) \
+            == ["resolved"]
+        late = alert_store.acknowledge(db, aid, "bob@desk-2")
+        assert late.outcome is alert_store.AckOutcome.RESOLVED and "nothing to acknowledge" in late.sentence(aid)
+        assert late.alert is not None and late.alert.acked_by == "anna@desk"
+        # The next outage is a new alert, not acknowledged, and repeats again.
+        [again] = alert_store.apply(db, [cond(Status.ACTIVE)], "n1", 3600, T0 + timedelta(hours=7))
+        assert not again.alert.acknowledged
+        assert alert_store.settle(db, again.alert.id, 1)
+        assert kinds(alert_store.apply(db, [cond(Status.ACTIVE)], "n1", 3600, T0 + timedelta(hours=8))) == ["repeat"]
+        missing = alert_store.acknowledge(db, 9999, "anna@desk")
+        assert missing.outcome is alert_store.AckOutcome.MISSING and "alerts list" in missing.sentence(9999)
+    finally:
+        db.dispose()
+
+
+def test_an_acknowledge_landing_after_the_evaluator_read_the_alert_still_stops_the_repeat(any_db_url: str) -> None:
+    db = Database(any_db_url)
+    prepare_database(db)
+    try:
+        [fired] = alert_store.apply(db, [cond(Status.ACTIVE)], "n1", 60, T0)
+        assert alert_store.settle(db, fired.alert.id, 1)
+        # The evaluator read the open alert (not acknowledged); an operator acknowledges before it writes.
+        real_update = alert_store._update
+
+        def ack_first(*args: object, **kw: object) -> object:
+            alert_store.acknowledge(db, fired.alert.id, "anna@desk")
+            return real_update(*args, **kw)  # type: ignore[arg-type]
+
+        alert_store._update = ack_first  # type: ignore[assignment]
+        try:
+            assert alert_store.apply(db, [cond(Status.ACTIVE)], "n1", 60, T0 + timedelta(hours=1)) == []
+        finally:
+            alert_store._update = real_update  # type: ignore[assignment]
+        assert alert_store.owed(db) == []
+    finally:
+        db.dispose()
+
+
+def test_two_consoles_acknowledging_at_once_one_wins_the_other_is_told_who(any_db_url: str) -> None:
+    import threading
+
+    a, b = Database(any_db_url), Database(any_db_url)
+    prepare_database(a)
+    try:
+        for round_ in range(10):
+            [fired] = alert_store.apply(a, [Condition(f"camera_down:camera:{round_}", CAMERA_DOWN, f"cam {round_}",
+                                                      Status.ACTIVE, "down")], "n1", None, T0)
+            barrier = threading.Barrier(2)
+            results: dict[str, alert_store.AckResult] = {}
+
+            def ack(db: Database, who: str, aid: int = fired.alert.id, barrier: threading.Barrier = barrier,
+                    results: dict[str, alert_store.AckResult] = results) -> None:
+                barrier.wait()
+                results[who] = alert_store.acknowledge(db, aid, who)
+
+            threads = [threading.Thread(target=ack, args=(db, who)) for db, who in ((a, "anna@desk"), (b, "bob@wall"))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            outcomes = sorted(r.outcome.value for r in results.values())
+            assert outcomes == ["acknowledged", "already"], results
+            winner = next(w for w, r in results.items() if r.outcome is alert_store.AckOutcome.ACKNOWLEDGED)
+            assert all(r.alert is not None and r.alert.acked_by == winner for r in results.values())
+    finally:
+        a.dispose()
+        b.dispose()

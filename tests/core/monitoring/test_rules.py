@@ -18,7 +18,7 @@ from nvr_console.core.upload.drive_usage import AccountBudget
 NOW = 1_000_000.0
 CFG = AlertsSettings(check_every=15, camera_down_after=120, reconnects_per_hour=10, uploads_paused_after=0,
                      oldest_waiting_after=7200, disk_forecast_under=86400, node_gone_after=60,
-                     repeat_every=14400, desktop=True, lecture_coverage_under=0.99)
+                     repeat_every=14400, desktop=True, sound=False, lecture_coverage_under=0.99)
 GIB = 1024**3
 
 

@@ -128,3 +128,23 @@ def test_a_database_that_is_down_is_reported_and_the_segments_finalized_once_it_
     assert rig.dispatch.deferred == 0 and rig.logs[-1].level == "info"
     rig.dispatch.shutdown()
     db.dispose()
+
+
+def test_a_piece_that_began_mid_slot_shows_its_own_start_while_it_is_recorded(db: Database, tmp_path: Path,
+                                                                             qapp: object) -> None:
+    from nvr_console.ui.uploads_view import UploadsModel
+
+    catalog.add_room(db, "R")
+    cam = catalog.add_camera(db, "R", "cam", "rtsp://h/x")
+    rig = _Rig(db)
+    raw = _make(tmp_path / "R" / "cam" / "2026-11-24_17-52-34.mkv", 1)  # a reconnect at 17:52:34
+    rig.dispatch.segment_started((_spec(tmp_path, cam.id), raw))
+    (row,) = catalog.list_recordings(db)
+    assert row.status == RecordingStatus.RECORDING
+    assert row.slot_start == datetime(2026, 11, 24, 17, 52, 30).astimezone()  # its slot on the 30 s grid
+    assert row.start_time == datetime(2026, 11, 24, 17, 52, 34).astimezone()  # the piece's own start
+    # The Uploads view's Started column, fed from the same rows as the console's history.
+    model = UploadsModel()
+    model.load_history(catalog.list_recordings(db))
+    assert model.index(0, 1).data() == "2026-11-24 17:52:34"
+    rig.dispatch.shutdown()

@@ -185,3 +185,31 @@ def test_a_starved_engine_thread_still_dates_each_file_by_its_cut(tmp_path: Path
         assert before.wall_end is not None and after.wall_start is not None
         overlap = before.wall_end - after.wall_start
         assert overlap <= 0.05, (before.raw_path.name, after.raw_path.name, overlap)
+
+
+def test_a_camera_at_a_closed_port_is_down_since_its_first_attempt_through_every_retry(
+        tmp_path: Path, qapp: object, ffmpeg: str) -> None:
+    from tests.support.ports import free_port
+
+    rec = Recorder(_spec(tmp_path, url=f"rtsp://u:pw@127.0.0.1:{free_port()}/x"), _cfg(tmp_path, ffmpeg))
+    seen: list[tuple[CameraState, float, str]] = []
+    rec.status_changed.connect(lambda s: seen.append((s.state, s.down_since, s.last_error)))
+    before = time.time()
+    rec.start()
+    try:
+        # Two failed runs: connection refused, a retry after the backoff, refused again.
+        assert wait_until(lambda: (rec.poll(), sum(1 for s in seen if s[0] is CameraState.RECONNECTING) >= 2)[1],
+                          20), seen
+    finally:
+        rec.stop()
+        assert wait_until(lambda: (rec.poll(), not rec.running)[1], 15)
+        rec.dispose()
+    first = seen[0]
+    assert first[0] is CameraState.STARTING and before <= first[1] <= time.time()
+    down = [s for s in seen if s[0] is not CameraState.STOPPED]
+    # One outage from the first attempt on, however many states its retries passed through.
+    assert {s[1] for s in down} == {first[1]}, down
+    status = rec.status()
+    assert status.state is CameraState.STOPPED and status.down_since == 0.0 and not status.is_down
+    reconnecting = next(s for s in seen if s[0] is CameraState.RECONNECTING)
+    assert reconnecting[2].startswith("Connection refused")
