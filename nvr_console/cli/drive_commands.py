@@ -131,15 +131,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     now = utcnow()
     budget = _read_budgets(settings, now)
     sign_in = _sign_in(settings, args.check)
-    accounts: list[dict[str, Any]] = []
-    for b in budget:
-        try:
-            account_sign_in = sign_in if b.account == DEFAULT_DRIVE_ACCOUNT else _sign_in(
-                settings.for_drive_account(b.account), args.check)
-        except KeyError as exc:  # a room names an account config.toml lacks
-            account_sign_in = {"ok": False, "kind": "invalid", "problem": str(exc.args[0])}
-        # The exit code and the sign-in line stay those of [drive]'s account (scripts read them).
-        accounts.append({**b.as_dict(now), "sign_in": account_sign_in})
+    accounts = _account_entries(settings, budget, sign_in, args.check, now)
     data = {
         "destination": settings.effective_destination(),
         "files_go_to": _where_files_go(settings),
@@ -184,6 +176,29 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"uploads:      PAUSED on {pause.node} since {(pause.since or '')[:19]}: {pause.reason}")
     print(f"today:        Drive's day {data['drive_day']} (Pacific time), daily limit "
           f"{human_size(settings.drive.daily_limit)} per account")
+    _print_accounts(budget, accounts, now)
+    if last:
+        print(f"last error:   recording {last[0]}: {last[1]}")
+    return 0 if sign_in.get("ok") or data["destination"] != "drive" else 1
+
+
+def _account_entries(settings: Settings, budget: list[drive_usage.AccountBudget], sign_in: dict[str, Any],
+                     check: bool, now: datetime) -> list[dict[str, Any]]:
+    """Each Google account's budget with its own sign-in ([drive]'s is `sign_in`)."""
+    accounts: list[dict[str, Any]] = []
+    for b in budget:
+        try:
+            account_sign_in = sign_in if b.account == DEFAULT_DRIVE_ACCOUNT else _sign_in(
+                settings.for_drive_account(b.account), check)
+        except KeyError as exc:  # a room names an account config.toml lacks
+            account_sign_in = {"ok": False, "kind": "invalid", "problem": str(exc.args[0])}
+        # The exit code and the sign-in line stay those of [drive]'s account (scripts read them).
+        accounts.append({**b.as_dict(now), "sign_in": account_sign_in})
+    return accounts
+
+
+def _print_accounts(budget: list[drive_usage.AccountBudget], accounts: list[dict[str, Any]], now: datetime) -> None:
+    """One line per account: sent today, waiting, the recording rate, when the limit comes, a sign-in problem."""
     for b, acc in zip(budget, accounts, strict=True):
         reached = b.reached_at(now)
         when = ("" if reached is None else "; the limit is reached NOW" if reached <= now
@@ -191,9 +206,6 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         problem = "" if acc["sign_in"].get("ok") else f"; sign-in: {acc['sign_in'].get('problem', 'not ready')}"
         print(f"  {b.account}: {human_size(b.uploaded)} uploaded, {human_size(b.waiting)} waiting, recording "
               f"{human_size(round(b.rate_per_hour))}/h{when}{problem}")
-    if last:
-        print(f"last error:   recording {last[0]}: {last[1]}")
-    return 0 if sign_in.get("ok") or data["destination"] != "drive" else 1
 
 
 QueueState = tuple[dict[str, tuple[int, int]], Any, dict[str, Any] | None, PauseReport | None]

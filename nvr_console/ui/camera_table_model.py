@@ -438,6 +438,11 @@ class CameraTableModel(QAbstractTableModel):
         row = self._row_of.get(camera_id)
         return None if row is None else replace(self._rows[row])
 
+    def names(self, camera_id: int) -> tuple[str, str] | None:
+        """(room, camera) of a row, or None."""
+        row = self._row_of.get(camera_id)
+        return None if row is None else (self._rows[row].room, self._rows[row].camera)
+
     def filter_text(self, row: int) -> str:
         """Room and camera name of a row, case-folded (what ui.camera_table_filter matches)."""
         return self._rows[row].filter_text

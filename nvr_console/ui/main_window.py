@@ -15,7 +15,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QProgressDialog,
     QSplitter,
     QVBoxLayout,
@@ -40,7 +39,7 @@ from nvr_console.ui.console_status import ConsoleStatus
 from nvr_console.ui.console_tabs import ConsoleTabs
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.google_account import GoogleAccount
-from nvr_console.ui.quit_questions import ask_close, ask_quit
+from nvr_console.ui.quit_questions import ask_close, ask_quit, ask_remove, ask_stop_all, stopping_progress
 from nvr_console.ui.tray import Tray
 from nvr_console.ui.window_layout import restore_layout, save_layout
 
@@ -95,7 +94,7 @@ class MainWindow(QMainWindow):
         self.table.activated.connect(self._activated)
         self.table.doubleClicked.connect(self._double_clicked)
 
-        self.tabs = ConsoleTabs(settings, db, commands, self._camera_names)
+        self.tabs = ConsoleTabs(settings, db, commands, self.model.names)
         self.uploads, self.logs, self.alerts = self.tabs.uploads, self.tabs.logs, self.tabs.alerts
         self.recordings, self.nodes, self.live = self.tabs.recordings, self.tabs.nodes, self.tabs.live
         self.nodes.overview_loaded.connect(self.table.show_nodes)
@@ -107,10 +106,7 @@ class MainWindow(QMainWindow):
         self.editors.catalog_changed.connect(self._after_catalog_change)
         self._build_actions()
         self._build_status_bar()
-        self.tray: Tray | None = None
-        if Tray.available():
-            self.tray = Tray(self, [self.start_all_action, self.stop_all_action], self.quit_action)
-            self.tray.show()
+        self.tray = Tray.create(self, [self.start_all_action, self.stop_all_action], self.quit_action)
         self.alarms = AlarmDisplay(self, self.banner, self.tabs, self.alerts, self.tray,
                                    lambda: self.settings.alerts.sound)
 
@@ -248,10 +244,6 @@ class MainWindow(QMainWindow):
         if st.state is CameraState.FAILED and prev is not CameraState.FAILED:
             self.notify(f"Camera {st.room} / {st.camera} failed", st.last_error or "see the log")
 
-    def _camera_names(self, camera_id: int) -> tuple[str, str] | None:
-        row = self.model.camera_row(camera_id)
-        return (row.room, row.camera) if row else None
-
     def on_upload_progress(self, up: UploadProgress) -> None:
         self.model.apply_upload(up)
         self.uploads.model.apply_upload(up)
@@ -294,9 +286,7 @@ class MainWindow(QMainWindow):
             self.commands.start_camera_requested.emit(camera_id)
 
     def stop_all(self) -> None:
-        answer = QMessageBox.question(self, "Stop all cameras",
-                                      "Stop recording on every camera? Current files are finished and uploaded.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if ask_stop_all(self):
             self.commands.stop_all_requested.emit()
 
     def selected_camera(self) -> int | None:
@@ -381,9 +371,7 @@ class MainWindow(QMainWindow):
         row = self.model.camera_row(cid) if cid is not None else None
         if row is None or not self.engine_available or not self.commands.removes_cameras:
             return
-        answer = QMessageBox.question(self, "Remove camera",
-                                      f"Remove camera {row.room} / {row.camera}? Its recordings and uploads stay.")
-        if answer == QMessageBox.StandardButton.Yes:
+        if ask_remove(self, row.room, row.camera):
             self.commands.remove_camera_requested.emit(row.camera_id)
 
     def update_google_action(self, refresh: bool = False) -> None:
@@ -452,13 +440,7 @@ class MainWindow(QMainWindow):
             self.live.stop_all(wait_s=LIVE_STOP_WAIT_S)
             self.quit_ready.emit()
             return
-        progress = QProgressDialog("Stopping recorders and finishing the current files…", "", 0, 0, self)
-        progress.setWindowTitle("Quitting nvr-console")
-        progress.setCancelButton(None)  # never kill recorders mid-file from here
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(0)
-        progress.show()
-        self._shutdown_progress = progress
+        self._shutdown_progress = stopping_progress(self)
         QTimer.singleShot(SHUTDOWN_TIMEOUT_MS, self._engine_stopped)
         self.commands.shutdown_requested.emit()
 
@@ -478,7 +460,6 @@ class MainWindow(QMainWindow):
     def start_thumbnails(self, interval_ms: int = 60_000) -> None:
         from nvr_console.ui.thumbnails import ThumbnailService
 
-        self.thumbnails = ThumbnailService(self.ffmpeg, self.table.recording_on_screen, self, interval_ms)
-        self.thumbnails.ready.connect(self.model.set_thumbnail)
-        self.thumbnails.start()
+        self.thumbnails = ThumbnailService.started(self.ffmpeg, self.table.recording_on_screen,
+                                                   self.model.set_thumbnail, self, interval_ms)
 

@@ -26,6 +26,16 @@ class ThumbnailService(QObject):
 
     ready = Signal(int, QImage)
 
+    @classmethod
+    def started(cls, ffmpeg: str, targets: Callable[[], list[tuple[int, str]]],
+                on_ready: Callable[[int, QImage], object], parent: QObject | None = None,
+                interval_ms: int = REFRESH_MS) -> ThumbnailService:
+        """A running service whose pictures go to `on_ready`."""
+        service = cls(ffmpeg, targets, parent, interval_ms)
+        service.ready.connect(on_ready)
+        service.start()
+        return service
+
     def __init__(
         self,
         ffmpeg: str,

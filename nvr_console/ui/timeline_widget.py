@@ -271,17 +271,7 @@ class TimelineWidget(QWidget):
         lectures = [x for x in self.model.lectures(row)
                     if x.end.timestamp() > self.view_start and x.start.timestamp() < self.view_end]
         for (rect, color), x in zip(self.lecture_brackets(row), lectures, strict=True):
-            pen = QPen(color, 2)
-            if x.state in ("cancelled", "skipped"):
-                pen.setStyle(Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            top, bottom, x0, x1 = rect.top(), rect.bottom(), rect.left(), rect.right()
-            foot = min(5.0, rect.width() / 3)
-            p.drawLine(QPointF(x0, top), QPointF(x1, top))
-            p.drawLine(QPointF(x0, top), QPointF(x0, bottom))
-            p.drawLine(QPointF(x1, top), QPointF(x1, bottom))
-            p.drawLine(QPointF(x0, bottom), QPointF(x0 + foot, bottom))
-            p.drawLine(QPointF(x1, bottom), QPointF(x1 - foot, bottom))
+            _draw_bracket(p, rect, color, dashed=x.state in ("cancelled", "skipped"))
         p.restore()
 
     def _layout(self, row: int, pal: QPalette) -> tuple[list[tuple[QColor | QBrush, list[QRectF]]], list[QRectF]]:
@@ -462,3 +452,18 @@ class TimelineWidget(QWidget):
             super().keyPressEvent(event)
             return
         event.accept()
+
+
+def _draw_bracket(p: QPainter, rect: QRectF, color: QColor, dashed: bool) -> None:
+    """A lecture's bracket: [ at its start, ] at its end, a line along the top joining them."""
+    pen = QPen(color, 2)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    p.setPen(pen)
+    top, bottom, x0, x1 = rect.top(), rect.bottom(), rect.left(), rect.right()
+    foot = min(5.0, rect.width() / 3)
+    p.drawLine(QPointF(x0, top), QPointF(x1, top))
+    p.drawLine(QPointF(x0, top), QPointF(x0, bottom))
+    p.drawLine(QPointF(x1, top), QPointF(x1, bottom))
+    p.drawLine(QPointF(x0, bottom), QPointF(x0 + foot, bottom))
+    p.drawLine(QPointF(x1, bottom), QPointF(x1 - foot, bottom))

@@ -62,6 +62,15 @@ class Tray(QSystemTrayIcon):
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.show_action.trigger()
 
+    @classmethod
+    def create(cls, window: QWidget, actions: Iterable[QAction], quit_action: QAction) -> Tray | None:
+        """A shown tray icon, or None where the desktop has no tray."""
+        if not cls.available():
+            return None
+        tray = cls(window, actions, quit_action)
+        tray.show()
+        return tray
+
     @staticmethod
     def available() -> bool:
         return QSystemTrayIcon.isSystemTrayAvailable()
