@@ -35,14 +35,17 @@ from nvr_console.core.recording.errors import (
     classify_ffmpeg_error,
 )
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
-from nvr_console.core.recording.parameter_sets import SpsWatch
+from nvr_console.core.recording.picture_change import PictureChangeWatch
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
 from nvr_console.core.recording.recorder_process import StopLadder, new_process, start_remembered
+from nvr_console.core.recording.recorder_status import camera_status
 from nvr_console.core.recording.recorder_stderr import RecorderStderr
 from nvr_console.core.recording.restart_backoff import RestartBackoff
 from nvr_console.core.recording.segment_files import SegmentFiles
+from nvr_console.core.recording.segment_line_hold import SegmentLineHold
 from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time
-from nvr_console.core.recording.stream_support import stream_summary, unrecordable_reason
+from nvr_console.core.recording.stall_watch import StallWatch
+from nvr_console.core.recording.stream_support import unrecordable_reason
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
 
@@ -156,12 +159,10 @@ class Recorder(QObject):
         self._proc: QProcess | None = None
         self._pid = 0
         self._parser = ProgressParser()
-        self._sps = SpsWatch()  # the camera's in-band parameter sets (FFmpeg's second output traces them)
-        self._picture_change = ""  # this run stops because the picture changed in-band: a new run, a new file
+        self._picture = PictureChangeWatch()  # in-band parameter sets (FFmpeg's trace): a change, a new run
         self.picture_changes = 0  # runs ended so (tests, logs)
         self._last_status: CameraStatus | None = None
-        self._blocks = 0  # progress blocks seen in this run
-        self._held: list[SegmentFinished] = []
+        self._lines = SegmentLineHold()  # segment lines before the run's second progress block
         self._next_file_check = 0.0
         self._backoff = RestartBackoff(last_exit)
         self._recording_since: float | None = None
@@ -169,9 +170,7 @@ class Recorder(QObject):
         # first timed keyframe had not come; ffmpeg_command's notes); None when not waiting for it.
         self._open_size: int | None = None
         self._stopping = StopLadder(cfg.quit_timeout_s, cfg.terminate_timeout_s)
-        self._stall_restart = False
-        self._last_growth = 0.0
-        self._growth_key: tuple[int, int, int] = (0, 0, 0)
+        self._stall = StallWatch()
         self._files = SegmentFiles(spec.output_dir, _zone(cfg.timezone))
         self._fps = 0.0
         self._stderr = RecorderStderr(cfg.log_dir, spec.key,
@@ -236,24 +235,12 @@ class Recorder(QObject):
 
     def status(self) -> CameraStatus:
         """The current status as plain data. Engine thread."""
-        files = self._files
-        return CameraStatus(
+        return camera_status(
             camera_id=self.spec.camera_id if self.spec.camera_id is not None else -self.spec.room_id,
-            room=self.spec.room,
-            camera=self.spec.name,
-            state=self.state,
-            since=self.since,
-            current_file=str(files.current) if files.current and self._proc is not None else "",
-            file_started=files.current_started if self._proc is not None else 0.0,
-            file_size=files.current_size if self._proc is not None else 0,
-            bitrate_kbps=round(files.bitrate_kbps, 1) if self.state is CameraState.RECORDING else 0.0,
-            fps=round(self._fps, 2) if self.state is CameraState.RECORDING else 0.0,
-            last_error=self.last_error,
-            next_retry_in=self._backoff.countdown(time.time()),
-            stream=(stream_summary(self._stderr.streams, self._sps.picture())
-                    if self._stderr.streams is not None else ""),
-            down_since=self.down_since,
-        )
+            room=self.spec.room, camera=self.spec.name, state=self.state, since=self.since,
+            running=self._proc is not None, files=self._files, fps=self._fps, last_error=self.last_error,
+            next_retry_in=self._backoff.countdown(time.time()), streams=self._stderr.streams,
+            picture=self._picture.picture(), down_since=self.down_since)
 
     def poll(self) -> None:
         """Watchdog, stop escalation, restart backoff, current file and statistics. Engine thread, ~1 Hz."""
@@ -277,14 +264,10 @@ class Recorder(QObject):
         if waiting and self._open_size is not None and self._files.current_size > self._open_size:
             # Packets reach the file between two progress blocks (5 s apart): recording now, not at the next block.
             self._now_recording(now)
-        key = (self._files.current_size, self._files.finished_count, (self._parser.last.out_time_us or 0)
-               if self._parser.last else 0)
-        if key != self._growth_key:
-            self._growth_key = key
-            self._last_growth = now
+        progress = (self._files.current_size, self._files.finished_count, (self._parser.last.out_time_us or 0)
+                    if self._parser.last else 0)
         limit = self.cfg.stall_timeout_s + (self.cfg.socket_timeout_s if self.state is CameraState.STARTING else 0)
-        if now - self._last_growth > limit:
-            self._stall_restart = True
+        if self._stall.check(now, progress, limit):
             self.last_error = (f"No new data from the camera for {limit:g} s (stalled stream); "
                                "restarting the recorder.")
             self._log("warning", self.last_error)
@@ -327,15 +310,13 @@ class Recorder(QObject):
         proc.errorOccurred.connect(self._on_error)
         self._proc = proc
         self._parser = ProgressParser()
-        self._blocks, self._held = 0, []
+        self._lines.new_run()
         self._stderr.new_run()
         self._unrecordable = ""
         self._stopping.reset()
-        self._stall_restart = False
-        self._sps, self._picture_change = SpsWatch(), ""
-        self._last_growth = time.time()
+        self._picture.new_run()
+        self._stall.new_run(time.time())
         self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
-        self._growth_key = (0, 0, 0)
         self._next_file_check = 0.0
         self._recording_since = None
         self._open_size = None
@@ -364,9 +345,8 @@ class Recorder(QObject):
     def _handle_stdout(self, data: bytes) -> None:
         for event in self._parser.feed(data):
             if isinstance(event, ProgressSnapshot):
-                self._blocks += 1
-                if self._blocks >= 2:
-                    self._release_held()
+                for line in self._lines.block():
+                    self._report_finished(line)
                 if event.fps is not None:
                     self._fps = event.fps
                 if self.state is not CameraState.STARTING:
@@ -378,13 +358,8 @@ class Recorder(QObject):
                     self._scan_files(time.time())
                     self._open_size = self._files.current_size
             elif isinstance(event, SegmentFinished):
-                if self._blocks < 2:
-                    # The first block comes before FFmpeg flushes what it buffered while probing (out_time
-                    # 1 ms, then ~1 s of media at once): timeline_origin is ~1 s late until the second block,
-                    # which at -stats_period 5 can follow the first cut. Wait for it (or for the exit).
-                    self._held.append(event)
-                else:
-                    self._report_finished(event)
+                for line in self._lines.segment(event):  # held until the second block (segment_line_hold)
+                    self._report_finished(line)
                 self._next_file_check = 0.0  # the next file is open: name it at the next poll
 
     def _now_recording(self, now: float) -> None:
@@ -394,11 +369,6 @@ class Recorder(QObject):
         self._scan_files(now)  # so the first RECORDING status names its file
         self._set_state(CameraState.RECORDING)
 
-    def _release_held(self) -> None:
-        held, self._held = self._held, []
-        for seg in held:
-            self._report_finished(seg)
-
     def _drain_stderr(self) -> None:
         if self._proc is None:
             return
@@ -407,7 +377,11 @@ class Recorder(QObject):
             return
         errors, learnt = self._stderr.feed(bytes(data))
         for trace in self._stderr.take_traces():
-            self._watch_sps(trace)
+            if change := self._picture.feed(trace, armed=not self._stopping.stopping and self._wanted):
+                # The segment muxer would copy the new SPS into the open file: stop this run (the file closes
+                # whole) and start the next at once; its first file holds only the new picture.
+                self._log("info", f"{change}: a new file begins (the recorder restarts)")
+                self._begin_stop()
         for line in errors:
             self._emit_log("warning", f"FFmpeg: {line}")
             if NO_SPACE in line:
@@ -419,21 +393,13 @@ class Recorder(QObject):
             self._log("error", self._unrecordable)
             self._begin_stop()
 
-    def _watch_sps(self, line: str) -> None:
-        change = self._sps.feed(line)
-        if change and not self._picture_change and not self._stopping.stopping and self._wanted:
-            # The segment muxer would copy the new SPS into the open file: stop this run (the file closes whole)
-            # and start the next at once; its first file holds only the new picture.
-            self._picture_change = change[0].upper() + change[1:]
-            self._log("info", f"{self._picture_change}: a new file begins (the recorder restarts)")
-            self._begin_stop()
-
     def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
         proc = self._proc
         if proc is None:
             return
         self._handle_stdout(bytes(proc.readAllStandardOutput().data()) + b"\n")
-        self._release_held()
+        for line in self._lines.release():
+            self._report_finished(line)
         self._drain_stderr()
         self._proc = None
         proc.deleteLater()
@@ -456,7 +422,7 @@ class Recorder(QObject):
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
             return
-        if self._picture_change:
+        if self._picture.change:
             # Not a failure: as soon as a new FFmpeg may start (never in the exit's second: file names).
             self.picture_changes += 1
             self._backoff.start_soon(now)
@@ -464,7 +430,7 @@ class Recorder(QObject):
             delay = max(0.0, (self._backoff.restart_at or now) - now)
             QTimer.singleShot(int(delay * 1000) + 20, self.poll)
             return
-        if self._stall_restart:
+        if self._stall.stalled:
             self._schedule_restart(self.last_error, permanent=False)
             return
         if self._unrecordable:

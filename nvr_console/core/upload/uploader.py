@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import google.auth.credentials
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,12 +25,13 @@ from nvr_console.core import retention
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.db.types import utcnow
-from nvr_console.core.durations import format_duration
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.status import QueueStatus, UploadProgress, UploadState
 from nvr_console.core.stream_url import drive_folder_link
 from nvr_console.core.upload import drive_usage, naming, queue
-from nvr_console.core.upload.auth import DriveAuthError, load_credentials
+from nvr_console.core.upload.account_destinations import AccountDestinations
+from nvr_console.core.upload.account_holds import AccountHolds
+from nvr_console.core.upload.auth import DriveAuthError
 from nvr_console.core.upload.destinations import DriveDestination, LocalDestination, Outcome, backoff
 from nvr_console.core.upload.errors import (
     DailyCapReached,
@@ -43,14 +43,13 @@ from nvr_console.core.upload.errors import (
     VerifyMismatch,
     classify,
 )
-from nvr_console.core.upload.folders import DriveFolders
 from nvr_console.core.upload.queue import Job, RoundRobin
+from nvr_console.core.upload.queue_pause import QueuePause
 
 log = logging.getLogger(__name__)
 
 FILE_FAILURE_LIMIT = 5  # per-file rejections before a recording is `failed` (network trouble never counts)
 RETRY_CAP_S = 3600.0  # longest wait between attempts of one file
-PROBE_CAP_S = 4 * 3600.0  # longest pause before the queue tries again by itself after a fatal error
 
 
 @dataclass
@@ -95,8 +94,8 @@ class _WorkerHooks:
         if offset < a.counted:  # a new session (expired, or a bad copy deleted): its bytes count again
             a.counted = offset
             return
-        if offset > a.counted:
-            self._up._account_worked(a.job.account)
+        if offset > a.counted and self._up._holds.worked(a.job.account):
+            self._up._emit_queue()
         try:
             drive_usage.add(self._up._db, a.job.account, offset - a.counted)
             a.counted = offset
@@ -143,30 +142,19 @@ class Uploader(QObject):
         self._lease_s = lease_s
         self._retry_base = retry_base_s
         self._poll_s = poll_s
-        self._probe_first = probe_s
-        self._probe_s = probe_s
         self._retention_every = retention_every_s
         self._retention_space = retention_space
         self._max_inline = max_inline_retries
         self._cond = threading.Condition()
         self._stopping = False
-        self._paused_reason = ""
-        self._pause_until: float | None = None  # monotonic; None while paused = until resume()
+        self._pause = QueuePause(self._cond, probe_s, poll_s)
         self._active: dict[int, _Active] = {}
         self._threads: list[threading.Thread] = []
         self._rr = RoundRobin()
-        self._folders: dict[str, DriveFolders] = {}  # per account
-        self._creds_gen = 0
-        self._creds: dict[str, google.auth.credentials.Credentials | None] = {}  # per account, this generation
-        self._creds_loaded_gen = -1
-        # Accounts whose uploads wait (Drive's daily cap, a sign-in of theirs missing): account -> (monotonic
-        # time of the next try, None = until resume(); the operator sentence). The other accounts go on.
-        self._held: dict[str, tuple[float | None, str]] = {}
-        # Held accounts whose upload is trying again (account -> why it was held): a refusal is not news, a
-        # confirmed chunk is.
-        self._probing: dict[str, str] = {}
-        self._cap_probe_s = settings.drive.cap_probe_every
+        self._holds = AccountHolds(self._cond, settings.drive.cap_probe_every)
         self._destination = settings.effective_destination()
+        self._accounts = AccountDestinations(self._destination, db, self._cond, retry_base_s=retry_base_s,
+                                             max_inline_retries=max_inline_retries)
         self._reclaim_pending = False
         # Uploads this node's recordings only: the files on its own disk (recordings.node).
         self._node = settings.node.name
@@ -252,14 +240,9 @@ class Uploader(QObject):
     def resume(self) -> None:
         """Operator un-pause after fixing a fatal error (signed in again, freed space...). Engine thread."""
         with self._cond:
-            was = self._paused_reason
-            self._paused_reason = ""
-            self._pause_until = None
-            self._probe_s = self._probe_first
-            was = was or "; ".join(r for _, r in self._held.values())
-            self._held.clear()
-            self._probing.clear()
-            self._creds_gen += 1  # a new sign-in may have been saved: reload it
+            was = self._pause.resume()
+            was = self._holds.clear() or was
+            self._accounts.reload()  # a new sign-in may have been saved
             self._cond.notify_all()
         if was:
             log.info("uploads resumed by the operator")
@@ -268,118 +251,23 @@ class Uploader(QObject):
     def is_paused(self) -> tuple[bool, str]:
         """(paused, why): the whole queue, or every account it uploads with, waits."""
         with self._cond:
-            if self._paused_reason:
-                return True, self._paused_reason
+            if self._pause.reason:
+                return True, self._pause.reason
             names = self._settings.drive.account_names() if self._destination == "drive" else ()
-            waiting = {**self._probing, **{a: why for a, (_, why) in self._held.items()}}
+            waiting = self._holds.waiting()
             if names and all(n in waiting for n in names):
                 return True, "; ".join(waiting[n] for n in names)
             return False, ""
 
     def held_accounts(self) -> dict[str, str]:
         """Accounts whose uploads wait now (or are trying again after waiting), with why (any thread)."""
-        with self._cond:
-            return {**self._probing, **{a: why for a, (_, why) in self._held.items()}}
+        return self._holds.waiting()
 
     def is_idle(self) -> bool:
         """No upload running right now (any thread)."""
         return not self._active
 
     # ------------------------------------------------------------------ worker threads
-
-    def _pause(self, reason: str, probe: bool = True) -> None:
-        with self._cond:
-            first = not self._paused_reason
-            self._paused_reason = reason
-            if probe:
-                self._pause_until = time.monotonic() + self._probe_s
-                self._probe_s = min(self._probe_s * 2, PROBE_CAP_S)
-            else:
-                self._pause_until = None
-            self._cond.notify_all()
-        if first:
-            log.error("uploads paused: %s", reason)
-        self._emit_queue()
-
-    def _hold(self, account: str, reason: str, probe: bool) -> None:
-        """Only `account`'s uploads wait: for `drive.cap_probe_every` (then one tries again), or until
-        resume(). Any thread."""
-        with self._cond:
-            first = account not in self._held and account not in self._probing
-            self._probing.pop(account, None)
-            self._held[account] = (time.monotonic() + self._cap_probe_s if probe else None, reason)
-            self._cond.notify_all()
-        if first:
-            log.error("uploads of Google account %s wait (trying again every %s): %s", account,
-                      format_duration(self._cap_probe_s) if probe else "resume", reason)
-        else:
-            log.info("uploads of Google account %s still wait: %s", account, reason)
-        self._emit_queue()
-
-    def _account_worked(self, account: str) -> None:
-        """Drive took bytes of `account` again (any worker thread)."""
-        with self._cond:
-            if self._probing.pop(account, None) is None:
-                return
-        log.warning("uploads of Google account %s go on: Drive takes its files again", account)
-        self._emit_queue()
-
-    def _held_now(self) -> frozenset[str]:
-        """Accounts still held; those whose time to try again has come are let go (condition not held)."""
-        now = time.monotonic()
-        with self._cond:
-            due = [a for a, (until, _) in self._held.items() if until is not None and until <= now]
-            for a in due:
-                self._probing[a] = self._held.pop(a)[1]
-            return frozenset(self._held)
-
-    def _hold_wait(self) -> float | None:
-        """Seconds until the next held account tries again (None: none will by itself)."""
-        with self._cond:
-            times = [until for until, _ in self._held.values() if until is not None]
-        return max(min(times) - time.monotonic(), 0.05) if times else None
-
-    def _pause_wait(self) -> float | None:
-        """Seconds to wait while paused (None = not paused). Call with the condition held."""
-        if not self._paused_reason:
-            return None
-        if self._pause_until is None:
-            return self._poll_s
-        left = self._pause_until - time.monotonic()
-        if left <= 0:
-            # Probe: try again by ourselves (a daily limit resets, a quota may have been raised).
-            log.info("uploads were paused (%s); trying again", self._paused_reason)
-            self._paused_reason = ""
-            self._pause_until = None
-            return None
-        return left
-
-    def _account_settings(self, account: str) -> Settings:
-        try:
-            return self._settings.for_drive_account(account)
-        except KeyError as exc:
-            raise DriveAuthError(str(exc.args[0])) from None
-
-    def _credentials(self, account: str) -> google.auth.credentials.Credentials | None:
-        """One Credentials per account, shared by the workers (token saving is serialised in auth)."""
-        with self._cond:
-            if self._creds_loaded_gen != self._creds_gen:
-                self._creds.clear()
-                self._creds_loaded_gen = self._creds_gen
-            if account not in self._creds:
-                self._creds[account] = load_credentials(self._account_settings(account))
-            return self._creds[account]
-
-    def _make_destination(self, account: str) -> DriveDestination | LocalDestination:
-        if self._destination == "local":
-            return LocalDestination(self._settings)
-        settings = self._account_settings(account)
-        with self._cond:
-            folders = self._folders.setdefault(account, DriveFolders(settings, self._db, account))
-        return DriveDestination(
-            settings, folders, self._credentials(account),
-            retry_base_s=self._retry_base / 2, max_inline_retries=self._max_inline,
-        )
 
     def _idle_wait(self) -> float:
         wait = self._poll_s
@@ -389,7 +277,7 @@ class Uploader(QObject):
             return wait
         if due is not None:
             wait = min(wait, max((due - utcnow()).total_seconds(), 0.05))
-        hold = self._hold_wait()
+        hold = self._holds.wait()
         return wait if hold is None else min(wait, hold)
 
     def _worker_main(self) -> None:
@@ -400,14 +288,14 @@ class Uploader(QObject):
             with self._cond:
                 if self._stopping:
                     return
-                wait = self._pause_wait()
+                wait = self._pause.wait()
                 if wait is not None:
                     self._cond.wait(wait)
                     continue
-            if gen != self._creds_gen:
-                gen, dests = self._creds_gen, {}
+            if gen != self._accounts.generation:
+                gen, dests = self._accounts.generation, {}
             try:
-                held = self._held_now() if self._destination == "drive" else frozenset()
+                held = self._holds.held_now() if self._destination == "drive" else frozenset()
                 job = queue.claim_next(self._db, self._rr, self._lease_s, self._node, skip_accounts=held)
             except (SQLAlchemyError, DatabaseUnavailable) as exc:
                 log.warning("upload queue: database error: %s", exc)
@@ -421,13 +309,16 @@ class Uploader(QObject):
                         self._cond.wait(wait)
                 continue
             try:
-                dest = dests.get(job.account) or dests.setdefault(job.account, self._make_destination(job.account))
+                dest = dests.get(job.account) or dests.setdefault(job.account,
+                                                                   self._accounts.make(self._settings, job.account))
             except DriveAuthError as exc:
                 self._release_quietly(job.id, None, None, count=False)
                 if len(self._settings.drive.account_names()) == 1:
-                    self._pause(str(exc), probe=False)  # one account: the whole queue waits for a sign-in
+                    self._pause.pause(str(exc), probe=False)  # one account: the whole queue waits for a sign-in
+                    self._emit_queue()
                 else:
-                    self._hold(job.account, f"Google account {job.account}: {exc}", probe=False)
+                    self._holds.hold(job.account, f"Google account {job.account}: {exc}", probe=False)
+                    self._emit_queue()
                 continue
             try:
                 self._run(job, dest)
@@ -486,19 +377,19 @@ class Uploader(QObject):
         if isinstance(err, DailyCapReached):
             # Only this account waits; its session stays valid for a week, so nothing is sent twice.
             self._release_quietly(job.id, text, None, count=False)
-            self._hold(job.account, f"Google account {job.account}: {text}", probe=True)
+            self._holds.hold(job.account, f"Google account {job.account}: {text}", probe=True)
+            self._emit_queue()
             self._emit_progress(active, UploadState.PAUSED, text)
             return
         if isinstance(err, Fatal):
             # Hand the row back untouched (its session stays valid for a week) and pause everything.
             self._release_quietly(job.id, text, None, count=False)
-            self._pause(text)
+            self._pause.pause(text)
+            self._emit_queue()
             self._emit_progress(active, UploadState.PAUSED, text)
             return
         if isinstance(err, FolderMissing):
-            folders = self._folders.get(job.account)
-            if folders is not None:
-                folders.forget(err.folder_id)
+            self._accounts.forget_folder(job.account, err.folder_id)
             self._release_quietly(job.id, text, None, count=True, keep_session=False)
             self._emit_progress(active, UploadState.RETRYING, text)
             return
@@ -527,9 +418,9 @@ class Uploader(QObject):
         if not ok:
             log.warning("recording %d uploaded but its claim was lost; the next owner will find it complete", job.id)
             return
-        with self._cond:
-            self._probe_s = self._probe_first  # a success: the next fatal pause starts short again
-        self._account_worked(job.account)
+        self._pause.worked()
+        if self._holds.worked(job.account):
+            self._emit_queue()
         active.sent = active.total = out.size
         self._emit_progress(active, UploadState.UPLOADED, web_link=out.web_link or "",
                             folder_link=folder_link or "")
