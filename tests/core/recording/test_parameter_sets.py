@@ -168,13 +168,17 @@ def test_what_a_live_camera_loses_when_it_changes_its_picture(tmp_path: Path, qa
     # the old size: the test server's SDP keeps the first SPS, and a keyframe whose SPS came in a packet of
     # its own before the gate let packets through is decoded with the SDP's; a camera's new DESCRIBE has the
     # new SPS.)
-    before = _sizes(files[0])
-    assert all(_in_band_sizes(f) == {(320, 176)} for f in files[1:]), [_in_band_sizes(f) for f in files[1:]]
+    # The old run's files hold the old picture; its last one ends with the change (the first of three, when a
+    # minute boundary came before the change, holds only the old one).
+    old_file = [f for f in files if (192, 108) in _in_band_sizes(f)][-1]
+    news = files[files.index(old_file) + 1:]
+    assert news and all(_in_band_sizes(f) == {(320, 176)} for f in news), [_in_band_sizes(f) for f in files]
+    before = _sizes(old_file)
     tail = [s for s in before if s != (192, 108)]
     assert before[:len(before) - len(tail)] == [(192, 108)] * (len(before) - len(tail))
     ref_hashes = packet_hashes(reference)
     index = {h: i for i, h in enumerate(ref_hashes)}
-    old, new = packet_hashes(files[0]), packet_hashes(files[1])
+    old, new = packet_hashes(old_file), packet_hashes(news[0])
     change = index[old[len(old) - len(tail)]] if tail else index[old[-1]] + 1
     lost = index[new[0]] - index[old[-1]] - 1
     print(f"live in-band change: {len(tail)} frame(s) of the new picture end the old file; {lost} frame(s) "
