@@ -224,7 +224,7 @@ class LiveWall(QWidget):
             for d in self._retired:
                 d.wait(max(0.0, deadline - time.monotonic()))
         self._retired = [d for d in self._retired if d.busy()]
-        return not self._retired
+        return not self.decoding()
 
     def _frame_ready(self, camera_id: int) -> None:
         decoder, tile = self.decoders.get(camera_id), self.tiles.get(camera_id)
