@@ -653,6 +653,10 @@ OPTIONS += (
     Option("lectures", "notice_to", _addresses, lambda d: (),
            "e-mail addresses separated by commas, or empty",
            "Also send every lecture's delivery notice to these addresses (with or without notify_organizer)."),
+    Option("lectures", "notice_webhook", _bool, lambda d: False,
+           "true or false",
+           "Also post every lecture's delivery notice to the alert webhook (webhook.url, in its webhook.format).",
+           kind=Kind.BOOL),
     Option("alerts", "lecture_coverage_under", _percent, lambda d: 0.99,
            "a percentage such as 99 %, or 'off'",
            "Alert (lecture_incomplete) when a delivered lecture file covers less of its lecture than this."),
@@ -805,6 +809,7 @@ class LecturesSettings:
     category_folders: tuple[str, ...] = ()  # "category=folder id", lower-case category
     notify_organizer: bool = False
     notice_to: tuple[str, ...] = ()
+    notice_webhook: bool = False
 
     def category_folder(self, categories: tuple[str, ...]) -> str | None:
         """The Drive folder id for an event with these categories (the first configured pair that matches)."""

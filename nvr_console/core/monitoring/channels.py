@@ -139,7 +139,20 @@ class WebhookChannel(Channel):
 
     def send(self, msg: Message) -> None:
         """POST the JSON body; any 2xx is delivered. Dispatcher thread."""
-        data = json.dumps(self.payload(msg)).encode("utf-8")
+        self._post(self.payload(msg))
+
+    def send_notice(self, body: dict[str, object], text: str) -> None:
+        """POST a notice that is not an alert (a lecture delivered): `body` as it is for the plain format, `text`
+        for chat ones. Blocking; the caller's thread."""
+        if self.cfg.format == "slack":
+            self._post({"text": text, "username": "nvr-console"})
+        elif self.cfg.format == "telegram":
+            self._post({"chat_id": self.cfg.telegram_chat_id, "text": text, "disable_web_page_preview": True})
+        else:
+            self._post({**body, "text": text})
+
+    def _post(self, payload: dict[str, object]) -> None:
+        data = json.dumps(payload).encode("utf-8")
         req = urllib.request.Request(self.cfg.url, data=data, method="POST", headers={
             "Content-Type": "application/json", "User-Agent": f"nvr-console/{__version__}"})
         try:

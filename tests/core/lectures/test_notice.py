@@ -23,6 +23,7 @@ from nvr_console.core.lectures.timetable_parse import Occurrence
 from tests.core.lectures.test_delivery import LECTURE, SAFE, T0, TITLE, Rig, _rig, _whole_segments, clips
 from tests.support.cli_run import run
 from tests.support.drive_server import DriveServer
+from tests.support.http_receiver import HttpReceiver
 from tests.support.ports import free_port
 from tests.support.smtp_peer import SmtpPeer
 
@@ -174,6 +175,56 @@ def test_a_mail_server_that_was_away_gets_the_notice_later(
         assert sent_at is not None and error == "" and attempts == 2
     finally:
         rig.db.dispose()
+
+
+def test_the_webhook_gets_the_notice_once_and_takes_it_when_the_mail_server_is_away(
+        settings_factory: Callable[..., Settings], clips: dict[float, Path], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """lectures.notice_webhook: the notice is posted to the alert webhook (its JSON body, or one line for chat
+    formats); with the mail server away it is settled by the webhook alone, not posted again."""
+    away = free_port()
+    with HttpReceiver() as rx:
+        rig = _rig(_settings(settings_factory, None, away, **{
+            "lectures.notify_organizer": "true", "lectures.notice_webhook": "true",
+            "webhook.url": rx.url("/hooks/SECRETTOKEN")}), clips, None, tmp_path)
+        try:
+            _whole_segments(rig)
+            [done] = _deliver(rig)
+            lec = done.lecture
+            [body] = rx.wait_for(1)
+            assert body["kind"] == "lecture_delivered" and body["version"] == 1
+            assert body["lecture"]["id"] == lec.id and body["lecture"]["title"] == TITLE
+            assert body["lecture"]["room"] == "A-101" and body["lecture"]["complete"] is True
+            assert body["lecture"]["coverage"] == pytest.approx(1.0)
+            files = lecture_store.files_of(rig.db, lec.id)
+            assert sorted(f["camera"] for f in body["files"]) == sorted(f.camera for f in files)
+            assert all(f["name"].endswith(f"_{SAFE}.mp4") and f["coverage"] == pytest.approx(1.0)
+                       for f in body["files"])
+            assert body["text"].startswith(f"Lecture delivered: {TITLE} (A-101, ")
+            sent_at, error, attempts = lecture_store.notice_status(rig.db, lec.id)
+            assert sent_at is not None and error == "" and attempts == 1  # the webhook took it
+            assert f"e-mail via 127.0.0.1:{away}" in caplog.text and "SECRETTOKEN" not in caplog.text
+            assert _deliver(rig) == [] and len(rx.wait_for(2, timeout_s=1.0)) == 1  # not posted again
+        finally:
+            rig.db.dispose()
+
+
+def test_a_chat_webhook_gets_the_notice_as_one_line(settings_factory: Callable[..., Settings],
+                                                    clips: dict[float, Path], tmp_path: Path) -> None:
+    with HttpReceiver() as rx:
+        rig = _rig(_settings(settings_factory, None, free_port(), **{
+            "lectures.notice_webhook": "true", "webhook.url": rx.url("/hooks/x"), "webhook.format": "slack"}),
+            clips, None, tmp_path)
+        try:
+            for at in (-6, 0, 6, 12, 18):
+                rig.add("front", at, 6.0)  # side recorded nothing: incomplete
+            [done] = _deliver(rig)
+            [body] = rx.wait_for(1)
+            assert set(body) == {"text", "username"}
+            assert body["text"].startswith(f"Lecture delivered (INCOMPLETE: 0.0 % recorded): {TITLE} (A-101, ")
+            assert lecture_store.notice_status(rig.db, done.lecture.id)[0] is not None
+        finally:
+            rig.db.dispose()
 
 
 @pytest.fixture
