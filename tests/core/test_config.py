@@ -54,7 +54,7 @@ def test_legacy_mysql_url_gets_pymysql_driver() -> None:
 def test_system_and_user_files(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     system = tmp_path / "etc.toml"
     system.write_text("[upload]\nworkers = 7\n[recording]\nsegment_length = 60\n")
-    monkeypatch.setattr("nvr_console.core.config.SYSTEM_CONFIG", system)
+    monkeypatch.setattr("nvr_console.core.config.load.SYSTEM_CONFIG", system)
     user = isolated_env / ".config" / "nvr-console" / "config.toml"
     user.parent.mkdir(parents=True)
     user.write_text("[upload]\nworkers = 6\n")
