@@ -37,7 +37,7 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.status import CameraState, CameraStatus
 from nvr_console.ui.app import build_console
-from nvr_console.ui.camera_table_model import Column
+from nvr_console.ui.models.camera_table_model import Column
 
 TICK_MS = 20
 TIMER_MS = 10

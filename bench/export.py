@@ -186,8 +186,8 @@ def bench_timeline(args: argparse.Namespace) -> None:
     from PySide6.QtGui import QColor, QImage, QPainter
     from PySide6.QtWidgets import QApplication
 
-    from nvr_console.ui.recordings_model import RecordingsModel
-    from nvr_console.ui.timeline_widget import HEADER_H, ROW_H, TimelineWidget
+    from nvr_console.ui.models.recordings_model import RecordingsModel
+    from nvr_console.ui.widgets.timeline_widget import HEADER_H, ROW_H, TimelineWidget
 
     app = QApplication.instance() or QApplication(["bench"])
     rows, zone = synthetic_day(50, 48)

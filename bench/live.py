@@ -37,7 +37,7 @@ from PySide6.QtWidgets import QApplication
 
 from nvr_console.core.catalog import CameraInfo
 from nvr_console.core.live.tile_decoder import LiveFrame
-from nvr_console.ui.live_wall import LiveWall
+from nvr_console.ui.views.live_wall import LiveWall
 from tests.support.clock_code import WIDTH, read_ms
 from tests.support.rtsp_peer import RtspServer
 

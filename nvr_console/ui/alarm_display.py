@@ -11,10 +11,10 @@ from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget
 
 from nvr_console.core.monitoring.alert_store import AlertRecord
-from nvr_console.ui.alert_badge import badged
-from nvr_console.ui.alert_banner import SEVERITY_COLORS, AlertBanner, unacknowledged, worst
-from nvr_console.ui.alerts_view import AlertsView
-from nvr_console.ui.tray import Tray
+from nvr_console.ui.views.alerts_view import AlertsView
+from nvr_console.ui.widgets.alert_badge import badged
+from nvr_console.ui.widgets.alert_banner import SEVERITY_COLORS, AlertBanner, unacknowledged, worst
+from nvr_console.ui.widgets.tray import Tray
 
 ACKNOWLEDGED_COLOR = "#6b6b6b"  # firing, but every one has been taken on
 TAB_TITLE = "Ale&rts"

@@ -17,9 +17,9 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.recording.demo import ensure_demo_cameras
 from nvr_console.ui.background import database_pool, run_in_background
+from nvr_console.ui.dialogs.welcome_dialog import WelcomeChoice, WelcomeDialog
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.main_window import MainWindow
-from nvr_console.ui.welcome_dialog import WelcomeChoice, WelcomeDialog
 
 if TYPE_CHECKING:  # imported where used: the window shows before the engine's modules load
     from nvr_console.core.control_engine import ControlEngine
@@ -142,7 +142,7 @@ def _start_parts(settings: Settings, db: Database, no_record: bool) -> tuple[
     from nvr_console.core.engine_host import EngineHost
     from nvr_console.core.fleet.role import RoleChoice
     from nvr_console.core.monitoring.monitor import Monitor
-    from nvr_console.ui.role_dialog import choose_role
+    from nvr_console.ui.dialogs.role_dialog import choose_role
 
     monitor: Monitor | None = None
     host: EngineHost[Engine] | EngineHost[ControlEngine]

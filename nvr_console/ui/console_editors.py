@@ -29,7 +29,7 @@ class ConsoleEditors(QObject):
         self._editing = False  # a camera's editor is being opened (its row is on its way from the catalog)
 
     def add_camera(self) -> bool:
-        from nvr_console.ui.camera_dialog import CameraDialog
+        from nvr_console.ui.dialogs.camera_dialog import CameraDialog
 
         dialog = CameraDialog(self.db, self._ffmpeg(), parent=self.window)
         if dialog.exec() and dialog.saved is not None:
@@ -51,7 +51,7 @@ class ConsoleEditors(QObject):
         QMessageBox.warning(self.window, "Edit camera", message)
 
     def _edit_camera(self, info: catalog.CameraInfo | None) -> None:
-        from nvr_console.ui.camera_dialog import CameraDialog
+        from nvr_console.ui.dialogs.camera_dialog import CameraDialog
 
         self._editing = False
         if info is None:
@@ -61,7 +61,7 @@ class ConsoleEditors(QObject):
             self.catalog_changed.emit()
 
     def edit_rooms(self) -> None:
-        from nvr_console.ui.rooms_dialog import RoomsDialog
+        from nvr_console.ui.dialogs.rooms_dialog import RoomsDialog
 
         dialog = RoomsDialog(self.db, self._ffmpeg(), self.window, settings=self.holder.current)
         dialog.exec()
@@ -69,7 +69,7 @@ class ConsoleEditors(QObject):
             self.catalog_changed.emit()
 
     def edit_settings(self) -> None:
-        from nvr_console.ui.settings_dialog import SettingsDialog
+        from nvr_console.ui.dialogs.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.holder.current, self.window, live=self._live())
         dialog.saved.connect(self._settings_saved)

@@ -28,19 +28,19 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.settings_holder import SECTIONS, SettingsHolder
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui.alarm_display import AlarmDisplay
-from nvr_console.ui.alert_banner import AlertBanner
 from nvr_console.ui.background import database_pool, run_in_background
-from nvr_console.ui.camera_table_filter import CameraFilter
-from nvr_console.ui.camera_table_model import CameraTableModel, Column, Role
-from nvr_console.ui.camera_table_view import CameraTableView
 from nvr_console.ui.console_actions import Shortcut, console_action, main_toolbar
 from nvr_console.ui.console_editors import ConsoleEditors
-from nvr_console.ui.console_status import ConsoleStatus
-from nvr_console.ui.console_tabs import ConsoleTabs
+from nvr_console.ui.dialogs.quit_questions import ask_close, ask_quit, ask_remove, ask_stop_all, stopping_progress
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.google_account import GoogleAccount
-from nvr_console.ui.quit_questions import ask_close, ask_quit, ask_remove, ask_stop_all, stopping_progress
-from nvr_console.ui.tray import Tray
+from nvr_console.ui.models.camera_table_filter import CameraFilter
+from nvr_console.ui.models.camera_table_model import CameraTableModel, Column, Role
+from nvr_console.ui.views.camera_table_view import CameraTableView
+from nvr_console.ui.views.console_tabs import ConsoleTabs
+from nvr_console.ui.widgets.alert_banner import AlertBanner
+from nvr_console.ui.widgets.console_status import ConsoleStatus
+from nvr_console.ui.widgets.tray import Tray
 from nvr_console.ui.window_layout import restore_layout, save_layout
 
 if TYPE_CHECKING:  # imported when thumbnails start: FFmpeg snapshots are not needed to open the window

@@ -7,7 +7,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QMainWindow, QSplitter, QTableView
 
-from nvr_console.ui.camera_table_model import Column
+from nvr_console.ui.models.camera_table_model import Column
 
 HEADER_KEY = "main/cameraHeader2"  # the camera table's columns; "2" since the Node column (old layouts do not fit)
 FIRST_SIZE = 0.85  # of the screen's available area, for a first start (no saved geometry)

@@ -237,7 +237,7 @@ def test_time_outside_a_cameras_life_is_no_gap_and_not_counted(settings_factory:
     from nvr_console.cli.main import main
     from nvr_console.core.db.migrate import prepare_database
     from nvr_console.core.db.models import Camera, CameraEvent
-    from nvr_console.ui.recordings_model import RecordingsModel
+    from nvr_console.ui.models.recordings_model import RecordingsModel
 
     settings = settings_factory(**{"recording.timezone": "Europe/Moscow", "recording.segment_length": "30m"})
     db = Database(settings.database.url)

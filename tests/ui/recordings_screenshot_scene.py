@@ -23,7 +23,7 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import CameraEventKind, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.events.store import Event, write_events
-from nvr_console.ui.recordings_view import RecordingsView
+from nvr_console.ui.views.recordings_view import RecordingsView
 
 ZONE = ZoneInfo("Europe/Moscow")
 DAY = (2026, 11, 27)

@@ -15,8 +15,8 @@ from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import CAMERA_DOWN, Condition, Status
-from nvr_console.ui.alerts_view import REFRESH_MS
 from nvr_console.ui.app import Console, build_console
+from nvr_console.ui.views.alerts_view import REFRESH_MS
 from tests.ui.engine_double import EngineDouble
 
 

@@ -122,7 +122,7 @@ def test_no_sound_unless_alerts_sound_is_on(qtbot: QtBot, settings: Settings, db
 
 def test_the_tray_icon_carries_the_badge_too(qtbot: QtBot, settings: Settings, db: Database,
                                             monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from nvr_console.ui import tray as tray_module
+    from nvr_console.ui.widgets import tray as tray_module
 
     # Offscreen Qt has no system tray; the console must still be tested as on a desktop that has one.
     monkeypatch.setattr(tray_module.Tray, "available", staticmethod(lambda: True))

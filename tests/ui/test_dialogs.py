@@ -14,9 +14,9 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.recording.demo import DEMO_CAMERAS, DEMO_ROOM
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
 from nvr_console.ui.app import build_console, welcome
-from nvr_console.ui.camera_dialog import CameraDialog, join_password, split_password
-from nvr_console.ui.rooms_dialog import RoomsDialog
-from nvr_console.ui.welcome_dialog import WelcomeDialog
+from nvr_console.ui.dialogs.camera_dialog import CameraDialog, join_password, split_password
+from nvr_console.ui.dialogs.rooms_dialog import RoomsDialog
+from nvr_console.ui.dialogs.welcome_dialog import WelcomeDialog
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
 from tests.ui.engine_double import EngineDouble

@@ -15,8 +15,8 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.ui.app import build_console
+from nvr_console.ui.dialogs.rooms_dialog import RoomsDialog
 from nvr_console.ui.main_window import MainWindow
-from nvr_console.ui.rooms_dialog import RoomsDialog
 from tests.support.drive_client_factory import drive_client
 from tests.support.drive_server import FOLDER_MIME, DriveServer
 from tests.support.drive_token import ACCESS_TOKEN, SECRETS, write_fresh_token

@@ -20,7 +20,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
 from nvr_console.ui.app import Console, build_console
-from nvr_console.ui.camera_table_model import Column
+from nvr_console.ui.models.camera_table_model import Column
 from tests.support.mariadb import MariaDBServer
 
 STOP_S = 20.0

@@ -14,7 +14,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.status import CameraState, DiskStatus, LogLine, QueueStatus, UploadProgress, UploadState
 from nvr_console.ui.app import Console, build_console
-from nvr_console.ui.camera_table_model import Column, Role
+from nvr_console.ui.models.camera_table_model import Column, Role
 from tests.support.drive_server import FOLDER_MIME, DriveServer
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer
@@ -337,7 +337,7 @@ def test_status_bar_names_the_upload_destination(qtbot, settings_factory, overri
 def test_edit_opens_the_editor_with_the_camera_from_the_catalog_and_reloads_after_save(qtbot, console) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from nvr_console.ui.camera_dialog import CameraDialog
+    from nvr_console.ui.dialogs.camera_dialog import CameraDialog
 
     c, engine, (back, _front) = console
     opened: list[CameraDialog] = []
@@ -419,7 +419,7 @@ def test_a_camera_at_a_closed_port_turns_red_with_how_long_and_why_against_the_r
 
     from nvr_console.core.db.migrate import prepare_database
     from nvr_console.core.engine_host import EngineHost
-    from nvr_console.ui.camera_table_model import DOWN_COLOR
+    from nvr_console.ui.models.camera_table_model import DOWN_COLOR
     from tests.support.ports import free_port
 
     settings = settings_factory(**{"recording.segment_length": "1h", "upload.destination": "none"})

@@ -13,8 +13,8 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.status import CameraState
-from nvr_console.ui import tray as tray_module
 from nvr_console.ui.app import Console, build_console
+from nvr_console.ui.widgets import tray as tray_module
 from tests.ui.engine_double import EngineDouble
 
 

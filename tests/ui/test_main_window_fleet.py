@@ -14,7 +14,7 @@ from nvr_console.core.db.session import Database
 from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.fleet import leases, registry
 from nvr_console.ui.app import build_console
-from nvr_console.ui.camera_table_model import Column
+from nvr_console.ui.models.camera_table_model import Column
 from tests.core.fleet.fleet_rig import recorders_reporting
 from tests.support.fleet_units import wanted_units
 from tests.ui.engine_double import EngineDouble

@@ -29,7 +29,7 @@ from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.fleet_nodes import NodeFleet
 from tests.support.mariadb import MariaDBServer
 from tests.support.rtsp_peer import RtspServer
-from tests.ui.test_settings_dialog import save_in_the_dialog
+from tests.ui.dialogs.test_settings_dialog import save_in_the_dialog
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
 

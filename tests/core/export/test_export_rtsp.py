@@ -29,7 +29,7 @@ from nvr_console.core.engine_host import EngineHost
 from nvr_console.core.export.plan import SourceKind
 from nvr_console.core.export.run import export_range
 from nvr_console.core.status import CameraState
-from nvr_console.ui.recordings_model import RecordingsModel
+from nvr_console.ui.models.recordings_model import RecordingsModel
 from tests.core.engine_support import Collected, decodes_cleanly, ffprobe_json, wait_until
 from tests.support.av_markers import av_offsets, make_marker_clip
 from tests.support.drive_server import DriveServer

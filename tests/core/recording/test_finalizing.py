@@ -132,7 +132,7 @@ def test_a_database_that_is_down_is_reported_and_the_segments_finalized_once_it_
 
 def test_a_piece_that_began_mid_slot_shows_its_own_start_while_it_is_recorded(db: Database, tmp_path: Path,
                                                                              qapp: object) -> None:
-    from nvr_console.ui.uploads_view import UploadsModel
+    from nvr_console.ui.views.uploads_view import UploadsModel
 
     catalog.add_room(db, "R")
     cam = catalog.add_camera(db, "R", "cam", "rtsp://h/x")

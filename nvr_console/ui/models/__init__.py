@@ -1,0 +1,1 @@
+"""Qt item models, their filters and delegates: what the views show, no business rules."""

@@ -1,0 +1,1 @@
+"""Widgets the views and the main window are built from (status bar, banner, badge, tray, tiles, timeline)."""
