@@ -149,7 +149,7 @@ def test_a_node_cut_off_records_on_then_stops_what_was_taken_and_uploads_every_p
                         and times[-1] >= healed - SEGMENT - 3
                         and all(t2 - t1 <= SEGMENT + 3 for t1, t2 in itertools.pairwise(times)))
 
-            assert wait_for(caught_up, 60), (began, healed, a_opened())
+            assert wait_for(caught_up, 60), (began, healed, a_opened(), a.log_tail(), b.log_tail())
             for node in (a, b):
                 node.terminate()
             for node in (a, b):
