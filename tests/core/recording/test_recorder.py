@@ -6,6 +6,7 @@ import itertools
 import os
 import stat
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -213,3 +214,29 @@ def test_a_camera_at_a_closed_port_is_down_since_its_first_attempt_through_every
     assert status.state is CameraState.STOPPED and status.down_since == 0.0 and not status.is_down
     reconnecting = next(s for s in seen if s[0] is CameraState.RECONNECTING)
     assert reconnecting[2].startswith("Connection refused")
+
+
+def test_ffmpeg_cuts_on_while_the_engine_thread_is_held_up(tmp_path: Path, qapp: object,
+                                                           rtsp_server: RtspServer) -> None:
+    # The parameter-set watch traces every keyframe's SPS on stderr. An engine thread held up (the database away
+    # for 14 s in the partition test) read nothing: the 64 KiB pipe filled, FFmpeg blocked writing to it, and
+    # cut no file until the thread came back (one 7.3 s file where 3 s ones were due).
+    cfg = RecorderConfig("ffmpeg", 2, "UTC", 60.0, 10.0, tmp_path / "run", tmp_path / "log",
+                         quit_timeout_s=5, terminate_timeout_s=2)
+    out = tmp_path / "R" / "c"
+    rec = Recorder(_spec(tmp_path, url=rtsp_server.url("/cam"), output_dir=out), cfg)
+    rec.start()
+    try:
+        assert wait_until(lambda: rec.state is CameraState.RECORDING, 20), rec.last_error
+        held = time.time()
+        time.sleep(30)  # the engine thread reads nothing meanwhile
+        opened = sorted(p.name for p in out.glob("*.mkv"))
+    finally:
+        rec.stop()
+        assert wait_until(lambda: not rec.running, 15)
+        rec.dispose()
+    zone = ZoneInfo("UTC")
+    never = datetime.min.replace(tzinfo=UTC)
+    during = [n for n in opened if held + 2 < (raw_name_time(out / n, zone) or never).timestamp() < held + 30]
+    # A cut every 2 s (on the camera's 2 s keyframes): about 14 files opened while the thread was held.
+    assert len(during) >= 10, (held, opened)
