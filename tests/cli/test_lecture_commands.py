@@ -38,12 +38,14 @@ def test_calendar_from_http_checked_listed_shown(capsys: pytest.CaptureFixture[s
         ics.serve(_weekly_from_tomorrow())
         code, out, err = run(capsys, "rooms", "edit", "A-101", "--calendar", ics.url, "--record", "timetable", *db)
         assert code == 0, err
-        code, out, err = run(capsys, "calendar", "check", "A-101", "--days", "8", *db)
+        # 9 days: the weekly lecture's second time (tomorrow + 7 at 10:15) is inside whatever the hour now (with 8
+        # days it fell outside before 10:15, and the test failed every morning).
+        code, out, err = run(capsys, "calendar", "check", "A-101", "--days", "9", *db)
         assert code == 0, err
-        assert "3 lecture(s) in the next 8 days" in out
+        assert "3 lecture(s) in the next 9 days" in out
         assert out.count("Algebra: Groups & Rings") == 2 and "Dr. Noether" in out
         assert "not recorded: category 'no-recording'" in out and "Biology" not in out
-        code, out, _ = run(capsys, "calendar", "check", "A-101", "--days", "8", "--json", *db)
+        code, out, _ = run(capsys, "calendar", "check", "A-101", "--days", "9", "--json", *db)
         assert [o["title"] for o in json.loads(out)] == ["Algebra: Groups & Rings", "Exam", "Algebra: Groups & Rings"]
         # The rows come from a refresh (the running recorder does it every calendar.refresh).
         settings = load_settings(overrides={"database.url": url})
