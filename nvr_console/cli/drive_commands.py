@@ -127,9 +127,8 @@ def _where_files_go(settings: Settings) -> str:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    counts, last, root_info, pause = _read_queue(settings)
     now = utcnow()
-    budget = _read_budgets(settings, now)
+    counts, last, root_info, pause, budget = _read_queue(settings, now)
     sign_in = _sign_in(settings, args.check)
     accounts = _account_entries(settings, budget, sign_in, args.check, now)
     data = {
@@ -208,22 +207,14 @@ def _print_accounts(budget: list[drive_usage.AccountBudget], accounts: list[dict
               f"{human_size(round(b.rate_per_hour))}/h{when}{problem}")
 
 
-QueueState = tuple[dict[str, tuple[int, int]], Any, dict[str, Any] | None, PauseReport | None]
+QueueState = tuple[dict[str, tuple[int, int]], Any, dict[str, Any] | None, PauseReport | None,
+                   list[drive_usage.AccountBudget]]
 
 
-def _read_budgets(settings: Settings, now: datetime) -> list[drive_usage.AccountBudget]:
-    """Each Google account's bytes sent today, waiting and forecast (drive_usage.budgets)."""
-    db = Database(settings.database.url)
-    try:
-        migrate.prepare_database(db)
-        return drive_usage.budgets(settings, db, now)
-    finally:
-        db.dispose()
-
-
-def _read_queue(settings: Settings) -> QueueState:
+def _read_queue(settings: Settings, now: datetime) -> QueueState:
     """The files by upload status (count, bytes), the latest error of one not uploaded (id, error, when), the
-    Drive root folder's id and link once created, and the pause of uploads if any."""
+    Drive root folder's id and link once created, the pause of uploads if any, and each Google account's budget
+    of Drive's day (drive_usage.budgets)."""
     db = Database(settings.database.url)
     try:
         migrate.prepare_database(db)
@@ -240,6 +231,7 @@ def _read_queue(settings: Settings) -> QueueState:
                 DriveFolder.path == f"{settings.drive.shared_drive or 'root'}/{settings.drive.root_folder}"))
             root_info = {"id": root.folder_id, "link": root.web_link} if root else None
         pause = current_pause(db)
+        budget = drive_usage.budgets(settings, db, now)
     finally:
         db.dispose()
-    return counts, last, root_info, pause
+    return counts, last, root_info, pause, budget
