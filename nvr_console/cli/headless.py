@@ -147,5 +147,8 @@ def _systemd_watchdog(notifier: SystemdNotifier, engine: Engine) -> QTimer:
                 log.error("%s: no watchdog ping, so systemd restarts the service", verdict.line)
 
         watchdog.timeout.connect(ping)
-        watchdog.start(int(notifier.watchdog_interval_s * 1000))
+        watchdog.setInterval(int(notifier.watchdog_interval_s * 1000))
+        # Pings begin once the engine runs, after READY=1 (sent from the same signal, earlier): started at
+        # once, a loaded machine sent WATCHDOG=1 before READY=1 (seen: a slow engine start took over 0.2 s).
+        engine.started.connect(watchdog.start)  # queued to the timer's thread, this one
     return watchdog
