@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import quote
 
-
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).with_name("rtsp_server.py")
 SECURE_USER = "admin"
@@ -106,6 +105,7 @@ class RtspServer:
             if line.startswith("READY"):
                 with self._lock:
                     self._proc = proc
+                    self.port = int(line.split()[1])
                 threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
                 if self.auto_restart:
                     threading.Thread(target=self._supervise, args=(proc,), daemon=True).start()
