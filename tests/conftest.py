@@ -109,17 +109,50 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 # `scripts/test --quick` (NVRTEST_QUICK=1): the inner loop, without the peers (the RTSP server, MariaDB,
-# node processes) and without the tests marked slow; the full run keeps them all.
+# node processes; a test that starts one itself is marked peer) and without the tests marked slow; the full run
+# keeps them all.
 PEER_FIXTURES = frozenset({"rtsp_server", "rtsp_server_session", "fresh_rtsp_server", "mariadb_server", "mariadb_url"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("NVRTEST_QUICK") != "1":
-        return
+    if os.environ.get("NVRTEST_QUICK") == "1":
+        _keep_quick(config, items)
+    _group_module_fixtures(items)
+    # Longest first: the slow tests and the groups start while the short ones fill the gaps beside them
+    # (pytest-xdist hands work out in this order); a stable sort keeps each module's order.
+    items.sort(key=_weight)
+
+
+def _module_fixture_users(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        d.scope in ("module", "class", "package") for defs in info.name2fixturedefs.values() for d in defs
+    )
+
+
+def _group_module_fixtures(items: list[pytest.Item]) -> None:
+    """Tests that share a module-scoped fixture (a recording made once, a server of the module's own) run on one
+    pytest-xdist worker (--dist loadgroup), so the fixture is made once, not once per worker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and _module_fixture_users(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _weight(item: pytest.Item) -> int:
+    if item.get_closest_marker("xdist_group") is not None and item.get_closest_marker("slow"):
+        return 0
+    if item.get_closest_marker("slow") or item.get_closest_marker("peer") or \
+            PEER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return 1
+    return 2
+
+
+def _keep_quick(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, dropped = [], []
     for item in items:
         peers = PEER_FIXTURES & set(getattr(item, "fixturenames", ()))
-        marked = item.get_closest_marker("slow") or item.get_closest_marker("mariadb")
+        marked = any(item.get_closest_marker(m) for m in ("slow", "mariadb", "peer"))
         (dropped if peers or marked else kept).append(item)
     items[:] = kept
     config.hook.pytest_deselected(items=dropped)
