@@ -11,13 +11,13 @@ from nvr_console import __version__
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import SchemaTooNew, prepare_database
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.core.engine import Engine
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
+from nvr_console.core.engine.recording_engine import Engine
 from nvr_console.core.monitoring import health
 from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.recording.demo import ensure_demo_cameras
-from nvr_console.core.shutdown_signals import ShutdownSignals
-from nvr_console.core.systemd_notify import SystemdNotifier
+from nvr_console.core.system.shutdown_signals import ShutdownSignals
+from nvr_console.core.system.systemd_notify import SystemdNotifier
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 40.0
