@@ -114,33 +114,21 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 PEER_FIXTURES = frozenset({"rtsp_server", "rtsp_server_session", "fresh_rtsp_server", "mariadb_server", "mariadb_url"})
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("NVRTEST_QUICK") == "1":
         _keep_quick(config, items)
-    _group_module_fixtures(items)
-    # Longest first: the slow tests and the groups start while the short ones fill the gaps beside them
-    # (pytest-xdist hands work out in this order); a stable sort keeps each module's order.
+    # Longest first: scripts/test hands whole files to the pytest-xdist workers (--dist loadfile: a module's
+    # fixtures are made once) in this order, so the .deb build and the slow and peer tests start at once and the
+    # short ones fill the gaps beside them. A stable sort keeps each module's own order.
     items.sort(key=_weight)
 
 
-def _module_fixture_users(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    return info is not None and any(
-        d.scope in ("module", "class", "package") for defs in info.name2fixturedefs.values() for d in defs
-    )
-
-
-def _group_module_fixtures(items: list[pytest.Item]) -> None:
-    """Tests that share a module-scoped fixture (a recording made once, a server of the module's own) run on one
-    pytest-xdist worker (--dist loadgroup), so the fixture is made once, not once per worker."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None and _module_fixture_users(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+# The longest test of all (CI builds and installs the .deb): first.
+FIRST = ("tests/packaging/test_deb.py",)
 
 
 def _weight(item: pytest.Item) -> int:
-    if item.get_closest_marker("xdist_group") is not None and item.get_closest_marker("slow"):
+    if item.nodeid.startswith(FIRST):
         return 0
     if item.get_closest_marker("slow") or item.get_closest_marker("peer") or \
             PEER_FIXTURES & set(getattr(item, "fixturenames", ())):

@@ -26,9 +26,6 @@ pytestmark = [
         reason="needs a Debian-family Linux (dpkg-deb)",
     ),
     pytest.mark.timeout(900),
-    # A group of its own: tests/conftest.py hands the slow groups out first, so under pytest-xdist the longest
-    # test starts at once and the rest run beside it.
-    pytest.mark.xdist_group("deb"),
 ]
 
 
