@@ -41,6 +41,7 @@ HANDOVER_LEAD_S = 2.0  # the boundary a handover switches at is at least this fa
 REQUEST_TIMEOUT_S = 30.0  # a target that does not record within this (plus handover_wait) is given up
 DROP_UNWANTED_EVERY_S = 30.0
 FINISH_LIMIT_S = 30.0  # a handed-over unit's recorder is ordered to run at most this long past the boundary
+EXPIRY_MARGIN_S = 0.05  # a turn due at a lease's expiry runs this much after it (the database's clock decides)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,17 @@ def orders_from(table: leases.LeaseTable, held: dict[str, int], units: dict[str,
     return orders
 
 
+def renew_round(db: Database, name: str, process: str, cfg: MemberConfig, stats: NodeStats) -> bool:
+    """The node's heartbeat and all its leases, on one transaction of two statements whatever it holds (a node
+    with 200 cameras costs the database what one with 2 does). False if the node row is no longer this
+    process's. The member's thread."""
+    with db.session() as s:
+        beat = registry.heartbeat_in(s, name, process, cfg.lease_ttl, stats)
+        if beat and cfg.role is NodeRole.RECORDER:
+            leases.renew_in(s, name, cfg.lease_ttl)
+    return beat
+
+
 class FleetMember:
     """Construct, `start()`, `stop()`. `on_change(Holdings)` runs on the member's thread."""
 
@@ -136,6 +148,7 @@ class FleetMember:
         self._db_error_logged = False
         self._failures = 0
         self._renewed_at = 0.0
+        self._expiry_due: float | None = None  # monotonic: when another node's lease runs out next
         self._draining = False
         self._has_targets = False  # another live recorder could take this node's units
         self._seen_since_stop = False  # a turn read the nodes after stop(): _has_targets is not from before it
@@ -207,7 +220,7 @@ class FleetMember:
                     self._tick()
                     self._db_up()
                     self._seen_since_stop = stopping
-                    wait = self.cfg.tick
+                    wait = self._next_wait()
                 except NodeNameInUse as exc:
                     self._error = str(exc)
                     log.error("%s", exc)
@@ -225,6 +238,13 @@ class FleetMember:
         finally:
             self.db.dispose()
             self.done.set()
+
+    def _next_wait(self) -> float:
+        """A turn every tick, and one just after another node's lease runs out: a dead node's units are taken at
+        their expiry, not up to a tick later (every node wakes then and computes the same plan)."""
+        if self._expiry_due is None:
+            return self.cfg.tick
+        return max(EXPIRY_MARGIN_S, min(self.cfg.tick, self._expiry_due - time.monotonic()))
 
     def _db_up(self) -> None:
         self._failures = 0
@@ -316,6 +336,8 @@ class FleetMember:
         if plan:
             table = leases.read_table(self.db)
             plan = plan_free(units, table.leases, candidates)  # what is still free after this node's turn
+        expiry = table.next_expiry_s(self.name)
+        self._expiry_due = None if expiry is None else time.monotonic() + expiry + EXPIRY_MARGIN_S
         self._handovers_out(table, candidates, units, plan, settling, now)
         self._handovers_in(table, candidates, now)
         self._build_orders(table)
@@ -324,11 +346,7 @@ class FleetMember:
     def _renew(self, mono: float) -> bool:
         """Heartbeat and leases, in one round of statements; False if the node had to register again."""
         cfg = self.cfg
-        with self.db.session() as s:
-            beat = registry.heartbeat_in(s, self.name, self.process, cfg.lease_ttl, self._stats_now())
-            if beat and cfg.role is NodeRole.RECORDER:
-                leases.renew_in(s, self.name, cfg.lease_ttl)
-        if not beat:
+        if not renew_round(self.db, self.name, self.process, cfg, self._stats_now()):
             log.warning("fleet: node row %s was taken over or forgotten; registering again", self.name)
             self._register()
             return False
