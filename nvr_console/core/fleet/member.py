@@ -29,6 +29,7 @@ from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet import handover, leases, registry
 from nvr_console.core.fleet.holdings import Holdings, Order, load_held, save_held
 from nvr_console.core.fleet.placement import Candidate, plan_free, plan_moves
+from nvr_console.core.fleet.quiet_turns import QuietTurns
 from nvr_console.core.fleet.registry import NodeNameInUse, NodeStats
 from nvr_console.core.fleet.units import Unit, camera_rows_in, group
 from nvr_console.core.masking import mask_secrets
@@ -99,6 +100,15 @@ def orders_from(table: leases.LeaseTable, held: dict[str, int], units: dict[str,
     return orders
 
 
+def turn_wait(tick: float, expiry_due: float | None, mono: float) -> float:
+    """Seconds to the member's next turn: a tick, or just after another node's lease runs out if that is sooner
+    (a dead node's units are taken at their expiry, not up to a tick later; every node wakes then and computes
+    the same plan). A due time already past (the lease was renewed meanwhile) waits a tick."""
+    if expiry_due is None or expiry_due <= mono:
+        return tick
+    return max(EXPIRY_MARGIN_S, min(tick, expiry_due - mono))
+
+
 def renew_round(db: Database, name: str, process: str, cfg: MemberConfig, stats: NodeStats) -> bool:
     """The node's heartbeat and all its leases, on one transaction of two statements whatever it holds (a node
     with 200 cameras costs the database what one with 2 does). False if the node row is no longer this
@@ -149,6 +159,7 @@ class FleetMember:
         self._failures = 0
         self._renewed_at = 0.0
         self._expiry_due: float | None = None  # monotonic: when another node's lease runs out next
+        self._quiet = QuietTurns(full_every_s=cfg.lease_ttl * 2 / 3)
         self._draining = False
         self._has_targets = False  # another live recorder could take this node's units
         self._seen_since_stop = False  # a turn read the nodes after stop(): _has_targets is not from before it
@@ -220,7 +231,7 @@ class FleetMember:
                     self._tick()
                     self._db_up()
                     self._seen_since_stop = stopping
-                    wait = self._next_wait()
+                    wait = turn_wait(self.cfg.tick, self._expiry_due, time.monotonic())
                 except NodeNameInUse as exc:
                     self._error = str(exc)
                     log.error("%s", exc)
@@ -239,13 +250,6 @@ class FleetMember:
             self.db.dispose()
             self.done.set()
 
-    def _next_wait(self) -> float:
-        """A turn every tick, and one just after another node's lease runs out: a dead node's units are taken at
-        their expiry, not up to a tick later (every node wakes then and computes the same plan)."""
-        if self._expiry_due is None:
-            return self.cfg.tick
-        return max(EXPIRY_MARGIN_S, min(self.cfg.tick, self._expiry_due - time.monotonic()))
-
     def _db_up(self) -> None:
         self._failures = 0
         if self._db_error_logged:
@@ -263,6 +267,7 @@ class FleetMember:
             log.error("fleet: the database cannot be reached (%s); recording the %d camera unit(s) this node "
                       "holds and retrying", mask_secrets(str(exc)).split(";")[0], len(self._orders))
             self._db_error_logged = True
+        self._quiet.forget()
         if self._db_ok or self._failures == 1:
             self._db_ok = False
             self._publish()
@@ -277,6 +282,7 @@ class FleetMember:
                                       max_cameras=self.cfg.max_cameras, version=self.cfg.version,
                                       process=self.process, stats=stats)
         self._registered = True
+        self._quiet.forget()
         self._error = ""
         # Nodes started together see each other before taking free units (a fleet of one needs no wait).
         self._settle_until = time.monotonic() + (self.cfg.renew_every if others else 0.0)
@@ -295,10 +301,10 @@ class FleetMember:
         mono = time.monotonic()
         if mono >= self._next_renew and not self._renew(mono):
             return
-        if self.cfg.role is not NodeRole.RECORDER:
+        if self.cfg.role is not NodeRole.RECORDER or self._quiet.quiet(self.db, mono, self._has_work(mono)):
             self._publish()
             return
-
+        self._quiet.full_turn(mono)
         with self.db.session() as s:  # what placement needs, read in one go
             units = group(camera_rows_in(s))
             table = leases.table_in(s)
@@ -342,6 +348,10 @@ class FleetMember:
         self._handovers_in(table, candidates, now)
         self._build_orders(table)
         self._publish()
+
+    def _has_work(self, mono: float) -> bool:  # something in hand only a full turn moves on (quiet_turns)
+        return (mono < self._settle_until or self._stop_requested or self._draining
+                or bool(self._finishing or self._requested_at or self._from_cache))
 
     def _renew(self, mono: float) -> bool:
         """Heartbeat and leases, in one round of statements; False if the node had to register again."""

@@ -18,7 +18,7 @@ from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.holdings import Holdings
-from nvr_console.core.fleet.member import FleetMember, MemberConfig, renew_round
+from nvr_console.core.fleet.member import EXPIRY_MARGIN_S, FleetMember, MemberConfig, renew_round, turn_wait
 from nvr_console.core.fleet.registry import NodeStats
 from tests.core.fleet import fleet_rig
 from tests.support.fleet_units import wanted_units
@@ -128,6 +128,14 @@ def test_a_single_node_takes_every_camera_at_once_and_follows_the_catalog(tmp_pa
     assert rec.holdings.orders == {} and all(v.holder is None for v in leases.read_table(db).leases.values())
     assert not registry.get_node(db, "solo").alive
     db.dispose()
+
+
+def test_the_next_turn_comes_at_another_nodes_expiry_when_that_is_sooner_than_a_tick() -> None:
+    assert turn_wait(1.0, None, 100.0) == 1.0  # no lease of another node runs out
+    assert turn_wait(1.0, 100.3, 100.0) == pytest.approx(0.3)  # a dead node's units: at their expiry
+    assert turn_wait(1.0, 105.0, 100.0) == 1.0
+    assert turn_wait(1.0, 99.0, 100.0) == 1.0  # past (renewed meanwhile): no turn in a loop
+    assert turn_wait(1.0, 100.001, 100.0) == EXPIRY_MARGIN_S
 
 
 def test_a_renewal_is_two_statements_whatever_the_node_holds(any_db_url: str) -> None:
