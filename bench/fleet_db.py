@@ -235,8 +235,8 @@ def fleet_run(server: MariaDBServer, members: int, cameras: int, seconds: float,
         "member_cpu": sum(r["cpu"] for r in results) / elapsed,
         "placement": placement, "quiet": quiet, "all_full": all_full, "renew": [s for s, _n in renewals],
         "renew_statements": sorted({n for _s, n in renewals}),
-        "balanced": balanced, "failed": failed, "server_cpu": server_cpu, "refresh": refresh, "console": console_n[0] / elapsed,
-        "load": load,
+        "balanced": balanced, "failed": failed, "server_cpu": server_cpu, "refresh": refresh,
+        "console": console_n[0] / elapsed, "load": load,
     }
 
 
