@@ -21,6 +21,7 @@ again with every turn a full one (as before quiet turns, fleet/quiet_turns.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import multiprocessing as mp
 import os
@@ -196,7 +197,8 @@ def fleet_run(server: MariaDBServer, members: int, cameras: int, seconds: float,
         console = Database(url)
         console_n = [0]
         event.listen(console.engine, "before_cursor_execute", lambda *_a: console_n.__setitem__(0, console_n[0] + 1))
-        read_live_view(console)  # connect
+        with contextlib.suppress(DatabaseUnavailable):
+            read_live_view(console)  # connect
         console_n[0] = 0
         measure.set()
         cpu0, load0, t0 = _server_cpu(server.proc.pid), os.getloadavg()[0], time.monotonic()  # type: ignore[union-attr]

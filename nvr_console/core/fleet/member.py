@@ -349,9 +349,9 @@ class FleetMember:
         self._build_orders(table)
         self._publish()
 
-    def _has_work(self, mono: float) -> bool:  # something in hand only a full turn moves on (quiet_turns)
-        return (mono < self._settle_until or self._stop_requested or self._draining
-                or bool(self._finishing or self._requested_at or self._from_cache))
+    def _has_work(self, mono: float) -> bool:  # in hand, for a full turn: handovers, stops, orders to rebuild
+        return (mono < self._settle_until or self._stop_requested or self._draining or bool(self._finishing)
+                or bool(self._requested_at or self._from_cache) or any(o.token is None for o in self._orders.values()))
 
     def _renew(self, mono: float) -> bool:
         """Heartbeat and leases, in one round of statements; False if the node had to register again."""
