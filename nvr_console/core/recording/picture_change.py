@@ -9,7 +9,8 @@ from nvr_console.core.recording.parameter_sets import SpsWatch
 
 
 class PictureChangeWatch:
-    """One recorder's picture-change watch, run after run. Engine thread."""
+    """One recorder's picture-change watch, run after run: `read` on the thread that reads FFmpeg's stderr,
+    `offer` on the engine thread."""
 
     def __init__(self) -> None:
         self._sps = SpsWatch()
@@ -23,11 +24,15 @@ class PictureChangeWatch:
         """The picture size the parameter sets say, if known."""
         return self._sps.picture()
 
-    def feed(self, line: str, armed: bool) -> str:
-        """One trace line. Returns the sentence when this line's change ends the run: the run's first change,
-        while `armed` (the recorder is wanted and not already stopping); "" otherwise."""
+    def read(self, line: str) -> str:
+        """One trace line; the sentence when it completes an in-band SPS of another picture, else ""."""
         change = self._sps.feed(line)
+        return change[0].upper() + change[1:] if change else ""
+
+    def offer(self, change: str, armed: bool) -> str:
+        """A change `read` found. Returns it when it ends the run: the run's first change, while `armed` (the
+        recorder is wanted and not already stopping); "" otherwise."""
         if not change or self.change or not armed:
             return ""
-        self.change = change[0].upper() + change[1:]
+        self.change = change
         return self.change

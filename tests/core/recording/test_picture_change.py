@@ -33,22 +33,22 @@ def trace(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 def test_an_armed_run_ends_once_at_the_change(trace: list[str]) -> None:
     w = PictureChangeWatch()
-    said = [s for s in (w.feed(line, armed=True) for line in trace) if s]
+    said = [s for s in (w.offer(w.read(line), armed=True) for line in trace) if s]
     assert len(said) == 1 and "640x360" in said[0] and said[0][0].isupper(), said
     assert w.change == said[0] and w.picture() == (640, 360)
 
 
 def test_a_run_already_stopping_or_unwanted_is_not_ended_again(trace: list[str]) -> None:
     w = PictureChangeWatch()
-    assert not any(w.feed(line, armed=False) for line in trace)
+    assert not any(w.offer(w.read(line), armed=False) for line in trace)
     assert w.change == "" and w.picture() == (640, 360)
 
 
 def test_a_new_run_forgets_the_last_picture(trace: list[str]) -> None:
     w = PictureChangeWatch()
     for line in trace:
-        w.feed(line, armed=True)
+        w.offer(w.read(line), armed=True)
     w.new_run()
     assert w.change == "" and w.picture() is None
     # The whole trace again: the new run meets the change once more.
-    assert sum(1 for line in trace if w.feed(line, armed=True)) == 1
+    assert sum(1 for line in trace if w.offer(w.read(line), armed=True)) == 1
