@@ -45,6 +45,7 @@ from nvr_console.core.engine_host import EngineHost  # noqa: E402
 from nvr_console.core.recording.ffmpeg_command import build_record_command  # noqa: E402
 from nvr_console.core.recording.progress import ProgressParser  # noqa: E402
 from nvr_console.core.schedule.boundaries import next_boundary, now_in  # noqa: E402
+from nvr_console.core.status import CameraState  # noqa: E402
 from tests.support.rtsp_peer import RtspServer  # noqa: E402
 
 FPS = 25.0
@@ -138,6 +139,9 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     # A plain callable: it runs on the engine thread that emits (this thread runs no event loop to queue to);
     # it only counts files, list.append is atomic, and nothing here is timed through it.
     host.engine.recording_finished.connect(finished.append)
+    recording_at: dict[int, float] = {}  # camera id -> when its status first said RECORDING (engine thread)
+    host.engine.camera_status.connect(
+        lambda st: recording_at.setdefault(st.camera_id, time.time()) if st.state is CameraState.RECORDING else None)
     bare_procs = []
     for i in range(n):
         d = work / "bare" / f"cam{i:02d}"
@@ -145,6 +149,7 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
         bare_procs.append(subprocess.Popen(bare_command(url, d, segment), stdin=subprocess.PIPE,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     c0, ch0, t0 = cpu_self(), cpu_children(), time.time()
+    load0 = os.getloadavg()[0]
     host.start()
     wait_for_boundaries(k + 1, segment)  # the first partial file plus K full ones
     # Sample while the recorders still run: their CPU from /proc, the engine's own, and the finalizer's
@@ -154,6 +159,7 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     bare_cpu = ffmpeg_cpu(work / "bare")
     files_done = len(finished)
     rss1 = rss_kib()
+    up = sorted(recording_at.values())
     for bp in bare_procs:
         assert bp.stdin is not None
         bp.stdin.write(b"q")
@@ -177,6 +183,8 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
         "bare_cpu_pct_per_cam": 100 * bare_cpu / (t1 - t0) / n,
         "finalize_cpu_s_per_file": (ch1 - ch0) / max(1, files_done),
         "rss_kib_per_cam": (rss1 - rss0) / n, "files": sum(len(s) for s in spans.values()),
+        "recording": len(up), "all_recording_s": (up[-1] - t0) if len(up) >= n else float("nan"),
+        "load": (load0 + os.getloadavg()[0]) / 2,
     }
 
 
@@ -267,6 +275,9 @@ def main() -> int:
         p = product(url, args.cameras, args.rotations, args.segment, work)
         print(f"product : coverage {p['coverage']:.4%}  largest boundary gap {p['max_gap_frames']:.1f} frames  "
               f"({p['files']:.0f} files)", flush=True)
+        print(f"start: {p['recording']:.0f} of {args.cameras} cameras recording, the last "
+              f"{p['all_recording_s']:.1f} s after the engine's start; load average {p['load']:.1f} "
+              "(mean of start and end)", flush=True)
         print(f"CPU per camera while recording: engine + its FFmpeg {p['cpu_pct_per_cam']:.3f} % of a core "
               f"(FFmpeg {p['recorder_cpu_pct_per_cam']:.3f} % + engine process {p['engine_cpu_pct_per_cam']:.3f} %), "
               f"bare FFmpeg in the same window {p['bare_cpu_pct_per_cam']:.3f} %: "
@@ -283,7 +294,8 @@ def main() -> int:
         all_in = p["cpu_pct_per_cam"] + 100 * fin / args.segment
         print(f"CPU per camera with the finalizer's processes: {all_in:.3f} % of a core, "
               f"product/bare = {all_in / p['bare_cpu_pct_per_cam']:.2f}", flush=True)
-        print(f"engine resident memory per camera: {p['rss_kib_per_cam'] / 1024:.2f} MiB")
+        print(f"engine resident memory per camera: {p['rss_kib_per_cam'] / 1024:.3f} MiB "
+              "(this process's growth from before the engine to the end of the window)")
     return 0
 
 
