@@ -17,6 +17,7 @@ import logging
 import os
 import selectors
 import threading
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QProcess
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 
 CHUNK = 65536
 READS_PER_TURN = 8  # per pipe and wake-up: one busy FFmpeg does not hold up the others
+# After each round the thread rests this long, so a round reads what FFmpeg wrote meanwhile in one go: it writes
+# its trace a line (two write calls) at a time, some 100 lines a second per camera, and woken per write the
+# thread would run ~200 times a second per camera. 0.1 s lets 1 KB of a camera's trace gather in a 64 KiB pipe,
+# and a picture change is still acted on within about 0.1 s (FFmpeg itself reads `q` every 0.1 s).
+REST_S = 0.1
 
 Feed = Callable[[bytes], None]
 
@@ -90,6 +96,7 @@ class StderrReader:
                         _drain(self._wake_r)
                     elif isinstance(source, _Source) and not source.closed and self._read(source):
                         self._close(source)
+            time.sleep(REST_S)
 
     def _read(self, source: _Source) -> bool:
         """Up to READS_PER_TURN chunks into the feed; True at the pipe's end (every writer closed it)."""
