@@ -100,10 +100,9 @@ class RecorderStderr:
             news.errors = (news.errors + errors)[-TAIL_LINES:]
             news.learnt = news.learnt or learnt
             news.changes = (news.changes + changes)[-2:]
-            announce = bool(news) and not self._announced
-            self._announced = self._announced or announce
-        if announce and self._notify is not None:
-            self._notify()
+            if news and not self._announced and self._notify is not None:
+                self._announced = True
+                self._notify()  # under the lock: once `close` has returned it is never called again
 
     def take(self) -> StderrNews:
         """The news fed since the last call. Engine thread."""
@@ -123,7 +122,9 @@ class RecorderStderr:
             self._file_log.info("\n".join(f"{stamp} {line}" for line in lines))
 
     def close(self) -> None:
-        """Release the log file."""
+        """No more news (the recorder goes away); release the log file. Engine thread."""
+        with self._lock:
+            self._notify = None
         if self._file_log is not None:
             for h in list(self._file_log.handlers):
                 h.close()
