@@ -81,8 +81,8 @@ class SpsWatch:
         return picture_size(self.current) if self.current else None
 
     def feed(self, line: str) -> str | None:
-        """One stderr line that starts with TRACE_MARK. The thread that reads FFmpeg's stderr."""
-        text = line[line.find("] ", len(TRACE_MARK)) + 2:]
+        """One trace line, with its TRACE_MARK prefix or without it. The thread that reads FFmpeg's stderr."""
+        text = line[line.find("] ", len(TRACE_MARK)) + 2:] if line.startswith(TRACE_MARK) else line
         if text[:1].isdigit():
             if self._section != "sps" or self._in_extradata:
                 return None  # the fields of other units are not read at all

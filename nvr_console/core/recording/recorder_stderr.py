@@ -28,6 +28,7 @@ from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_stre
 # the output streams after this many lines of a run.
 HEADER_LINES = 300
 TAIL_LINES = 60
+_MARK = TRACE_MARK.encode()
 
 
 @dataclass
@@ -79,15 +80,13 @@ class RecorderStderr:
         kept: list[str] = []
         changes: list[str] = []
         for raw in raw_lines:
+            if (at := raw.find(_MARK)) >= 0:  # the SPS watch's trace: for the recorder, never logged
+                if change := self.picture.read_raw(raw[at:]):
+                    changes.append(change)
+                raw = raw[:at]
             line = raw.decode("utf-8", "replace").rstrip()
             if not line:
                 continue
-            if (at := line.find(TRACE_MARK)) >= 0:  # the SPS watch's trace: for the recorder, never logged
-                if change := self.picture.read(line[at:]):
-                    changes.append(change)
-                line = line[:at].rstrip()
-                if not line:
-                    continue
             if "://" in line or "=" in line:  # all mask_secrets can change; most lines have neither
                 line = mask_secrets(line)
             kept.append(line)

@@ -52,3 +52,12 @@ def test_a_new_run_forgets_the_last_picture(trace: list[str]) -> None:
     assert w.change == "" and w.picture() is None
     # The whole trace again: the new run meets the change once more.
     assert sum(1 for line in trace if w.offer(w.read(line), armed=True)) == 1
+
+
+def test_raw_lines_skip_repeated_units_and_still_meet_the_change(trace: list[str]) -> None:
+    read, raw = PictureChangeWatch(), PictureChangeWatch()
+    by_line = [s for s in (read.offer(read.read(line), armed=True) for line in trace) if s]
+    by_raw = [s for s in (raw.offer(raw.read_raw(line.encode()), armed=True) for line in trace) if s]
+    assert by_raw == by_line and len(by_raw) == 1 and raw.picture() == read.picture() == (640, 360)
+    # Only the units that differ from the one before were read: the first of each picture.
+    assert raw.sps_read == 2 < read.sps_read
