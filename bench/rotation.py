@@ -157,13 +157,17 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     c1, ch1, t1 = cpu_self(), cpu_children(), time.time()
     recorders = ffmpeg_cpu(work / "product")
     bare_cpu = ffmpeg_cpu(work / "bare")
+    bare_alive = sum(bp.poll() is None for bp in bare_procs)  # /proc counts only the running ones
     files_done = len(finished)
     rss1 = rss_kib()
     up = sorted(recording_at.values())
     for bp in bare_procs:
         assert bp.stdin is not None
-        bp.stdin.write(b"q")
-        bp.stdin.flush()
+        try:
+            bp.stdin.write(b"q")
+            bp.stdin.flush()
+        except BrokenPipeError:  # it ended by itself (lost its stream on an overloaded machine): said below
+            pass
     assert host.stop(120)
     spans: dict[str, list[tuple[float, float]]] = {}
     for r in catalog.list_recordings(db):
@@ -184,7 +188,7 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
         "finalize_cpu_s_per_file": (ch1 - ch0) / max(1, files_done),
         "rss_kib_per_cam": (rss1 - rss0) / n, "files": sum(len(s) for s in spans.values()),
         "recording": len(up), "all_recording_s": (up[-1] - t0) if len(up) >= n else float("nan"),
-        "load": (load0 + os.getloadavg()[0]) / 2,
+        "load": (load0 + os.getloadavg()[0]) / 2, "bare_alive": bare_alive,
     }
 
 
@@ -278,6 +282,9 @@ def main() -> int:
         print(f"start: {p['recording']:.0f} of {args.cameras} cameras recording, the last "
               f"{p['all_recording_s']:.1f} s after the engine's start; load average {p['load']:.1f} "
               "(mean of start and end)", flush=True)
+        if p["bare_alive"] < args.cameras:
+            print(f"only {p['bare_alive']:.0f} of {args.cameras} bare FFmpeg were still running at the end of the "
+                  "window (the others lost their stream): the CPU ratio below is not valid", flush=True)
         print(f"CPU per camera while recording: engine + its FFmpeg {p['cpu_pct_per_cam']:.3f} % of a core "
               f"(FFmpeg {p['recorder_cpu_pct_per_cam']:.3f} % + engine process {p['engine_cpu_pct_per_cam']:.3f} %), "
               f"bare FFmpeg in the same window {p['bare_cpu_pct_per_cam']:.3f} %: "
