@@ -13,6 +13,7 @@ POSIX only (a pipe's `/dev/fd` name and a selector over pipes); elsewhere the re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
@@ -69,7 +70,8 @@ class StderrReader:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ffmpeg-stderr", daemon=True)
                 self._thread.start()
-        os.write(self._wake_w, b"x")  # a selector that copies its set per call (poll, select) takes it up now
+        with contextlib.suppress(BlockingIOError):  # (full: a wake-up is pending anyway)
+            os.write(self._wake_w, b"x")  # a selector that copies its set per call (poll, select) takes it up now
         return source
 
     def pump(self, source: _Source) -> None:
