@@ -262,6 +262,10 @@ def baseline(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, 
     return {"coverage": min(c for c, _ in results), "max_gap_frames": max(g for _, g in results)}
 
 
+def _ratio(product_cpu: float, bare_cpu: float) -> str:
+    return f"{product_cpu / bare_cpu:.2f}" if bare_cpu > 0 else "n/a (no bare FFmpeg ran)"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cameras", type=int, default=16)
@@ -288,7 +292,7 @@ def main() -> int:
         print(f"CPU per camera while recording: engine + its FFmpeg {p['cpu_pct_per_cam']:.3f} % of a core "
               f"(FFmpeg {p['recorder_cpu_pct_per_cam']:.3f} % + engine process {p['engine_cpu_pct_per_cam']:.3f} %), "
               f"bare FFmpeg in the same window {p['bare_cpu_pct_per_cam']:.3f} %: "
-              f"product/bare = {p['cpu_pct_per_cam'] / p['bare_cpu_pct_per_cam']:.2f}", flush=True)
+              f"product/bare = {_ratio(p['cpu_pct_per_cam'], p['bare_cpu_pct_per_cam'])}", flush=True)
         if not args.no_original:
             b = baseline(url, args.cameras, args.rotations, args.segment, work)
             print(f"original: coverage {b['coverage']:.4%}  largest boundary gap {b['max_gap_frames']:.1f} frames "
@@ -300,7 +304,7 @@ def main() -> int:
         # The ratio above leaves the finalizer's own processes out (bare FFmpeg writes no MP4); with them:
         all_in = p["cpu_pct_per_cam"] + 100 * fin / args.segment
         print(f"CPU per camera with the finalizer's processes: {all_in:.3f} % of a core, "
-              f"product/bare = {all_in / p['bare_cpu_pct_per_cam']:.2f}", flush=True)
+              f"product/bare = {_ratio(all_in, p['bare_cpu_pct_per_cam'])}", flush=True)
         print(f"engine resident memory per camera: {p['rss_kib_per_cam'] / 1024:.3f} MiB "
               "(this process's growth from before the engine to the end of the window)")
     return 0
