@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
-from nvr_console.core.control_engine import ControlEngine
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.control_engine import ControlEngine
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.fleet import leases, registry
 from nvr_console.ui.app import build_console
 from nvr_console.ui.models.camera_table_model import Column

@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from nvr_console.core.config import Settings
+from nvr_console.core.config.holder import SettingsHolder
 from nvr_console.core.coverage import day_bounds
 from nvr_console.core.db.session import Database
 from nvr_console.core.lectures import lecture_store
 from nvr_console.core.lectures.lecture_store import LectureInfo
-from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.dialogs.export_dialog import ExportDialog
 from nvr_console.ui.models.list_table_model import ListTableModel
