@@ -1,4 +1,5 @@
-"""The one owner of lecture rows and their states, and of each lecture file's claim.
+"""The one owner of lecture rows and their states, and of each lecture file's claim (the calendar's side of the
+rows, many rooms at once, is lecture_sync's: the same conditional writes).
 
 Lecture states and the named transitions between them:
 
