@@ -48,7 +48,7 @@ def test_a_control_station_shows_each_cameras_node(
         assert not c.window.table.isColumnHidden(Column.NODE)
         qtbot.waitUntil(lambda: m.index(m.row_of(front.id), Column.STATE).data() == "recording", timeout=10_000)
         # The Nodes tab lists both recorders and this station.
-        assert sorted(n.name for n in c.window.nodes.model.nodes) == ["desk", "srv1", "srv2"]
+        assert sorted(n.name for n in c.window.nodes.model.rows()) == ["desk", "srv1", "srv2"]
     finally:
         c.window.request_quit()
         assert host.stop(10)
