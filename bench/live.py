@@ -2,13 +2,14 @@
 
 Per run (the spread over --runs is printed):
   cpu      N tiles of 640x360 (the real LiveWall, offscreen, each tile 640x360 so nothing is scaled) playing
-           /cam for S seconds, CPU of the decode threads and of the whole process (its idle CPU over the
+           /cam for S seconds, CPU of the decode threads (every thread that appeared once the tiles started: the
+           decoders and any thread FFmpeg started for them) and of the whole process (its idle CPU over the
            same time subtracted), against N `ffmpeg -threads 1 -i URL -f null -` on the same mount for the
            same time: CPU per tile as a ratio to FFmpeg's decode (target <= 1.3).
   latency  one tile playing /clock (frames stamped with their send time as a bar code,
            tests/support/clock_code.py) and, at the same time, FFmpeg decoding the same mount to a pipe
            (`-threads 1 -flags low_delay`, its lowest-latency settings that decode cleanly): the age of each
-           picture when the UI thread takes it (ours) or when it leaves FFmpeg's pipe; p50/p95 (target p95
+           picture when its tile takes it to paint it (ours) or when it leaves FFmpeg's pipe; p50/p95 (target p95
            < 500 ms on loopback).
   ui       16 tiles playing /cam on a 4x4 wall: the lateness of a 10 ms timer on the UI thread, p99, against
            the same timer with the wall hidden (nothing decoding) just before (target p99 < 16 ms).
@@ -127,9 +128,10 @@ def _ffmpeg_cpu(url: str, tiles: int, seconds: float, output: list[str]) -> floa
 
 
 def cpu_phase(app: QCoreApplication, server: RtspServer, tiles: int,
-              seconds: float) -> tuple[float, float, float, float]:
+              seconds: float) -> tuple[float, float, float, float, float]:
     """(decode threads, whole process, FFmpeg decoding, FFmpeg decoding and converting to 32-bit RGB as a player
-    must), CPU % of one core per tile."""
+    must), CPU % of one core per tile; and the pictures each tile painted per second (a tile converts only what it
+    paints: fewer pictures shown would cost less, so the rate is part of the figure)."""
     url = server.url("/cam")
     ffmpeg = ffmpeg_cpu(server, url, tiles, seconds, [])
     ffmpeg_rgb = ffmpeg_cpu(server, url, tiles, seconds, ["-pix_fmt", "bgra"])
@@ -144,21 +146,26 @@ def cpu_phase(app: QCoreApplication, server: RtspServer, tiles: int,
     idle0 = self_cpu()
     run_loop(app, seconds)
     idle = self_cpu() - idle0
+    pid = os.getpid()
+    before = set(os.listdir(f"/proc/{pid}/task"))
     wall.set_cameras([camera(i + 1, url) for i in range(tiles)])
     wait_for(app, wall, 20)
     run_loop(app, 1.0)
-    threads = [d._thread.native_id for d in wall.decoders.values() if d._thread is not None]
-    pid = os.getpid()
+    threads = sorted(set(os.listdir(f"/proc/{pid}/task")) - before)
+    if len(threads) < tiles:
+        raise SystemExit(f"{len(threads)} new threads for {tiles} tiles: the decode threads were not found")
     t0 = [proc_cpu(f"/proc/{pid}/task/{tid}/stat") for tid in threads]
     p0 = self_cpu()
+    shown0 = sum(t.frames_shown for t in wall.tiles.values())
     run_loop(app, seconds)
+    shown = (sum(t.frames_shown for t in wall.tiles.values()) - shown0) / seconds / tiles
     process = (self_cpu() - p0 - idle) / seconds / tiles * 100
     decode = (sum(proc_cpu(f"/proc/{pid}/task/{tid}/stat") for tid in threads) - sum(t0)) / seconds / tiles * 100
     sizes = {(t.image.width(), t.image.height()) for t in wall.tiles.values() if t.image is not None}
     if sizes != {(640, 360)}:
         raise SystemExit(f"tiles decoded at {sizes}, not 640x360: the figures would not be per 640x360 tile")
     stop_wall(app, wall)
-    return decode, process, ffmpeg, ffmpeg_rgb
+    return decode, process, ffmpeg, ffmpeg_rgb, shown
 
 
 def latency_phase(app: QCoreApplication, server: RtspServer, seconds: float) -> tuple[list[float], list[float]]:
@@ -191,7 +198,7 @@ def latency_phase(app: QCoreApplication, server: RtspServer, seconds: float) -> 
     tile = wall.tiles[1]
     shown = tile.show_frame
 
-    def stamped(frame: LiveFrame) -> None:  # UI thread: the picture is handed to the tile to paint
+    def stamped(frame: LiveFrame) -> None:  # UI thread: the tile takes the picture to paint it
         now = time.time() * 1000
         row = frame.rgb[frame.stride * (16 * frame.height // 360):][:frame.width * 4]
         sent = read_ms(row, 4, frame.width, int(now))
@@ -274,13 +281,14 @@ def main() -> None:
     idle_p99: list[float] = []
     with RtspServer(auto_restart=True) as server:
         for run in range(1, args.runs + 1):
-            decode, process, ffmpeg, ffmpeg_rgb = cpu_phase(app, server, args.tiles, args.seconds)
+            decode, process, ffmpeg, ffmpeg_rgb, shown = cpu_phase(app, server, args.tiles, args.seconds)
             for k, v in (("decode", decode), ("process", process), ("ffmpeg", ffmpeg), ("ffmpeg_rgb", ffmpeg_rgb)):
                 cpu[k].append(v)
             print(f"run {run} cpu: per 640x360 tile ({args.tiles} tiles) decode threads {decode:.1f}%, whole process "
                   f"{process:.1f}% (idle subtracted); ffmpeg -f null {ffmpeg:.1f}%, with -pix_fmt bgra "
                   f"{ffmpeg_rgb:.1f}% of a core; ratios decode/ffmpeg {decode / ffmpeg:.2f}, "
-                  f"decode/ffmpeg-bgra {decode / ffmpeg_rgb:.2f}, process/ffmpeg {process / ffmpeg:.2f}")
+                  f"decode/ffmpeg-bgra {decode / ffmpeg_rgb:.2f}, process/ffmpeg {process / ffmpeg:.2f}; "
+                  f"{shown:.1f} pictures/s painted per tile (the stream has 25)")
             ours, theirs = latency_phase(app, server, args.seconds)
             ours_p95.append(pct(ours, 95))
             theirs_p95.append(pct(theirs, 95))

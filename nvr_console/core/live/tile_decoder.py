@@ -3,9 +3,10 @@ scales each frame to the tile's size and hands the newest one over as plain byte
 when the camera stops answering.
 
 The recorders come first on a console that records: the decode thread lowers its own priority (nice) and the
-codec decodes on that one thread (no FFmpeg frame threads). Frames are never queued: the thread keeps only the
-newest, and converts (scales) a frame only when the previous one was taken, so a busy UI costs decoding
-nothing but the H.264 decode itself.
+codec and the scaler work on that one thread (no FFmpeg frame or slice threads). Frames are never queued: the
+thread keeps only the newest, and converts (scales) a frame only once the tile has painted the previous one, so
+a picture nobody will see costs nothing but its H.264 decode. The conversion (YUV to RGB, scaled to the tile)
+is most of what a tile costs above FFmpeg's own decode (bench/live.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from nvr_console.core.stream_url import is_lavfi, lavfi_graphs
 
 if TYPE_CHECKING:
     from av.video.frame import VideoFrame
+    from av.video.reformatter import VideoReformatter
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,8 @@ class TileDecoder(QObject):
             self._size = (_even(width), _even(height))
 
     def take_frame(self) -> LiveFrame | None:
-        """The newest picture not yet taken (None: none since the last take). Any thread."""
+        """The newest picture not yet taken (None: none since the last take): the tile takes it when it paints,
+        and the next picture is converted only then. Any thread."""
         with self._lock:
             frame, self._latest = self._latest, None
         return frame
@@ -164,6 +167,7 @@ class TileDecoder(QObject):
     def _play(self, stop: threading.Event) -> bool:
         """Decode until stopped, the stream ends or the camera goes silent (raises). True: a frame was shown."""
         import av  # the decoder's libraries load with the first tile, not with the console
+        from av.video.reformatter import VideoReformatter
 
         if is_lavfi(self._url):
             video, _audio = lavfi_graphs(self._url)
@@ -174,6 +178,7 @@ class TileDecoder(QObject):
                 options["rtsp_transport"] = self._transport
             container = av.open(self._url, options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         played = False
+        scaler = VideoReformatter()  # its scaling context is kept from frame to frame
         try:
             stream = container.streams.video[0]
             stream.codec_context.thread_count = self._codec_threads
@@ -187,19 +192,21 @@ class TileDecoder(QObject):
                     if not played:
                         played = True
                         self._status(LiveState.PLAYING)
-                    self._offer(frame)
+                    self._offer(frame, scaler)
             return played
         finally:
             container.close()
 
-    def _offer(self, frame: VideoFrame) -> None:
-        """Scale the picture for the tile unless the UI has not taken the previous one yet (then skip it)."""
+    def _offer(self, frame: VideoFrame, scaler: VideoReformatter) -> None:
+        """Convert the picture for the tile unless the tile has not taken the previous one yet (then skip it)."""
         with self._lock:
             if self._latest is not None:
                 return
             box = self._size
         width, height = fit(frame.width, frame.height, box)
-        out = frame.reformat(width=width, height=height, format=PIXEL_FORMAT, interpolation="BILINEAR")
+        # threads=1: the scaler on this (niced) thread only; PyAV's default starts a slice thread per core.
+        out = scaler.reformat(frame, width=width, height=height, format=PIXEL_FORMAT,
+                              interpolation="BILINEAR", threads=1)
         plane = out.planes[0]
         # A view of the converted frame's own buffer (it keeps the frame alive): no copy of the pixels.
         picture = LiveFrame(self.camera_id, width, height, plane.line_size, memoryview(plane), self._last_frame_at)
