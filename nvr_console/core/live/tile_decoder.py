@@ -82,10 +82,12 @@ class TileDecoder(QObject):
     status_changed = Signal(object)  # LiveStatus
 
     def __init__(self, camera_id: int, url: str, transport: str = "tcp", size: tuple[int, int] = (640, 360),
-                 nice: int = DECODE_NICE, codec_threads: int = 1) -> None:
+                 nice: int = DECODE_NICE, codec_threads: int = 1, keyframes_only: bool = False) -> None:
+        """keyframes_only: decode only the keyframes (a still for a preview: whole pictures, never one built on a
+        reference frame missed before it joined, and a fraction of the decoding)."""
         super().__init__()
         self.camera_id, self._url, self._transport = camera_id, url, transport
-        self._nice, self._codec_threads = nice, codec_threads
+        self._nice, self._codec_threads, self._keyframes_only = nice, codec_threads, keyframes_only
         self._lock = threading.Lock()
         self._size = (_even(size[0]), _even(size[1]))
         self._latest: LiveFrame | None = None
@@ -173,7 +175,9 @@ class TileDecoder(QObject):
             video, _audio = lavfi_graphs(self._url)
             container = av.open(video, format="lavfi", timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         else:
-            options = {"fflags": "nobuffer", "flags": "low_delay"}
+            # A still (keyframes_only) needs no low delay, and without buffering the first picture after joining a
+            # stream can come out blank (one colour: the test server's /cam, each time): stills buffer as FFmpeg does.
+            options = {} if self._keyframes_only else {"fflags": "nobuffer", "flags": "low_delay"}
             if self._url.lower().startswith("rtsp"):
                 options["rtsp_transport"] = self._transport
             container = av.open(self._url, options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
@@ -183,6 +187,8 @@ class TileDecoder(QObject):
             stream = container.streams.video[0]
             stream.codec_context.thread_count = self._codec_threads
             stream.codec_context.thread_type = "SLICE"  # no frame threads: no frames of delay, no extra cores
+            if self._keyframes_only:
+                stream.codec_context.skip_frame = "NONKEY"
             for packet in container.demux(stream):
                 if stop.is_set():
                     return played
