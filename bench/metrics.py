@@ -31,7 +31,7 @@ from nvr_console.core import catalog
 from nvr_console.core.config import load_settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.monitoring.facts import read_facts
 from nvr_console.core.monitoring.metrics import MetricsServer, NvrCollector, Published
 from nvr_console.core.monitoring.monitor import Monitor

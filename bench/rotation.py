@@ -41,7 +41,7 @@ from nvr_console.core import catalog  # noqa: E402
 from nvr_console.core.config import load_settings  # noqa: E402
 from nvr_console.core.db.migrate import prepare_database  # noqa: E402
 from nvr_console.core.db.session import Database  # noqa: E402
-from nvr_console.core.engine_host import EngineHost  # noqa: E402
+from nvr_console.core.engine.host import EngineHost  # noqa: E402
 from nvr_console.core.recording.ffmpeg_command import build_record_command  # noqa: E402
 from nvr_console.core.recording.progress import ProgressParser  # noqa: E402
 from nvr_console.core.schedule.boundaries import next_boundary, now_in  # noqa: E402

@@ -44,7 +44,7 @@ def no_engine_left_running() -> Iterator[None]:
     """A test that leaves an engine thread running fails here, and the engine is stopped, so the leak
     cannot abort a later test when Qt destroys a running thread."""
     yield
-    from nvr_console.core.engine_host import _LIVE
+    from nvr_console.core.engine.host import _LIVE
 
     if _LIVE:
         hosts = list(_LIVE)

@@ -15,8 +15,8 @@ from nvr_console.core.db import migrate
 from nvr_console.core.db.session import Database
 from nvr_console.core.events.actor import actor_name
 from nvr_console.core.fleet.leases import Holder, camera_holders
-from nvr_console.core.live_status import read_report
-from nvr_console.core.masking import mask_url
+from nvr_console.core.live_state.store import read_report
+from nvr_console.core.text.masking import mask_url
 
 if TYPE_CHECKING:
     from nvr_console.core.lectures.timetable_store import Timetable

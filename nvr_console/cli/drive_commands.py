@@ -21,8 +21,8 @@ from nvr_console.core.db import migrate
 from nvr_console.core.db.models import DriveFolder, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.db.types import utcnow
-from nvr_console.core.live_status import PauseReport, current_pause
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.live_state.store import PauseReport, current_pause
+from nvr_console.core.text.masking import mask_secrets
 from nvr_console.core.upload import auth, drive_usage
 from nvr_console.core.upload.where_files_go import where_files_go
 

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from nvr_console.cli.output import human_size, print_json
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
-from nvr_console.core.durations import format_duration
 from nvr_console.core.export.run import ExportFailed, ExportResult, export_range
 from nvr_console.core.schedule.boundaries import localize
 from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.text.durations import format_duration
 
 _WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2})?)$")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")

@@ -11,13 +11,13 @@ from nvr_console import __version__
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import SchemaTooNew, prepare_database
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.core.engine import Engine
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
+from nvr_console.core.engine.recording_engine import Engine
 from nvr_console.core.monitoring import health
 from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.recording.demo import ensure_demo_cameras
-from nvr_console.core.shutdown_signals import ShutdownSignals
-from nvr_console.core.systemd_notify import SystemdNotifier
+from nvr_console.core.system.shutdown_signals import ShutdownSignals
+from nvr_console.core.system.systemd_notify import SystemdNotifier
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 40.0
@@ -86,10 +86,11 @@ def run_headless(settings: Settings, demo: bool = False) -> int:
     signals.repeated.connect(stop_now)
     notifier = SystemdNotifier()
     # READY once the engine runs (Type=notify); the watchdog ping comes from this event loop, so a
-    # wedged main loop gets the service restarted (WatchdogSec=).
-    engine.started.connect(lambda: notifier.ready("recording"))
-    signals.requested.connect(lambda _name: notifier.stopping())
+    # wedged main loop gets the service restarted (WatchdogSec=). systemd arms the watchdog at READY, so the
+    # pings start then: started before, a slow start (a loaded machine) sent WATCHDOG=1 ahead of READY=1.
     watchdog = _systemd_watchdog(notifier, engine)
+    engine.started.connect(lambda: _ready(notifier, watchdog))
+    signals.requested.connect(lambda _name: notifier.stopping())
     monitor.start()
     host.start()
     log.info("ready")
@@ -129,9 +130,17 @@ def _open_database(settings: Settings, db: Database, demo: bool) -> DatabaseRetr
     return None
 
 
+def _ready(notifier: SystemdNotifier, watchdog: QTimer) -> None:
+    """Tell systemd the service is up, then start feeding its watchdog (when it has one). Engine thread (where
+    `started` is emitted): the timer is started on its own, the main, thread."""
+    notifier.ready("recording")
+    if notifier.watchdog_interval_s:
+        QTimer.singleShot(0, watchdog, watchdog.start)
+
+
 def _systemd_watchdog(notifier: SystemdNotifier, engine: Engine) -> QTimer:
     """The timer that pings systemd's watchdog (WatchdogSec=) while the engine thread answers; idle without
-    one. Main thread."""
+    one; started by `_ready`. Main thread."""
     watchdog = QTimer()
     if notifier.watchdog_interval_s:
         # The same liveness rule as `status --check`: the engine thread answered a ping within two intervals.
@@ -147,5 +156,5 @@ def _systemd_watchdog(notifier: SystemdNotifier, engine: Engine) -> QTimer:
                 log.error("%s: no watchdog ping, so systemd restarts the service", verdict.line)
 
         watchdog.timeout.connect(ping)
-        watchdog.start(int(notifier.watchdog_interval_s * 1000))
+        watchdog.setInterval(int(notifier.watchdog_interval_s * 1000))
     return watchdog

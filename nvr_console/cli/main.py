@@ -16,9 +16,9 @@ from nvr_console.cli.parser import build_parser
 from nvr_console.core.config import ConfigError, ConfigFileError, ensure_runtime_dirs, load_settings
 from nvr_console.core.db.migrate import SchemaTooNew
 from nvr_console.core.db.session import DatabaseUnavailable
-from nvr_console.core.logging_setup import configure_logging
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.system.logging_setup import configure_logging
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger("nvr_console")
 

@@ -9,13 +9,13 @@ from nvr_console.cli.output import print_json, print_table
 from nvr_console.core.config import Settings
 from nvr_console.core.db import migrate
 from nvr_console.core.db.session import Database
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.channels import ChannelError, build_channels, test_message
 from nvr_console.core.monitoring.health import CRITICAL, OK, assess, read_health
 from nvr_console.core.monitoring.monitor import monitor_node
 from nvr_console.core.monitoring.rules import RULES
-from nvr_console.core.node_identity import operator_name
+from nvr_console.core.system.node_identity import operator_name
+from nvr_console.core.text.masking import mask_secrets
 
 
 def add_alerts_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

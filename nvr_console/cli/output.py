@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from nvr_console.core.sizes import format_size
+from nvr_console.core.text.sizes import format_size
 
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
@@ -30,5 +30,5 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: Text
 
 
 def human_size(n: int | None) -> str:
-    """A size for a table cell in IEC units (core.sizes, as everywhere); '' when unknown."""
+    """A size for a table cell in IEC units (core.text.sizes, as everywhere); '' when unknown."""
     return "" if n is None else format_size(n)

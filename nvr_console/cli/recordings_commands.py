@@ -11,7 +11,7 @@ from nvr_console.cli.output import print_json
 from nvr_console.core.config import Settings
 from nvr_console.core.coverage import CameraCoverage, load_day, parse_day
 from nvr_console.core.db.session import Database
-from nvr_console.core.durations import format_duration
+from nvr_console.core.text.durations import format_duration
 
 
 def add_coverage_parser(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -17,7 +17,6 @@ from sqlalchemy import ColumnElement, Select, Subquery, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nvr_console.core.close_matches import close_matches
 from nvr_console.core.config import DEFAULT_DRIVE_ACCOUNT
 from nvr_console.core.db.models import Camera, DesiredState, Recording, RecordingStatus, Room, Transport
 from nvr_console.core.db.session import Database
@@ -25,7 +24,6 @@ from nvr_console.core.events import store as event_store
 from nvr_console.core.events.actor import actor_name
 from nvr_console.core.events.store import DISABLE, ENABLE, REMOVE, START, STOP
 from nvr_console.core.folder_names import folder_key, name_problem
-from nvr_console.core.masking import mask_url
 from nvr_console.core.status import UploadProgress, UploadState
 from nvr_console.core.stream_url import (
     InvalidInput,
@@ -33,6 +31,8 @@ from nvr_console.core.stream_url import (
     validate_sound_source,
     validate_stream_url,
 )
+from nvr_console.core.text.close_matches import close_matches
+from nvr_console.core.text.masking import mask_url
 
 
 class NotFound(InvalidInput):

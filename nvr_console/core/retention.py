@@ -29,7 +29,7 @@ from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.db.types import utcnow
 from nvr_console.core.recording.ownership import adopt_legacy_rows
-from nvr_console.core.sizes import format_size
+from nvr_console.core.text.sizes import format_size
 
 log = logging.getLogger(__name__)
 

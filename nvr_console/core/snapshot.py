@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nvr_console.core.ffmpeg.job import JobError, JobTimedOut, run_job
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import classify_ffmpeg_error
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, parse_ffmpeg_stderr_info
 from nvr_console.core.recording.stream_probe import StreamProbeError, StreamReport, probe_stream
 from nvr_console.core.stream_url import InvalidInput, is_lavfi, lavfi_graphs
+from nvr_console.core.text.masking import mask_secrets
 
 MKV_CLUSTER_ID = b"\x1f\x43\xb6\x75"
 HEADER_SCAN = 256 * 1024  # the Matroska header (EBML, Info, Tracks) is a few KB

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-from nvr_console.core.masking import mask_url
+from nvr_console.core.text.masking import mask_url
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https", "udp", "srt", "rtmp")
 # A demo camera: `lavfi:<video graph>[;<audio graph>]`, each given to FFmpeg's lavfi input as is.

@@ -41,7 +41,7 @@ class AlarmDisplay(QObject):
     def open_alerts(self) -> None:
         """The banner's click: the Alerts tab, its first unacknowledged alert selected."""
         self.tabs.setCurrentWidget(self.view)
-        first = unacknowledged(self.view.model.alerts)
+        first = unacknowledged(list(self.view.model.rows()))
         if first:
             self.view.select_alert(first[0].id)
         self.view.table.setFocus()

@@ -22,11 +22,11 @@ from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents
 from nvr_console.ui.main_window import MainWindow
 
 if TYPE_CHECKING:  # imported where used: the window shows before the engine's modules load
-    from nvr_console.core.control_engine import ControlEngine
-    from nvr_console.core.engine import Engine
-    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.engine.control_engine import ControlEngine
+    from nvr_console.core.engine.host import EngineHost
+    from nvr_console.core.engine.recording_engine import Engine
     from nvr_console.core.monitoring.monitor import Monitor
-    from nvr_console.core.shutdown_signals import ShutdownSignals
+    from nvr_console.core.system.shutdown_signals import ShutdownSignals
 
 log = logging.getLogger(__name__)
 QUIT_WAIT_S = 10.0  # after `stopped`, joining the engine thread takes moments; this only bounds a hang
@@ -137,9 +137,9 @@ def _start_parts(settings: Settings, db: Database, no_record: bool) -> tuple[
         EngineHost[Engine] | EngineHost[ControlEngine], Console, Monitor | None]:
     """The engine this console runs (the recording engine, or a control station's: choose_role), its window,
     and the monitor beside a recording engine. Main thread."""
-    from nvr_console.core.control_engine import ControlEngine
-    from nvr_console.core.engine import Engine
-    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.engine.control_engine import ControlEngine
+    from nvr_console.core.engine.host import EngineHost
+    from nvr_console.core.engine.recording_engine import Engine
     from nvr_console.core.fleet.role import RoleChoice
     from nvr_console.core.monitoring.monitor import Monitor
     from nvr_console.ui.dialogs.role_dialog import choose_role
@@ -166,7 +166,7 @@ def _start_parts(settings: Settings, db: Database, no_record: bool) -> tuple[
 
 def _quit_on_signals(window: MainWindow, finish: Callable[[], None]) -> ShutdownSignals:
     """Ctrl+C / SIGTERM: the same clean stop as the Quit action; a second one stops waiting. Main thread."""
-    from nvr_console.core.shutdown_signals import ShutdownSignals
+    from nvr_console.core.system.shutdown_signals import ShutdownSignals
 
     signals = ShutdownSignals()
 

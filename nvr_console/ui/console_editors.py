@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from nvr_console.core import catalog
 from nvr_console.core.config import ConfigError, ConfigFileError
+from nvr_console.core.config.holder import SettingsHolder
 from nvr_console.core.db.session import Database
-from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.ui.background import database_pool, run_in_background
 
 

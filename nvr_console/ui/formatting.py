@@ -7,8 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 # Sizes and rates have one formatter for the whole program (IEC units: KiB, MiB, GiB); these are its names here.
-from nvr_console.core.sizes import format_rate as human_rate
-from nvr_console.core.sizes import format_size as human_size
+from nvr_console.core.text.sizes import format_rate as human_rate
+from nvr_console.core.text.sizes import format_size as human_size
 
 __all__ = ["clock", "compact_duration", "human_duration", "human_rate", "human_size", "now"]
 

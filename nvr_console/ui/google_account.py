@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from nvr_console.core.config import Settings
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 from nvr_console.core.upload.where_files_go import where_files_go
 from nvr_console.ui.background import run_in_background
 

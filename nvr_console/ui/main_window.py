@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 from nvr_console import __version__
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
+from nvr_console.core.config.holder import SECTIONS, SettingsHolder
 from nvr_console.core.db.session import Database
-from nvr_console.core.settings_holder import SECTIONS, SettingsHolder
 from nvr_console.core.status import CameraState, CameraStatus, LogLine, QueueStatus, UploadProgress
 from nvr_console.ui.alarm_display import AlarmDisplay
 from nvr_console.ui.background import database_pool, run_in_background
@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
                  engine_available: bool = True) -> None:
         super().__init__()
         self.db, self.commands, self.events = db, commands, events
-        # The console's settings: what uses them subscribes (core.settings_holder); a save applies them here.
+        # The console's settings: what uses them subscribes (core.config.holder); a save applies them here.
         self.settings_holder = SettingsHolder(settings, self)
         self.engine_available = engine_available
         self.ffmpeg = ffmpeg_for(settings)

@@ -116,7 +116,7 @@ def test_bad_token_file_is_one_clear_error(tmp_path: Path, capsys: pytest.Captur
 def test_status_says_which_engine_paused_uploads_and_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from nvr_console.core.db.migrate import prepare_database
     from nvr_console.core.db.session import Database
-    from nvr_console.core.live_status import write_engine_status
+    from nvr_console.core.live_state.store import write_engine_status
     from nvr_console.core.status import QueueStatus
 
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"

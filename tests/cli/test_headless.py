@@ -16,7 +16,7 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
-from nvr_console.core.recording.segments import raw_segments
+from nvr_console.core.recording.segment_names import raw_segments
 from tests.core.engine_support import decodes_cleanly, ffmpeg_pids_writing_to, ffprobe_json, wait_until
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.rtsp_peer import RtspServer

@@ -31,7 +31,7 @@ from nvr_console.core.recording.recorder import (
     check_folder_names,
     strftime_safe,
 )
-from nvr_console.core.recording.segments import RESERVED_PREFIX, camera_dir, run_dir, sound_dir
+from nvr_console.core.recording.segment_names import RESERVED_PREFIX, camera_dir, run_dir, sound_dir
 from nvr_console.core.stream_url import (
     LAVFI_AUDIO_SOURCES,
     LAVFI_FILTERS,

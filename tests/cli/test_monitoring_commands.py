@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nvr_console.core import live_status
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
+from nvr_console.core.live_state import store as live_status
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import CAMERA_DOWN, UPLOADS_PAUSED, Condition, Status
 from tests.support.cli_run import run

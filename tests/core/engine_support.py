@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication, QObject
 
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.status import CameraState, CameraStatus, DiskStatus, LogLine, RecordingEvent
 
 

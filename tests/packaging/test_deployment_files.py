@@ -60,7 +60,7 @@ def test_unit_runs_the_headless_recorder_as_nvr_and_stops_gently() -> None:
     service = unit["Service"]
     assert service["ExecStart"] == "/usr/bin/nvr-console --no-gui --config /etc/nvr-console/config.toml"
     assert service["User"] == "nvr"
-    # nvr-console speaks sd_notify (tests/core/test_systemd_notify.py): readiness and watchdog.
+    # nvr-console speaks sd_notify (tests/core/system/test_systemd_notify.py): readiness and watchdog.
     assert service["Type"] == "notify" and service["NotifyAccess"] == "main" and int(service["WatchdogSec"]) > 0
     assert service["Restart"] == "on-failure"
     assert service["KillSignal"] == "SIGTERM"

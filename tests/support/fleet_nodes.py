@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from nvr_console.core.process_group import pid_alive
-from nvr_console.core.recording.segments import RUN_DIR
+from nvr_console.core.recording.segment_names import RUN_DIR
+from nvr_console.core.system.process_group import pid_alive
 
 
 class NodeProcess:

@@ -10,7 +10,7 @@ import pytest
 from nvr_console.core import catalog
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
-from nvr_console.core.recording.segments import raw_segments
+from nvr_console.core.recording.segment_names import raw_segments
 from tests.support.fixtures_rtsp import rtsp_server  # noqa: F401
 from tests.support.fleet_nodes import NodeFleet
 from tests.support.rtsp_peer import RtspServer

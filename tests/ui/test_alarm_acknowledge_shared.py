@@ -35,7 +35,7 @@ def open_console(qtbot: QtBot, settings: Settings, db: Database) -> Console:
 
 
 def acked_row(c: Console, alert_id: int) -> str:
-    for row, a in enumerate(c.window.alerts.model.alerts):
+    for row, a in enumerate(c.window.alerts.model.rows()):
         if a.id == alert_id:
             return str(c.window.alerts.model.index(row, 7).data())
     return ""

@@ -92,7 +92,7 @@ def test_the_banner_tab_title_and_badge_follow_the_alerts(
     assert "acknowledged by" in w.alerts.ack_result.text() and "(on my way)" in w.alerts.ack_result.text()
     assert w.alerts.summary.text() == "2 alert(s) firing, 1 acknowledged"
     assert tabs.tabText(index) == "Ale&rts (2)" and tabs.tabBar().tabTextColor(index) == QColor("#c46a00")
-    row = next(r for r, a in enumerate(w.alerts.model.alerts) if a.subject == "A-101 / front")
+    row = next(r for r, a in enumerate(w.alerts.model.rows()) if a.subject == "A-101 / front")
     assert w.alerts.model.index(row, 1).data() == "acknowledged"
     assert w.alerts.model.index(row, 7).data().endswith(": on my way")
 

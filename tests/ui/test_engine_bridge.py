@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QThread
 
-from nvr_console.core.control_engine import ControlEngine
-from nvr_console.core.engine import Engine
+from nvr_console.core.engine.control_engine import ControlEngine
+from nvr_console.core.engine.recording_engine import Engine
 from nvr_console.core.engine_api import EngineApi
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
 from nvr_console.ui.engine_bridge import EngineCommands, EngineEvents

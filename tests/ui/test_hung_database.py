@@ -92,7 +92,7 @@ def segments(folder: Path) -> dict[str, int]:
 def test_a_stopped_database_never_freezes_the_console_and_recording_goes_on(
     qtbot, mariadb_server: MariaDBServer, mariadb_url: str, settings_factory: Callable[..., Settings]
 ) -> None:
-    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.engine.host import EngineHost
 
     settings = settings_factory(**{"database.url": mariadb_url, "recording.segment_length": str(SEGMENT_S),
                                    "upload.destination": "none"})

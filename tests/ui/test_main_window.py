@@ -136,7 +136,7 @@ def test_column_widths_and_sort_are_remembered(qtbot, settings: Settings, db: Da
 @pytest.mark.slow
 def test_whole_window_against_the_real_engine_shows_recording(qtbot, settings_factory) -> None:
     from nvr_console.core.db.migrate import prepare_database
-    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.engine.host import EngineHost
 
     settings = settings_factory(**{"recording.segment_length": "1h", "upload.destination": "none"})
     db = Database(settings.database.url)
@@ -167,7 +167,7 @@ def test_whole_window_records_the_rtsp_camera_and_shows_its_drive_upload(
 ) -> None:
     """The issue's end-to-end check: real engine, FFmpeg, loopback RTSP camera and the Drive-protocol server."""
     from nvr_console.core.db.migrate import prepare_database
-    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.engine.host import EngineHost
 
     with DriveServer() as drive:
         settings = settings_factory(**{
@@ -236,7 +236,7 @@ def test_remove_lets_the_engine_stop_finalize_and_delete_the_camera(qtbot, setti
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from nvr_console.core.db.migrate import prepare_database
-    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.engine.host import EngineHost
     from tests.core.engine_support import Collected
 
     settings = settings_factory(**{"recording.segment_length": "24h", "upload.destination": "none"})
@@ -418,7 +418,7 @@ def test_a_camera_at_a_closed_port_turns_red_with_how_long_and_why_against_the_r
     from PySide6.QtGui import QColor
 
     from nvr_console.core.db.migrate import prepare_database
-    from nvr_console.core.engine_host import EngineHost
+    from nvr_console.core.engine.host import EngineHost
     from nvr_console.ui.models.camera_table_model import DOWN_COLOR
     from tests.support.ports import free_port
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
-from nvr_console.core.control_engine import ControlEngine
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.control_engine import ControlEngine
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.fleet import leases, registry
 from nvr_console.ui.app import build_console
 from nvr_console.ui.models.camera_table_model import Column
@@ -48,7 +48,7 @@ def test_a_control_station_shows_each_cameras_node(
         assert not c.window.table.isColumnHidden(Column.NODE)
         qtbot.waitUntil(lambda: m.index(m.row_of(front.id), Column.STATE).data() == "recording", timeout=10_000)
         # The Nodes tab lists both recorders and this station.
-        assert sorted(n.name for n in c.window.nodes.model.nodes) == ["desk", "srv1", "srv2"]
+        assert sorted(n.name for n in c.window.nodes.model.rows()) == ["desk", "srv1", "srv2"]
     finally:
         c.window.request_quit()
         assert host.stop(10)

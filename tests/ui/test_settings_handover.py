@@ -20,8 +20,8 @@ import pytest
 from nvr_console.core import catalog
 from nvr_console.core.config import load_settings
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine import Engine
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
+from nvr_console.core.engine.recording_engine import Engine
 from nvr_console.core.fleet import handover, leases
 from nvr_console.ui.app import build_console
 from tests.core.fleet.fleet_rig import TIMINGS, alive, holders, make_db, opened, rows

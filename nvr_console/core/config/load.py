@@ -14,10 +14,10 @@ from typing import Any
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 
-from nvr_console.core.close_matches import close_matches
 from nvr_console.core.config.options import OPTIONS, OPTIONS_BY_ENV, OPTIONS_BY_NAME, Kind, default_dirs
 from nvr_console.core.config.sections import _SECTIONS, Settings
 from nvr_console.core.config.values import GOOGLE_API_ROOT, ConfigError, ConfigFileError
+from nvr_console.core.text.close_matches import close_matches
 
 SYSTEM_CONFIG = Path("/etc/nvr-console/config.toml")
 # Environment variables that are ours but not options.

@@ -40,8 +40,8 @@ from nvr_console.core.config.values import (
 )
 from nvr_console.core.schedule.window import EXPECTED as WINDOW_EXPECTED
 from nvr_console.core.schedule.window import RecordingWindow
-from nvr_console.core.sizes import parse_size
 from nvr_console.core.stream_url import parse_drive_folder
+from nvr_console.core.text.sizes import parse_size
 
 # ---------------------------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ class Option:
     help: str
     secret: bool = False
     kind: Kind = Kind.TEXT
-    # A running engine applies a new value at once (through core.settings_holder to whoever uses it; tests/core/
+    # A running engine applies a new value at once (through core.config.holder to whoever uses it; tests/core/
     # test_live_options.py proves each); the rest take effect at the next start.
     live: bool = False
     # The Settings dialog offers the options that have a label; the others are edited in config.toml.

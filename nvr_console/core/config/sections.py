@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from nvr_console.core.config.options import OPTIONS, OPTIONS_BY_NAME, Kind, Option, renew_interval
 from nvr_console.core.config.values import DEFAULT_DRIVE_ACCOUNT, DriveAccount
-from nvr_console.core.durations import format_duration
-from nvr_console.core.masking import mask_secrets, redact_url_path
 from nvr_console.core.schedule.window import RecordingWindow
-from nvr_console.core.sizes import format_size
+from nvr_console.core.text.durations import format_duration
+from nvr_console.core.text.masking import mask_secrets, redact_url_path
+from nvr_console.core.text.sizes import format_size
 
 if TYPE_CHECKING:
     from nvr_console.core.config.load import SettingsInputs

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from nvr_console.core.durations import format_duration, parse_duration
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.schedule.window import RecordingWindow
-from nvr_console.core.sizes import parse_size
+from nvr_console.core.text.durations import format_duration, parse_duration
+from nvr_console.core.text.masking import mask_secrets
+from nvr_console.core.text.sizes import parse_size
 
 GOOGLE_API_ROOT = "https://www.googleapis.com/"
 CHUNK_QUANTUM = 256 * 1024  # Drive wants every chunk but the last to be a multiple of 256 KiB

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

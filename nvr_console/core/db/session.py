@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from nvr_console.core.db.outage_breaker import OutageBreaker, is_unreachable, reason_of
-from nvr_console.core.masking import mask_secrets
-from nvr_console.core.private_files import PRIVATE_FILE, create_private_file, make_private_dir, narrow_mode
+from nvr_console.core.system.private_files import PRIVATE_FILE, create_private_file, make_private_dir, narrow_mode
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 # Files SQLite keeps beside the database: rollback journal, write-ahead log, shared-memory index.

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from nvr_console.core.db.models import Camera, CameraEvent, CameraEventKind
 from nvr_console.core.db.session import Database
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 
 PURGE_BATCH = 5000  # rows per DELETE: a long retention backlog never holds a lock for long
 

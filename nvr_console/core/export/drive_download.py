@@ -23,7 +23,7 @@ from typing import Any
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload
 
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 from nvr_console.core.upload.errors import Fatal, Retryable, classify, http_error_reason
 
 log = logging.getLogger(__name__)

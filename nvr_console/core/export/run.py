@@ -28,16 +28,16 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.coverage import Cause, Gap
 from nvr_console.core.db.session import Database
-from nvr_console.core.durations import format_duration
 from nvr_console.core.export import cut
 from nvr_console.core.export.drive_download import Cancelled, DownloadFailed, download
 from nvr_console.core.export.ffmpeg_step import ExportFailed, run_ffmpeg
 from nvr_console.core.export.plan import CameraPlan, Piece, SourceKind, plan_camera
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.ffmpeg_locate import FFmpegNotFound, locate_tools
 from nvr_console.core.recording.mp4_boxes import read_mp4, sample_times, video_keyframe_times
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, StreamInfo
 from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.text.durations import format_duration
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 
 # Lines that carry the error.
 _ERRORISH = re.compile(

@@ -25,9 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from nvr_console.core import process_group
 from nvr_console.core.ffmpeg.error_lines import summarise
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.system import process_group
+from nvr_console.core.text.masking import mask_secrets
 
 POLL_S = 0.1  # how often the watchdog looks at the cancel flag; the job's own end needs no polling
 STDERR_HEAD_BYTES = 1 << 20  # the start of stderr kept whole (stream dumps are parsed from it)

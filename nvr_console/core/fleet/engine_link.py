@@ -16,13 +16,13 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from nvr_console import __version__
 from nvr_console.core.config import Settings
+from nvr_console.core.config.holder import SettingsHolder
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.fleet.holdings import Holdings
 from nvr_console.core.fleet.local_cache import cache_dir
 from nvr_console.core.fleet.member import FleetMember, MemberConfig
 from nvr_console.core.fleet.orders import OrderBook
-from nvr_console.core.recording.segments import raw_name_time
-from nvr_console.core.settings_holder import SettingsHolder
+from nvr_console.core.recording.segment_names import raw_name_time
 from nvr_console.core.status import CameraState
 
 log = logging.getLogger(__name__)

@@ -31,9 +31,9 @@ from nvr_console.core.fleet.holdings import Holdings, Order, load_held, save_hel
 from nvr_console.core.fleet.placement import Candidate, plan_free, plan_moves
 from nvr_console.core.fleet.registry import NodeNameInUse, NodeStats
 from nvr_console.core.fleet.units import Unit, camera_rows_in, group
-from nvr_console.core.masking import mask_secrets
-from nvr_console.core.node_identity import node_name
 from nvr_console.core.schedule.boundaries import next_boundary
+from nvr_console.core.system.node_identity import node_name
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from nvr_console.core.catalog import NotFound
 from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import CameraLease, EngineStatus, Node, NodeRole, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.system.node_identity import dead_local_node, node_name
 
 # Rows of a node that are "dealt with": nothing left on its disk that the fleet still needs from it.
 SETTLED = (RecordingStatus.UPLOADED.value, RecordingStatus.FAILED.value, RecordingStatus.LOST.value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from nvr_console.core.config_writer import write_settings
+from nvr_console.core.config.write import write_settings
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import registry

@@ -32,7 +32,6 @@ from nvr_console.core.config import Settings
 from nvr_console.core.coverage import Gap
 from nvr_console.core.db.models import LectureFileState, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.core.durations import format_duration
 from nvr_console.core.export.plan import archive_path
 from nvr_console.core.export.run import Cancelled, ExportFailed, export_range
 from nvr_console.core.fleet import leases
@@ -40,10 +39,11 @@ from nvr_console.core.folder_names import RESERVED_PREFIX
 from nvr_console.core.lectures import lecture_store, naming, timetable_store
 from nvr_console.core.lectures.lecture_store import OPEN, FileInfo, LectureInfo
 from nvr_console.core.lectures.notice import Notifier
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import LECTURE_INCOMPLETE, Condition, Status
 from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.text.durations import format_duration
+from nvr_console.core.text.masking import mask_secrets
 from nvr_console.core.upload import drive_usage
 from nvr_console.core.upload.auth import DriveAuthError, load_credentials
 from nvr_console.core.upload.destinations import DriveDestination, LocalDestination, Outcome

@@ -21,8 +21,8 @@ from nvr_console.core.db.models import LectureFileState, LectureState
 from nvr_console.core.db.session import Database
 from nvr_console.core.lectures import lecture_store
 from nvr_console.core.lectures.lecture_store import FileInfo, LectureInfo
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring.channels import ChannelError, EmailChannel, Mail, WebhookChannel
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

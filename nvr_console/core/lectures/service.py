@@ -15,7 +15,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.lectures import refresh
 from nvr_console.core.lectures.delivery import Deliverer
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from nvr_console.core.masking import mask_calendar_url, mask_secrets
+from nvr_console.core.text.masking import mask_calendar_url, mask_secrets
 
 CALDAV_PREFIX = "caldav+"
 MAX_BYTES = 64 * 1024 * 1024  # a timetable is kilobytes; more is not a calendar

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from nvr_console.core.masking import mask_secrets, mask_url
 from nvr_console.core.stream_url import is_lavfi, lavfi_graphs
+from nvr_console.core.text.masking import mask_secrets, mask_url
 
 if TYPE_CHECKING:
     from av.video.frame import VideoFrame

@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.db.models import Alert, AlertMessage, AlertState
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring.rules import Condition, Status
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

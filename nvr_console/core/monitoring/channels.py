@@ -24,8 +24,8 @@ from pathlib import Path
 
 from nvr_console import __version__
 from nvr_console.core.config import EmailSettings, Settings, WebhookSettings
-from nvr_console.core.masking import mask_secrets, redact_url_path
 from nvr_console.core.monitoring.rules import RULES
+from nvr_console.core.text.masking import mask_secrets, redact_url_path
 
 log = logging.getLogger(__name__)
 

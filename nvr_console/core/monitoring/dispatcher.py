@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.monitoring.channels import Channel, ChannelError, Message
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Alert, Camera, CameraLease, DesiredState, Node, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.retention import disk_free
+from nvr_console.core.text.masking import mask_secrets
 from nvr_console.core.upload.drive_usage import AccountBudget, budgets
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from nvr_console.core.db.models import EngineStatus
 from nvr_console.core.db.session import Database
-from nvr_console.core.live_status import STALE_AFTER_S, read_report
+from nvr_console.core.live_state.store import STALE_AFTER_S, read_report
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.rules import RULES
 

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from sqlalchemy.exc import SQLAlchemyError
 
 from nvr_console.core.config import Settings
+from nvr_console.core.config.holder import SettingsHolder
 from nvr_console.core.db.models import AlertMessage
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.engine_api import EngineApi
@@ -34,7 +35,6 @@ from nvr_console.core.monitoring.facts import read_facts
 from nvr_console.core.monitoring.metrics import MetricsServer, NvrCollector, Published
 from nvr_console.core.monitoring.observer import EngineObserver
 from nvr_console.core.monitoring.rules import evaluate
-from nvr_console.core.settings_holder import SettingsHolder
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt
 
 from nvr_console.core.disk_forecast import camera_write_rate_bps
 from nvr_console.core.engine_api import EngineApi
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.status import CameraState, CameraStatus, QueueStatus, RecordingEvent, UploadProgress, UploadState
+from nvr_console.core.text.masking import mask_secrets
 
 # A camera in one of these states is trying to record and not managing to.
 TROUBLE = frozenset({CameraState.STARTING, CameraState.STALLED, CameraState.RECONNECTING, CameraState.FAILED})

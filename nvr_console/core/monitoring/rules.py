@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from nvr_console.core.config import AlertsSettings
 from nvr_console.core.db.models import NodeRole
 from nvr_console.core.disk_forecast import forecast_text, seconds_until_full
-from nvr_console.core.durations import format_duration
 from nvr_console.core.monitoring.facts import NODE_GONE_KEY, NodeFacts
 from nvr_console.core.monitoring.observer import TROUBLE, Observed
-from nvr_console.core.sizes import format_size
 from nvr_console.core.status import CameraState
+from nvr_console.core.text.durations import format_duration
+from nvr_console.core.text.sizes import format_size
 
 # Uploads counted as working again after a pause: an upload verified since, an empty queue, or this long unpaused.
 PAUSE_RESOLVE_GRACE_S = 120.0

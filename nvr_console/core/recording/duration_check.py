@@ -28,10 +28,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nvr_console.core.ffmpeg.job import JobError, run_job
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.mp4_boxes import read_mp4
 from nvr_console.core.recording.probe import MediaInfo, ProbeError
-from nvr_console.core.recording.segments import partial_path_for, raw_name_time
+from nvr_console.core.recording.segment_names import partial_path_for, raw_name_time
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

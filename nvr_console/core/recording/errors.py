@@ -17,7 +17,7 @@ import re
 from enum import StrEnum
 
 from nvr_console.core.ffmpeg.error_lines import is_error_line, last_error_line
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 
 __all__ = ["FfmpegErrorKind", "classify_ffmpeg_error", "last_error_line"]  # last_error_line: ffmpeg.error_lines
 

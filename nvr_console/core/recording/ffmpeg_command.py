@@ -94,9 +94,9 @@ from pathlib import Path
 from typing import Literal
 
 from nvr_console.core.config import default
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.parameter_sets import SPS_WATCH_BSF
 from nvr_console.core.stream_url import is_lavfi, lavfi_graphs
+from nvr_console.core.text.masking import mask_secrets
 
 RECORDING_EXTENSION = "mkv"
 SEGMENT_NAME_FORMAT = "%Y-%m-%d_%H-%M-%S"

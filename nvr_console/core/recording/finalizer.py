@@ -30,7 +30,6 @@ from sqlalchemy import select
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.ffmpeg.job import JobError, run_job
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording import duration_check, lifecycle
 from nvr_console.core.recording.errors import NO_SPACE
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
@@ -38,10 +37,11 @@ from nvr_console.core.recording.ffmpeg_locate import Tools
 from nvr_console.core.recording.matroska_media import holds_no_media
 from nvr_console.core.recording.mp4_boxes import read_mp4
 from nvr_console.core.recording.probe import MediaInfo, ProbeError, probe
-from nvr_console.core.recording.segments import final_path_for, partial_path_for, raw_name_time
+from nvr_console.core.recording.segment_names import final_path_for, partial_path_for, raw_name_time
 from nvr_console.core.recording.stream_support import unrecordable_reason
-from nvr_console.core.sizes import format_size
 from nvr_console.core.status import RecordingEvent
+from nvr_console.core.text.masking import mask_secrets
+from nvr_console.core.text.sizes import format_size
 
 log = logging.getLogger(__name__)
 REMUX_TIMEOUT_S = 600.0

@@ -35,7 +35,7 @@ from nvr_console.core.catalog import path_key
 from nvr_console.core.db.models import Camera, Recording, RecordingStatus
 from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.db.types import utcnow
-from nvr_console.core.recording.segments import final_path_for
+from nvr_console.core.recording.segment_names import final_path_for
 
 log = logging.getLogger(__name__)
 

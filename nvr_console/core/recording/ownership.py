@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database, rows_changed
-from nvr_console.core.recording.segments import raw_path_for
+from nvr_console.core.recording.segment_names import raw_path_for
 
 log = logging.getLogger(__name__)
 

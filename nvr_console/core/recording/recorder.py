@@ -25,9 +25,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
-from nvr_console.core import process_group, process_visibility
 from nvr_console.core.folder_names import folder_problem
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import (
     DISK_FULL_MESSAGE,
     NO_SPACE,
@@ -43,11 +41,13 @@ from nvr_console.core.recording.recorder_stderr import RecorderStderr
 from nvr_console.core.recording.restart_backoff import RestartBackoff
 from nvr_console.core.recording.segment_files import SegmentFiles
 from nvr_console.core.recording.segment_line_hold import SegmentLineHold
-from nvr_console.core.recording.segments import FinishedSegment, name_for, raw_name_time
+from nvr_console.core.recording.segment_names import FinishedSegment, name_for, raw_name_time
 from nvr_console.core.recording.stall_watch import StallWatch
 from nvr_console.core.recording.stream_support import unrecordable_reason
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
+from nvr_console.core.system import process_group, process_visibility
+from nvr_console.core.text.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

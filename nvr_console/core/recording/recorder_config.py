@@ -9,7 +9,7 @@ from pathlib import Path
 from nvr_console.core.config import Settings
 from nvr_console.core.recording.ffmpeg_locate import FFmpegNotFound, Tools, locate_tools
 from nvr_console.core.recording.recorder import RecorderConfig
-from nvr_console.core.recording.segments import run_dir
+from nvr_console.core.recording.segment_names import run_dir
 
 
 @dataclass(frozen=True)

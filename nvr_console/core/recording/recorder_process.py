@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment
 
-from nvr_console.core import process_group
 from nvr_console.core.recording.ffmpeg_command import recorder_environment
+from nvr_console.core.system import process_group
 
 log = logging.getLogger(__name__)
 

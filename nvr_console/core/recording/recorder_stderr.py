@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 from nvr_console.core.ffmpeg.error_lines import is_error_line
-from nvr_console.core.logging_setup import PrivateRotatingFileHandler
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.parameter_sets import TRACE_MARK
 from nvr_console.core.recording.probe import MediaInfo, parse_ffmpeg_output_streams
+from nvr_console.core.system.logging_setup import PrivateRotatingFileHandler
+from nvr_console.core.text.masking import mask_secrets
 
 # FFmpeg's start-up header (input and output dumps, stream mapping) is some 20-60 lines; stop looking for
 # the output streams after this many lines of a run.

@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from nvr_console.core import process_group
 from nvr_console.core.catalog import path_key
 from nvr_console.core.db.models import Camera, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database
 from nvr_console.core.recording.finalizer import FinalizeJob, SoundPiece
 from nvr_console.core.recording.lifecycle import register_segment
 from nvr_console.core.recording.ownership import adopt_legacy_rows
-from nvr_console.core.recording.segments import (
+from nvr_console.core.recording.segment_names import (
     PARTIAL_SUFFIX,
     RUN_DIR,
     SOUND_DIR,
@@ -34,6 +33,7 @@ from nvr_console.core.recording.segments import (
     raw_segments,
 )
 from nvr_console.core.schedule.boundaries import slot_of_epoch
+from nvr_console.core.system import process_group
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from nvr_console.core.recording.segments import raw_name_time, raw_segments
+from nvr_console.core.recording.segment_names import raw_name_time, raw_segments
 
 # Names remembered per recorder, so one that runs for months keeps bounded memory.
 REMEMBER_MAX = 512

@@ -1,5 +1,5 @@
 """Room sound: pair each finished camera segment of a room that has a sound source with every room sound
-segment it overlaps (by wall clock). Plain logic on the engine thread; finalizing.py feeds it and runs what
+segment it overlaps (by wall clock). Plain logic on the engine thread; finalize_dispatch.py feeds it and runs what
 it pairs.
 
 A camera cuts at the first keyframe AFTER a boundary, the sound recorder right at it, so a camera segment
@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nvr_console.core.recording.finalizer import SoundPiece
-from nvr_console.core.recording.segments import FinishedSegment, raw_name_time, raw_segments, sound_dir
+from nvr_console.core.recording.segment_names import FinishedSegment, raw_name_time, raw_segments, sound_dir
 from nvr_console.core.status import CameraState
 
 SOUND_WAIT_S = 10.0  # how long a finished camera segment waits for its room's sound segment

@@ -17,10 +17,10 @@ from fractions import Fraction
 from typing import Any
 
 from nvr_console.core.ffmpeg.job import JobError, JobTimedOut, run_job
-from nvr_console.core.masking import mask_secrets
 from nvr_console.core.recording.errors import classify_ffmpeg_error
 from nvr_console.core.recording.probe import MediaInfo, StreamInfo, find_ffprobe
 from nvr_console.core.recording.stream_support import codec_label, unrecordable_reason
+from nvr_console.core.text.masking import mask_secrets
 
 DEFAULT_SECONDS = 12.0
 

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from nvr_console.core.durations import format_duration
+from nvr_console.core.text.durations import format_duration
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from google.auth import exceptions as auth_exceptions
 from googleapiclient.errors import HttpError
 
 from nvr_console.core.config import Settings
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 from nvr_console.core.upload.auth import DriveAuthError, credentials_kind, load_credentials
 from nvr_console.core.upload.drive_service import build_drive_service
 from nvr_console.core.upload.errors import SIGN_IN_AGAIN, http_error_reason

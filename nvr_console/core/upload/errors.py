@@ -15,7 +15,7 @@ import httplib2
 from google.auth import exceptions as auth_exceptions
 from googleapiclient.errors import HttpError
 
-from nvr_console.core.masking import mask_secrets
+from nvr_console.core.text.masking import mask_secrets
 
 SIGN_IN_AGAIN = "sign in again with `nvr-console drive login`"
 

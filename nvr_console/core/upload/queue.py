@@ -26,10 +26,10 @@ from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Node, Recording, RecordingStatus, Room
 from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.db.types import utcnow
-from nvr_console.core.node_identity import dead_local_node, node_name
 from nvr_console.core.recording import lifecycle
 from nvr_console.core.recording.lifecycle import upload_eligible
 from nvr_console.core.recording.ownership import adopt_legacy_rows
+from nvr_console.core.system.node_identity import dead_local_node, node_name
 from nvr_console.core.upload.drive_usage import room_account
 
 READY = RecordingStatus.READY

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from nvr_console.core.config import Settings
+from nvr_console.core.config.holder import SettingsHolder
 from nvr_console.core.db.session import Database
-from nvr_console.core.masking import mask_secrets
-from nvr_console.core.settings_holder import SettingsHolder
+from nvr_console.core.text.masking import mask_secrets
 from nvr_console.core.upload.uploader import Uploader
 
 log = logging.getLogger(__name__)

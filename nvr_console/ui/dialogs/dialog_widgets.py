@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet.overview import recorder_names
-from nvr_console.core.masking import mask_url
 from nvr_console.core.snapshot import StreamCheck, check_stream
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
+from nvr_console.core.text.masking import mask_url
 from nvr_console.ui.background import database_pool, run_in_background
 
 ERROR_STYLE = "color: #c62828;"

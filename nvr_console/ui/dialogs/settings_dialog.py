@@ -1,5 +1,5 @@
 """Settings: the options core declares with a label (core.config.OPTIONS), validated by core's own parsers and
-saved into the config file the process reads (core.config_writer). Each option's declared kind picks its
+saved into the config file the process reads (core.config.write). Each option's declared kind picks its
 editor here; its declared live flag says whether a change applies now or at the next start. UI thread."""
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from nvr_console.core.config import OPTIONS, ConfigError, ConfigFileError, Kind, Option, Settings
-from nvr_console.core.config_writer import validate_setting, write_settings
+from nvr_console.core.config.write import validate_setting, write_settings
 from nvr_console.core.db.session import Database, DatabaseUnavailable
-from nvr_console.core.masking import MASK, url_password
+from nvr_console.core.text.masking import MASK, url_password
 from nvr_console.ui.background import run_in_background
 from nvr_console.ui.dialogs.dialog_widgets import error_label, show_message
 

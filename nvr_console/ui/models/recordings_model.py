@@ -18,8 +18,8 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QColor
 
 from nvr_console.core.coverage import CameraCoverage, Cause, FileSpan, Gap
-from nvr_console.core.durations import format_duration
 from nvr_console.core.lectures.lecture_store import LectureInfo
+from nvr_console.core.text.durations import format_duration
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.formatting import human_size
 

@@ -9,19 +9,17 @@ database pool too, and its answer (taken, or someone else was first) shows in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +30,7 @@ from nvr_console.core.monitoring.alert_store import AlertRecord
 from nvr_console.core.monitoring.rules import RULES
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.models.list_table_model import ListTableModel
+from nvr_console.ui.widgets.list_table import list_table, selected_row
 
 REFRESH_MS = 10_000  # an acknowledge on another console shows here within this
 _COLORS = {"critical": QColor("#c62828"), "warning": QColor("#c46a00"), "resolved": QColor("#1b8a3a"),
@@ -43,28 +42,16 @@ def state_word(a: AlertRecord) -> str:
     return "acknowledged" if a.state == "firing" and a.acknowledged else a.state
 
 
-class AlertsModel(ListTableModel):
+class AlertsModel(ListTableModel[AlertRecord]):
     HEADERS = ("Id", "State", "Severity", "Subject", "Alert", "Since", "Resolved", "Acknowledged", "Details")
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.alerts: list[AlertRecord] = []
-
-    def rows(self) -> Sequence[AlertRecord]:
-        return self.alerts
-
-    def set_alerts(self, alerts: list[AlertRecord]) -> None:
-        self.beginResetModel()
-        self.alerts = list(alerts)
-        self.endResetModel()
-
     def firing(self) -> int:
-        return sum(1 for a in self.alerts if a.state == "firing")
+        return sum(1 for a in self._rows if a.state == "firing")
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        a = self.alerts[index.row()]
+        a = self.row(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             when = lambda d: d.astimezone().strftime("%Y-%m-%d %H:%M") if d else ""  # noqa: E731
             details = a.summary + (f" — not delivered: {a.delivery_error}" if a.delivery_error else "")
@@ -94,13 +81,7 @@ class AlertsView(QWidget):
         self.db = db
         self.operator = operator
         self.model = AlertsModel()
-        self.table = QTableView()
-        self.table.setObjectName("alertsTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table = list_table(self.model, "alertsTable")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(AlertsModel.HEADERS) - 1, QHeaderView.ResizeMode.Stretch)
@@ -149,13 +130,13 @@ class AlertsView(QWidget):
         if self._again:
             self.refresh()
         chosen = self.selected_alert()
-        self.model.set_alerts(alerts)
+        self.model.replace_rows(alerts)
         if chosen is not None:  # the selection follows its alert across reads
-            for row, a in enumerate(self.model.alerts):
+            for row, a in enumerate(self.model.rows()):
                 if a.id == chosen.id:
                     self.table.selectRow(row)
         n = self.model.firing()
-        acked = sum(1 for a in self.model.alerts if a.state == "firing" and a.acknowledged)
+        acked = sum(1 for a in self.model.rows() if a.state == "firing" and a.acknowledged)
         if n:
             self.summary.setText(f"{n} alert(s) firing" + (f", {acked} acknowledged" if acked else ""))
         else:
@@ -172,11 +153,11 @@ class AlertsView(QWidget):
     # --- acknowledging ---------------------------------------------------------------------------------
 
     def selected_alert(self) -> AlertRecord | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.alerts[rows[0].row()] if rows and rows[0].row() < len(self.model.alerts) else None
+        row = selected_row(self.table)
+        return None if row is None else self.model.row_or_none(row)
 
     def select_alert(self, alert_id: int) -> bool:
-        for row, a in enumerate(self.model.alerts):
+        for row, a in enumerate(self.model.rows()):
             if a.id == alert_id:
                 self.table.selectRow(row)
                 return True

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from nvr_console.core.config import Settings
 from nvr_console.core.db.session import Database
-from nvr_console.core.node_identity import operator_name
+from nvr_console.core.system.node_identity import operator_name
 from nvr_console.ui.engine_bridge import EngineCommands
 from nvr_console.ui.views.alerts_view import AlertsView
 from nvr_console.ui.views.lectures_view import LecturesView

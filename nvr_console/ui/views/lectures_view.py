@@ -8,32 +8,30 @@ link opener is injectable (QDesktopServices.openUrl by default), so tests see wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from nvr_console.core.config import Settings
+from nvr_console.core.config.holder import SettingsHolder
 from nvr_console.core.coverage import day_bounds
 from nvr_console.core.db.session import Database
 from nvr_console.core.lectures import lecture_store
 from nvr_console.core.lectures.lecture_store import LectureInfo
-from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.dialogs.export_dialog import ExportDialog
 from nvr_console.ui.models.list_table_model import ListTableModel
+from nvr_console.ui.widgets.list_table import list_table, selected_row
 
 REFRESH_MS = 30_000
 ALL = "All rooms"
@@ -41,21 +39,12 @@ _COLORS = {"delivered": QColor("#1b8a3a"), "incomplete": QColor("#c46a00"), "rec
            "assembling": QColor("#1565c0"), "cancelled": QColor("#777777"), "skipped": QColor("#777777")}
 
 
-class LecturesModel(ListTableModel):
+class LecturesModel(ListTableModel[LectureInfo]):
     HEADERS = ("Room", "Day", "Time", "Title", "Organizer", "State", "Coverage", "Link")
 
     def __init__(self, zone: object) -> None:
         super().__init__()
         self.zone = zone
-        self.lectures: list[LectureInfo] = []
-
-    def rows(self) -> Sequence[LectureInfo]:
-        return self.lectures
-
-    def set_lectures(self, lectures: list[LectureInfo]) -> None:
-        self.beginResetModel()
-        self.lectures = list(lectures)
-        self.endResetModel()
 
     def _local(self, d: datetime) -> datetime:
         return d.astimezone(self.zone) if self.zone is not None else d.astimezone()  # type: ignore[arg-type]
@@ -63,7 +52,7 @@ class LecturesModel(ListTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        x = self.lectures[index.row()]
+        x = self.row(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             a, b = self._local(x.start), self._local(x.end)
             coverage = "" if x.coverage is None else f"{x.coverage * 100:.1f} %"
@@ -91,14 +80,7 @@ class LecturesView(QWidget):
         self.opener = opener or QDesktopServices.openUrl
         self.zone = settings.recording.zone()
         self.model = LecturesModel(self.zone)
-        self.table = QTableView()
-        self.table.setObjectName("lecturesTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(self.model, "lecturesTable", stretch=3)
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.span_box = QComboBox()
         self.span_box.addItems(["Today", "This week"])
@@ -185,7 +167,7 @@ class LecturesView(QWidget):
     def _show_rows(self) -> None:
         room = self.room_box.currentText()
         shown = [x for x in self._all if room in (ALL, "") or x.room == room]
-        self.model.set_lectures(shown)
+        self.model.replace_rows(shown)
         counts: dict[str, int] = {}
         for x in shown:
             counts[x.state] = counts.get(x.state, 0) + 1
@@ -199,8 +181,8 @@ class LecturesView(QWidget):
         self.summary.setText(f"Lectures could not be read: {message}")
 
     def selected(self) -> LectureInfo | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.lectures[rows[0].row()] if rows else None
+        row = selected_row(self.table)
+        return None if row is None else self.model.row_or_none(row)
 
     def _buttons(self) -> None:
         x = self.selected()

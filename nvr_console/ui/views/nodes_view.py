@@ -8,18 +8,15 @@ command line refuses, in the same words. UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +31,7 @@ from nvr_console.ui.background import database_pool, run_in_background
 from nvr_console.ui.dialogs.dialog_widgets import error_label, show_message
 from nvr_console.ui.formatting import human_duration, human_size
 from nvr_console.ui.models.list_table_model import ListTableModel
+from nvr_console.ui.widgets.list_table import list_table, selected_row
 
 REFRESH_MS = 3_000
 _RED, _AMBER, _GREEN = QColor("#c62828"), QColor("#c46a00"), QColor("#1b8a3a")
@@ -52,25 +50,13 @@ def cameras_text(n: NodeInfo) -> str:
     return f"{n.cameras_held} of {n.max_cameras}" if n.max_cameras else str(n.cameras_held)
 
 
-class NodesModel(ListTableModel):
+class NodesModel(ListTableModel[NodeInfo]):
     HEADERS = ("Name", "Role", "Version", "State", "Cameras", "Free disk", "Upload queue", "Uploads")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.nodes: list[NodeInfo] = []
-
-    def rows(self) -> Sequence[NodeInfo]:
-        return self.nodes
-
-    def set_nodes(self, nodes: list[NodeInfo]) -> None:
-        self.beginResetModel()
-        self.nodes = list(nodes)
-        self.endResetModel()
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        n = self.nodes[index.row()]
+        n = self.row(index.row())
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             recorder = n.role == NodeRole.RECORDER.value
@@ -102,14 +88,7 @@ class NodesView(QWidget):
         self.db = db
         self.overview: FleetOverview | None = None
         self.model = NodesModel()
-        self.table = QTableView()
-        self.table.setObjectName("nodesTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(self.model, "nodesTable", stretch=3)
         self.summary = QLabel("Nodes: —")
         self.message = error_label()
         self.drain_button = QPushButton("&Drain")
@@ -155,7 +134,7 @@ class NodesView(QWidget):
         self._pending = False
         selected = self.selected_node()
         self.overview = overview
-        self.model.set_nodes(overview.nodes)
+        self.model.replace_rows(overview.nodes)
         if selected is not None:  # the reset cleared the selection: the same node stays selected
             row = next((i for i, n in enumerate(overview.nodes) if n.name == selected.name), None)
             if row is not None:
@@ -174,8 +153,8 @@ class NodesView(QWidget):
     # --- actions ---------------------------------------------------------------------------------
 
     def selected_node(self) -> NodeInfo | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.nodes[rows[0].row()] if rows and rows[0].row() < len(self.model.nodes) else None
+        row = selected_row(self.table)
+        return None if row is None else self.model.row_or_none(row)
 
     def _update_buttons(self, *_args: object) -> None:
         n = self.selected_node()
@@ -193,7 +172,7 @@ class NodesView(QWidget):
         n = self.selected_node()
         if n is None:
             return
-        others = [o for o in self.model.nodes if o.name != n.name and o.alive and not o.draining
+        others = [o for o in self.model.rows() if o.name != n.name and o.alive and not o.draining
                   and o.role == NodeRole.RECORDER.value]
         if not self.confirm("Drain node", drain_question(n, len(others))):
             return

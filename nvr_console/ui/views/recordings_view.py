@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
+from nvr_console.core.config.holder import SettingsHolder
 from nvr_console.core.coverage import FileSpan, day_bounds, load_day
 from nvr_console.core.db.session import Database
 from nvr_console.core.lectures import lecture_store
 from nvr_console.core.lectures.lecture_store import LectureInfo
 from nvr_console.core.schedule.boundaries import now_in
-from nvr_console.core.settings_holder import SettingsHolder
 from nvr_console.ui.dialogs.export_dialog import ExportDialog
 from nvr_console.ui.models.recordings_model import STATUS_COLORS, STATUS_LABELS, Hit, RecordingsModel
 from nvr_console.ui.widgets.timeline_widget import ZOOMS, TimelineWidget

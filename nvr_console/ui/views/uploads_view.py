@@ -15,12 +15,10 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +31,7 @@ from nvr_console.ui.formatting import human_rate, human_size
 from nvr_console.ui.models.camera_table_delegates import UploadProgressDelegate
 from nvr_console.ui.models.camera_table_model import Role
 from nvr_console.ui.models.list_table_model import ListTableModel
+from nvr_console.ui.widgets.list_table import list_table
 
 HISTORY_LIMIT = 500
 _STATE_OF_STATUS = {  # RecordingStatus value -> what the uploads view calls it
@@ -59,12 +58,11 @@ class UploadRow:
     error: str = ""
 
 
-class UploadsModel(ListTableModel):
+class UploadsModel(ListTableModel[UploadRow]):
     HEADERS = ("File", "Started", "Size", "Upload", "State")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[UploadRow] = []
         self._row_of: dict[int, int] = {}
         # camera id -> (room, camera): progress events carry only ids; the main window supplies names.
         self.camera_names: Callable[[int], tuple[str, str] | None] = lambda _cid: None
@@ -111,12 +109,6 @@ class UploadsModel(ListTableModel):
                              web_link=up.web_link or base.web_link, folder_link=up.folder_link or base.folder_link,
                              error=up.error))
 
-    def row(self, i: int) -> UploadRow:
-        return self._rows[i]
-
-    def rows(self) -> list[UploadRow]:
-        return self._rows
-
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
@@ -158,11 +150,7 @@ class UploadsView(QWidget):
         self.model = UploadsModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
+        self.table = list_table(self.proxy)
         # One line a row; the File column takes the room (it holds "room / camera · name"), the short ones fit
         # their content, State keeps a width of its own (its long error is in the tooltip).
         self.table.setWordWrap(False)

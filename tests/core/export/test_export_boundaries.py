@@ -30,7 +30,7 @@ from nvr_console.core.config import Settings, load_settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Recording
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.export.run import ExportResult, export_range
 from nvr_console.core.recording.mp4_boxes import read_mp4, video_keyframe_times
 from nvr_console.core.status import CameraState

@@ -25,7 +25,7 @@ from nvr_console.core.coverage import Cause, load_day
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Recording, RecordingStatus
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.export.plan import SourceKind
 from nvr_console.core.export.run import export_range
 from nvr_console.core.status import CameraState

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from nvr_console.core import process_group
 from nvr_console.core.ffmpeg.job import (
     STDERR_HEAD_BYTES,
     JobCancelled,
@@ -20,6 +19,7 @@ from nvr_console.core.ffmpeg.job import (
     JobTimedOut,
     run_job,
 )
+from nvr_console.core.system import process_group
 
 posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX sessions")
 

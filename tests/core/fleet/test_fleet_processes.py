@@ -19,13 +19,13 @@ from sqlalchemy import update
 
 from nvr_console.core import catalog
 from nvr_console.core.config import Settings
-from nvr_console.core.control_engine import ControlEngine
 from nvr_console.core.db.models import CameraLiveStatus
 from nvr_console.core.db.session import Database
+from nvr_console.core.engine.control_engine import ControlEngine
 from nvr_console.core.fleet import leases, registry
-from nvr_console.core.live_status import read_report
-from nvr_console.core.process_group import pid_alive
+from nvr_console.core.live_state.store import read_report
 from nvr_console.core.status import CameraState, CameraStatus
+from nvr_console.core.system.process_group import pid_alive
 from tests.core.engine_support import start_collecting
 from tests.core.fleet.fleet_rig import (
     SEGMENT,

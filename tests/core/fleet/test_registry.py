@@ -16,10 +16,10 @@ from nvr_console.core.db.models import Node, NodeRole, Recording
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.registry import NodeNameInUse, NodeStats
-from nvr_console.core.live_status import write_engine_status
-from nvr_console.core.node_identity import node_name
+from nvr_console.core.live_state.store import write_engine_status
 from nvr_console.core.status import QueueStatus
 from nvr_console.core.stream_url import InvalidInput
+from nvr_console.core.system.node_identity import node_name
 from tests.support.fleet_units import wanted_units
 
 

@@ -17,7 +17,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Recording
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.lectures import lecture_store, timetable_store
 from tests.core.engine_support import wait_until
 from tests.core.lectures.ics_samples import calendar, event

@@ -28,7 +28,7 @@ from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.models import Recording
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.monitoring import alert_store
 from nvr_console.core.monitoring.monitor import Monitor
 from nvr_console.core.status import CameraState

@@ -17,7 +17,7 @@ from nvr_console.core import catalog
 from nvr_console.core.config import Settings
 from nvr_console.core.db.migrate import prepare_database
 from nvr_console.core.db.session import Database
-from nvr_console.core.engine_host import EngineHost
+from nvr_console.core.engine.host import EngineHost
 from nvr_console.core.recording.duration_check import Verdict, check_duration, video_seconds, wall_span
 from nvr_console.core.recording.ffmpeg_command import build_finalize_command
 from nvr_console.core.recording.mp4_boxes import read_mp4

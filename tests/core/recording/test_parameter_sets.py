@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 from nvr_console.core.recording.ffmpeg_command import UNTIMED_KEYFRAME_GATE
 from nvr_console.core.recording.parameter_sets import SPS_WATCH_BSF, TRACE_MARK, SpsWatch, picture_size
 from nvr_console.core.recording.recorder import Recorder, RecorderConfig, RecorderSpec
-from nvr_console.core.recording.segments import FinishedSegment
+from nvr_console.core.recording.segment_names import FinishedSegment
 from nvr_console.core.status import CameraState
 from tests.core.engine_support import wait_until
 from tests.support.frames import packet_hashes

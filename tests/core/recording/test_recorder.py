@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nvr_console.core import process_visibility
-from nvr_console.core.process_visibility import Exposure, PasswordNotice, Visibility
 from nvr_console.core.recording.recorder import (
     Recorder,
     RecorderConfig,
@@ -21,8 +19,10 @@ from nvr_console.core.recording.recorder import (
     build_camera_command,
     build_sound_command,
 )
-from nvr_console.core.recording.segments import FinishedSegment, raw_name_time
+from nvr_console.core.recording.segment_names import FinishedSegment, raw_name_time
 from nvr_console.core.status import CameraState, LogLine
+from nvr_console.core.system import process_visibility
+from nvr_console.core.system.process_visibility import Exposure, PasswordNotice, Visibility
 from tests.core.engine_support import wait_until
 from tests.support.rtsp_peer import RtspServer
 

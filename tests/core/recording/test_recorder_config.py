@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nvr_console.core.config import Settings
 from nvr_console.core.recording.recorder_config import RecorderSetup, find_tools, recorder_config
-from nvr_console.core.recording.segments import run_dir
+from nvr_console.core.recording.segment_names import run_dir
 
 
 def test_the_configuration_comes_from_the_settings(settings_factory: Callable[..., Settings]) -> None:

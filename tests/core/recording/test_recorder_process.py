@@ -9,8 +9,8 @@ import time
 import pytest
 from PySide6.QtCore import QObject, QProcess
 
-from nvr_console.core import process_group
 from nvr_console.core.recording.recorder_process import StopLadder, new_process
+from nvr_console.core.system import process_group
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

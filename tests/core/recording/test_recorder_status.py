@@ -11,7 +11,7 @@ import pytest
 from nvr_console.core.recording.probe import MediaInfo, StreamInfo
 from nvr_console.core.recording.recorder_status import camera_status
 from nvr_console.core.recording.segment_files import SegmentFiles
-from nvr_console.core.recording.segments import name_for
+from nvr_console.core.recording.segment_names import name_for
 from nvr_console.core.status import CameraState, CameraStatus
 
 STREAMS = MediaInfo("segment", None, None, (StreamInfo(0, "video", "h264", 1280, 720), StreamInfo(1, "audio", "aac")))

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nvr_console.core.recording.finalizer import SoundPiece
-from nvr_console.core.recording.segments import FinishedSegment
+from nvr_console.core.recording.segment_names import FinishedSegment
 from nvr_console.core.recording.sound_pairing import OPEN_HEAD_S, SOUND_WAIT_S, SoundPairing
 from nvr_console.core.status import CameraState
 

@@ -22,7 +22,7 @@ def test_alerts_tab_lists_firing_then_resolved(qtbot: QtBot, db: Database) -> No
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=5000)
     m = view.model
     assert [m.index(r, 1).data() for r in range(2)] == ["firing", "resolved"]
-    assert m.index(0, 0).data() == str(m.alerts[0].id)  # the id `alerts ack ID` takes
+    assert m.index(0, 0).data() == str(m.row(0).id)  # the id `alerts ack ID` takes
     assert m.index(0, 3).data() == "A-101 / front" and m.index(0, 4).data() == "camera not recording"
     assert m.index(0, 8).data() == "not recording for 3m" and m.index(0, 7).data() == ""
     assert view.summary.text() == "1 alert(s) firing"

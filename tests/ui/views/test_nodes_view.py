@@ -17,7 +17,7 @@ from nvr_console.ui.views.nodes_view import NodesView, drain_question
 
 
 def _select(view: NodesView, name: str) -> None:
-    view.table.selectRow(next(i for i, n in enumerate(view.model.nodes) if n.name == name))
+    view.table.selectRow(next(i for i, n in enumerate(view.model.rows()) if n.name == name))
 
 
 def _cells(view: NodesView, row: int) -> list[str]:

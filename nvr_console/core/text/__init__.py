@@ -1,0 +1,1 @@
+"""Words and numbers for people: sizes, durations, masked secrets, close matches of a mistyped name."""
