@@ -63,7 +63,8 @@ def _colours(image: QImage) -> int:
     return len({image.pixel(x, y) for x in range(image.width()) for y in range(image.height())})
 
 
-def test_a_control_station_shows_previews_from_the_live_stream(qtbot, request: pytest.FixtureRequest, settings: Settings, db: Database,
+def test_a_control_station_shows_previews_from_the_live_stream(qtbot, request: pytest.FixtureRequest,
+                                                                settings: Settings, db: Database,
                                                                 server: RtspServer) -> None:
     c, (cid,) = _station(qtbot, request, settings, db, {"front": server.url("/cam")})
     previews = c.window.thumbnails
@@ -79,7 +80,8 @@ def test_a_control_station_shows_previews_from_the_live_stream(qtbot, request: p
     qtbot.waitUntil(lambda: not any(d.busy() for d in previews._ended), timeout=5_000)
 
 
-def test_while_the_wall_plays_a_camera_its_preview_is_the_walls_picture(qtbot, request: pytest.FixtureRequest, settings: Settings, db: Database,
+def test_while_the_wall_plays_a_camera_its_preview_is_the_walls_picture(qtbot, request: pytest.FixtureRequest,
+                                                                         settings: Settings, db: Database,
                                                                          server: RtspServer) -> None:
     c, (cid,) = _station(qtbot, request, settings, db, {"front": server.url("/frames")})
     wall = c.window.live
@@ -93,8 +95,8 @@ def test_while_the_wall_plays_a_camera_its_preview_is_the_walls_picture(qtbot, r
     assert image is not None and image.width() == WIDTH
 
 
-def test_a_camera_that_does_not_answer_gives_no_preview_and_leaves_no_thread(qtbot, request: pytest.FixtureRequest, settings: Settings,
-                                                                             db: Database) -> None:
+def test_a_camera_that_does_not_answer_gives_no_preview_and_leaves_no_thread(qtbot, request: pytest.FixtureRequest,
+                                                                             settings: Settings, db: Database) -> None:
     c, (cid,) = _station(qtbot, request, settings, db, {"front": "rtsp://127.0.0.1:9/nothing-listens-here"})
     previews = c.window.thumbnails
     assert isinstance(previews, LivePreviews)
@@ -104,6 +106,7 @@ def test_a_camera_that_does_not_answer_gives_no_preview_and_leaves_no_thread(qtb
     assert _preview(c, cid) is None
 
 
-def test_a_console_that_records_reads_its_files(qtbot, request: pytest.FixtureRequest, settings: Settings, db: Database) -> None:
+def test_a_console_that_records_reads_its_files(qtbot, request: pytest.FixtureRequest, settings: Settings,
+                                                 db: Database) -> None:
     c, _ids = _station(qtbot, request, settings, db, {"front": "rtsp://127.0.0.1:9/x"}, control=False)
     assert isinstance(c.window.thumbnails, ThumbnailService)
