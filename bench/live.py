@@ -6,11 +6,11 @@ Per run (the spread over --runs is printed):
            decoders and any thread FFmpeg started for them) and of the whole process (its idle CPU over as long
            subtracted), against N `ffmpeg -threads 1 -i URL -f null -` and N more with `-pix_fmt bgra` on the
            same mount over the same seconds (at the same time: a shared machine's load weighs on both alike):
-           CPU per tile as a ratio to FFmpeg's decode (target <= 1.3), and the pictures each tile painted.
+           CPU per tile as a ratio to FFmpeg's decode (target <= 1.3), and the pictures each tile showed.
   latency  one tile playing /clock (frames stamped with their send time as a bar code,
            tests/support/clock_code.py) and, at the same time, FFmpeg decoding the same mount to a pipe
            (`-threads 1 -flags low_delay`, its lowest-latency settings that decode cleanly): the age of each
-           picture when its tile takes it to paint it (ours) or when it leaves FFmpeg's pipe; p50/p95 (target p95
+           picture when the UI thread takes it (ours) or when it leaves FFmpeg's pipe; p50/p95 (target p95
            < 500 ms on loopback).
   ui       16 tiles playing /cam on a 4x4 wall: the lateness of a 10 ms timer on the UI thread, p99, against
            the same timer with the wall hidden (nothing decoding) just before (target p99 < 16 ms).
@@ -128,9 +128,10 @@ class FfmpegGroup:
 def cpu_phase(app: QCoreApplication, server: RtspServer, tiles: int,
               seconds: float) -> tuple[float, float, float, float, float]:
     """(decode threads, whole process, FFmpeg decoding, FFmpeg decoding and converting to 32-bit RGB as a player
-    must), CPU % of one core per tile; and the pictures each tile painted per second (a tile converts only what it
-    paints: fewer pictures shown would cost less, so the rate is part of the figure). The FFmpeg run at the same
-    time as the tiles, over the same seconds: the machine's other load weighs on both alike."""
+    must), CPU % of one core per tile; and the pictures each tile showed per second (a tile converts a picture only
+    when the UI has taken the one before: fewer pictures shown would cost less, so the rate is part of the figure).
+    The FFmpeg run at the same time as the tiles, over the same seconds: the machine's other load weighs on both
+    alike."""
     url = server.url("/cam")
     server.ensure_running()
     wall = LiveWall()
@@ -223,7 +224,7 @@ def latency_phase(app: QCoreApplication, server: RtspServer, seconds: float) -> 
     tile = wall.tiles[1]
     shown = tile.show_frame
 
-    def stamped(frame: LiveFrame) -> None:  # UI thread: the tile takes the picture to paint it
+    def stamped(frame: LiveFrame) -> None:  # UI thread: the picture is handed to the tile to paint
         now = time.time() * 1000
         row = frame.rgb[frame.stride * (16 * frame.height // 360):][:frame.width * 4]
         sent = read_ms(row, 4, frame.width, int(now))
@@ -313,7 +314,7 @@ def main() -> None:
                   f"{process:.1f}% (idle subtracted); ffmpeg -f null {ffmpeg:.1f}%, with -pix_fmt bgra "
                   f"{ffmpeg_rgb:.1f}% of a core; ratios decode/ffmpeg {decode / ffmpeg:.2f}, "
                   f"decode/ffmpeg-bgra {decode / ffmpeg_rgb:.2f}, process/ffmpeg {process / ffmpeg:.2f}; "
-                  f"{shown:.1f} pictures/s painted per tile (the stream has 25)")
+                  f"{shown:.1f} pictures/s shown per tile (the stream has 25)")
             ours, theirs = latency_phase(app, server, args.seconds)
             ours_p95.append(pct(ours, 95))
             theirs_p95.append(pct(theirs, 95))

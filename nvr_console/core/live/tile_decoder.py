@@ -4,9 +4,9 @@ when the camera stops answering.
 
 The recorders come first on a console that records: the decode thread lowers its own priority (nice) and the
 codec and the scaler work on that one thread (no FFmpeg frame or slice threads). Frames are never queued: the
-thread keeps only the newest, and converts (scales) a frame only once the tile has painted the previous one, so
-a picture nobody will see costs nothing but its H.264 decode. The conversion (YUV to RGB, scaled to the tile)
-is most of what a tile costs above FFmpeg's own decode (bench/live.py).
+thread keeps only the newest, and converts (scales) a frame only when the previous one was taken, so a busy UI
+costs decoding nothing but the H.264 decode itself. The conversion (YUV to RGB, scaled to the tile) is most of
+what a tile costs above FFmpeg's own decode (bench/live.py).
 """
 
 from __future__ import annotations
@@ -129,8 +129,7 @@ class TileDecoder(QObject):
             self._size = (_even(width), _even(height))
 
     def take_frame(self) -> LiveFrame | None:
-        """The newest picture not yet taken (None: none since the last take): the tile takes it when it paints,
-        and the next picture is converted only then. Any thread."""
+        """The newest picture not yet taken (None: none since the last take). Any thread."""
         with self._lock:
             frame, self._latest = self._latest, None
         return frame
@@ -204,7 +203,7 @@ class TileDecoder(QObject):
             container.close()
 
     def _offer(self, frame: VideoFrame, scaler: VideoReformatter) -> None:
-        """Convert the picture for the tile unless the tile has not taken the previous one yet (then skip it)."""
+        """Convert the picture for the tile unless the UI has not taken the previous one yet (then skip it)."""
         with self._lock:
             if self._latest is not None:
                 return

@@ -209,7 +209,6 @@ class LiveWall(QWidget):
             decoder = TileDecoder(cid, cam.wall_url, cam.rtsp_transport, (size.width(), size.height()))
             decoder.frame_ready.connect(self._frame_ready)
             decoder.status_changed.connect(self._live_status)
-            tile.set_source(decoder.take_frame)
             self.decoders[cid] = decoder
             decoder.start()
         if wanted:
@@ -222,9 +221,6 @@ class LiveWall(QWidget):
         if decoder is None:
             return
         decoder.stop()
-        tile = self.tiles.get(camera_id)
-        if tile is not None:
-            tile.set_source(None)
         decoder.frame_ready.disconnect(self._frame_ready)
         decoder.status_changed.disconnect(self._live_status)
         self._retired.append(decoder)
@@ -242,9 +238,10 @@ class LiveWall(QWidget):
         return not self.decoding()
 
     def _frame_ready(self, camera_id: int) -> None:
-        tile = self.tiles.get(camera_id)
-        if tile is not None and camera_id in self.decoders:
-            tile.frame_waiting()  # taken when the tile paints
+        decoder, tile = self.decoders.get(camera_id), self.tiles.get(camera_id)
+        frame = decoder.take_frame() if decoder is not None else None
+        if frame is not None and tile is not None:
+            tile.show_frame(frame)
 
     def _live_status(self, status: LiveStatus) -> None:
         tile = self.tiles.get(status.camera_id)

@@ -1,11 +1,8 @@
 """One tile of the live wall: the camera's picture with its name, room and state drawn over it; a red frame and
 the reason when the camera should record and does not; the last picture greyed, with its time, while the tile's
-own stream is lost. The tile takes its decoder's newest picture when it paints (set_source): the decoder converts
-the next one only then, so a picture that would never be painted is never converted. UI thread."""
+own stream is lost. UI thread."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
@@ -48,7 +45,6 @@ class LiveTile(QWidget):
         self.live = LiveStatus(camera_id, LiveState.STOPPED)
         self.camera_status: CameraStatus | None = None
         self.frames_shown = 0
-        self._source: Callable[[], LiveFrame | None] | None = None  # the decoder's take_frame
         # The texts over the picture change once a second at most; the picture 25 times: they are drawn once
         # into this overlay and blitted with each frame.
         self._overlay: QImage | None = None
@@ -60,20 +56,12 @@ class LiveTile(QWidget):
 
     # --- what the tile shows -----------------------------------------------------------------------------
 
-    def set_source(self, take: Callable[[], LiveFrame | None] | None) -> None:
-        """Where the pictures come from (a decoder's take_frame; None: no decoder, the last picture stays)."""
-        self._source = take
-
-    def frame_waiting(self) -> None:
-        """The source has a new picture: it is taken at the next paint."""
-        self.update()
-
     def show_frame(self, frame: LiveFrame) -> None:
-        """The picture to paint (called while painting, with the picture just taken from the source)."""
         self._pixels = frame.rgb
         self.image = QImage(self._pixels, frame.width, frame.height, frame.stride, QImage.Format.Format_RGB32)
         self._grey = None
         self.frames_shown += 1
+        self.update()
 
     def set_live(self, status: LiveStatus) -> None:
         self.live = status
@@ -98,9 +86,6 @@ class LiveTile(QWidget):
     # --- painting ------------------------------------------------------------------------------------------
 
     def paintEvent(self, _event: QPaintEvent) -> None:
-        frame = self._source() if self._source is not None else None
-        if frame is not None:
-            self.show_frame(frame)
         p = QPainter(self)
         image = self.image
         if image is not None and self.stalled():
