@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
 from nvr_console.core import catalog
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.stream_url import InvalidInput, validate_stream_url
 from nvr_console.ui.background import database_pool, run_in_background
-from nvr_console.ui.dialogs.dialog_widgets import NodeChoice, StreamTester, error_label, show_message
+from nvr_console.ui.dialogs.dialog_widgets import NodeChoice, StreamTester, error_label, form, show_message, text_field
 
 _USERINFO = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?:(?P<user>[^:/@\s]*)(?::(?P<pw>[^\s/]*))?@)?(?P<rest>.*)$"
@@ -64,20 +64,14 @@ class CameraDialog(QDialog):
         self.setWindowTitle("Edit camera" if camera else "Add camera")
         self.room = QComboBox()
         self.room.setEditable(True)  # typing a new room name creates it on save
-        self.name = QLineEdit()
-        self.url = QLineEdit()
-        self.url.setPlaceholderText("rtsp://user@10.0.0.5:554/stream1")
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("camera password (kept out of the URL field)")
+        self.name = text_field()
+        self.url = text_field("rtsp://user@10.0.0.5:554/stream1")
+        self.password = text_field("camera password (kept out of the URL field)", secret=True)
         self.transport = QComboBox()
         self.transport.addItems(["tcp", "udp"])
         # The live wall's sub-stream: its password also goes to a masked field of its own.
-        self.live_url = QLineEdit()
-        self.live_url.setPlaceholderText("optional sub-stream for the live wall, e.g. rtsp://user@10.0.0.5/stream2")
-        self.live_password = QLineEdit()
-        self.live_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.live_password.setPlaceholderText("the sub-stream's password")
+        self.live_url = text_field("optional sub-stream for the live wall, e.g. rtsp://user@10.0.0.5/stream2")
+        self.live_password = text_field("the sub-stream's password", secret=True)
         self.node = NodeChoice(db)
         self.error = error_label()
         self.name_error, self.url_error, self.live_error = error_label(), error_label(), error_label()
@@ -113,24 +107,15 @@ class CameraDialog(QDialog):
 
     def _lay_out(self) -> None:
         """The form, its error lines under the fields they speak of, the dialog's error and buttons."""
-        form = QFormLayout()
-        form.addRow("&Room:", self.room)
-        form.addRow("&Name:", self.name)
-        form.addRow("", self.name_error)
-        form.addRow("&URL:", self.url)
-        form.addRow("", self.url_error)
-        form.addRow("&Password:", self.password)
-        form.addRow("&Live URL:", self.live_url)
-        form.addRow("", self.live_error)
-        form.addRow("Live pass&word:", self.live_password)
-        form.addRow("Trans&port:", self.transport)
-        form.addRow("Record on nod&e:", self.node)
-        form.addRow("", self.tester)
+        fields = form([("&Room:", self.room), ("&Name:", self.name), ("", self.name_error), ("&URL:", self.url),
+                       ("", self.url_error), ("&Password:", self.password), ("&Live URL:", self.live_url),
+                       ("", self.live_error), ("Live pass&word:", self.live_password), ("Trans&port:", self.transport),
+                       ("Record on nod&e:", self.node), ("", self.tester)])
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(fields)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
 

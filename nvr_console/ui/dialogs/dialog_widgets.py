@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap, QResizeEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet.overview import recorder_names
@@ -59,6 +59,24 @@ def error_label() -> QLabel:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
+
+
+def text_field(placeholder: str = "", secret: bool = False) -> QLineEdit:
+    """A line edit showing `placeholder` while empty; `secret`: typed characters shown as dots (a password)."""
+    field = QLineEdit()
+    field.setPlaceholderText(placeholder)
+    if secret:
+        field.setEchoMode(QLineEdit.EchoMode.Password)
+    return field
+
+
+def form(rows: list[tuple[str, QWidget]]) -> QFormLayout:
+    """A form of (label, field) rows; an empty label puts the widget (an error line, a Test button) under the
+    field above it."""
+    layout = QFormLayout()
+    for label, widget in rows:
+        layout.addRow(label, widget)
+    return layout
 
 
 def show_message(label: QLabel, text: str, ok: bool = False) -> None:

@@ -10,48 +10,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from nvr_console.core.config import ConfigError, ConfigFileError, Settings
 from nvr_console.core.db.session import Database
 from nvr_console.core.fleet import role
 from nvr_console.core.fleet.role import RoleChoice
+from nvr_console.ui.dialogs.choice_dialog import ChoiceDialog
 
 log = logging.getLogger(__name__)
 
 
-class RoleDialog(QDialog):
+class RoleDialog(ChoiceDialog[RoleChoice]):
     """Two answers; closing it without one leaves `choice` at ASK (nothing remembered)."""
 
     def __init__(self, recorders: list[str], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.choice = RoleChoice.ASK
-        self.setWindowTitle("Record on this computer?")
         names = ", ".join(recorders[:5]) + (f" and {len(recorders) - 5} more" if len(recorders) > 5 else "")
-        text = QLabel(
+        super().__init__(
+            "Record on this computer?",
             f"<h3>Other computers record here</h3><p>Recorders already use this database: {names}.</p>"
             "<p>This computer can record cameras too (they are shared out among the recorders, each camera "
             "recorded once), or only show and control the cameras the others record.</p>"
-            "<p>The answer is saved; Settings (Record on this node) changes it later.</p>"
-        )
-        text.setWordWrap(True)
-        self.record_button = QPushButton("&Record cameras on this computer too")
-        self.control_button = QPushButton("&Control only")
+            "<p>The answer is saved; Settings (Record on this node) changes it later.</p>",
+            [("&Record cameras on this computer too", RoleChoice.RECORD), ("&Control only", RoleChoice.CONTROL)],
+            RoleChoice.ASK, right=1, size=(560, 240), parent=parent)
+        self.record_button, self.control_button = self.buttons
         self.control_button.setDefault(True)  # the cautious answer: nothing changes for the recorders
-        self.record_button.clicked.connect(lambda: self._choose(RoleChoice.RECORD))
-        self.control_button.clicked.connect(lambda: self._choose(RoleChoice.CONTROL))
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.record_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.control_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addLayout(buttons)
-        self.resize(560, 240)
-
-    def _choose(self, choice: RoleChoice) -> None:
-        self.choice = choice
-        self.accept()
 
 
 def ask_operator(recorders: list[str]) -> RoleChoice:

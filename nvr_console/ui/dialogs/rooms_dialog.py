@@ -12,10 +12,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QMessageBox,
     QPushButton,
@@ -39,7 +37,9 @@ from nvr_console.ui.dialogs.dialog_widgets import (
     NodeChoice,
     StreamTester,
     error_label,
+    form,
     show_message,
+    text_field,
 )
 
 FOLDER_CHECK_DELAY_MS = 400  # ask Drive once typing or pasting has stopped, not on every keystroke
@@ -93,14 +93,12 @@ class RoomsDialog(QDialog):
         timetable."""
         self.list = QListWidget()
         self.list.setAccessibleName("Rooms")
-        self.name = QLineEdit()
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("https://drive.google.com/drive/folders/… or a folder id (empty: root folder)")
+        self.name = text_field()
+        self.folder = text_field("https://drive.google.com/drive/folders/… or a folder id (empty: root folder)")
         self.folder_info = QLabel()
         self.folder_info.setOpenExternalLinks(False)
         self.folder_info.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
-        self.sound = QLineEdit()
-        self.sound.setPlaceholderText("rtsp://… audio-only stream (optional)")
+        self.sound = text_field("rtsp://… audio-only stream (optional)")
         self.tester = StreamTester(ffmpeg, self.sound.text, parent=self, audio_only=True)
         self.node = NodeChoice(db)  # a room with a sound source is recorded as one unit, so it is pinned as one
         # The Google account its files upload with (drive.accounts); offered when there is more than one.
@@ -112,11 +110,8 @@ class RoomsDialog(QDialog):
         self.account.setToolTip("Drive takes 750 GB a day per account: rooms on different accounts share the load. "
                                 "Accounts are listed in config.toml ([drive.accounts.NAME]).")
         # The room's timetable (lectures): its calendar, the LOCATION text its events carry, how it records.
-        self.calendar = QLineEdit()
-        self.calendar.setPlaceholderText("https://…/timetable.ics, caldav+https://…/collection/ or an .ics file "
-                                         "(optional)")
-        self.calendar_location = QLineEdit()
-        self.calendar_location.setPlaceholderText("events whose LOCATION contains this (empty: the room's name)")
+        self.calendar = text_field("https://…/timetable.ics, caldav+https://…/collection/ or an .ics file (optional)")
+        self.calendar_location = text_field("events whose LOCATION contains this (empty: the room's name)")
         self.record_mode = QComboBox()
         self.record_mode.addItem("All the time", RecordMode.CONTINUOUS.value)
         self.record_mode.addItem("Around the timetable's lectures only", RecordMode.TIMETABLE.value)
@@ -128,23 +123,16 @@ class RoomsDialog(QDialog):
 
     def _lay_out(self) -> None:
         """The list on the left, the fields, error and buttons on the right, Close below."""
-        form = QFormLayout()
-        form.addRow("&Name:", self.name)
-        form.addRow("&Drive folder:", self.folder)
-        form.addRow("", self.folder_info)
-        form.addRow("S&ound source:", self.sound)
-        form.addRow("", self.tester)
-        form.addRow("Record on nod&e:", self.node)
-        if len(self._accounts) > 1:
-            form.addRow("Google &account:", self.account)
-        form.addRow("&Timetable:", self.calendar)
-        form.addRow("Calendar &location:", self.calendar_location)
-        form.addRow("Re&cord:", self.record_mode)
+        account = [("Google &account:", self.account)] if len(self._accounts) > 1 else []
+        fields = form([("&Name:", self.name), ("&Drive folder:", self.folder), ("", self.folder_info),
+                       ("S&ound source:", self.sound), ("", self.tester), ("Record on nod&e:", self.node), *account,
+                       ("&Timetable:", self.calendar), ("Calendar &location:", self.calendar_location),
+                       ("Re&cord:", self.record_mode)])
         actions = QHBoxLayout()
         for b in (self.new_button, self.save_button, self.remove_button):
             actions.addWidget(b)
         right = QVBoxLayout()
-        right.addLayout(form)
+        right.addLayout(fields)
         right.addWidget(self.error)
         right.addLayout(actions)
         right.addStretch(1)

@@ -32,12 +32,11 @@ CAMERA_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 ALL_CAMERAS = -1
 
 
-class LogModel(ListTableModel):
+class LogModel(ListTableModel[LogLine]):
     HEADERS = ("Time", "Level", "Camera", "Message")
 
     def __init__(self, parent: QObject | None = None, max_lines: int = MAX_LINES) -> None:
         super().__init__(parent)
-        self._lines: list[LogLine] = []
         self._max = max_lines
         self._names: dict[int, str] = {}
 
@@ -46,26 +45,23 @@ class LogModel(ListTableModel):
 
     def append(self, line: LogLine) -> None:
         """Slot for Engine.log_line."""
-        if len(self._lines) >= self._max:
+        if len(self._rows) >= self._max:
             drop = max(1, self._max // 10)  # drop in chunks: one model reset-free removal per 10%
             self.beginRemoveRows(QModelIndex(), 0, drop - 1)
-            del self._lines[:drop]
+            del self._rows[:drop]
             self.endRemoveRows()
-        n = len(self._lines)
+        n = len(self._rows)
         self.beginInsertRows(QModelIndex(), n, n)
-        self._lines.append(line)
+        self._rows.append(line)
         self.endInsertRows()
 
     def last_error(self, camera_id: int) -> LogLine | None:
-        return next((ln for ln in reversed(self._lines) if ln.camera_id == camera_id and ln.level == "error"), None)
-
-    def rows(self) -> list[LogLine]:
-        return self._lines
+        return next((ln for ln in reversed(self._rows) if ln.camera_id == camera_id and ln.level == "error"), None)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        ln = self._lines[index.row()]
+        ln = self._rows[index.row()]
         if role == CAMERA_ID_ROLE:
             return ln.camera_id if ln.camera_id is not None else ALL_CAMERAS
         if role == Qt.ItemDataRole.DisplayRole:
