@@ -2,9 +2,11 @@
 
 Per run (the spread over --runs is printed):
   cpu      N tiles of 640x360 (the real LiveWall, offscreen, each tile 640x360 so nothing is scaled) playing
-           /cam for S seconds, CPU of the decode threads and of the whole process (its idle CPU over the
-           same time subtracted), against N `ffmpeg -threads 1 -i URL -f null -` on the same mount for the
-           same time: CPU per tile as a ratio to FFmpeg's decode (target <= 1.3).
+           /cam for S seconds, CPU of the decode threads (every thread that appeared once the tiles started: the
+           decoders and any thread FFmpeg started for them) and of the whole process (its idle CPU over as long
+           subtracted), against N `ffmpeg -threads 1 -i URL -f null -` and N more with `-pix_fmt bgra` on the
+           same mount over the same seconds (at the same time: a shared machine's load weighs on both alike):
+           CPU per tile as a ratio to FFmpeg's decode (target <= 1.3), and the pictures each tile showed.
   latency  one tile playing /clock (frames stamped with their send time as a bar code,
            tests/support/clock_code.py) and, at the same time, FFmpeg decoding the same mount to a pipe
            (`-threads 1 -flags low_delay`, its lowest-latency settings that decode cleanly): the age of each
@@ -100,41 +102,38 @@ def stop_wall(app: QCoreApplication, wall: LiveWall) -> None:
     run_loop(app, 0.2)
 
 
-def ffmpeg_cpu(server: RtspServer, url: str, tiles: int, seconds: float, output: list[str]) -> float:
-    """CPU % of one core per stream of `tiles` FFmpeg decoding `url` at once, after their first 2 s. Again when one
-    of them ended early (the shared server can abort when clients join together; it restarts)."""
-    for _attempt in range(3):
-        server.ensure_running()
-        cpu = _ffmpeg_cpu(url, tiles, seconds, output)
-        if cpu is not None:
-            return cpu
-        print(f"an FFmpeg ended early (server: {server.log_tail(300)!r}); measuring again", flush=True)
-    raise SystemExit("FFmpeg could not decode the test stream three times")
+class FfmpegGroup:
+    """`n` FFmpeg decoding `url` to null, started a quarter second apart (the shared test server can abort when
+    clients join at the same instant; it restarts)."""
 
+    def __init__(self, url: str, n: int, output: list[str]) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        for _ in range(n):
+            self.procs.append(subprocess.Popen([FFMPEG, "-v", "fatal", "-threads", "1", "-rtsp_transport", "tcp", "-i",
+                                                url, *output, "-f", "null", "-"], stdin=subprocess.DEVNULL))
+            time.sleep(0.25)
 
-def _ffmpeg_cpu(url: str, tiles: int, seconds: float, output: list[str]) -> float | None:
-    procs = [subprocess.Popen([FFMPEG, "-v", "fatal", "-threads", "1", "-rtsp_transport", "tcp", "-i", url, *output,
-                               "-f", "null", "-"], stdin=subprocess.DEVNULL) for _ in range(tiles)]
-    time.sleep(2.0)  # connected and past the first keyframe
-    before = [proc_cpu(f"/proc/{p.pid}/stat") for p in procs]
-    time.sleep(seconds)
-    after = [proc_cpu(f"/proc/{p.pid}/stat") for p in procs]
-    ended = any(p.poll() is not None for p in procs)
-    for p in procs:
-        p.terminate()
-        p.wait(10)
-    return None if ended else (sum(after) - sum(before)) / seconds / tiles * 100
+    def cpu(self) -> float:
+        return sum(proc_cpu(f"/proc/{p.pid}/stat") for p in self.procs)
+
+    def ended(self) -> bool:
+        return any(p.poll() is not None for p in self.procs)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+            p.wait(10)
 
 
 def cpu_phase(app: QCoreApplication, server: RtspServer, tiles: int,
-              seconds: float) -> tuple[float, float, float, float]:
+              seconds: float) -> tuple[float, float, float, float, float]:
     """(decode threads, whole process, FFmpeg decoding, FFmpeg decoding and converting to 32-bit RGB as a player
-    must), CPU % of one core per tile."""
+    must), CPU % of one core per tile; and the pictures each tile showed per second (a tile converts a picture only
+    when the UI has taken the one before: fewer pictures shown would cost less, so the rate is part of the figure).
+    The FFmpeg run at the same time as the tiles, over the same seconds: the machine's other load weighs on both
+    alike."""
     url = server.url("/cam")
-    ffmpeg = ffmpeg_cpu(server, url, tiles, seconds, [])
-    ffmpeg_rgb = ffmpeg_cpu(server, url, tiles, seconds, ["-pix_fmt", "bgra"])
     server.ensure_running()
-
     wall = LiveWall()
     columns = 1 if tiles == 1 else 2 if tiles <= 4 else 3 if tiles <= 9 else 4
     grid = {1: "1", 2: "2x2", 3: "3x3", 4: "4x4"}[columns]
@@ -144,21 +143,55 @@ def cpu_phase(app: QCoreApplication, server: RtspServer, tiles: int,
     idle0 = self_cpu()
     run_loop(app, seconds)
     idle = self_cpu() - idle0
+    pid = os.getpid()
+    before = set(os.listdir(f"/proc/{pid}/task"))
     wall.set_cameras([camera(i + 1, url) for i in range(tiles)])
     wait_for(app, wall, 20)
     run_loop(app, 1.0)
-    threads = [d._thread.native_id for d in wall.decoders.values() if d._thread is not None]
-    pid = os.getpid()
-    t0 = [proc_cpu(f"/proc/{pid}/task/{tid}/stat") for tid in threads]
-    p0 = self_cpu()
-    run_loop(app, seconds)
-    process = (self_cpu() - p0 - idle) / seconds / tiles * 100
-    decode = (sum(proc_cpu(f"/proc/{pid}/task/{tid}/stat") for tid in threads) - sum(t0)) / seconds / tiles * 100
+    threads = sorted(set(os.listdir(f"/proc/{pid}/task")) - before)
+    if len(threads) < tiles:
+        raise SystemExit(f"{len(threads)} new threads for {tiles} tiles: the decode threads were not found")
+    for _attempt in range(3):
+        figures = _measure_together(app, server, wall, url, threads, seconds)
+        if figures is not None:
+            decode, process, ffmpeg, ffmpeg_rgb, shown = figures
+            break
+        print(f"a stream ended early (server: {server.log_tail(300)!r}); measuring again", flush=True)
+    else:
+        raise SystemExit("the test stream could not be decoded three times")
+    process -= idle / seconds / tiles * 100
     sizes = {(t.image.width(), t.image.height()) for t in wall.tiles.values() if t.image is not None}
     if sizes != {(640, 360)}:
         raise SystemExit(f"tiles decoded at {sizes}, not 640x360: the figures would not be per 640x360 tile")
     stop_wall(app, wall)
-    return decode, process, ffmpeg, ffmpeg_rgb
+    return decode, process, ffmpeg, ffmpeg_rgb, shown
+
+
+def _measure_together(app: QCoreApplication, server: RtspServer, wall: LiveWall, url: str, threads: list[str],
+                      seconds: float) -> tuple[float, float, float, float, float] | None:
+    """One window of `seconds` with the tiles and 2 x tiles FFmpeg decoding at once; None when a stream broke."""
+    tiles = len(wall.tiles)
+    server.ensure_running()
+    groups = [FfmpegGroup(url, tiles, []), FfmpegGroup(url, tiles, ["-pix_fmt", "bgra"])]
+    try:
+        run_loop(app, 2.0)  # every FFmpeg connected and past its first keyframe
+        pid = os.getpid()
+        t0 = sum(proc_cpu(f"/proc/{pid}/task/{tid}/stat") for tid in threads)
+        f0 = [g.cpu() for g in groups]
+        p0 = self_cpu()
+        decoded0 = sum(d.frames_decoded for d in wall.decoders.values())
+        shown0 = sum(t.frames_shown for t in wall.tiles.values())
+        run_loop(app, seconds)
+        shown = (sum(t.frames_shown for t in wall.tiles.values()) - shown0) / seconds / tiles
+        decoded = (sum(d.frames_decoded for d in wall.decoders.values()) - decoded0) / seconds / tiles
+        process = (self_cpu() - p0) / seconds / tiles * 100
+        decode = (sum(proc_cpu(f"/proc/{pid}/task/{tid}/stat") for tid in threads) - t0) / seconds / tiles * 100
+        ffmpeg, ffmpeg_rgb = ((g.cpu() - f) / seconds / tiles * 100 for g, f in zip(groups, f0, strict=True))
+        broken = any(g.ended() for g in groups) or decoded < 20  # a tile lost its stream (25 frames/s sent)
+    finally:
+        for g in groups:
+            g.stop()
+    return None if broken else (decode, process, ffmpeg, ffmpeg_rgb, shown)
 
 
 def latency_phase(app: QCoreApplication, server: RtspServer, seconds: float) -> tuple[list[float], list[float]]:
@@ -274,13 +307,14 @@ def main() -> None:
     idle_p99: list[float] = []
     with RtspServer(auto_restart=True) as server:
         for run in range(1, args.runs + 1):
-            decode, process, ffmpeg, ffmpeg_rgb = cpu_phase(app, server, args.tiles, args.seconds)
+            decode, process, ffmpeg, ffmpeg_rgb, shown = cpu_phase(app, server, args.tiles, args.seconds)
             for k, v in (("decode", decode), ("process", process), ("ffmpeg", ffmpeg), ("ffmpeg_rgb", ffmpeg_rgb)):
                 cpu[k].append(v)
             print(f"run {run} cpu: per 640x360 tile ({args.tiles} tiles) decode threads {decode:.1f}%, whole process "
                   f"{process:.1f}% (idle subtracted); ffmpeg -f null {ffmpeg:.1f}%, with -pix_fmt bgra "
                   f"{ffmpeg_rgb:.1f}% of a core; ratios decode/ffmpeg {decode / ffmpeg:.2f}, "
-                  f"decode/ffmpeg-bgra {decode / ffmpeg_rgb:.2f}, process/ffmpeg {process / ffmpeg:.2f}")
+                  f"decode/ffmpeg-bgra {decode / ffmpeg_rgb:.2f}, process/ffmpeg {process / ffmpeg:.2f}; "
+                  f"{shown:.1f} pictures/s shown per tile (the stream has 25)")
             ours, theirs = latency_phase(app, server, args.seconds)
             ours_p95.append(pct(ours, 95))
             theirs_p95.append(pct(theirs, 95))

@@ -45,6 +45,7 @@ from nvr_console.core.engine.host import EngineHost  # noqa: E402
 from nvr_console.core.recording.ffmpeg_command import build_record_command  # noqa: E402
 from nvr_console.core.recording.progress import ProgressParser  # noqa: E402
 from nvr_console.core.schedule.boundaries import next_boundary, now_in  # noqa: E402
+from nvr_console.core.status import CameraState  # noqa: E402
 from tests.support.rtsp_peer import RtspServer  # noqa: E402
 
 FPS = 25.0
@@ -138,6 +139,9 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     # A plain callable: it runs on the engine thread that emits (this thread runs no event loop to queue to);
     # it only counts files, list.append is atomic, and nothing here is timed through it.
     host.engine.recording_finished.connect(finished.append)
+    recording_at: dict[int, float] = {}  # camera id -> when its status first said RECORDING (engine thread)
+    host.engine.camera_status.connect(
+        lambda st: recording_at.setdefault(st.camera_id, time.time()) if st.state is CameraState.RECORDING else None)
     bare_procs = []
     for i in range(n):
         d = work / "bare" / f"cam{i:02d}"
@@ -145,6 +149,7 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
         bare_procs.append(subprocess.Popen(bare_command(url, d, segment), stdin=subprocess.PIPE,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     c0, ch0, t0 = cpu_self(), cpu_children(), time.time()
+    load0 = os.getloadavg()[0]
     host.start()
     wait_for_boundaries(k + 1, segment)  # the first partial file plus K full ones
     # Sample while the recorders still run: their CPU from /proc, the engine's own, and the finalizer's
@@ -152,12 +157,17 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
     c1, ch1, t1 = cpu_self(), cpu_children(), time.time()
     recorders = ffmpeg_cpu(work / "product")
     bare_cpu = ffmpeg_cpu(work / "bare")
+    bare_alive = sum(bp.poll() is None for bp in bare_procs)  # /proc counts only the running ones
     files_done = len(finished)
     rss1 = rss_kib()
+    up = sorted(recording_at.values())
     for bp in bare_procs:
         assert bp.stdin is not None
-        bp.stdin.write(b"q")
-        bp.stdin.flush()
+        try:
+            bp.stdin.write(b"q")
+            bp.stdin.flush()
+        except BrokenPipeError:  # it ended by itself (lost its stream on an overloaded machine): said below
+            pass
     assert host.stop(120)
     spans: dict[str, list[tuple[float, float]]] = {}
     for r in catalog.list_recordings(db):
@@ -177,6 +187,8 @@ def product(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, f
         "bare_cpu_pct_per_cam": 100 * bare_cpu / (t1 - t0) / n,
         "finalize_cpu_s_per_file": (ch1 - ch0) / max(1, files_done),
         "rss_kib_per_cam": (rss1 - rss0) / n, "files": sum(len(s) for s in spans.values()),
+        "recording": len(up), "all_recording_s": (up[-1] - t0) if len(up) >= n else float("nan"),
+        "load": (load0 + os.getloadavg()[0]) / 2, "bare_alive": bare_alive,
     }
 
 
@@ -250,6 +262,10 @@ def baseline(url: str, n: int, k: int, segment: float, work: Path) -> dict[str, 
     return {"coverage": min(c for c, _ in results), "max_gap_frames": max(g for _, g in results)}
 
 
+def _ratio(product_cpu: float, bare_cpu: float) -> str:
+    return f"{product_cpu / bare_cpu:.2f}" if bare_cpu > 0 else "n/a (no bare FFmpeg ran)"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cameras", type=int, default=16)
@@ -267,10 +283,16 @@ def main() -> int:
         p = product(url, args.cameras, args.rotations, args.segment, work)
         print(f"product : coverage {p['coverage']:.4%}  largest boundary gap {p['max_gap_frames']:.1f} frames  "
               f"({p['files']:.0f} files)", flush=True)
+        print(f"start: {p['recording']:.0f} of {args.cameras} cameras recording, the last "
+              f"{p['all_recording_s']:.1f} s after the engine's start; load average {p['load']:.1f} "
+              "(mean of start and end)", flush=True)
+        if p["bare_alive"] < args.cameras:
+            print(f"only {p['bare_alive']:.0f} of {args.cameras} bare FFmpeg were still running at the end of the "
+                  "window (the others lost their stream): the CPU ratio below is not valid", flush=True)
         print(f"CPU per camera while recording: engine + its FFmpeg {p['cpu_pct_per_cam']:.3f} % of a core "
               f"(FFmpeg {p['recorder_cpu_pct_per_cam']:.3f} % + engine process {p['engine_cpu_pct_per_cam']:.3f} %), "
               f"bare FFmpeg in the same window {p['bare_cpu_pct_per_cam']:.3f} %: "
-              f"product/bare = {p['cpu_pct_per_cam'] / p['bare_cpu_pct_per_cam']:.2f}", flush=True)
+              f"product/bare = {_ratio(p['cpu_pct_per_cam'], p['bare_cpu_pct_per_cam'])}", flush=True)
         if not args.no_original:
             b = baseline(url, args.cameras, args.rotations, args.segment, work)
             print(f"original: coverage {b['coverage']:.4%}  largest boundary gap {b['max_gap_frames']:.1f} frames "
@@ -282,8 +304,9 @@ def main() -> int:
         # The ratio above leaves the finalizer's own processes out (bare FFmpeg writes no MP4); with them:
         all_in = p["cpu_pct_per_cam"] + 100 * fin / args.segment
         print(f"CPU per camera with the finalizer's processes: {all_in:.3f} % of a core, "
-              f"product/bare = {all_in / p['bare_cpu_pct_per_cam']:.2f}", flush=True)
-        print(f"engine resident memory per camera: {p['rss_kib_per_cam'] / 1024:.2f} MiB")
+              f"product/bare = {_ratio(all_in, p['bare_cpu_pct_per_cam'])}", flush=True)
+        print(f"engine resident memory per camera: {p['rss_kib_per_cam'] / 1024:.3f} MiB "
+              "(this process's growth from before the engine to the end of the window)")
     return 0
 
 

@@ -206,7 +206,8 @@ def _add_status_parser(sub: argparse._SubParsersAction, common: argparse.Argumen
     st.add_argument("--json", action="store_true", help="print JSON for scripts")
     st.add_argument("--check", action="store_true",
                     help="Nagios/Icinga check: one line; exit 0 OK, 1 warning, 2 critical (no engine reporting, "
-                    "or a critical alert firing)")
+                    "or a critical alert firing); an acknowledged alert (`alerts ack`) is named in the line with "
+                    "who took it but raises no code, until it resolves")
     st.add_argument("--liveness", action="store_true",
                     help="with --check: only whether an engine reports (exit 0 alive, 1 not: container health check)")
 

@@ -45,6 +45,7 @@ from nvr_console.ui.window_layout import restore_layout, save_layout
 
 if TYPE_CHECKING:  # imported when thumbnails start: FFmpeg snapshots are not needed to open the window
     from nvr_console.core.monitoring.monitor import AlertNotice  # and by app.py, which starts the monitor
+    from nvr_console.ui.live_previews import LivePreviews
     from nvr_console.ui.thumbnails import ThumbnailService
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class MainWindow(QMainWindow):
         self.second.timeout.connect(self._every_second)
         self.second.start()
 
-        self.thumbnails: ThumbnailService | None = None  # started by start_thumbnails()
+        self.thumbnails: ThumbnailService | LivePreviews | None = None  # started by start_thumbnails()
         self.reload_cameras()
         self.uploads.load_history(db)
         self.status.update_disk()
@@ -458,8 +459,8 @@ class MainWindow(QMainWindow):
             self.thumbnails.stop()
 
     def start_thumbnails(self, interval_ms: int = 60_000) -> None:
-        from nvr_console.ui.thumbnails import ThumbnailService
+        """The table's previews: from the files being written; on a control station, from the live decoder."""
+        from nvr_console.ui.live_previews import start_previews
 
-        self.thumbnails = ThumbnailService.started(self.ffmpeg, self.table.recording_on_screen,
-                                                   self.model.set_thumbnail, self, interval_ms)
+        self.thumbnails = start_previews(self, interval_ms)
 

@@ -145,3 +145,36 @@ def test_alerts_list_shows_ids_and_ack_takes_one_by_its_id(capsys: pytest.Captur
         assert code == 2 and "invalid int value" in err
     finally:
         db.dispose()
+
+
+def test_check_names_an_acknowledged_alert_apart_and_is_not_raised_by_it(capsys: pytest.CaptureFixture[str], url: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator took the alert on (`alerts ack`): the monitoring check stops failing on it, says who took it,
+    and still fails on any alert nobody took."""
+    monkeypatch.setenv("USER", "anna")
+    monkeypatch.setenv("LOGNAME", "anna")
+    monkeypatch.setenv("NVR_NODE_NAME", "desk")
+    db = database(url)
+    try:
+        live_status.write_engine_status(db, time.time(), None, node="host:1")
+        fire(db, Condition("camera_down:camera:1", CAMERA_DOWN, "A-101 / front", Status.ACTIVE, "down 2m"))
+        code, out, _ = run(capsys, "status", "--check", "--database-url", url)
+        assert code == 2 and "NVR CRITICAL - 1 alert(s): A-101 / front: camera not recording" in out
+        [alert] = alert_store.firing(db)
+        assert run(capsys, "alerts", "ack", str(alert.id), "--database-url", url)[0] == 0
+
+        code, out, _ = run(capsys, "status", "--check", "--database-url", url)
+        assert code == 0, out
+        assert out.startswith("NVR OK - 1 acknowledged: A-101 / front (by anna@desk), 0/0 cameras recording")
+        assert "alerts_firing=1;;;0 alerts_acknowledged=1;;;0" in out and len(out.strip().splitlines()) == 1
+
+        fire(db, Condition("uploads_paused:node:n1", UPLOADS_PAUSED, "upload queue on n1", Status.ACTIVE, "full"))
+        code, out, _ = run(capsys, "status", "--check", "--database-url", url)
+        assert code == 1, out
+        assert out.startswith("NVR WARNING - 1 alert(s): upload queue on n1: uploads paused, 1 acknowledged: "
+                              "A-101 / front (by anna@desk)")
+        assert "alerts_firing=2;;;0 alerts_acknowledged=1;;;0" in out
+        code, help_text, _ = run(capsys, "status", "--help")
+        assert code == 0 and "acknowledged alert" in " ".join(help_text.split())
+    finally:
+        db.dispose()

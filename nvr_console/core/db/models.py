@@ -104,6 +104,9 @@ class Recording(Base):
         Index("ix_recordings_status_slot", "status", "slot_start"),
         # What is on screen now: the latest recording per camera.
         Index("ix_recordings_camera_slot", "camera_id", "slot_start"),
+        # Each camera's latest uploaded file on a control station (live_view): the newest id per camera, read
+        # from the index alone (a loose index scan on MariaDB), not by grouping every uploaded row.
+        Index("ix_recordings_camera_status_id", "camera_id", "status", "id"),
         # One row per file of a node: a finalizer that runs twice (crash, recovery) updates, never duplicates;
         # two nodes may use the same recordings folder path on their own disks.
         UniqueConstraint("node", "local_path_key", name="uq_recordings_node_local_path_key"),

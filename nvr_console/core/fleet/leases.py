@@ -51,6 +51,13 @@ class LeaseTable:
     def held_by(self, node: str) -> dict[str, Lease]:
         return {k: v for k, v in self.leases.items() if v.live and v.holder == node}
 
+    def next_expiry_s(self, besides: str) -> float | None:
+        """Seconds from `now` to the soonest expiry of a live lease another node holds (None: none): when the
+        units of a node that stopped renewing fall free."""
+        ahead = [(v.expires_at - self.now).total_seconds() for v in self.leases.values()
+                 if v.live and v.holder != besides and v.expires_at is not None]
+        return min(ahead, default=None)
+
 
 def _free_or_mine(node: str) -> ColumnElement[bool]:
     return or_(CameraLease.holder.is_(None), CameraLease.expires_at.is_(None),

@@ -1,4 +1,5 @@
-"""The one owner of lecture rows and their states, and of each lecture file's claim.
+"""The one owner of lecture rows and their states, and of each lecture file's claim (the calendar's side of the
+rows, many rooms at once, is lecture_sync's: the same conditional writes).
 
 Lecture states and the named transitions between them:
 
@@ -26,11 +27,17 @@ from nvr_console.core.db.dbtime import db_now
 from nvr_console.core.db.models import Lecture, LectureFile, LectureFileState, LectureState
 from nvr_console.core.db.session import Database, rows_changed
 from nvr_console.core.db.types import utcnow
+from nvr_console.core.lectures.lecture_sync import OPEN as OPEN  # re-exported: the states the calendar may change
+from nvr_console.core.lectures.lecture_sync import (
+    RoomOccurrences,
+    split_categories,
+    sync_rooms,
+)
+from nvr_console.core.lectures.lecture_sync import SyncResult as SyncResult
 from nvr_console.core.lectures.timetable_parse import Occurrence
 
 log = logging.getLogger(__name__)
 
-OPEN = (LectureState.SCHEDULED.value, LectureState.RECORDING.value)  # the calendar may still change these
 FINISHED = (LectureState.DELIVERED.value, LectureState.INCOMPLETE.value)
 
 
@@ -96,15 +103,6 @@ class FileInfo:
                 "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None}
 
 
-def join_categories(categories: tuple[str, ...]) -> str:
-    """The event's categories as stored (commas inside a category would split it: they become spaces)."""
-    return ",".join(c.replace(",", " ") for c in categories)[:1000]
-
-
-def split_categories(text: str) -> tuple[str, ...]:
-    return tuple(c for c in (text or "").split(",") if c)
-
-
 def _info(r: Lecture) -> LectureInfo:
     return LectureInfo(r.id, r.room_id, r.room_name, r.uid, r.recurrence_id, r.title, r.organizer, r.start, r.end,
                        r.state, r.private_reason, r.coverage, r.notes, r.web_link, r.delivered_at, r.version,
@@ -118,15 +116,7 @@ def _file(f: LectureFile) -> FileInfo:
                     f.upload_size)
 
 
-@dataclass(frozen=True)
-class SyncResult:
-    added: int = 0
-    changed: int = 0
-    cancelled: int = 0
-    skipped: int = 0
-
-
-# --- the calendar's side -----------------------------------------------------------------------------------
+# --- the calendar's side (lecture_sync for many rooms at once) ------------------------------------------------
 
 
 def sync(db: Database, room_id: int, room: str, occurrences: list[Occurrence], span_start: datetime,
@@ -134,62 +124,7 @@ def sync(db: Database, room_id: int, room: str, occurrences: list[Occurrence], s
     """Bring the room's lectures starting in [span_start, span_end) in line with the calendar's occurrences:
     new ones added, edited ones changed, vanished ones cancelled, privacy matches skipped. Lectures already
     assembling or delivered are not changed (`lectures redo` builds them again)."""
-    wanted = {(o.uid_key, o.recurrence_id): o for o in occurrences}
-    with db.session() as s:
-        rows = list(s.scalars(select(Lecture).where(
-            Lecture.room_id == room_id,
-            or_(and_(Lecture.start >= span_start, Lecture.start < span_end),
-                Lecture.uid_key.in_(sorted({k for k, _r in wanted}) or [""])))))
-        have = {(r.uid_key, r.recurrence_id): _info(r) for r in rows}
-    added = changed = cancelled = skipped = 0
-    for key, occ in wanted.items():
-        seen = have.get(key)
-        if seen is None:
-            if _insert(db, room_id, room, occ):
-                added += 1
-                skipped += bool(occ.private_reason)
-            continue
-        if seen.state not in (*OPEN, LectureState.CANCELLED.value, LectureState.SKIPPED.value):
-            continue
-        state = LectureState.SKIPPED.value if occ.private_reason else (
-            seen.state if seen.state in OPEN else LectureState.SCHEDULED.value)
-        cats = join_categories(occ.categories)
-        same = (seen.start, seen.end, seen.title, seen.organizer, seen.state, seen.private_reason,
-                join_categories(seen.categories)) == (
-            occ.start, occ.end, occ.title[:512], occ.organizer[:512], state, occ.private_reason, cats)
-        if same:
-            continue
-        if _move(db, seen, state, start=occ.start, end=occ.end, title=occ.title[:512], organizer=occ.organizer[:512],
-                 private_reason=occ.private_reason[:255], categories=cats, version=seen.version + 1):
-            changed += 1
-            if state == LectureState.SKIPPED.value and seen.state != state:
-                skipped += 1
-                log.info("lecture %s (UID %s %s) of room %s skipped: %s (lectures.no_record)", occ.title, occ.uid,
-                         occ.recurrence_id, room, occ.private_reason)
-    for key, seen in have.items():
-        if key in wanted or seen.state not in OPEN or not span_start <= seen.start < span_end:
-            continue
-        if _move(db, seen, LectureState.CANCELLED.value, version=seen.version + 1):
-            cancelled += 1
-            log.info("lecture %s (UID %s %s) of room %s cancelled: it is no longer in the calendar", seen.title,
-                     seen.uid, seen.recurrence_id, room)
-    return SyncResult(added, changed, cancelled, skipped)
-
-
-def _insert(db: Database, room_id: int, room: str, occ: Occurrence) -> bool:
-    state = LectureState.SKIPPED if occ.private_reason else LectureState.SCHEDULED
-    try:
-        with db.session() as s:
-            s.add(Lecture(room_id=room_id, room_name=room, uid=occ.uid, uid_key=occ.uid_key,
-                          recurrence_id=occ.recurrence_id, title=occ.title[:512], organizer=occ.organizer[:512],
-                          start=occ.start, end=occ.end, state=state.value, private_reason=occ.private_reason[:255],
-                          categories=join_categories(occ.categories), notes="", version=1))
-    except IntegrityError:
-        return False  # another node added it a moment ago
-    if occ.private_reason:
-        log.info("lecture %s (UID %s %s) of room %s skipped: %s (lectures.no_record)", occ.title, occ.uid,
-                 occ.recurrence_id, room, occ.private_reason)
-    return True
+    return sync_rooms(db, [RoomOccurrences(room_id, room, occurrences)], span_start, span_end)[room_id]
 
 
 def _move(db: Database, seen: LectureInfo, state: str, **values: object) -> bool:

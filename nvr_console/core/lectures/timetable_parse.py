@@ -143,32 +143,41 @@ def occurrences(cal: Calendar | Any, start: datetime, end: datetime, *, room: st
         raise CalendarUnreadable(f"the calendar's recurrences cannot be expanded: {exc}") from None
     out: dict[tuple[str, str], Occurrence] = {}
     for ev in events:
-        dtstart = ev.get("DTSTART")
-        if dtstart is None or not isinstance(dtstart.dt, datetime):
-            continue  # all-day (a date) or no start: not a lecture
-        if _text(ev, "STATUS").upper() == "CANCELLED" or _text(ev, "TRANSP").upper() == "TRANSPARENT":
-            continue
-        location = _text(ev, "LOCATION")
-        if not belongs(location, room, location_match):
-            continue
-        uid = _text(ev, "UID")
-        if not uid:
-            continue
-        s = _utc(dtstart.dt, floating_zone)
-        dtend = ev.get("DTEND")
-        if dtend is not None and isinstance(dtend.dt, datetime):
-            e = _utc(dtend.dt, floating_zone)
-        else:
-            dur = ev.get("DURATION")
-            e = s + (dur.dt if dur is not None and isinstance(dur.dt, timedelta) else timedelta(0))
-        if e <= s:
-            continue  # a zero-length event is a reminder, not a lecture
-        rid = ev.get("RECURRENCE-ID")
-        recurrence = ""
-        if rid is not None and isinstance(rid.dt, datetime):
-            # recurring-ical-events gives every occurrence of a series its RECURRENCE-ID (the original start)
-            recurrence = _utc(rid.dt, floating_zone).strftime("%Y-%m-%dT%H:%M:%SZ")
-        occ = Occurrence(uid, recurrence, _text(ev, "SUMMARY") or "(untitled)", _organizer(ev), location, s, e,
-                         private_reason(ev, no_record), tuple(_categories(ev)))
-        out[(occ.uid, occ.recurrence_id)] = occ
-    return sorted(out.values(), key=lambda o: (o.start, o.uid, o.recurrence_id))
+        got = lecture_of(ev, no_record, floating_zone)
+        if got is not None and belongs(got.location, room, location_match):
+            out[(got.uid, got.recurrence_id)] = got
+    return ordered(out)
+
+
+def ordered(found: dict[tuple[str, str], Occurrence]) -> list[Occurrence]:
+    """The occurrences by start (then UID and RECURRENCE-ID): one per (UID, RECURRENCE-ID), the last found."""
+    return sorted(found.values(), key=lambda o: (o.start, o.uid, o.recurrence_id))
+
+
+def lecture_of(ev: Any, no_record: tuple[str, ...], floating_zone: tzinfo) -> Occurrence | None:
+    """One expanded event as a lecture of whichever room its LOCATION names, or None when it is no lecture
+    (all-day, no start, cancelled, transparent, no UID, no length)."""
+    dtstart = ev.get("DTSTART")
+    if dtstart is None or not isinstance(dtstart.dt, datetime):
+        return None  # all-day (a date) or no start: not a lecture
+    if _text(ev, "STATUS").upper() == "CANCELLED" or _text(ev, "TRANSP").upper() == "TRANSPARENT":
+        return None
+    uid = _text(ev, "UID")
+    if not uid:
+        return None
+    s = _utc(dtstart.dt, floating_zone)
+    dtend = ev.get("DTEND")
+    if dtend is not None and isinstance(dtend.dt, datetime):
+        e = _utc(dtend.dt, floating_zone)
+    else:
+        dur = ev.get("DURATION")
+        e = s + (dur.dt if dur is not None and isinstance(dur.dt, timedelta) else timedelta(0))
+    if e <= s:
+        return None  # a zero-length event is a reminder, not a lecture
+    rid = ev.get("RECURRENCE-ID")
+    recurrence = ""
+    if rid is not None and isinstance(rid.dt, datetime):
+        # recurring-ical-events gives every occurrence of a series its RECURRENCE-ID (the original start)
+        recurrence = _utc(rid.dt, floating_zone).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Occurrence(uid, recurrence, _text(ev, "SUMMARY") or "(untitled)", _organizer(ev), _text(ev, "LOCATION"),
+                      s, e, private_reason(ev, no_record), tuple(_categories(ev)))

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from nvr_console.core import catalog
 from nvr_console.core.db.models import RecordMode, Room, RoomTimetable
-from nvr_console.core.db.session import Database, rows_changed
+from nvr_console.core.db.session import Database
 from nvr_console.core.lectures.timetable_fetch import describe, kind_of
 from nvr_console.core.stream_url import InvalidInput, parse_drive_folder
 
@@ -128,14 +129,21 @@ def record_modes(db: Database) -> dict[int, str]:
             .where(RoomTimetable.record_mode != RecordMode.CONTINUOUS.value))}
 
 
+_T = cast(Table, RoomTimetable.__table__)
+# Built once (its compiled form is reused): a refresh after every calendar changed runs it once per room.
+_SAVE_COPY = update(_T).where(_T.c.room_id == bindparam("b_room"), _T.c.source == bindparam("b_source")).values(
+    body=bindparam("n_body"), body_sha=bindparam("n_sha"), etag=bindparam("n_etag"),
+    last_modified=bindparam("n_modified"), fetched_at=bindparam("n_now"), checked_at=bindparam("n_now"), error="")
+
+
 def save_copy(db: Database, room_id: int, source: str, body: bytes, etag: str | None, last_modified: str | None,
               now: datetime) -> bool:
     """A calendar that parsed becomes the last good copy; False when the room's source changed meanwhile."""
     with db.session() as s:
-        return bool(rows_changed(s, update(RoomTimetable).where(
-            RoomTimetable.room_id == room_id, RoomTimetable.source == source).values(
-            body=body.decode("utf-8", "replace"), body_sha=hashlib.sha256(body).hexdigest(), etag=etag,
-            last_modified=last_modified, fetched_at=now, checked_at=now, error="")))
+        return bool(s.connection().execute(_SAVE_COPY, {
+            "b_room": room_id, "b_source": source, "n_body": body.decode("utf-8", "replace"),
+            "n_sha": hashlib.sha256(body).hexdigest(), "n_etag": etag, "n_modified": last_modified,
+            "n_now": now}).rowcount)
 
 
 def note_checked(db: Database, room_id: int, source: str, now: datetime, error: str = "") -> None:

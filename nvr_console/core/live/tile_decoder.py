@@ -3,9 +3,10 @@ scales each frame to the tile's size and hands the newest one over as plain byte
 when the camera stops answering.
 
 The recorders come first on a console that records: the decode thread lowers its own priority (nice) and the
-codec decodes on that one thread (no FFmpeg frame threads). Frames are never queued: the thread keeps only the
-newest, and converts (scales) a frame only when the previous one was taken, so a busy UI costs decoding
-nothing but the H.264 decode itself.
+codec and the scaler work on that one thread (no FFmpeg frame or slice threads). Frames are never queued: the
+thread keeps only the newest, and converts (scales) a frame only when the previous one was taken, so a busy UI
+costs decoding nothing but the H.264 decode itself. The conversion (YUV to RGB, scaled to the tile) is most of
+what a tile costs above FFmpeg's own decode (bench/live.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from nvr_console.core.text.masking import mask_secrets, mask_url
 
 if TYPE_CHECKING:
     from av.video.frame import VideoFrame
+    from av.video.reformatter import VideoReformatter
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,12 @@ class TileDecoder(QObject):
     status_changed = Signal(object)  # LiveStatus
 
     def __init__(self, camera_id: int, url: str, transport: str = "tcp", size: tuple[int, int] = (640, 360),
-                 nice: int = DECODE_NICE, codec_threads: int = 1) -> None:
+                 nice: int = DECODE_NICE, codec_threads: int = 1, keyframes_only: bool = False) -> None:
+        """keyframes_only: decode only the keyframes (a still for a preview: whole pictures, never one built on a
+        reference frame missed before it joined, and a fraction of the decoding)."""
         super().__init__()
         self.camera_id, self._url, self._transport = camera_id, url, transport
-        self._nice, self._codec_threads = nice, codec_threads
+        self._nice, self._codec_threads, self._keyframes_only = nice, codec_threads, keyframes_only
         self._lock = threading.Lock()
         self._size = (_even(size[0]), _even(size[1]))
         self._latest: LiveFrame | None = None
@@ -164,20 +168,26 @@ class TileDecoder(QObject):
     def _play(self, stop: threading.Event) -> bool:
         """Decode until stopped, the stream ends or the camera goes silent (raises). True: a frame was shown."""
         import av  # the decoder's libraries load with the first tile, not with the console
+        from av.video.reformatter import VideoReformatter
 
         if is_lavfi(self._url):
             video, _audio = lavfi_graphs(self._url)
             container = av.open(video, format="lavfi", timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         else:
-            options = {"fflags": "nobuffer", "flags": "low_delay"}
+            # A still (keyframes_only) needs no low delay, and without buffering the first picture after joining a
+            # stream can come out blank (one colour: the test server's /cam, each time): stills buffer as FFmpeg does.
+            options = {} if self._keyframes_only else {"fflags": "nobuffer", "flags": "low_delay"}
             if self._url.lower().startswith("rtsp"):
                 options["rtsp_transport"] = self._transport
             container = av.open(self._url, options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         played = False
+        scaler = VideoReformatter()  # its scaling context is kept from frame to frame
         try:
             stream = container.streams.video[0]
             stream.codec_context.thread_count = self._codec_threads
             stream.codec_context.thread_type = "SLICE"  # no frame threads: no frames of delay, no extra cores
+            if self._keyframes_only:
+                stream.codec_context.skip_frame = "NONKEY"
             for packet in container.demux(stream):
                 if stop.is_set():
                     return played
@@ -187,19 +197,21 @@ class TileDecoder(QObject):
                     if not played:
                         played = True
                         self._status(LiveState.PLAYING)
-                    self._offer(frame)
+                    self._offer(frame, scaler)
             return played
         finally:
             container.close()
 
-    def _offer(self, frame: VideoFrame) -> None:
-        """Scale the picture for the tile unless the UI has not taken the previous one yet (then skip it)."""
+    def _offer(self, frame: VideoFrame, scaler: VideoReformatter) -> None:
+        """Convert the picture for the tile unless the UI has not taken the previous one yet (then skip it)."""
         with self._lock:
             if self._latest is not None:
                 return
             box = self._size
         width, height = fit(frame.width, frame.height, box)
-        out = frame.reformat(width=width, height=height, format=PIXEL_FORMAT, interpolation="BILINEAR")
+        # threads=1: the scaler on this (niced) thread only; PyAV's default starts a slice thread per core.
+        out = scaler.reformat(frame, width=width, height=height, format=PIXEL_FORMAT,
+                              interpolation="BILINEAR", threads=1)
         plane = out.planes[0]
         # A view of the converted frame's own buffer (it keeps the frame alive): no copy of the pixels.
         picture = LiveFrame(self.camera_id, width, height, plane.line_size, memoryview(plane), self._last_frame_at)

@@ -5,7 +5,8 @@ One rule decides whether an engine is alive: its last sign of life is at most `l
 engine thread), the container's HEALTHCHECK runs `status --check --liveness`, and the headless runner's
 systemd watchdog applies it in-process to the engine thread's answer to a ping (EngineLiveness), so a wedged
 engine thread stops the watchdog pings and systemd restarts the service. `status --check` then adds the
-firing alerts: a critical one makes CRITICAL, a warning WARNING.
+firing alerts: a critical one makes CRITICAL, a warning WARNING. An acknowledged alert is known to a human (who took
+it is in the line): it is named apart and changes no code, as its repeats stop; a new alert still raises the code.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class HealthFacts:
     cameras: int
     recording: int
     queue_files: int
-    firing: list[tuple[str, str, str]] = field(default_factory=list)  # (severity, subject, what)
+    firing: list[tuple[str, str, str]] = field(default_factory=list)  # (severity, subject, what), not acknowledged
+    acknowledged: list[tuple[str, str, str]] = field(default_factory=list)  # (severity, subject, who took it)
 
 
 def read_health(db: Database, now: datetime | None = None) -> HealthFacts:
@@ -65,16 +67,20 @@ def read_health(db: Database, now: datetime | None = None) -> HealthFacts:
     ages = [(now - t).total_seconds() for t in reports]
     cameras, queue = read_report(db, now)
     wanted = [c for c in cameras if c.enabled and c.desired_state == "recording"]
+    alerts = alert_store.firing(db)
     firing = [(a.severity, a.subject, RULES[a.rule].title if a.rule in RULES else a.rule)
-              for a in alert_store.firing(db)]
+              for a in alerts if not a.acknowledged]
+    acknowledged = [(a.severity, a.subject, a.acked_by or "") for a in alerts if a.acknowledged]
     return HealthFacts(min(ages) if ages else None, sum(1 for a in ages if a <= STALE_AFTER_S), len(wanted),
-                       sum(1 for c in wanted if c.state == "recording"), queue.waiting_files, firing)
+                       sum(1 for c in wanted if c.state == "recording"), queue.waiting_files, firing, acknowledged)
 
 
 def assess(facts: HealthFacts, liveness_only: bool = False) -> Verdict:
     alive = liveness(facts.engine_age_s, STALE_AFTER_S)
+    # alerts_firing counts every firing alert, acknowledged or not (as before acknowledgement existed).
     perf = (f"cameras_recording={facts.recording};;;0;{facts.cameras} queue_files={facts.queue_files};;;0 "
-            f"alerts_firing={len(facts.firing)};;;0")
+            f"alerts_firing={len(facts.firing) + len(facts.acknowledged)};;;0 "
+            f"alerts_acknowledged={len(facts.acknowledged)};;;0")
     if alive.code != OK or liveness_only:
         return Verdict(alive.code, f"{alive.line} | {perf}")
     critical = [f for f in facts.firing if f[0] == "critical"]
@@ -86,6 +92,10 @@ def assess(facts: HealthFacts, liveness_only: bool = False) -> Verdict:
         shown = "; ".join(f"{subject}: {what}" for _sev, subject, what in worst[:3])
         more = f" (+{len(worst) - 3} more)" if len(worst) > 3 else ""
         parts.append(f"{len(facts.firing)} alert(s): {shown}{more}")
+    if facts.acknowledged:
+        shown = "; ".join(f"{subject} (by {who})" for _sev, subject, who in facts.acknowledged[:3])
+        more = f" (+{len(facts.acknowledged) - 3} more)" if len(facts.acknowledged) > 3 else ""
+        parts.append(f"{len(facts.acknowledged)} acknowledged: {shown}{more}")
     parts.append(f"{facts.recording}/{facts.cameras} cameras recording")
     parts.append(f"{facts.queue_files} file(s) waiting for upload")
     return Verdict(code, f"NVR {LABELS[code]} - {', '.join(parts)} | {perf}")

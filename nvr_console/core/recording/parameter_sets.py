@@ -11,14 +11,15 @@ would meet the same SDP again. Pure: the recorder (engine thread) feeds it lines
 
 from __future__ import annotations
 
+import functools
 import re
 
 TRACE_MARK = "[trace_headers @ "
 # The second output's bitstream filters (its argv is in ffmpeg_command).
 SPS_WATCH_BSF = "filter_units=pass_types=7|33,trace_headers"
 
-_FIELD = re.compile(r"^\[trace_headers @ [^\]]+\] \d+\s+(?P<name>\w+)(?:\[[^\]]*\])*\s+[01]+ = (?P<value>-?\d+)$")
-_HEADER = re.compile(r"^\[trace_headers @ [^\]]+\] (?P<text>[A-Za-z].*)$")
+# A field line after its "[trace_headers @ 0x...] " prefix: bit position, name, bits, value.
+_FIELD = re.compile(r"^\d+\s+(?P<name>\w+)(?:\[[^\]]*\])*\s+[01]+ = (?P<value>-?\d+)$")
 
 # What decides the picture a player sets up for (size, cropping, interlace, profile, chroma, bit depth);
 # the rest (VUI timing, reference counts) may differ between two SPS of one picture.
@@ -56,6 +57,14 @@ def describe(sps: dict[str, int]) -> str:
     return f"{size[0]}x{size[1]}" if size else "another picture format"
 
 
+@functools.lru_cache(maxsize=1024)
+def _field(text: str) -> tuple[str, int] | None:
+    """A field line's name and value. Cached: a camera repeats the same SPS at every keyframe, so the same
+    few dozen lines come again and again (the regex was most of the engine's cost of the trace)."""
+    m = _FIELD.match(text)
+    return (m["name"], int(m["value"])) if m else None
+
+
 class SpsWatch:
     """Feed it FFmpeg's trace lines; `feed` returns a sentence when an in-band SPS changes the picture."""
 
@@ -72,17 +81,20 @@ class SpsWatch:
         return picture_size(self.current) if self.current else None
 
     def feed(self, line: str) -> str | None:
-        """One stderr line that starts with TRACE_MARK. Engine thread."""
-        if m := _FIELD.match(line):
-            if self._section == "sps" and not self._in_extradata:
-                name = m["name"]
+        """One trace line, with its TRACE_MARK prefix or without it. The thread that reads FFmpeg's stderr."""
+        text = line[line.find("] ", len(TRACE_MARK)) + 2:] if line.startswith(TRACE_MARK) else line
+        if text[:1].isdigit():
+            if self._section != "sps" or self._in_extradata:
+                return None  # the fields of other units are not read at all
+            field = _field(text)
+            if field is not None:
+                name, value = field
                 if name in _PICTURE_FIELDS:
-                    self._fields[name] = int(m["value"])
+                    self._fields[name] = value
                 elif name == "rbsp_stop_one_bit":
                     return self._complete()
             return None
-        if h := _HEADER.match(line):
-            text = h["text"]
+        if text[:1].isalpha():
             change = self._complete()
             if text.startswith("Extradata"):
                 self._in_extradata = True

@@ -7,7 +7,9 @@
                                         tries again
     any -> stopping -> stopped
 
-Everything here runs on the engine thread: QProcess is asynchronous, so there is no thread per camera.
+Everything here runs on the engine thread: QProcess is asynchronous, so there is no thread per camera; only
+FFmpeg's stderr is read by the node's one reader thread (stderr_reader), which must drain it whatever the engine
+thread is doing, and hands what matters back through a queued signal.
 The engine calls `poll()` about once a second; that drives the stall watchdog, the stop escalation
 (`q` on stdin, then terminate, then kill) and the restart backoff, so a recorder owns no timers.
 """
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, Qt, QTimer, Signal
 
 from nvr_console.core.folder_names import folder_problem
 from nvr_console.core.recording.errors import (
@@ -33,7 +35,6 @@ from nvr_console.core.recording.errors import (
     classify_ffmpeg_error,
 )
 from nvr_console.core.recording.ffmpeg_command import build_record_command, command_for_log
-from nvr_console.core.recording.picture_change import PictureChangeWatch
 from nvr_console.core.recording.progress import ProgressParser, ProgressSnapshot, SegmentFinished
 from nvr_console.core.recording.recorder_process import StopLadder, new_process, start_remembered
 from nvr_console.core.recording.recorder_status import camera_status
@@ -43,6 +44,7 @@ from nvr_console.core.recording.segment_files import SegmentFiles
 from nvr_console.core.recording.segment_line_hold import SegmentLineHold
 from nvr_console.core.recording.segment_names import FinishedSegment, name_for, raw_name_time
 from nvr_console.core.recording.stall_watch import StallWatch
+from nvr_console.core.recording.stderr_reader import StderrPipe
 from nvr_console.core.recording.stream_support import unrecordable_reason
 from nvr_console.core.schedule.boundaries import now_in
 from nvr_console.core.status import CameraState, CameraStatus, LogLine
@@ -141,6 +143,7 @@ class Recorder(QObject):
     log_line = Signal(object)  # LogLine
     stopped = Signal(str)  # spec.key, once the process is gone after stop()
     out_of_space = Signal(str)  # spec.key: FFmpeg met a full disk (said so, or exited for it), at once
+    _stderr_news = Signal()  # from the stderr reader's thread: errors, streams or a picture change wait
 
     def __init__(self, spec: RecorderSpec, cfg: RecorderConfig, parent: QObject | None = None,
                  last_exit: float = 0.0) -> None:
@@ -159,7 +162,6 @@ class Recorder(QObject):
         self._proc: QProcess | None = None
         self._pid = 0
         self._parser = ProgressParser()
-        self._picture = PictureChangeWatch()  # in-band parameter sets (FFmpeg's trace): a change, a new run
         self.picture_changes = 0  # runs ended so (tests, logs)
         self._last_status: CameraStatus | None = None
         self._lines = SegmentLineHold()  # segment lines before the run's second progress block
@@ -174,7 +176,10 @@ class Recorder(QObject):
         self._files = SegmentFiles(spec.output_dir, _zone(cfg.timezone))
         self._fps = 0.0
         self._stderr = RecorderStderr(cfg.log_dir, spec.key,
-                                      f"{'sound-' if spec.sound_only else ''}{spec.room}-{spec.name}")
+                                      f"{'sound-' if spec.sound_only else ''}{spec.room}-{spec.name}",
+                                      notify=self._stderr_news.emit)
+        self._stderr_news.connect(self._take_stderr, Qt.ConnectionType.QueuedConnection)
+        self._pipe: StderrPipe | None = None  # this run's stderr
 
     # --- public, engine thread -----------------------------------------------------------------
 
@@ -240,7 +245,7 @@ class Recorder(QObject):
             room=self.spec.room, camera=self.spec.name, state=self.state, since=self.since,
             running=self._proc is not None, files=self._files, fps=self._fps, last_error=self.last_error,
             next_retry_in=self._backoff.countdown(time.time()), streams=self._stderr.streams,
-            picture=self._picture.picture(), down_since=self.down_since)
+            picture=self._stderr.picture.picture(), down_since=self.down_since)
 
     def poll(self) -> None:
         """Watchdog, stop escalation, restart backoff, current file and statistics. Engine thread, ~1 Hz."""
@@ -254,12 +259,9 @@ class Recorder(QObject):
         if self._stopping.stopping:
             self._stopping.step(self._proc, now, self._log)
             return
-        # stderr is drained here and on readyRead (set in _launch for the SPS watch): QProcess reads the pipe into
-        # its own buffer (FFmpeg never blocks); the trace comes as one burst per keyframe, so a camera recording
-        # /cam (2 s keyframes) costs 2.05 drains per second in all (measured over 20 s), not one per log line.
-        self._drain_stderr()
         waiting = self.state is CameraState.STARTING and self._open_size is not None
-        if now >= self._next_file_check or waiting:
+        looked = now >= self._next_file_check or waiting
+        if looked:
             self._scan_files(now)
         if waiting and self._open_size is not None and self._files.current_size > self._open_size:
             # Packets reach the file between two progress blocks (5 s apart): recording now, not at the next block.
@@ -277,13 +279,15 @@ class Recorder(QObject):
         if (self.state is CameraState.RECORDING and self._recording_since is not None
                 and now - self._recording_since > STABLE_AFTER_S):
             self._backoff.healthy()
-        self._emit_status()
+        if looked:  # between state changes (sent at once) a status moves only with a look at the files or a
+            self._emit_status()  # progress block, both 5 s apart (every second: 4 % of the engine at 128 cameras)
 
     def dispose(self) -> None:
         """Kill a still-running process at once (last resort at engine exit) and release the log. Engine thread."""
         if self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning:
             process_group.kill_group(self._proc)
             self._proc.waitForFinished(3000)
+        self._close_stderr()
         self._stderr.close()
 
     # --- process handling -----------------------------------------------------------------------
@@ -303,9 +307,9 @@ class Recorder(QObject):
         process_visibility.NOTICE.once(spec.url, self._log)
         proc = new_process(self, argv, cfg.timezone)
         proc.readyReadStandardOutput.connect(self._on_stdout)  # live: segment ends and timeline_origin's clock
-        # Live too: an in-band picture change (SPS trace lines, a burst per keyframe) cuts the file within ~0.3 s,
-        # not at the next 1 Hz poll (docs/streams.md, "In-band changes").
-        proc.readyReadStandardError.connect(self._drain_stderr)
+        # stderr goes to the reader thread: an in-band picture change (SPS trace lines, a burst per keyframe) cuts
+        # the file within ~0.3 s (docs/streams.md, "In-band changes"), and FFmpeg never waits on the engine.
+        pipe = self._pipe = StderrPipe(proc, self._stderr.feed)
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc = proc
@@ -314,7 +318,6 @@ class Recorder(QObject):
         self._stderr.new_run()
         self._unrecordable = ""
         self._stopping.reset()
-        self._picture.new_run()
         self._stall.new_run(time.time())
         self._files.new_run(name_for(now_in(_zone(cfg.timezone)).replace(microsecond=0)))
         self._next_file_check = 0.0
@@ -323,6 +326,7 @@ class Recorder(QObject):
         self._set_state(CameraState.STARTING)
         self._log("info", f"starting: {command_for_log(argv)}")
         self._pid = start_remembered(proc, cfg.run_dir, str(strftime_safe(spec.output_dir)))
+        pipe.started()  # (a start that failed at once has closed it already)
 
     def _begin_stop(self) -> None:
         if self._proc is not None:
@@ -333,6 +337,7 @@ class Recorder(QObject):
             proc = self._proc
             self._proc = None
             proc.deleteLater()
+            self._close_stderr()
             self._backoff.exited(time.time())
             self._fail(f"FFmpeg could not be started ({self.cfg.ffmpeg}): install FFmpeg or set recording.ffmpeg",
                        permanent=True)
@@ -369,25 +374,29 @@ class Recorder(QObject):
         self._scan_files(now)  # so the first RECORDING status names its file
         self._set_state(CameraState.RECORDING)
 
-    def _drain_stderr(self) -> None:
-        if self._proc is None:
-            return
-        data = self._proc.readAllStandardError().data()
-        if not data:
-            return
-        errors, learnt = self._stderr.feed(bytes(data))
-        for trace in self._stderr.take_traces():
-            if change := self._picture.feed(trace, armed=not self._stopping.stopping and self._wanted):
+    def _close_stderr(self) -> None:
+        """The run is over: what FFmpeg said last is read (its exit's reason) and acted on."""
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+        self._take_stderr()
+
+    def _take_stderr(self) -> None:
+        news = self._stderr.take()
+        armed = self._proc is not None and not self._stopping.stopping and self._wanted
+        for change in news.changes:
+            if self._stderr.picture.offer(change, armed):
                 # The segment muxer would copy the new SPS into the open file: stop this run (the file closes
                 # whole) and start the next at once; its first file holds only the new picture.
                 self._log("info", f"{change}: a new file begins (the recorder restarts)")
                 self._begin_stop()
-        for line in errors:
+        for line in news.errors:
             self._emit_log("warning", f"FFmpeg: {line}")
             if NO_SPACE in line:
                 self.out_of_space.emit(self.spec.key)  # before FFmpeg exits: the disk guard frees space now
         streams = self._stderr.streams
-        if learnt and streams is not None and not self.spec.sound_only and (reason := unrecordable_reason(streams)):
+        if news.learnt and streams is not None and not self.spec.sound_only and (
+                reason := unrecordable_reason(streams)):
             # Stop at once: what it writes meanwhile is failed by the finalizer with the same reason.
             self._unrecordable = reason[0].upper() + reason[1:] + "."
             self._log("error", self._unrecordable)
@@ -400,7 +409,7 @@ class Recorder(QObject):
         self._handle_stdout(bytes(proc.readAllStandardOutput().data()) + b"\n")
         for line in self._lines.release():
             self._report_finished(line)
-        self._drain_stderr()
+        self._close_stderr()
         self._proc = None
         proc.deleteLater()
         now = time.time()
@@ -422,7 +431,7 @@ class Recorder(QObject):
             self._set_state(CameraState.STOPPED)
             self.stopped.emit(self.spec.key)
             return
-        if self._picture.change:
+        if self._stderr.picture.change:
             # Not a failure: as soon as a new FFmpeg may start (never in the exit's second: file names).
             self.picture_changes += 1
             self._backoff.start_soon(now)
@@ -474,8 +483,9 @@ class Recorder(QObject):
         if self._files.mark_started(raw):
             self.segment_started.emit((self.spec, raw))
         self._files.mark_finished(seg.filename)
-        if self._stderr.streams is None:
-            self._drain_stderr()  # the header may still sit in QProcess's buffer (drained at ~1 Hz)
+        if self._stderr.streams is None and self._pipe is not None:
+            self._pipe.pump()  # the header, should the reader thread not have read it yet
+            self._take_stderr()
         with contextlib.suppress(OSError):
             # Under load the engine thread reads FFmpeg's blocks late and the origin from them is late with it
             # (files 0.54 s too late, overlapping the next); the file's own last write dates its cut.

@@ -6,7 +6,6 @@ Engine thread: QProcess is asynchronous, and the parent-death signal comes when 
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
@@ -38,32 +37,9 @@ def new_process(parent: QObject, argv: list[str], timezone: str | None) -> QProc
     return proc
 
 
-STDERR_PIPE_BYTES = 1024 * 1024  # Linux's default most for an unprivileged user (/proc/sys/fs/pipe-max-size)
-_F_SETPIPE_SZ = 1031
-
-
-def enlarge_stderr_pipe(pid: int, size: int = STDERR_PIPE_BYTES) -> bool:
-    """Give the pipe of the running FFmpeg's stderr `size` bytes (Linux), so that an engine thread held up (the
-    database away) does not block FFmpeg: the parameter-set trace fills the default 64 KiB in 6-7 s, then FFmpeg
-    waits to write and cuts no file. False where it cannot (another system; the user's pipe pages used up)."""
-    try:
-        fd = os.open(f"/proc/{pid}/fd/2", os.O_WRONLY | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        fcntl.fcntl(fd, _F_SETPIPE_SZ, size)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
 def start_remembered(proc: QProcess, run_dir: Path, output_dir: str) -> int:
     """Start `proc` and leave a pid file naming its output folder, so that the next engine stops it if this one
     dies (process_group.reap_leftovers); its pid, 0 if it did not start."""
-    # Once started (after exec: its stderr is the pipe, no longer ours).
-    proc.started.connect(lambda: enlarge_stderr_pipe(int(proc.processId() or 0)))
     proc.start()
     pid = int(proc.processId() or 0)
     if pid:

@@ -8,7 +8,7 @@ import math
 import time
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
-from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QImage, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from nvr_console.core.catalog import CameraInfo
-from nvr_console.core.live.tile_decoder import LiveStatus, TileDecoder
+from nvr_console.core.live.tile_decoder import LiveState, LiveStatus, TileDecoder
 from nvr_console.core.status import CameraStatus
 from nvr_console.ui.widgets.live_tile import LiveTile
 
@@ -121,6 +121,17 @@ class LiveWall(QWidget):
 
     def _camera(self, camera_id: int) -> CameraInfo | None:
         return next((c for c in self.cameras if c.id == camera_id), None)
+
+    def camera(self, camera_id: int) -> CameraInfo | None:
+        """The catalog's word on a camera (its live URL), None when it is not listed."""
+        return self._camera(camera_id)
+
+    def playing_picture(self, camera_id: int) -> QImage | None:
+        """The picture a tile of this wall shows now of the camera, while its stream plays (None otherwise)."""
+        tile = self.tiles.get(camera_id)
+        if tile is None or camera_id not in self.decoders or tile.live.state is not LiveState.PLAYING:
+            return None
+        return tile.image
 
     def shown_cameras(self) -> list[CameraInfo]:
         if self.focused is not None:

@@ -77,6 +77,19 @@ def test_an_expired_lease_nobody_took_is_renewed_by_its_holder(fleet_db: Databas
     assert leases.read_table(fleet_db).leases[unit].live
 
 
+def test_the_next_expiry_is_the_soonest_live_lease_of_another_node(fleet_db: Database) -> None:
+    units = _units(fleet_db)
+    assert leases.read_table(fleet_db).next_expiry_s("a") is None  # all free: nothing to wait for
+    assert leases.acquire(fleet_db, units[0], "a", 5, 0) == 1
+    assert leases.acquire(fleet_db, units[1], "b", 30, 0) == 1
+    assert leases.acquire(fleet_db, units[2], "b", 20, 0) == 1
+    table = leases.read_table(fleet_db)
+    assert table.next_expiry_s("b") == pytest.approx(5, abs=1)  # a's, not its own
+    assert table.next_expiry_s("a") == pytest.approx(20, abs=1)
+    assert leases.release(fleet_db, units[0], "a", 1)
+    assert leases.read_table(fleet_db).next_expiry_s("b") is None  # a free unit is not waited for
+
+
 def test_unwanted_rows_go_once_nobody_holds_them(fleet_db: Database) -> None:
     keys = _units(fleet_db)
     leases.acquire(fleet_db, keys[0], "a", 15, 0)

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from nvr_console.core import catalog
 from nvr_console.core.db.migrate import prepare_database
@@ -17,8 +18,10 @@ from nvr_console.core.db.models import NodeRole
 from nvr_console.core.db.session import Database, DatabaseUnavailable
 from nvr_console.core.fleet import leases, registry
 from nvr_console.core.fleet.holdings import Holdings
-from nvr_console.core.fleet.member import FleetMember, MemberConfig
+from nvr_console.core.fleet.member import EXPIRY_MARGIN_S, FleetMember, MemberConfig, renew_round, turn_wait
+from nvr_console.core.fleet.registry import NodeStats
 from tests.core.fleet import fleet_rig
+from tests.support.fleet_units import wanted_units
 from tests.support.mariadb import MariaDBServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -124,6 +127,39 @@ def test_a_single_node_takes_every_camera_at_once_and_follows_the_catalog(tmp_pa
     assert member.join(10)
     assert rec.holdings.orders == {} and all(v.holder is None for v in leases.read_table(db).leases.values())
     assert not registry.get_node(db, "solo").alive
+    db.dispose()
+
+
+def test_the_next_turn_comes_at_another_nodes_expiry_when_that_is_sooner_than_a_tick() -> None:
+    assert turn_wait(1.0, None, 100.0) == 1.0  # no lease of another node runs out
+    assert turn_wait(1.0, 100.3, 100.0) == pytest.approx(0.3)  # a dead node's units: at their expiry
+    assert turn_wait(1.0, 105.0, 100.0) == 1.0
+    assert turn_wait(1.0, 99.0, 100.0) == 1.0  # past (renewed meanwhile): no turn in a loop
+    assert turn_wait(1.0, 100.001, 100.0) == EXPIRY_MARGIN_S
+
+
+def test_a_renewal_is_two_statements_whatever_the_node_holds(any_db_url: str) -> None:
+    # 20 nodes x 50 cameras on one server: what a renewal costs must not grow with what a node holds (issue 21).
+    db = _db(any_db_url, 60)
+    units = wanted_units(db)
+    leases.ensure_rows(db, units)
+    held = {"few": units[:1], "many": units[1:]}
+    for name, mine in held.items():
+        registry.register(db, name, NodeRole.RECORDER, lease_ttl=15, process=f"{name}:1")
+        assert all(leases.acquire(db, u.key, name, 15, 0) == 1 for u in mine)
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+    counts = {}
+    for name in held:
+        statements.clear()
+        assert renew_round(db, name, f"{name}:1", MemberConfig(any_db_url, name, NodeRole.RECORDER, lease_ttl=600),
+                           NodeStats(cameras_held=len(held[name])))
+        counts[name] = len(statements)
+    assert counts == {"few": 2, "many": 2}, statements
+    table = leases.read_table(db)
+    assert all((table.leases[u.key].expires_at - table.now).total_seconds() > 300  # type: ignore[operator]
+               for mine in held.values() for u in mine)  # every lease renewed by the one statement
+    assert not renew_round(db, "many", "other:2", MemberConfig(any_db_url, "many", NodeRole.RECORDER), NodeStats())
     db.dispose()
 
 

@@ -33,22 +33,31 @@ def trace(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 def test_an_armed_run_ends_once_at_the_change(trace: list[str]) -> None:
     w = PictureChangeWatch()
-    said = [s for s in (w.feed(line, armed=True) for line in trace) if s]
+    said = [s for s in (w.offer(w.read(line), armed=True) for line in trace) if s]
     assert len(said) == 1 and "640x360" in said[0] and said[0][0].isupper(), said
     assert w.change == said[0] and w.picture() == (640, 360)
 
 
 def test_a_run_already_stopping_or_unwanted_is_not_ended_again(trace: list[str]) -> None:
     w = PictureChangeWatch()
-    assert not any(w.feed(line, armed=False) for line in trace)
+    assert not any(w.offer(w.read(line), armed=False) for line in trace)
     assert w.change == "" and w.picture() == (640, 360)
 
 
 def test_a_new_run_forgets_the_last_picture(trace: list[str]) -> None:
     w = PictureChangeWatch()
     for line in trace:
-        w.feed(line, armed=True)
+        w.offer(w.read(line), armed=True)
     w.new_run()
     assert w.change == "" and w.picture() is None
     # The whole trace again: the new run meets the change once more.
-    assert sum(1 for line in trace if w.feed(line, armed=True)) == 1
+    assert sum(1 for line in trace if w.offer(w.read(line), armed=True)) == 1
+
+
+def test_raw_lines_skip_repeated_units_and_still_meet_the_change(trace: list[str]) -> None:
+    read, raw = PictureChangeWatch(), PictureChangeWatch()
+    by_line = [s for s in (read.offer(read.read(line), armed=True) for line in trace) if s]
+    by_raw = [s for s in (raw.offer(raw.read_raw(line.encode()), armed=True) for line in trace) if s]
+    assert by_raw == by_line and len(by_raw) == 1 and raw.picture() == read.picture() == (640, 360)
+    # Only the units that differ from the one before were read: the first of each picture.
+    assert raw.sps_read == 2 < read.sps_read

@@ -20,11 +20,13 @@ def _real_header(ffmpeg: str, tmp_path: Path) -> bytes:
 
 def test_streams_are_learnt_from_the_header_however_the_reads_split_it(ffmpeg: str, tmp_path: Path) -> None:
     header = _real_header(ffmpeg, tmp_path)
-    err = RecorderStderr(tmp_path / "logs", "camera:1", "A-101-front")
+    announced: list[int] = []
+    err = RecorderStderr(tmp_path / "logs", "camera:1", "A-101-front", notify=lambda: announced.append(1))
     learnt = []
-    for i in range(0, len(header), 37):  # QProcess hands over whatever the pipe held: lines cut anywhere
-        learnt.append(err.feed(header[i:i + 37])[1])
-    assert learnt.count(True) == 1
+    for i in range(0, len(header), 37):  # a read takes whatever the pipe held: lines cut anywhere
+        err.feed(header[i:i + 37])
+        learnt.append(err.take().learnt)
+    assert learnt.count(True) == 1 and len(announced) == 1
     assert err.streams is not None and err.streams.video is not None and err.streams.audio is not None
     assert (err.streams.video.codec, err.streams.audio.codec) == ("h264", "aac")
     err.new_run()  # the next FFmpeg says it all again
@@ -33,18 +35,24 @@ def test_streams_are_learnt_from_the_header_however_the_reads_split_it(ffmpeg: s
 
 
 def test_error_lines_are_masked_kept_in_the_tail_and_logged(tmp_path: Path) -> None:
-    err = RecorderStderr(tmp_path / "logs", "camera:1", "A-101-front")
-    errors, learnt = err.feed(b"Input #0, rtsp, from 'rtsp://admin:s3cret@10.0.0.5/s':\n"
-                              b"[rtsp @ 0x1] method DESCRIBE failed: 401 Unauth")
-    assert errors == [] and not learnt  # the second line is not whole yet
-    errors, _ = err.feed(b"orized\n")
-    assert errors == ["[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized"]
+    announced: list[int] = []
+    err = RecorderStderr(tmp_path / "logs", "camera:1", "A-101-front", notify=lambda: announced.append(1))
+    err.feed(b"Input #0, rtsp, from 'rtsp://admin:s3cret@10.0.0.5/s':\n"
+             b"[rtsp @ 0x1] method DESCRIBE failed: 401 Unauth")
+    assert not err.take() and not announced  # the second line is not whole yet: nothing to act on
+    err.feed(b"orized\n")
+    err.feed(b"[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized\n")
+    # One announcement for news not taken yet, however many feeds add to it.
+    assert err.take().errors == ["[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized"] * 2
+    assert len(announced) == 1
     assert err.tail_text() == ("Input #0, rtsp, from 'rtsp://admin:***@10.0.0.5/s':\n"
+                               "[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized\n"
                                "[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized")
     err.write(["[nvr] state reconnecting"])
     err.close()
     logged = (tmp_path / "logs" / "ffmpeg" / "A-101-front.log").read_text(encoding="utf-8").splitlines()
     assert [line[20:] for line in logged] == ["Input #0, rtsp, from 'rtsp://admin:***@10.0.0.5/s':",
+                                              "[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized",
                                               "[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized",
                                               "[nvr] state reconnecting"]
     assert "s3cret" not in "\n".join(logged)
@@ -52,6 +60,7 @@ def test_error_lines_are_masked_kept_in_the_tail_and_logged(tmp_path: Path) -> N
 
 def test_without_a_log_folder_nothing_is_written(tmp_path: Path) -> None:
     err = RecorderStderr(None, "camera:1", "A-101-front")
-    assert err.feed(b"Connection refused\n")[0] == ["Connection refused"]
+    err.feed(b"Connection refused\n")
+    assert err.take().errors == ["Connection refused"]
     err.close()
     assert not list(tmp_path.iterdir())
