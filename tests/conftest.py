@@ -109,17 +109,38 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 # `scripts/test --quick` (NVRTEST_QUICK=1): the inner loop, without the peers (the RTSP server, MariaDB,
-# node processes) and without the tests marked slow; the full run keeps them all.
+# node processes; a test that starts one itself is marked peer) and without the tests marked slow; the full run
+# keeps them all.
 PEER_FIXTURES = frozenset({"rtsp_server", "rtsp_server_session", "fresh_rtsp_server", "mariadb_server", "mariadb_url"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("NVRTEST_QUICK") != "1":
-        return
+    if os.environ.get("NVRTEST_QUICK") == "1":
+        _keep_quick(config, items)
+    # Longest first: scripts/test hands whole files to the pytest-xdist workers (--dist loadfile: a module's
+    # fixtures are made once) in this order, so the .deb build and the slow and peer tests start at once and the
+    # short ones fill the gaps beside them. A stable sort keeps each module's own order.
+    items.sort(key=_weight)
+
+
+# The longest test of all (CI builds and installs the .deb): first.
+FIRST = ("tests/packaging/test_deb.py",)
+
+
+def _weight(item: pytest.Item) -> int:
+    if item.nodeid.startswith(FIRST):
+        return 0
+    if item.get_closest_marker("slow") or item.get_closest_marker("peer") or \
+            PEER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return 1
+    return 2
+
+
+def _keep_quick(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept, dropped = [], []
     for item in items:
         peers = PEER_FIXTURES & set(getattr(item, "fixturenames", ()))
-        marked = item.get_closest_marker("slow") or item.get_closest_marker("mariadb")
+        marked = any(item.get_closest_marker(m) for m in ("slow", "mariadb", "peer"))
         (dropped if peers or marked else kept).append(item)
     items[:] = kept
     config.hook.pytest_deselected(items=dropped)

@@ -19,6 +19,9 @@ HALL = next(c for c in MATRIX if c.name == "h264_high_bf3_aac")
 HEVC = next(c for c in MATRIX if c.name == "h265_main_aac")
 
 
+pytestmark = pytest.mark.peer  # starts an RTSP server of its own: not in scripts/test --quick
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
     _require_gst()

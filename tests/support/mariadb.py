@@ -54,6 +54,23 @@ class MariaDBServer:
              "--auth-root-authentication-method=normal", "--skip-test-db"],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
         )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._serve(mariadbd, data, deadline):
+                return self
+            # Another process (a pytest-xdist worker's peer) bound the port free_port() gave us between that
+            # call and mariadbd's bind: take another. Anything else is an error.
+            if "Address already in use" not in self._log_tail() or time.monotonic() > deadline:
+                tail = self._log_tail()
+                self.stop()
+                raise RuntimeError(f"MariaDB did not start on port {self.port}:\n{tail}")
+            self.port = free_port()
+
+    def _log_tail(self) -> str:
+        return (self.base / "mariadbd.log").read_text(errors="replace")[-2000:]
+
+    def _serve(self, mariadbd: str, data: Path, deadline: float) -> bool:
+        """Start mariadbd on self.port; True once it answers, False if it exited or did not answer in time."""
         self.log = open(self.base / "mariadbd.log", "wb")  # noqa: SIM115 - kept open while it runs
         self.proc = subprocess.Popen(
             [mariadbd, "--no-defaults", f"--datadir={data}", "--user=root", f"--port={self.port}",
@@ -61,16 +78,18 @@ class MariaDBServer:
              "--innodb-buffer-pool-size=32M", "--skip-name-resolve"],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
         while True:
             try:
-                pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="").close()
-                return self
+                # Through our own socket: over TCP a server of another worker that holds the port would answer.
+                # mariadbd opens the socket after binding the TCP port, so this answer means the port is ours.
+                pymysql.connect(unix_socket=str(self.socket), user="root", password="").close()
+                return True
             except pymysql.err.OperationalError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (self.base / "mariadbd.log").read_text(errors="replace")[-2000:]
-                    self.stop()
-                    raise RuntimeError(f"MariaDB did not start on port {self.port}:\n{tail}") from None
+                if self.proc.poll() is not None:
+                    self.log.close()
+                    return False
+                if time.monotonic() > deadline:
+                    return False
                 time.sleep(0.2)
 
     def create_database(self) -> str:

@@ -22,8 +22,6 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import quote
 
-from tests.support.ports import free_port
-
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).with_name("rtsp_server.py")
 SECURE_USER = "admin"
@@ -49,7 +47,10 @@ class RtspServer:
     def __init__(self, port: int | None = None, python: str = SYSTEM_PYTHON, ready_timeout_s: float = 20.0,
                  auto_restart: bool = False, mounts: dict[str, str] | None = None) -> None:
         """mounts: extra unshared mounts, path -> gst-launch description (rtsp_server.py --mount)."""
-        self.port = port or free_port()
+        # 0 until the first start: the server binds any free port itself and says which (READY <port>), so
+        # two servers started at once (pytest-xdist workers) cannot both be handed one port by free_port().
+        # Restarts keep the port, as a rebooting camera does.
+        self.port = port or 0
         self.mounts = dict(mounts or {})
         # GStreamer's RTSP server 1.22 can abort when many clients PLAY one shared media at once
         # (gst_rtsp_media_get_rates assertion): like a rebooting camera, it comes back on the same port.
@@ -104,6 +105,7 @@ class RtspServer:
             if line.startswith("READY"):
                 with self._lock:
                     self._proc = proc
+                    self.port = int(line.split()[1])
                 threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
                 if self.auto_restart:
                     threading.Thread(target=self._supervise, args=(proc,), daemon=True).start()

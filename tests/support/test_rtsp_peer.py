@@ -17,6 +17,9 @@ rtsp_server = fixtures_rtsp.rtsp_server  # the fixtures, made visible to this mo
 fresh_rtsp_server = fixtures_rtsp.fresh_rtsp_server
 
 
+pytestmark = pytest.mark.peer  # starts RTSP servers: not in scripts/test --quick
+
+
 def _streams(url: str, transport: str = "tcp") -> list[dict[str, object]]:
     proc = subprocess.run(
         ["ffprobe", "-v", "error", "-rtsp_transport", transport, "-print_format", "json", "-show_streams", url],

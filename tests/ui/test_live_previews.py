@@ -25,6 +25,9 @@ from tests.ui.engine_double import EngineDouble
 ELSEWHERE = "/srv/recorder-1/recordings/A-101/front/current.mkv"  # the recorder node's path: no such file here
 
 
+pytestmark = pytest.mark.peer  # starts an RTSP server of its own: not in scripts/test --quick
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[RtspServer]:
     _require_gst()

@@ -46,6 +46,9 @@ AFTER = launch(StreamCase("after", "hevc", "main", 0, 1, None, live=True), Path(
     "width=320,height=180", "width=640,height=360")
 
 
+pytestmark = pytest.mark.peer  # starts RTSP servers of its own: not in scripts/test --quick
+
+
 @pytest.mark.slow
 def test_engine_records_lecture_hall_streams_and_fails_what_it_cannot(
     settings_factory: Callable[..., Settings], qapp: object, tmp_path: Path,

@@ -98,6 +98,7 @@ def test_a_disk_full_message_reads_as_disk_full_again() -> None:
         assert classify_ffmpeg_error(last_error)[0] is FfmpegErrorKind.DISK_FULL
 
 
+@pytest.mark.peer
 def test_untimed_b_frame_stream_without_the_gate_is_unwritable(ffmpeg: str, tmp_path: Path) -> None:
     # What the recorder did before issue 22 (no timestamp gate): a lecture-hall encoder's H.264 High with
     # B-frames, copied into Matroska. The words say what to change on the camera.

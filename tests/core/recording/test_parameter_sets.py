@@ -78,6 +78,7 @@ def _in_band_sizes(path: Path) -> set[tuple[int, int] | None]:
     return sizes
 
 
+@pytest.mark.peer
 def test_a_camera_that_changes_its_picture_in_band_gets_a_new_file(tmp_path: Path, qapp: object) -> None:
     """The test server replays a file mount from its start at every PLAY (GStreamer seeks even a shared
     non-live media to the client's `Range: npt=0-`), so the restarted run sees 320x180 again: what is checked
@@ -124,6 +125,7 @@ def test_a_camera_that_changes_its_picture_in_band_gets_a_new_file(tmp_path: Pat
     print(f"in-band change: the old file ends {len(tail)} frame(s) after the change ({len(before)} frames)")
 
 
+@pytest.mark.peer
 def test_what_a_live_camera_loses_when_it_changes_its_picture(tmp_path: Path, qapp: object) -> None:
     """The test server's /resize mount: live noise at 192x108, then 320x176 from a keyframe 15 s in (every packet
     unique, so a reference recording of the same shared stream counts the frames between the two files)."""

@@ -31,6 +31,9 @@ SEGMENT_S = 3
 FRAME_MS = 1000 / FPS
 
 
+pytestmark = pytest.mark.peer  # starts an RTSP server of its own: not in scripts/test --quick
+
+
 @dataclass
 class CaseRun:
     case: StreamCase

@@ -18,6 +18,9 @@ FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 HALL = next(c for c in MATRIX if c.name == "h264_high_bf3_aac")
 
 
+pytestmark = pytest.mark.peer  # starts an RTSP server of its own: not in scripts/test --quick
+
+
 @pytest.fixture
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
     _require_gst()

@@ -29,6 +29,9 @@ from tests.ui.engine_double import EngineDouble
 MOUNTS = ("/cam", "/frames", "/cam_alaw", "/solo")
 
 
+pytestmark = pytest.mark.peer  # starts an RTSP server of its own: not in scripts/test --quick
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[RtspServer]:
     _require_gst()
