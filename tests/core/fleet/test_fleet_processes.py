@@ -23,6 +23,7 @@ from nvr_console.core.db.models import CameraLiveStatus
 from nvr_console.core.db.session import Database
 from nvr_console.core.engine.control_engine import ControlEngine
 from nvr_console.core.fleet import leases, registry
+from nvr_console.core.fleet.orders import CUT_GRACE_S
 from nvr_console.core.live_state.store import read_report
 from nvr_console.core.status import CameraState, CameraStatus
 from nvr_console.core.system.process_group import pid_alive
@@ -71,8 +72,12 @@ def test_nodes_share_the_cameras_and_each_camera_is_recorded_once(
         nodes = [fleet.start(n) for n in ("n1", "n2", "n3")]
         assert wait_for(lambda: sorted(list(holders(db).values()).count(n) for n in ("n1", "n2", "n3")) == [2, 2, 2]
                         and None not in holders(db).values(), 40), (holders(db), nodes[0].log_tail())
-        settled = datetime.now(UTC) + timedelta(seconds=SEGMENT)  # the last handover's overlap is behind
-        time.sleep(4 * SEGMENT)
+        # The last handover's overlap is behind: a source stops at its first cut after the boundary (a keyframe
+        # late) once it has seen it, or CUT_GRACE_S after the boundary at the latest (fleet/orders.py). One
+        # segment was not enough with 4 test workers on 2 cores: a source saw its cut (02-34-25, a GOP after
+        # the 02:34:24 boundary) at 26.5 and stopped at 27.6, 0.2-0.3 s into the window.
+        settled = datetime.now(UTC) + timedelta(seconds=CUT_GRACE_S)
+        time.sleep(CUT_GRACE_S + 3 * SEGMENT)
         placed, until = holders(db), datetime.now(UTC)
         for node in nodes:
             node.terminate()
