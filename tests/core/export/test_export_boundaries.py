@@ -69,8 +69,10 @@ def _spans(db: Database, camera: str) -> list[Span]:
         info = read_mp4(r.local_path)
         assert info.video is not None and info.video.duration_s
         start = r.start_time
-        out.append(Span(start, start + timedelta(seconds=info.video.duration_s),
-                        tuple(start + timedelta(seconds=k) for k in video_keyframe_times(r.local_path)),
+        keys = video_keyframe_times(r.local_path)
+        # The video may begin after the sound (a run's first piece: 56 ms in a loaded run): it ends that much later.
+        video_end = start + timedelta(seconds=(keys[0] if keys else 0.0) + info.video.duration_s)
+        out.append(Span(start, video_end, tuple(start + timedelta(seconds=k) for k in keys),
                         start + timedelta(seconds=_last_frame(Path(r.local_path)))))
     return out
 
@@ -184,10 +186,13 @@ def _build_loaded_boundaries(rec: Recorded, tmp: Path) -> None:
     b1 = _second(_aware(n.start_time))
     info = read_mp4(p.local_path)
     assert info.video is not None and info.video.duration_s and info.duration_s
-    overrun = info.duration_s - info.video.duration_s
+    keys_p = video_keyframe_times(p.local_path)
+    video_end_s = (keys_p[0] if keys_p else 0.0) + info.video.duration_s  # the video may begin after the sound
+    overrun = info.duration_s - video_end_s
     assert overrun > 0.005, "the recorded sound runs on past the video"
-    # (in issue 17: video 27 ms short of the boundary, sound 48 ms past it; here halves of this file's overrun)
-    p_start = b1 - timedelta(seconds=info.video.duration_s + overrun / 2)
+    # (in issue 17: video 27 ms short of the boundary, sound 48 ms past it; here half of this file's overrun, at
+    # most 25 ms, so the video ends less than 30 ms before the boundary whatever the sound did)
+    p_start = b1 - timedelta(seconds=video_end_s + min(overrun / 2, 0.025))
     _set(rec.db, p.id, start_time=p_start, end_time=p_start + timedelta(seconds=info.duration_s))
     n_start = b1 - timedelta(seconds=0.06)
     _set(rec.db, n.id, start_time=n_start, end_time=n_start + timedelta(seconds=n.duration))
@@ -233,14 +238,20 @@ def _check(spans: list[Span], start: datetime, end: datetime, r: ExportResult, e
         return None if r.path is None else "exported from nothing"
     if r.path is None or not r.path.is_file() or r.media_start is None:
         return "nothing exported"
-    covered = [s for s in spans if s.start - timedelta(seconds=SLACK) <= start < usable_end(s)]
+    # Where a piece's pictures begin: its first keyframe. Its row starts with its first packet, which may be
+    # sound: after a reconnect under load the picture came 28 ms after the sound, and an asked start 58 ms
+    # before the row's (in the gap) was taken for one inside the piece (a 4-worker run).
+    def first_frame(s: Span) -> datetime:
+        return s.keyframes[0] if s.keyframes else s.start
+
+    covered = [s for s in spans if first_frame(s) - timedelta(seconds=SLACK) <= start < usable_end(s)]
     if covered:
         # The keyframe at or before the asked start (the frame itself with --exact).
         earliest = start - timedelta(seconds=(FRAME if exact else GOP) + SLACK)
         if not earliest <= r.media_start <= start + timedelta(seconds=SLACK):
             return f"starts at {r.media_start:%H:%M:%S.%f}, asked {start:%H:%M:%S.%f}"
     else:  # in a gap: from the next piece's first frame
-        nxt = min((s.start for s in spans if s.start >= start), default=None)
+        nxt = min((first_frame(s) for s in spans if first_frame(s) >= start), default=None)
         if nxt is None or not start <= r.media_start <= nxt + timedelta(seconds=SLACK):
             return f"starts at {r.media_start:%H:%M:%S.%f} in a gap, next piece at {nxt}"
     # What the pieces hold of the range: at least their union; at most their sum (where the previous piece
